@@ -1,0 +1,25 @@
+# Source files named *__avx2.cpp, *__avxvnni.cpp, *__avx512vnni.cpp hold one ISA's code and
+# are the only ones compiled with that ISA's flags. Everything else is baseline x86-64.
+function(mq_apply_isa_flags)
+  foreach(src IN LISTS ARGN)
+    if(src MATCHES "__avx512vnni\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+        "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx2;-mfma;-mf16c")
+    elseif(src MATCHES "__avxvnni\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavxvnni;-mavx2;-mfma;-mf16c")
+    elseif(src MATCHES "__avx2\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+    endif()
+  endforeach()
+endfunction()
+
+# mq_library(NAME folder DEPS ...): one library target per top-level folder, sources globbed.
+function(mq_library name)
+  cmake_parse_arguments(ARG "" "" "PUBLIC_DEPS;PRIVATE_DEPS;EXTRA_SOURCES" ${ARGN})
+  file(GLOB_RECURSE srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cpp)
+  mq_apply_isa_flags(${srcs})
+  add_library(${name} STATIC ${srcs} ${ARG_EXTRA_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+  mq_warnings(${name})
+endfunction()
