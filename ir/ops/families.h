@@ -1,0 +1,22 @@
+#pragma once
+/// One register function per op family file in ir/ops/, plus helpers they share.
+#include "ir/infer.h"
+
+namespace mq::ops {
+
+void register_elementwise();  // elementwise.cpp
+void register_activation();   // activation.cpp
+void register_layers();       // layers.cpp: Linear, Conv2d, MatMul, Gemm, LSTM, GRU, RNN
+void register_shape_ops();    // shape_ops.cpp
+void register_reduce();       // reduce.cpp
+void register_pool_norm();    // pool_norm.cpp
+void register_quantized();    // quantized.cpp
+
+/// Output 0 = input 0's type (dtype and shape).
+void infer_same_as_input0(InferContext& c);
+/// Numpy broadcast of every present operand; output dtype = input 0's (or bool if `to_bool`).
+void infer_broadcast(InferContext& c, bool to_bool = false);
+/// Reads a constant int64 list operand (e.g. axes); none when absent or not known.
+std::optional<std::vector<int64_t>> const_ints(const InferContext& c, size_t i);
+
+}  // namespace mq::ops
