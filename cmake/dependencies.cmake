@@ -2,6 +2,11 @@
 find_package(Threads REQUIRED)
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(xsimd REQUIRED)
+# Debian's xsimd 8.1 target names an `xtl` link library that no package ships (xtl is
+# header-only and unused by xsimd's core): give the name an empty target.
+if(NOT TARGET xtl)
+  add_library(xtl INTERFACE IMPORTED)
+endif()
 find_package(Protobuf REQUIRED)
 find_package(ONNX REQUIRED)
 find_package(FlatBuffers REQUIRED)

@@ -1,0 +1,56 @@
+#pragma once
+/// Op executors: one run function per IR op (and an optional prepare step that runs once,
+/// when a Session is built, e.g. to pack weights). Each op family file registers its own.
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace mq {
+
+class ThreadPool;
+
+/// What an executor sees for one node at run time.
+struct ExecContext {
+  const Node& node;
+  std::vector<const Tensor*> inputs;  ///< nullptr for absent optional operands
+  std::vector<Tensor> outputs;        ///< allocated with the inferred dtype and shape
+  void* state = nullptr;              ///< what prepare() returned, if anything
+  ThreadPool* pool = nullptr;         ///< the session's pool (may be null: run inline)
+  int threads = 1;                    ///< threads available
+
+  const Tensor& in(size_t i) const;
+  bool has(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
+  const Attributes& attrs() const { return node.attrs(); }
+  Tensor& out(size_t i) { return outputs.at(i); }
+};
+
+/// Runs a node. Must fill every output (buffers are reused and not zeroed).
+using ExecFn = void (*)(ExecContext&);
+/// Builds per-node state once per Session (e.g. packed weights from constant operands).
+using PrepareFn = std::shared_ptr<void> (*)(const Node&);
+
+/// An op's executor.
+struct Executor {
+  ExecFn run = nullptr;
+  PrepareFn prepare = nullptr;
+};
+
+/// Registers the executor of an op (called from engine/ops/*.cpp register functions).
+void set_executor(OpKind op, Executor e);
+/// The executor of an op (run is nullptr when the engine cannot run it).
+const Executor& executor(OpKind op);
+
+namespace ops {
+// One register function per op family file in engine/ops/.
+void register_elementwise_exec();
+void register_activation_exec();
+void register_layers_exec();
+void register_shape_exec();
+void register_reduce_exec();
+void register_pool_norm_exec();
+void register_quantized_exec();
+}  // namespace ops
+
+}  // namespace mq

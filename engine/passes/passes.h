@@ -1,0 +1,15 @@
+#pragma once
+/// Graph passes that compute (they evaluate ops with the engine's executors).
+#include "ir/graph.h"
+
+namespace mq::passes {
+
+/// Replaces every node whose operands are all constants by constants (this covers shape
+/// subgraphs such as Shape→Gather→Concat→Reshape once input shapes are static), and Shape
+/// nodes whose input shape is static.
+void fold_constants(Graph& g);
+/// Folds BatchNormalization (inference form) into a preceding Conv2d or Linear whose output
+/// has no other reader.
+void fold_batch_norm(Graph& g);
+
+}  // namespace mq::passes

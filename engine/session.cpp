@@ -1,0 +1,181 @@
+#include "engine/session.h"
+
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/buffer_pool.h"
+#include "engine/executor.h"
+#include "ir/infer.h"
+
+namespace mq {
+
+struct Session::Impl {
+  Graph graph;
+  SessionOptions options;
+  int threads = 1;
+  std::vector<Node*> order;
+  std::unordered_map<const Value*, size_t> slot;  // value → index into env
+  std::vector<int> use_count;                      // reads per slot (graph outputs count)
+  std::vector<std::shared_ptr<void>> states;       // per node prepared state
+  std::vector<std::vector<size_t>> in_slots, out_slots;
+  std::vector<size_t> input_slots, output_slots;
+  std::vector<bool> is_const;
+  BufferPool pool;
+
+  Impl(const Graph& g, SessionOptions o) : graph(g.clone()), options(o) {
+    threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    for (Value* v : graph.values()) {
+      slot[v] = slot.size();
+    }
+    use_count.assign(slot.size(), 0);
+    is_const.assign(slot.size(), false);
+    for (Value* v : graph.values())
+      if (v->is_constant()) is_const[slot[v]] = true;
+    order = graph.nodes();
+    std::map<std::string, std::vector<std::string>> unsupported;
+    for (Node* n : order) {
+      if (!executor(n->op()).run) unsupported[std::string(n->op_name())].push_back(n->name());
+    }
+    if (!unsupported.empty()) {
+      std::string msg = "the engine cannot run ";
+      bool first = true;
+      for (auto& [op, nodes] : unsupported) {
+        msg += (first ? "" : "; ") + op + " (";
+        for (size_t i = 0; i < nodes.size(); ++i) msg += (i ? ", '" : "'") + nodes[i] + "'";
+        msg += ")";
+        first = false;
+      }
+      throw UnsupportedError(msg);
+    }
+    for (Node* n : order) {
+      std::vector<size_t> ins, outs;
+      for (Value* v : n->inputs()) {
+        ins.push_back(v ? slot[v] : SIZE_MAX);
+        if (v) use_count[slot[v]]++;
+      }
+      for (Value* v : n->outputs()) outs.push_back(slot[v]);
+      in_slots.push_back(std::move(ins));
+      out_slots.push_back(std::move(outs));
+      const Executor& e = executor(n->op());
+      states.push_back(e.prepare ? with_context(n->describe(), [&] { return e.prepare(*n); }) : nullptr);
+    }
+    for (Value* v : graph.inputs()) input_slots.push_back(slot[v]);
+    for (Value* v : graph.outputs()) {
+      output_slots.push_back(slot[v]);
+      use_count[slot[v]]++;
+    }
+  }
+
+  void check_input(const Value& v, const Tensor& t, std::map<std::string, int64_t>& symbols) {
+    if (t.dtype() != v.dtype())
+      fail<InvalidArgument>("input '", v.name(), "' must be ", dtype_name(v.dtype()), ", got ",
+                            dtype_name(t.dtype()));
+    const Shape& s = v.shape();
+    if (!s.has_rank()) return;
+    if (s.rank() != t.rank())
+      fail<InvalidArgument>("input '", v.name(), "' must have shape ", s.str(), ", got ", t.shape().str());
+    for (size_t i = 0; i < s.rank(); ++i) {
+      const Dim& d = s[i];
+      if (d.is_static() && d.value != t.dim(i))
+        fail<InvalidArgument>("input '", v.name(), "' must have shape ", s.str(), ", got ",
+                              t.shape().str());
+      if (!d.is_static() && !d.symbol.empty()) {
+        auto [it, fresh] = symbols.emplace(d.symbol, t.dim(i));
+        if (!fresh && it->second != t.dim(i))
+          fail<InvalidArgument>("input '", v.name(), "' dim ", i, " ('", d.symbol, "') is ", t.dim(i),
+                                " but another input set it to ", it->second);
+      }
+    }
+  }
+
+  TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
+    std::vector<Tensor> env(slot.size());
+    std::vector<int> remaining = use_count;
+    for (Value* v : graph.values())
+      if (v->is_constant()) env[slot[v]] = *v->constant();
+    std::map<std::string, int64_t> symbols;
+    for (Value* v : graph.inputs()) {
+      auto it = inputs.find(v->name());
+      if (it == inputs.end()) fail<InvalidArgument>("input '", v->name(), "' is missing");
+      check_input(*v, it->second, symbols);
+      env[slot[v]] = it->second;
+    }
+    for (auto& [name, t] : inputs)
+      if (!graph.find_value(name) || graph.find_value(name)->producer() || graph.find_value(name)->is_constant())
+        if (std::find_if(graph.inputs().begin(), graph.inputs().end(),
+                         [&](Value* v) { return v->name() == name; }) == graph.inputs().end())
+          fail<InvalidArgument>("'", name, "' is not an input of the model");
+    std::vector<char> tap_slot(slot.size(), 0);
+    for (auto& name : tapped) tap_slot[slot.at(graph.value(name))] = 1;
+    if (tap)
+      for (Value* v : graph.inputs())
+        if (tap_slot[slot[v]]) tap(*v, env[slot[v]]);
+
+    for (size_t k = 0; k < order.size(); ++k) {
+      Node* n = order[k];
+      ExecContext ctx{*n, {}, {}, states[k].get(), nullptr, threads};
+      std::vector<ValueType> in_types;
+      for (size_t s : in_slots[k]) {
+        const Tensor* t = s == SIZE_MAX ? nullptr : &env[s];
+        ctx.inputs.push_back(t);
+        ValueType vt;
+        if (t) {
+          vt.dtype = t->dtype();
+          vt.shape = t->shape();
+          vt.quant = t->quant();
+        }
+        in_types.push_back(vt);
+      }
+      std::vector<ValueType> out_types = infer_node(*n, in_types, ctx.inputs);
+      for (size_t i = 0; i < n->outputs().size(); ++i) {
+        if (i >= out_types.size() || !out_types[i].shape.is_static() ||
+            out_types[i].dtype == DType::undefined)
+          fail<ShapeError>(n->describe(), ": output ", i, " has no concrete type at run time (",
+                           i < out_types.size() ? out_types[i].str() : "none", ")");
+        ctx.outputs.push_back(pool.acquire(out_types[i].dtype, out_types[i].shape.values()));
+        if (const auto& q = n->output(i)->type().quant) ctx.outputs.back().set_quant(q);
+      }
+      executor(n->op()).run(ctx);
+      for (size_t i = 0; i < out_slots[k].size(); ++i) {
+        size_t s = out_slots[k][i];
+        env[s] = std::move(ctx.outputs[i]);
+        if (tap && tap_slot[s]) tap(*n->outputs()[i], env[s]);
+        if (remaining[s] == 0) pool.release(std::move(env[s]));
+      }
+      for (size_t s : in_slots[k]) {
+        if (s == SIZE_MAX || is_const[s]) continue;
+        if (--remaining[s] == 0) pool.release(std::move(env[s]));
+      }
+    }
+    TensorMap out;
+    for (size_t i = 0; i < output_slots.size(); ++i) out[graph.outputs()[i]->name()] = env[output_slots[i]];
+    return out;
+  }
+};
+
+Session::Session(const Graph& graph, SessionOptions options)
+    : impl_(std::make_unique<Impl>(graph, options)) {}
+Session::~Session() = default;
+Session::Session(Session&&) noexcept = default;
+Session& Session::operator=(Session&&) noexcept = default;
+
+TensorMap Session::run(const TensorMap& inputs) { return impl_->run(inputs, {}, nullptr); }
+TensorMap Session::run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
+  return impl_->run(inputs, tapped, tap);
+}
+const Graph& Session::graph() const { return impl_->graph; }
+int Session::threads() const { return impl_->threads; }
+
+std::vector<std::string> Session::input_names() const {
+  std::vector<std::string> r;
+  for (Value* v : impl_->graph.inputs()) r.push_back(v->name());
+  return r;
+}
+std::vector<std::string> Session::output_names() const {
+  std::vector<std::string> r;
+  for (Value* v : impl_->graph.outputs()) r.push_back(v->name());
+  return r;
+}
+
+}  // namespace mq

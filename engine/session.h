@@ -1,0 +1,49 @@
+#pragma once
+/// Runs a graph: resolves shapes for the given inputs, reuses buffers, calls executors.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+
+namespace mq {
+
+/// Session settings.
+struct SessionOptions {
+  int threads = 0;  ///< worker threads; 0 = all hardware threads
+};
+
+/// Named tensors in or out of a run.
+using TensorMap = std::map<std::string, Tensor>;
+
+/// An executable instance of a graph. Build once, run many times (not concurrently).
+class Session {
+ public:
+  /// Prepares `graph` (copied; constant tensors are shared, not copied). Throws
+  /// UnsupportedError naming every node the engine cannot run.
+  explicit Session(const Graph& graph, SessionOptions options = {});
+  ~Session();
+  Session(Session&&) noexcept;
+  Session& operator=(Session&&) noexcept;
+
+  /// Called with each tapped value's tensor as soon as it is computed.
+  using Tap = std::function<void(const Value&, const Tensor&)>;
+
+  /// Runs with named inputs; returns every graph output by name.
+  TensorMap run(const TensorMap& inputs);
+  /// Same, calling `tap` for each value named in `tapped` (graph inputs included).
+  TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap);
+
+  const Graph& graph() const;
+  std::vector<std::string> input_names() const;
+  std::vector<std::string> output_names() const;
+  int threads() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mq

@@ -1,0 +1,8 @@
+// Builders for the layers op family.
+#include "importers/onnx/builder.h"
+
+namespace mq::onnx {
+
+void register_layer_builders() {}
+
+}  // namespace mq::onnx

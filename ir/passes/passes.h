@@ -1,0 +1,11 @@
+#pragma once
+/// Graph passes that only rewire (no arithmetic): they live in ir/.
+#include "ir/graph.h"
+
+namespace mq::passes {
+
+/// Removes Identity nodes and inference-mode Dropout (its mask output must be unread),
+/// except where the node produces a graph output from a graph input or constant.
+void remove_identities(Graph& g);
+
+}  // namespace mq::passes
