@@ -1,0 +1,119 @@
+// qconv: weight packing, im2col lowering onto qgemm, depthwise dispatch.
+#include "kernels/qconv.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/qgemm_internal.h"
+
+namespace mq::kernels {
+using namespace qgemm_detail;
+
+void qconv_depthwise__avx2(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                           const std::int8_t* wt, void* y, std::size_t p0, std::size_t p1);
+
+namespace {
+#include "kernels/qconv_dw_impl.h"
+
+constexpr std::size_t im2col_rows = 96;  // output pixels gathered per qgemm call
+
+std::size_t gemm_k(const QConvShape& s) { return s.kh * s.kw * (s.in_c / s.groups); }
+std::size_t group_bytes(const QConvShape& s) {
+  return align64(qgemm_packed_size(s.out_c / s.groups, gemm_k(s)));
+}
+std::size_t elem_size(QGemmOutput o) {
+  return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4;
+}
+
+// Rows [r0, r1) of the im2col matrix of group g (row stride K); padding reads a_zp.
+void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint8_t zp,
+            std::size_t r0, std::size_t r1, std::uint8_t* out) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_c / s.groups, K = gemm_k(s);
+  for (std::size_t r = r0; r < r1; ++r) {
+    const std::size_t b = r / (oh * ow), oy = (r / ow) % oh, ox = r % ow;
+    std::uint8_t* dst = out + (r - r0) * K;
+    for (std::size_t ky = 0; ky < s.kh; ++ky) {
+      const long iy = long(oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
+      for (std::size_t kx = 0; kx < s.kw; ++kx, dst += cg) {
+        const long ix = long(ox * s.stride_w + kx * s.dil_w) - long(s.pad_l);
+        if (iy < 0 || ix < 0 || iy >= long(s.in_h) || ix >= long(s.in_w))
+          std::memset(dst, zp, cg);
+        else
+          std::memcpy(dst, x + ((b * s.in_h + iy) * s.in_w + ix) * s.in_c + g * cg, cg);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::size_t qconv_packed_size(const QConvShape& s) {
+  if (s.depthwise()) return align64(s.kh * s.kw * s.in_c);
+  return s.groups * group_bytes(s);
+}
+
+void qconv_pack(const QConvShape& s, const std::int8_t* w, void* packed) {
+  auto* dst = static_cast<std::uint8_t*>(packed);
+  if (s.depthwise()) {
+    auto* wt = reinterpret_cast<std::int8_t*>(dst);
+    for (std::size_t c = 0; c < s.in_c; ++c)
+      for (std::size_t t = 0; t < s.kh * s.kw; ++t) wt[t * s.in_c + c] = w[c * s.kh * s.kw + t];
+    return;
+  }
+  const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
+  for (std::size_t g = 0; g < s.groups; ++g)
+    qgemm_pack_b(w + g * og * K, K, og, K, dst + g * group_bytes(s));
+}
+
+std::size_t qconv_scratch_size(const QConvShape& s) {
+  if (s.depthwise() || s.pointwise()) return 0;
+  return align64(im2col_rows * gemm_k(s));
+}
+
+void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
+  if (s.depthwise()) {
+    const auto* wt = static_cast<const std::int8_t*>(packed);
+    if (active_isa() != Isa::scalar) qconv_depthwise__avx2(s, epi, x, wt, y, p0, p1);
+    else depthwise_rows(s, epi, x, wt, y, p0, p1);
+    return;
+  }
+  const QGemmVariant& v = qgemm_active();
+  const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
+  QGemmParams p = epi;
+  p.n = og;
+  p.k = K;
+  p.ldc = s.out_c;
+  if (s.pointwise()) {
+    p.m = s.batch * s.out_h() * s.out_w();
+    p.a = x;
+    p.lda = s.in_c;
+    p.packed_b = packed;
+    p.c = y;
+    v.fn(p, p0, p1, 0, og);
+    return;
+  }
+  const std::size_t es = elem_size(epi.output);
+  auto* col = static_cast<std::uint8_t*>(scratch);
+  for (std::size_t r0 = p0; r0 < p1; r0 += im2col_rows) {
+    const std::size_t r1 = std::min(p1, r0 + im2col_rows);
+    for (std::size_t g = 0; g < s.groups; ++g) {
+      im2col(s, x, g, static_cast<std::uint8_t>(epi.a_zp), r0, r1, col);
+      const std::size_t c0 = g * og;
+      p.m = r1 - r0;
+      p.a = col;
+      p.lda = K;
+      p.packed_b = static_cast<const std::uint8_t*>(packed) + g * group_bytes(s);
+      p.c = static_cast<std::uint8_t*>(y) + (r0 * s.out_c + c0) * es;
+      p.bias32 = epi.bias32 ? epi.bias32 + c0 : nullptr;
+      p.bias_f32 = epi.bias_f32 ? epi.bias_f32 + c0 : nullptr;
+      if (epi.per_channel) {
+        p.multiplier = epi.multiplier ? epi.multiplier + c0 : nullptr;
+        p.w_scale = epi.w_scale ? epi.w_scale + c0 : nullptr;
+      }
+      v.fn(p, 0, r1 - r0, 0, og);
+    }
+  }
+}
+
+}  // namespace mq::kernels

@@ -1,0 +1,108 @@
+// qlstm_sequence: dynamic-quantized LSTM direction on qgemm + quant kernels.
+#include "kernels/qlstm.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/qgemm.h"
+#include "kernels/qgemm_internal.h"
+#include "kernels/quant.h"
+
+namespace mq::kernels {
+using qgemm_detail::align64;
+
+void lstm_gates__avx2(const float* g, std::size_t H, float* c, float* h);
+
+namespace {
+
+// Scratch layout: x_q [T·B·In] u8 | gates [T·B·4H] f32 | h_q [B·H] u8 | h, c [B·H] f32.
+struct Scratch {
+  std::uint8_t* xq;
+  float* gates;
+  std::uint8_t* hq;
+  float* h;
+  float* c;
+};
+
+Scratch carve(const QLstmParams& p, void* scratch) {
+  auto* b = static_cast<std::uint8_t*>(scratch);
+  const std::size_t TB = p.seq_len * p.batch, BH = p.batch * p.hidden;
+  Scratch s;
+  s.xq = b;
+  b += align64(TB * p.input_size);
+  s.gates = reinterpret_cast<float*>(b);
+  b += align64(TB * 4 * p.hidden * sizeof(float));
+  s.hq = b;
+  b += align64(BH);
+  s.h = reinterpret_cast<float*>(b);
+  b += align64(BH * sizeof(float));
+  s.c = reinterpret_cast<float*>(b);
+  return s;
+}
+
+inline float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
+
+// Gate activations and the c/h update for one batch row (g: i, o, f, c pre-activations).
+void gates_scalar(const float* g, std::size_t H, float* c, float* h) {
+  for (std::size_t j = 0; j < H; ++j) {
+    const float i = sigmoid(g[j]), o = sigmoid(g[H + j]), f = sigmoid(g[2 * H + j]);
+    const float cc = std::tanh(g[3 * H + j]);
+    c[j] = f * c[j] + i * cc;
+    h[j] = o * std::tanh(c[j]);
+  }
+}
+
+}  // namespace
+
+std::size_t qlstm_scratch_size(const QLstmParams& p) {
+  const std::size_t TB = p.seq_len * p.batch, BH = p.batch * p.hidden;
+  return align64(TB * p.input_size) + align64(TB * 4 * p.hidden * sizeof(float)) + align64(BH) +
+         2 * align64(BH * sizeof(float));
+}
+
+void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0,
+                    float* y, float* h_out, float* c_out, void* scratch) {
+  const std::size_t T = p.seq_len, B = p.batch, In = p.input_size, H = p.hidden;
+  const Scratch s = carve(p, scratch);
+  const QuantKernels& qk = quant_active();
+  const QGemmVariant& gemm = qgemm_active();
+  const bool simd_gates = active_isa() != Isa::scalar;
+  // 1. X·W for every step at once: quantize x (one range for the sequence), fp32 epilogue.
+  float lo = 0.0f, hi = 0.0f;
+  if (T * B * In > 0) qk.minmax_f32(x, T * B * In, &lo, &hi);
+  const QuantAffine xq = choose_u8_params(lo, hi);
+  qk.quantize_u8(x, T * B * In, xq, s.xq);
+  QGemmParams gx;
+  gx.m = T * B; gx.n = 4 * H; gx.k = In; gx.a = s.xq; gx.lda = In; gx.a_zp = xq.zero_point;
+  gx.packed_b = p.packed_w; gx.output = QGemmOutput::f32; gx.c = s.gates; gx.ldc = 4 * H;
+  gx.per_channel = true; gx.a_scale = xq.scale; gx.w_scale = p.w_scale; gx.bias_f32 = p.bias;
+  gemm.fn(gx, 0, gx.m, 0, gx.n);
+  // 2. Steps.
+  if (h0) std::memcpy(s.h, h0, B * H * sizeof(float)); else std::memset(s.h, 0, B * H * sizeof(float));
+  if (c0) std::memcpy(s.c, c0, B * H * sizeof(float)); else std::memset(s.c, 0, B * H * sizeof(float));
+  QGemmParams gr;
+  gr.m = B; gr.n = 4 * H; gr.k = H; gr.a = s.hq; gr.lda = H; gr.packed_b = p.packed_r;
+  gr.output = QGemmOutput::f32; gr.ldc = 4 * H; gr.per_channel = true; gr.w_scale = p.r_scale;
+  gr.accumulate = true;
+  for (std::size_t step = 0; step < T; ++step) {
+    const std::size_t t = p.reverse ? T - 1 - step : step;
+    float hl = 0.0f, hh = 0.0f;
+    qk.minmax_f32(s.h, B * H, &hl, &hh);
+    const QuantAffine hq = choose_u8_params(hl, hh);
+    qk.quantize_u8(s.h, B * H, hq, s.hq);
+    float* g = s.gates + t * B * 4 * H;
+    gr.a_zp = hq.zero_point;
+    gr.a_scale = hq.scale;
+    gr.c = g;
+    gemm.fn(gr, 0, B, 0, 4 * H);
+    for (std::size_t b = 0; b < B; ++b) {
+      if (simd_gates) lstm_gates__avx2(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
+      else gates_scalar(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
+    }
+    if (y) std::memcpy(y + t * B * H, s.h, B * H * sizeof(float));
+  }
+  std::memcpy(h_out, s.h, B * H * sizeof(float));
+  std::memcpy(c_out, s.c, B * H * sizeof(float));
+}
+
+}  // namespace mq::kernels

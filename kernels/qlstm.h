@@ -1,0 +1,31 @@
+// int8 LSTM (dynamic quantization, one direction): X·W for the whole sequence as one qgemm,
+// per step h quantized to u8 and R·h by qgemm with an fp32 epilogue, gates and c/h in fp32.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace mq::kernels {
+
+/// One LSTM direction. Gate order (ONNX): i, o, f, c. No peepholes, no clip, default
+/// activations (sigmoid, tanh, tanh); the engine rejects other attributes.
+struct QLstmParams {
+  std::size_t seq_len = 0, batch = 0, input_size = 0, hidden = 0;  ///< T, B, In, H.
+  const void* packed_w = nullptr;  ///< qgemm_pack_b of W [4H × In] (s8).
+  const float* w_scale = nullptr;  ///< 4H per-row scales of W.
+  const void* packed_r = nullptr;  ///< qgemm_pack_b of R [4H × H] (s8).
+  const float* r_scale = nullptr;  ///< 4H per-row scales of R.
+  const float* bias = nullptr;     ///< Optional 4H bias (ONNX Wb + Rb, pre-summed).
+  bool reverse = false;            ///< Process time steps T−1 … 0.
+};
+
+/// Scratch bytes qlstm_sequence needs (64-byte aligned buffer).
+std::size_t qlstm_scratch_size(const QLstmParams& p);
+
+/// Runs the sequence. x [T×B×In]; h0, c0 [B×H] or null (zeros); y [T×B×H] or null;
+/// h_out, c_out [B×H] (required). Quantization of x and of each h_t is per tensor, from its
+/// own min/max (dynamic).
+void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0,
+                    float* y, float* h_out, float* c_out, void* scratch);
+
+}  // namespace mq::kernels

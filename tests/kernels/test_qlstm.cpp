@@ -1,0 +1,66 @@
+// qlstm_sequence against the fp32 LSTM reference on dequantized weights. Tolerance: the
+// dynamic u8 quantization of x and h bounds the error; max |Δ| ≤ 0.03 on y, h and c.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernels/qgemm.h"
+#include "kernels/qlstm.h"
+#include "kernels/reference/qlstm_ref.h"
+#include "kernel_test_util.h"
+
+using namespace mq::kernels;
+using mq::kernels::test::Aligned;
+
+namespace {
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0.0f;
+  for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+void check_lstm(std::size_t T, std::size_t B, std::size_t In, std::size_t H, bool reverse) {
+  std::vector<std::int8_t> wq(4 * H * In), rq(4 * H * H);
+  test::fill_int(wq.data(), wq.size(), -127, 127);
+  test::fill_int(rq.data(), rq.size(), -127, 127);
+  std::vector<float> ws(4 * H), rs(4 * H), bias(4 * H), x(T * B * In), h0(B * H), c0(B * H);
+  test::fill_float(ws.data(), ws.size(), 0.5f / 127 / std::sqrt(float(In)), 2.0f / 127 / std::sqrt(float(In)));
+  test::fill_float(rs.data(), rs.size(), 0.5f / 127 / std::sqrt(float(H)), 2.0f / 127 / std::sqrt(float(H)));
+  test::fill_float(bias.data(), bias.size(), -0.5f, 0.5f);
+  test::fill_float(x.data(), x.size(), -2.0f, 2.0f);
+  test::fill_float(h0.data(), h0.size(), -0.5f, 0.5f);
+  test::fill_float(c0.data(), c0.size(), -0.5f, 0.5f);
+  std::vector<float> wf(wq.size()), rf(rq.size());
+  for (std::size_t i = 0; i < wq.size(); ++i) wf[i] = wq[i] * ws[i / In];
+  for (std::size_t i = 0; i < rq.size(); ++i) rf[i] = rq[i] * rs[i / H];
+  std::vector<float> y_ref(T * B * H), h_ref(B * H), c_ref(B * H);
+  reference::lstm_f32(T, B, In, H, wf.data(), rf.data(), bias.data(), reverse, x.data(),
+                      h0.data(), c0.data(), y_ref.data(), h_ref.data(), c_ref.data());
+  Aligned<std::uint8_t> pw(qgemm_packed_size(4 * H, In)), pr(qgemm_packed_size(4 * H, H));
+  qgemm_pack_b(wq.data(), In, 4 * H, In, pw.data());
+  qgemm_pack_b(rq.data(), H, 4 * H, H, pr.data());
+  QLstmParams p;
+  p.seq_len = T; p.batch = B; p.input_size = In; p.hidden = H;
+  p.packed_w = pw.data(); p.w_scale = ws.data(); p.packed_r = pr.data(); p.r_scale = rs.data();
+  p.bias = bias.data(); p.reverse = reverse;
+  Aligned<std::uint8_t> scratch(qlstm_scratch_size(p));
+  std::vector<float> y(T * B * H), h(B * H), c(B * H);
+  qlstm_sequence(p, x.data(), h0.data(), c0.data(), y.data(), h.data(), c.data(), scratch.data());
+  INFO("T=" << T << " B=" << B << " In=" << In << " H=" << H << " reverse=" << reverse);
+  CHECK(max_abs_diff(y, y_ref) <= 0.03f);
+  CHECK(max_abs_diff(h, h_ref) <= 0.03f);
+  CHECK(max_abs_diff(c, c_ref) <= 0.03f);
+  MESSAGE("max |dy| = " << max_abs_diff(y, y_ref) << ", |dc| = " << max_abs_diff(c, c_ref));
+}
+
+}  // namespace
+
+TEST_CASE("qlstm: sequence matches the fp32 reference within tolerance") {
+  check_lstm(5, 1, 16, 8, false);
+  check_lstm(7, 3, 33, 20, true);
+  check_lstm(4, 2, 64, 64, false);
+  check_lstm(1, 1, 5, 3, false);
+}
