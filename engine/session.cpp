@@ -6,6 +6,7 @@
 
 #include "engine/buffer_pool.h"
 #include "engine/executor.h"
+#include "engine/thread_pool.h"
 #include "ir/infer.h"
 
 namespace mq {
@@ -22,9 +23,11 @@ struct Session::Impl {
   std::vector<size_t> input_slots, output_slots;
   std::vector<bool> is_const;
   BufferPool pool;
+  std::unique_ptr<ThreadPool> workers;
 
   Impl(const Graph& g, SessionOptions o) : graph(g.clone()), options(o) {
     threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    if (threads > 1) workers = std::make_unique<ThreadPool>(size_t(threads));
     for (Value* v : graph.values()) {
       slot[v] = slot.size();
     }
@@ -114,7 +117,7 @@ struct Session::Impl {
 
     for (size_t k = 0; k < order.size(); ++k) {
       Node* n = order[k];
-      ExecContext ctx{*n, {}, {}, states[k].get(), nullptr, threads};
+      ExecContext ctx{*n, {}, {}, states[k].get(), workers.get(), threads};
       std::vector<ValueType> in_types;
       for (size_t s : in_slots[k]) {
         const Tensor* t = s == SIZE_MAX ? nullptr : &env[s];

@@ -69,8 +69,8 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
   const bool simd_gates = active_isa() != Isa::scalar;
   // 1. X·W for every step at once: quantize x (one range for the sequence), fp32 epilogue.
   float lo = 0.0f, hi = 0.0f;
-  if (T * B * In > 0) qk.minmax_f32(x, T * B * In, &lo, &hi);
-  const QuantAffine xq = choose_u8_params(lo, hi);
+  if (!p.x_q && T * B * In > 0) qk.minmax_f32(x, T * B * In, &lo, &hi);
+  const QuantAffine xq = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
   qk.quantize_u8(x, T * B * In, xq, s.xq);
   QGemmParams gx;
   gx.m = T * B; gx.n = 4 * H; gx.k = In; gx.a = s.xq; gx.lda = In; gx.a_zp = xq.zero_point;
@@ -87,8 +87,8 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
   for (std::size_t step = 0; step < T; ++step) {
     const std::size_t t = p.reverse ? T - 1 - step : step;
     float hl = 0.0f, hh = 0.0f;
-    qk.minmax_f32(s.h, B * H, &hl, &hh);
-    const QuantAffine hq = choose_u8_params(hl, hh);
+    if (!p.h_q) qk.minmax_f32(s.h, B * H, &hl, &hh);
+    const QuantAffine hq = p.h_q ? *p.h_q : choose_u8_params(hl, hh);
     qk.quantize_u8(s.h, B * H, hq, s.hq);
     float* g = s.gates + t * B * 4 * H;
     gr.a_zp = hq.zero_point;

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/quant.h"
+
 namespace mq::kernels {
 
 /// One LSTM direction. Gate order (ONNX): i, o, f, c. No peepholes, no clip, default
@@ -17,6 +19,8 @@ struct QLstmParams {
   const float* r_scale = nullptr;  ///< 4H per-row scales of R.
   const float* bias = nullptr;     ///< Optional 4H bias (ONNX Wb + Rb, pre-summed).
   bool reverse = false;            ///< Process time steps T−1 … 0.
+  const QuantAffine* x_q = nullptr;  ///< Static u8 parameters for x (null: from x's range).
+  const QuantAffine* h_q = nullptr;  ///< Static u8 parameters for h (null: per step, dynamic).
 };
 
 /// Scratch bytes qlstm_sequence needs (64-byte aligned buffer).

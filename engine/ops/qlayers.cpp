@@ -1,0 +1,301 @@
+#include "engine/ops/qlayers.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "engine/executor.h"
+#include "engine/thread_pool.h"
+#include "kernels/qconv.h"
+#include "kernels/qgemm.h"
+#include "kernels/quant.h"
+
+namespace mq::ops {
+
+namespace {
+
+using namespace mq::kernels;
+
+/// A 64-byte aligned scratch or packed buffer.
+struct Buffer {
+  std::shared_ptr<Storage> s;
+  void reserve(size_t bytes) {
+    if (!s || s->size() < bytes) s = Storage::allocate(bytes);
+  }
+  void* data() const { return s ? s->data() : nullptr; }
+};
+
+const Tensor& constant_operand(const Node& n, size_t i, const char* what) {
+  Value* v = n.input(i);
+  if (!v || !v->is_constant()) fail<InvalidArgument>(n.describe(), ": ", what, " must be a constant");
+  return *v->constant();
+}
+
+QuantParams quant_of(const Node& n, size_t i, const char* what) {
+  Value* v = n.input(i);
+  if (v && v->is_constant() && v->constant()->quant()) return *v->constant()->quant();
+  if (v && v->type().quant) return *v->type().quant;
+  fail<InvalidArgument>(n.describe(), ": ", what, " has no quantization parameters");
+}
+
+/// Per output channel weight scales (broadcast a per-tensor scale), checking zero points are 0.
+std::vector<float> weight_scales(const Node& n, size_t i, size_t channels) {
+  QuantParams q = quant_of(n, i, "the weight");
+  for (auto zp : q.zero_points)
+    if (zp != 0) fail<UnsupportedError>(n.describe(), ": weights must be symmetric (zero point 0)");
+  if (q.scales.size() == 1) return std::vector<float>(channels, q.scales[0]);
+  if (q.scales.size() != channels)
+    fail<ShapeError>(n.describe(), ": ", q.scales.size(), " weight scales for ", channels, " channels");
+  return q.scales;
+}
+
+/// What QLinear and QConv2d share: requantization of the output.
+struct Requant {
+  std::vector<int32_t> bias32;
+  std::vector<float> multiplier;
+  int32_t a_zp = 0, out_zp = 0, qmin = 0, qmax = 255;
+  bool out_s8 = false;
+};
+
+Requant make_requant(const Node& n, size_t channels) {
+  Requant r;
+  QuantParams xq = quant_of(n, 0, "the input");
+  if (xq.scales.size() != 1) fail<UnsupportedError>(n.describe(), ": the input must be quantized per tensor");
+  auto ws = weight_scales(n, 1, channels);
+  float ys = constant_operand(n, 3, "y_scale").to_float().at(0);
+  const Tensor& yzp = constant_operand(n, 4, "y_zero_point");
+  r.out_zp = int32_t(yzp.to_int64().at(0));
+  r.out_s8 = yzp.dtype() == DType::i8;
+  r.qmin = r.out_s8 ? -128 : 0;
+  r.qmax = r.out_s8 ? 127 : 255;
+  r.a_zp = xq.zero_points.at(0);
+  r.multiplier.resize(channels);
+  for (size_t c = 0; c < channels; ++c) r.multiplier[c] = xq.scales[0] * ws[c] / ys;
+  if (n.input(2)) {
+    auto b = constant_operand(n, 2, "the bias").to_int64();
+    if (b.size() != channels) fail<ShapeError>(n.describe(), ": bias has ", b.size(), " values for ", channels, " channels");
+    r.bias32.assign(b.begin(), b.end());
+  }
+  std::string act = n.attrs().get_string_or("activation", "");
+  auto q = [&](float v) { return int32_t(std::nearbyint(v / ys)) + r.out_zp; };
+  if (act == "relu") {
+    r.qmin = std::max(r.qmin, r.out_zp);
+  } else if (act == "clip") {
+    r.qmin = std::max(r.qmin, q(n.attrs().get_float_or("clip_min", -INFINITY)));
+    r.qmax = std::min(r.qmax, q(n.attrs().get_float_or("clip_max", INFINITY)));
+  } else if (!act.empty()) {
+    fail<UnsupportedError>(n.describe(), ": fused activation '", act, "'");
+  }
+  return r;
+}
+
+void fill_epilogue(QGemmParams& p, const Requant& r) {
+  p.output = r.out_s8 ? QGemmOutput::s8 : QGemmOutput::u8;
+  p.a_zp = r.a_zp;
+  p.bias32 = r.bias32.empty() ? nullptr : r.bias32.data();
+  p.per_channel = true;
+  p.multiplier = r.multiplier.data();
+  p.out_zp = r.out_zp;
+  p.qmin = r.qmin;
+  p.qmax = r.qmax;
+}
+
+template <class Pool>
+void run_gemm(Pool* pool, const QGemmParams& p) {
+  if (pool) qgemm_parallel(*pool, p);
+  else qgemm(p);
+}
+
+// ---------------------------------------------------------------- QLinear / DynamicQLinear
+struct LinearState {
+  size_t n = 0, k = 0;
+  Buffer packed;
+  Requant rq;                 // QLinear
+  std::vector<float> w_scale;  // DynamicQLinear
+  std::vector<float> bias_f32;
+  Buffer xq;                  // DynamicQLinear scratch
+};
+
+std::shared_ptr<void> prepare_linear_common(const Node& n, bool dynamic) {
+  auto st = std::make_shared<LinearState>();
+  const Tensor& w = constant_operand(n, 1, "the weight");
+  if (w.dtype() != DType::i8 || w.rank() != 2) fail<UnsupportedError>(n.describe(), ": weight must be i8 [out, in]");
+  st->n = size_t(w.dim(0));
+  st->k = size_t(w.dim(1));
+  st->packed.reserve(qgemm_packed_size(st->n, st->k));
+  qgemm_pack_b(w.data<int8_t>(), st->k, st->n, st->k, st->packed.data());
+  if (dynamic) {
+    st->w_scale = weight_scales(n, 1, st->n);
+    if (n.input(2)) st->bias_f32 = constant_operand(n, 2, "the bias").to_float();
+  } else {
+    st->rq = make_requant(n, st->n);
+  }
+  return st;
+}
+
+void run_qlinear(ExecContext& c) {
+  auto& st = *static_cast<LinearState*>(c.state);
+  const Tensor& x = c.in(0);
+  if (x.dtype() != DType::u8) fail<UnsupportedError>(c.node.describe(), ": input must be u8");
+  QGemmParams p;
+  p.m = size_t(x.numel()) / st.k;
+  p.n = st.n;
+  p.k = st.k;
+  p.a = x.data<uint8_t>();
+  p.lda = st.k;
+  p.packed_b = st.packed.data();
+  p.c = c.out(0).raw();
+  p.ldc = st.n;
+  fill_epilogue(p, st.rq);
+  if (p.m) run_gemm(c.pool, p);
+}
+
+void run_dynamic_qlinear(ExecContext& c) {
+  auto& st = *static_cast<LinearState*>(c.state);
+  const Tensor& x = c.in(0);
+  size_t total = size_t(x.numel());
+  const auto& qk = quant_active();
+  float lo = 0.f, hi = 0.f;
+  if (total) qk.minmax_f32(x.data<float>(), total, &lo, &hi);
+  QuantAffine q = choose_u8_params(lo, hi);
+  // scratch is per call: sessions are not run concurrently
+  st.xq.reserve(total + 64);
+  auto* xq = static_cast<uint8_t*>(st.xq.data());
+  qk.quantize_u8(x.data<float>(), total, q, xq);
+  QGemmParams p;
+  p.m = total / st.k;
+  p.n = st.n;
+  p.k = st.k;
+  p.a = xq;
+  p.lda = st.k;
+  p.a_zp = q.zero_point;
+  p.packed_b = st.packed.data();
+  p.output = QGemmOutput::f32;
+  p.c = c.out(0).raw();
+  p.ldc = st.n;
+  p.per_channel = true;
+  p.a_scale = q.scale;
+  p.w_scale = st.w_scale.data();
+  p.bias_f32 = st.bias_f32.empty() ? nullptr : st.bias_f32.data();
+  if (p.m) run_gemm(c.pool, p);
+}
+
+// ---------------------------------------------------------------- QConv2d
+struct ConvState {
+  QConvShape shape;  // batch and spatial dims filled per run
+  int64_t m = 0, cin_g = 0, kh = 0, kw = 0;
+  std::vector<int8_t> w_ohwi;
+  Buffer packed;
+  Requant rq;
+  Buffer x_nhwc, y_nhwc, scratch;
+  int64_t packed_for_c = -1;
+};
+
+std::shared_ptr<void> prepare_qconv(const Node& n) {
+  auto st = std::make_shared<ConvState>();
+  const Tensor& w = constant_operand(n, 1, "the weight");
+  if (w.dtype() != DType::i8 || w.rank() != 4) fail<UnsupportedError>(n.describe(), ": weight must be i8 [M, C/g, kh, kw]");
+  st->m = w.dim(0);
+  st->cin_g = w.dim(1);
+  st->kh = w.dim(2);
+  st->kw = w.dim(3);
+  st->w_ohwi.resize(size_t(w.numel()));
+  const int8_t* src = w.data<int8_t>();
+  for (int64_t o = 0; o < st->m; ++o)
+    for (int64_t ci = 0; ci < st->cin_g; ++ci)
+      for (int64_t y = 0; y < st->kh; ++y)
+        for (int64_t x = 0; x < st->kw; ++x)
+          st->w_ohwi[size_t(((o * st->kh + y) * st->kw + x) * st->cin_g + ci)] =
+              src[((o * st->cin_g + ci) * st->kh + y) * st->kw + x];
+  st->rq = make_requant(n, size_t(st->m));
+  return st;
+}
+
+void resolve_pads(const Attributes& a, int64_t in_h, int64_t in_w, int64_t kh, int64_t kw,
+                  const std::vector<int64_t>& strides, const std::vector<int64_t>& dil, int64_t pads[4]) {
+  auto p = a.get_ints_or("pads", {0, 0, 0, 0});
+  std::string ap = a.get_string_or("auto_pad", "NOTSET");
+  if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+    int64_t in[2] = {in_h, in_w}, k[2] = {kh, kw};
+    for (int i = 0; i < 2; ++i) {
+      int64_t out = (in[i] + strides[i] - 1) / strides[i];
+      int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + dil[i] * (k[i] - 1) + 1 - in[i]);
+      int64_t small = total / 2, big = total - small;
+      pads[i] = ap == "SAME_UPPER" ? small : big;
+      pads[i + 2] = ap == "SAME_UPPER" ? big : small;
+    }
+  } else if (ap == "VALID") {
+    for (int i = 0; i < 4; ++i) pads[i] = 0;
+  } else {
+    if (p.size() != 4) fail<UnsupportedError>("pads must have 4 values");
+    for (int i = 0; i < 4; ++i) pads[i] = p[size_t(i)];
+  }
+}
+
+void run_qconv(ExecContext& c) {
+  auto& st = *static_cast<ConvState*>(c.state);
+  const Tensor& x = c.in(0);
+  if (x.dtype() != DType::u8 || x.rank() != 4) fail<UnsupportedError>(c.node.describe(), ": input must be u8 NCHW");
+  const auto& a = c.attrs();
+  auto strides = a.get_ints_or("strides", {1, 1});
+  auto dil = a.get_ints_or("dilations", {1, 1});
+  int64_t pads[4];
+  int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  resolve_pads(a, H, W, st.kh, st.kw, strides, dil, pads);
+  int64_t groups = a.get_int_or("group", 1);
+  if (C != st.cin_g * groups) fail<ShapeError>(c.node.describe(), ": input has ", C, " channels, weight expects ", st.cin_g * groups);
+  QConvShape s;
+  s.batch = size_t(N); s.in_h = size_t(H); s.in_w = size_t(W); s.in_c = size_t(C);
+  s.out_c = size_t(st.m); s.kh = size_t(st.kh); s.kw = size_t(st.kw);
+  s.stride_h = size_t(strides[0]); s.stride_w = size_t(strides[1]);
+  s.pad_t = size_t(pads[0]); s.pad_l = size_t(pads[1]); s.pad_b = size_t(pads[2]); s.pad_r = size_t(pads[3]);
+  s.dil_h = size_t(dil[0]); s.dil_w = size_t(dil[1]); s.groups = size_t(groups);
+  if (st.packed_for_c != C) {  // packing depends only on the weight and the group layout
+    st.shape = s;
+    st.packed.reserve(qconv_packed_size(s));
+    qconv_pack(s, st.w_ohwi.data(), st.packed.data());
+    st.packed_for_c = C;
+  }
+  size_t oh = s.out_h(), ow = s.out_w();
+  // NCHW → NHWC
+  st.x_nhwc.reserve(size_t(N * H * W * C));
+  auto* xn = static_cast<uint8_t*>(st.x_nhwc.data());
+  const uint8_t* xs = x.data<uint8_t>();
+  for (int64_t b = 0; b < N; ++b)
+    for (int64_t ch = 0; ch < C; ++ch)
+      for (int64_t i = 0; i < H * W; ++i) xn[(b * H * W + i) * C + ch] = xs[(b * C + ch) * H * W + i];
+  size_t pixels = size_t(N) * oh * ow;
+  size_t out_bytes = pixels * size_t(st.m);
+  st.y_nhwc.reserve(out_bytes);
+  QGemmParams epi;
+  fill_epilogue(epi, st.rq);
+  size_t scratch_per = qconv_scratch_size(s);
+  size_t tasks = c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
+  st.scratch.reserve(std::max<size_t>(64, scratch_per) * tasks + 64 * tasks);
+  size_t stride_bytes = (std::max<size_t>(64, scratch_per) + 63) / 64 * 64;
+  auto body = [&](size_t t) {
+    size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
+    qconv(s, epi, xn, st.packed.data(), st.y_nhwc.data(), static_cast<std::byte*>(st.scratch.data()) + t * stride_bytes, p0, p1);
+  };
+  if (tasks > 1) c.pool->parallel_for(tasks, body);
+  else body(0);
+  // NHWC → NCHW
+  auto* yn = static_cast<const uint8_t*>(st.y_nhwc.data());
+  auto* yd = static_cast<uint8_t*>(c.out(0).raw());
+  int64_t HW = int64_t(oh * ow), M = st.m;
+  for (int64_t b = 0; b < N; ++b)
+    for (int64_t i = 0; i < HW; ++i)
+      for (int64_t ch = 0; ch < M; ++ch) yd[(b * M + ch) * HW + i] = yn[(b * HW + i) * M + ch];
+}
+
+}  // namespace
+
+void register_qlstm_exec();  // qlstm.cpp
+
+void register_qlayer_exec() {
+  set_executor(OpKind::QLinear, {run_qlinear, [](const Node& n) { return prepare_linear_common(n, false); }});
+  set_executor(OpKind::DynamicQLinear, {run_dynamic_qlinear, [](const Node& n) { return prepare_linear_common(n, true); }});
+  set_executor(OpKind::QConv2d, {run_qconv, prepare_qconv});
+  register_qlstm_exec();
+}
+
+}  // namespace mq::ops

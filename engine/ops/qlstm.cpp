@@ -1,0 +1,159 @@
+// Executors of QLSTM (static x / h ranges) and DynamicQLSTM on kernels::qlstm_sequence.
+#include <cstring>
+
+#include "engine/executor.h"
+#include "kernels/qgemm.h"
+#include "kernels/qlstm.h"
+
+namespace mq::ops {
+
+namespace {
+
+using namespace mq::kernels;
+
+struct LstmState {
+  int64_t dirs = 1, hidden = 0, input = 0;
+  bool reverse_only = false;
+  std::shared_ptr<Storage> packed_w, packed_r;
+  size_t w_bytes = 0, r_bytes = 0;
+  std::vector<float> w_scale, r_scale, bias;  // per direction blocks
+  bool has_bias = false;
+  bool static_ranges = false;
+  QuantAffine xq, hq;
+  std::shared_ptr<Storage> scratch;
+};
+
+const Tensor& const_in(const Node& n, size_t i, const char* what) {
+  Value* v = n.input(i);
+  if (!v || !v->is_constant()) fail<InvalidArgument>(n.describe(), ": ", what, " must be a constant");
+  return *v->constant();
+}
+
+std::vector<float> row_scales(const Node& n, const Tensor& t, const char* what) {
+  if (!t.quant()) fail<InvalidArgument>(n.describe(), ": ", what, " has no quantization parameters");
+  const auto& q = *t.quant();
+  for (auto z : q.zero_points)
+    if (z != 0) fail<UnsupportedError>(n.describe(), ": ", what, " must be symmetric");
+  if (q.scales.size() == 1) return std::vector<float>(size_t(t.dim(0)), q.scales[0]);
+  if (int64_t(q.scales.size()) != t.dim(0)) fail<ShapeError>(n.describe(), ": ", what, " scale count");
+  return q.scales;
+}
+
+std::shared_ptr<void> prepare(const Node& n, bool is_static) {
+  auto st = std::make_shared<LstmState>();
+  const auto& a = n.attrs();
+  std::string dir = a.get_string_or("direction", "forward");
+  st->dirs = dir == "bidirectional" ? 2 : 1;
+  st->reverse_only = dir == "reverse";
+  st->hidden = a.get_int("hidden_size");
+  const Tensor& w = const_in(n, 1, "W");
+  const Tensor& r = const_in(n, 2, "R");
+  int64_t H = st->hidden, D = st->dirs;
+  if (w.dtype() != DType::i8 || w.rank() != 2 || w.dim(0) != D * 4 * H)
+    fail<ShapeError>(n.describe(), ": W must be i8 [", D * 4 * H, ", input]");
+  if (r.dtype() != DType::i8 || r.rank() != 2 || r.dim(0) != D * 4 * H || r.dim(1) != H)
+    fail<ShapeError>(n.describe(), ": R must be i8 [", D * 4 * H, ", ", H, "]");
+  st->input = w.dim(1);
+  st->w_scale = row_scales(n, w, "W");
+  st->r_scale = row_scales(n, r, "R");
+  st->w_bytes = (qgemm_packed_size(size_t(4 * H), size_t(st->input)) + 63) / 64 * 64;
+  st->r_bytes = (qgemm_packed_size(size_t(4 * H), size_t(H)) + 63) / 64 * 64;
+  st->packed_w = Storage::allocate(st->w_bytes * size_t(D));
+  st->packed_r = Storage::allocate(st->r_bytes * size_t(D));
+  for (int64_t d = 0; d < D; ++d) {
+    qgemm_pack_b(w.data<int8_t>() + d * 4 * H * st->input, size_t(st->input), size_t(4 * H),
+                 size_t(st->input), st->packed_w->data() + d * st->w_bytes);
+    qgemm_pack_b(r.data<int8_t>() + d * 4 * H * H, size_t(H), size_t(4 * H), size_t(H),
+                 st->packed_r->data() + d * st->r_bytes);
+  }
+  if (n.input(3)) {
+    auto b = const_in(n, 3, "B").to_float();
+    if (int64_t(b.size()) != D * 8 * H) fail<ShapeError>(n.describe(), ": B must have ", D * 8 * H, " values");
+    st->bias.resize(size_t(D * 4 * H));
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t i = 0; i < 4 * H; ++i) st->bias[d * 4 * H + i] = b[d * 8 * H + i] + b[d * 8 * H + 4 * H + i];
+    st->has_bias = true;
+  }
+  if (is_static) {
+    st->static_ranges = true;
+    st->xq = {a.get_float("x_scale"), int32_t(a.get_int("x_zero_point"))};
+    st->hq = {a.get_float("h_scale"), int32_t(a.get_int("h_zero_point"))};
+  }
+  return st;
+}
+
+void run(ExecContext& c) {
+  auto& st = *static_cast<LstmState*>(c.state);
+  const Tensor& x = c.in(0);
+  int64_t layout = c.attrs().get_int_or("layout", 0);
+  if (x.rank() != 3 || x.dim(2) != st.input) fail<ShapeError>(c.node.describe(), ": X must be [T, B, ", st.input, "]");
+  int64_t T = layout ? x.dim(1) : x.dim(0), B = layout ? x.dim(0) : x.dim(1), I = st.input, H = st.hidden, D = st.dirs;
+  if (c.has(4)) {
+    for (auto len : c.in(4).to_int64())
+      if (len != T) fail<UnsupportedError>(c.node.describe(), ": sequence_lens shorter than the sequence");
+  }
+  // time-major copies of x and of the outputs
+  std::vector<float> xt;
+  const float* xp = x.data<float>();
+  if (layout) {
+    xt.resize(size_t(T * B * I));
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t < T; ++t) std::memcpy(&xt[size_t((t * B + b) * I)], xp + (b * T + t) * I, size_t(I) * 4);
+    xp = xt.data();
+  }
+  std::vector<float> y(size_t(T * B * H)), hn(size_t(B * H)), cn(size_t(B * H));
+  std::vector<float> yall(size_t(T * D * B * H)), hall(size_t(D * B * H)), call(size_t(D * B * H));
+  QLstmParams p;
+  p.seq_len = size_t(T);
+  p.batch = size_t(B);
+  p.input_size = size_t(I);
+  p.hidden = size_t(H);
+  if (st.static_ranges) {
+    p.x_q = &st.xq;
+    p.h_q = &st.hq;
+  }
+  size_t need = qlstm_scratch_size(p);
+  if (!st.scratch || st.scratch->size() < need) st.scratch = Storage::allocate(need);
+  for (int64_t d = 0; d < D; ++d) {
+    p.packed_w = st.packed_w->data() + d * st.w_bytes;
+    p.packed_r = st.packed_r->data() + d * st.r_bytes;
+    p.w_scale = st.w_scale.data() + d * 4 * H;
+    p.r_scale = st.r_scale.data() + d * 4 * H;
+    p.bias = st.has_bias ? st.bias.data() + d * 4 * H : nullptr;
+    p.reverse = st.reverse_only || d == 1;
+    const float* h0 = c.has(5) ? c.in(5).data<float>() + d * B * H : nullptr;
+    const float* c0 = c.has(6) ? c.in(6).data<float>() + d * B * H : nullptr;
+    qlstm_sequence(p, xp, h0, c0, y.data(), hn.data(), cn.data(), st.scratch->data());
+    for (int64_t t = 0; t < T; ++t)
+      std::memcpy(&yall[size_t(((t * D + d) * B) * H)], &y[size_t(t * B * H)], size_t(B * H) * 4);
+    std::memcpy(&hall[size_t(d * B * H)], hn.data(), size_t(B * H) * 4);
+    std::memcpy(&call[size_t(d * B * H)], cn.data(), size_t(B * H) * 4);
+  }
+  // write outputs in the requested layout
+  if (c.outputs.size() > 0) {
+    float* o = c.out(0).data<float>();
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t b = 0; b < B; ++b) {
+          const float* src = &yall[size_t(((t * D + d) * B + b) * H)];
+          float* dst = layout ? o + ((b * T + t) * D + d) * H : o + ((t * D + d) * B + b) * H;
+          std::memcpy(dst, src, size_t(H) * 4);
+        }
+  }
+  for (size_t k = 1; k < 3 && k < c.outputs.size(); ++k) {
+    const auto& src = k == 1 ? hall : call;
+    float* o = c.out(k).data<float>();
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t b = 0; b < B; ++b)
+        std::memcpy(layout ? o + (b * D + d) * H : o + (d * B + b) * H, &src[size_t((d * B + b) * H)], size_t(H) * 4);
+  }
+}
+
+}  // namespace
+
+void register_qlstm_exec() {
+  set_executor(OpKind::QLSTM, {run, [](const Node& n) { return prepare(n, true); }});
+  set_executor(OpKind::DynamicQLSTM, {run, [](const Node& n) { return prepare(n, false); }});
+}
+
+}  // namespace mq::ops
