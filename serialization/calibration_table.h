@@ -35,6 +35,7 @@ namespace mq {
 struct HistogramStats {
   std::optional<int32_t> exponent;  ///< none while every value seen was 0 (all in the middle bin)
   std::vector<uint64_t> counts;     ///< bin counts; bin b covers [−T + b·w, −T + (b+1)·w)
+  bool operator==(const HistogramStats&) const = default;
 };
 
 /// An observer's complete state: enough to recompute QuantParams or resume observing.
