@@ -1,0 +1,308 @@
+#include "engine/observers/histogram.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "ir/error.h"
+
+namespace mq {
+namespace {
+
+int32_t log2_exact(int32_t v) { return std::countr_zero(uint32_t(v)); }
+
+/// Smallest e with 2^e > v (v > 0, finite).
+int32_t exponent_above(double v) {
+  int e = 0;
+  std::frexp(v, &e);  // v = f·2^e, f in [0.5, 1)  ⇒  2^(e−1) ≤ v < 2^e
+  return e;
+}
+
+/// Smooths a count distribution like MXNet / ORT `smooth_distribution` (eps 1e-4): zeros
+/// become eps, the mass taken from the non-zero entries. False when p is all zero or the
+/// smoothing would make an entry non-positive.
+bool smooth(std::vector<double>& p) {
+  constexpr double eps = 1e-4;
+  size_t zeros = 0;
+  for (double v : p) zeros += (v == 0.0);
+  const size_t nonzeros = p.size() - zeros;
+  if (nonzeros == 0) return false;
+  const double eps1 = eps * double(zeros) / double(nonzeros);
+  for (double& v : p) {
+    v = v == 0.0 ? eps : v - eps1;
+    if (v <= 0.0) return false;
+  }
+  return true;
+}
+
+/// scipy.stats.entropy(p, q): both normalized, Σ p·log(p/q).
+double kl_divergence(const std::vector<double>& p, const std::vector<double>& q) {
+  const double sp = std::accumulate(p.begin(), p.end(), 0.0);
+  const double sq = std::accumulate(q.begin(), q.end(), 0.0);
+  double kl = 0.0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const double a = p[i] / sp, b = q[i] / sq;
+    kl += a * std::log(a / b);
+  }
+  return kl;
+}
+
+}  // namespace
+
+// ---- StreamingHistogram --------------------------------------------------------------
+
+StreamingHistogram::StreamingHistogram(int32_t bins) {
+  if (bins < 2 || bins > (1 << 24) || !std::has_single_bit(uint32_t(bins)))
+    fail<InvalidArgument>("histogram bins must be a power of two in [2, 2^24], got ", bins);
+  counts_.assign(size_t(bins), 0);
+}
+
+void StreamingHistogram::clear() {
+  std::fill(counts_.begin(), counts_.end(), 0);
+  exponent_.reset();
+}
+
+uint64_t StreamingHistogram::total() const {
+  return std::accumulate(counts_.begin(), counts_.end(), uint64_t{0});
+}
+
+double StreamingHistogram::edge(int64_t b) const {
+  if (!exponent_) return 0.0;
+  const int64_t half = bins() / 2;
+  return std::ldexp(double(b - half), *exponent_ - log2_exact(int32_t(half)));
+}
+
+void StreamingHistogram::grow_to(int32_t e) {
+  if (!exponent_) {  // only zeros so far: they sit in bin B/2 on every grid
+    exponent_ = e;
+    return;
+  }
+  if (e <= *exponent_) return;
+  const int shift = std::min(e - *exponent_, 62);
+  const int64_t half = bins() / 2;
+  std::vector<uint64_t> merged(counts_.size(), 0);
+  for (int64_t b = 0; b < bins(); ++b) merged[size_t(((b - half) >> shift) + half)] += counts_[size_t(b)];
+  counts_.swap(merged);
+  exponent_ = e;
+}
+
+void StreamingHistogram::add(const float* data, size_t n) {
+  double maxabs = 0.0;
+  for (size_t i = 0; i < n; ++i) maxabs = std::max(maxabs, std::fabs(double(data[i])));
+  const int64_t half = bins() / 2;
+  if (maxabs == 0.0) {  // all zeros: bin B/2 on any grid
+    counts_[size_t(half)] += n;
+    return;
+  }
+  grow_to(exponent_above(maxabs));
+  // Scaling by a power of two is exact, so floor() puts each value in its true bin.
+  const double to_bins = std::ldexp(1.0, log2_exact(int32_t(half)) - *exponent_);
+  const int64_t last = bins() - 1;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t b = int64_t(std::floor(double(data[i]) * to_bins)) + half;
+    ++counts_[size_t(std::clamp<int64_t>(b, 0, last))];
+  }
+}
+
+void StreamingHistogram::merge(const StreamingHistogram& other) {
+  if (other.bins() != bins())
+    fail<InvalidArgument>("cannot merge histograms of ", other.bins(), " and ", bins(), " bins");
+  const int64_t half = bins() / 2;
+  if (other.exponent_) grow_to(std::max(other.exponent_.value(), exponent_.value_or(other.exponent_.value())));
+  // Other's bin b maps to bin ((b − B/2) >> shift) + B/2 of this grid (exact: nested grids).
+  const int shift = other.exponent_ ? std::min(*exponent_ - *other.exponent_, 62) : 0;
+  for (int64_t b = 0; b < bins(); ++b)
+    counts_[size_t(((b - half) >> shift) + half)] += other.counts_[size_t(b)];
+}
+
+void StreamingHistogram::assign(std::optional<int32_t> exponent, std::vector<uint64_t> counts) {
+  if (counts.size() != counts_.size())
+    fail<InvalidArgument>("histogram has ", counts.size(), " bins, expected ", counts_.size());
+  if (exponent && (*exponent < -200 || *exponent > 200))
+    fail<InvalidArgument>("histogram exponent ", *exponent, " is out of range");
+  if (!exponent)
+    for (size_t b = 0; b < counts.size(); ++b)
+      if (counts[b] != 0 && b != counts.size() / 2)
+        fail<InvalidArgument>("histogram without exponent has counts outside the zero bin");
+  exponent_ = exponent;
+  counts_ = std::move(counts);
+}
+
+// ---- range selection ------------------------------------------------------------------
+
+std::pair<double, double> percentile_range(const StreamingHistogram& hist, double percentile, bool symmetric) {
+  const double total = double(hist.total());
+  if (total == 0.0) fail<InvalidArgument>("percentile of an empty histogram");
+  const auto& c = hist.counts();
+  const int64_t n = hist.bins(), half = n / 2;
+  if (symmetric) {
+    const double need = percentile / 100.0 * total;
+    double cum = 0.0;
+    int64_t j = 0;
+    for (; j < half; ++j) {
+      cum += double(c[size_t(half + j)] + c[size_t(half - 1 - j)]);
+      if (cum >= need) break;
+    }
+    const double t = hist.edge(half + std::min(j, half - 1) + 1);
+    return {-t, t};
+  }
+  const double cut = (100.0 - percentile) / 200.0 * total;
+  double cum = 0.0;
+  int64_t left = 0;
+  for (; left < n; ++left) {
+    cum += double(c[size_t(left)]);
+    if (cum > cut) break;
+  }
+  cum = 0.0;
+  int64_t right = 0;
+  for (; right < n; ++right) {
+    cum += double(c[size_t(right)]);
+    if (cum >= total - cut) break;
+  }
+  return {hist.edge(std::min(left, n - 1)), hist.edge(std::min(right, n - 1) + 1)};
+}
+
+std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int32_t quantized_bins) {
+  const auto& c = hist.counts();
+  const int64_t n = hist.bins(), zero = n / 2, q_bins = quantized_bins, half_q = q_bins / 2;
+  if (q_bins < 2 || q_bins > n)
+    fail<InvalidArgument>("quantized bins must be in [2, ", n, "], got ", q_bins);
+  std::vector<uint64_t> prefix(size_t(n) + 1, 0);
+  for (int64_t b = 0; b < n; ++b) prefix[size_t(b) + 1] = prefix[size_t(b)] + c[size_t(b)];
+
+  double best_kl = std::numeric_limits<double>::infinity();
+  std::pair<double, double> best{hist.edge(0), hist.edge(n)};
+  std::vector<double> p, q;
+  for (int64_t i = half_q; i <= zero; ++i) {
+    const int64_t start = zero - i, end = std::min(zero + i + 1, n), len = end - start;
+    p.assign(c.begin() + start, c.begin() + end);
+    p.front() += double(prefix[size_t(start)]);
+    p.back() += double(prefix[size_t(n)] - prefix[size_t(end)]);
+    // Merge the slice (without outliers) into q_bins levels; the last takes the remainder.
+    const int64_t merged = len / q_bins;
+    q.assign(size_t(len), 0.0);
+    for (int64_t j = 0; j < q_bins; ++j) {
+      const int64_t s = j * merged, e = (j == q_bins - 1) ? len : s + merged;
+      const double mass = double(prefix[size_t(start + e)] - prefix[size_t(start + s)]);
+      int64_t nonzero = 0;
+      for (int64_t k = s; k < e; ++k) nonzero += (p[size_t(k)] != 0.0);
+      if (nonzero == 0) continue;
+      for (int64_t k = s; k < e; ++k) q[size_t(k)] = p[size_t(k)] != 0.0 ? mass / double(nonzero) : 0.0;
+    }
+    if (!smooth(p) || !smooth(q)) continue;
+    const double kl = kl_divergence(p, q);
+    if (kl < best_kl) {
+      best_kl = kl;
+      best = {hist.edge(start), hist.edge(end)};
+    }
+  }
+  return best;
+}
+
+// ---- HistogramObserver ----------------------------------------------------------------
+
+HistogramObserver::HistogramObserver(ObserverOptions options)
+    : options_(std::move(options)), hist_(options_.bins) {
+  if (options_.kind != ObserverKind::percentile && options_.kind != ObserverKind::entropy)
+    fail<InvalidArgument>("HistogramObserver needs kind percentile or entropy");
+  if (options_.axis) fail<InvalidArgument>(observer_kind_name(options_.kind), " observers are per tensor only");
+  if (!(options_.percentile > 0.0 && options_.percentile <= 100.0))
+    fail<InvalidArgument>("percentile must be in (0, 100], got ", options_.percentile);
+  if (options_.quantized_bins < 2 || options_.quantized_bins > options_.bins)
+    fail<InvalidArgument>("quantized bins must be in [2, bins=", options_.bins, "], got ", options_.quantized_bins);
+}
+
+void HistogramObserver::observe(const float* data, std::span<const int64_t> dims) {
+  std::vector<float> lo, hi;  // one channel: no allocation beyond two floats
+  batch_min_max(data, dims, std::nullopt, lo, hi);
+  int64_t n = 1;
+  for (int64_t d : dims) n *= d;
+  if (n == 0) return;
+  hist_.add(data, size_t(n));
+  min_ = batches_ == 0 ? lo[0] : std::min(min_, lo[0]);
+  max_ = batches_ == 0 ? hi[0] : std::max(max_, hi[0]);
+  ++batches_;
+  elements_ += n;
+}
+
+std::pair<float, float> HistogramObserver::min_max() const {
+  if (batches_ == 0) fail<InvalidArgument>(observer_kind_name(kind()), " observer has not seen any data");
+  return {min_, max_};
+}
+
+ObservedRange HistogramObserver::range(bool symmetric) const {
+  const auto [mn, mx] = min_max();
+  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy
+                                ? entropy_threshold(hist_, options_.quantized_bins)
+                                : percentile_range(hist_, options_.percentile, symmetric);
+  float lo = std::max(float(lo_d), mn);
+  float hi = std::min(float(hi_d), mx);
+  lo = std::min(lo, hi);
+  return {{lo}, {hi}, std::nullopt};
+}
+
+void HistogramObserver::reset() {
+  hist_.clear();
+  min_ = max_ = 0.0f;
+  batches_ = elements_ = 0;
+}
+
+size_t HistogramObserver::state_bytes() const {
+  return sizeof(*this) + hist_.counts().capacity() * sizeof(uint64_t);
+}
+
+void HistogramObserver::merge(const Observer& other) {
+  check_compatible(other);
+  const auto& o = static_cast<const HistogramObserver&>(other);
+  if (o.batches_ == 0) return;
+  hist_.merge(o.hist_);
+  min_ = batches_ == 0 ? o.min_ : std::min(min_, o.min_);
+  max_ = batches_ == 0 ? o.max_ : std::max(max_, o.max_);
+  batches_ += o.batches_;
+  elements_ += o.elements_;
+}
+
+ObserverStats HistogramObserver::stats() const {
+  ObserverStats s;
+  s.kind = std::string(observer_kind_name(kind()));
+  s.batches = batches_;
+  s.elements = elements_;
+  if (batches_ > 0) {
+    s.min = {min_};
+    s.max = {max_};
+  }
+  s.averaging_constant = options_.averaging_constant;
+  s.percentile = options_.percentile;
+  s.quantized_bins = options_.quantized_bins;
+  s.histogram = HistogramStats{hist_.exponent(), hist_.counts()};
+  return s;
+}
+
+void HistogramObserver::load_stats(const ObserverStats& s) {
+  if (s.kind != observer_kind_name(kind()))
+    fail<InvalidArgument>("stats of a '", s.kind, "' observer given to a ", observer_kind_name(kind()), " observer");
+  if (s.axis) fail<InvalidArgument>(observer_kind_name(kind()), " stats cannot have an axis");
+  if (!s.histogram) fail<InvalidArgument>(observer_kind_name(kind()), " stats need a histogram");
+  if (s.percentile != options_.percentile || s.quantized_bins != options_.quantized_bins)
+    fail<InvalidArgument>("stats options do not match the observer's");
+  if (s.batches < 0 || s.elements < 0) fail<InvalidArgument>("stats have negative sample counts");
+  if (s.min.size() != s.max.size() || s.min.size() != (s.batches > 0 ? 1u : 0u))
+    fail<InvalidArgument>("histogram stats need one min and max once data was seen");
+  if (!s.min.empty() && !(s.min[0] <= s.max[0] && std::isfinite(s.min[0]) && std::isfinite(s.max[0])))
+    fail<InvalidArgument>("stats range [", s.min[0], ", ", s.max[0], "] is invalid");
+  StreamingHistogram h(options_.bins);
+  h.assign(s.histogram->exponent, s.histogram->counts);
+  if (h.total() != uint64_t(s.elements))
+    fail<InvalidArgument>("histogram holds ", h.total(), " values but stats say ", s.elements);
+  hist_ = std::move(h);
+  min_ = s.min.empty() ? 0.0f : s.min[0];
+  max_ = s.max.empty() ? 0.0f : s.max[0];
+  batches_ = s.batches;
+  elements_ = s.elements;
+}
+
+std::unique_ptr<Observer> HistogramObserver::clone() const { return std::make_unique<HistogramObserver>(*this); }
+
+}  // namespace mq
