@@ -67,22 +67,39 @@ ZipReader::ZipReader(std::span<const std::byte> bytes, std::string file)
   }
   if (eocd == std::numeric_limits<size_t>::max())
     r.error("end of central directory", "signature not found (not a zip archive, or truncated)");
-  if (eocd >= 20) {
-    uint32_t sig;
-    std::memcpy(&sig, bytes_.data() + eocd - 20, 4);
-    if (sig == kZip64LocatorSig) r.error("end of central directory", "zip64 archives are not supported");
-  }
   r.seek(eocd + 4, "end of central directory");
   uint16_t disk = r.u16("disk number"), cd_disk = r.u16("central directory disk");
   uint16_t n_disk = r.u16("entries on disk"), n_total = r.u16("entry count");
   uint32_t cd_size = r.u32("central directory size"), cd_offset = r.u32("central directory offset");
   if (n_total == 0xFFFF || cd_size == 0xFFFFFFFF || cd_offset == 0xFFFFFFFF)
-    r.error("end of central directory", "zip64 archives are not supported");
+    r.error("end of central directory", "zip64 archives (over 4 GiB or 65535 entries) are not supported");
   if (disk != 0 || cd_disk != 0 || n_disk != n_total)
     r.error("end of central directory", "multi-disk archives are not supported");
-  if (uint64_t(cd_offset) + cd_size > eocd)
+  // torch.save always adds zip64 end records even when every value fits in 32 bits: accept
+  // them when they agree with the classic record.
+  size_t cd_limit = eocd;
+  if (eocd >= 20) {
+    uint32_t sig;
+    std::memcpy(&sig, bytes_.data() + eocd - 20, 4);
+    if (sig == kZip64LocatorSig) {
+      r.seek(eocd - 20 + 8, "zip64 locator");
+      uint64_t rec = r.u64("zip64 locator");
+      if (rec > eocd - 20 || eocd - 20 - rec < 56) r.error("zip64 locator", "record offset ", rec, " out of range");
+      r.seek(rec, "zip64 end record");
+      if (r.u32("zip64 end record") != 0x06064b50) r.error("zip64 end record", "bad signature");
+      r.take(4 + 8, "zip64 end record");  // record size, versions, disk numbers
+      r.take(8, "zip64 end record");
+      uint64_t n64a = r.u64("zip64 end record"), n64 = r.u64("zip64 end record");
+      uint64_t size64 = r.u64("zip64 end record"), off64 = r.u64("zip64 end record");
+      if (n64a != n_total || n64 != n_total || size64 != cd_size || off64 != cd_offset)
+        r.error("zip64 end record", "disagrees with the end of central directory (archives that need zip64 ",
+                "are not supported)");
+      cd_limit = size_t(rec);
+    }
+  }
+  if (uint64_t(cd_offset) + cd_size > cd_limit)
     r.error("central directory offset", "directory [", cd_offset, ", +", cd_size,
-            ") runs past the end record at ", eocd);
+            ") runs past the end records at ", cd_limit);
 
   r.seek(cd_offset, "central directory offset");
   std::set<std::string> names;
