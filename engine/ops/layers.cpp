@@ -1,8 +1,252 @@
-// Executors for the layers op family.
+// Executors for layers: Linear, Gemm, MatMul, Conv2d, LSTM, GRU, RNN.
+#include <algorithm>
+#include <vector>
+
 #include "engine/executor.h"
+#include "kernels/fp32/conv.h"
+#include "kernels/fp32/gemm.h"
+#include "kernels/fp32/rnn.h"
 
 namespace mq::ops {
 
-void register_layers_exec() {}
+namespace {
+int64_t product(const std::vector<int64_t>& d, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to; ++i) p *= d[i];
+  return p;
+}
+
+void run_linear(ExecContext& c) {
+  const Tensor& x = c.in(0);
+  const Tensor& w = c.in(1);
+  const int64_t n = w.dim(0), k = w.dim(1);
+  const int64_t m = product(x.dims(), 0, x.rank() - 1);
+  kernels::linear_f32(x.data<float>(), w.data<float>(), c.has(2) ? c.in(2).data<float>() : nullptr,
+                      c.out(0).data<float>(), m, k, n);
+}
+
+void run_gemm(ExecContext& c) {
+  const Tensor& a = c.in(0);
+  const Tensor& b = c.in(1);
+  kernels::GemmParams p;
+  p.trans_a = c.attrs().get_int_or("transA", 0) != 0;
+  p.trans_b = c.attrs().get_int_or("transB", 0) != 0;
+  p.alpha = c.attrs().get_float_or("alpha", 1.f);
+  const float beta = c.attrs().get_float_or("beta", 1.f);
+  p.m = a.dim(p.trans_a ? 1 : 0);
+  p.k = a.dim(p.trans_a ? 0 : 1);
+  p.n = b.dim(p.trans_b ? 0 : 1);
+  float* y = c.out(0).data<float>();
+  if (c.has(2) && beta != 0.f) {
+    // Broadcast C into Y, then accumulate the product on top of beta·C.
+    const Tensor& ct = c.in(2);
+    const float* cv = ct.data<float>();
+    const int64_t cm = ct.rank() == 2 ? ct.dim(0) : 1;
+    const int64_t cn = ct.rank() >= 1 ? ct.dim(ct.rank() - 1) : 1;
+    for (int64_t i = 0; i < p.m; ++i)
+      for (int64_t j = 0; j < p.n; ++j) y[i * p.n + j] = cv[(cm == 1 ? 0 : i) * cn + (cn == 1 ? 0 : j)];
+    p.beta = beta;
+  }
+  kernels::gemm_f32(p, a.data<float>(), b.data<float>(), y);
+}
+
+void run_matmul(ExecContext& c) {
+  const Tensor& a = c.in(0);
+  const Tensor& b = c.in(1);
+  std::vector<int64_t> ad = a.dims(), bd = b.dims();
+  if (ad.size() == 1) ad.insert(ad.begin(), 1);
+  if (bd.size() == 1) bd.push_back(1);
+  const int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
+  const float* ap = a.data<float>();
+  const float* bp = b.data<float>();
+  float* yp = c.out(0).data<float>();
+  kernels::GemmParams p;
+  p.k = k;
+  p.n = n;
+  if (bd.size() == 2) {  // one GEMM over every row of A
+    p.m = product(ad, 0, ad.size() - 1);
+    kernels::gemm_f32(p, ap, bp, yp);
+    return;
+  }
+  p.m = m;
+  // Broadcast batch dims (right-aligned).
+  const size_t rank = std::max(ad.size(), bd.size()) - 2;
+  std::vector<int64_t> ab(rank, 1), bb(rank, 1), ob(rank, 1);
+  for (size_t i = 0; i < ad.size() - 2; ++i) ab[rank - (ad.size() - 2) + i] = ad[i];
+  for (size_t i = 0; i < bd.size() - 2; ++i) bb[rank - (bd.size() - 2) + i] = bd[i];
+  for (size_t i = 0; i < rank; ++i) ob[i] = std::max(ab[i], bb[i]);
+  std::vector<int64_t> as(rank), bs(rank);  // batch strides in matrices (0 when broadcast)
+  int64_t sa = 1, sb = 1;
+  for (size_t i = rank; i-- > 0;) {
+    as[i] = ab[i] == 1 ? 0 : sa;
+    bs[i] = bb[i] == 1 ? 0 : sb;
+    sa *= ab[i];
+    sb *= bb[i];
+  }
+  const int64_t total = product(ob, 0, rank);
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t t = 0; t < total; ++t) {
+    int64_t oa = 0, obf = 0;
+    for (size_t i = 0; i < rank; ++i) {
+      oa += idx[i] * as[i];
+      obf += idx[i] * bs[i];
+    }
+    kernels::gemm_f32(p, ap + oa * m * k, bp + obf * k * n, yp + t * m * n);
+    for (size_t i = rank; i-- > 0;) {
+      if (++idx[i] < ob[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+int auto_pad_code(const std::string& s) {
+  if (s == "VALID") return 1;
+  if (s == "SAME_UPPER") return 2;
+  if (s == "SAME_LOWER") return 3;
+  return 0;
+}
+
+void run_conv2d(ExecContext& c) {
+  const Tensor& x = c.in(0);
+  const Tensor& w = c.in(1);
+  const Attributes& at = c.attrs();
+  const auto strides = at.get_ints_or("strides", {1, 1});
+  const auto dil = at.get_ints_or("dilations", {1, 1});
+  const auto pads = at.get_ints_or("pads", {0, 0, 0, 0});
+  const int ap = auto_pad_code(at.get_string_or("auto_pad", "NOTSET"));
+  kernels::Conv2dParams p;
+  p.n = x.dim(0);
+  p.c = x.dim(1);
+  p.h = x.dim(2);
+  p.w = x.dim(3);
+  p.m = w.dim(0);
+  p.kh = w.dim(2);
+  p.kw = w.dim(3);
+  p.group = at.get_int_or("group", 1);
+  p.stride_h = strides[0];
+  p.stride_w = strides[1];
+  p.dil_h = dil[0];
+  p.dil_w = dil[1];
+  auto gh = kernels::spatial_geometry(p.h, p.kh, p.stride_h, p.dil_h, pads[0], pads[2], ap, false);
+  auto gw = kernels::spatial_geometry(p.w, p.kw, p.stride_w, p.dil_w, pads[1], pads[3], ap, false);
+  p.oh = gh.out;
+  p.ow = gw.out;
+  p.pad_top = gh.pad_begin;
+  p.pad_left = gw.pad_begin;
+  std::vector<float> scratch(kernels::conv2d_scratch_floats(p));
+  kernels::conv2d_f32(p, x.data<float>(), w.data<float>(), c.has(2) ? c.in(2).data<float>() : nullptr,
+                      c.out(0).data<float>(), scratch.data());
+}
+
+kernels::RnnActivation activation(const std::string& name, const std::vector<float>& alphas,
+                                  const std::vector<float>& betas, size_t& ai, size_t& bi) {
+  using K = kernels::RnnActKind;
+  struct Entry {
+    const char* name;
+    K kind;
+    int uses;  // 0 none, 1 alpha, 2 alpha and beta
+    float alpha, beta;
+  };
+  static const Entry table[] = {
+      {"Sigmoid", K::sigmoid, 0, 0, 0},          {"Tanh", K::tanh, 0, 0, 0},
+      {"Relu", K::relu, 0, 0, 0},                {"HardSigmoid", K::hard_sigmoid, 2, 0.2f, 0.5f},
+      {"LeakyRelu", K::leaky_relu, 1, 0.01f, 0}, {"ThresholdedRelu", K::thresholded_relu, 1, 1.f, 0},
+      {"ScaledTanh", K::scaled_tanh, 2, 1.f, 1.f}, {"Affine", K::affine, 2, 1.f, 0.f},
+      {"Elu", K::elu, 1, 1.f, 0},                {"Softsign", K::softsign, 0, 0, 0},
+      {"Softplus", K::softplus, 0, 0, 0}};
+  for (const Entry& e : table) {
+    if (name != e.name) continue;
+    kernels::RnnActivation a{e.kind, e.alpha, e.beta};
+    if (e.uses >= 1 && ai < alphas.size()) a.alpha = alphas[ai++];
+    if (e.uses >= 2 && bi < betas.size()) a.beta = betas[bi++];
+    return a;
+  }
+  fail<UnsupportedError>("activation '", name, "' is not supported");
+}
+
+template <kernels::RnnCell Cell>
+void run_recurrent(ExecContext& c) {
+  const Attributes& at = c.attrs();
+  const Tensor& x = c.in(0);
+  const Tensor& w = c.in(1);
+  const Tensor& r = c.in(2);
+  const std::string dir = at.get_string_or("direction", "forward");
+  const int64_t D = dir == "bidirectional" ? 2 : 1;
+  const int64_t layout = at.get_int_or("layout", 0);
+  const int64_t S = x.dim(layout == 0 ? 0 : 1), B = x.dim(layout == 0 ? 1 : 0), I = x.dim(2);
+  const int64_t H = r.dim(2);
+  const int64_t G = kernels::rnn_gates(Cell), GH = G * H;
+  const size_t n_acts = Cell == kernels::RnnCell::lstm ? 3 : Cell == kernels::RnnCell::gru ? 2 : 1;
+  static const char* defaults[3][3] = {{"Sigmoid", "Tanh", "Tanh"}, {"Sigmoid", "Tanh", ""}, {"Tanh", "", ""}};
+  const int cell_i = Cell == kernels::RnnCell::lstm ? 0 : Cell == kernels::RnnCell::gru ? 1 : 2;
+  auto names = at.get_strings_or("activations", {});
+  const auto alphas = at.get_floats_or("activation_alpha", {});
+  const auto betas = at.get_floats_or("activation_beta", {});
+  if (names.empty())
+    for (int64_t d = 0; d < D; ++d)
+      for (size_t k = 0; k < n_acts; ++k) names.push_back(defaults[cell_i][k]);
+  std::vector<int32_t> lens;
+  if (c.has(4)) {
+    for (int64_t v : c.in(4).to_int64()) {
+      if (v < 0 || v > S) fail<InvalidArgument>(c.node.describe(), ": sequence_lens value ", v, " is outside [0, ", S, "]");
+      lens.push_back(int32_t(v));
+    }
+    if (int64_t(lens.size()) != B) fail<ShapeError>(c.node.describe(), ": sequence_lens must have ", B, " values");
+  }
+  auto opt = [&](size_t i) -> const float* { return c.has(i) ? c.in(i).data<float>() : nullptr; };
+  const float* bias = opt(3);
+  const float* h0 = opt(5);
+  const float* c0 = Cell == kernels::RnnCell::lstm ? opt(6) : nullptr;
+  const float* peep = Cell == kernels::RnnCell::lstm ? opt(7) : nullptr;
+  float* y = c.outputs.size() > 0 ? c.out(0).data<float>() : nullptr;
+  float* yh = c.outputs.size() > 1 ? c.out(1).data<float>() : nullptr;
+  float* yc = c.outputs.size() > 2 ? c.out(2).data<float>() : nullptr;
+
+  kernels::RnnParams p;
+  p.cell = Cell;
+  p.seq = S;
+  p.batch = B;
+  p.input = I;
+  p.hidden = H;
+  p.x_seq_stride = layout == 0 ? B : 1;
+  p.x_batch_stride = layout == 0 ? 1 : S;
+  p.y_seq_stride = layout == 0 ? D * B * H : D * H;
+  p.y_batch_stride = layout == 0 ? H : S * D * H;
+  p.state_batch_stride = layout == 0 ? H : D * H;
+  p.clip = at.get_float_or("clip", 0.f);
+  p.input_forget = at.get_int_or("input_forget", 0) != 0;
+  p.linear_before_reset = at.get_int_or("linear_before_reset", 0) != 0;
+  std::vector<float> scratch(kernels::rnn_scratch_floats(p));
+  size_t ai = 0, bi = 0;
+  for (int64_t d = 0; d < D; ++d) {
+    for (size_t k = 0; k < n_acts; ++k) p.act[k] = activation(names[d * n_acts + k], alphas, betas, ai, bi);
+    p.reverse = dir == "reverse" || d == 1;
+    const int64_t so = layout == 0 ? d * B * H : d * H;  // state offset of this direction
+    kernels::RnnTensors t;
+    t.x = x.data<float>();
+    t.w = w.data<float>() + d * GH * I;
+    t.r = r.data<float>() + d * GH * H;
+    t.bias = bias ? bias + d * 2 * GH : nullptr;
+    t.peephole = peep ? peep + d * 3 * H : nullptr;
+    t.seq_lens = lens.empty() ? nullptr : lens.data();
+    t.h0 = h0 ? h0 + so : nullptr;
+    t.c0 = c0 ? c0 + so : nullptr;
+    t.y = y ? y + (layout == 0 ? d * B * H : d * H) : nullptr;
+    t.y_h = yh ? yh + so : nullptr;
+    t.y_c = yc ? yc + so : nullptr;
+    kernels::rnn_f32(p, t, scratch.data());
+  }
+}
+}  // namespace
+
+void register_layers_exec() {
+  set_executor(OpKind::Linear, {run_linear, nullptr});
+  set_executor(OpKind::Gemm, {run_gemm, nullptr});
+  set_executor(OpKind::MatMul, {run_matmul, nullptr});
+  set_executor(OpKind::Conv2d, {run_conv2d, nullptr});
+  set_executor(OpKind::LSTM, {run_recurrent<kernels::RnnCell::lstm>, nullptr});
+  set_executor(OpKind::GRU, {run_recurrent<kernels::RnnCell::gru>, nullptr});
+  set_executor(OpKind::RNN, {run_recurrent<kernels::RnnCell::rnn>, nullptr});
+}
 
 }  // namespace mq::ops

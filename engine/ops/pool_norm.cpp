@@ -1,8 +1,154 @@
-// Executors for the pool_norm op family.
+// Executors for pooling and normalization.
+#include <vector>
+
 #include "engine/executor.h"
+#include "kernels/fp32/conv.h"
+#include "kernels/fp32/norm.h"
+#include "kernels/fp32/pool.h"
 
 namespace mq::ops {
 
-void register_pool_norm_exec() {}
+namespace {
+int auto_pad_code(const std::string& s) {
+  if (s == "VALID") return 1;
+  if (s == "SAME_UPPER") return 2;
+  if (s == "SAME_LOWER") return 3;
+  return 0;
+}
+
+// Pool geometry from the attributes, with 1 or 2 spatial dims padded to 3.
+kernels::PoolParams pool_params(const ExecContext& c) {
+  const Attributes& at = c.attrs();
+  const Tensor& x = c.in(0);
+  const auto kernel = at.get_ints("kernel_shape");
+  const size_t nd = kernel.size();
+  const auto strides = at.get_ints_or("strides", std::vector<int64_t>(nd, 1));
+  const auto dil = at.get_ints_or("dilations", std::vector<int64_t>(nd, 1));
+  const auto pads = at.get_ints_or("pads", std::vector<int64_t>(2 * nd, 0));
+  const int ap = auto_pad_code(at.get_string_or("auto_pad", "NOTSET"));
+  const bool ceil_mode = at.get_int_or("ceil_mode", 0) != 0;
+  kernels::PoolParams p;
+  p.nc = x.dim(0) * x.dim(1);
+  const size_t off = 3 - nd;
+  for (size_t d = 0; d < nd; ++d) {
+    auto g = kernels::spatial_geometry(x.dim(2 + d), kernel[d], strides[d], dil[d], pads[d],
+                                       pads[d + nd], ap, ceil_mode);
+    p.in[off + d] = x.dim(2 + d);
+    p.out[off + d] = g.out;
+    p.kernel[off + d] = kernel[d];
+    p.stride[off + d] = strides[d];
+    p.dilation[off + d] = dil[d];
+    p.pad_begin[off + d] = g.pad_begin;
+    p.pad_end[off + d] = g.pad_end;
+  }
+  p.count_include_pad = at.get_int_or("count_include_pad", 0) != 0;
+  p.column_major_indices = at.get_int_or("storage_order", 0) == 1;
+  return p;
+}
+
+void run_max_pool(ExecContext& c) {
+  const kernels::PoolParams p = pool_params(c);
+  int64_t* idx = c.outputs.size() > 1 ? c.out(1).data<int64_t>() : nullptr;
+  const Tensor& x = c.in(0);
+  switch (x.dtype()) {
+    case DType::f32: kernels::max_pool(p, x.data<float>(), c.out(0).data<float>(), idx); break;
+    case DType::u8: kernels::max_pool(p, x.data<uint8_t>(), c.out(0).data<uint8_t>(), idx); break;
+    case DType::i8: kernels::max_pool(p, x.data<int8_t>(), c.out(0).data<int8_t>(), idx); break;
+    default: fail<UnsupportedError>(c.node.describe(), ": dtype ", dtype_name(x.dtype()), " is not supported");
+  }
+}
+
+void run_avg_pool(ExecContext& c) {
+  const kernels::PoolParams p = pool_params(c);
+  kernels::avg_pool_f32(p, c.in(0).data<float>(), c.out(0).data<float>());
+}
+
+void run_global(ExecContext& c, bool is_max) {
+  const Tensor& x = c.in(0);
+  const int64_t nc = x.dim(0) * x.dim(1);
+  const int64_t spatial = nc == 0 ? 0 : x.numel() / nc;
+  if (is_max) kernels::global_max_pool_f32(x.data<float>(), c.out(0).data<float>(), nc, spatial);
+  else kernels::global_avg_pool_f32(x.data<float>(), c.out(0).data<float>(), nc, spatial);
+}
+void run_global_avg(ExecContext& c) { run_global(c, false); }
+void run_global_max(ExecContext& c) { run_global(c, true); }
+
+void run_batch_norm(ExecContext& c) {
+  const Tensor& x = c.in(0);
+  const int64_t n = x.dim(0), ch = x.dim(1);
+  const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
+  kernels::batch_norm_f32(x.data<float>(), c.in(1).data<float>(), c.in(2).data<float>(),
+                          c.in(3).data<float>(), c.in(4).data<float>(),
+                          c.attrs().get_float_or("epsilon", 1e-5f), c.out(0).data<float>(), n, ch,
+                          spatial);
+}
+
+void run_instance_norm(ExecContext& c) {
+  const Tensor& x = c.in(0);
+  const int64_t n = x.dim(0), ch = x.dim(1);
+  const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
+  kernels::instance_norm_f32(x.data<float>(), c.in(1).data<float>(), c.in(2).data<float>(),
+                             c.attrs().get_float_or("epsilon", 1e-5f), c.out(0).data<float>(), n,
+                             ch, spatial);
+}
+
+// Expands a tensor broadcastable to `dims` (right-aligned) into dims' full element count.
+std::vector<float> expand_to(const Tensor& t, const std::vector<int64_t>& dims) {
+  int64_t total = 1;
+  for (int64_t d : dims) total *= d;
+  std::vector<float> out(static_cast<size_t>(total), 0.f);
+  const float* v = t.data<float>();
+  const size_t r = dims.size(), tr = t.rank();
+  for (int64_t i = 0; i < total; ++i) {
+    int64_t rem = i, src = 0, stride = 1;
+    for (size_t k = r; k-- > 0;) {
+      const int64_t idx = rem % dims[k];
+      rem /= dims[k];
+      const size_t from_end = r - 1 - k;
+      if (from_end < tr) {
+        const int64_t td = t.dim(tr - 1 - from_end);
+        if (td != 1) src += idx * stride;
+        stride *= td;
+      }
+    }
+    out[size_t(i)] = v[src];
+  }
+  return out;
+}
+
+void run_layer_norm(ExecContext& c) {
+  const Tensor& x = c.in(0);
+  const int64_t axis = normalize_axis(c.attrs().get_int_or("axis", -1), int64_t(x.rank()));
+  const std::vector<int64_t> norm_dims(x.dims().begin() + axis, x.dims().end());
+  int64_t cols = 1;
+  for (int64_t d : norm_dims) cols *= d;
+  const int64_t rows = cols == 0 ? 0 : x.numel() / cols;
+  const Tensor& scale = c.in(1);
+  std::vector<float> s, b;
+  const float* sp = scale.data<float>();
+  if (scale.numel() != cols) {
+    s = expand_to(scale, norm_dims);
+    sp = s.data();
+  }
+  const float* bp = c.has(2) ? c.in(2).data<float>() : nullptr;
+  if (bp && c.in(2).numel() != cols) {
+    b = expand_to(c.in(2), norm_dims);
+    bp = b.data();
+  }
+  kernels::layer_norm_f32(x.data<float>(), sp, bp, c.attrs().get_float_or("epsilon", 1e-5f),
+                          c.out(0).data<float>(), c.outputs.size() > 1 ? c.out(1).data<float>() : nullptr,
+                          c.outputs.size() > 2 ? c.out(2).data<float>() : nullptr, rows, cols);
+}
+}  // namespace
+
+void register_pool_norm_exec() {
+  set_executor(OpKind::MaxPool, {run_max_pool, nullptr});
+  set_executor(OpKind::AveragePool, {run_avg_pool, nullptr});
+  set_executor(OpKind::GlobalAveragePool, {run_global_avg, nullptr});
+  set_executor(OpKind::GlobalMaxPool, {run_global_max, nullptr});
+  set_executor(OpKind::BatchNormalization, {run_batch_norm, nullptr});
+  set_executor(OpKind::InstanceNormalization, {run_instance_norm, nullptr});
+  set_executor(OpKind::LayerNormalization, {run_layer_norm, nullptr});
+}
 
 }  // namespace mq::ops

@@ -18,5 +18,9 @@ void infer_same_as_input0(InferContext& c);
 void infer_broadcast(InferContext& c, bool to_bool = false);
 /// Reads a constant int64 list operand (e.g. axes); none when absent or not known.
 std::optional<std::vector<int64_t>> const_ints(const InferContext& c, size_t i);
+/// Output size of one spatial dim of a conv or pooling window (auto_pad NOTSET, VALID,
+/// SAME_UPPER or SAME_LOWER); anonymous when `in` is not known. Defined in layers.cpp.
+Dim spatial_out_dim(const Dim& in, int64_t kernel, int64_t stride, int64_t dilation,
+                    int64_t pad_begin, int64_t pad_end, const std::string& auto_pad, bool ceil_mode);
 
 }  // namespace mq::ops

@@ -1,0 +1,119 @@
+#include "kernels/fp32/pool.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
+namespace mq::kernels {
+
+namespace {
+// Calls fn(output offset, window positions per dim) for every output element of one plane.
+struct Window {
+  int64_t start[3], count[3];
+};
+Window window(const PoolParams& p, const int64_t o[3]) {
+  Window w{};
+  for (int d = 0; d < 3; ++d) {
+    w.start[d] = o[d] * p.stride[d] - p.pad_begin[d];
+    w.count[d] = p.kernel[d];
+  }
+  return w;
+}
+}  // namespace
+
+template <class T>
+void max_pool(const PoolParams& p, const T* x, T* y, int64_t* indices) {
+  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+  const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
+  for (int64_t c = 0; c < p.nc; ++c) {
+    const T* xc = x + c * in_plane;
+    int64_t o[3], k = 0;
+    for (o[0] = 0; o[0] < p.out[0]; ++o[0])
+      for (o[1] = 0; o[1] < p.out[1]; ++o[1])
+        for (o[2] = 0; o[2] < p.out[2]; ++o[2], ++k) {
+          Window w = window(p, o);
+          T best = std::numeric_limits<T>::lowest();
+          int64_t best_at = -1;
+          for (int64_t a = 0; a < w.count[0]; ++a) {
+            const int64_t i0 = w.start[0] + a * p.dilation[0];
+            if (i0 < 0 || i0 >= p.in[0]) continue;
+            for (int64_t b = 0; b < w.count[1]; ++b) {
+              const int64_t i1 = w.start[1] + b * p.dilation[1];
+              if (i1 < 0 || i1 >= p.in[1]) continue;
+              for (int64_t e = 0; e < w.count[2]; ++e) {
+                const int64_t i2 = w.start[2] + e * p.dilation[2];
+                if (i2 < 0 || i2 >= p.in[2]) continue;
+                const int64_t at = (i0 * p.in[1] + i1) * p.in[2] + i2;
+                if (best_at < 0 || xc[at] > best) {
+                  best = xc[at];
+                  best_at = p.column_major_indices ? (i2 * p.in[1] + i1) * p.in[0] + i0 : at;
+                }
+              }
+            }
+          }
+          y[c * out_plane + k] = best;
+          if (indices) indices[c * out_plane + k] = best_at < 0 ? -1 : c * in_plane + best_at;
+        }
+  }
+}
+
+template void max_pool<float>(const PoolParams&, const float*, float*, int64_t*);
+template void max_pool<uint8_t>(const PoolParams&, const uint8_t*, uint8_t*, int64_t*);
+template void max_pool<int8_t>(const PoolParams&, const int8_t*, int8_t*, int64_t*);
+
+void avg_pool_f32(const PoolParams& p, const float* x, float* y) {
+  const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
+  const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
+  for (int64_t c = 0; c < p.nc; ++c) {
+    const float* xc = x + c * in_plane;
+    int64_t o[3], k = 0;
+    for (o[0] = 0; o[0] < p.out[0]; ++o[0])
+      for (o[1] = 0; o[1] < p.out[1]; ++o[1])
+        for (o[2] = 0; o[2] < p.out[2]; ++o[2], ++k) {
+          Window w = window(p, o);
+          float sum = 0.f;
+          int64_t n_in = 0, n_pad = 0;
+          for (int64_t a = 0; a < w.count[0]; ++a) {
+            const int64_t i0 = w.start[0] + a * p.dilation[0];
+            const bool in0 = i0 >= 0 && i0 < p.in[0];
+            const bool pad0 = i0 >= -p.pad_begin[0] && i0 < p.in[0] + p.pad_end[0];
+            for (int64_t b = 0; b < w.count[1]; ++b) {
+              const int64_t i1 = w.start[1] + b * p.dilation[1];
+              const bool in1 = i1 >= 0 && i1 < p.in[1];
+              const bool pad1 = i1 >= -p.pad_begin[1] && i1 < p.in[1] + p.pad_end[1];
+              for (int64_t e = 0; e < w.count[2]; ++e) {
+                const int64_t i2 = w.start[2] + e * p.dilation[2];
+                const bool in2 = i2 >= 0 && i2 < p.in[2];
+                const bool pad2 = i2 >= -p.pad_begin[2] && i2 < p.in[2] + p.pad_end[2];
+                if (in0 && in1 && in2) {
+                  sum += xc[(i0 * p.in[1] + i1) * p.in[2] + i2];
+                  ++n_in;
+                } else if (pad0 && pad1 && pad2) {
+                  ++n_pad;
+                }
+              }
+            }
+          }
+          const int64_t n = p.count_include_pad ? n_in + n_pad : n_in;
+          y[c * out_plane + k] = n > 0 ? sum / float(n) : 0.f;
+        }
+  }
+}
+
+void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial) {
+  for (int64_t c = 0; c < nc; ++c) {
+    double s = 0;
+    for (int64_t i = 0; i < spatial; ++i) s += x[c * spatial + i];
+    y[c] = spatial > 0 ? float(s / double(spatial)) : 0.f;
+  }
+}
+
+void global_max_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial) {
+  for (int64_t c = 0; c < nc; ++c) {
+    float m = std::numeric_limits<float>::lowest();
+    for (int64_t i = 0; i < spatial; ++i) m = std::max(m, x[c * spatial + i]);
+    y[c] = m;
+  }
+}
+
+}  // namespace mq::kernels
