@@ -1,19 +1,22 @@
 // Executors for shape and data-movement ops. They move bytes (every dtype works) through the
 // generic kernels of kernels/fp32/shape.h and resize.h; Reshape, Flatten, Squeeze,
 // Unsqueeze, Identity and Dropout return views of their input.
+#include "kernels/fp32/shape.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "engine/executor.h"
 #include "kernels/fp32/resize.h"
-#include "kernels/fp32/shape.h"
 
 namespace mq::ops {
 
 namespace {
 
-std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) { return contiguous_strides(dims); }
+std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
+  return contiguous_strides(dims);
+}
 
 /// Copies a strided view of `in` into `out` (whose dims give the loop bounds).
 void copy_view(const Tensor& in, Tensor& out, const std::vector<int64_t>& strides, int64_t offset) {
@@ -31,7 +34,9 @@ void copy_view(const Tensor& in, Tensor& out, const std::vector<int64_t>& stride
 }
 
 /// Output 0 = input 0 seen with output 0's dims (no copy).
-void run_view(ExecContext& c) { c.outputs[0] = c.in(0).reshaped(c.out(0).dims()); }
+void run_view(ExecContext& c) {
+  c.outputs[0] = c.in(0).reshaped(c.out(0).dims());
+}
 
 void run_transpose(ExecContext& c) {
   const Tensor& in = c.in(0);
@@ -99,11 +104,14 @@ void run_slice(ExecContext& c) {
   int64_t r = int64_t(in.rank());
   auto starts = c.in(1).to_int64(), ends = c.in(2).to_int64();
   std::vector<int64_t> axes, steps;
-  if (c.has(3)) axes = c.in(3).to_int64();
+  if (c.has(3))
+    axes = c.in(3).to_int64();
   else
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(int64_t(i));
-  if (c.has(4)) steps = c.in(4).to_int64();
-  else steps.assign(starts.size(), 1);
+  if (c.has(4))
+    steps = c.in(4).to_int64();
+  else
+    steps.assign(starts.size(), 1);
   auto is = strides_of(in.dims());
   std::vector<int64_t> strides = is;
   int64_t offset = 0;
@@ -128,11 +136,13 @@ void run_gather(ExecContext& c) {
   auto idx = c.in(1).to_int64();
   for (int64_t& i : idx) {
     if (i < -n || i >= n)
-      fail<InvalidArgument>(c.node.describe(), ": index ", i, " is out of range for dim ", axis, " of size ", n);
+      fail<InvalidArgument>(c.node.describe(), ": index ", i, " is out of range for dim ", axis,
+                            " of size ", n);
     if (i < 0) i += n;
   }
   if (out.numel() == 0) return;
-  kernels::gather(data.raw(), out.raw(), dtype_size(data.dtype()), outer, n, inner, idx.data(), int64_t(idx.size()));
+  kernels::gather(data.raw(), out.raw(), dtype_size(data.dtype()), outer, n, inner, idx.data(),
+                  int64_t(idx.size()));
 }
 
 void run_shape(ExecContext& c) {
@@ -145,12 +155,15 @@ void run_shape(ExecContext& c) {
   for (int64_t i = 0; i < c.out(0).numel(); ++i) o[i] = dims[size_t(start + i)];
 }
 
-void run_size(ExecContext& c) { *c.out(0).data<int64_t>() = c.in(0).numel(); }
+void run_size(ExecContext& c) {
+  *c.out(0).data<int64_t>() = c.in(0).numel();
+}
 
 void run_constant_of_shape(ExecContext& c) {
   Tensor& out = c.out(0);
   if (c.attrs().has("value")) {
-    kernels::fill(out.raw(), c.attrs().get_tensor("value").raw(), dtype_size(out.dtype()), out.numel());
+    kernels::fill(out.raw(), c.attrs().get_tensor("value").raw(), dtype_size(out.dtype()),
+                  out.numel());
   } else {
     float zero = 0.f;
     kernels::fill(out.raw(), &zero, sizeof(float), out.numel());
@@ -176,7 +189,8 @@ void run_tile(ExecContext& c) {
   size_t r = in.rank();
   auto reps = c.in(1).to_int64();
   auto is = strides_of(in.dims());
-  // The output [r0·d0, r1·d1, ..] is laid out as [r0, d0, r1, d1, ..] reading in with stride 0 on r.
+  // The output [r0·d0, r1·d1, ..] is laid out as [r0, d0, r1, d1, ..] reading in with stride 0 on
+  // r.
   std::vector<int64_t> dims, strides;
   for (size_t k = 0; k < r; ++k) {
     dims.insert(dims.end(), {reps[k], in.dim(k)});
@@ -193,7 +207,8 @@ void run_pad(ExecContext& c) {
   if (r > kernels::kMaxCopyRank) fail<UnsupportedError>("Pad of rank ", r);
   auto pads = c.in(1).to_int64();
   std::vector<int64_t> axes;
-  if (c.has(3)) axes = c.in(3).to_int64();
+  if (c.has(3))
+    axes = c.in(3).to_int64();
   else
     for (int64_t i = 0; i < r; ++i) axes.push_back(i);
   std::vector<int64_t> begin(size_t(r), 0);
@@ -212,7 +227,8 @@ void run_pad(ExecContext& c) {
   uint64_t zero = 0;
   p.value = c.has(2) && c.in(2).numel() > 0 ? c.in(2).raw() : &zero;
   if (p.mode != kernels::PadMode::constant && in.numel() == 0 && out.numel() > 0)
-    fail<InvalidArgument>(c.node.describe(), ": cannot ", mode, "-pad an empty tensor ", in.shape().str());
+    fail<InvalidArgument>(c.node.describe(), ": cannot ", mode, "-pad an empty tensor ",
+                          in.shape().str());
   if (r == 0) {
     std::memcpy(out.raw(), in.raw(), p.elem_size);
     return;
@@ -223,7 +239,8 @@ void run_pad(ExecContext& c) {
 /// Maps output coordinate x of a dim to the source coordinate (ONNX coordinate transforms).
 /// `out_n` is the resized length before flooring (in·scale when scales are given), as the
 /// ONNX reference uses it for align_corners and pytorch_half_pixel.
-double source_coord(const std::string& ct, double x, double scale, int64_t in_n, int64_t out_int, double out_n) {
+double source_coord(const std::string& ct, double x, double scale, int64_t in_n, int64_t out_int,
+                    double out_n) {
   if (ct == "asymmetric") return x / scale;
   if (ct == "align_corners") return out_n == 1 ? 0.0 : x * double(in_n - 1) / (out_n - 1);
   if (ct == "pytorch_half_pixel") return out_n > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
@@ -280,12 +297,15 @@ void run_resize(ExecContext& c) {
     hi[d].resize(size_t(out_n));
     w[d].resize(size_t(out_n));
     for (int64_t x = 0; x < out_n; ++x) {
-      double s = in_n == out_n && scale[d] == 1.0 ? double(x) : source_coord(ct, double(x), scale[d], in_n, out_n, len[d]);
+      double s = in_n == out_n && scale[d] == 1.0
+                     ? double(x)
+                     : source_coord(ct, double(x), scale[d], in_n, out_n, len[d]);
       if (mode == "nearest") {
         lo[d][size_t(x)] = std::clamp<int64_t>(nearest_index(nm, s), 0, in_n - 1);
       } else {
         double f = std::floor(s);
-        int64_t l = std::clamp<int64_t>(int64_t(f), 0, in_n - 1), h = std::clamp<int64_t>(int64_t(f) + 1, 0, in_n - 1);
+        int64_t l = std::clamp<int64_t>(int64_t(f), 0, in_n - 1),
+                h = std::clamp<int64_t>(int64_t(f) + 1, 0, in_n - 1);
         lo[d][size_t(x)] = l;
         hi[d][size_t(x)] = h;
         w[d][size_t(x)] = l == h ? 0.f : float(s - f);
@@ -296,15 +316,19 @@ void run_resize(ExecContext& c) {
     w_p[d] = w[d].data();
   }
   if (mode == "nearest") {
-    kernels::ResizeNearestParams p{int(r), in.dims().data(), out.dims().data(), lo_p.data(), dtype_size(in.dtype())};
+    kernels::ResizeNearestParams p{int(r), in.dims().data(), out.dims().data(), lo_p.data(),
+                                   dtype_size(in.dtype())};
     kernels::resize_nearest(in.raw(), out.raw(), p);
   } else {
-    kernels::ResizeLinearParams p{int(r), in.dims().data(), out.dims().data(), lo_p.data(), hi_p.data(), w_p.data()};
+    kernels::ResizeLinearParams p{int(r),      in.dims().data(), out.dims().data(),
+                                  lo_p.data(), hi_p.data(),      w_p.data()};
     kernels::resize_linear_f32(in.data<float>(), out.data<float>(), p);
   }
 }
 
-void run_identity(ExecContext& c) { c.outputs[0] = c.in(0); }
+void run_identity(ExecContext& c) {
+  c.outputs[0] = c.in(0);
+}
 
 void run_dropout(ExecContext& c) {
   c.outputs[0] = c.in(0);
@@ -323,12 +347,18 @@ void range_typed(ExecContext& c) {
 
 void run_range(ExecContext& c) {
   switch (c.in(0).dtype()) {
-    case DType::f32: return range_typed<float>(c);
-    case DType::f64: return range_typed<double>(c);
-    case DType::i16: return range_typed<int16_t>(c);
-    case DType::i32: return range_typed<int32_t>(c);
-    case DType::i64: return range_typed<int64_t>(c);
-    default: fail<UnsupportedError>(c.node.describe(), ": Range of ", dtype_name(c.in(0).dtype()));
+    case DType::f32:
+      return range_typed<float>(c);
+    case DType::f64:
+      return range_typed<double>(c);
+    case DType::i16:
+      return range_typed<int16_t>(c);
+    case DType::i32:
+      return range_typed<int32_t>(c);
+    case DType::i64:
+      return range_typed<int64_t>(c);
+    default:
+      fail<UnsupportedError>(c.node.describe(), ": Range of ", dtype_name(c.in(0).dtype()));
   }
 }
 

@@ -15,7 +15,8 @@ struct ResizeNearestParams {
   int rank = 0;
   const int64_t* in_dims = nullptr;
   const int64_t* out_dims = nullptr;
-  const int64_t* const* index = nullptr;  ///< per dim, out_dims[d] source indices in [0, in_dims[d])
+  const int64_t* const* index =
+      nullptr;  ///< per dim, out_dims[d] source indices in [0, in_dims[d])
   size_t elem_size = 0;
 };
 
@@ -26,8 +27,8 @@ struct ResizeLinearParams {
   int rank = 0;
   const int64_t* in_dims = nullptr;
   const int64_t* out_dims = nullptr;
-  const int64_t* const* lo = nullptr;   ///< per dim, out_dims[d] lower source indices
-  const int64_t* const* hi = nullptr;   ///< per dim, upper source indices
+  const int64_t* const* lo = nullptr;    ///< per dim, out_dims[d] lower source indices
+  const int64_t* const* hi = nullptr;    ///< per dim, upper source indices
   const float* const* weight = nullptr;  ///< per dim, weight of `hi` (0 reads `lo` only)
 };
 

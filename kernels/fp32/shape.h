@@ -12,12 +12,12 @@ inline constexpr int kMaxCopyRank = 16;
 
 /// A strided view of a source tensor, read into a contiguous destination.
 struct StridedCopyParams {
-  int rank = 0;                    ///< number of dims (<= kMaxCopyRank); 0 copies one element
-  const int64_t* dims = nullptr;   ///< destination dims (row-major, contiguous)
+  int rank = 0;                      ///< number of dims (<= kMaxCopyRank); 0 copies one element
+  const int64_t* dims = nullptr;     ///< destination dims (row-major, contiguous)
   const int64_t* strides = nullptr;  ///< source strides in elements per destination dim
                                      ///< (0 broadcasts, negative walks backwards)
-  int64_t offset = 0;              ///< source offset in elements of destination index 0
-  size_t elem_size = 0;            ///< bytes per element
+  int64_t offset = 0;                ///< source offset in elements of destination index 0
+  size_t elem_size = 0;              ///< bytes per element
 };
 
 /// dst[i0,..,in] = src[offset + Σ ik·strides[k]]. Covers Transpose, Slice, Expand, Tile.
@@ -40,12 +40,12 @@ enum class PadMode { constant, reflect, edge, wrap };
 
 /// Pad parameters; pads may be negative (cropping).
 struct PadParams {
-  int rank = 0;                     ///< <= kMaxCopyRank
+  int rank = 0;  ///< <= kMaxCopyRank
   const int64_t* in_dims = nullptr;
   const int64_t* out_dims = nullptr;  ///< in_dims[k] + begin[k] + end pad
   const int64_t* begin = nullptr;     ///< pads before each dim
   PadMode mode = PadMode::constant;
-  const void* value = nullptr;        ///< one element, for constant mode
+  const void* value = nullptr;  ///< one element, for constant mode
   size_t elem_size = 0;
 };
 
