@@ -1,0 +1,204 @@
+#include "kernels/fp32/shape.h"
+
+#include <cstring>
+
+namespace mq::kernels {
+
+namespace {
+
+/// One row of `n` elements read `stride` elements apart.
+template <class T>
+void copy_row(const std::byte* src, std::byte* dst, int64_t n, int64_t stride) {
+  const T* s = reinterpret_cast<const T*>(src);
+  T* d = reinterpret_cast<T*>(dst);
+  for (int64_t i = 0; i < n; ++i) std::memcpy(d + i, s + i * stride, sizeof(T));
+}
+
+void copy_row_any(const std::byte* src, std::byte* dst, int64_t n, int64_t stride, size_t es) {
+  if (stride == 1) {
+    std::memcpy(dst, src, size_t(n) * es);
+    return;
+  }
+  switch (es) {
+    case 1:
+      copy_row<uint8_t>(src, dst, n, stride);
+      return;
+    case 2:
+      copy_row<uint16_t>(src, dst, n, stride);
+      return;
+    case 4:
+      copy_row<uint32_t>(src, dst, n, stride);
+      return;
+    case 8:
+      copy_row<uint64_t>(src, dst, n, stride);
+      return;
+    default:
+      for (int64_t i = 0; i < n; ++i)
+        std::memcpy(dst + size_t(i) * es, src + i * stride * int64_t(es), es);
+  }
+}
+
+/// Maps an out-of-range coordinate back into [0, n) for the non-constant pad modes.
+int64_t pad_source(int64_t i, int64_t n, PadMode mode) {
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case PadMode::edge:
+      return i < 0 ? 0 : n - 1;
+    case PadMode::wrap:
+      return ((i % n) + n) % n;
+    case PadMode::reflect: {
+      if (n == 1) return 0;
+      int64_t period = 2 * (n - 1);
+      int64_t m = ((i % period) + period) % period;
+      return m < n ? m : period - m;
+    }
+    case PadMode::constant:
+      break;
+  }
+  return -1;
+}
+
+struct PadState {
+  const std::byte* src;
+  std::byte* dst;
+  const PadParams* p;
+  int64_t in_strides[kMaxCopyRank];
+  size_t es;
+};
+
+/// Writes the output block of dim `d` starting at `dst`, reading the source block at `src`
+/// (nullptr when the block lies in the constant border).
+std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
+  const PadParams& p = *st.p;
+  const int64_t n_out = p.out_dims[d], n_in = p.in_dims[d], b = p.begin[d];
+  const size_t es = st.es;
+  auto source = [&](int64_t o) -> const std::byte* {
+    if (!src) return nullptr;
+    int64_t i = o - b;
+    int64_t s =
+        p.mode == PadMode::constant ? (i >= 0 && i < n_in ? i : -1) : pad_source(i, n_in, p.mode);
+    return s >= 0 ? src + s * st.in_strides[d] * int64_t(es) : nullptr;
+  };
+  if (d + 1 < p.rank) {
+    for (int64_t o = 0; o < n_out; ++o) dst = pad_rec(st, d + 1, source(o), dst);
+    return dst;
+  }
+  // Last dim: the border element by element, the interior in one copy.
+  int64_t lo = b > 0 ? b : 0, hi = b + n_in < n_out ? b + n_in : n_out;
+  if (hi < lo) hi = lo;
+  for (int64_t o = 0; o < n_out; ++o) {
+    if (o == lo && hi > lo) {
+      if (src)
+        std::memcpy(dst, src + (lo - b) * int64_t(es), size_t(hi - lo) * es);
+      else
+        fill(dst, p.value, es, hi - lo);
+      dst += size_t(hi - lo) * es;
+      o = hi - 1;
+      continue;
+    }
+    const std::byte* e = source(o);
+    std::memcpy(dst, e ? e : p.value, es);
+    dst += es;
+  }
+  return dst;
+}
+
+}  // namespace
+
+void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
+  const std::byte* src = static_cast<const std::byte*>(src_v) + p.offset * int64_t(p.elem_size);
+  std::byte* dst = static_cast<std::byte*>(dst_v);
+  const size_t es = p.elem_size;
+  // Drop size-1 dims and merge dims the source walks contiguously.
+  int64_t dims[kMaxCopyRank], strides[kMaxCopyRank];
+  int r = 0;
+  for (int k = 0; k < p.rank; ++k) {
+    if (p.dims[k] == 0) return;
+    if (p.dims[k] == 1) continue;
+    if (r > 0 && strides[r - 1] == p.strides[k] * p.dims[k]) {
+      dims[r - 1] *= p.dims[k];
+      strides[r - 1] = p.strides[k];
+    } else {
+      dims[r] = p.dims[k];
+      strides[r] = p.strides[k];
+      ++r;
+    }
+  }
+  if (r == 0) {
+    std::memcpy(dst, src, es);
+    return;
+  }
+  const int64_t n = dims[r - 1], st = strides[r - 1];
+  const size_t row_bytes = size_t(n) * es;
+  int64_t idx[kMaxCopyRank] = {};
+  const std::byte* s = src;
+  for (;;) {
+    copy_row_any(s, dst, n, st, es);
+    dst += row_bytes;
+    int k = r - 2;
+    for (; k >= 0; --k) {
+      s += strides[k] * int64_t(es);
+      if (++idx[k] < dims[k]) break;
+      s -= strides[k] * dims[k] * int64_t(es);
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+void copy_blocks(const void* src_v, void* dst_v, int64_t rows, size_t block_bytes,
+                 size_t dst_pitch) {
+  if (block_bytes == 0) return;
+  const std::byte* src = static_cast<const std::byte*>(src_v);
+  std::byte* dst = static_cast<std::byte*>(dst_v);
+  for (int64_t i = 0; i < rows; ++i)
+    std::memcpy(dst + size_t(i) * dst_pitch, src + size_t(i) * block_bytes, block_bytes);
+}
+
+void gather(const void* data_v, void* out_v, size_t es, int64_t outer, int64_t axis_dim,
+            int64_t inner, const int64_t* indices, int64_t num_indices) {
+  const std::byte* data = static_cast<const std::byte*>(data_v);
+  std::byte* out = static_cast<std::byte*>(out_v);
+  const size_t block = size_t(inner) * es;
+  if (block == 0) return;
+  for (int64_t o = 0; o < outer; ++o) {
+    const std::byte* base = data + size_t(o * axis_dim) * block;
+    for (int64_t j = 0; j < num_indices; ++j) {
+      std::memcpy(out, base + size_t(indices[j]) * block, block);
+      out += block;
+    }
+  }
+}
+
+void fill(void* dst_v, const void* value, size_t es, int64_t n) {
+  std::byte* dst = static_cast<std::byte*>(dst_v);
+  if (n <= 0) return;
+  std::memcpy(dst, value, es);
+  // Doubling copies: fast for every element size.
+  int64_t done = 1;
+  while (done < n) {
+    int64_t k = done < n - done ? done : n - done;
+    std::memcpy(dst + size_t(done) * es, dst, size_t(k) * es);
+    done += k;
+  }
+}
+
+void pad(const void* src, void* dst, const PadParams& p) {
+  PadState st{
+      static_cast<const std::byte*>(src), static_cast<std::byte*>(dst), &p, {}, p.elem_size};
+  int64_t out_n = 1;
+  for (int k = 0; k < p.rank; ++k) out_n *= p.out_dims[k];
+  if (out_n == 0) return;
+  if (p.rank == 0) {
+    std::memcpy(dst, src, p.elem_size);
+    return;
+  }
+  int64_t s = 1;
+  for (int k = p.rank - 1; k >= 0; --k) {
+    st.in_strides[k] = s;
+    s *= p.in_dims[k];
+  }
+  pad_rec(st, 0, st.src, st.dst);
+}
+
+}  // namespace mq::kernels

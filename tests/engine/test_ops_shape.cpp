@@ -1,0 +1,320 @@
+// Shape and data-movement executors through a Session on small hand-built graphs: every
+// dtype moves bytes correctly, slicing/padding/resizing follow ONNX, shape subgraphs fold.
+#include <doctest/doctest.h>
+
+#include <numeric>
+
+#include "engine/api.h"
+#include "engine/session.h"
+#include "ir/graph.h"
+
+using namespace mq;
+
+namespace {
+
+ValueType type_of(DType dt, std::vector<Dim> dims) {
+  return {dt, Shape(std::move(dims)), {}};
+}
+
+template <class T>
+Tensor iota(std::vector<int64_t> dims, T start = T(0)) {
+  int64_t n = 1;
+  for (auto d : dims) n *= d;
+  std::vector<T> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = T(start + T(i));
+  return Tensor::from_vector<T>(std::move(dims), v);
+}
+
+Value* ints(Graph& g, const std::string& name, std::vector<int64_t> v) {
+  return g.add_constant(name, Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
+}
+
+/// Builds a one-node graph over input "x" (plus constant operands), runs it on `x`.
+struct OneNode {
+  Graph g;
+  Value* x;
+  Node* node = nullptr;
+  OneNode(const Tensor& xt) {
+    std::vector<Dim> dims(xt.dims().begin(), xt.dims().end());
+    x = g.add_input("x", type_of(xt.dtype(), dims));
+  }
+  Node* add(OpKind op, std::vector<Value*> extra, Attributes attrs = {}, size_t outs = 1) {
+    std::vector<Value*> in{x};
+    in.insert(in.end(), extra.begin(), extra.end());
+    node = g.add_node(op,
+                      {.name = "op", .inputs = in, .attrs = std::move(attrs), .num_outputs = outs});
+    for (Value* o : node->outputs()) g.add_output(o);
+    return node;
+  }
+  std::vector<Tensor> run(const Tensor& xt) {
+    Session s(g, {.threads = 1});
+    auto out = s.run({{"x", xt}});
+    std::vector<Tensor> r;
+    for (Value* o : node->outputs()) r.push_back(out.at(o->name()));
+    return r;
+  }
+};
+
+template <class T>
+std::vector<T> values(const Tensor& t) {
+  auto s = t.span<T>();
+  return {s.begin(), s.end()};
+}
+
+Attributes attrs(std::initializer_list<std::pair<const std::string, AttrValue>> kv) {
+  Attributes a;
+  for (auto& [k, v] : kv) a.set(k, v);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("Shape→Gather→Unsqueeze→Concat→Reshape folds to one Reshape with a constant shape") {
+  Graph g;
+  Value* x = g.add_input("x", type_of(DType::f32, {2, 3, 4}));
+  Node* shp = g.add_node(OpKind::Shape, {.name = "shape", .inputs = {x}});
+  Value* zero = g.add_constant("zero", Tensor::scalar<int64_t>(0));
+  Node* gat = g.add_node(OpKind::Gather, {.name = "gather", .inputs = {shp->output(0), zero}});
+  CHECK(gat->output(0)->shape().rank() == 0);
+  Node* uns = g.add_node(OpKind::Unsqueeze,
+                         {.name = "unsq", .inputs = {gat->output(0), ints(g, "axes", {0})}});
+  Node* cat = g.add_node(OpKind::Concat, {.name = "concat",
+                                          .inputs = {uns->output(0), ints(g, "minus1", {-1})},
+                                          .attrs = attrs({{"axis", int64_t(0)}})});
+  Node* rs = g.add_node(OpKind::Reshape, {.name = "reshape", .inputs = {x, cat->output(0)}});
+  // Before folding, the shape operand is unknown: rank 2, anonymous dims.
+  CHECK(rs->output(0)->shape().rank() == 2);
+  CHECK_FALSE(rs->output(0)->shape().is_static());
+  g.add_output(rs->output(0));
+
+  optimize_graph(g);
+  REQUIRE(g.node_count() == 1);
+  Node* only = g.nodes()[0];
+  CHECK(only->op() == OpKind::Reshape);
+  REQUIRE(only->input(1)->is_constant());
+  CHECK(only->input(1)->constant()->to_int64() == std::vector<int64_t>{2, -1});
+
+  Session s(g, {.threads = 1});
+  Tensor xt = iota<float>({2, 3, 4});
+  auto out = s.run({{"x", xt}});
+  const Tensor& y = out.begin()->second;
+  CHECK(y.dims() == std::vector<int64_t>{2, 12});
+  CHECK(values<float>(y) == values<float>(xt));
+}
+
+TEST_CASE(
+    "Reshape inference: 0 copies dims, -1 is inferred through symbolic dims, mismatches fail") {
+  Graph g;
+  Value* x = g.add_input("x", type_of(DType::f32, {Dim::sym("batch"), 3, 4}));
+  Node* r = g.add_node(OpKind::Reshape, {.name = "r", .inputs = {x, ints(g, "s", {0, -1})}});
+  CHECK(r->output(0)->shape().str() == "[batch,12]");
+  Node* f = g.add_node(OpKind::Flatten,
+                       {.name = "f", .inputs = {x}, .attrs = attrs({{"axis", int64_t(-1)}})});
+  CHECK(f->output(0)->shape().str() == "[?,4]");
+  CHECK_THROWS_AS(
+      g.add_node(OpKind::Reshape, {.name = "bad", .inputs = {x, ints(g, "s2", {0, 5})}}),
+      ShapeError);
+  Value* y = g.add_input("y", type_of(DType::f32, {0, 3}));
+  Node* z = g.add_node(OpKind::Reshape, {.name = "z",
+                                         .inputs = {y, ints(g, "s3", {3, 0})},
+                                         .attrs = attrs({{"allowzero", int64_t(1)}})});
+  CHECK(z->output(0)->shape().str() == "[3,0]");
+}
+
+TEST_CASE("Transpose moves i64, u8 and bool data") {
+  Tensor x = iota<int64_t>({2, 3, 4});
+  OneNode t(x);
+  t.add(OpKind::Transpose, {}, attrs({{"perm", std::vector<int64_t>{2, 0, 1}}}));
+  Tensor y = t.run(x)[0];
+  CHECK(y.dims() == std::vector<int64_t>{4, 2, 3});
+  auto v = values<int64_t>(y);
+  for (int64_t a = 0; a < 4; ++a)
+    for (int64_t b = 0; b < 2; ++b)
+      for (int64_t c = 0; c < 3; ++c) CHECK(v[size_t(a * 6 + b * 3 + c)] == b * 12 + c * 4 + a);
+
+  Tensor xb = Tensor::from_vector<bool>({2, 3}, {true, false, false, true, true, false});
+  OneNode tb(xb);
+  tb.add(OpKind::Transpose, {});
+  CHECK(values<bool>(tb.run(xb)[0]) == std::vector<bool>{true, true, false, true, false, false});
+
+  Tensor xu = iota<uint8_t>({3, 2});
+  OneNode tu(xu);
+  tu.add(OpKind::Transpose, {});
+  CHECK(values<uint8_t>(tu.run(xu)[0]) == std::vector<uint8_t>{0, 2, 4, 1, 3, 5});
+}
+
+TEST_CASE("Slice: negative steps, clamping of out-of-range starts and ends, i32 data") {
+  Tensor x = iota<int32_t>({3, 5});
+  OneNode s(x);
+  // rows 100..-100 step -2 (clamped: 2, 0); cols -1..-4 step -1: 4, 3, 2
+  s.add(OpKind::Slice, {ints(s.g, "st", {100, -1}), ints(s.g, "en", {-100, -4}),
+                        ints(s.g, "ax", {0, 1}), ints(s.g, "sp", {-2, -1})});
+  CHECK(s.node->output(0)->shape().str() == "[2,3]");
+  Tensor y = s.run(x)[0];
+  CHECK(values<int32_t>(y) == std::vector<int32_t>{14, 13, 12, 4, 3, 2});
+
+  OneNode e(x);  // an empty slice
+  e.add(OpKind::Slice, {ints(e.g, "st", {3}), ints(e.g, "en", {1})});
+  CHECK(e.run(x)[0].numel() == 0);
+}
+
+TEST_CASE("Gather with negative indices on any axis, bool data; out-of-range index fails") {
+  Tensor x = Tensor::from_vector<bool>({2, 3}, {true, false, false, false, true, true});
+  OneNode g(x);
+  Value* idx = g.g.add_constant("idx", Tensor::from_vector<int32_t>({2}, {-1, 0}));
+  g.add(OpKind::Gather, {idx}, attrs({{"axis", int64_t(1)}}));
+  Tensor y = g.run(x)[0];
+  CHECK(y.dims() == std::vector<int64_t>{2, 2});
+  CHECK(values<bool>(y) == std::vector<bool>{false, true, true, false});
+
+  OneNode bad(x);
+  Value* bidx = bad.g.add_constant("idx", Tensor::from_vector<int64_t>({1}, {3}));
+  bad.add(OpKind::Gather, {bidx}, attrs({{"axis", int64_t(1)}}));
+  CHECK_THROWS_AS(bad.run(x), InvalidArgument);
+}
+
+TEST_CASE("Pad: constant, reflect, edge and wrap, negative pads crop") {
+  Tensor x = iota<float>({1, 3}, 1.f);  // [1 2 3]
+  auto pad = [&](const std::string& mode, std::vector<int64_t> pads, float value) {
+    OneNode p(x);
+    Value* cv = p.g.add_constant("cv", Tensor::scalar<float>(value));
+    p.add(OpKind::Pad, {ints(p.g, "pads", pads), cv}, attrs({{"mode", mode}}));
+    return values<float>(p.run(x)[0]);
+  };
+  CHECK(pad("constant", {0, 2, 0, 1}, 9.f) == std::vector<float>{9, 9, 1, 2, 3, 9});
+  CHECK(pad("reflect", {0, 2, 0, 2}, 0.f) == std::vector<float>{3, 2, 1, 2, 3, 2, 1});
+  CHECK(pad("edge", {0, 2, 0, 1}, 0.f) == std::vector<float>{1, 1, 1, 2, 3, 3});
+  CHECK(pad("wrap", {0, 1, 0, 2}, 0.f) == std::vector<float>{3, 1, 2, 3, 1, 2});
+  CHECK(pad("constant", {0, -1, 0, 1}, 7.f) == std::vector<float>{2, 3, 7});
+  // 2-D padding of u8 with the default zero value
+  Tensor xu = iota<uint8_t>({2, 2}, 1);
+  OneNode p(xu);
+  p.add(OpKind::Pad, {ints(p.g, "pads", {1, 0, 0, 1})});
+  CHECK(values<uint8_t>(p.run(xu)[0]) == std::vector<uint8_t>{0, 0, 0, 1, 2, 0, 3, 4, 0});
+  OneNode m(x);
+  CHECK_THROWS_AS(m.add(OpKind::Pad, {ints(m.g, "pads", {0, 1, 0, 1})},
+                        attrs({{"mode", std::string("mirror")}})),
+                  UnsupportedError);
+}
+
+TEST_CASE("Resize: nearest on u8 with asymmetric/floor, linear align_corners, cubic rejected") {
+  Tensor x = iota<uint8_t>({1, 1, 2, 2}, 1);
+  OneNode n(x);
+  Value* scales = n.g.add_constant("scales", Tensor::from_vector<float>({4}, {1, 1, 2, 2}));
+  n.add(OpKind::Resize, {nullptr, scales},
+        attrs({{"mode", std::string("nearest")},
+               {"coordinate_transformation_mode", std::string("asymmetric")},
+               {"nearest_mode", std::string("floor")}}));
+  Tensor y = n.run(x)[0];
+  CHECK(y.dims() == std::vector<int64_t>{1, 1, 4, 4});
+  CHECK(values<uint8_t>(y) == std::vector<uint8_t>{1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4});
+
+  Tensor xf = Tensor::from_vector<float>({1, 2}, {0.f, 3.f});
+  OneNode l(xf);
+  Value* sizes = l.g.add_constant("sizes", Tensor::from_vector<int64_t>({2}, {1, 4}));
+  l.add(OpKind::Resize, {nullptr, nullptr, sizes},
+        attrs({{"mode", std::string("linear")},
+               {"coordinate_transformation_mode", std::string("align_corners")}}));
+  CHECK(values<float>(l.run(xf)[0]) == std::vector<float>{0.f, 1.f, 2.f, 3.f});
+
+  OneNode c(xf);
+  Value* s2 = c.g.add_constant("sizes", Tensor::from_vector<int64_t>({2}, {1, 4}));
+  CHECK_THROWS_AS(
+      c.add(OpKind::Resize, {nullptr, nullptr, s2}, attrs({{"mode", std::string("cubic")}})),
+      UnsupportedError);
+}
+
+TEST_CASE("Split by num_outputs (last chunk smaller) and by sizes; Concat of i64") {
+  Tensor x = iota<int64_t>({7});
+  OneNode s(x);
+  s.add(OpKind::Split, {}, attrs({{"num_outputs", int64_t(3)}}), 3);
+  auto parts = s.run(x);
+  REQUIRE(parts.size() == 3);
+  CHECK(values<int64_t>(parts[0]) == std::vector<int64_t>{0, 1, 2});
+  CHECK(values<int64_t>(parts[1]) == std::vector<int64_t>{3, 4, 5});
+  CHECK(values<int64_t>(parts[2]) == std::vector<int64_t>{6});
+
+  Tensor m = iota<int64_t>({2, 3});
+  OneNode t(m);
+  t.add(OpKind::Split, {ints(t.g, "split", {1, 2})}, attrs({{"axis", int64_t(-1)}}), 2);
+  auto two = t.run(m);
+  CHECK(values<int64_t>(two[0]) == std::vector<int64_t>{0, 3});
+  CHECK(values<int64_t>(two[1]) == std::vector<int64_t>{1, 2, 4, 5});
+
+  OneNode c(m);
+  Value* other = c.g.add_constant("o", iota<int64_t>({2, 1}, 10));
+  c.add(OpKind::Concat, {other}, attrs({{"axis", int64_t(1)}}));
+  CHECK(values<int64_t>(c.run(m)[0]) == std::vector<int64_t>{0, 1, 2, 10, 3, 4, 5, 11});
+}
+
+TEST_CASE("Expand, Tile, Squeeze and Unsqueeze") {
+  Tensor x = iota<int32_t>({3, 1});
+  OneNode e(x);
+  e.add(OpKind::Expand, {ints(e.g, "shape", {2, 1, 2})});
+  Tensor y = e.run(x)[0];
+  CHECK(y.dims() == std::vector<int64_t>{2, 3, 2});
+  CHECK(values<int32_t>(y) == std::vector<int32_t>{0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2});
+
+  Tensor t2 = iota<int32_t>({2, 2});
+  OneNode t(t2);
+  t.add(OpKind::Tile, {ints(t.g, "reps", {2, 1})});
+  CHECK(values<int32_t>(t.run(t2)[0]) == std::vector<int32_t>{0, 1, 2, 3, 0, 1, 2, 3});
+
+  OneNode q(x);
+  q.add(OpKind::Squeeze, {});
+  CHECK(q.run(x)[0].dims() == std::vector<int64_t>{3});
+  OneNode u(x);
+  u.add(OpKind::Unsqueeze, {ints(u.g, "axes", {-1, 0})});
+  CHECK(u.node->output(0)->shape().str() == "[1,3,1,1]");
+  CHECK(u.run(x)[0].dims() == std::vector<int64_t>{1, 3, 1, 1});
+}
+
+TEST_CASE("Shape with start/end, Size, ConstantOfShape, Range") {
+  Tensor x(DType::f32, {2, 3, 5});
+  OneNode s(x);
+  s.add(OpKind::Shape, {}, attrs({{"start", int64_t(-2)}}));
+  CHECK(values<int64_t>(s.run(x)[0]) == std::vector<int64_t>{3, 5});
+  OneNode z(x);
+  z.add(OpKind::Size, {});
+  CHECK(values<int64_t>(z.run(x)[0]) == std::vector<int64_t>{30});
+
+  Graph g;
+  Value* shp = g.add_input("x", type_of(DType::i64, {2}));
+  Node* c = g.add_node(OpKind::ConstantOfShape,
+                       {.name = "c",
+                        .inputs = {shp},
+                        .attrs = attrs({{"value", Tensor::from_vector<int32_t>({1}, {7})}})});
+  g.add_output(c->output(0));
+  Session sess(g, {.threads = 1});
+  Tensor out = sess.run({{"x", Tensor::from_vector<int64_t>({2}, {2, 2})}}).begin()->second;
+  CHECK(out.dtype() == DType::i32);
+  CHECK(values<int32_t>(out) == std::vector<int32_t>{7, 7, 7, 7});
+
+  Graph r;
+  Value* st = r.add_constant("start", Tensor::scalar<int64_t>(10));
+  Value* lim = r.add_constant("limit", Tensor::scalar<int64_t>(3));
+  Value* dl = r.add_input("delta", type_of(DType::i64, {}));
+  Node* rn = r.add_node(OpKind::Range, {.name = "range", .inputs = {st, lim, dl}});
+  r.add_output(rn->output(0));
+  Session rs(r, {.threads = 1});
+  CHECK(values<int64_t>(rs.run({{"delta", Tensor::scalar<int64_t>(-3)}}).begin()->second) ==
+        std::vector<int64_t>{10, 7, 4});
+}
+
+TEST_CASE(
+    "Dropout: inference copy with an all-true mask; the pass removes it when the mask is unread") {
+  Tensor x = iota<float>({2, 2});
+  OneNode d(x);
+  d.add(OpKind::Dropout, {}, {}, 2);
+  auto out = d.run(x);
+  CHECK(values<float>(out[0]) == values<float>(x));
+  CHECK(values<bool>(out[1]) == std::vector<bool>{true, true, true, true});
+
+  Graph g;
+  Value* in = g.add_input("x", type_of(DType::f32, {2}));
+  Node* drop = g.add_node(OpKind::Dropout, {.name = "drop", .inputs = {in}});
+  Node* relu = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {drop->output(0)}});
+  g.add_output(relu->output(0));
+  optimize_graph(g);
+  for (Node* n : g.nodes()) CHECK(n->op() != OpKind::Dropout);
+}
