@@ -5,6 +5,7 @@
 #include "engine/passes/passes.h"
 #include "importers/onnx/import.h"
 #include "ir/passes/passes.h"
+#include "serialization/serialization.h"
 
 namespace mq {
 
@@ -28,11 +29,16 @@ Graph load_model(const std::string& path, const LoadOptions& options) {
   Graph g;
   if (ext == ".onnx") {
     g = onnx::import_model(path);
+  } else if (ext == ".mqm" || ext == ".safetensors" || ext == ".pt" || ext == ".pth") {
+    return serialization::load_graph(path);  // saved graphs are already optimized
   } else {
-    fail<InvalidArgument>(path, ": unknown model format '", ext, "' (expected .onnx)");
+    fail<InvalidArgument>(path, ": unknown model format '", ext,
+                          "' (expected .onnx, .mqm, .safetensors, .pt or .pth)");
   }
   if (options.optimize) with_context(path, [&] { optimize_graph(g); return 0; });
   return g;
 }
+
+void save_model(const Graph& g, const std::string& path) { serialization::save_graph(g, path); }
 
 }  // namespace mq

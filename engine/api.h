@@ -17,8 +17,12 @@ struct LoadOptions {
                          ///< removal, BatchNormalization folding)
 };
 
-/// Loads a model; the format comes from the extension (.onnx). Errors name the file.
+/// Loads a model; the format comes from the extension (.onnx, .mqm, .safetensors, .pt,
+/// .pth). Errors name the file.
 Graph load_model(const std::string& path, const LoadOptions& options = {});
+/// Saves a graph; the format comes from the extension (.mqm, .safetensors, .pt, .pth,
+/// .onnx as QDQ). Atomic: no partial file is ever left behind.
+void save_model(const Graph& g, const std::string& path);
 /// Runs the standard graph passes in place.
 void optimize_graph(Graph& g);
 

@@ -1,0 +1,59 @@
+#pragma once
+/// Options of calibration and quantization.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/observers/observer.h"
+#include "ir/graph.h"
+
+namespace mq {
+
+/// Static: activations quantized with calibrated ranges. Dynamic: weights int8 ahead of
+/// time, activations quantized per call from their own range.
+enum class QuantMode { static_quant, dynamic_quant };
+/// What validation does when a check fails.
+enum class OnFailure { error, warn, ignore };
+
+/// Which layers are quantized: by type, then by name (glob patterns, `*` and `?`).
+struct LayerSelection {
+  bool linear = true;
+  bool conv2d = true;
+  bool lstm = true;
+  std::vector<std::string> include;  ///< names or globs; empty = every layer of the types
+  std::vector<std::string> exclude;  ///< names or globs never quantized
+  /// True when the node is a layer of a selected type whose name passes include/exclude.
+  bool selects(const Node& n) const;
+};
+
+/// Calibration settings.
+struct CalibrationOptions {
+  ObserverOptions observer;          ///< activation observer (default MinMax)
+  int64_t max_samples = 0;           ///< 0 = every sample the source yields
+  int threads = 0;                   ///< Session threads (0 = all cores)
+  LayerSelection layers;             ///< observe only what these layers need
+  /// Called after each batch with (samples done, samples expected or 0 if unknown).
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+/// Quantization settings; defaults are what ONNX Runtime and PyTorch users expect.
+struct QuantizeOptions {
+  QuantMode mode = QuantMode::static_quant;
+  LayerSelection layers;
+  bool per_channel_weights = true;     ///< s8 symmetric per output channel (else per tensor)
+  DType activation_type = DType::u8;   ///< u8 (default) or i8
+  bool symmetric_activations = false;
+  bool fuse_activations = true;        ///< fold a following Relu / Clip into the layer
+  bool dynamic_conv2d = false;         ///< dynamic mode: also Conv2d (not supported yet)
+
+  // validation
+  bool validate = true;
+  OnFailure on_failure = OnFailure::error;
+  std::optional<double> min_sqnr_db;   ///< accuracy-driven fallback target (model output)
+  double fail_below_sqnr_db = 10.0;    ///< validation fails when any output SQNR is lower
+  int64_t validation_samples = 32;     ///< held-back samples for activation / output SQNR
+  std::string round_trip_format = ".mqm";  ///< format of the save → load → run check ("" = skip)
+  int threads = 0;
+};
+
+}  // namespace mq
