@@ -122,7 +122,7 @@ struct Importer {
     for (const auto& n : gp.node()) {
       std::string key = n.op_type();
       if (!n.domain().empty() && n.domain() != "ai.onnx") key = n.domain() + "::" + n.op_type();
-      else if (find_builder(n.op_type())) key.clear();
+      else if (n.op_type() == "Constant" || find_builder(n.op_type())) key.clear();  // Constant is built inline
       if (!key.empty()) missing[key].push_back(n.name().empty() ? "#" + std::to_string(index) : n.name());
       ++index;
     }
