@@ -153,7 +153,16 @@ void run_where(ExecContext& ctx) {
 }
 
 void run_cast(ExecContext& ctx) {
-  const Tensor& x = ctx.in(0);
+  Tensor widened;
+  const bool half = ctx.in(0).dtype() == DType::f16 || ctx.in(0).dtype() == DType::bf16;
+  if (half) {
+    const Tensor& h = ctx.in(0);
+    widened = Tensor(DType::f32, h.dims());
+    auto* bits = static_cast<const uint16_t*>(h.raw());
+    if (h.dtype() == DType::f16) k::f16_to_f32(bits, widened.data<float>(), h.numel());
+    else k::bf16_to_f32(bits, widened.data<float>(), h.numel());
+  }
+  const Tensor& x = half ? widened : ctx.in(0);
   Tensor& y = ctx.out(0);
   dispatch<true>(x.dtype(), ctx.node, [&](auto from) {
     using F = decltype(from);

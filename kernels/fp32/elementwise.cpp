@@ -1,6 +1,7 @@
 #include "kernels/fp32/elementwise.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -142,6 +143,33 @@ void convert(const From* x, To* y, int64_t n) {
     } else {
       y[i] = To(v);
     }
+  }
+}
+
+void f16_to_f32(const uint16_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t h = x[i];
+    const uint32_t sign = (h & 0x8000u) << 16;
+    const uint32_t exp = (h >> 10) & 0x1fu;
+    const uint32_t mant = h & 0x3ffu;
+    float v;
+    if (exp == 0) {
+      v = std::ldexp(float(mant), -24);  // zero or subnormal
+    } else if (exp == 31) {
+      v = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+    } else {
+      v = std::ldexp(float(mant | 0x400u), int(exp) - 25);
+    }
+    y[i] = sign ? -v : v;
+  }
+}
+
+void bf16_to_f32(const uint16_t* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = uint32_t(x[i]) << 16;
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    y[i] = v;
   }
 }
 

@@ -42,4 +42,9 @@ void scale(T* y, int64_t n, double s);
 template <class From, class To>
 void convert(const From* x, To* y, int64_t n);
 
+/// y[i] = the IEEE half-precision value whose bits are x[i], as float (exact).
+void f16_to_f32(const uint16_t* x, float* y, int64_t n);
+/// y[i] = the bfloat16 value whose bits are x[i], as float (exact).
+void bf16_to_f32(const uint16_t* x, float* y, int64_t n);
+
 }  // namespace mq::kernels

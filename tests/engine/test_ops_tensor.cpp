@@ -227,3 +227,22 @@ TEST_CASE("ArgMax / ArgMin with keepdims and select_last_index") {
   CHECK(mn.dims() == std::vector<int64_t>{1, 3});
   CHECK(values<int64_t>(mn) == std::vector<int64_t>{0, 1, 1});
 }
+
+TEST_CASE("Cast reads f16 and bf16 but does not produce them") {
+  Tensor h(DType::f16, {3});
+  auto* hb = static_cast<uint16_t*>(h.raw());
+  hb[0] = 0x3C00;  // 1.0
+  hb[1] = 0xC000;  // -2.0
+  hb[2] = 0x0001;  // smallest subnormal, 2^-24
+  Attributes to;
+  to.set("to", int64_t(DType::f32));
+  auto f = values<float>(run_op(OpKind::Cast, {h}, to));
+  CHECK(f[0] == 1.f);
+  CHECK(f[1] == -2.f);
+  CHECK(f[2] == std::ldexp(1.f, -24));
+  Tensor b(DType::bf16, {1});
+  static_cast<uint16_t*>(b.raw())[0] = 0x3F80;  // 1.0
+  CHECK(values<float>(run_op(OpKind::Cast, {b}, to))[0] == 1.f);
+  to.set("to", int64_t(DType::f16));
+  CHECK_THROWS_AS(run_op(OpKind::Cast, {Tensor::scalar<float>(1.f)}, to), UnsupportedError);
+}
