@@ -173,7 +173,9 @@ class Exporter {
     renamed_[v] = dq;
   }
   void copy_attrs(const Node* n, onnx::NodeProto* p) {
-    for (auto& [k, a] : n->attrs().all()) {
+    for (auto& kv : n->attrs().all()) {
+      const std::string& k = kv.first;  // (not a structured binding: captured below)
+      const AttrValue& a = kv.second;
       auto* pa = p->add_attribute();
       pa->set_name(k);
       std::visit(

@@ -75,6 +75,19 @@ Tensor read_onnx_tensor(std::span<const std::byte> bytes, const std::string& fil
   }
   if (numel > (uint64_t(1) << 48)) fail<FormatError>(ctx, ": dims: tensor too large");
   uint64_t nbytes = checked_mul(numel, dtype_size(dt), ctx);
+  // Check that the data is there before allocating anything.
+  if (p.data_location() != onnx::TensorProto::EXTERNAL && !p.has_raw_data()) {
+    int64_t n = dt == DType::f32 ? p.float_data_size()
+                : dt == DType::f64 ? p.double_data_size()
+                : dt == DType::i64 ? p.int64_data_size()
+                : (dt == DType::u32 || dt == DType::u64) ? p.uint64_data_size()
+                                                          : p.int32_data_size();
+    if (uint64_t(n) != numel) fail<FormatError>(ctx, ": ", n, " values for ", numel, " elements");
+  } else if (p.has_raw_data() && p.raw_data().size() != nbytes) {
+    fail<FormatError>(ctx, ": raw_data holds ", p.raw_data().size(), " bytes, dims and data_type need ", nbytes);
+  }
+  if (p.data_location() == onnx::TensorProto::EXTERNAL && nbytes > (uint64_t(1) << 40))
+    fail<FormatError>(ctx, ": external tensor too large");
   Tensor t(dt, dims);
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
     if (base_dir.empty()) fail<FormatError>(ctx, ": external data is not allowed here");
