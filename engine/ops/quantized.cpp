@@ -1,9 +1,14 @@
 // Executors for the quantization ops: QuantizeLinear, DequantizeLinear,
-// DynamicQuantizeLinear, and monoquant's quantized layers (engine/ops/qlayers.cpp).
+// DynamicQuantizeLinear, ONNX's integer ops (QLinearMatMul, QLinearConv, MatMulInteger,
+// ConvInteger) and monoquant's quantized layers (engine/ops/qlayers.cpp).
+#include <algorithm>
 #include <cmath>
 
 #include "engine/executor.h"
 #include "engine/ops/qlayers.h"
+#include "kernels/fp32/conv.h"
+#include "kernels/int8/integer_ops.h"
+#include "kernels/qgemm.h"
 #include "kernels/quant.h"
 
 namespace mq::ops {
@@ -39,10 +44,12 @@ void for_each_channel_run(const ExecContext& c, const Tensor& x, size_t scale_i,
 
 void quantize_linear(ExecContext& c) {
   const Tensor& x = c.in(0);
-  if (x.dtype() != DType::f32) fail<UnsupportedError>(c.node.describe(), ": input must be f32");
+  std::vector<float> xf;
+  if (x.dtype() == DType::i32) xf = x.to_float();
+  else if (x.dtype() != DType::f32) fail<UnsupportedError>(c.node.describe(), ": input must be f32 or int32");
   Tensor& y = c.out(0);
   const auto& k = kernels::quant_active();
-  const float* px = x.data<float>();
+  const float* px = x.dtype() == DType::f32 ? x.data<float>() : xf.data();
   for_each_channel_run(c, x, 1, 2, [&](int64_t off, int64_t n, float s, int32_t zp) {
     if (y.dtype() == DType::u8) k.quantize_u8(px + off, size_t(n), {s, zp}, y.data<uint8_t>() + off);
     else k.quantize_s8(px + off, size_t(n), {s, zp}, y.data<int8_t>() + off);
@@ -93,12 +100,266 @@ void dynamic_quantize_linear(ExecContext& c) {
   c.out(2).data<uint8_t>()[0] = uint8_t(zp);
 }
 
+// ---- ONNX integer ops -------------------------------------------------------------------
+
+using kernels::Int8Type;
+
+Int8Type int8_type(const ExecContext& c, const Tensor& t) {
+  if (t.dtype() == DType::u8) return Int8Type::u8;
+  if (t.dtype() == DType::i8) return Int8Type::s8;
+  fail<UnsupportedError>(c.node.describe(), ": operand type ", dtype_name(t.dtype()));
+}
+
+/// Zero points of operand i as int32 (empty when absent).
+std::vector<int32_t> zero_points(const ExecContext& c, size_t i) {
+  std::vector<int32_t> z;
+  if (!c.has(i)) return z;
+  for (int64_t v : c.in(i).to_int64()) z.push_back(int32_t(v));
+  return z;
+}
+
+std::vector<float> scales(const ExecContext& c, size_t i) {
+  auto s = c.in(i).to_float();
+  for (float v : s)
+    if (!(v > 0.f) || !std::isfinite(v)) fail<InvalidArgument>(c.node.describe(), ": scale must be positive and finite");
+  return s;
+}
+
+/// Checks a per-tensor-or-per-index parameter's size; returns its stride (0 or 1).
+size_t param_stride(const ExecContext& c, size_t count, int64_t n, const char* what) {
+  if (count == 1) return 0;
+  if (int64_t(count) != n)
+    fail<ShapeError>(c.node.describe(), ": ", what, " has ", count, " values, expected 1 or ", n);
+  return 1;
+}
+
+/// numpy matmul over u8/s8 operands: calls fn(a_offset, b_offset, y_offset, m, n, k) per
+/// 2-D product (offsets in elements; A row-major [m×k], B [k×n], Y [m×n]).
+template <class Fn>
+void for_each_matmul(const Tensor& a, const Tensor& b, Fn fn) {
+  std::vector<int64_t> ad = a.dims(), bd = b.dims();
+  if (ad.size() == 1) ad.insert(ad.begin(), 1);
+  if (bd.size() == 1) bd.push_back(1);
+  const int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
+  const size_t rank = std::max(ad.size(), bd.size()) - 2;
+  std::vector<int64_t> ab(rank, 1), bb(rank, 1), ob(rank, 1);
+  for (size_t i = 0; i < ad.size() - 2; ++i) ab[rank - (ad.size() - 2) + i] = ad[i];
+  for (size_t i = 0; i < bd.size() - 2; ++i) bb[rank - (bd.size() - 2) + i] = bd[i];
+  for (size_t i = 0; i < rank; ++i) ob[i] = std::max(ab[i], bb[i]);
+  std::vector<int64_t> as(rank), bs(rank);
+  int64_t sa = 1, sb = 1;
+  for (size_t i = rank; i-- > 0;) {
+    as[i] = ab[i] == 1 ? 0 : sa;
+    bs[i] = bb[i] == 1 ? 0 : sb;
+    sa *= ab[i];
+    sb *= bb[i];
+  }
+  int64_t total = 1;
+  for (int64_t v : ob) total *= v;
+  std::vector<int64_t> idx(rank, 0);
+  for (int64_t t = 0; t < total; ++t) {
+    int64_t oa = 0, obf = 0;
+    for (size_t i = 0; i < rank; ++i) {
+      oa += idx[i] * as[i];
+      obf += idx[i] * bs[i];
+    }
+    fn(oa * m * k, obf * k * n, t * m * n, m, n, k);
+    for (size_t i = rank; i-- > 0;) {
+      if (++idx[i] < ob[i]) break;
+      idx[i] = 0;
+    }
+  }
+}
+
+/// Integer product of one 2-D slice: the u8×s8 qgemm when B's zero point is 0, else the
+/// scalar kernel. `bzp` empty or all zero → no B zero point.
+void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<int32_t>& azp,
+                   const Tensor& b, Int8Type bt, int64_t bo, const std::vector<int32_t>& bzp,
+                   int32_t* y, int64_t m, int64_t n, int64_t k) {
+  const bool b_zero = std::all_of(bzp.begin(), bzp.end(), [](int32_t v) { return v == 0; });
+  if (at == Int8Type::u8 && bt == Int8Type::s8 && b_zero && azp.size() <= 1 && m > 1) {
+    // qgemm wants B as [N×K] s8: transpose, pack, run with an int32 epilogue.
+    std::vector<int8_t> wt(size_t(n * k));
+    const int8_t* bp = b.data<int8_t>() + bo;
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < n; ++j) wt[size_t(j * k + kk)] = bp[kk * n + j];
+    const size_t bytes = kernels::qgemm_packed_size(size_t(n), size_t(k));
+    std::vector<uint8_t> buf(bytes + 64);
+    void* packed = buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
+    kernels::qgemm_pack_b(wt.data(), size_t(k), size_t(n), size_t(k), packed);
+    kernels::QGemmParams p;
+    p.m = size_t(m);
+    p.n = size_t(n);
+    p.k = size_t(k);
+    p.a = a.data<uint8_t>() + ao;
+    p.lda = size_t(k);
+    p.a_zp = azp.empty() ? 0 : azp[0];
+    p.packed_b = packed;
+    p.output = kernels::QGemmOutput::s32;
+    p.c = y;
+    p.ldc = size_t(n);
+    kernels::qgemm(p);
+    return;
+  }
+  kernels::IntMatMulParams p;
+  p.m = size_t(m);
+  p.n = size_t(n);
+  p.k = size_t(k);
+  p.a = static_cast<const uint8_t*>(a.raw()) + ao;
+  p.a_type = at;
+  p.lda = size_t(k);
+  p.b = static_cast<const uint8_t*>(b.raw()) + bo;
+  p.b_type = bt;
+  p.ldb = size_t(n);
+  p.a_zp = azp.empty() ? nullptr : azp.data();
+  p.a_zp_stride = azp.size() > 1 ? 1 : 0;
+  p.b_zp = b_zero ? nullptr : bzp.data();
+  p.b_zp_stride = bzp.size() > 1 ? 1 : 0;
+  p.y = y;
+  p.ldy = size_t(n);
+  kernels::matmul_integer(p);
+}
+
+/// Integer matmul of operands (ai, bi) with zero points (azi, bzi) into `y` (int32, the
+/// output's element count). Returns rows m and columns n of each product.
+std::pair<int64_t, int64_t> run_int_matmul(const ExecContext& c, size_t ai, size_t azi, size_t bi, size_t bzi,
+                                           int32_t* y) {
+  const Tensor& a = c.in(ai);
+  const Tensor& b = c.in(bi);
+  const Int8Type at = int8_type(c, a), bt = int8_type(c, b);
+  const auto azp = zero_points(c, azi), bzp = zero_points(c, bzi);
+  const int64_t m = a.rank() == 1 ? 1 : a.dim(a.rank() - 2);
+  const int64_t n = b.rank() == 1 ? 1 : b.dim(b.rank() - 1);
+  if (!azp.empty()) param_stride(c, azp.size(), m, "A's zero point");
+  if (!bzp.empty()) param_stride(c, bzp.size(), n, "B's zero point");
+  for_each_matmul(a, b, [&](int64_t ao, int64_t bo, int64_t yo, int64_t mm, int64_t nn, int64_t kk) {
+    int_matmul_2d(a, at, ao, azp, b, bt, bo, bzp, y + yo, mm, nn, kk);
+  });
+  return {m, n};
+}
+
+void matmul_integer(ExecContext& c) { run_int_matmul(c, 0, 2, 1, 3, c.out(0).data<int32_t>()); }
+
+void qlinear_matmul(ExecContext& c) {
+  Tensor& y = c.out(0);
+  std::vector<int32_t> acc(size_t(y.numel()));
+  auto [m, n] = run_int_matmul(c, 0, 2, 3, 5, acc.data());
+  if (y.numel() == 0) return;
+  const auto as = scales(c, 1), bs = scales(c, 4), ys = scales(c, 6);
+  const auto yzp = zero_points(c, 7);
+  param_stride(c, ys.size(), 1, "y_scale");
+  param_stride(c, yzp.size(), 1, "y_zero_point");
+  const size_t asd = param_stride(c, as.size(), m, "a_scale");
+  const size_t bsd = param_stride(c, bs.size(), n, "b_scale");
+  const Int8Type yt = int8_type(c, y);
+  uint8_t* yp = static_cast<uint8_t*>(y.raw());
+  const size_t rows = size_t(y.numel() / n);
+  for (size_t r = 0; r < rows; ++r) {
+    const float sa = as[(r % size_t(m)) * asd];
+    if (!bsd) {
+      kernels::requantize_i32(acc.data() + r * size_t(n), size_t(n), 0, sa * bs[0] / ys[0], yzp[0], yt,
+                              yp + r * size_t(n));
+      continue;
+    }
+    for (size_t j = 0; j < size_t(n); ++j)
+      kernels::requantize_i32(acc.data() + r * size_t(n) + j, 1, 0, sa * bs[j] / ys[0], yzp[0], yt,
+                              yp + (r * size_t(n) + j));
+  }
+}
+
+int auto_pad_code(const std::string& s) {
+  if (s == "VALID") return 1;
+  if (s == "SAME_UPPER") return 2;
+  if (s == "SAME_LOWER") return 3;
+  return 0;
+}
+
+/// Integer convolution of x (xi) and w (wi) with zero points (xzi, wzi) into y (int32 NCHW).
+void run_int_conv(const ExecContext& c, size_t xi, size_t xzi, size_t wi, size_t wzi, int32_t* y) {
+  const Tensor& x = c.in(xi);
+  const Tensor& w = c.in(wi);
+  const Attributes& at = c.attrs();
+  const bool one_d = x.rank() == 3;
+  const size_t sp = one_d ? 1 : 2;
+  const auto strides = at.get_ints_or("strides", std::vector<int64_t>(sp, 1));
+  const auto dil = at.get_ints_or("dilations", std::vector<int64_t>(sp, 1));
+  const auto pads = at.get_ints_or("pads", std::vector<int64_t>(2 * sp, 0));
+  const int ap = auto_pad_code(at.get_string_or("auto_pad", "NOTSET"));
+  kernels::IntConvParams p;
+  p.n = x.dim(0);
+  p.c = x.dim(1);
+  p.h = one_d ? 1 : x.dim(2);
+  p.w = x.dim(x.rank() - 1);
+  p.m = w.dim(0);
+  p.kh = one_d ? 1 : w.dim(2);
+  p.kw = w.dim(w.rank() - 1);
+  p.group = at.get_int_or("group", 1);
+  p.stride_h = one_d ? 1 : strides[0];
+  p.stride_w = strides[sp - 1];
+  p.dil_h = one_d ? 1 : dil[0];
+  p.dil_w = dil[sp - 1];
+  if (!one_d) {
+    auto gh = kernels::spatial_geometry(p.h, p.kh, p.stride_h, p.dil_h, pads[0], pads[2], ap, false);
+    p.oh = gh.out;
+    p.pad_top = gh.pad_begin;
+  }
+  auto gw = kernels::spatial_geometry(p.w, p.kw, p.stride_w, p.dil_w, pads[sp - 1], pads[2 * sp - 1], ap, false);
+  p.ow = gw.out;
+  p.pad_left = gw.pad_begin;
+  p.x = x.raw();
+  p.x_type = int8_type(c, x);
+  const auto xzp = zero_points(c, xzi);
+  if (!xzp.empty()) param_stride(c, xzp.size(), 1, "x_zero_point");
+  p.x_zp = xzp.empty() ? 0 : xzp[0];
+  p.wt = w.raw();
+  p.w_type = int8_type(c, w);
+  const auto wzp = zero_points(c, wzi);
+  if (!wzp.empty()) p.w_zp_stride = param_stride(c, wzp.size(), p.m, "w_zero_point");
+  if (std::any_of(wzp.begin(), wzp.end(), [](int32_t v) { return v != 0; })) p.w_zp = wzp.data();
+  p.y = y;
+  kernels::conv_integer(p);
+}
+
+void conv_integer(ExecContext& c) { run_int_conv(c, 0, 2, 1, 3, c.out(0).data<int32_t>()); }
+
+void qlinear_conv(ExecContext& c) {
+  Tensor& y = c.out(0);
+  std::vector<int32_t> acc(size_t(y.numel()));
+  run_int_conv(c, 0, 2, 3, 5, acc.data());
+  const int64_t batch = y.dim(0), m = y.dim(1);
+  const int64_t plane = batch * m ? y.numel() / (batch * m) : 0;
+  const auto xs = scales(c, 1), ws = scales(c, 4), ys = scales(c, 6);
+  const auto yzp = zero_points(c, 7);
+  param_stride(c, xs.size(), 1, "x_scale");
+  param_stride(c, ys.size(), 1, "y_scale");
+  param_stride(c, yzp.size(), 1, "y_zero_point");
+  const size_t wsd = param_stride(c, ws.size(), m, "w_scale");
+  std::vector<int32_t> bias;
+  if (c.has(8)) {
+    const Tensor& b = c.in(8);
+    if (b.numel() != m) fail<ShapeError>(c.node.describe(), ": bias has ", b.numel(), " values for ", m, " channels");
+    bias.assign(b.data<int32_t>(), b.data<int32_t>() + m);
+  }
+  const Int8Type yt = int8_type(c, y);
+  uint8_t* yp = static_cast<uint8_t*>(y.raw());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t oc = 0; oc < m; ++oc) {
+      const size_t off = size_t((b * m + oc) * plane);
+      kernels::requantize_i32(acc.data() + off, size_t(plane), bias.empty() ? 0 : bias[size_t(oc)],
+                              xs[0] * ws[size_t(oc) * wsd] / ys[0], yzp[0], yt, yp + off);
+    }
+}
+
 }  // namespace
 
 void register_quantized_exec() {
   set_executor(OpKind::QuantizeLinear, {quantize_linear, nullptr});
   set_executor(OpKind::DequantizeLinear, {dequantize_linear, nullptr});
   set_executor(OpKind::DynamicQuantizeLinear, {dynamic_quantize_linear, nullptr});
+  set_executor(OpKind::QLinearMatMul, {qlinear_matmul, nullptr});
+  set_executor(OpKind::MatMulInteger, {matmul_integer, nullptr});
+  set_executor(OpKind::QLinearConv, {qlinear_conv, nullptr});
+  set_executor(OpKind::ConvInteger, {conv_integer, nullptr});
   register_qlayer_exec();
 }
 
