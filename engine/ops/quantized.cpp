@@ -3,10 +3,13 @@
 // ConvInteger) and monoquant's quantized layers (engine/ops/qlayers.cpp).
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "engine/executor.h"
 #include "engine/ops/qlayers.h"
+#include "engine/thread_pool.h"
 #include "kernels/fp32/conv.h"
+#include "kernels/qconv.h"
 #include "kernels/int8/integer_ops.h"
 #include "kernels/qgemm.h"
 #include "kernels/quant.h"
@@ -274,8 +277,18 @@ int auto_pad_code(const std::string& s) {
   return 0;
 }
 
-/// Integer convolution of x (xi) and w (wi) with zero points (xzi, wzi) into y (int32 NCHW).
-void run_int_conv(const ExecContext& c, size_t xi, size_t xzi, size_t wi, size_t wzi, int32_t* y) {
+/// Packed weights of a u8×s8 integer convolution whose weight is a constant: packed on the
+/// first run and kept for the Session (sessions are not run concurrently).
+struct IntConvState {
+  std::shared_ptr<Storage> packed;
+  int64_t packed_for_c = -1, packed_for_group = -1;
+};
+
+std::shared_ptr<void> prepare_int_conv(const Node&) { return std::make_shared<IntConvState>(); }
+
+/// Geometry, operands and zero points of ConvInteger / QLinearConv (1-D convs as H = 1).
+kernels::IntConvParams int_conv_params(const ExecContext& c, size_t xi, size_t xzi, size_t wi, size_t wzi,
+                                       std::vector<int32_t>& wzp) {
   const Tensor& x = c.in(xi);
   const Tensor& w = c.in(wi);
   const Attributes& at = c.attrs();
@@ -313,19 +326,110 @@ void run_int_conv(const ExecContext& c, size_t xi, size_t xzi, size_t wi, size_t
   p.x_zp = xzp.empty() ? 0 : xzp[0];
   p.wt = w.raw();
   p.w_type = int8_type(c, w);
-  const auto wzp = zero_points(c, wzi);
+  wzp = zero_points(c, wzi);
   if (!wzp.empty()) p.w_zp_stride = param_stride(c, wzp.size(), p.m, "w_zero_point");
   if (std::any_of(wzp.begin(), wzp.end(), [](int32_t v) { return v != 0; })) p.w_zp = wzp.data();
+  return p;
+}
+
+/// u8 × s8 convolution with zero weight zero points on qconv (NHWC, im2col + qgemm): runs it
+/// with epilogue `epi` (output kind and requantization) into y (NCHW, elements of `esz`
+/// bytes). Returns false when the fast path does not apply.
+bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi, kernels::QGemmParams epi,
+                   size_t esz, void* y) {
+  if (p.x_type != Int8Type::u8 || p.w_type != Int8Type::s8 || p.w_zp) return false;
+  kernels::QConvShape s;
+  s.batch = size_t(p.n);
+  s.in_h = size_t(p.h);
+  s.in_w = size_t(p.w);
+  s.in_c = size_t(p.c);
+  s.out_c = size_t(p.m);
+  s.kh = size_t(p.kh);
+  s.kw = size_t(p.kw);
+  s.stride_h = size_t(p.stride_h);
+  s.stride_w = size_t(p.stride_w);
+  s.dil_h = size_t(p.dil_h);
+  s.dil_w = size_t(p.dil_w);
+  s.groups = size_t(p.group);
+  s.pad_t = size_t(p.pad_top);
+  s.pad_l = size_t(p.pad_left);
+  // Trailing pads that give the same output size (the window never reads past them).
+  s.pad_b = size_t(std::max<int64_t>(0, (p.oh - 1) * p.stride_h + p.dil_h * (p.kh - 1) + 1 - p.h - p.pad_top));
+  s.pad_r = size_t(std::max<int64_t>(0, (p.ow - 1) * p.stride_w + p.dil_w * (p.kw - 1) + 1 - p.w - p.pad_left));
+  if (int64_t(s.out_h()) != p.oh || int64_t(s.out_w()) != p.ow) return false;
+  const int64_t cg = p.c / p.group, khw = p.kh * p.kw;
+
+  // Weights [M][C/g][kh][kw] → [M][kh][kw][C/g], packed (once for a constant weight).
+  auto pack = [&](std::shared_ptr<Storage>& dst) {
+    std::vector<int8_t> ohwi(size_t(p.m * cg * khw));
+    const int8_t* src = static_cast<const int8_t*>(p.wt);
+    for (int64_t o = 0; o < p.m; ++o)
+      for (int64_t ci = 0; ci < cg; ++ci)
+        for (int64_t k = 0; k < khw; ++k) ohwi[size_t((o * khw + k) * cg + ci)] = src[(o * cg + ci) * khw + k];
+    dst = Storage::allocate(kernels::qconv_packed_size(s));
+    kernels::qconv_pack(s, ohwi.data(), dst->data());
+  };
+  std::shared_ptr<Storage> local;
+  std::shared_ptr<Storage>* packed = &local;
+  const Value* wv = c.node.input(wi);
+  if (c.state && wv && wv->is_constant()) {
+    auto& st = *static_cast<IntConvState*>(c.state);
+    if (!st.packed || st.packed_for_c != p.c || st.packed_for_group != p.group) {
+      pack(st.packed);
+      st.packed_for_c = p.c;
+      st.packed_for_group = p.group;
+    }
+    packed = &st.packed;
+  } else {
+    pack(local);
+  }
+
+  // NCHW → NHWC input.
+  const int64_t hw = p.h * p.w, ohw = p.oh * p.ow;
+  std::vector<uint8_t> xn(size_t(p.n * hw * p.c));
+  const uint8_t* xs = static_cast<const uint8_t*>(p.x);
+  for (int64_t b = 0; b < p.n; ++b)
+    for (int64_t ch = 0; ch < p.c; ++ch)
+      for (int64_t i = 0; i < hw; ++i) xn[size_t((b * hw + i) * p.c + ch)] = xs[(b * p.c + ch) * hw + i];
+
+  const size_t pixels = size_t(p.n * ohw);
+  auto yn = Storage::allocate(std::max<size_t>(1, pixels * size_t(p.m) * esz));
+  const size_t scratch_per = (std::max<size_t>(64, kernels::qconv_scratch_size(s)) + 63) / 64 * 64;
+  const size_t tasks = c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
+  auto scratch = Storage::allocate(scratch_per * tasks);
+  epi.a_zp = p.x_zp;
+  auto body = [&](size_t t) {
+    const size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
+    kernels::qconv(s, epi, xn.data(), (*packed)->data(), yn->data(), scratch->data() + t * scratch_per, p0, p1);
+  };
+  if (tasks > 1) c.pool->parallel_for(tasks, body);
+  else body(0);
+
+  // NHWC → NCHW output.
+  const std::byte* src = yn->data();
+  std::byte* dst = static_cast<std::byte*>(y);
+  for (int64_t b = 0; b < p.n; ++b)
+    for (int64_t i = 0; i < ohw; ++i)
+      for (int64_t ch = 0; ch < p.m; ++ch)
+        std::memcpy(dst + size_t((b * p.m + ch) * ohw + i) * esz, src + size_t((b * ohw + i) * p.m + ch) * esz, esz);
+  return true;
+}
+
+void conv_integer(ExecContext& c) {
+  std::vector<int32_t> wzp;
+  kernels::IntConvParams p = int_conv_params(c, 0, 2, 1, 3, wzp);
+  int32_t* y = c.out(0).data<int32_t>();
+  kernels::QGemmParams epi;
+  epi.output = kernels::QGemmOutput::s32;
+  if (int_conv_fast(c, p, 1, epi, sizeof(int32_t), y)) return;
   p.y = y;
   kernels::conv_integer(p);
 }
 
-void conv_integer(ExecContext& c) { run_int_conv(c, 0, 2, 1, 3, c.out(0).data<int32_t>()); }
-
 void qlinear_conv(ExecContext& c) {
   Tensor& y = c.out(0);
-  std::vector<int32_t> acc(size_t(y.numel()));
-  run_int_conv(c, 0, 2, 3, 5, acc.data());
+  std::vector<int32_t> wzp;
+  kernels::IntConvParams p = int_conv_params(c, 0, 2, 3, 5, wzp);
   const int64_t batch = y.dim(0), m = y.dim(1);
   const int64_t plane = batch * m ? y.numel() / (batch * m) : 0;
   const auto xs = scales(c, 1), ws = scales(c, 4), ys = scales(c, 6);
@@ -340,13 +444,29 @@ void qlinear_conv(ExecContext& c) {
     if (b.numel() != m) fail<ShapeError>(c.node.describe(), ": bias has ", b.numel(), " values for ", m, " channels");
     bias.assign(b.data<int32_t>(), b.data<int32_t>() + m);
   }
+  std::vector<float> mult(static_cast<size_t>(m));
+  for (int64_t oc = 0; oc < m; ++oc) mult[size_t(oc)] = xs[0] * ws[size_t(oc) * wsd] / ys[0];
   const Int8Type yt = int8_type(c, y);
   uint8_t* yp = static_cast<uint8_t*>(y.raw());
+
+  kernels::QGemmParams epi;
+  epi.output = yt == Int8Type::u8 ? kernels::QGemmOutput::u8 : kernels::QGemmOutput::s8;
+  epi.bias32 = bias.empty() ? nullptr : bias.data();
+  epi.per_channel = true;
+  epi.multiplier = mult.data();
+  epi.out_zp = yzp[0];
+  epi.qmin = yt == Int8Type::u8 ? 0 : -128;
+  epi.qmax = yt == Int8Type::u8 ? 255 : 127;
+  if (int_conv_fast(c, p, 3, epi, 1, yp)) return;
+
+  std::vector<int32_t> acc(size_t(y.numel()));
+  p.y = acc.data();
+  kernels::conv_integer(p);
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t oc = 0; oc < m; ++oc) {
       const size_t off = size_t((b * m + oc) * plane);
-      kernels::requantize_i32(acc.data() + off, size_t(plane), bias.empty() ? 0 : bias[size_t(oc)],
-                              xs[0] * ws[size_t(oc) * wsd] / ys[0], yzp[0], yt, yp + off);
+      kernels::requantize_i32(acc.data() + off, size_t(plane), bias.empty() ? 0 : bias[size_t(oc)], mult[size_t(oc)],
+                              yzp[0], yt, yp + off);
     }
 }
 
@@ -358,8 +478,8 @@ void register_quantized_exec() {
   set_executor(OpKind::DynamicQuantizeLinear, {dynamic_quantize_linear, nullptr});
   set_executor(OpKind::QLinearMatMul, {qlinear_matmul, nullptr});
   set_executor(OpKind::MatMulInteger, {matmul_integer, nullptr});
-  set_executor(OpKind::QLinearConv, {qlinear_conv, nullptr});
-  set_executor(OpKind::ConvInteger, {conv_integer, nullptr});
+  set_executor(OpKind::QLinearConv, {qlinear_conv, prepare_int_conv});
+  set_executor(OpKind::ConvInteger, {conv_integer, prepare_int_conv});
   register_qlayer_exec();
 }
 

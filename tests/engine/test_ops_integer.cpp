@@ -3,6 +3,7 @@
 // int64 / double (every u8/s8 combination, per-row / per-column / per-channel zero points).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -14,7 +15,9 @@ using namespace mq;
 
 namespace {
 
-std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs = {}) {
+// Runs a one-node graph; operands listed in `constants` are graph constants, the others inputs.
+std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs = {},
+                             std::vector<size_t> constants = {}) {
   Graph g;
   std::vector<Value*> vs;
   TensorMap feed;
@@ -24,6 +27,10 @@ std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, A
       continue;
     }
     std::string name = "in" + std::to_string(i);
+    if (std::find(constants.begin(), constants.end(), i) != constants.end()) {
+      vs.push_back(g.add_constant(name, *ins[i]));
+      continue;
+    }
     vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), {}}));
     feed[name] = *ins[i];
   }
@@ -139,12 +146,14 @@ TEST_CASE("ConvInteger: ONNX's padded example, and grouped strided dilated convs
   CHECK(y.to_int64() == want);
 
   for (DType tx : {DType::u8, DType::i8})
-    for (DType tw : {DType::u8, DType::i8}) {
+    for (DType tw : {DType::u8, DType::i8})
+    for (int zero_w = 0; zero_w < 2; ++zero_w) {  // zero weight zero points: the qconv path for u8×s8
+      CAPTURE(zero_w);
       const int64_t N = 2, C = 4, H = 6, W = 7, M = 6, G = 2, KH = 3, KW = 2;
       Tensor xx = random_int8(tx, {N, C, H, W}, 3);
       Tensor ww = random_int8(tw, {M, C / G, KH, KW}, 4);
       std::vector<int> wzp(M);
-      for (int64_t i = 0; i < M; ++i) wzp[size_t(i)] = int(i * 7 % 50);
+      for (int64_t i = 0; i < M; ++i) wzp[size_t(i)] = zero_w ? 0 : int(i * 7 % 50);
       Tensor xzz = zp_tensor(tx, {tx == DType::u8 ? 100 : -5});
       Tensor wz = zp_tensor(tw, wzp);
       Attributes a;
@@ -173,6 +182,37 @@ TEST_CASE("ConvInteger: ONNX's padded example, and grouped strided dilated convs
               REQUIRE(yy.data<int32_t>()[((n * M + m) * OH + oy) * OW + ox] == acc);
             }
     }
+}
+
+TEST_CASE("QLinearConv: 2-D u8×s8 with a constant weight (packed once) matches the scalar path") {
+  const int64_t N = 1, C = 6, H = 5, W = 5, M = 6, G = 3;
+  Tensor x = random_int8(DType::u8, {N, C, H, W}, 21);
+  Tensor w = random_int8(DType::i8, {M, C / G, 3, 3}, 22);
+  Tensor xs = Tensor::scalar<float>(0.03f), xz = Tensor::scalar<uint8_t>(120);
+  Tensor ws = Tensor::from_vector<float>({M}, {0.01f, 0.02f, 0.01f, 0.03f, 0.02f, 0.01f});
+  Tensor wz0 = Tensor::from_vector<int8_t>({M}, {0, 0, 0, 0, 0, 0});
+  Tensor wz1 = Tensor::from_vector<int8_t>({M}, {0, 0, 0, 0, 0, 1});  // forces the scalar path
+  Tensor ys = Tensor::scalar<float>(0.2f), yz = Tensor::scalar<uint8_t>(100);
+  Tensor bias = Tensor::from_vector<int32_t>({M}, {5, -5, 50, -50, 500, -500});
+  Attributes a;
+  a.set("group", G);
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  a.set("strides", std::vector<int64_t>{2, 2});
+  Tensor fast = run_node(OpKind::QLinearConv, {&x, &xs, &xz, &w, &ws, &wz0, &ys, &yz, &bias}, a, {3, 5})[0];
+  REQUIRE(fast.dims() == std::vector<int64_t>{N, M, 3, 3});
+  // Reference: the scalar path on the same data with channel 5's zero point moved into the weight.
+  Tensor w1 = w;
+  w1 = Tensor(DType::i8, w.dims());
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    const bool last = i >= 5 * (C / G) * 9;
+    const int v = w.data<int8_t>()[i] + (last ? 1 : 0);
+    w1.data<int8_t>()[i] = int8_t(v);
+  }
+  bool overflow = false;
+  for (int64_t i = 5 * (C / G) * 9; i < w.numel(); ++i) overflow |= w.data<int8_t>()[i] == 127;
+  REQUIRE_FALSE(overflow);
+  Tensor slow = run_node(OpKind::QLinearConv, {&x, &xs, &xz, &w1, &ws, &wz1, &ys, &yz, &bias}, a)[0];
+  CHECK(fast.to_int64() == slow.to_int64());
 }
 
 TEST_CASE("QLinearConv: 1-D conv with per-channel weight scales, bias and s8 output") {
