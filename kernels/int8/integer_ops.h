@@ -13,13 +13,13 @@ enum class Int8Type : std::uint8_t { u8, s8 };
 
 /// y[m][n] = Σ_k (a[m][k] − a_zp[m]) · (b[k][n] − b_zp[n]) (int32, wrapping).
 struct IntMatMulParams {
-  std::size_t m = 0, n = 0, k = 0;  ///< Problem size.
-  const void* a = nullptr;          ///< A [M×K], row stride lda elements.
-  Int8Type a_type = Int8Type::u8;   ///< Element type of A.
-  std::size_t lda = 0;              ///< Row stride of A (≥ k).
-  const void* b = nullptr;          ///< B [K×N], row stride ldb elements.
-  Int8Type b_type = Int8Type::u8;   ///< Element type of B.
-  std::size_t ldb = 0;              ///< Row stride of B (≥ n).
+  std::size_t m = 0, n = 0, k = 0;     ///< Problem size.
+  const void* a = nullptr;             ///< A [M×K], row stride lda elements.
+  Int8Type a_type = Int8Type::u8;      ///< Element type of A.
+  std::size_t lda = 0;                 ///< Row stride of A (≥ k).
+  const void* b = nullptr;             ///< B [K×N], row stride ldb elements.
+  Int8Type b_type = Int8Type::u8;      ///< Element type of B.
+  std::size_t ldb = 0;                 ///< Row stride of B (≥ n).
   const std::int32_t* a_zp = nullptr;  ///< A's zero point(s): a_zp[row · a_zp_stride]; null: 0.
   std::size_t a_zp_stride = 0;         ///< 0 (one zero point) or 1 (one per row).
   const std::int32_t* b_zp = nullptr;  ///< B's zero point(s): b_zp[col · b_zp_stride]; null: 0.
@@ -46,9 +46,9 @@ struct IntConvParams {
   std::int32_t x_zp = 0;                    ///< Input zero point.
   const void* wt = nullptr;                 ///< Weight.
   Int8Type w_type = Int8Type::u8;           ///< Weight element type.
-  const std::int32_t* w_zp = nullptr;       ///< Weight zero point(s) w_zp[m · w_zp_stride]; null: 0.
-  std::size_t w_zp_stride = 0;              ///< 0 or 1 (per output channel).
-  std::int32_t* y = nullptr;                ///< Output [N, M, OH, OW].
+  const std::int32_t* w_zp = nullptr;  ///< Weight zero point(s) w_zp[m · w_zp_stride]; null: 0.
+  std::size_t w_zp_stride = 0;         ///< 0 or 1 (per output channel).
+  std::int32_t* y = nullptr;           ///< Output [N, M, OH, OW].
 };
 
 /// Computes the whole convolution.
