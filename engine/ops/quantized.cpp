@@ -189,22 +189,36 @@ void for_each_matmul(const Tensor& a, const Tensor& b, Fn fn) {
   }
 }
 
+/// Packed B of MatMulInteger / QLinearMatMul when B is a constant u8×s8 operand.
+struct IntMatMulState {
+  std::shared_ptr<Storage> packed;
+};
+
+std::shared_ptr<void> prepare_int_matmul(const Node&) {
+  return std::make_shared<IntMatMulState>();
+}
+
 /// Integer product of one 2-D slice: the u8×s8 qgemm when B's zero point is 0, else the
 /// scalar kernel. `bzp` empty or all zero → no B zero point.
 void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<int32_t>& azp,
                    const Tensor& b, Int8Type bt, int64_t bo, const std::vector<int32_t>& bzp,
-                   int32_t* y, int64_t m, int64_t n, int64_t k) {
+                   int32_t* y, int64_t m, int64_t n, int64_t k, std::shared_ptr<Storage>* cache,
+                   ThreadPool* pool) {
   const bool b_zero = std::all_of(bzp.begin(), bzp.end(), [](int32_t v) { return v == 0; });
-  if (at == Int8Type::u8 && bt == Int8Type::s8 && b_zero && azp.size() <= 1 && m > 1) {
-    // qgemm wants B as [N×K] s8: transpose, pack, run with an int32 epilogue.
-    std::vector<int8_t> wt(size_t(n * k));
-    const int8_t* bp = b.data<int8_t>() + bo;
-    for (int64_t kk = 0; kk < k; ++kk)
-      for (int64_t j = 0; j < n; ++j) wt[size_t(j * k + kk)] = bp[kk * n + j];
-    const size_t bytes = kernels::qgemm_packed_size(size_t(n), size_t(k));
-    std::vector<uint8_t> buf(bytes + 64);
-    void* packed = buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
-    kernels::qgemm_pack_b(wt.data(), size_t(k), size_t(n), size_t(k), packed);
+  if (at == Int8Type::u8 && bt == Int8Type::s8 && b_zero && azp.size() <= 1 && (m > 1 || cache)) {
+    // qgemm wants B as [N×K] s8: transpose and pack (once when B is a constant), then run
+    // with an int32 epilogue.
+    std::shared_ptr<Storage> local;
+    std::shared_ptr<Storage>& packed = cache ? *cache : local;
+    if (!packed) {
+      std::vector<int8_t> wt(size_t(n * k));
+      const int8_t* bp = b.data<int8_t>() + bo;
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t j = 0; j < n; ++j) wt[size_t(j * k + kk)] = bp[kk * n + j];
+      packed =
+          Storage::allocate(std::max<size_t>(64, kernels::qgemm_packed_size(size_t(n), size_t(k))));
+      kernels::qgemm_pack_b(wt.data(), size_t(k), size_t(n), size_t(k), packed->data());
+    }
     kernels::QGemmParams p;
     p.m = size_t(m);
     p.n = size_t(n);
@@ -212,11 +226,14 @@ void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<i
     p.a = a.data<uint8_t>() + ao;
     p.lda = size_t(k);
     p.a_zp = azp.empty() ? 0 : azp[0];
-    p.packed_b = packed;
+    p.packed_b = packed->data();
     p.output = kernels::QGemmOutput::s32;
     p.c = y;
     p.ldc = size_t(n);
-    kernels::qgemm(p);
+    if (pool)
+      kernels::qgemm_parallel(*pool, p);
+    else
+      kernels::qgemm(p);
     return;
   }
   kernels::IntMatMulParams p;
@@ -250,10 +267,25 @@ std::pair<int64_t, int64_t> run_int_matmul(const ExecContext& c, size_t ai, size
   const int64_t n = b.rank() == 1 ? 1 : b.dim(b.rank() - 1);
   if (!azp.empty()) param_stride(c, azp.size(), m, "A's zero point");
   if (!bzp.empty()) param_stride(c, bzp.size(), n, "B's zero point");
-  for_each_matmul(a, b,
-                  [&](int64_t ao, int64_t bo, int64_t yo, int64_t mm, int64_t nn, int64_t kk) {
-                    int_matmul_2d(a, at, ao, azp, b, bt, bo, bzp, y + yo, mm, nn, kk);
-                  });
+  // A constant 2-D B is packed once per Session (sessions are not run concurrently).
+  std::shared_ptr<Storage>* cache = nullptr;
+  const Value* bv = c.node.input(bi);
+  if (c.state && bv && bv->is_constant() && b.rank() == 2)
+    cache = &static_cast<IntMatMulState*>(c.state)->packed;
+  if (b.rank() == 2 && a.rank() >= 2 && azp.size() <= 1) {  // one product over every row of A
+    const int64_t k = b.dim(0);
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < a.rank(); ++i) rows *= a.dim(i);
+    if (rows && n)
+      int_matmul_2d(a, at, 0, azp, b, bt, 0, bzp, y, rows, n, k, cache, c.pool);
+    else
+      std::fill(y, y + rows * n, 0);
+    return {m, n};
+  }
+  for_each_matmul(
+      a, b, [&](int64_t ao, int64_t bo, int64_t yo, int64_t mm, int64_t nn, int64_t kk) {
+        int_matmul_2d(a, at, ao, azp, b, bt, bo, bzp, y + yo, mm, nn, kk, cache, c.pool);
+      });
   return {m, n};
 }
 
@@ -508,8 +540,8 @@ void register_quantized_exec() {
   set_executor(OpKind::QuantizeLinear, {quantize_linear, nullptr});
   set_executor(OpKind::DequantizeLinear, {dequantize_linear, nullptr});
   set_executor(OpKind::DynamicQuantizeLinear, {dynamic_quantize_linear, nullptr});
-  set_executor(OpKind::QLinearMatMul, {qlinear_matmul, nullptr});
-  set_executor(OpKind::MatMulInteger, {matmul_integer, nullptr});
+  set_executor(OpKind::QLinearMatMul, {qlinear_matmul, prepare_int_matmul});
+  set_executor(OpKind::MatMulInteger, {matmul_integer, prepare_int_matmul});
   set_executor(OpKind::QLinearConv, {qlinear_conv, prepare_int_conv});
   set_executor(OpKind::ConvInteger, {conv_integer, prepare_int_conv});
   register_qlayer_exec();

@@ -100,6 +100,31 @@ TEST_CASE(
       }
 }
 
+TEST_CASE("MatMulInteger: a constant s8 B is packed once and reused across runs") {
+  const int64_t K = 9, N = 21;
+  Tensor b = random_int8(DType::i8, {K, N}, 31);
+  Graph g;
+  Value* av = g.add_input("a", {DType::u8, Shape::unknown_rank(), {}});
+  Value* bv = g.add_constant("b", b);
+  Value* zv = g.add_constant("az", Tensor::scalar<uint8_t>(7));
+  Node* n =
+      g.add_node(OpKind::MatMulInteger, {.name = "n", .inputs = {av, bv, zv}, .num_outputs = 1});
+  g.add_output(n->output(0));
+  Session s(g);
+  for (int64_t rows : {4, 1, 6}) {
+    CAPTURE(rows);
+    Tensor a = random_int8(DType::u8, {rows, K}, uint32_t(40 + rows));
+    Tensor y = s.run({{"a", a}}).at(n->output(0)->name());
+    REQUIRE(y.dims() == std::vector<int64_t>{rows, N});
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        int64_t want = 0;
+        for (int64_t k = 0; k < K; ++k) want += (at(a, i * K + k) - 7) * at(b, k * N + j);
+        REQUIRE(y.data<int32_t>()[i * N + j] == want);
+      }
+  }
+}
+
 TEST_CASE("MatMulInteger: 1-D operands and absent zero points") {
   Tensor a = Tensor::from_vector<uint8_t>({3}, {1, 2, 3});
   Tensor b = Tensor::from_vector<int8_t>({3, 2}, {1, -1, 2, -2, 3, -3});
