@@ -130,12 +130,10 @@ void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
     auto strides = c.attrs().get_ints_or("strides", {1, 1});
     auto dil = c.attrs().get_ints_or("dilations", {1, 1});
     std::vector<Dim> d{x[0], w[0], Dim(), Dim()};
+    std::string auto_pad = c.attrs().get_string_or("auto_pad", "NOTSET");
     for (int i = 0; i < 2; ++i) {
-      const Dim& in = x[2 + i];
-      const Dim& k = w[2 + i];
-      if (in.is_static() && k.is_static())
-        d[2 + i] =
-            Dim((in.value + pads[i] + pads[i + 2] - dil[i] * (k.value - 1) - 1) / strides[i] + 1);
+      if (!w[2 + i].is_static()) continue;
+      d[2 + i] = spatial_out_dim(x[2 + i], w[2 + i].value, strides[i], dil[i], pads[i], pads[i + 2], auto_pad, false);
     }
     s = Shape(std::move(d));
   }
