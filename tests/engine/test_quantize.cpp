@@ -167,6 +167,20 @@ TEST_CASE("accuracy-driven fallback returns the worst layers to float until min_
   CHECK(fell == int(fb.info.fallback_layers.size()));
 }
 
+TEST_CASE("reduce_range_weights keeps weights within 7 bits") {
+  std::mt19937 rng(10);
+  Graph g = mlp(rng);
+  TensorListSource src(batches(g, 4, rng));
+  QuantizeOptions o;
+  o.reduce_range_weights = true;
+  QuantizeResult q = static_quantize(g, calibrate(g, src), o, &src);
+  const Tensor& w = *q.graph.find_node("fc1")->input(1)->constant();
+  auto v = w.to_int64();
+  CHECK(*std::min_element(v.begin(), v.end()) >= -64);
+  CHECK(*std::max_element(v.begin(), v.end()) <= 64);  // |w0| + |w1| ≤ 128: 255·128 fits int16
+  CHECK(q.info.model_sqnr_db > 20);
+}
+
 TEST_CASE("dynamic quantization: weights int8, activations per call") {
   std::mt19937 rng(6);
   Graph g = mlp(rng);
