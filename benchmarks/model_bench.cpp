@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -43,11 +44,17 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-/// Peak resident set size of this process so far, in MiB.
+/// Peak resident set size of this process so far, in MiB: VmHWM from /proc/self/status
+/// (getrusage's ru_maxrss survives execve on Linux, so a child started by a big Python
+/// process would report the parent's peak), else ru_maxrss.
 double peak_rss_mib() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;  // kB
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
-  return double(ru.ru_maxrss) / 1024.0;  // Linux: KiB
+  return double(ru.ru_maxrss) / 1024.0;
 }
 
 /// Rows [start, start + count) of `t` along dim 0, cycling through its rows.

@@ -178,14 +178,37 @@ def ort_session(path, threads):
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
+def peak_rss_mib():
+    """VmHWM of this process (ru_maxrss survives execve, so a child would see its parent's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def ort_quantize_child(args):
     """Child process: quantize with ONNX Runtime, print seconds and peak RSS as JSON."""
     import onnxruntime  # noqa: F401  (imported before the baseline RSS is read)
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           quantize_dynamic, quantize_static)
 
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import onnx
+
+    base = peak_rss_mib()
     t0 = time.perf_counter()
+    model, converted = args.model, None
+    opset = next((o.version for o in onnx.load(model, load_external_data=False).opset_import
+                  if o.domain in ("", "ai.onnx")), 13)
+    if args.mode == "static" and opset < 13:
+        # QDQ per-channel needs opset 13 (QuantizeLinear axis); an ORT user converts first.
+        from onnx import version_converter
+
+        converted = f"{args.out}.opset13.onnx"
+        onnx.save(version_converter.convert_version(onnx.load(model), 13), converted)
+        model = converted
     if args.mode == "static":
         calib = dict(np.load(args.calib))
 
@@ -204,13 +227,13 @@ def ort_quantize_child(args):
             def rewind(self):
                 self.pos = 0
 
-        quantize_static(args.model, args.out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(model, args.out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                         calibrate_method=CalibrationMethod.MinMax)
     else:
         quantize_dynamic(args.model, args.out)
     secs = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": secs, "rss_mib_before": base, "peak_rss_mib": peak}))
+    print(json.dumps({"seconds": secs, "rss_mib_before": base, "peak_rss_mib": peak_rss_mib(),
+                      "converted_from_opset": opset if converted else None}))
 
 
 def run_ort_quantize(model, calib_npz, out, mode, batch, workdir):
