@@ -139,6 +139,22 @@ void Graph::remove_node(Node* node) {
   std::erase_if(nodes_, [&](auto& n) { return n.get() == node; });
 }
 
+void Graph::rename_node(Node* node, const std::string& name) {
+  if (node->name_ == name) return;
+  if (node_by_name_.count(name)) fail<InvalidArgument>("a node named '", name, "' exists already");
+  node_by_name_.erase(node->name_);
+  node->name_ = name;
+  node_by_name_[name] = node;
+}
+
+void Graph::rename_value(Value* value, const std::string& name) {
+  if (value->name_ == name) return;
+  if (value_by_name_.count(name)) fail<InvalidArgument>("a value named '", name, "' exists already");
+  value_by_name_.erase(value->name_);
+  value->name_ = name;
+  value_by_name_[name] = value;
+}
+
 void Graph::reinfer(Node* n) {
   std::vector<ValueType> in_types;
   std::vector<const Tensor*> in_values;

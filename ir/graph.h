@@ -124,6 +124,10 @@ class Graph {
   void set_input(Node* node, size_t i, Value* v);
   /// Removes a node whose outputs are no longer read.
   void remove_node(Node* node);
+  /// Renames a node; throws when the name is taken.
+  void rename_node(Node* node, const std::string& name);
+  /// Renames a value; throws when the name is taken.
+  void rename_value(Value* value, const std::string& name);
   /// Re-runs type inference of one node (after its inputs or attributes changed).
   void reinfer(Node* node);
   /// Re-runs type inference of every node in order.

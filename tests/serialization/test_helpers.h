@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "ir/graph.h"
@@ -42,7 +43,7 @@ inline std::vector<std::byte> bytes_of(const std::string& s) {
 }
 
 inline void write_bytes(const std::string& path, std::span<const std::byte> b) {
-  serialization::write_file_atomic(path, b);
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
 }
 
 /// input x[batch,4] → Linear(int8 per-channel weight [3,4], f32 bias) → Relu → output.
