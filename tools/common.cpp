@@ -1,6 +1,10 @@
 #include "tools/common.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <cmath>
@@ -65,6 +69,12 @@ void check_output_path(const std::string& out, const std::vector<std::string>& i
   if (parent.empty()) parent = ".";
   if (!fs::is_directory(parent, ec)) fail<IoError>(out, ": folder ", parent.string(), " does not exist");
   if (::access(parent.c_str(), W_OK) != 0) fail<IoError>(out, ": folder ", parent.string(), " is not writable");
+  // access() says yes to root everywhere: try to create (and remove) a file beside the output
+  std::string probe = (parent / (".monoquant-probe-" + std::to_string(::getpid()))).string();
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) fail<IoError>(out, ": cannot write in folder ", parent.string(), " (", std::strerror(errno), ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
 }
 
 void write_text_atomic(const std::string& path, const std::string& text) {
