@@ -179,7 +179,8 @@ void add_bench_command(CLI::App& app, Runner& run) {
   cmd->add_option("-b,--batch", a->batch, "Size of a symbolic batch dimension")->check(CLI::PositiveNumber);
   cmd->add_option("-n,--iterations", a->iterations, "Timed runs per model")->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", a->warmup, "Untimed runs first")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--shape", a->shapes, "Input shape override NAME=1x28x28 (repeatable)");
+  cmd->add_option("--shape", a->shapes, "Input shape override NAME=1x28x28 (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--json", a->json, "Print the result as JSON");
   cmd->callback([a, &run] { run = [a] { return bench_models(*a); }; });
 }

@@ -225,16 +225,20 @@ void add_quantize_command(CLI::App& app, Runner& run) {
                                            ".pt, .pth, .onnx as QDQ)")
       ->required();
   cmd->add_option("-c,--calib", a->calib,
-                  "Calibration data: .npy, .npz, .pb, .safetensors files or folders (repeatable)");
+                  "Calibration data: .npy, .npz, .pb, .safetensors files or folders (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("-n,--max-samples", a->max_samples, "Calibrate on at most this many samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("-b,--batch", a->batch, "Calibration batch size when the batch dim is symbolic")
       ->check(CLI::PositiveNumber);
   cmd->add_option("-m,--mode", a->mode, "static (calibrated activations) or dynamic (activations per call)")
       ->check(CLI::IsMember({"static", "dynamic"}));
-  cmd->add_option("--layers", a->layers, "Layer types to quantize: linear,conv2d,lstm (default all)")->delimiter(',');
-  cmd->add_option("--include", a->include, "Quantize only layers whose name matches (glob; repeatable)");
-  cmd->add_option("--exclude", a->exclude, "Never quantize layers whose name matches (glob; repeatable)");
+  cmd->add_option("--layers", a->layers, "Layer types to quantize: linear,conv2d,lstm (default all)")->delimiter(',')
+      ->allow_extra_args(false);
+  cmd->add_option("--include", a->include, "Quantize only layers whose name matches (glob; repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude", a->exclude, "Never quantize layers whose name matches (glob; repeatable)")
+      ->allow_extra_args(false);
   cmd->add_flag("--per-tensor", a->per_tensor, "One weight scale per tensor (default: per output channel)");
   cmd->add_option("--activation-type", a->activation_type, "Activation integer type: u8 (default) or s8")
       ->check(CLI::IsMember({"u8", "s8", "i8"}));

@@ -126,7 +126,8 @@ void add_run_command(CLI::App& app, Runner& run) {
   cmd->add_option("-i,--input", a->inputs,
                   "Input as NAME=FILE.npy (repeatable); FILE.npy alone for a one-input model; an .npz "
                   "with arrays named after the inputs")
-      ->required();
+      ->required()
+      ->allow_extra_args(false);
   cmd->add_option("-o,--output", a->output, "Write every output to this .npz (or .npy for one output)");
   cmd->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--values", a->values, "Values printed per output")->check(CLI::NonNegativeNumber);
