@@ -149,10 +149,15 @@ Tensor prepare_array(const Tensor& t, const Value& in, double scale, const std::
   }
   const Shape& s = in.shape();
   if (!s.has_rank() || s.rank() == 0) return v;
-  if (v.rank() + 1 == s.rank()) {  // one sample without the batch dim
-    auto dims = v.dims();
-    dims.insert(dims.begin(), 1);
-    v = v.reshaped(dims);
+  if (v.rank() + 1 == s.rank()) {  // one sample without the batch dim?
+    bool same = true;
+    for (size_t d = 0; d < v.rank(); ++d)
+      if (s[d + 1].is_static() && s[d + 1].value != v.dim(d)) same = false;
+    if (same) {
+      auto dims = v.dims();
+      dims.insert(dims.begin(), 1);
+      v = v.reshaped(dims);
+    }
   }
   // [N, ...] with the right number of elements per sample: reshape to the input's dims
   bool rest_static = true;
