@@ -118,7 +118,7 @@ int bench_models(const BenchArgs& a) {
        " threads");
   for (int i = 0; i < a.warmup; ++i)
     for (auto& e : es) e.session->run(e.inputs);
-  Progress progress("bench");
+  Progress progress("bench", false);
   for (int i = 0; i < a.iterations; ++i) {
     for (auto& e : es) {
       auto t0 = std::chrono::steady_clock::now();

@@ -265,8 +265,11 @@ std::vector<double> to_doubles(const Tensor& t) {
 
 // ---- progress ----
 
-Progress::Progress(std::string label)
-    : label_(std::move(label)), tty_(::isatty(STDERR_FILENO) != 0), last_(std::chrono::steady_clock::now()) {}
+Progress::Progress(std::string label, bool plain_lines)
+    : label_(std::move(label)),
+      tty_(::isatty(STDERR_FILENO) != 0),
+      plain_lines_(plain_lines),
+      last_(std::chrono::steady_clock::now()) {}
 
 Progress::~Progress() {
   if (open_ && tty_) std::cerr << '\n';
@@ -288,6 +291,7 @@ void Progress::update(int64_t done, int64_t total) {
     open_ = true;
     return;
   }
+  if (!plain_lines_) return;
   // plain lines: every 10 % (or every 5 s when the total is unknown), and at the end
   auto now = std::chrono::steady_clock::now();
   bool step = percent >= 0 ? (percent / 10 != last_percent_ / 10 || percent == 100) && percent != last_percent_

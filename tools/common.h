@@ -109,7 +109,8 @@ std::vector<double> to_doubles(const Tensor& t);
 /// A progress bar on a terminal, plain "label: n/total" lines otherwise; silent with --quiet.
 class Progress {
  public:
-  explicit Progress(std::string label);
+  /// `plain_lines`: print progress lines when stderr is not a terminal (else stay silent).
+  explicit Progress(std::string label, bool plain_lines = true);
   ~Progress();
   void update(int64_t done, int64_t total);
   void finish();
@@ -117,6 +118,7 @@ class Progress {
  private:
   std::string label_;
   bool tty_;
+  bool plain_lines_;
   bool open_ = false;
   int last_percent_ = -1;
   std::chrono::steady_clock::time_point last_;
