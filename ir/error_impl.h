@@ -13,6 +13,7 @@ template <class E, class... Args>
 namespace detail {
 template <class E>
 [[noreturn]] void rethrow_with(const E& e, const std::string& ctx) {
+  if (e.message().rfind(ctx + ": ", 0) == 0) throw e;  // the context is there already
   throw E(ctx + ": " + e.message());
 }
 }  // namespace detail

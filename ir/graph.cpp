@@ -57,23 +57,31 @@ Node* Graph::make_node(OpKind op, NodeSpec spec) {
   n->inputs_ = std::move(spec.inputs);
   while (!n->inputs_.empty() && n->inputs_.back() == nullptr) n->inputs_.pop_back();
 
+  // outputs exist before inference (inference may look at how many the node has)
+  size_t num_outputs = std::max(spec.num_outputs, spec.output_names.size());
+  for (size_t i = 0; i < num_outputs; ++i) {
+    std::string oname = i < spec.output_names.size() ? spec.output_names[i] : "";
+    if (oname.empty()) oname = name + (num_outputs > 1 ? ":" + std::to_string(i) : ":out");
+    Value* v = new_value(oname);
+    v->producer_ = n.get();
+    n->outputs_.push_back(v);
+  }
   std::vector<ValueType> in_types;
   std::vector<const Tensor*> in_values;
   for (Value* v : n->inputs_) {
     in_types.push_back(v ? v->type_ : ValueType{});
     in_values.push_back(v && v->constant_ ? &*v->constant_ : nullptr);
   }
-  std::vector<ValueType> out_types = infer_node(*n, in_types, in_values);
-  size_t num_outputs = std::max(spec.num_outputs, spec.output_names.size());
-  if (out_types.size() < num_outputs) out_types.resize(num_outputs);
-  for (size_t i = 0; i < num_outputs; ++i) {
-    std::string oname = i < spec.output_names.size() ? spec.output_names[i] : "";
-    if (oname.empty()) oname = name + (num_outputs > 1 ? ":" + std::to_string(i) : ":out");
-    Value* v = new_value(oname);
-    v->type_ = out_types[i];
-    v->producer_ = n.get();
-    n->outputs_.push_back(v);
+  std::vector<ValueType> out_types;
+  try {
+    out_types = infer_node(*n, in_types, in_values);
+  } catch (...) {
+    std::unordered_set<Value*> dead(n->outputs_.begin(), n->outputs_.end());
+    for (Value* o : n->outputs_) value_by_name_.erase(o->name_);
+    std::erase_if(values_, [&](auto& v) { return dead.count(v.get()) != 0; });
+    throw;
   }
+  for (size_t i = 0; i < num_outputs && i < out_types.size(); ++i) n->outputs_[i]->type_ = out_types[i];
   for (Value* v : n->inputs_)
     if (v) v->users_.push_back(n.get());
   Node* p = n.get();

@@ -59,14 +59,43 @@ void build_softmax(BuildContext& c, OpKind op) {
   }
 }
 
+
+/// PRelu before opset 7: a 1-D slope of C > 1 values is per channel (axis 1), so it gets
+/// trailing 1-dims for numpy broadcasting; other slopes (1 value, X's shape) agree with numpy.
+void build_prelu(BuildContext& c) {
+  if (c.opset >= 7) return build_same(c, OpKind::PRelu);
+  Value* x = c.required(0);
+  Value* slope = c.required(1);
+  const Shape& ss = slope->shape();
+  const bool per_channel = ss.has_rank() && ss.rank() == 1 && !(ss[0].is_static() && ss[0].value == 1);
+  if (per_channel) {
+    if (!x->shape().has_rank()) fail<UnsupportedError>("PRelu (opset ", c.opset, ") needs an input of known rank");
+    const int64_t extra = int64_t(x->shape().rank()) - 2;
+    if (extra > 0) {
+      std::vector<int64_t> axes;
+      for (int64_t i = 0; i < extra; ++i) axes.push_back(1 + i);
+      if (slope->is_constant()) {
+        std::vector<int64_t> dims = slope->constant()->dims();
+        dims.resize(size_t(1 + extra), 1);
+        slope = c.constant("slope", slope->constant()->reshaped(dims));
+      } else {
+        Value* ax = c.constant("axes", Tensor::from_vector<int64_t>({extra}, axes));
+        slope = c.emit_internal(OpKind::Unsqueeze, {slope, ax}, {})->output(0);
+      }
+    }
+  }
+  c.emit(OpKind::PRelu, {x, slope}, c.attrs());
+}
+
 }  // namespace
 
 #define MQ_SAME(op) register_builder(#op, [](BuildContext& c) { build_same(c, OpKind::op); })
 
 void register_activation_builders() {
-  MQ_SAME(Relu); MQ_SAME(LeakyRelu); MQ_SAME(PRelu); MQ_SAME(Sigmoid); MQ_SAME(HardSigmoid);
+  MQ_SAME(Relu); MQ_SAME(LeakyRelu); MQ_SAME(Sigmoid); MQ_SAME(HardSigmoid);
   MQ_SAME(HardSwish); MQ_SAME(Tanh); MQ_SAME(Erf); MQ_SAME(Elu); MQ_SAME(Selu); MQ_SAME(Gelu);
   MQ_SAME(Softplus);
+  register_builder("PRelu", build_prelu);
   register_builder("Clip", build_clip);
   register_builder("Softmax", [](BuildContext& c) { build_softmax(c, OpKind::Softmax); });
   register_builder("LogSoftmax", [](BuildContext& c) { build_softmax(c, OpKind::LogSoftmax); });

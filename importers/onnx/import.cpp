@@ -17,7 +17,7 @@ namespace mq::onnx {
 
 namespace {
 
-constexpr int64_t kMinOpset = 7;
+constexpr int64_t kMinOpset = 6;
 constexpr int64_t kMaxOpset = 21;
 
 Attributes convert_attributes(const ::onnx::NodeProto& n, const std::string& base_dir) {

@@ -4,10 +4,12 @@
 namespace mq::onnx {
 
 namespace {
-// BatchNormalization: the inference form only. Opset 7–8 `spatial` = 0 (per-element
+// BatchNormalization: the inference form only. Opset 6 is_test = 0 (training), opset 6–8 `spatial` = 0 (per-element
 // statistics) and the training outputs (running and saved mean/var) are rejected.
 void build_batch_norm(BuildContext& c) {
   const Attributes& in = c.attrs();
+  if (c.opset < 7 && in.get_int_or("is_test", 0) == 0)
+    fail<UnsupportedError>("is_test = 0 (training mode, opset ", c.opset, ") is not supported");
   if (in.get_int_or("spatial", 1) != 1)
     fail<UnsupportedError>("spatial = 0 (per-activation statistics) is not supported");
   if (in.get_int_or("training_mode", 0) != 0)

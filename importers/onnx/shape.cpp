@@ -123,6 +123,7 @@ void build_resize(BuildContext& c) {
 }
 
 void build_upsample(BuildContext& c) {
+  if (c.opset < 7) fail<UnsupportedError>("Upsample before opset 7 (width_scale/height_scale) is not supported");
   Value* scales = c.input(1);
   if (!scales) {
     auto v = c.attrs().get_floats("scales");
@@ -134,6 +135,11 @@ void build_upsample(BuildContext& c) {
 void build_dropout(BuildContext& c) {
   std::vector<Value*> in = c.inputs();
   Attributes attrs = c.attrs();
+  if (c.opset < 7) {  // opset 6: is_test = 0 is training mode (random drops)
+    if (attrs.get_int_or("is_test", 0) == 0)
+      fail<UnsupportedError>("is_test = 0 (training mode, opset ", c.opset, ") is not supported");
+    attrs.erase("is_test");
+  }
   if (c.opset < 12 && attrs.has("ratio")) {
     in.resize(1);
     in.push_back(c.constant("ratio", Tensor::scalar<float>(attrs.get_float("ratio"))));

@@ -16,6 +16,9 @@
 //     attrs: direction, hidden_size, layout, and x_scale, x_zero_point, h_scale,
 //     h_zero_point (static u8 ranges of x and h). DynamicQLSTM: the same without the static
 //     ranges (x per call, h per step).
+//
+// ONNX's integer ops keep ONNX's semantics: QLinearMatMul, QLinearConv, MatMulInteger,
+// ConvInteger (u8 or i8 operands; convolutions 1-D or 2-D).
 #include "ir/ops/families.h"
 
 namespace mq::ops {
@@ -36,27 +39,77 @@ std::optional<QuantParams> params_from(const InferContext& c, size_t scale_i, si
     q.zero_points.assign(q.scales.size(), 0);
   }
   if (q.zero_points.size() != q.scales.size())
-    fail<ShapeError>("scale has ", q.scales.size(), " values but zero point has ", q.zero_points.size());
+    fail<ShapeError>("scale has ", q.scales.size(), " values but zero point has ",
+                     q.zero_points.size());
   if (q.scales.size() > 1 || (s->rank() == 1 && axis)) q.axis = axis;
   q.qtype = qtype;
   return q;
 }
 
+bool is_int8(DType t) {
+  return t == DType::u8 || t == DType::i8;
+}
+
+void require_int8(const InferContext& c, size_t i, const char* what) {
+  if (c.has_input(i) && !is_int8(c.dtype(i)))
+    fail<UnsupportedError>(what, " must be uint8 or int8, got ", dtype_name(c.dtype(i)));
+}
+
+void require_f32_operand(const InferContext& c, size_t i, const char* what) {
+  if (c.has_input(i) && c.dtype(i) != DType::f32)
+    fail<UnsupportedError>(what, " must be float, got ", dtype_name(c.dtype(i)));
+}
+
+// Scales and zero points: a scalar, or a 1-D tensor (per row / column / channel; sizes are
+// checked by the executors).
+void require_scalar_or_1d(const InferContext& c, size_t i, const char* what) {
+  if (c.has_input(i) && c.shape(i).has_rank() && c.shape(i).rank() > 1)
+    fail<ShapeError>(what, " must be a scalar or 1-D, got ", c.shape(i).str());
+}
+
+void check_block_size(const InferContext& c) {
+  if (c.attrs().get_int_or("block_size", 0) != 0)
+    fail<UnsupportedError>("blocked quantization (block_size ", c.attrs().get_int("block_size"),
+                           ")");
+}
+
 void quantize_linear(InferContext& c) {
-  DType out = c.has_input(2) ? c.dtype(2) : DType::u8;
+  check_block_size(c);
+  if (c.dtype(0) != DType::f32 && c.dtype(0) != DType::i32)
+    fail<UnsupportedError>("input type ", dtype_name(c.dtype(0)));
+  require_f32_operand(c, 1, "scale");
+  DType out = DType::u8;
+  if (c.has_input(2)) {
+    out = c.dtype(2);
+  } else if (c.attrs().has("output_dtype")) {
+    int64_t t = c.attrs().get_int("output_dtype");
+    if (t == 3)
+      out = DType::i8;  // ONNX TensorProto.INT8
+    else if (t != 2 && t != 0)
+      fail<UnsupportedError>("output_dtype ", t);
+  }
   if (out != DType::u8 && out != DType::i8) fail<UnsupportedError>("output type ", dtype_name(out));
   c.set(0, out, c.shape(0));
   int64_t axis = c.attrs().get_int_or("axis", 1);
-  if (c.shape(0).has_rank() && c.shape(1).has_rank() && c.shape(1).rank() == 1 && c.shape(0).rank() > 0)
+  if (c.shape(0).has_rank() && c.shape(1).has_rank() && c.shape(1).rank() == 1 &&
+      c.shape(0).rank() > 0)
     axis = normalize_axis(axis, int64_t(c.shape(0).rank()));
   c.outputs[0].quant = params_from(c, 1, 2, out, axis);
 }
 
 void dequantize_linear(InferContext& c) {
+  check_block_size(c);
+  const DType t = c.dtype(0);
+  if (!is_int8(t) && t != DType::i32) fail<UnsupportedError>("input type ", dtype_name(t));
+  require_f32_operand(c, 1, "scale");
+  if (c.has_input(2) && c.dtype(2) != t)
+    fail<ShapeError>("zero point type ", dtype_name(c.dtype(2)), " differs from the input's ",
+                     dtype_name(t));
   c.set(0, DType::f32, c.shape(0));
 }
 
 void dynamic_quantize_linear(InferContext& c) {
+  require_f32_operand(c, 0, "input");
   c.set(0, DType::u8, c.shape(0));
   c.set(1, DType::f32, Shape{});
   c.set(2, DType::u8, Shape{});
@@ -77,11 +130,10 @@ void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
     auto strides = c.attrs().get_ints_or("strides", {1, 1});
     auto dil = c.attrs().get_ints_or("dilations", {1, 1});
     std::vector<Dim> d{x[0], w[0], Dim(), Dim()};
+    std::string auto_pad = c.attrs().get_string_or("auto_pad", "NOTSET");
     for (int i = 0; i < 2; ++i) {
-      const Dim& in = x[2 + i];
-      const Dim& k = w[2 + i];
-      if (in.is_static() && k.is_static())
-        d[2 + i] = Dim((in.value + pads[i] + pads[i + 2] - dil[i] * (k.value - 1) - 1) / strides[i] + 1);
+      if (!w[2 + i].is_static()) continue;
+      d[2 + i] = spatial_out_dim(x[2 + i], w[2 + i].value, strides[i], dil[i], pads[i], pads[i + 2], auto_pad, false);
     }
     s = Shape(std::move(d));
   }
@@ -122,6 +174,131 @@ void qlstm(InferContext& c) {
   }
 }
 
+void check_dims(const Dim& a, const Dim& b, const char* what) {
+  if (a.is_static() && b.is_static() && a.value != b.value)
+    fail<ShapeError>(what, ": ", a.value, " vs ", b.value);
+}
+
+// numpy matmul shapes (1-D operands promoted and their dim dropped again).
+Shape matmul_shape(const Shape& a, const Shape& b) {
+  if (!a.has_rank() || !b.has_rank()) return Shape::unknown_rank();
+  if (a.rank() == 0 || b.rank() == 0) fail<ShapeError>("operands must have at least 1 dim");
+  std::vector<Dim> ad = a.dims(), bd = b.dims();
+  if (ad.size() == 1) ad.insert(ad.begin(), Dim(1));
+  if (bd.size() == 1) bd.push_back(Dim(1));
+  check_dims(ad[ad.size() - 1], bd[bd.size() - 2], "inner dims of A and B differ");
+  Shape batch = broadcast_shapes(Shape(std::vector<Dim>(ad.begin(), ad.end() - 2)),
+                                 Shape(std::vector<Dim>(bd.begin(), bd.end() - 2)));
+  std::vector<Dim> y = batch.dims();
+  if (a.rank() > 1) y.push_back(ad[ad.size() - 2]);
+  if (b.rank() > 1) y.push_back(bd[bd.size() - 1]);
+  return Shape(std::move(y));
+}
+
+// Output shape of ConvInteger / QLinearConv: x [N,C,...], w [M,C/group,...], 1 or 2 spatial dims.
+Shape int_conv_shape(const InferContext& c, size_t xi, size_t wi) {
+  const Shape& x = c.shape(xi);
+  const Shape& w = c.shape(wi);
+  const Attributes& at = c.attrs();
+  const std::string auto_pad = at.get_string_or("auto_pad", "NOTSET");
+  const int64_t group = at.get_int_or("group", 1);
+  if (group < 1) fail<ShapeError>("group must be >= 1, got ", group);
+  size_t rank = x.has_rank() ? x.rank() : w.has_rank() ? w.rank() : 0;
+  if (rank == 0) return Shape::unknown_rank();
+  if (rank != 3 && rank != 4)
+    fail<UnsupportedError>("only 1-D and 2-D convolutions are supported (input rank ", rank, ")");
+  if (x.has_rank() && w.has_rank() && x.rank() != w.rank())
+    fail<ShapeError>("input ", x.str(), " and weight ", w.str(), " ranks differ");
+  const size_t sp = rank - 2;
+  const auto strides = at.get_ints_or("strides", std::vector<int64_t>(sp, 1));
+  const auto dil = at.get_ints_or("dilations", std::vector<int64_t>(sp, 1));
+  const auto pads = at.get_ints_or("pads", std::vector<int64_t>(2 * sp, 0));
+  if (strides.size() != sp || dil.size() != sp || pads.size() != 2 * sp)
+    fail<ShapeError>("strides and dilations need ", sp, " values and pads ", 2 * sp);
+  for (int64_t v : strides)
+    if (v < 1) fail<ShapeError>("strides must be >= 1");
+  for (int64_t v : dil)
+    if (v < 1) fail<ShapeError>("dilations must be >= 1");
+  for (int64_t v : pads)
+    if (v < 0) fail<ShapeError>("pads must be >= 0");
+  if (!x.has_rank() || !w.has_rank()) return Shape::unknown_rank();
+  if (x[1].is_static() && w[1].is_static() && x[1].value != w[1].value * group)
+    fail<ShapeError>("input channels ", x[1].value, " != weight channels ", w[1].value, " × group ",
+                     group);
+  if (w[0].is_static() && w[0].value % group != 0)
+    fail<ShapeError>("output channels ", w[0].value, " not divisible by group ", group);
+  if (at.has("kernel_shape")) {
+    const auto ks = at.get_ints("kernel_shape");
+    if (ks.size() != sp) fail<ShapeError>("kernel_shape needs ", sp, " values");
+    for (size_t d = 0; d < sp; ++d)
+      check_dims(Dim(ks[d]), w[2 + d], "kernel_shape does not match the weight");
+  }
+  std::vector<Dim> y = {x[0], w[0]};
+  for (size_t d = 0; d < sp; ++d)
+    y.push_back(w[2 + d].is_static() ? spatial_out_dim(x[2 + d], w[2 + d].value, strides[d], dil[d],
+                                                       pads[d], pads[d + sp], auto_pad, false)
+                                     : Dim());
+  return Shape(std::move(y));
+}
+
+// QLinearMatMul(a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp) → y (y_zp's type).
+void qlinear_matmul(InferContext& c) {
+  require_int8(c, 0, "a");
+  require_int8(c, 3, "b");
+  require_int8(c, 7, "y_zero_point");
+  for (size_t i : {1, 4, 6}) require_f32_operand(c, i, "scale");
+  for (size_t i : {1, 2, 4, 5, 6, 7}) require_scalar_or_1d(c, i, "scale or zero point");
+  if (c.dtype(2) != c.dtype(0)) fail<ShapeError>("a_zero_point's type differs from a's");
+  if (c.dtype(5) != c.dtype(3)) fail<ShapeError>("b_zero_point's type differs from b's");
+  const DType out = c.dtype(7);
+  c.set(0, out, matmul_shape(c.shape(0), c.shape(3)));
+  c.outputs[0].quant = params_from(c, 6, 7, out, std::nullopt);
+}
+
+// MatMulInteger(A, B, a_zp?, b_zp?) → int32.
+void matmul_integer(InferContext& c) {
+  require_int8(c, 0, "A");
+  require_int8(c, 1, "B");
+  for (size_t i : {2, 3}) require_scalar_or_1d(c, i, "zero point");
+  if (c.has_input(2) && c.dtype(2) != c.dtype(0))
+    fail<ShapeError>("a_zero_point's type differs from A's");
+  if (c.has_input(3) && c.dtype(3) != c.dtype(1))
+    fail<ShapeError>("b_zero_point's type differs from B's");
+  c.set(0, DType::i32, matmul_shape(c.shape(0), c.shape(1)));
+}
+
+// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?) → y (y_zp's type).
+void qlinear_conv(InferContext& c) {
+  require_int8(c, 0, "x");
+  require_int8(c, 3, "w");
+  require_int8(c, 7, "y_zero_point");
+  for (size_t i : {1, 4, 6}) require_f32_operand(c, i, "scale");
+  for (size_t i : {1, 2, 4, 5, 6, 7}) require_scalar_or_1d(c, i, "scale or zero point");
+  if (c.dtype(2) != c.dtype(0)) fail<ShapeError>("x_zero_point's type differs from x's");
+  if (c.dtype(5) != c.dtype(3)) fail<ShapeError>("w_zero_point's type differs from w's");
+  if (c.has_input(8)) {
+    if (c.dtype(8) != DType::i32)
+      fail<ShapeError>("bias must be int32, got ", dtype_name(c.dtype(8)));
+    if (c.shape(8).has_rank() && c.shape(8).rank() != 1)
+      fail<ShapeError>("bias must be 1-D, got ", c.shape(8).str());
+  }
+  const DType out = c.dtype(7);
+  c.set(0, out, int_conv_shape(c, 0, 3));
+  c.outputs[0].quant = params_from(c, 6, 7, out, std::nullopt);
+}
+
+// ConvInteger(x, w, x_zp?, w_zp?) → int32.
+void conv_integer(InferContext& c) {
+  require_int8(c, 0, "x");
+  require_int8(c, 1, "w");
+  for (size_t i : {2, 3}) require_scalar_or_1d(c, i, "zero point");
+  if (c.has_input(2) && c.dtype(2) != c.dtype(0))
+    fail<ShapeError>("x_zero_point's type differs from x's");
+  if (c.has_input(3) && c.dtype(3) != c.dtype(1))
+    fail<ShapeError>("w_zero_point's type differs from w's");
+  c.set(0, DType::i32, int_conv_shape(c, 0, 1));
+}
+
 }  // namespace
 
 void register_quantized() {
@@ -133,6 +310,10 @@ void register_quantized() {
   set_infer_fn(OpKind::DynamicQLinear, dynamic_qlinear);
   set_infer_fn(OpKind::QLSTM, qlstm);
   set_infer_fn(OpKind::DynamicQLSTM, qlstm);
+  set_infer_fn(OpKind::QLinearMatMul, qlinear_matmul);
+  set_infer_fn(OpKind::MatMulInteger, matmul_integer);
+  set_infer_fn(OpKind::QLinearConv, qlinear_conv);
+  set_infer_fn(OpKind::ConvInteger, conv_integer);
 }
 
 }  // namespace mq::ops

@@ -1,0 +1,314 @@
+// static_quantize / dynamic_quantize / dequantize_model, validation and the accuracy-driven
+// fallback.
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <sstream>
+
+#include "engine/api.h"
+#include "engine/observers/qparams.h"
+#include "engine/quantize.h"
+#include "engine/quantize/rewrite.h"
+
+namespace mq {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+struct Accum {
+  double signal = 0, noise = 0, max_abs = 0;
+  void add(const float* ref, const float* test, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      double d = double(ref[i]) - double(test[i]);
+      signal += double(ref[i]) * ref[i];
+      noise += d * d;
+      max_abs = std::max(max_abs, std::fabs(d));
+    }
+  }
+  double db() const {
+    if (noise == 0) return std::numeric_limits<double>::infinity();
+    if (signal == 0) return -std::numeric_limits<double>::infinity();
+    return 10.0 * std::log10(signal / noise);
+  }
+};
+
+Tensor as_float(const Tensor& t) {
+  if (t.dtype() == DType::f32) return t;
+  if ((t.dtype() == DType::u8 || t.dtype() == DType::i8) && t.quant()) return dequantize_tensor(t);
+  Tensor f(DType::f32, t.dims());
+  auto v = t.to_float();
+  std::copy(v.begin(), v.end(), f.data<float>());
+  return f;
+}
+
+/// A batch of zeros (symbolic dims = 1) for the round trip when no data is given.
+TensorMap zero_batch(const Graph& g) {
+  TensorMap m;
+  for (Value* v : g.inputs()) {
+    std::vector<int64_t> dims;
+    if (v->shape().has_rank())
+      for (auto& d : v->shape().dims()) dims.push_back(d.is_static() ? d.value : 1);
+    m[v->name()] = Tensor(v->dtype(), dims);
+  }
+  return m;
+}
+
+void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const std::vector<TensorMap>& batches,
+              const std::vector<quant::LayerProbe>& probes, QuantizationInfo& info) {
+  info.size_before = quant::constant_bytes(fg);
+  info.size_after = quant::constant_bytes(qg);
+  for (auto& l : info.layers)
+    if (l.quantized && !(std::isfinite(l.weight_sqnr_db) || l.weight_sqnr_db > 0))
+      info.problems.push_back("layer '" + l.name + "': weight SQNR is not finite");
+  Session fs(fg, {.threads = o.threads});
+  Session qs(qg, {.threads = o.threads});
+  if (!batches.empty()) {
+    std::vector<std::string> ftaps, qtaps;
+    for (auto& p : probes) {
+      ftaps.push_back(p.float_value);
+      qtaps.push_back(p.quant_value);
+    }
+    std::vector<Accum> layer_acc(probes.size()), out_acc(fg.outputs().size());
+    for (auto& b : batches) {
+      std::map<std::string, Tensor> fvals, qvals;
+      TensorMap fo = fs.run(b, ftaps, [&](const Value& v, const Tensor& t) { fvals[v.name()] = t.clone(); });
+      TensorMap qo = qs.run(b, qtaps, [&](const Value& v, const Tensor& t) { qvals[v.name()] = as_float(t); });
+      for (size_t i = 0; i < probes.size(); ++i) {
+        auto f = fvals.find(probes[i].float_value);
+        auto q = qvals.find(probes[i].quant_value);
+        if (f == fvals.end() || q == qvals.end() || f->second.numel() != q->second.numel()) continue;
+        layer_acc[i].add(f->second.data<float>(), q->second.data<float>(), f->second.numel());
+      }
+      for (size_t i = 0; i < fg.outputs().size(); ++i) {
+        const std::string& name = fg.outputs()[i]->name();
+        auto it = qo.find(name);
+        if (it == qo.end()) {
+          info.problems.push_back("output '" + name + "' is missing from the quantized model");
+          continue;
+        }
+        Tensor a = as_float(fo.at(name)), c = as_float(it->second);
+        if (a.numel() != c.numel()) {
+          info.problems.push_back("output '" + name + "' changed shape");
+          continue;
+        }
+        out_acc[i].add(a.data<float>(), c.data<float>(), a.numel());
+      }
+    }
+    for (size_t i = 0; i < probes.size(); ++i) {
+      auto& l = info.layers[probes[i].report];
+      l.output_sqnr_db = layer_acc[i].db();
+      l.has_output_sqnr = layer_acc[i].signal > 0 || layer_acc[i].noise > 0;
+    }
+    info.model_sqnr_db = std::numeric_limits<double>::infinity();
+    for (size_t i = 0; i < fg.outputs().size(); ++i) {
+      OutputReport r{fg.outputs()[i]->name(), out_acc[i].db(), out_acc[i].max_abs};
+      info.model_sqnr_db = std::min(info.model_sqnr_db, r.sqnr_db);
+      if (r.sqnr_db < o.fail_below_sqnr_db) {
+        std::ostringstream os;
+        os.precision(3);
+        os << "output '" << r.name << "': SQNR " << r.sqnr_db << " dB is below " << o.fail_below_sqnr_db << " dB";
+        info.problems.push_back(os.str());
+      }
+      info.outputs.push_back(r);
+    }
+    for (auto& b : batches) info.validation_samples += batch_rows(b);
+  }
+  if (!o.round_trip_format.empty()) {
+    namespace fsys = std::filesystem;
+    fsys::path dir = fsys::temp_directory_path() /
+                     ("monoquant-roundtrip-" + std::to_string(std::random_device{}()));
+    fsys::create_directories(dir);
+    fsys::path file = dir / ("model" + o.round_trip_format);
+    info.round_trip_checked = true;
+    info.round_trip_format = o.round_trip_format;
+    try {
+      save_model(qg, file.string());
+      info.file_size = int64_t(fsys::file_size(file));
+      Graph back = load_model(file.string());
+      Session rs(back, {.threads = o.threads});
+      TensorMap in = batches.empty() ? zero_batch(qg) : batches.front();
+      TensorMap a = qs.run(in), b = rs.run(in);
+      bool same = a.size() == b.size();
+      for (auto& [name, t] : a) {
+        auto it = b.find(name);
+        same = same && it != b.end() && it->second.dtype() == t.dtype() && it->second.dims() == t.dims() &&
+               std::memcmp(it->second.raw(), t.raw(), t.nbytes()) == 0;
+      }
+      info.round_trip_ok = same;
+      if (!same) info.problems.push_back("round trip through " + o.round_trip_format + " changed the outputs");
+    } catch (const Error& e) {
+      info.round_trip_ok = false;
+      info.problems.push_back("round trip through " + o.round_trip_format + " failed: " + e.what());
+    }
+    std::error_code ec;
+    fsys::remove_all(dir, ec);
+  }
+}
+
+QuantizeResult quantize_impl(const Graph& g, const Calibration* cal, QuantizeOptions o, CalibrationSource* validation) {
+  auto t0 = Clock::now();
+  std::vector<TensorMap> batches;
+  if (validation && o.validate) {
+    validation->rewind();
+    batches = collect_batches(*validation, o.validation_samples);
+  }
+  std::vector<std::string> fell_back;
+  while (true) {
+    auto tq = Clock::now();
+    QuantizeResult r{g.clone(), {}};
+    r.info.mode = o.mode == QuantMode::static_quant ? "static" : "dynamic";
+    if (cal) r.info.calibration_samples = cal->samples();
+    std::vector<quant::LayerProbe> probes;
+    quant::rewrite(r.graph, cal, o, r.info.layers, probes);
+    r.info.seconds["quantize"] = seconds_since(tq);
+    r.info.fallback_layers = fell_back;
+    for (auto& l : r.info.layers)
+      l.fell_back = std::find(fell_back.begin(), fell_back.end(), l.name) != fell_back.end();
+    if (!o.validate) {
+      r.info.size_before = quant::constant_bytes(g);
+      r.info.size_after = quant::constant_bytes(r.graph);
+      return r;
+    }
+    auto tv = Clock::now();
+    validate(g, r.graph, o, batches, probes, r.info);
+    r.info.seconds["validate"] = seconds_since(tv);
+    // accuracy-driven fallback: return the worst layer to float and try again
+    if (o.min_sqnr_db && !batches.empty() && r.info.model_sqnr_db < *o.min_sqnr_db) {
+      const LayerReport* worst = nullptr;
+      for (auto& l : r.info.layers)
+        if (l.quantized && l.has_output_sqnr && (!worst || l.output_sqnr_db < worst->output_sqnr_db)) worst = &l;
+      if (worst) {
+        fell_back.push_back(worst->name);
+        o.layers.exclude.push_back(worst->name);
+        continue;
+      }
+      std::ostringstream os;
+      os << "model SQNR " << r.info.model_sqnr_db << " dB misses min_sqnr_db " << *o.min_sqnr_db
+         << " dB even with every layer in float";
+      r.info.problems.push_back(os.str());
+    } else if (o.min_sqnr_db && !batches.empty() && r.info.model_sqnr_db >= *o.min_sqnr_db) {
+      // met
+    }
+    r.info.seconds["total"] = seconds_since(t0);
+    if (!r.info.passed() && o.on_failure == OnFailure::error) {
+      std::string msg = "validation failed: ";
+      for (size_t i = 0; i < r.info.problems.size(); ++i) msg += (i ? "; " : "") + r.info.problems[i];
+      throw ValidationError(msg);
+    }
+    if (o.on_failure == OnFailure::ignore) r.info.problems.clear();
+    return r;
+  }
+}
+
+}  // namespace
+
+QuantizeResult static_quantize(const Graph& g, const Calibration& calibration, const QuantizeOptions& options,
+                               CalibrationSource* validation) {
+  QuantizeOptions o = options;
+  o.mode = QuantMode::static_quant;
+  if (o.activation_type != DType::u8 && o.activation_type != DType::i8)
+    fail<InvalidArgument>("activation type must be u8 or i8");
+  return quantize_impl(g, &calibration, o, validation);
+}
+
+QuantizeResult dynamic_quantize(const Graph& g, const QuantizeOptions& options, CalibrationSource* validation) {
+  QuantizeOptions o = options;
+  o.mode = QuantMode::dynamic_quant;
+  return quantize_impl(g, nullptr, o, validation);
+}
+
+Graph dequantize_model(const Graph& g) {
+  Graph out = g.clone();
+  std::vector<std::string> output_names;
+  for (Value* v : out.outputs()) output_names.push_back(v->name());
+  // Replace each quantized layer by its float layer with dequantized weights.
+  for (Node* n : out.nodes()) {
+    OpKind fop;
+    switch (n->op()) {
+      case OpKind::QLinear: case OpKind::DynamicQLinear: fop = OpKind::Linear; break;
+      case OpKind::QConv2d: fop = OpKind::Conv2d; break;
+      case OpKind::QLSTM: case OpKind::DynamicQLSTM: fop = OpKind::LSTM; break;
+      default: continue;
+    }
+    std::string name = n->name();
+    std::vector<std::string> out_names;
+    for (Value* o : n->outputs()) out_names.push_back(o->name());
+    Value* x = n->input(0);
+    // static layers read int8 activations: read the float value behind the QuantizeLinear
+    if (x->dtype() != DType::f32) {
+      Node* dq = out.insert_node(n, OpKind::DequantizeLinear,
+                                 {.name = out.unique_name(name + "_dq_in"),
+                                  .inputs = {x, out.add_constant(out.unique_name(name + "_xs"), Tensor::scalar<float>(x->type().quant->scales[0])),
+                                             x->dtype() == DType::u8
+                                                 ? out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<uint8_t>(uint8_t(x->type().quant->zero_points[0])))
+                                                 : out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<int8_t>(int8_t(x->type().quant->zero_points[0])))}});
+      x = dq->output(0);
+    }
+    Attributes attrs = n->attrs();
+    std::string act = attrs.get_string_or("activation", "");
+    for (const char* k : {"activation", "clip_min", "clip_max", "x_scale", "x_zero_point", "h_scale", "h_zero_point"}) attrs.erase(k);
+    std::vector<Value*> ins{x};
+    Tensor w = dequantize_tensor(*n->input(1)->constant());
+    if (fop == OpKind::LSTM) {
+      int64_t D = attrs.get_string_or("direction", "forward") == "bidirectional" ? 2 : 1;
+      int64_t H = attrs.get_int("hidden_size");
+      Tensor r = dequantize_tensor(*n->input(2)->constant());
+      ins.push_back(out.add_constant(out.unique_name(name + "_W"), w.reshaped({D, 4 * H, w.dim(1)})));
+      ins.push_back(out.add_constant(out.unique_name(name + "_R"), r.reshaped({D, 4 * H, H})));
+      for (size_t i = 3; i < 7; ++i) ins.push_back(n->input(i));
+    } else {
+      ins.push_back(out.add_constant(out.unique_name(name + "_W"), w));
+      Value* b = n->input(2);
+      if (b && b->dtype() == DType::i32) {
+        Tensor bt = *b->constant();
+        auto q = *bt.quant();
+        auto iv = bt.to_int64();
+        std::vector<float> bf(iv.size());
+        for (size_t i = 0; i < iv.size(); ++i) bf[i] = float(iv[i]) * q.scales[q.scales.size() == 1 ? 0 : i];
+        b = out.add_constant(out.unique_name(name + "_B"), Tensor::from_vector<float>({int64_t(bf.size())}, bf));
+      }
+      ins.push_back(b);
+    }
+    Node* f = out.insert_node(n, fop, {.name = out.unique_name(name + "_float"), .inputs = ins, .attrs = attrs,
+                                       .num_outputs = n->outputs().size()});
+    Node* last = f;
+    if (act == "relu") last = out.insert_node(n, OpKind::Relu, {.name = out.unique_name(name + "_relu"), .inputs = {f->output(0)}});
+    if (act == "clip") {
+      Value* lo = out.add_constant(out.unique_name(name + "_min"), Tensor::scalar<float>(n->attrs().get_float_or("clip_min", -INFINITY)));
+      Value* hi = out.add_constant(out.unique_name(name + "_max"), Tensor::scalar<float>(n->attrs().get_float_or("clip_max", INFINITY)));
+      last = out.insert_node(n, OpKind::Clip, {.name = out.unique_name(name + "_clip"), .inputs = {f->output(0), lo, hi}});
+    }
+    // a static layer's int8 output is read through a DequantizeLinear: give float readers the float value
+    Value* y = n->output(0);
+    if (y->dtype() != DType::f32) {
+      for (Node* u : std::vector<Node*>(y->users()))
+        if (u->op() == OpKind::DequantizeLinear) out.replace_all_uses(u->output(0), last->output(0));
+      // remaining int8 readers (other static layers, transparent ops) get a QuantizeLinear
+      if (!y->users().empty()) {
+        Value* s = n->input(3);
+        Value* z = n->input(4);
+        Node* qn = out.insert_node(n, OpKind::QuantizeLinear, {.name = out.unique_name(name + "_requantize"), .inputs = {last->output(0), s, z}});
+        out.replace_all_uses(y, qn->output(0));
+      }
+    } else {
+      for (size_t i = 0; i < n->outputs().size(); ++i) out.replace_all_uses(n->output(i), (i == 0 ? last : f)->output(i == 0 ? 0 : i));
+    }
+    out.remove_node(n);
+    out.rename_node(f, name);
+  }
+  out.remove_unused();
+  out.topo_sort();
+  // keep the model's output names
+  for (size_t i = 0; i < output_names.size(); ++i)
+    if (out.outputs()[i]->name() != output_names[i] && !out.find_value(output_names[i]))
+      out.rename_value(out.outputs()[i], output_names[i]);
+  return out;
+}
+
+}  // namespace mq
