@@ -360,34 +360,46 @@ TEST_CASE("cli: quantize a weight-heavy MLP (gtzan_mlp), static and dynamic") {
   CHECK(fs::exists(tmp / "b.mqm"));
 }
 
-TEST_CASE("cli: example models") {
-  const std::string mlp = kSource + "/examples/models/mlp.onnx";
-  const std::string cnn = kSource + "/examples/models/cnn.onnx";
-  const std::string calib = kSource + "/examples/data/calib_images.npy";
-  if (!have(cnn) || !have(calib) || !quantize_available()) {
+TEST_CASE("cli: example models (cnn, mlp, lstm) quantize and compare on the test split") {
+  const std::string models = kSource + "/examples/models/";
+  const std::string data = kSource + "/examples/data/";
+  if (!have(models + "cnn.onnx") || !have(data + "calib_images.npy") || !quantize_available()) {
     MESSAGE("skipped: examples/ not on this branch or quantize not available");
     return;
   }
   TempDir tmp;
-  for (const std::string& model : {cnn, mlp}) {
-    if (!have(model)) continue;
-    CAPTURE(model);
-    auto r = run_cli("quantize " + q(model) + " --calib " + q(calib) + " -o " + q(tmp / "m.onnx") + " --report " +
-                     q(tmp / "r.json") + " --max-samples 256");
+  const std::string images = data + "test_images_u8.npy", labels = data + "test_labels.npy";
+  struct Case {
+    const char* model;
+    const char* calib;
+    const char* out;
+  };
+  for (const Case& c : {Case{"cnn.onnx", "calib_images.npy", "cnn.int8.onnx"},
+                        Case{"mlp.onnx", "calib_images.npy", "mlp.int8.safetensors"},
+                        Case{"lstm.onnx", "calib_sequences.npy", "lstm.int8.pt"}}) {
+    CAPTURE(c.model);
+    if (!have(models + c.model)) continue;
+    auto r = run_cli("quantize " + q(models + c.model) + " --calib " + q(data + c.calib) + " -o " + q(tmp / c.out) +
+                     " --report " + q(tmp / "r.json") + " --max-samples 256");
     INFO(r.err);
     REQUIRE(r.code == 0);
+    CHECK(r.out.find("SQNR") != std::string::npos);
     std::ifstream f(tmp / "r.json");
     json j = json::parse(f);
     CHECK(j["passed"] == true);
+    CHECK(j["validation_overlaps_calibration"] == false);
+    CHECK(j["validation_samples"].get<int64_t>() == 32);
     CHECK(finite_number(j["model_sqnr_db"]));
-    const std::string images = kSource + "/examples/data/test_images_u8.npy";
-    const std::string labels = kSource + "/examples/data/test_labels.npy";
+    CHECK(j["size_before"].get<int64_t>() > 2 * j["size_after"].get<int64_t>());
     if (have(images) && have(labels)) {
-      r = run_cli("compare " + q(model) + " " + q(tmp / "m.onnx") + " --data " + q(images) + " --labels " +
+      r = run_cli("compare " + q(models + c.model) + " " + q(tmp / c.out) + " --data " + q(images) + " --labels " +
                   q(labels) + " --scale 0.00392156862745098 -n 500 --json");
       INFO(r.err);
       REQUIRE(r.code == 0);
-      CHECK(parse_json(r.out)["outputs"][0]["top1_agreement"].get<double>() > 0.9);
+      json cj = parse_json(r.out);
+      CHECK(cj["outputs"][0]["top1_agreement"].get<double>() > 0.9);
+      CHECK(cj["accuracy"].get<double>() > 0.75);
+      CHECK(cj["float_accuracy"].get<double>() > 0.75);
     }
   }
 }
