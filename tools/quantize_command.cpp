@@ -195,6 +195,10 @@ int quantize_model(const QuantizeArgs& a) {
   t0 = clock::now();
   save_model(r.graph, a.output);
   r.info.seconds["save"] = seconds_since(t0);
+  double all_stages = 0;
+  for (const auto& [stage, secs] : r.info.seconds)
+    if (stage != "total") all_stages += secs;
+  r.info.seconds["total"] = all_stages;
   int64_t out_bytes = file_bytes(a.output);
 
   nlohmann::json report = nlohmann::json::parse(r.info.json());
