@@ -29,31 +29,39 @@ bool is_float_layer(OpKind op) {
          op == OpKind::RNN || op == OpKind::MatMul || op == OpKind::Gemm;
 }
 
-/// A tapped value of both graphs: the layer it belongs to and its accumulated SQNR.
+/// A layer output tapped in both graphs: the float value, the quantized graph's value (same
+/// name, or the output of the quantized node of the same name) and the accumulated SQNR.
 struct LayerTap {
-  std::string layer, op, value;
+  std::string layer, op, value, quant_value;
   SqnrAccumulator acc;
 };
 
-/// Values to compare per layer: the outputs of the float graph's layers, and of an activation
-/// that directly follows one (the quantized graph may have fused it), present in both graphs.
+/// Values to compare per layer. A float layer whose node name exists in the quantized graph
+/// (the quantization rewrite keeps node names) is compared output to output, the float side
+/// taken after the Relu / Clip the quantized node fused. Otherwise the layer's output, or the
+/// activation right after it, is compared when a value of the same name exists in both.
 std::vector<LayerTap> layer_taps(const Graph& f, const Graph& q) {
   std::vector<LayerTap> taps;
   for (const Node* n : f.nodes()) {
     if (!is_float_layer(n->op())) continue;
-    for (const Value* out : n->outputs()) {
-      if (!out) continue;
-      std::vector<const Value*> cands{out};
-      if (out->users().size() == 1) {
-        const Node* u = out->users()[0];
-        if (u->op() == OpKind::Relu || u->op() == OpKind::Clip) cands.push_back(u->output(0));
-      }
-      for (const Value* c : cands) {
-        const Value* qv = q.find_value(c->name());
-        if (!qv || f.is_output(c)) continue;
-        if (!is_float(c->dtype())) continue;
-        taps.push_back({n->name(), std::string(n->op_name()), c->name(), {}});
-      }
+    const Value* out = n->output(0);
+    if (!out || !is_float(out->dtype())) continue;
+    const Value* next = nullptr;  // a single following activation
+    if (out->users().size() == 1) {
+      const Node* u = out->users()[0];
+      if (u->op() == OpKind::Relu || u->op() == OpKind::Clip) next = u->output(0);
+    }
+    if (const Node* qn = q.find_node(n->name()); qn && qn->output(0) && qn->op() != n->op()) {
+      bool fused = qn->attrs().has("activation") && !qn->attrs().get_string_or("activation", "").empty();
+      const Value* fv = fused && next ? next : out;
+      taps.push_back({n->name(), std::string(n->op_name()), fv->name(), qn->output(0)->name(), {}});
+      detail("  layer " + n->name() + ": " + fv->name() + " vs " + qn->output(0)->name());
+      continue;
+    }
+    for (const Value* c : {out, next}) {
+      if (!c || f.is_output(c) || !q.find_value(c->name())) continue;
+      taps.push_back({n->name(), std::string(n->op_name()), c->name(), c->name(), {}});
+      detail("  layer " + n->name() + ": " + c->name());
     }
   }
   return taps;
@@ -146,11 +154,13 @@ int compare_models(const CompareArgs& a) {
     qmatch[i] = std::find(qouts.begin(), qouts.end(), fouts[i]) != qouts.end() ? fouts[i] : qouts[i];
 
   std::vector<LayerTap> taps = a.no_layers ? std::vector<LayerTap>{} : layer_taps(fg, qg);
-  std::vector<std::string> tap_names;
-  std::map<std::string, size_t> tap_index;
+  detail("comparing " + std::to_string(taps.size()) + " layer values present in both models");
+  std::vector<std::string> float_tap_names, quant_tap_names;
+  std::map<std::string, std::vector<size_t>> quant_tap_index;  // quant value -> taps
   for (size_t i = 0; i < taps.size(); ++i) {
-    tap_names.push_back(taps[i].value);
-    tap_index[taps[i].value] = i;
+    float_tap_names.push_back(taps[i].value);
+    quant_tap_names.push_back(taps[i].quant_value);
+    quant_tap_index[taps[i].quant_value].push_back(i);
   }
 
   std::vector<SqnrAccumulator> out_acc(fouts.size());
@@ -165,14 +175,17 @@ int compare_models(const CompareArgs& a) {
       if (it != batch->end()) qin[in->name()] = it->second;
     }
     float_taps.clear();
-    TensorMap fo = fs.run(*batch, tap_names, [&](const Value& v, const Tensor& t) {
+    TensorMap fo = fs.run(*batch, float_tap_names, [&](const Value& v, const Tensor& t) {
       float_taps[v.name()] = to_doubles(t);
     });
-    TensorMap qo = qs.run(qin, tap_names, [&](const Value& v, const Tensor& t) {
-      auto it = float_taps.find(v.name());
-      if (it == float_taps.end()) return;
-      std::vector<double> q = to_doubles(with_quant(v, t));
-      if (q.size() == it->second.size()) taps[tap_index[v.name()]].acc.add(it->second, q);
+    TensorMap qo = qs.run(qin, quant_tap_names, [&](const Value& v, const Tensor& t) {
+      auto idx = quant_tap_index.find(v.name());
+      if (idx == quant_tap_index.end()) return;
+      std::vector<double> qvals = to_doubles(with_quant(v, t));
+      for (size_t i : idx->second) {
+        auto it = float_taps.find(taps[i].value);
+        if (it != float_taps.end() && qvals.size() == it->second.size()) taps[i].acc.add(it->second, qvals);
+      }
     });
     int64_t n = batch_rows(*batch);
     for (size_t i = 0; i < fouts.size(); ++i) {

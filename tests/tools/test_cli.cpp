@@ -420,6 +420,8 @@ TEST_CASE("cli: example models (cnn, mlp, lstm) quantize and compare on the test
       CHECK(cj["outputs"][0]["top1_agreement"].get<double>() > 0.9);
       CHECK(cj["accuracy"].get<double>() > 0.75);
       CHECK(cj["float_accuracy"].get<double>() > 0.75);
+      CHECK(cj["layers"].size() >= 2);
+      for (auto& l : cj["layers"]) CHECK(finite_number(l["sqnr_db"]));
     }
   }
 }
