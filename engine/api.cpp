@@ -21,6 +21,7 @@ void optimize_graph(Graph& g) {
   passes::remove_identities(g);
   passes::fold_constants(g);
   passes::fold_batch_norm(g);
+  passes::fuse_layers(g);
   g.remove_unused();
 }
 

@@ -11,5 +11,8 @@ void fold_constants(Graph& g);
 /// Folds BatchNormalization (inference form) into a preceding Conv2d or Linear whose output
 /// has no other reader.
 void fold_batch_norm(Graph& g);
+/// MatMul with a constant 2-D weight → Linear; a constant per-channel Add after a Linear or
+/// Conv2d → its bias.
+void fuse_layers(Graph& g);
 
 }  // namespace mq::passes

@@ -41,6 +41,9 @@ struct QuantizeOptions {
   QuantMode mode = QuantMode::static_quant;
   LayerSelection layers;
   bool per_channel_weights = true;     ///< s8 symmetric per output channel (else per tensor)
+  /// 7-bit weights (|w| ≤ 64): CPUs without VNNI then stay on the fast AVX2 int8 path
+  /// (u8·s8 pairs cannot saturate vpmaddubsw), at some accuracy cost (ORT's reduce_range).
+  bool reduce_range_weights = false;
   DType activation_type = DType::u8;   ///< u8 (default) or i8
   bool symmetric_activations = false;
   bool fuse_activations = true;        ///< fold a following Relu / Clip into the layer

@@ -69,7 +69,9 @@ QuantScheme activation_scheme(const QuantizeOptions& o) {
 }
 
 /// s8 symmetric weight quantization, per row of a 2-D view (channel axis 0) or per tensor.
-Tensor quantize_weight(const Tensor& w, bool per_channel) {
+Tensor quantize_weight(const Tensor& w, bool per_channel, bool reduce_range) {
+  QuantScheme scheme = QuantScheme::weight();
+  scheme.reduce_range = reduce_range;
   int64_t rows = w.dim(0);
   int64_t per = w.numel() / std::max<int64_t>(1, rows);
   const float* p = w.data<float>();
@@ -85,14 +87,14 @@ Tensor quantize_weight(const Tensor& w, bool per_channel) {
       lo[size_t(r)] = a;
       hi[size_t(r)] = b;
     }
-    qp = compute_qparams(lo, hi, 0, QuantScheme::weight());
+    qp = compute_qparams(lo, hi, 0, scheme);
   } else {
     float a = 0.f, b = 0.f;
     for (int64_t i = 0; i < w.numel(); ++i) {
       a = std::min(a, p[i]);
       b = std::max(b, p[i]);
     }
-    qp = compute_qparams(a, b, QuantScheme::weight());
+    qp = compute_qparams(a, b, scheme);
   }
   return quantize_tensor(w, qp);
 }
@@ -172,7 +174,7 @@ struct Rewriter {
 
   void linear_or_conv(Node* n, LayerReport& rep) {
     const Tensor& w = *n->input(1)->constant();
-    Tensor wq = quantize_weight(w, o.per_channel_weights);
+    Tensor wq = quantize_weight(w, o.per_channel_weights, o.reduce_range_weights);
     int64_t cout = w.dim(0);
     rep.weight_sqnr_db = sqnr_db(w, dequantize_tensor(wq));
     rep.weight_bytes_fp32 = int64_t(w.nbytes()) + (n->input(2) ? int64_t(n->input(2)->constant()->nbytes()) : 0);
@@ -241,7 +243,7 @@ struct Rewriter {
     g.rename_node(qn, base);
     g.rename_value(qn->output(0), g.unique_name(base + ":int8"));
     probes.back().quant_value = qn->output(0)->name();
-    rep.scheme = std::string("static w:s8/") + (o.per_channel_weights ? "channel" : "tensor") + " a:" +
+    rep.scheme = std::string(o.reduce_range_weights ? "static w:s7/" : "static w:s8/") + (o.per_channel_weights ? "channel" : "tensor") + " a:" +
                  std::string(dtype_name(o.activation_type)) + (o.symmetric_activations ? "/sym" : "");
     rep.quantized = true;
   }
@@ -250,8 +252,8 @@ struct Rewriter {
     const Tensor& w = *n->input(1)->constant();
     const Tensor& r = *n->input(2)->constant();
     int64_t D = w.dim(0), H4 = w.dim(1);
-    Tensor wq = quantize_weight(w.reshaped({D * H4, w.dim(2)}), true);
-    Tensor rq = quantize_weight(r.reshaped({D * H4, r.dim(2)}), true);
+    Tensor wq = quantize_weight(w.reshaped({D * H4, w.dim(2)}), true, o.reduce_range_weights);
+    Tensor rq = quantize_weight(r.reshaped({D * H4, r.dim(2)}), true, o.reduce_range_weights);
     rep.weight_sqnr_db = std::min(sqnr_db(w.reshaped({D * H4, w.dim(2)}), dequantize_tensor(wq)),
                                   sqnr_db(r.reshaped({D * H4, r.dim(2)}), dequantize_tensor(rq)));
     rep.weight_bytes_fp32 = int64_t(w.nbytes() + r.nbytes()) + (n->input(3) ? int64_t(n->input(3)->constant()->nbytes()) : 0);

@@ -27,7 +27,7 @@ with safe_open(path, framework="numpy") as f:
 check(meta["format"] == "monoquant", f"metadata format {meta.get('format')}")
 check(meta["format_version"] == "1", "format_version")
 graph = json.loads(meta["graph"])
-check([n["op"] for n in graph["nodes"]] == ["Linear", "Relu"], f"graph ops {graph['nodes']}")
+check([n["op"] for n in graph["nodes"]] == ["DynamicQLinear", "Relu"], f"graph ops {graph['nodes']}")
 quant = json.loads(meta["quantization"])
 check(quant["fc.weight"]["scheme"] == "per_channel_affine" and quant["fc.weight"]["axis"] == 0, f"scheme {quant}")
 check(quant["fc.weight"]["dtype"] == "I8", "dtype I8")

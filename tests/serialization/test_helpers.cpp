@@ -16,7 +16,7 @@ Graph make_quantized_mlp() {
   w.set_quant(QuantParams{{0.5f, 0.25f, 0.125f}, {0, 0, 0}, 0, DType::i8});
   Value* wc = g.add_constant("fc.weight", w);
   Value* b = g.add_constant("fc.bias", Tensor::from_vector<float>({3}, {0.1f, -0.2f, 0.3f}));
-  Node* lin = g.add_node(OpKind::Linear, {"fc", {x, wc, b}, {}, 1, {"h"}});
+  Node* lin = g.add_node(OpKind::DynamicQLinear, {"fc", {x, wc, b}, {}, 1, {"h"}});
   lin->output(0)->set_quant(QuantParams{{0.05f}, {128}, std::nullopt, DType::u8});
   Attributes a;
   a.set("note", std::string("relu"));

@@ -1,0 +1,232 @@
+// calibrate → static_quantize / dynamic_quantize → QuantizationInfo on small hand-built
+// graphs: layer selection, activation fusion, on_failure, the SQNR fallback, calibration
+// files, dequantize_model and the errors users can cause.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <random>
+
+#include "engine/api.h"
+#include "engine/observers/qparams.h"
+#include "engine/quantize.h"
+
+using namespace mq;
+
+namespace {
+
+Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float scale = 1.f) {
+  Tensor t(DType::f32, dims);
+  std::normal_distribution<float> d(0.f, scale);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
+  return t;
+}
+
+/// x[N,16] → fc1 (16→32) → Relu → fc2 (32→8) → y; and a Conv2d model.
+Graph mlp(std::mt19937& rng) {
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
+  Value* w1 = g.add_constant("w1", random_tensor({32, 16}, rng, 0.3f));
+  Value* b1 = g.add_constant("b1", random_tensor({32}, rng, 0.1f));
+  Node* fc1 = g.add_node(OpKind::Linear, {.name = "fc1", .inputs = {x, w1, b1}});
+  Node* r = g.add_node(OpKind::Relu, {.name = "relu1", .inputs = {fc1->output(0)}});
+  Value* w2 = g.add_constant("w2", random_tensor({8, 32}, rng, 0.3f));
+  Node* fc2 = g.add_node(OpKind::Linear, {.name = "fc2", .inputs = {r->output(0), w2}, .output_names = {"y"}});
+  g.add_output(fc2->output(0));
+  return g;
+}
+
+Graph convnet(std::mt19937& rng) {
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(8), Dim(8)}), {}});
+  Attributes a;
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Node* c1 = g.add_node(OpKind::Conv2d, {.name = "conv1", .inputs = {x, g.add_constant("cw", random_tensor({4, 3, 3, 3}, rng, 0.3f)),
+                                                                     g.add_constant("cb", random_tensor({4}, rng, 0.1f))},
+                                         .attrs = a});
+  Node* r = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c1->output(0)}});
+  Node* f = g.add_node(OpKind::Flatten, {.name = "flat", .inputs = {r->output(0)}});
+  Node* fc = g.add_node(OpKind::Linear, {.name = "head", .inputs = {f->output(0), g.add_constant("hw", random_tensor({5, 256}, rng, 0.1f))},
+                                         .output_names = {"y"}});
+  g.add_output(fc->output(0));
+  return g;
+}
+
+std::vector<TensorMap> batches(const Graph& g, int n, std::mt19937& rng) {
+  std::vector<TensorMap> out;
+  for (int i = 0; i < n; ++i) {
+    TensorMap m;
+    for (Value* v : g.inputs()) {
+      std::vector<int64_t> dims;
+      for (auto& d : v->shape().dims()) dims.push_back(d.is_static() ? d.value : 4);
+      m[v->name()] = random_tensor(dims, rng);
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
+int count(const Graph& g, OpKind op) {
+  int n = 0;
+  for (Node* node : g.nodes()) n += node->op() == op;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("static quantization: Linear → Relu → Linear stays int8 end to end, ReLU fused") {
+  std::mt19937 rng(1);
+  Graph g = mlp(rng);
+  TensorListSource src(batches(g, 8, rng));
+  Calibration cal = calibrate(g, src);
+  CHECK(cal.samples() == 32);
+  src.rewind();
+  QuantizeResult q = static_quantize(g, cal, {}, &src);
+  CHECK(count(q.graph, OpKind::QLinear) == 2);
+  CHECK(count(q.graph, OpKind::QuantizeLinear) == 1);    // once, at the input
+  CHECK(count(q.graph, OpKind::DequantizeLinear) == 1);  // once, at the output
+  CHECK(count(q.graph, OpKind::Relu) == 0);              // fused
+  CHECK(q.graph.find_node("fc1")->attrs().get_string("activation") == "relu");
+  CHECK(q.graph.find_node("fc1")->input(1)->dtype() == DType::i8);
+  CHECK(q.graph.find_node("fc1")->input(2)->dtype() == DType::i32);
+  CHECK(q.graph.outputs()[0]->name() == "y");
+  REQUIRE(q.info.layers.size() == 2);
+  CHECK(q.info.layers[0].weight_sqnr_db > 30);
+  CHECK(q.info.layers[0].has_output_sqnr);
+  CHECK(q.info.model_sqnr_db > 25);
+  CHECK(q.info.round_trip_ok);
+  CHECK(q.info.compression() > 3);
+  CHECK(q.info.json().find("\"model_sqnr_db\"") != std::string::npos);
+  CHECK(q.info.table().find("fc1") != std::string::npos);
+}
+
+TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
+  std::mt19937 rng(2);
+  Graph g = convnet(rng);
+  TensorListSource src(batches(g, 6, rng));
+  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+  CHECK(count(q.graph, OpKind::QConv2d) == 1);
+  CHECK(count(q.graph, OpKind::QLinear) == 1);
+  CHECK(count(q.graph, OpKind::QuantizeLinear) == 1);
+  CHECK(count(q.graph, OpKind::DequantizeLinear) == 1);
+  CHECK(q.info.model_sqnr_db > 25);
+}
+
+TEST_CASE("layer selection by type, by name glob and by exclusion") {
+  std::mt19937 rng(3);
+  Graph g = convnet(rng);
+  TensorListSource src(batches(g, 4, rng));
+  Calibration cal = calibrate(g, src);
+  QuantizeOptions o;
+  o.layers.conv2d = false;
+  QuantizeResult a = static_quantize(g, cal, o, &src);
+  CHECK(count(a.graph, OpKind::QConv2d) == 0);
+  CHECK(count(a.graph, OpKind::Conv2d) == 1);
+  CHECK(count(a.graph, OpKind::QLinear) == 1);
+  QuantizeOptions b;
+  b.layers.include = {"conv*"};
+  QuantizeResult r = static_quantize(g, cal, b, &src);
+  CHECK(count(r.graph, OpKind::QConv2d) == 1);
+  CHECK(count(r.graph, OpKind::Linear) == 1);
+  QuantizeOptions c;
+  c.layers.exclude = {"head"};
+  QuantizeResult e = static_quantize(g, cal, c, &src);
+  CHECK(count(e.graph, OpKind::Linear) == 1);
+  CHECK(e.info.layers[1].scheme == "float (not selected)");
+}
+
+TEST_CASE("on_failure: error throws, warn reports, ignore clears") {
+  std::mt19937 rng(4);
+  Graph g = mlp(rng);
+  TensorListSource src(batches(g, 4, rng));
+  Calibration cal = calibrate(g, src);
+  QuantizeOptions o;
+  o.fail_below_sqnr_db = 500;  // impossible
+  CHECK_THROWS_AS(static_quantize(g, cal, o, &src), ValidationError);
+  o.on_failure = OnFailure::warn;
+  QuantizeResult w = static_quantize(g, cal, o, &src);
+  CHECK_FALSE(w.info.passed());
+  CHECK(w.info.problems.at(0).find("below 500 dB") != std::string::npos);
+  o.on_failure = OnFailure::ignore;
+  CHECK(static_quantize(g, cal, o, &src).info.passed());
+}
+
+TEST_CASE("accuracy-driven fallback returns the worst layers to float until min_sqnr_db is met") {
+  std::mt19937 rng(5);
+  Graph g = mlp(rng);
+  TensorListSource src(batches(g, 4, rng));
+  Calibration cal = calibrate(g, src);
+  QuantizeOptions o;
+  o.on_failure = OnFailure::warn;
+  QuantizeResult plain = static_quantize(g, cal, o, &src);
+  o.min_sqnr_db = plain.info.model_sqnr_db + 3;  // more than int8 everywhere gives
+  QuantizeResult fb = static_quantize(g, cal, o, &src);
+  CHECK_FALSE(fb.info.fallback_layers.empty());
+  CHECK(fb.info.model_sqnr_db >= *o.min_sqnr_db);
+  int fell = 0;
+  for (auto& l : fb.info.layers) fell += l.fell_back;
+  CHECK(fell == int(fb.info.fallback_layers.size()));
+}
+
+TEST_CASE("reduce_range_weights keeps weights within 7 bits") {
+  std::mt19937 rng(10);
+  Graph g = mlp(rng);
+  TensorListSource src(batches(g, 4, rng));
+  QuantizeOptions o;
+  o.reduce_range_weights = true;
+  QuantizeResult q = static_quantize(g, calibrate(g, src), o, &src);
+  const Tensor& w = *q.graph.find_node("fc1")->input(1)->constant();
+  auto v = w.to_int64();
+  CHECK(*std::min_element(v.begin(), v.end()) >= -64);
+  CHECK(*std::max_element(v.begin(), v.end()) <= 64);  // |w0| + |w1| ≤ 128: 255·128 fits int16
+  CHECK(q.info.model_sqnr_db > 20);
+}
+
+TEST_CASE("dynamic quantization: weights int8, activations per call") {
+  std::mt19937 rng(6);
+  Graph g = mlp(rng);
+  TensorListSource src(batches(g, 4, rng));
+  QuantizeResult q = dynamic_quantize(g, {}, &src);
+  CHECK(count(q.graph, OpKind::DynamicQLinear) == 2);
+  CHECK(count(q.graph, OpKind::QuantizeLinear) == 0);
+  CHECK(q.info.model_sqnr_db > 25);
+  CHECK(q.info.mode == "dynamic");
+}
+
+TEST_CASE("calibration saved and loaded gives the same quantized model") {
+  std::mt19937 rng(7);
+  Graph g = mlp(rng);
+  TensorListSource src(batches(g, 4, rng));
+  Calibration cal = calibrate(g, src);
+  auto path = (std::filesystem::temp_directory_path() / "mq_test_calibration.json").string();
+  cal.save(path);
+  Calibration back = Calibration::load(path);
+  std::filesystem::remove(path);
+  QuantizeOptions o;
+  o.validate = false;
+  QuantizeResult a = static_quantize(g, cal, o), b = static_quantize(g, back, o);
+  auto in = batches(g, 1, rng)[0];
+  Session sa(a.graph), sb(b.graph);
+  Tensor ya = sa.run(in).at("y"), yb = sb.run(in).at("y");
+  CHECK(ya == yb);
+}
+
+TEST_CASE("dequantize_model gives an fp32 graph close to the int8 one") {
+  std::mt19937 rng(8);
+  Graph g = convnet(rng);
+  TensorListSource src(batches(g, 4, rng));
+  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+  Graph d = dequantize_model(q.graph);
+  CHECK(count(d, OpKind::QConv2d) + count(d, OpKind::QLinear) == 0);
+  CHECK(count(d, OpKind::Conv2d) == 1);
+  auto in = batches(g, 1, rng)[0];
+  Session sf(g), sd(d);
+  CHECK(sqnr_db(sf.run(in).at("y"), sd.run(in).at("y")) > 25);
+}
+
+TEST_CASE("empty calibration data is an error") {
+  std::mt19937 rng(9);
+  Graph g = mlp(rng);
+  TensorListSource empty({});
+  CHECK_THROWS_WITH_AS(calibrate(g, empty), "the calibration data is empty: no samples were read", InvalidArgument);
+  CHECK_THROWS_AS(FileSource(g, {"/nonexistent/calib"}), IoError);
+}
