@@ -20,6 +20,7 @@ struct QuantizeArgs {
   std::vector<std::string> layers;
   std::vector<std::string> include, exclude;
   bool per_tensor = false;
+  bool reduce_range = false;
   std::string activation_type = "u8";
   bool symmetric = false;
   std::string observer = "minmax";
@@ -104,6 +105,7 @@ int quantize_model(const QuantizeArgs& a) {
   q.mode = dynamic ? QuantMode::dynamic_quant : QuantMode::static_quant;
   q.layers = parse_layers(a);
   q.per_channel_weights = !a.per_tensor;
+  q.reduce_range_weights = a.reduce_range;
   q.activation_type = a.activation_type == "s8" || a.activation_type == "i8" ? DType::i8 : DType::u8;
   q.symmetric_activations = a.symmetric;
   q.fuse_activations = !a.no_fuse;
@@ -244,6 +246,8 @@ void add_quantize_command(CLI::App& app, Runner& run) {
   cmd->add_option("--exclude", a->exclude, "Never quantize layers whose name matches (glob; repeatable)")
       ->allow_extra_args(false);
   cmd->add_flag("--per-tensor", a->per_tensor, "One weight scale per tensor (default: per output channel)");
+  cmd->add_flag("--reduce-range", a->reduce_range,
+                "7-bit weights (|w| <= 64): faster int8 path on CPUs without VNNI, some accuracy cost");
   cmd->add_option("--activation-type", a->activation_type, "Activation integer type: u8 (default) or s8")
       ->check(CLI::IsMember({"u8", "s8", "i8"}));
   cmd->add_flag("--symmetric-activations", a->symmetric, "Symmetric activation ranges (zero point 0 / 128)");
