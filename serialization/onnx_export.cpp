@@ -1,7 +1,32 @@
 // QDQ ONNX export: a Graph as a standard ONNX ModelProto.
+//
+// monoquant's quantized layers have no ONNX op of their own; they are written in the QDQ
+// form that ONNX Runtime's quantizer emits and its graph optimizer fuses into int8 kernels:
+//   QLinear(xq, W, B, ys, yz)  → DequantizeLinear(xq) → Gemm(transB=1) with the
+//       DequantizeLinear'd int8 weight (per channel, axis 0) and int32 bias (scale
+//       x_scale·w_scale), for rank-2 inputs; otherwise MatMul with a transposed int8 weight
+//       [in, out] (DequantizeLinear axis 1) + Add → Relu / Clip (the fused activation) →
+//       QuantizeLinear(ys, yz), whose output is the layer's u8 output.
+//   QConv2d                    → the same around Conv (Conv2d's attributes, kernel_shape
+//       from the weight).
+//   DynamicQLinear(x, W, B)    → DynamicQuantizeLinear(x) → MatMulInteger with the
+//       transposed weight → Cast → Mul(x_scale · w_scale) → Add(float bias): what ONNX
+//       Runtime's dynamic quantizer writes (it fuses it into DynamicQuantizeMatMul); x is
+//       quantized per call to u8 from its own range, as monoquant does.
+//   QLSTM / DynamicQLSTM       → LSTM with the weights DequantizeLinear'd per row and
+//       reshaped to [D, 4H, in]; QLSTM's input first goes through QuantizeLinear →
+//       DequantizeLinear with its static x range. ONNX has no int8 LSTM: the hidden state is
+//       not quantized between steps (nor x per call for DynamicQLSTM), so outputs differ
+//       from monoquant's int8 LSTM by that activation quantization only.
+// The int8 weights are written as uint8 with zero point 128 unless
+// OnnxExportOptions::int8_weights_as_uint8 is false (see there: ONNX Runtime's u8×s8 kernels
+// saturate on AVX2 CPUs without VNNI; its u8×u8 ones reproduce monoquant's outputs exactly).
+// int8 values flowing through Reshape / Flatten / MaxPool / Transpose / Squeeze / Unsqueeze
+// / Identity keep their op (all valid on uint8 / int8 in ONNX at opset 13).
 #include <onnx/onnx_pb.h>
 
 #include <map>
+#include <tuple>
 #include <set>
 
 #include "serialization/io.h"
@@ -28,15 +53,14 @@ int64_t min_opset_for(OpKind op) {
   }
 }
 
-bool is_monoquant_layer(OpKind op) {
-  switch (op) {
-    case OpKind::QLinear:
-    case OpKind::QConv2d:
-    case OpKind::QLSTM:
-    case OpKind::DynamicQLinear:
-    case OpKind::DynamicQLSTM: return true;
-    default: return false;
-  }
+bool is_lstm(OpKind op) {
+  return op == OpKind::LSTM || op == OpKind::QLSTM || op == OpKind::DynamicQLSTM;
+}
+
+// Attributes of monoquant's layers that are not the float op's.
+bool is_layer_only_attr(const std::string& k) {
+  return k == "activation" || k == "clip_min" || k == "clip_max" || k == "x_scale" || k == "x_zero_point" ||
+         k == "h_scale" || k == "h_zero_point";
 }
 
 class Exporter {
@@ -52,15 +76,10 @@ class Exporter {
     graph_ = gp;
     gp->set_name(g_.name.empty() ? "monoquant" : g_.name);
     int64_t opset = opts_.min_opset;
-    std::string unsupported;
     for (Node* n : g_.nodes()) {
       opset = std::max(opset, min_opset_for(n->op()));
-      if (is_monoquant_layer(n->op()))
-        unsupported += (unsupported.empty() ? "" : ", ") + n->describe();
+      if (is_lstm(n->op()) && n->attrs().get_int_or("layout", 0) != 0) opset = std::max<int64_t>(opset, 14);
     }
-    if (!unsupported.empty())
-      fail<UnsupportedError>("ONNX export: no ONNX form for ", unsupported,
-                             " (dequantize or export before quantization)");
     for (Value* v : g_.inputs()) {
       value_info(v, v->name(), gp->add_input());
       qdq_if_quantized(v);
@@ -75,6 +94,7 @@ class Exporter {
       // Graph outputs keep their names: they are the producers' outputs, before any QDQ.
       value_info(v, v->name(), gp->add_output());
     }
+    prune();
     auto* op = m.add_opset_import();
     op->set_domain("");
     op->set_version(opset);
@@ -147,17 +167,39 @@ class Exporter {
     initializer(zt, z);
     return {s, z};
   }
-  void constant(const Value* v) {
+  // Constants keep their own type (an int8 weight is an int8 initializer: what
+  // DequantizeLinear and ONNX's integer ops read); layers that need a quantized constant in
+  // float ask for dequantized_const.
+  void constant(const Value* v) { initializer(*v->constant(), v->name()); }
+  // A quantized integer constant through DequantizeLinear (its QuantParams), made once.
+  // An int8 layer weight goes out as uint8 with zero points + 128 when the options say so.
+  std::string dequantized_const(const Value* v) {
     const Tensor& t = *v->constant();
-    if (!t.quant() || is_float(t.dtype())) return initializer(t, v->name());
-    // int8 data + DequantizeLinear producing the constant's name.
-    std::string qn = fresh(v->name() + "_quantized");
-    Tensor data = t;
-    data.set_quant(QuantParams{t.quant()->scales, t.quant()->zero_points, t.quant()->axis, t.dtype()});
-    initializer(t, qn);
-    auto [s, z] = qparams(*data.quant(), v->name());
-    auto* n = add("DequantizeLinear", fresh(v->name() + "_DequantizeLinear"), {qn, s, z}, {v->name()});
-    if (t.quant()->axis) attr_int(n, "axis", *t.quant()->axis);
+    if (!t.quant() || is_float(t.dtype())) return use(v);
+    if (auto it = dequantized_.find(v); it != dequantized_.end()) return it->second;
+    std::string data = v->name();
+    QuantParams q = *t.quant();
+    q.qtype = t.dtype();
+    if (t.dtype() == DType::i8 && opts_.int8_weights_as_uint8) {
+      data = fresh(v->name() + "_uint8");
+      initializer(as_uint8(t, q), data);
+    }
+    auto [s, z] = qparams(q, v->name());
+    std::string out = fresh(v->name() + "_dequantized");
+    auto* n = add("DequantizeLinear", fresh(v->name() + "_DequantizeLinear"), {data, s, z}, {out});
+    if (q.axis) attr_int(n, "axis", *q.axis);
+    return dequantized_[v] = out;
+  }
+  // int8 data → uint8 data + 128; `q` (qtype i8) becomes its uint8 equivalent (zero points
+  // + 128): the same real values.
+  static Tensor as_uint8(const Tensor& t, QuantParams& q) {
+    Tensor u(DType::u8, t.dims());
+    const int8_t* src = t.data<int8_t>();
+    uint8_t* dst = u.data<uint8_t>();
+    for (int64_t i = 0; i < t.numel(); ++i) dst[i] = uint8_t(int32_t(src[i]) + 128);
+    for (int32_t& z : q.zero_points) z += 128;
+    q.qtype = DType::u8;
+    return u;
   }
   void qdq_if_quantized(const Value* v) {
     if (!v->type().quant || !is_float(v->dtype())) return;
@@ -172,10 +214,15 @@ class Exporter {
     }
     renamed_[v] = dq;
   }
-  void copy_attrs(const Node* n, onnx::NodeProto* p) {
-    for (auto& kv : n->attrs().all()) {
+  void copy_attrs(const Node* n, onnx::NodeProto* p) { copy_attrs(n->op(), n->attrs(), p); }
+  // `op`'s attributes; a monoquant layer's own attributes (activation, static ranges) are
+  // left out when `layer_attrs` is false.
+  void copy_attrs(OpKind op, const Attributes& attrs, onnx::NodeProto* p, bool layer_attrs = true) {
+    for (auto& kv : attrs.all()) {
       const std::string& k = kv.first;  // (not a structured binding: captured below)
       const AttrValue& a = kv.second;
+      if ((!layer_attrs && is_layer_only_attr(k)) || (is_lstm(op) && k == "layout" && std::get_if<int64_t>(&a) && !std::get<int64_t>(a)))
+        continue;
       auto* pa = p->add_attribute();
       pa->set_name(k);
       std::visit(
@@ -183,7 +230,7 @@ class Exporter {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, int64_t>) {
               pa->set_type(onnx::AttributeProto::INT);
-              pa->set_i(n->op() == OpKind::Cast && k == "to" ? onnx_dtype_code(DType(x)) : x);
+              pa->set_i(op == OpKind::Cast && k == "to" ? onnx_dtype_code(DType(x)) : x);
             } else if constexpr (std::is_same_v<T, float>) {
               pa->set_type(onnx::AttributeProto::FLOAT);
               pa->set_f(x);
@@ -211,7 +258,15 @@ class Exporter {
     std::vector<std::string> ins, outs;
     for (Value* v : n->inputs()) ins.push_back(use(v));
     for (Value* v : n->outputs()) outs.push_back(v->name());
-    if (n->op() == OpKind::Linear) return linear(n, ins, outs);
+    switch (n->op()) {
+      case OpKind::Linear: return linear(n, ins, outs);
+      case OpKind::QLinear:
+      case OpKind::QConv2d: return qlayer(n, ins, outs);
+      case OpKind::DynamicQLinear: return dynamic_qlinear(n, ins, outs);
+      case OpKind::QLSTM:
+      case OpKind::DynamicQLSTM: return qlstm(n, ins, outs);
+      default: break;
+    }
     std::string op = n->op() == OpKind::Conv2d ? "Conv" : std::string(n->op_name());
     copy_attrs(n, add(op, n->name(), ins, outs));
   }
@@ -231,6 +286,170 @@ class Exporter {
     add("MatMul", n->name(), {ins[0], wt}, {mm});
     if (bias) add("Add", fresh(n->name() + "_bias"), {mm, ins[2]}, outs);
   }
+  // ---- monoquant's quantized layers (see the header comment)
+
+  // An int8 weight constant with its quantization parameters (the layer's operand i).
+  const Tensor& int8_weight(const Node* n, size_t i, int64_t rank) {
+    const Value* w = n->input(i);
+    if (!w || !w->is_constant() || w->dtype() != DType::i8 || !w->constant()->quant() ||
+        w->constant()->rank() != size_t(rank))
+      fail<UnsupportedError>("operand ", i, " must be an int8 constant of rank ", rank,
+                             " with quantization parameters");
+    return *w->constant();
+  }
+  static QuantParams as_int8(const QuantParams& q) {
+    return QuantParams{q.scales, q.zero_points, q.axis, DType::i8};
+  }
+  // DequantizeLinear of a u8 / i8 value with the QuantParams of its type; returns the float name.
+  std::string dequantize_value(const Value* v) {
+    if (!v->type().quant)
+      fail<UnsupportedError>("'", v->name(), "' (", dtype_name(v->dtype()), ") has no quantization parameters");
+    const QuantParams& q = *v->type().quant;
+    auto [s, z] = qparams(QuantParams{q.scales, q.zero_points, q.axis, v->dtype()}, v->name());
+    std::string out = fresh(v->name() + "_dequantized");
+    auto* d = add("DequantizeLinear", fresh(v->name() + "_DequantizeLinear"), {use(v), s, z}, {out});
+    if (q.axis) attr_int(d, "axis", *q.axis);
+    return out;
+  }
+  // x_f · Wᵀ (+ bias) into `out`: Gemm(transB=1) for a rank-2 input, else MatMul with the
+  // transposed int8 weight [in, out] (DequantizeLinear along axis 1, the output channels) + Add.
+  void product(const Node* n, const std::string& xf, const std::string& bias, const std::string& out) {
+    const Value* w = n->input(1);
+    const Tensor& t = int8_weight(n, 1, 2);
+    const Shape& xs = n->input(0)->shape();
+    if (opts_.linear_as_gemm && xs.has_rank() && xs.rank() == 2) {
+      attr_int(add("Gemm", n->name(), {xf, dequantized_const(w), bias}, {out}), "transB", 1);
+      return;
+    }
+    TransposedWeight tw = transposed_weight(w);
+    std::string wf = fresh(w->name() + "_t");
+    auto* d = add("DequantizeLinear", fresh(w->name() + "_t_DequantizeLinear"), {tw.data, tw.scale, tw.zero_point}, {wf});
+    if (tw.per_channel) attr_int(d, "axis", 1);
+    std::string mm = bias.empty() ? out : fresh(n->name() + "_matmul");
+    add("MatMul", n->name(), {xf, wf}, {mm});
+    if (!bias.empty()) add("Add", fresh(n->name() + "_bias"), {mm, bias}, {out});
+  }
+  // An int8 weight [out, in] as [in, out] (uint8 when the options say so) with its scale and
+  // zero point initializers (1-D, per output channel, or scalars).
+  struct TransposedWeight {
+    std::string data, scale, zero_point;
+    bool per_channel = false;
+  };
+  TransposedWeight transposed_weight(const Value* w) {
+    const Tensor& t = *w->constant();
+    const int64_t rows = t.dim(0), cols = t.dim(1);
+    Tensor wt(DType::i8, {cols, rows});
+    const int8_t* src = t.data<int8_t>();
+    int8_t* dst = wt.data<int8_t>();
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+    TransposedWeight tw;
+    tw.data = fresh(w->name() + "_t_quantized");
+    QuantParams q = as_int8(*t.quant());
+    initializer(opts_.int8_weights_as_uint8 ? as_uint8(wt, q) : wt, tw.data);
+    std::tie(tw.scale, tw.zero_point) = qparams(q, w->name() + "_t");
+    tw.per_channel = q.axis.has_value();
+    return tw;
+  }
+  // QLinear / QConv2d: DequantizeLinear(x) → Gemm / MatMul+Add / Conv → Relu / Clip →
+  // QuantizeLinear(y_scale, y_zero_point).
+  void qlayer(const Node* n, const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
+    const bool conv = n->op() == OpKind::QConv2d;
+    const Tensor& w = int8_weight(n, 1, conv ? 4 : 2);
+    if (ins.size() < 4 || ins[3].empty()) fail<UnsupportedError>("no y_scale operand");
+    std::string xf = dequantize_value(n->input(0));
+    std::string bias = n->input(2) ? dequantized_const(n->input(2)) : "";
+    const std::string act = n->attrs().get_string_or("activation", "");
+    std::string pre = fresh(n->name() + "_float");
+    std::string y = act.empty() ? pre : fresh(n->name() + "_" + act);
+    if (conv) {
+      auto* c = add("Conv", n->name(), {xf, dequantized_const(n->input(1)), bias}, {pre});
+      copy_attrs(OpKind::Conv2d, n->attrs(), c, false);
+      if (!n->attrs().has("kernel_shape")) attr_ints(c, "kernel_shape", {w.dim(2), w.dim(3)});
+    } else {
+      product(n, xf, bias, pre);
+    }
+    if (act == "relu") {
+      add("Relu", fresh(n->name() + "_Relu"), {pre}, {y});
+    } else if (act == "clip") {
+      std::string bound[2];
+      const char* keys[2] = {"clip_min", "clip_max"};
+      for (int i = 0; i < 2; ++i)
+        if (n->attrs().has(keys[i])) {
+          bound[i] = fresh(n->name() + "_" + keys[i]);
+          initializer(Tensor::scalar<float>(n->attrs().get_float(keys[i])), bound[i]);
+        }
+      add("Clip", fresh(n->name() + "_Clip"), {pre, bound[0], bound[1]}, {y});
+    } else if (!act.empty()) {
+      fail<UnsupportedError>("activation '", act, "'");
+    }
+    add("QuantizeLinear", fresh(n->name() + "_QuantizeLinear"), {y, ins[3], ins.size() > 4 ? ins[4] : ""}, {outs[0]});
+  }
+  // DynamicQLinear: DynamicQuantizeLinear(x) → DequantizeLinear → Gemm / MatMul+Add with the
+  // DequantizeLinear'd weight and the float bias.
+  void dynamic_qlinear(const Node* n, const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
+    int8_weight(n, 1, 2);
+    const std::string& base = n->name();
+    std::string xq = fresh(base + "_x_quantized"), xs = fresh(base + "_x_scale"), xz = fresh(base + "_x_zero_point");
+    add("DynamicQuantizeLinear", fresh(base + "_DynamicQuantizeLinear"), {ins[0]}, {xq, xs, xz});
+    TransposedWeight tw = transposed_weight(n->input(1));
+    std::string acc = fresh(base + "_int32"), accf = fresh(base + "_int32_float"), sc = fresh(base + "_scale");
+    add("MatMulInteger", n->name(), {xq, tw.data, xz, tw.zero_point}, {acc});
+    attr_int(add("Cast", fresh(base + "_Cast"), {acc}, {accf}), "to", onnx::TensorProto::FLOAT);
+    add("Mul", fresh(base + "_scales"), {xs, tw.scale}, {sc});
+    const bool bias = ins.size() > 2 && !ins[2].empty();
+    std::string y = bias ? fresh(base + "_product") : outs[0];
+    add("Mul", fresh(base + "_Mul"), {accf, sc}, {y});
+    if (bias) add("Add", fresh(base + "_bias"), {y, ins[2]}, outs);
+  }
+  // QLSTM / DynamicQLSTM: LSTM with the per-row DequantizeLinear'd W and R reshaped to
+  // [D, 4H, in]; QLSTM's x through QuantizeLinear → DequantizeLinear with its static range.
+  void qlstm(const Node* n, std::vector<std::string> ins, const std::vector<std::string>& outs) {
+    const int64_t dirs = n->attrs().get_string_or("direction", "forward") == "bidirectional" ? 2 : 1;
+    for (size_t i : {size_t(1), size_t(2)}) {
+      const Tensor& t = int8_weight(n, i, 2);
+      if (t.dim(0) % dirs) fail<ShapeError>("operand ", i, " has ", t.dim(0), " rows for ", dirs, " directions");
+      const std::string& wn = n->input(i)->name();
+      std::string shape = fresh(wn + "_shape"), w3 = fresh(wn + "_3d");
+      initializer(Tensor::from_vector<int64_t>({3}, {dirs, t.dim(0) / dirs, t.dim(1)}), shape);
+      add("Reshape", fresh(wn + "_Reshape"), {dequantized_const(n->input(i)), shape}, {w3});
+      ins[i] = w3;
+    }
+    if (n->op() == OpKind::QLSTM && n->attrs().has("x_scale")) {
+      QuantParams q{{n->attrs().get_float("x_scale")},
+                    {int32_t(n->attrs().get_int_or("x_zero_point", 0))},
+                    std::nullopt,
+                    DType::u8};
+      const std::string base = n->name() + "_x";
+      auto [s, z] = qparams(q, base);
+      std::string xq = fresh(base + "_quantized"), xf = fresh(base + "_dequantized");
+      add("QuantizeLinear", fresh(base + "_QuantizeLinear"), {ins[0], s, z}, {xq});
+      add("DequantizeLinear", fresh(base + "_DequantizeLinear"), {xq, s, z}, {xf});
+      ins[0] = xf;
+    }
+    copy_attrs(n->op(), n->attrs(), add("LSTM", n->name(), ins, outs), false);
+  }
+  // Drops the nodes and initializers nothing reads (e.g. a weight's plain DequantizeLinear
+  // when only its transposed form is used). Nodes are in topological order.
+  void prune() {
+    std::set<std::string> live;
+    for (const auto& o : graph_->output()) live.insert(o.name());
+    std::vector<bool> keep(size_t(graph_->node_size()), false);
+    for (int i = graph_->node_size() - 1; i >= 0; --i) {
+      const auto& nd = graph_->node(i);
+      for (const auto& o : nd.output()) keep[size_t(i)] = keep[size_t(i)] || live.count(o);
+      if (keep[size_t(i)])
+        for (const auto& in : nd.input()) live.insert(in);
+    }
+    google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+    for (int i = 0; i < graph_->node_size(); ++i)
+      if (keep[size_t(i)]) nodes.Add()->Swap(graph_->mutable_node(i));
+    graph_->mutable_node()->Swap(&nodes);
+    google::protobuf::RepeatedPtrField<onnx::TensorProto> inits;
+    for (int i = 0; i < graph_->initializer_size(); ++i)
+      if (live.count(graph_->initializer(i).name())) inits.Add()->Swap(graph_->mutable_initializer(i));
+    graph_->mutable_initializer()->Swap(&inits);
+  }
   void value_info(const Value* v, const std::string& name, onnx::ValueInfoProto* vi) {
     vi->set_name(name);
     auto* tt = vi->mutable_type()->mutable_tensor_type();
@@ -248,6 +467,7 @@ class Exporter {
   OnnxExportOptions opts_;
   onnx::GraphProto* graph_ = nullptr;
   std::map<const Value*, std::string> renamed_;
+  std::map<const Value*, std::string> dequantized_;
   std::set<std::string> taken_;
 };
 

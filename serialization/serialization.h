@@ -54,10 +54,21 @@ Graph load_torch_model(const std::string& path);
 struct OnnxExportOptions {
   int64_t min_opset = 13;        ///< raised automatically when an op needs a newer opset
   bool linear_as_gemm = true;    ///< Linear with a rank-2 input → Gemm(transB=1), else MatMul+Add
+  /// monoquant's int8 layer weights are written as uint8 with zero point 128 (the same real
+  /// values). ONNX Runtime then runs them on its u8×u8 kernels, which are exact on every
+  /// CPU; its u8×s8 kernels (what int8 weights select) use vpmaddubsw on AVX2 CPUs without
+  /// VNNI, whose pairwise int16 sums saturate for large weights and activations, so the
+  /// outputs drift from monoquant's by many quantization steps. false keeps int8 weights
+  /// (the form ONNX Runtime's own quantizer writes, faster on VNNI CPUs).
+  bool int8_weights_as_uint8 = true;
 };
-/// Writes `g` as a standard ONNX model: quantized constants become int8/uint8/int32
-/// initializers + DequantizeLinear, float values with QuantParams get QuantizeLinear →
-/// DequantizeLinear pairs. UnsupportedError names every node it cannot express.
+/// Writes `g` as a standard ONNX model (opset ≥ 13): constants become initializers of their
+/// own type, float values with QuantParams get QuantizeLinear → DequantizeLinear pairs, and
+/// monoquant's quantized layers (QLinear, QConv2d, DynamicQLinear, QLSTM, DynamicQLSTM)
+/// are written in QDQ form around the float op — DequantizeLinear'd int8 weights and int32
+/// biases, QuantizeLinear'd outputs — which ONNX Runtime fuses into int8 kernels (LSTMs run
+/// in float there: ONNX has no int8 LSTM). UnsupportedError names every node it cannot
+/// express.
 void export_onnx(const Graph& g, const std::string& path, const OnnxExportOptions& opts = {});
 
 }  // namespace mq::serialization

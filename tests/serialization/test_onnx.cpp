@@ -7,7 +7,8 @@ using namespace mq;
 using namespace mq::serialization;
 
 namespace {
-// x[2,4] → Linear(int8 per-channel weight, f32 bias) [u8 activation QDQ] → Relu → y
+// x[2,4] → Linear(DequantizeLinear(int8 per-channel weight), f32 bias) [u8 activation QDQ]
+// → Relu → y
 Graph make_qdq_graph() {
   Graph g;
   g.name = "q";
@@ -17,8 +18,13 @@ Graph make_qdq_graph() {
   Tensor w = Tensor::from_vector<int8_t>({3, 4}, wv);
   w.set_quant(QuantParams{{0.01f, 0.02f, 0.03f}, {0, 0, 0}, 0, DType::i8});
   Value* wc = g.add_constant("fc.weight", w);
+  Value* ws = g.add_constant("fc.weight_scale", Tensor::from_vector<float>({3}, w.quant()->scales));
+  Value* wz = g.add_constant("fc.weight_zero_point", Tensor::from_vector<int8_t>({3}, {0, 0, 0}));
+  Attributes axis0;
+  axis0.set("axis", int64_t(0));
+  Node* dq = g.add_node(OpKind::DequantizeLinear, {"fc.weight_dq", {wc, ws, wz}, axis0, 1, {"fc.weight_f"}});
   Value* b = g.add_constant("fc.bias", Tensor::from_vector<float>({3}, {0.1f, -0.2f, 0.3f}));
-  Node* lin = g.add_node(OpKind::Linear, {"fc", {x, wc, b}, {}, 1, {"h"}});
+  Node* lin = g.add_node(OpKind::Linear, {"fc", {x, dq->output(0), b}, {}, 1, {"h"}});
   lin->output(0)->set_quant(QuantParams{{0.05f}, {128}, std::nullopt, DType::u8});
   Node* relu = g.add_node(OpKind::Relu, {"act", {lin->output(0)}, {}, 1, {"y"}});
   g.add_output(relu->output(0));
