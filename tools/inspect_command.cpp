@@ -57,12 +57,38 @@ std::string quant_text(const std::optional<QuantParams>& q) {
   return s;
 }
 
-/// The weight operands of a layer: constant inputs of rank >= 2.
+/// The integer constant behind a DequantizeLinear feeding `v` (a QDQ ONNX weight), if any.
+const Node* qdq_dequantize(const Value* v) {
+  const Node* p = v ? v->producer() : nullptr;
+  if (!p || p->op() != OpKind::DequantizeLinear || !p->input(0)) return nullptr;
+  return p;
+}
+
+/// The weight operands of a layer: constant inputs of rank >= 2, or the integer constants
+/// of DequantizeLinear nodes feeding it (QDQ models).
 std::vector<const Value*> weights_of(const Node& n) {
   std::vector<const Value*> w;
-  for (const Value* v : n.inputs())
+  for (size_t i = 0; i < n.inputs().size(); ++i) {
+    const Value* v = n.input(i);
     if (v && v->is_constant() && v->constant()->rank() >= 2) w.push_back(v);
+    else if (const Node* dq = qdq_dequantize(v); i > 0 && dq && dq->input(0)->is_constant() &&
+                                                  dq->input(0)->constant()->rank() >= 2)
+      w.push_back(dq->input(0));
+  }
   return w;
+}
+
+/// "qdq w:i8 per-channel(16) a:u8" for a float layer between DequantizeLinear nodes, or "".
+std::string qdq_scheme(const Node& n) {
+  const Node* wdq = qdq_dequantize(n.input(1));
+  if (!wdq || !wdq->input(0)->is_constant() || !is_integer(wdq->input(0)->dtype())) return "";
+  const Value* scale = wdq->input(1);
+  int64_t channels = scale && scale->is_constant() ? scale->constant()->numel() : 1;
+  std::string w = std::string(dtype_name(wdq->input(0)->dtype())) +
+                  (channels > 1 ? " per-channel(" + std::to_string(channels) + ")" : " per-tensor");
+  const Node* xdq = qdq_dequantize(n.input(0));
+  std::string a = xdq ? std::string(dtype_name(xdq->input(0)->dtype())) : "f32 (dynamic or float)";
+  return "qdq w:" + w + " a:" + a;
 }
 
 nlohmann::json describe(const Graph& g, const std::string& path) {
@@ -118,11 +144,12 @@ nlohmann::json describe(const Graph& g, const std::string& path) {
     }
     l["weights"] = ws;
     l["parameters"] = wparams;
-    bool q = is_quantized_layer(n->op());
+    std::string qdq = is_quantized_layer(n->op()) ? "" : qdq_scheme(*n);
+    bool q = is_quantized_layer(n->op()) || !qdq.empty();
     quantized += q;
     l["quantized"] = q;
-    std::string scheme = "float";
-    if (q) {
+    std::string scheme = qdq.empty() ? "float" : qdq;
+    if (q && qdq.empty()) {
       bool dynamic = n->op() == OpKind::DynamicQLinear || n->op() == OpKind::DynamicQLSTM;
       std::string wq = w.empty() ? "" : quant_text(quant_of(w[0]));
       std::string aq = dynamic ? "dynamic u8" : quant_text(quant_of(n->input(0)));
@@ -194,6 +221,13 @@ void print_text(const nlohmann::json& js) {
 
 int inspect_model(const InspectArgs& a) {
   Graph g = load_model(a.model, {.optimize = !a.no_optimize});
+  bool qdq = false;
+  for (const Node* n : g.nodes()) qdq |= n->op() == OpKind::QuantizeLinear;
+  if (qdq && !a.no_optimize && extension(a.model) == ".onnx") {
+    // constant folding would turn DequantizeLinear(int8 weight) into float weights
+    detail("QDQ model: shown as imported (not optimized)");
+    g = load_model(a.model, {.optimize = false});
+  }
   nlohmann::json js = describe(g, a.model);
   if (a.json) std::cout << js.dump(2) << '\n';
   else print_text(js);

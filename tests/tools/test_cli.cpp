@@ -270,14 +270,6 @@ TEST_CASE("cli: quantize mnist8 to every format, compare with labels") {
     r = run_cli("quantize " + q(kMnist8) + " --calib " + q(calib) + " -o " + q(out) + " --report " + q(report) +
                 " --max-samples 200 -t 2 --on-failure warn");
     INFO(r.err);
-    if (std::string(ext) == ".onnx" && r.code == 3 && r.err.find("ONNX export") != std::string::npos) {
-      // the engine cannot write quantized layers as QDQ ONNX yet: one clear error, no file
-      MESSAGE("QDQ ONNX export of quantized layers not supported by the engine yet");
-      check_error_line(r);
-      CHECK_FALSE(fs::exists(out));
-      CHECK_FALSE(fs::exists(report));
-      continue;
-    }
     REQUIRE(r.code == 0);
     CHECK(r.out.find("SQNR") != std::string::npos);
     REQUIRE(fs::exists(out));
@@ -394,7 +386,7 @@ TEST_CASE("cli: example models (cnn, mlp, lstm) quantize and compare on the test
     const char* calib;
     const char* out;
   };
-  for (const Case& c : {Case{"cnn.onnx", "calib_images.npy", "cnn.int8.mqm"},
+  for (const Case& c : {Case{"cnn.onnx", "calib_images.npy", "cnn.int8.onnx"},
                         Case{"mlp.onnx", "calib_images.npy", "mlp.int8.safetensors"},
                         Case{"lstm.onnx", "calib_sequences.npy", "lstm.int8.pt"}}) {
     CAPTURE(c.model);
