@@ -1,0 +1,94 @@
+// monoquant: the command-line tool. Parses the command line with CLI11, runs one
+// subcommand and turns every failure into one "monoquant: error: ..." line and an exit code.
+#include <CLI/CLI.hpp>
+#include <exception>
+#include <iostream>
+#include <new>
+
+#include "engine/quantize.h"
+#include "ir/error.h"
+#include "tools/common.h"
+
+namespace {
+
+constexpr const char* kFooter =
+    "Exit codes: 0 success, 1 validation failed, 2 usage error, 3 input error (bad file, "
+    "unsupported op, shapes), 4 internal error.";
+
+int error_line(const std::string& msg, int code) {
+  std::cerr << "monoquant: error: " << msg << '\n';
+  return code;
+}
+
+}  // namespace
+
+#ifndef MQ_CLI_HAS_QUANTIZE
+namespace mq::cli {
+// This build has no quantization implementation in the engine yet: keep the command
+// visible and explain.
+void add_quantize_command(CLI::App& app, Runner& run) {
+  auto* cmd = app.add_subcommand("quantize", "Quantize a model to int8 (not available in this build)");
+  cmd->allow_extras();
+  cmd->callback([&run] {
+    run = [] {
+      return error_line("quantize is not available in this build (the engine has no quantization yet)",
+                        mq::cli::kInternal);
+    };
+  });
+}
+}  // namespace mq::cli
+#endif
+
+int main(int argc, char** argv) {
+  using namespace mq::cli;
+  CLI::App app{"monoquant: quantize float ONNX models to validated int8 models", "monoquant"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", "monoquant 0.1");
+  app.add_flag("-q,--quiet", globals().quiet, "Print only errors (and requested results) ");
+  app.add_flag("-v,--verbose", globals().verbose, "Print more detail on stderr");
+
+  Runner run;
+  add_quantize_command(app, run);
+  add_run_command(app, run);
+  add_inspect_command(app, run);
+  add_compare_command(app, run);
+  add_bench_command(app, run);
+  for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) sub->footer(kFooter);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string msg = e.what();
+    if (msg.empty()) msg = "bad command line";
+    error_line(msg, kUsage);
+    std::cerr << "Run 'monoquant --help' or 'monoquant COMMAND --help' for usage.\n";
+    return kUsage;
+  }
+  if (!run) return error_line("no command given", kUsage);
+
+  try {
+    return run();
+  } catch (const UsageError& e) {
+    error_line(e.what(), kUsage);
+    std::cerr << "Run 'monoquant COMMAND --help' for usage.\n";
+    return kUsage;
+  } catch (const mq::ValidationError& e) {
+    return error_line(std::string("validation failed: ") + e.what(), kValidationFailed);
+  } catch (const mq::Error& e) {
+    return error_line(e.what(), kInputError);
+  } catch (const std::bad_alloc&) {
+    return error_line("out of memory", kInternal);
+  } catch (const std::exception& e) {
+    return error_line(std::string("internal error: ") + e.what(), kInternal);
+  } catch (...) {
+    return error_line("internal error: unknown exception", kInternal);
+  }
+}
