@@ -22,22 +22,7 @@ int error_line(const std::string& msg, int code) {
 
 }  // namespace
 
-#ifndef MQ_CLI_HAS_QUANTIZE
-namespace mq::cli {
-// This build has no quantization implementation in the engine yet: keep the command
-// visible and explain.
-void add_quantize_command(CLI::App& app, Runner& run) {
-  auto* cmd = app.add_subcommand("quantize", "Quantize a model to int8 (not available in this build)");
-  cmd->allow_extras();
-  cmd->callback([&run] {
-    run = [] {
-      return error_line("quantize is not available in this build (the engine has no quantization yet)",
-                        mq::cli::kInternal);
-    };
-  });
-}
-}  // namespace mq::cli
-#endif
+
 
 int main(int argc, char** argv) {
   using namespace mq::cli;
