@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <vector>
 
 namespace mq::kernels {
 
@@ -21,8 +22,37 @@ Window window(const PoolParams& p, const int64_t o[3]) {
 }
 }  // namespace
 
+// 2-D windows without dilation or indices: the clipped window bounds are computed once per
+// output row / column, and the inner loops have no branches.
+template <class T>
+void max_pool_2d(const PoolParams& p, const T* x, T* y) {
+  const int64_t H = p.in[1], W = p.in[2], OH = p.out[1], OW = p.out[2];
+  std::vector<int64_t> x0(static_cast<size_t>(OW)), x1(static_cast<size_t>(OW));
+  for (int64_t ox = 0; ox < OW; ++ox) {
+    const int64_t s = ox * p.stride[2] - p.pad_begin[2];
+    x0[size_t(ox)] = std::max<int64_t>(0, s);
+    x1[size_t(ox)] = std::min<int64_t>(W, s + p.kernel[2]);
+  }
+  for (int64_t c = 0; c < p.nc; ++c) {
+    const T* xc = x + c * H * W;
+    T* yc = y + c * OH * OW;
+    for (int64_t oy = 0; oy < OH; ++oy) {
+      const int64_t s = oy * p.stride[1] - p.pad_begin[1];
+      const int64_t y0 = std::max<int64_t>(0, s), y1 = std::min<int64_t>(H, s + p.kernel[1]);
+      for (int64_t ox = 0; ox < OW; ++ox) {
+        T best = std::numeric_limits<T>::lowest();
+        for (int64_t iy = y0; iy < y1; ++iy)
+          for (int64_t ix = x0[size_t(ox)]; ix < x1[size_t(ox)]; ++ix) best = std::max(best, xc[iy * W + ix]);
+        yc[oy * OW + ox] = best;
+      }
+    }
+  }
+}
+
 template <class T>
 void max_pool(const PoolParams& p, const T* x, T* y, int64_t* indices) {
+  if (!indices && p.in[0] == 1 && p.out[0] == 1 && p.kernel[0] == 1 && p.dilation[1] == 1 && p.dilation[2] == 1)
+    return max_pool_2d(p, x, y);
   const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
   const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
   for (int64_t c = 0; c < p.nc; ++c) {
