@@ -1,7 +1,9 @@
-// The only TU that instantiates Eigen (AVX2+FMA), so no Eigen template is compiled twice
-// with different flags.
+// Eigen built for AVX2+FMA. The fp32 op kernels (kernels/fp32/) instantiate Eigen at the
+// baseline ISA too; so that the linker can never hand a baseline caller this file's AVX2
+// copy of an Eigen template, Eigen's namespace is renamed in this translation unit.
 #include "kernels/sgemm.h"
 
+#define Eigen mq_eigen_avx2
 #include <Eigen/Core>
 
 namespace mq::kernels {
