@@ -3,6 +3,8 @@
 #include <vector>
 
 #include "engine/executor.h"
+#include "engine/thread_pool.h"
+#include "kernels/sgemm.h"
 #include "kernels/fp32/conv.h"
 #include "kernels/fp32/gemm.h"
 #include "kernels/fp32/rnn.h"
@@ -21,8 +23,24 @@ void run_linear(ExecContext& c) {
   const Tensor& w = c.in(1);
   const int64_t n = w.dim(0), k = w.dim(1);
   const int64_t m = product(x.dims(), 0, x.rank() - 1);
-  kernels::linear_f32(x.data<float>(), w.data<float>(), c.has(2) ? c.in(2).data<float>() : nullptr,
-                      c.out(0).data<float>(), m, k, n);
+  const float* bias = c.has(2) ? c.in(2).data<float>() : nullptr;
+  float* y = c.out(0).data<float>();
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    kernels::linear_f32(x.data<float>(), w.data<float>(), bias, y, m, k, n);
+    return;
+  }
+  // kernels::sgemm runs Eigen built for AVX2+FMA when the CPU has it; rows are split over
+  // the session's threads when each gets enough work
+  const size_t threads = c.pool ? c.pool->size() : 1;
+  const size_t rows = size_t(m);
+  const size_t tasks = std::min<size_t>({threads, rows, size_t(std::max<int64_t>(1, m * n * k / (1 << 17)))});
+  auto body = [&](size_t t) {
+    kernels::sgemm(rows * t / tasks, rows * (t + 1) / tasks, size_t(n), size_t(k), x.data<float>(), size_t(k),
+                   w.data<float>(), size_t(k), bias, y, size_t(n));
+  };
+  if (tasks > 1) c.pool->parallel_for(tasks, body);
+  else body(0);
 }
 
 void run_gemm(ExecContext& c) {
