@@ -17,6 +17,11 @@ if(MQ_BUILD_TESTS)
 endif()
 if(MQ_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
-  find_package(dnnl QUIET)  # optional peer for the microbenchmarks (libdnnl-dev)
+  # Optional peer for the microbenchmarks (libdnnl-dev). Debian's dnnl config requires
+  # OpenCL (ocl-icd-opencl-dev): look for it first so a missing one only drops the peer.
+  find_package(OpenCL QUIET)
+  if(OpenCL_FOUND)
+    find_package(dnnl QUIET)
+  endif()
 endif()
 find_package(CLI11 REQUIRED)
