@@ -2,7 +2,10 @@
 # are the only ones compiled with that ISA's flags. Everything else is baseline x86-64.
 function(mq_apply_isa_flags)
   foreach(src IN LISTS ARGN)
-    if(src MATCHES "__avx512vnni\\.cpp$")
+    if(src MATCHES "__amx\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+        "-mamx-tile;-mamx-int8;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx2;-mfma;-mf16c")
+    elseif(src MATCHES "__avx512vnni\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
         "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx2;-mfma;-mf16c")
     elseif(src MATCHES "__avxvnni\\.cpp$")

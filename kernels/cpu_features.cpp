@@ -2,6 +2,8 @@
 #include "kernels/cpu_features.h"
 
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +16,17 @@ std::uint64_t read_xcr0() {
   std::uint32_t eax = 0, edx = 0;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return (static_cast<std::uint64_t>(edx) << 32) | eax;
+}
+
+// Linux keeps AMX tile data off until a process asks for it; without the grant the first
+// tile instruction raises SIGILL. The grant is per process (every thread, now and later).
+bool request_amx_permission() {
+#if defined(__linux__) && defined(SYS_arch_prctl)
+  constexpr long arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18;
+  return syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+#else
+  return false;
+#endif
 }
 
 CpuFeatures detect() {
@@ -42,6 +55,9 @@ CpuFeatures detect() {
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512dq;
   f.avx512vnni = f.avx512 && avx512vnni;
   f.avxvnni = f.avx2 && avxvnni;
+  const bool amx_tile = (edx >> 24) & 1, amx_int8 = (edx >> 25) & 1;
+  const bool tile_state = (xcr0 & 0x60000) == 0x60000;  // XTILECFG + XTILEDATA
+  f.amx = f.avx512vnni && amx_tile && amx_int8 && tile_state && request_amx_permission();
   return f;
 }
 
@@ -54,6 +70,7 @@ const CpuFeatures& cpu_features() {
 
 Isa best_isa() {
   const CpuFeatures& f = cpu_features();
+  if (f.amx) return Isa::amx;
   if (f.avx512vnni) return Isa::avx512vnni;
   if (f.avxvnni) return Isa::avxvnni;
   if (f.avx2) return Isa::avx2;
@@ -67,13 +84,15 @@ bool isa_supported(Isa isa) {
     case Isa::avx2: return f.avx2;
     case Isa::avxvnni: return f.avxvnni;
     case Isa::avx512vnni: return f.avx512vnni;
+    case Isa::amx: return f.amx;
   }
   return false;
 }
 
 bool parse_isa(const char* text, Isa* out) {
   if (text == nullptr) return false;
-  static constexpr Isa all[] = {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni};
+  static constexpr Isa all[] = {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni,
+                                   Isa::amx};
   for (Isa isa : all) {
     if (std::strcmp(text, isa_name(isa)) == 0) {
       *out = isa;
@@ -106,6 +125,7 @@ const char* isa_name(Isa isa) {
     case Isa::avx2: return "avx2";
     case Isa::avxvnni: return "avxvnni";
     case Isa::avx512vnni: return "avx512vnni";
+    case Isa::amx: return "amx";
   }
   return "unknown";
 }

@@ -4,7 +4,7 @@
 namespace mq::kernels {
 
 /// ISA tiers of the int8 kernels, ordered from lowest to highest.
-enum class Isa { scalar = 0, avx2 = 1, avxvnni = 2, avx512vnni = 3 };
+enum class Isa { scalar = 0, avx2 = 1, avxvnni = 2, avx512vnni = 3, amx = 4 };
 
 /// Raw CPU features relevant to monoquant's kernels (OS support for the registers included).
 struct CpuFeatures {
@@ -12,6 +12,8 @@ struct CpuFeatures {
   bool avx512 = false;       ///< AVX512 F, BW, VL and DQ, with ZMM state enabled by the OS.
   bool avx512vnni = false;   ///< AVX512_VNNI (vpdpbusd on zmm).
   bool avxvnni = false;      ///< AVX_VNNI (VEX-encoded vpdpbusd on ymm).
+  bool amx = false;          ///< AMX-TILE + AMX-INT8 with tile state enabled and granted by
+                             ///< the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM), plus avx512vnni.
 };
 
 /// Features of the running CPU, detected once.
@@ -24,7 +26,7 @@ Isa best_isa();
 /// the CPU lacks falls back to best_isa().
 Isa active_isa();
 
-/// Parses "scalar", "avx2", "avxvnni" or "avx512vnni"; returns false for anything else.
+/// Parses "scalar", "avx2", "avxvnni", "avx512vnni" or "amx"; returns false for anything else.
 bool parse_isa(const char* text, Isa* out);
 
 /// min(requested, best): the tier actually used when `requested` is forced. A null or invalid
@@ -34,7 +36,7 @@ Isa resolve_isa(const char* requested, Isa best);
 /// True when the running CPU can execute kernels of tier `isa`.
 bool isa_supported(Isa isa);
 
-/// Lower-case name of a tier ("scalar", "avx2", "avxvnni", "avx512vnni").
+/// Lower-case name of a tier ("scalar", "avx2", "avxvnni", "avx512vnni", "amx").
 const char* isa_name(Isa isa);
 
 }  // namespace mq::kernels

@@ -15,6 +15,7 @@ constexpr QGemmVariant variants[] = {
     {"qgemm_u8s8_4x16__avx2", Isa::avx2, 4, 16, qgemm_u8s8_4x16__avx2},
     {"qgemm_u8s8_6x16__avxvnni", Isa::avxvnni, 6, 16, qgemm_u8s8_6x16__avxvnni},
     {"qgemm_u8s8_8x48__avx512vnni", Isa::avx512vnni, 8, 48, qgemm_u8s8_8x48__avx512vnni},
+    {"qgemm_u8s8_32x32__amx", Isa::amx, 32, 32, qgemm_u8s8_32x32__amx},
 };
 
 // True when a·w0 + a·w1 can leave int16 for some a in [0, 255] (vpmaddubsw saturates).
@@ -45,14 +46,14 @@ std::size_t qgemm_packed_size(std::size_t n, std::size_t k) {
   const std::size_t n_blocks = (n + qgemm_block_n - 1) / qgemm_block_n;
   const std::size_t k4 = (k + 3) / 4;
   return sizeof(PackedHeader) + align64(n_blocks * 16 * sizeof(std::int32_t)) +
-         align64(n_blocks) + n_blocks * k4 * 64;
+         align64(n_blocks) + n_blocks * padded_k4(k4) * 64;
 }
 
 void qgemm_pack_b(const std::int8_t* w, std::size_t ldw, std::size_t n, std::size_t k,
                   void* packed) {
   assert((reinterpret_cast<std::uintptr_t>(packed) & 63) == 0);
   const std::size_t n_blocks = (n + qgemm_block_n - 1) / qgemm_block_n;
-  const std::size_t k4 = (k + 3) / 4;
+  const std::size_t k4 = (k + 3) / 4, k4p = padded_k4(k4);
   auto* base = static_cast<std::uint8_t*>(packed);
   auto* h = reinterpret_cast<PackedHeader*>(base);
   h->magic = packed_magic;
@@ -80,11 +81,12 @@ void qgemm_pack_b(const std::int8_t* w, std::size_t ldw, std::size_t n, std::siz
         }
         needs_exact = needs_exact || pair_saturates(quad[0], quad[1]) ||
                       pair_saturates(quad[2], quad[3]);
-        std::memcpy(data + (nb * k4 + q) * 64 + j * 4, quad, 4);
+        std::memcpy(data + (nb * k4p + q) * 64 + j * 4, quad, 4);
       }
       colsum[col] = sum;
     }
     exact[nb] = needs_exact ? 1 : 0;
+    std::memset(data + (nb * k4p + k4) * 64, 0, (k4p - k4) * 64);
   }
 }
 

@@ -16,74 +16,9 @@ inline std::int32_t load_u32(const std::uint8_t* p) {
   return v;
 }
 
-inline __mmask16 column_mask(std::size_t cols) {
-  return cols >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << cols) - 1);
-}
+#include "kernels/qgemm_zmm_epilogue.h"
 
-// Per-vector epilogue constants (one 16-column vector).
-struct EpiVec {
-  __mmask16 mask;
-  __m512i comp;   // bias32 − a_zp·colsum
-  __m512 scale;   // requant multiplier or a_scale·w_scale
-  __m512 bias;    // f32 bias
-  __m512 lo, hi;  // clamp bounds minus out_zp
-  __m512i zp;
-};
-
-#define MQ_INLINE inline __attribute__((always_inline))
 #define MQ_UNROLL _Pragma("GCC unroll 8")
-
-MQ_INLINE EpiVec epi_vec(const QGemmParams& p, const PackedView& b, std::size_t n,
-                         std::size_t nend) {
-  EpiVec e;
-  e.mask = column_mask(nend - n);
-  e.comp = _mm512_mullo_epi32(_mm512_set1_epi32(-p.a_zp), _mm512_load_si512(b.colsum + n));
-  if (p.bias32) e.comp = _mm512_add_epi32(e.comp, _mm512_maskz_loadu_epi32(e.mask, p.bias32 + n));
-  e.bias = _mm512_setzero_ps();
-  e.zp = _mm512_set1_epi32(p.out_zp);
-  e.lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.out_zp));
-  e.hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.out_zp));
-  if (p.output == QGemmOutput::f32) {
-    const __m512 ws = p.per_channel ? _mm512_maskz_loadu_ps(e.mask, p.w_scale + n)
-                                    : _mm512_set1_ps(p.w_scale[0]);
-    e.scale = _mm512_mul_ps(_mm512_set1_ps(p.a_scale), ws);
-    if (p.bias_f32) e.bias = _mm512_maskz_loadu_ps(e.mask, p.bias_f32 + n);
-  } else if (p.output != QGemmOutput::s32) {
-    e.scale = p.per_channel ? _mm512_maskz_loadu_ps(e.mask, p.multiplier + n)
-                            : _mm512_set1_ps(p.multiplier[0]);
-  } else {
-    e.scale = _mm512_setzero_ps();
-  }
-  return e;
-}
-
-// Writes one row of one 16-column vector.
-MQ_INLINE void epi_store(const QGemmParams& p, const EpiVec& e, std::size_t m, std::size_t n,
-                         __m512i acc) {
-  acc = _mm512_add_epi32(acc, e.comp);
-  switch (p.output) {
-    case QGemmOutput::u8:
-    case QGemmOutput::s8: {
-      __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), e.scale);
-      x = _mm512_min_ps(_mm512_max_ps(x, e.lo), e.hi);
-      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), e.zp);
-      _mm_mask_storeu_epi8(static_cast<std::uint8_t*>(p.c) + m * p.ldc + n, e.mask,
-                           _mm512_cvtepi32_epi8(q));
-      break;
-    }
-    case QGemmOutput::f32: {
-      __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), e.scale);
-      if (p.bias_f32) x = _mm512_add_ps(x, e.bias);
-      float* cr = static_cast<float*>(p.c) + m * p.ldc + n;
-      if (p.accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(e.mask, cr), x);
-      _mm512_mask_storeu_ps(cr, e.mask, x);
-      break;
-    }
-    case QGemmOutput::s32:
-      _mm512_mask_storeu_epi32(static_cast<std::int32_t*>(p.c) + m * p.ldc + n, e.mask, acc);
-      break;
-  }
-}
 
 // MR rows × NV 16-column vectors, KU independent accumulator sets along k.
 template <int MR, int NV, int KU>

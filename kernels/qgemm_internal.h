@@ -21,13 +21,17 @@ static_assert(sizeof(PackedHeader) == 64);
 
 static inline std::size_t align64(std::size_t x) { return (x + 63) & ~std::size_t{63}; }
 
+/// Quads stored per 16-column block: k4 rounded up to 16, so that every block is a whole
+/// number of 16-row AMX B tiles (the padding quads are zero weights).
+static inline std::size_t padded_k4(std::size_t k4) { return (k4 + 15) & ~std::size_t{15}; }
+
 /// Views into a packed buffer.
 struct PackedView {
   const PackedHeader* h;
   const std::int32_t* colsum;      // n_blocks*16
   const std::uint8_t* needs_exact; // n_blocks flags (AVX2 saturation)
-  const std::int8_t* data;         // [n_blocks][k4][16][4]
-  std::size_t block_bytes;         // k4*64
+  const std::int8_t* data;         // [n_blocks][padded_k4][16][4]
+  std::size_t block_bytes;         // padded_k4*64
 };
 
 static inline PackedView view(const void* packed) {
@@ -35,7 +39,7 @@ static inline PackedView view(const void* packed) {
   const auto* h = static_cast<const PackedHeader*>(packed);
   return {h, reinterpret_cast<const std::int32_t*>(base + h->colsum_offset),
           base + h->exact_offset, reinterpret_cast<const std::int8_t*>(base + h->data_offset),
-          static_cast<std::size_t>(h->k4) * 64};
+          padded_k4(static_cast<std::size_t>(h->k4)) * 64};
 }
 
 static inline std::int32_t wrap_add(std::int32_t a, std::int32_t b) {
@@ -105,4 +109,6 @@ void qgemm_u8s8_6x16__avxvnni(const QGemmParams&, std::size_t, std::size_t, std:
                               std::size_t);
 void qgemm_u8s8_8x48__avx512vnni(const QGemmParams&, std::size_t, std::size_t, std::size_t,
                                  std::size_t);
+void qgemm_u8s8_32x32__amx(const QGemmParams&, std::size_t, std::size_t, std::size_t,
+                           std::size_t);
 }  // namespace mq::kernels
