@@ -15,31 +15,54 @@ void qconv_depthwise__avx2(const QConvShape& s, const QGemmParams& epi, const st
 namespace {
 #include "kernels/qconv_dw_impl.h"
 
-constexpr std::size_t im2col_rows = 96;  // output pixels gathered per qgemm call
-
 std::size_t gemm_k(const QConvShape& s) { return s.kh * s.kw * (s.in_c / s.groups); }
 std::size_t group_bytes(const QConvShape& s) {
   return align64(qgemm_packed_size(s.out_c / s.groups, gemm_k(s)));
+}
+// Output pixels gathered per qgemm call: ~128 KiB of im2col rows (L2), a multiple of 32
+// (whole AMX row blocks) between 32 and 512.
+std::size_t im2col_rows(const QConvShape& s) {
+  const std::size_t rows = (128 * 1024 / std::max<std::size_t>(gemm_k(s), 1)) / 32 * 32;
+  return std::clamp<std::size_t>(rows, 32, 512);
 }
 std::size_t elem_size(QGemmOutput o) {
   return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4;
 }
 
-// Rows [r0, r1) of the im2col matrix of group g (row stride K); padding reads a_zp.
+// Rows [r0, r1) of the im2col matrix of group g (row stride K); padding reads a_zp. With one
+// group and unit dilation the in-range taps of a kernel row are contiguous in the input and
+// are copied at once.
 void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint8_t zp,
             std::size_t r0, std::size_t r1, std::uint8_t* out) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_c / s.groups, K = gemm_k(s);
+  const bool runs = s.groups == 1 && s.dil_w == 1;
   for (std::size_t r = r0; r < r1; ++r) {
     const std::size_t b = r / (oh * ow), oy = (r / ow) % oh, ox = r % ow;
     std::uint8_t* dst = out + (r - r0) * K;
-    for (std::size_t ky = 0; ky < s.kh; ++ky) {
+    const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
+    for (std::size_t ky = 0; ky < s.kh; ++ky, dst += s.kw * cg) {
       const long iy = long(oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
-      for (std::size_t kx = 0; kx < s.kw; ++kx, dst += cg) {
-        const long ix = long(ox * s.stride_w + kx * s.dil_w) - long(s.pad_l);
-        if (iy < 0 || ix < 0 || iy >= long(s.in_h) || ix >= long(s.in_w))
-          std::memset(dst, zp, cg);
+      if (iy < 0 || iy >= long(s.in_h)) {
+        std::memset(dst, zp, s.kw * cg);
+        continue;
+      }
+      const std::uint8_t* row = x + (b * s.in_h + std::size_t(iy)) * s.in_w * s.in_c;
+      if (runs) {  // taps [lo, hi) are in range
+        const long lo = std::clamp<long>(-ix0, 0, long(s.kw));
+        const long hi = std::clamp<long>(long(s.in_w) - ix0, lo, long(s.kw));
+        if (lo > 0) std::memset(dst, zp, std::size_t(lo) * cg);
+        if (hi > lo)
+          std::memcpy(dst + std::size_t(lo) * cg, row + std::size_t(ix0 + lo) * s.in_c,
+                      std::size_t(hi - lo) * cg);
+        if (hi < long(s.kw)) std::memset(dst + std::size_t(hi) * cg, zp, (s.kw - std::size_t(hi)) * cg);
+        continue;
+      }
+      for (std::size_t kx = 0; kx < s.kw; ++kx) {
+        const long ix = ix0 + long(kx * s.dil_w);
+        if (ix < 0 || ix >= long(s.in_w))
+          std::memset(dst + kx * cg, zp, cg);
         else
-          std::memcpy(dst, x + ((b * s.in_h + iy) * s.in_w + ix) * s.in_c + g * cg, cg);
+          std::memcpy(dst + kx * cg, row + std::size_t(ix) * s.in_c + g * cg, cg);
       }
     }
   }
@@ -67,7 +90,7 @@ void qconv_pack(const QConvShape& s, const std::int8_t* w, void* packed) {
 
 std::size_t qconv_scratch_size(const QConvShape& s) {
   if (s.depthwise() || s.pointwise()) return 0;
-  return align64(im2col_rows * gemm_k(s));
+  return align64(im2col_rows(s) * gemm_k(s));
 }
 
 void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
@@ -95,8 +118,9 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
   }
   const std::size_t es = elem_size(epi.output);
   auto* col = static_cast<std::uint8_t*>(scratch);
-  for (std::size_t r0 = p0; r0 < p1; r0 += im2col_rows) {
-    const std::size_t r1 = std::min(p1, r0 + im2col_rows);
+  const std::size_t chunk = im2col_rows(s);
+  for (std::size_t r0 = p0; r0 < p1; r0 += chunk) {
+    const std::size_t r1 = std::min(p1, r0 + chunk);
     for (std::size_t g = 0; g < s.groups; ++g) {
       im2col(s, x, g, static_cast<std::uint8_t>(epi.a_zp), r0, r1, col);
       const std::size_t c0 = g * og;
