@@ -36,8 +36,12 @@ void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint
             std::size_t r0, std::size_t r1, std::uint8_t* out) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_c / s.groups, K = gemm_k(s);
   const bool runs = s.groups == 1 && s.dil_w == 1;
-  for (std::size_t r = r0; r < r1; ++r) {
-    const std::size_t b = r / (oh * ow), oy = (r / ow) % oh, ox = r % ow;
+  std::size_t b = r0 / (oh * ow), oy = (r0 / ow) % oh, ox = r0 % ow;  // advanced per row
+  for (std::size_t r = r0; r < r1; ++r, ++ox) {
+    if (ox == ow) {
+      ox = 0;
+      if (++oy == oh) oy = 0, ++b;
+    }
     std::uint8_t* dst = out + (r - r0) * K;
     const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
     for (std::size_t ky = 0; ky < s.kh; ++ky, dst += s.kw * cg) {

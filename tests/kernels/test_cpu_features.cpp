@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <initializer_list>
 #include <string>
 
@@ -16,6 +17,23 @@ TEST_CASE("cpu features: best and active tiers are consistent") {
   MESSAGE("best ISA: " << std::string(isa_name(best)) << ", active: " << std::string(isa_name(active_isa())));
 }
 
+TEST_CASE("cpu features: MONOQUANT_ISA in this process's environment is honoured") {
+  // ctest runs this suite once per forced tier (tests/CMakeLists.txt).
+  const char* forced = std::getenv("MONOQUANT_ISA");
+  Isa want{};
+  if (forced != nullptr && parse_isa(forced, &want)) {
+    MESSAGE("MONOQUANT_ISA=" << forced);
+    if (isa_supported(want)) CHECK(active_isa() == want);
+    else CHECK(static_cast<int>(active_isa()) < static_cast<int>(want));
+  } else {
+    CHECK(active_isa() == best_isa());
+  }
+  const CpuFeatures& f = cpu_features();
+  CHECK((!f.amx || f.avx512vnni));     // the AMX tier's epilogue and tails are AVX-512
+  CHECK((!f.avx512vnni || f.avx512));
+  CHECK((!f.avx512 || f.avx2));
+}
+
 TEST_CASE("cpu features: MONOQUANT_ISA parsing and lowering") {
   Isa isa{};
   CHECK(parse_isa("scalar", &isa));
@@ -30,7 +48,11 @@ TEST_CASE("cpu features: MONOQUANT_ISA parsing and lowering") {
   CHECK(resolve_isa("avx512vnni", Isa::avx2) == Isa::avx2);  // cannot raise above the CPU
   CHECK(resolve_isa("bogus", Isa::avxvnni) == Isa::avxvnni);
   CHECK(resolve_isa(nullptr, Isa::avx2) == Isa::avx2);
-  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni}) {
+  CHECK(parse_isa("amx", &isa));
+  CHECK(isa == Isa::amx);
+  CHECK(resolve_isa("avx512vnni", Isa::amx) == Isa::avx512vnni);
+  CHECK(resolve_isa("amx", Isa::avx512vnni) == Isa::avx512vnni);
+  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni, Isa::amx}) {
     CHECK(parse_isa(isa_name(i), &isa));
     CHECK(isa == i);
   }

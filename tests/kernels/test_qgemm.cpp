@@ -125,6 +125,23 @@ TEST_CASE("qgemm: every variant matches the reference on tile edges") {
   }
 }
 
+TEST_CASE("qgemm: every variant matches the reference on large-tile edges (AMX 16/32 rows, 64-byte k steps)") {
+  const std::size_t ms[] = {4, 15, 16, 17, 31, 32, 33, 48, 65, 100};
+  const std::size_t ns[] = {16, 31, 32, 33, 65};
+  const std::size_t ks[] = {60, 64, 65, 129, 200};
+  for (const QGemmVariant* v : runnable_variants()) {
+    if (v->mr < 8) continue;  // the small-tile variants are covered above
+    for (std::size_t m : ms)
+      for (std::size_t n : ns)
+        for (std::size_t k : ks) {
+          Problem pr(m, n, k);
+          const int a_zp = static_cast<int>((m * 17 + n * 5 + k) % 256);
+          check_variant(*v, pr, QGemmOutput::s32, a_zp, false);
+          check_variant(*v, pr, (m + k) % 2 ? QGemmOutput::u8 : QGemmOutput::f32, a_zp, true);
+        }
+  }
+}
+
 TEST_CASE("qgemm: all epilogues, per-tensor and per-channel, larger shapes") {
   struct Shape { std::size_t m, n, k; };
   const Shape shapes[] = {{64, 128, 256}, {33, 200, 768}, {100, 64, 1000}, {1, 1024, 256},
@@ -167,12 +184,16 @@ TEST_CASE("qgemm: saturation extremes (a=255, w=-128/127) stay exact") {
 
 TEST_CASE("qgemm: selection honours the requested tier") {
   CHECK(qgemm_select(Isa::scalar).isa == Isa::scalar);
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni}) {
+  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni, Isa::amx}) {
     const QGemmVariant& v = qgemm_select(isa);
     CHECK(static_cast<int>(v.isa) <= static_cast<int>(isa));
     CHECK(isa_supported(v.isa));
   }
   CHECK(qgemm_active().isa == qgemm_select(active_isa()).isa);
+  // The variant list names each tier once, in ascending order.
+  const auto vs = qgemm_variants();
+  for (std::size_t i = 1; i < vs.size(); ++i)
+    CHECK(static_cast<int>(vs[i - 1].isa) < static_cast<int>(vs[i].isa));
 }
 
 TEST_CASE("qgemm: parallel split matches the single-thread result") {
