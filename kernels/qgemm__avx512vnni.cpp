@@ -1,4 +1,5 @@
-// qgemm on AVX512-VNNI: 8×48 register tile (24 zmm accumulators), vpdpbusd on 4-k quads.
+// qgemm on AVX512-VNNI: 8×48 register tile (24 zmm accumulators; 6×64 for a last 64-column
+// panel), vpdpbusd on 4-k quads.
 // Rows 1–3 use k-split accumulators so that ≥ 12 independent vpdpbusd chains stay in flight.
 #include <immintrin.h>
 
@@ -86,6 +87,23 @@ void rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t
   }
 }
 
+// A 64-column panel: 6×64 tiles (24 accumulators), so that N = 64 or a 16-column remainder
+// never runs on a single vector column with too few independent vpdpbusd chains.
+template <>
+void rows<4>(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1,
+             std::size_t nb0, std::size_t nend) {
+  std::size_t m = m0;
+  for (; m + 6 <= m1; m += 6) tile<6, 4, 1>(p, b, m, nb0, nend);
+  switch (m1 - m) {
+    case 5: tile<5, 4, 1>(p, b, m, nb0, nend); break;
+    case 4: tile<4, 4, 1>(p, b, m, nb0, nend); break;
+    case 3: tile<3, 4, 1>(p, b, m, nb0, nend); break;
+    case 2: tile<2, 4, 2>(p, b, m, nb0, nend); break;
+    case 1: tile<1, 4, 3>(p, b, m, nb0, nend); break;
+    default: break;
+  }
+}
+
 }  // namespace
 
 void qgemm_u8s8_8x48__avx512vnni(const QGemmParams& p, std::size_t m0, std::size_t m1,
@@ -94,13 +112,18 @@ void qgemm_u8s8_8x48__avx512vnni(const QGemmParams& p, std::size_t m0, std::size
   constexpr std::size_t mc = 96;  // rows of A kept hot in L2 while B panels stream
   for (std::size_t mb = m0; mb < m1; mb += mc) {
     const std::size_t me = std::min(m1, mb + mc);
-    for (std::size_t n = n0; n < n1; n += 48) {
-      const std::size_t nend = std::min(n1, n + 48);
-      switch ((nend - n + 15) / 16) {
+    for (std::size_t n = n0; n < n1;) {
+      // 48-column panels; a last 64 columns (or fewer than 48 after them) form one panel.
+      const std::size_t left = n1 - n;
+      const std::size_t width = left > 48 && left <= 64 ? left : std::min<std::size_t>(48, left);
+      const std::size_t nend = n + width;
+      switch ((width + 15) / 16) {
+        case 4: rows<4>(p, b, mb, me, n / 16, nend); break;
         case 3: rows<3>(p, b, mb, me, n / 16, nend); break;
         case 2: rows<2>(p, b, mb, me, n / 16, nend); break;
         default: rows<1>(p, b, mb, me, n / 16, nend); break;
       }
+      n = nend;
     }
   }
 }
