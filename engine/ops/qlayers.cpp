@@ -5,6 +5,7 @@
 
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
+#include "kernels/layout.h"
 #include "kernels/qconv.h"
 #include "kernels/qgemm.h"
 #include "kernels/quant.h"
@@ -260,9 +261,7 @@ void run_qconv(ExecContext& c) {
   st.x_nhwc.reserve(size_t(N * H * W * C));
   auto* xn = static_cast<uint8_t*>(st.x_nhwc.data());
   const uint8_t* xs = x.data<uint8_t>();
-  for (int64_t b = 0; b < N; ++b)
-    for (int64_t ch = 0; ch < C; ++ch)
-      for (int64_t i = 0; i < H * W; ++i) xn[(b * H * W + i) * C + ch] = xs[(b * C + ch) * H * W + i];
+  kernels::nchw_to_nhwc_u8(xs, size_t(N), size_t(C), size_t(H * W), xn);
   size_t pixels = size_t(N) * oh * ow;
   size_t out_bytes = pixels * size_t(st.m);
   st.y_nhwc.reserve(out_bytes);
@@ -281,10 +280,7 @@ void run_qconv(ExecContext& c) {
   // NHWC → NCHW
   auto* yn = static_cast<const uint8_t*>(st.y_nhwc.data());
   auto* yd = static_cast<uint8_t*>(c.out(0).raw());
-  int64_t HW = int64_t(oh * ow), M = st.m;
-  for (int64_t b = 0; b < N; ++b)
-    for (int64_t i = 0; i < HW; ++i)
-      for (int64_t ch = 0; ch < M; ++ch) yd[(b * M + ch) * HW + i] = yn[(b * HW + i) * M + ch];
+  kernels::nhwc_to_nchw_u8(yn, size_t(N), size_t(st.m), oh * ow, yd);
 }
 
 }  // namespace
