@@ -1,0 +1,148 @@
+// AMX-INT8 building blocks shared by the qgemm and qconv AMX kernels: tile configuration,
+// the stored-tile epilogue and the pipeline that overlaps it with the next block's tiles.
+// Included inside an anonymous namespace of a file built with AMX and AVX-512 flags, after
+// kernels/qgemm_zmm_epilogue.h.
+
+// The 64-byte LDTILECFG operand (palette 1).
+struct alignas(64) TileConfig {
+  std::uint8_t palette = 1, start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t colsb[16] = {};
+  std::uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64);
+
+// GCC 12's _tile_loadconfig declares only 8 bytes of its operand as read (so stores to the
+// rest of the configuration can be dropped) and _tile_loadd declares no memory read at all
+// (so stores to a buffer it loads can be moved after it): both are written here in full.
+inline void load_tile_config(const TileConfig& cfg) {
+  __asm__ volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
+}
+#define MQ_TILE_LOAD(tile, base, stride)                                          \
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #tile ::"r"((const void*)(base)), \
+                   "r"((long)(stride))                                            \
+                   : "memory")
+
+// tmm0..3: C (row tile i, column tile j → 2i + j); tmm4, 5: A row tiles; tmm6, 7: B column
+// tiles. Every tile is 64 bytes wide; C and A tiles have `rows` rows (16, or fewer for the
+// last rows of a GEMM), B tiles 16.
+inline void configure_tiles(std::size_t rows = 16) {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.colsb[t] = 64;
+    cfg.rows[t] = t < 6 ? static_cast<std::uint8_t>(rows) : 16;
+  }
+  load_tile_config(cfg);
+}
+
+inline constexpr std::size_t c_ld = 32;  // int32 row stride of a stored C block
+
+// Stores the C tiles of a block into c[32][32].
+template <int RA, int RB>
+void store_tiles(std::int32_t* c) {
+  _tile_stored(0, c, c_ld * 4);
+  if constexpr (RB > 1) _tile_stored(1, c + 16, c_ld * 4);
+  if constexpr (RA > 1) _tile_stored(2, c + 16 * c_ld, c_ld * 4);
+  if constexpr (RA > 1 && RB > 1) _tile_stored(3, c + 16 * c_ld + 16, c_ld * 4);
+}
+
+// A block whose epilogue is still to run.
+struct Pending {
+  std::size_t m[2] = {0, 0};  // first output row of each 16-row tile
+  std::size_t rows = 0, nb = 0, nblocks = 0;
+  const std::int32_t* c = nullptr;
+};
+
+// Epilogue of `rows` stored rows of one 16-column vector, for one output kind: the
+// parameters live in registers (the byte stores would otherwise force them to be reloaded).
+template <QGemmOutput O>
+void finish_vector(const QGemmParams& p, const EpiVec& e, std::size_t m, std::size_t n,
+                   std::size_t rows, const std::int32_t* __restrict c) {
+  const std::size_t ldc = p.ldc;
+  const __mmask16 mask = e.mask;
+  const __m512i comp = e.comp, zp = e.zp;
+  const __m512 scale = e.scale, lo = e.lo, hi = e.hi, bias = e.bias;
+  if constexpr (O == QGemmOutput::u8 || O == QGemmOutput::s8) {
+    auto* __restrict out = static_cast<std::uint8_t*>(p.c) + m * ldc + n;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const __m512i acc = _mm512_add_epi32(_mm512_load_si512(c + r * c_ld), comp);
+      __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
+      x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
+      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), zp);
+      _mm_mask_storeu_epi8(out + r * ldc, mask, _mm512_cvtepi32_epi8(q));
+    }
+  } else if constexpr (O == QGemmOutput::f32) {
+    auto* __restrict out = static_cast<float*>(p.c) + m * ldc + n;
+    const bool has_bias = p.bias_f32 != nullptr, accumulate = p.accumulate;
+    for (std::size_t r = 0; r < rows; ++r) {
+      const __m512i acc = _mm512_add_epi32(_mm512_load_si512(c + r * c_ld), comp);
+      __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
+      if (has_bias) x = _mm512_add_ps(x, bias);
+      if (accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, out + r * ldc), x);
+      _mm512_mask_storeu_ps(out + r * ldc, mask, x);
+    }
+  } else {
+    auto* __restrict out = static_cast<std::int32_t*>(p.c) + m * ldc + n;
+    for (std::size_t r = 0; r < rows; ++r)
+      _mm512_mask_storeu_epi32(out + r * ldc, mask,
+                               _mm512_add_epi32(_mm512_load_si512(c + r * c_ld), comp));
+  }
+}
+
+template <QGemmOutput O>
+void finish_tiles(const QGemmParams& p, const EpiVec& e, const Pending& d, std::size_t n,
+                  const std::int32_t* c) {
+  finish_vector<O>(p, e, d.m[0], n, std::min<std::size_t>(d.rows, 16), c);
+  if (d.rows > 16) finish_vector<O>(p, e, d.m[1], n, d.rows - 16, c + 16 * c_ld);
+}
+
+// Epilogue of a stored block: its tiles' rows × columns [16·nb, min(n1, 16·(nb + nblocks))).
+inline void finish(const QGemmParams& p, const PackedView& b, const Pending& d, std::size_t n1) {
+  for (std::size_t j = 0; j < d.nblocks; ++j) {
+    const std::size_t n = (d.nb + j) * 16;
+    if (n >= n1) break;
+    const EpiVec e = epi_vec(p, b, n, std::min(n1, n + 16));
+    const std::int32_t* c = d.c + 16 * j;
+    switch (p.output) {
+      case QGemmOutput::u8:
+      case QGemmOutput::s8: finish_tiles<QGemmOutput::u8>(p, e, d, n, c); break;
+      case QGemmOutput::f32: finish_tiles<QGemmOutput::f32>(p, e, d, n, c); break;
+      case QGemmOutput::s32: finish_tiles<QGemmOutput::s32>(p, e, d, n, c); break;
+    }
+  }
+}
+
+// Runs blocks in order, each one's epilogue placed after the next one's tile instructions
+// so that the AVX-512 requantization overlaps the AMX unit's work.
+class Pipeline {
+ public:
+  Pipeline(const QGemmParams& p, const PackedView& b, std::size_t n1) : p_(p), b_(b), n1_(n1) {}
+  // `compute` fills the C tiles of a block of RA row tiles (starting at output rows m0 and
+  // m1; `rows` in all) × RB column tiles starting at packed block nb.
+  template <int RA, int RB, class Compute>
+  void run(Compute&& compute, std::size_t m0, std::size_t m1, std::size_t rows, std::size_t nb) {
+    compute();
+    if (pending_.c) finish(p_, b_, pending_, n1_);
+    std::int32_t* c = buf_[cur_];
+    cur_ ^= 1;
+    store_tiles<RA, RB>(c);
+    pending_.m[0] = m0;
+    pending_.m[1] = m1;
+    pending_.rows = rows;
+    pending_.nb = nb;
+    pending_.nblocks = static_cast<std::size_t>(RB);
+    pending_.c = c;
+  }
+  void flush() {
+    if (pending_.c) finish(p_, b_, pending_, n1_);
+    pending_.c = nullptr;
+  }
+
+ private:
+  const QGemmParams& p_;
+  const PackedView& b_;
+  std::size_t n1_;
+  alignas(64) std::int32_t buf_[2][32 * c_ld];
+  int cur_ = 0;
+  Pending pending_;
+};
