@@ -119,29 +119,17 @@ std::size_t qconv_scratch_size(const QConvShape& s) {
   return align64(im2col_rows(s) * gemm_k(s));
 }
 
-void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
-  if (s.depthwise()) {
-    const auto* wt = static_cast<const std::int8_t*>(packed);
-    if (active_isa() != Isa::scalar) qconv_depthwise__avx2(s, epi, x, wt, y, p0, p1);
-    else depthwise_rows(s, epi, x, wt, y, p0, p1);
-    return;
-  }
+namespace {
+
+// K×K (or strided / padded 1×1) convolution of pixels [p0, p1) through im2col + qgemm.
+void qconv_im2col(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                  const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
   const QGemmVariant& v = qgemm_active();
   const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
   QGemmParams p = epi;
   p.n = og;
   p.k = K;
   p.ldc = s.out_c;
-  if (s.pointwise()) {
-    p.m = s.batch * s.out_h() * s.out_w();
-    p.a = x;
-    p.lda = s.in_c;
-    p.packed_b = packed;
-    p.c = y;
-    v.fn(p, p0, p1, 0, og);
-    return;
-  }
   const std::size_t es = elem_size(epi.output);
   auto* col = static_cast<std::uint8_t*>(scratch);
   const std::size_t chunk = im2col_rows(s);
@@ -164,6 +152,50 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
       v.fn(p, 0, r1 - r0, 0, og);
     }
   }
+}
+
+bool direct_amx(const QConvShape& s, const QGemmParams& epi) {
+  return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c &&
+         s.out_w() >= 16 && s.out_w() <= qconv_amx_max_out_w && !epi.accumulate;
+}
+
+}  // namespace
+
+void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
+  if (s.depthwise()) {
+    const auto* wt = static_cast<const std::int8_t*>(packed);
+    if (active_isa() != Isa::scalar) qconv_depthwise__avx2(s, epi, x, wt, y, p0, p1);
+    else depthwise_rows(s, epi, x, wt, y, p0, p1);
+    return;
+  }
+  const QGemmVariant& v = qgemm_active();
+  const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
+  QGemmParams p = epi;
+  p.n = og;
+  p.k = K;
+  p.ldc = s.out_c;
+  if (!s.pointwise() && v.isa == Isa::amx && direct_amx(s, epi)) {
+    // Whole output rows run on the direct AMX kernel; the ends of a range that cut a row
+    // go through im2col.
+    const std::size_t ow = s.out_w(), ra = (p0 + ow - 1) / ow, rb = p1 / ow;
+    if (ra < rb) {
+      if (p0 < ra * ow) qconv_im2col(s, epi, x, packed, y, scratch, p0, ra * ow);
+      qconv_rows__amx(s, epi, x, packed, y, ra, rb);
+      if (rb * ow < p1) qconv_im2col(s, epi, x, packed, y, scratch, rb * ow, p1);
+      return;
+    }
+  }
+  if (s.pointwise()) {
+    p.m = s.batch * s.out_h() * s.out_w();
+    p.a = x;
+    p.lda = s.in_c;
+    p.packed_b = packed;
+    p.c = y;
+    v.fn(p, p0, p1, 0, og);
+    return;
+  }
+  qconv_im2col(s, epi, x, packed, y, scratch, p0, p1);
 }
 
 }  // namespace mq::kernels

@@ -111,4 +111,12 @@ void qgemm_u8s8_8x48__avx512vnni(const QGemmParams&, std::size_t, std::size_t, s
                                  std::size_t);
 void qgemm_u8s8_32x32__amx(const QGemmParams&, std::size_t, std::size_t, std::size_t,
                            std::size_t);
+
+// Direct AMX convolution (kernels/qconv__amx.cpp): one group, in_c a multiple of 64 up to
+// qconv_amx_max_in_c, 16 ≤ out_w ≤ qconv_amx_max_out_w, no accumulating epilogue (edge
+// tiles are computed twice). Output rows [r0, r1) of the flattened N·OH rows.
+inline constexpr std::size_t qconv_amx_max_in_c = 1024, qconv_amx_max_out_w = 4096;
+struct QConvShape;
+void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                     const void* packed, void* y, std::size_t r0, std::size_t r1);
 }  // namespace mq::kernels

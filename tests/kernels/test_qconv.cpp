@@ -70,3 +70,26 @@ TEST_CASE("qconv: general, grouped, pointwise and depthwise shapes match the ref
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
 }
+
+TEST_CASE("qconv: shapes of the direct AMX path (in_c a multiple of 64, rows ≥ 16 pixels)") {
+  // On an AMX CPU whole output rows take the direct kernel and the row cut by the split in
+  // check_conv goes through im2col; elsewhere these run on im2col + qgemm.
+  std::vector<QConvShape> shapes;
+  QConvShape s;
+  s.batch = 2; s.in_h = 5; s.in_w = 20; s.in_c = 64; s.out_c = 40; s.kh = s.kw = 3;
+  s.pad_t = s.pad_l = s.pad_b = s.pad_r = 1;
+  shapes.push_back(s);                                             // ow 20: tiles 0 and 4
+  QConvShape t = s; t.in_w = 16; t.out_c = 32; shapes.push_back(t);  // one tile per row
+  t = s; t.in_w = 37; t.stride_h = t.stride_w = 2; t.pad_b = t.pad_r = 0; t.out_c = 17;
+  shapes.push_back(t);                                             // stride 2, ow 18
+  t = s; t.in_w = 40; t.dil_h = t.dil_w = 2; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2;
+  shapes.push_back(t);                                             // dilation 2
+  t = s; t.in_c = 128; t.in_h = 6; t.in_w = 33; t.kh = t.kw = 5; t.pad_t = t.pad_l = 2;
+  t.pad_b = t.pad_r = 2; t.out_c = 16; shapes.push_back(t);        // 5×5, 2 channel chunks
+  t = s; t.kh = t.kw = 1; t.in_w = 40; t.stride_h = t.stride_w = 2; t.pad_t = t.pad_l = 0;
+  t.pad_b = t.pad_r = 0; t.out_c = 48; shapes.push_back(t);        // strided 1×1
+  t = s; t.batch = 1; t.in_h = 4; t.in_w = 50; t.pad_t = 0; t.pad_l = 2; t.pad_b = 1;
+  t.pad_r = 0; t.kw = 4; shapes.push_back(t);                      // asymmetric padding
+  for (const QConvShape& sh : shapes)
+    for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
+}

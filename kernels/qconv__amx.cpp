@@ -1,0 +1,147 @@
+// Direct int8 Conv2d on AMX-INT8 for one group with in_c a multiple of 64: each A tile is 16
+// output pixels of one output row × 64 input channels of one tap, loaded straight from the
+// NHWC input with a row stride of stride_w·in_c bytes, so no im2col matrix is built. Tiles
+// whose pixels touch the padding are gathered into a small buffer (padding reads a_zp). The
+// weights are qgemm-packed with K = (ky, kx, c), so 64-byte k step s is tap s / (in_c / 64).
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/qconv.h"
+#include "kernels/qgemm_internal.h"
+
+namespace mq::kernels {
+namespace {
+using namespace qgemm_detail;
+
+#include "kernels/qgemm_zmm_epilogue.h"
+#include "kernels/qgemm_amx_impl.h"
+
+constexpr std::size_t max_chunks = qconv_amx_max_in_c / 64;
+
+// Where one A tile of a block comes from: 16 output pixels (ox0 … ox0 + 15) of output row
+// (b, oy). For each tap, `src` is either the input itself (stride_w·in_c between rows) or
+// `gather` ([chunks][16][64], stride 64).
+struct TileSource {
+  std::size_t b = 0, oy = 0, ox0 = 0;
+};
+
+struct ConvCtx {
+  const QConvShape& s;
+  const std::uint8_t* x;
+  const PackedView& w;
+  std::size_t chunks;       // in_c / 64
+  std::uint8_t zp;          // activation zero point
+  std::uint8_t* gather[2];  // per row tile: [chunks][16][64]
+};
+
+// Points src/stride at the 16 × (64·chunks) activations of `t` for tap (ky, kx), gathering
+// them when some pixel falls into the padding.
+inline void tap_source(const ConvCtx& c, const TileSource& t, std::size_t ky, std::size_t kx,
+                       std::uint8_t* gather, const std::uint8_t** src, long* stride) {
+  const QConvShape& s = c.s;
+  const long iy = long(t.oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
+  const long ix0 = long(t.ox0 * s.stride_w + kx * s.dil_w) - long(s.pad_l);
+  const long ix15 = ix0 + 15 * long(s.stride_w);
+  const bool row_ok = iy >= 0 && iy < long(s.in_h);
+  if (row_ok && ix0 >= 0 && ix15 < long(s.in_w)) {
+    *src = c.x + ((t.b * s.in_h + std::size_t(iy)) * s.in_w + std::size_t(ix0)) * s.in_c;
+    *stride = long(s.stride_w * s.in_c);
+    return;
+  }
+  for (std::size_t r = 0; r < 16; ++r) {
+    const long ix = ix0 + long(r * s.stride_w);
+    const bool ok = row_ok && ix >= 0 && ix < long(s.in_w);
+    const std::uint8_t* px =
+        ok ? c.x + ((t.b * s.in_h + std::size_t(iy)) * s.in_w + std::size_t(ix)) * s.in_c : nullptr;
+    for (std::size_t cc = 0; cc < c.chunks; ++cc) {
+      std::uint8_t* d = gather + (cc * 16 + r) * 64;
+      if (ok) std::memcpy(d, px + cc * 64, 64);
+      else std::memset(d, c.zp, 64);
+    }
+  }
+  *src = gather;
+  *stride = -1;  // gathered: chunk cc at gather + cc·1024, stride 64
+}
+
+// Fills the C tiles for RA row tiles × RB column tiles (packed blocks nb, nb + 1).
+template <int RA, int RB>
+void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb) {
+  _tile_zero(0);
+  if constexpr (RB > 1) _tile_zero(1);
+  if constexpr (RA > 1) _tile_zero(2);
+  if constexpr (RA > 1 && RB > 1) _tile_zero(3);
+  const std::int8_t* b0 = c.w.data + nb * c.w.block_bytes;
+  const std::int8_t* b1 = b0 + c.w.block_bytes;
+  std::size_t step = 0;
+  for (std::size_t ky = 0; ky < c.s.kh; ++ky)
+    for (std::size_t kx = 0; kx < c.s.kw; ++kx) {
+      const std::uint8_t* src[2] = {nullptr, nullptr};
+      long stride[2] = {0, 0};
+      for (int i = 0; i < RA; ++i) tap_source(c, t[i], ky, kx, c.gather[i], &src[i], &stride[i]);
+      for (std::size_t cc = 0; cc < c.chunks; ++cc, ++step) {
+        const std::uint8_t* a0 = stride[0] < 0 ? src[0] + cc * 1024 : src[0] + cc * 64;
+        MQ_TILE_LOAD(4, a0, stride[0] < 0 ? 64 : stride[0]);
+        MQ_TILE_LOAD(6, b0 + 1024 * step, 64);
+        _tile_dpbusd(0, 4, 6);
+        if constexpr (RB > 1) {
+          MQ_TILE_LOAD(7, b1 + 1024 * step, 64);
+          _tile_dpbusd(1, 4, 7);
+        }
+        if constexpr (RA > 1) {
+          const std::uint8_t* a1 = stride[1] < 0 ? src[1] + cc * 1024 : src[1] + cc * 64;
+          MQ_TILE_LOAD(5, a1, stride[1] < 0 ? 64 : stride[1]);
+          _tile_dpbusd(2, 5, 6);
+          if constexpr (RB > 1) _tile_dpbusd(3, 5, 7);
+        }
+      }
+    }
+}
+
+}  // namespace
+
+// Output rows [r0, r1) of the flattened N·OH rows, every pixel of each.
+void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                     const void* packed, void* y, std::size_t r0, std::size_t r1) {
+  const std::size_t oh = s.out_h(), ow = s.out_w();
+  QGemmParams p = epi;
+  p.m = s.batch * oh * ow;
+  p.n = s.out_c;
+  p.k = s.kh * s.kw * s.in_c;
+  p.c = y;
+  p.ldc = s.out_c;
+  const PackedView w = view(packed);
+  alignas(64) std::uint8_t gather[2][max_chunks * 16 * 64];
+  const ConvCtx ctx{s, x, w, s.in_c / 64, static_cast<std::uint8_t>(epi.a_zp),
+                    {gather[0], gather[1]}};
+  // 16-pixel tiles of a row start at 0, 16, …; a last partial one is moved back to end at
+  // ow (it recomputes a few pixels of its neighbour, with the same result).
+  std::size_t starts[qconv_amx_max_out_w / 16 + 1];
+  std::size_t n_tiles = 0;
+  for (std::size_t ox = 0; ox + 16 <= ow; ox += 16) starts[n_tiles++] = ox;
+  if (ow % 16 != 0) starts[n_tiles++] = ow - 16;
+  configure_tiles();
+  Pipeline pl(p, w, s.out_c);
+  const std::size_t nb1 = (s.out_c + 15) / 16;
+  for (std::size_t nb = 0; nb < nb1; nb += 2) {
+    const bool two_cols = nb + 1 < nb1;
+    for (std::size_t r = r0; r < r1; ++r) {
+      const std::size_t b = r / oh, oy = r % oh;
+      for (std::size_t i = 0; i < n_tiles; i += 2) {
+        const TileSource t[2] = {{b, oy, starts[i]}, {b, oy, i + 1 < n_tiles ? starts[i + 1] : 0}};
+        const std::size_t m0 = r * ow + t[0].ox0, m1 = r * ow + t[1].ox0;
+        if (i + 1 < n_tiles) {
+          if (two_cols) pl.run<2, 2>([&] { conv_compute<2, 2>(ctx, t, nb); }, m0, m1, 32, nb);
+          else pl.run<2, 1>([&] { conv_compute<2, 1>(ctx, t, nb); }, m0, m1, 32, nb);
+        } else {
+          if (two_cols) pl.run<1, 2>([&] { conv_compute<1, 2>(ctx, t, nb); }, m0, m0, 16, nb);
+          else pl.run<1, 1>([&] { conv_compute<1, 1>(ctx, t, nb); }, m0, m0, 16, nb);
+        }
+      }
+    }
+  }
+  pl.flush();
+  _tile_release();
+}
+
+}  // namespace mq::kernels
