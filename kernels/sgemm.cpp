@@ -1,4 +1,5 @@
-// fp32 GEMM dispatch: Eigen built for AVX2+FMA when the CPU has it, else a plain loop.
+// fp32 GEMM dispatch: Eigen built for AVX-512 or AVX2+FMA when the CPU has them, else a plain
+// loop.
 #include "kernels/sgemm.h"
 
 #include "kernels/cpu_features.h"
@@ -9,9 +10,17 @@ void sgemm_eigen_avx2(std::size_t m0, std::size_t m1, std::size_t n, std::size_t
                       const float* a, std::size_t lda, const float* w, std::size_t ldw,
                       const float* bias, float* c, std::size_t ldc, bool accumulate);
 
+void sgemm_eigen_avx512(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k,
+                        const float* a, std::size_t lda, const float* w, std::size_t ldw,
+                        const float* bias, float* c, std::size_t ldc, bool accumulate);
+
 void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
            std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
            std::size_t ldc, bool accumulate) {
+  if (static_cast<int>(active_isa()) >= static_cast<int>(Isa::avx512vnni)) {
+    sgemm_eigen_avx512(m0, m1, n, k, a, lda, w, ldw, bias, c, ldc, accumulate);
+    return;
+  }
   if (active_isa() != Isa::scalar) {
     sgemm_eigen_avx2(m0, m1, n, k, a, lda, w, ldw, bias, c, ldc, accumulate);
     return;
