@@ -147,6 +147,7 @@ void bm_int8_onednn(benchmark::State& st, Layer l) {
   using namespace dnnl;
   using dt = memory::data_type;
   using tag = memory::format_tag;
+  if (!onednn_threads_match(st)) return;
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
   const memory::dim C = l.cin, O = l.cout, HW = l.hw, K = l.k, P = l.pad, G = l.groups;
@@ -189,6 +190,7 @@ int main(int argc, char** argv) {
     benchmark::RegisterBenchmark(bench_name("int8_onednn", l).c_str(), bm_int8_onednn, l)->UseRealTime();
 #endif
   }
+  add_context();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

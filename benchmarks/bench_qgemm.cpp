@@ -66,6 +66,7 @@ void bm_int8_onednn(benchmark::State& st, Shape s) {
   using namespace dnnl;
   using dt = memory::data_type;
   using tag = memory::format_tag;
+  if (!onednn_threads_match(st)) return;
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
   const memory::dim M = s.m, N = s.n, K = s.k;
@@ -109,6 +110,7 @@ int main(int argc, char** argv) {
         ->UseRealTime();
 #endif
   }
+  add_context();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(bench_name("fp32_ours", t, h).c_str(), bm_fp32_ours, t, h)->UseRealTime();
     }
   }
+  add_context();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
