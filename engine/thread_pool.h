@@ -1,8 +1,13 @@
 // A persistent thread pool: the calling thread plus n-1 workers run parallel_for tasks.
+// Between calls, workers spin for a short while (spin_time) before sleeping, so that the
+// back-to-back kernel calls of a model run do not pay a thread wake-up each.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -28,20 +33,28 @@ class ThreadPool {
   /// parallel_for on the same pool.
   void parallel_for(std::size_t n_tasks, const std::function<void(std::size_t)>& fn);
 
+  /// How long an idle worker (or the caller waiting for the workers) spins before blocking.
+  static constexpr std::chrono::microseconds spin_time{200};
+
  private:
   void worker_loop();
-  void run_tasks(std::unique_lock<std::mutex>& lock);
+  void run_tasks();
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_;
-  std::condition_variable done_;
+  std::condition_variable wake_;  // workers sleeping for the next generation
+  std::condition_variable done_;  // the caller sleeping for the workers to finish
+  // One parallel_for's work, published by the release increment of generation_.
   const std::function<void(std::size_t)>* fn_ = nullptr;
   std::size_t n_tasks_ = 0;
-  std::size_t next_task_ = 0;
-  std::size_t pending_ = 0;       // tasks not finished yet
-  std::size_t generation_ = 0;    // bumped for every parallel_for
-  bool stop_ = false;
+  std::atomic<std::size_t> next_task_{0};
+  // Workers that have not yet finished the current generation; the next generation starts
+  // only at 0, so no worker can still be taking tasks from the previous one.
+  std::atomic<std::size_t> workers_left_{0};
+  std::atomic<std::uint64_t> generation_{0};
+  std::atomic<bool> stop_{false};
+  int sleeping_ = 0;              // workers blocked on wake_ (guarded by mutex_)
+  bool caller_sleeping_ = false;  // the caller blocked on done_ (guarded by mutex_)
 };
 
 }  // namespace mq
