@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/qgemm.h"
+#include "kernels/qlstm_gates_impl.h"
 #include "kernels/qgemm_internal.h"
 #include "kernels/quant.h"
 
@@ -40,16 +41,10 @@ Scratch carve(const QLstmParams& p, void* scratch) {
   return s;
 }
 
-inline float sigmoid(float v) { return 1.0f / (1.0f + std::exp(-v)); }
-
-// Gate activations and the c/h update for one batch row (g: i, o, f, c pre-activations).
-void gates_scalar(const float* g, std::size_t H, float* c, float* h) {
-  for (std::size_t j = 0; j < H; ++j) {
-    const float i = sigmoid(g[j]), o = sigmoid(g[H + j]), f = sigmoid(g[2 * H + j]);
-    const float cc = std::tanh(g[3 * H + j]);
-    c[j] = f * c[j] + i * cc;
-    h[j] = o * std::tanh(c[j]);
-  }
+// Gate activations and the c/h update for one batch row on the baseline ISA (SSE2): the
+// same algorithm, and so the same bits, as the AVX2 version.
+void gates_baseline(const float* g, std::size_t H, float* c, float* h) {
+  lstm_gates_impl<xsimd::sse2>(g, H, c, h);
 }
 
 }  // namespace
@@ -97,7 +92,7 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
     gemm.fn(gr, 0, B, 0, 4 * H);
     for (std::size_t b = 0; b < B; ++b) {
       if (simd_gates) lstm_gates__avx2(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
-      else gates_scalar(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
+      else gates_baseline(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
     }
     if (y) std::memcpy(y + t * B * H, s.h, B * H * sizeof(float));
   }

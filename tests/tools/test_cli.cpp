@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <iterator>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <fstream>
@@ -493,4 +495,62 @@ TEST_CASE("cli: quantize error paths leave no output file") {
     check_error_line(r);
     CHECK(listing(tmp.path()).empty());
   }
+}
+
+TEST_CASE("cli: quantized models give bit-identical outputs on every forced ISA tier") {
+  // The int8 kernels of every tier are exact and their float epilogues and LSTM gates do the
+  // same operations, so `monoquant run` must write the same bytes whatever MONOQUANT_ISA
+  // says (a tier the CPU lacks runs as the best one it has).
+  const std::string models = kSource + "/examples/models/";
+  const std::string data = kSource + "/examples/data/";
+  if (!have(models + "cnn.onnx") || !quantize_available()) {
+    MESSAGE("skipped: examples/ not on this branch or quantize not available");
+    return;
+  }
+  TempDir tmp;
+  struct Case {
+    std::string model, calib, input, mode, name;
+  };
+  std::vector<Case> cases = {
+      {models + "cnn.onnx", data + "calib_images.npy", data + "calib_images.npy", "static", "cnn"},
+      {models + "mlp.onnx", data + "calib_images.npy", data + "calib_images.npy", "dynamic", "mlp_dyn"},
+      {models + "lstm.onnx", data + "calib_sequences.npy", data + "calib_sequences.npy", "static", "lstm"},
+      {models + "lstm.onnx", data + "calib_sequences.npy", data + "calib_sequences.npy", "dynamic", "lstm_dyn"}};
+  const std::string sr = kShared + "/models/super_resolution/";
+  if (have(sr + "model.onnx")) {  // 64-channel 3×3 convs: the direct AMX path where there is AMX
+    mq::Graph g = mq::load_model(sr + "model.onnx");
+    mq::FileSource src(g, {sr + "test_data_set_0"});
+    auto sample = src.next();
+    REQUIRE(sample.has_value());
+    const std::string npy = tmp / "sr_input.npy";
+    mq::serialization::save_npy(npy, sample->begin()->second);
+    cases.push_back({sr + "model.onnx", sr + "test_data_set_0", npy, "static", "super_resolution"});
+  }
+  const char* old = std::getenv("MONOQUANT_ISA");
+  const std::string saved = old ? old : "";
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    const std::string q8 = tmp / (c.name + ".int8.mqm");
+    auto r = run_cli("quantize " + q(c.model) + " --mode " + c.mode +
+                     (c.mode == "static" ? " --calib " + q(c.calib) + " --max-samples 64" : std::string()) +
+                     " -o " + q(q8));
+    INFO(r.err);
+    REQUIRE(r.code == 0);
+    std::string first;
+    for (const char* isa : {"scalar", "avx2", "avxvnni", "avx512vnni", "amx"}) {
+      CAPTURE(isa);
+      ::setenv("MONOQUANT_ISA", isa, 1);
+      const std::string out = tmp / (c.name + "_" + isa + ".npz");
+      auto rr = run_cli("run " + q(q8) + " --input " + q(c.input) + " --output " + q(out));
+      INFO(rr.err);
+      REQUIRE(rr.code == 0);
+      std::ifstream f(out, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      REQUIRE(bytes.size() > 100);
+      if (first.empty()) first = bytes;
+      else CHECK(bytes == first);
+    }
+  }
+  if (old) ::setenv("MONOQUANT_ISA", saved.c_str(), 1);
+  else ::unsetenv("MONOQUANT_ISA");
 }
