@@ -5,6 +5,13 @@
 namespace mq {
 namespace {
 
+constexpr std::uint64_t field_bits = 20, field_mask = (1u << field_bits) - 1;
+constexpr std::size_t max_chunk = field_mask;  // tasks per claim word
+
+inline std::size_t claim_count(std::uint64_t c) { return (c >> field_bits) & field_mask; }
+inline std::size_t claim_next(std::uint64_t c) { return c & field_mask; }
+inline bool has_tasks(std::uint64_t c) { return claim_next(c) < claim_count(c); }
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -43,16 +50,23 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::run_tasks() {
-  const std::size_t n = n_tasks_;
-  const auto& fn = *fn_;
-  for (std::size_t task = next_task_.fetch_add(1); task < n; task = next_task_.fetch_add(1))
-    fn(task);
+  std::uint64_t c = claim_.load(std::memory_order_acquire);
+  while (has_tasks(c)) {
+    if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel)) continue;
+    // The claimed task belongs to the call that published `c`; that call cannot return (and
+    // replace fn_) before the task is finished.
+    (*fn_.load(std::memory_order_acquire))(claim_next(c));
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (caller_sleeping_) done_.notify_one();
+    }
+    c = claim_.load(std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::worker_loop() {
-  std::uint64_t seen = 0;
+  const auto ready = [&] { return stop_.load() || has_tasks(claim_.load(std::memory_order_acquire)); };
   for (;;) {
-    const auto ready = [&] { return stop_.load() || generation_.load(std::memory_order_acquire) != seen; };
     if (!spin_until(ready)) {
       std::unique_lock<std::mutex> lock(mutex_);
       ++sleeping_;
@@ -60,12 +74,27 @@ void ThreadPool::worker_loop() {
       --sleeping_;
     }
     if (stop_.load()) return;
-    seen = generation_.load(std::memory_order_acquire);
     run_tasks();
-    if (workers_left_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (caller_sleeping_) done_.notify_one();
-    }
+  }
+}
+
+void ThreadPool::run_chunk(std::size_t n_tasks, const std::function<void(std::size_t)>& fn) {
+  fn_.store(&fn, std::memory_order_relaxed);
+  pending_.store(n_tasks, std::memory_order_relaxed);
+  generation_ = (generation_ + 1) & 0xFFFFFF;
+  claim_.store((generation_ << (2 * field_bits)) | (std::uint64_t(n_tasks) << field_bits),
+               std::memory_order_release);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (sleeping_ > 0) wake_.notify_all();
+  }
+  run_tasks();
+  const auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
+  if (!spin_until(finished)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    caller_sleeping_ = true;
+    done_.wait(lock, finished);
+    caller_sleeping_ = false;
   }
 }
 
@@ -75,24 +104,14 @@ void ThreadPool::parallel_for(std::size_t n_tasks, const std::function<void(std:
     for (std::size_t t = 0; t < n_tasks; ++t) fn(t);
     return;
   }
-  fn_ = &fn;
-  n_tasks_ = n_tasks;
-  next_task_.store(0, std::memory_order_relaxed);
-  workers_left_.store(workers_.size(), std::memory_order_relaxed);
-  generation_.fetch_add(1, std::memory_order_release);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (sleeping_ > 0) wake_.notify_all();
+  if (n_tasks <= max_chunk) {
+    run_chunk(n_tasks, fn);
+    return;
   }
-  run_tasks();
-  const auto finished = [&] { return workers_left_.load(std::memory_order_acquire) == 0; };
-  if (!spin_until(finished)) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    caller_sleeping_ = true;
-    done_.wait(lock, finished);
-    caller_sleeping_ = false;
+  for (std::size_t base = 0; base < n_tasks; base += max_chunk) {
+    const std::function<void(std::size_t)> part = [&](std::size_t t) { fn(base + t); };
+    run_chunk(std::min(max_chunk, n_tasks - base), part);
   }
-  fn_ = nullptr;
 }
 
 }  // namespace mq

@@ -39,20 +39,21 @@ class ThreadPool {
  private:
   void worker_loop();
   void run_tasks();
+  void run_chunk(std::size_t n_tasks, const std::function<void(std::size_t)>& fn);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
-  std::condition_variable wake_;  // workers sleeping for the next generation
-  std::condition_variable done_;  // the caller sleeping for the workers to finish
-  // One parallel_for's work, published by the release increment of generation_.
-  const std::function<void(std::size_t)>* fn_ = nullptr;
-  std::size_t n_tasks_ = 0;
-  std::atomic<std::size_t> next_task_{0};
-  // Workers that have not yet finished the current generation; the next generation starts
-  // only at 0, so no worker can still be taking tasks from the previous one.
-  std::atomic<std::size_t> workers_left_{0};
-  std::atomic<std::uint64_t> generation_{0};
+  std::condition_variable wake_;  // workers sleeping until there are tasks
+  std::condition_variable done_;  // the caller sleeping until every task has finished
+  // The current call's tasks, claimed one at a time by compare-and-swap on one word:
+  // [generation : 24][task count : 20][next task : 20]. A thread still looking for tasks of
+  // an earlier call can never claim one of a later call, and the caller waits only for the
+  // tasks (not for every worker to check in), so a descheduled worker never delays it.
+  std::atomic<std::uint64_t> claim_{0};
+  std::atomic<const std::function<void(std::size_t)>*> fn_{nullptr};
+  std::atomic<std::size_t> pending_{0};  // tasks of the current call not finished yet
   std::atomic<bool> stop_{false};
+  std::uint64_t generation_ = 0;  // the caller's count of calls
   int sleeping_ = 0;              // workers blocked on wake_ (guarded by mutex_)
   bool caller_sleeping_ = false;  // the caller blocked on done_ (guarded by mutex_)
 };
