@@ -65,8 +65,8 @@ inline void tap_source(const ConvCtx& c, const TileSource& t, std::size_t ky, st
 }
 
 // Fills the C tiles for RA row tiles × RB column tiles (packed blocks nb, nb + 1).
-template <int RA, int RB>
-void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb) {
+template <int RA, int RB, class Drain>
+void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb, Drain&& drain) {
   _tile_zero(0);
   if constexpr (RB > 1) _tile_zero(1);
   if constexpr (RA > 1) _tile_zero(2);
@@ -94,6 +94,7 @@ void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb) {
           _tile_dpbusd(2, 5, 6);
           if constexpr (RB > 1) _tile_dpbusd(3, 5, 7);
         }
+        drain();
       }
     }
 }
@@ -131,11 +132,11 @@ void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uin
         const TileSource t[2] = {{b, oy, starts[i]}, {b, oy, i + 1 < n_tiles ? starts[i + 1] : 0}};
         const std::size_t m0 = r * ow + t[0].ox0, m1 = r * ow + t[1].ox0;
         if (i + 1 < n_tiles) {
-          if (two_cols) pl.run<2, 2>([&] { conv_compute<2, 2>(ctx, t, nb); }, m0, m1, 32, nb);
-          else pl.run<2, 1>([&] { conv_compute<2, 1>(ctx, t, nb); }, m0, m1, 32, nb);
+          if (two_cols) pl.run<2, 2>([&](auto&& drain) { conv_compute<2, 2>(ctx, t, nb, drain); }, m0, m1, 32, nb);
+          else pl.run<2, 1>([&](auto&& drain) { conv_compute<2, 1>(ctx, t, nb, drain); }, m0, m1, 32, nb);
         } else {
-          if (two_cols) pl.run<1, 2>([&] { conv_compute<1, 2>(ctx, t, nb); }, m0, m0, 16, nb);
-          else pl.run<1, 1>([&] { conv_compute<1, 1>(ctx, t, nb); }, m0, m0, 16, nb);
+          if (two_cols) pl.run<1, 2>([&](auto&& drain) { conv_compute<1, 2>(ctx, t, nb, drain); }, m0, m0, 16, nb);
+          else pl.run<1, 1>([&](auto&& drain) { conv_compute<1, 1>(ctx, t, nb, drain); }, m0, m0, 16, nb);
         }
       }
     }

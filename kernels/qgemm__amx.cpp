@@ -17,9 +17,9 @@ using namespace qgemm_detail;
 
 // Accumulates rows [m, m + 16·RA) × packed column blocks [nb, nb + RB) over all of K into
 // the C tiles (a tail row tile of fewer rows when the tiles are configured so).
-template <int RA, int RB>
+template <int RA, int RB, class Drain>
 void compute(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t rows,
-             std::size_t nb) {
+             std::size_t nb, Drain&& drain) {
   _tile_zero(0);
   if constexpr (RB > 1) _tile_zero(1);
   if constexpr (RA > 1) _tile_zero(2);
@@ -43,6 +43,7 @@ void compute(const QGemmParams& p, const PackedView& b, std::size_t m, std::size
       _tile_dpbusd(2, 5, 6);
       if constexpr (RB > 1) _tile_dpbusd(3, 5, 7);
     }
+    drain();
   }
   if (const std::size_t rem = p.k - 64 * steps; rem != 0) {
     // The last partial step from a zero-padded copy (B's padding quads are zero weights).
@@ -69,8 +70,8 @@ template <int RB>
 void column_panel(const QGemmParams& p, const PackedView& b, Pipeline& pl, std::size_t m0,
                   std::size_t m1, std::size_t nb) {
   std::size_t m = m0;
-  for (; m + 32 <= m1; m += 32) pl.run<2, RB>([&] { compute<2, RB>(p, b, m, 32, nb); }, m, m + 16, 32, nb);
-  if (m < m1) pl.run<1, RB>([&] { compute<1, RB>(p, b, m, 16, nb); }, m, m + 16, 16, nb);  // one 16-row tile left (m1 − m0 is a multiple of 16)
+  for (; m + 32 <= m1; m += 32) pl.run<2, RB>([&](auto&& drain) { compute<2, RB>(p, b, m, 32, nb, drain); }, m, m + 16, 32, nb);
+  if (m < m1) pl.run<1, RB>([&](auto&& drain) { compute<1, RB>(p, b, m, 16, nb, drain); }, m, m + 16, 16, nb);  // one 16-row tile left (m1 − m0 is a multiple of 16)
 }
 
 // The last rows (fewer than 16) of [m, m + rows): A and C tiles configured to `rows` rows.
@@ -80,8 +81,8 @@ void tail_rows(const QGemmParams& p, const PackedView& b, std::size_t m, std::si
   Pipeline pl(p, b, n1);
   const std::size_t nb1 = (n1 + 15) / 16;
   for (std::size_t nb = n0 / 16; nb < nb1; nb += 2) {
-    if (nb + 1 < nb1) pl.run<1, 2>([&] { compute<1, 2>(p, b, m, rows, nb); }, m, m + 16, rows, nb);
-    else pl.run<1, 1>([&] { compute<1, 1>(p, b, m, rows, nb); }, m, m + 16, rows, nb);
+    if (nb + 1 < nb1) pl.run<1, 2>([&](auto&& drain) { compute<1, 2>(p, b, m, rows, nb, drain); }, m, m + 16, rows, nb);
+    else pl.run<1, 1>([&](auto&& drain) { compute<1, 1>(p, b, m, rows, nb, drain); }, m, m + 16, rows, nb);
   }
   pl.flush();
 }

@@ -46,13 +46,6 @@ void store_tiles(std::int32_t* c) {
   if constexpr (RA > 1 && RB > 1) _tile_stored(3, c + 16 * c_ld + 16, c_ld * 4);
 }
 
-// A block whose epilogue is still to run.
-struct Pending {
-  std::size_t m[2] = {0, 0};  // first output row of each 16-row tile
-  std::size_t rows = 0, nb = 0, nblocks = 0;
-  const std::int32_t* c = nullptr;
-};
-
 // Epilogue of `rows` stored rows of one 16-column vector, for one output kind: the
 // parameters live in registers (the byte stores would otherwise force them to be reloaded).
 template <QGemmOutput O>
@@ -89,60 +82,59 @@ void finish_vector(const QGemmParams& p, const EpiVec& e, std::size_t m, std::si
   }
 }
 
-template <QGemmOutput O>
-void finish_tiles(const QGemmParams& p, const EpiVec& e, const Pending& d, std::size_t n,
-                  const std::int32_t* c) {
-  finish_vector<O>(p, e, d.m[0], n, std::min<std::size_t>(d.rows, 16), c);
-  if (d.rows > 16) finish_vector<O>(p, e, d.m[1], n, d.rows - 16, c + 16 * c_ld);
-}
+// One 16-row × 16-column piece of a stored block whose epilogue is still to run.
+struct PendingPiece {
+  std::size_t m = 0, rows = 0, n = 0;  // output rows [m, m + rows), columns from n
+  const std::int32_t* c = nullptr;     // its int32 sums (row stride c_ld)
+};
 
-// Epilogue of a stored block: its tiles' rows × columns [16·nb, min(n1, 16·(nb + nblocks))).
-inline void finish(const QGemmParams& p, const PackedView& b, const Pending& d, std::size_t n1) {
-  for (std::size_t j = 0; j < d.nblocks; ++j) {
-    const std::size_t n = (d.nb + j) * 16;
-    if (n >= n1) break;
-    const EpiVec e = epi_vec(p, b, n, std::min(n1, n + 16));
-    const std::int32_t* c = d.c + 16 * j;
-    switch (p.output) {
-      case QGemmOutput::u8:
-      case QGemmOutput::s8: finish_tiles<QGemmOutput::u8>(p, e, d, n, c); break;
-      case QGemmOutput::f32: finish_tiles<QGemmOutput::f32>(p, e, d, n, c); break;
-      case QGemmOutput::s32: finish_tiles<QGemmOutput::s32>(p, e, d, n, c); break;
-    }
+inline void finish_piece(const QGemmParams& p, const PackedView& b, const PendingPiece& d,
+                         std::size_t n1) {
+  const EpiVec e = epi_vec(p, b, d.n, std::min(n1, d.n + 16));
+  switch (p.output) {
+    case QGemmOutput::u8:
+    case QGemmOutput::s8: finish_vector<QGemmOutput::u8>(p, e, d.m, d.n, d.rows, d.c); break;
+    case QGemmOutput::f32: finish_vector<QGemmOutput::f32>(p, e, d.m, d.n, d.rows, d.c); break;
+    case QGemmOutput::s32: finish_vector<QGemmOutput::s32>(p, e, d.m, d.n, d.rows, d.c); break;
   }
 }
 
-// Runs blocks in order, each one's epilogue placed after the next one's tile instructions
-// so that the AVX-512 requantization overlaps the AMX unit's work.
+// Runs blocks in order. A block's epilogue is done in pieces between the k steps of the
+// next block (`compute` calls the drain callback after each step), so the AVX-512
+// requantization runs while the AMX unit works instead of after it.
 class Pipeline {
  public:
   Pipeline(const QGemmParams& p, const PackedView& b, std::size_t n1) : p_(p), b_(b), n1_(n1) {}
-  // `compute` fills the C tiles of a block of RA row tiles (starting at output rows m0 and
-  // m1; `rows` in all) × RB column tiles starting at packed block nb.
+  // `compute(drain)` fills the C tiles of a block of RA row tiles (starting at output rows
+  // m0 and m1; `rows` in all) × RB column tiles starting at packed block nb.
   template <int RA, int RB, class Compute>
   void run(Compute&& compute, std::size_t m0, std::size_t m1, std::size_t rows, std::size_t nb) {
-    compute();
-    if (pending_.c) finish(p_, b_, pending_, n1_);
+    compute([this] { drain_one(); });
+    flush();
     std::int32_t* c = buf_[cur_];
     cur_ ^= 1;
     store_tiles<RA, RB>(c);
-    pending_.m[0] = m0;
-    pending_.m[1] = m1;
-    pending_.rows = rows;
-    pending_.nb = nb;
-    pending_.nblocks = static_cast<std::size_t>(RB);
-    pending_.c = c;
+    for (int j = 0; j < RB; ++j) {
+      const std::size_t n = (nb + j) * 16;
+      if (n >= n1_) break;
+      pieces_[count_++] = {m0, std::min<std::size_t>(rows, 16), n, c + 16 * j};
+      if (rows > 16) pieces_[count_++] = {m1, rows - 16, n, c + 16 * c_ld + 16 * j};
+    }
   }
   void flush() {
-    if (pending_.c) finish(p_, b_, pending_, n1_);
-    pending_.c = nullptr;
+    while (next_ < count_) drain_one();
+    next_ = count_ = 0;
   }
 
  private:
+  void drain_one() {
+    if (next_ < count_) finish_piece(p_, b_, pieces_[next_++], n1_);
+  }
   const QGemmParams& p_;
   const PackedView& b_;
   std::size_t n1_;
   alignas(64) std::int32_t buf_[2][32 * c_ld];
   int cur_ = 0;
-  Pending pending_;
+  PendingPiece pieces_[4];
+  int count_ = 0, next_ = 0;
 };
