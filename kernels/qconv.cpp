@@ -159,6 +159,21 @@ bool direct_amx(const QConvShape& s, const QGemmParams& epi) {
          s.out_w() >= 16 && s.out_w() <= qconv_amx_max_out_w && !epi.accumulate;
 }
 
+bool indirect_vnni(const QConvShape& s) {
+  return s.groups == 1 && s.in_c % 4 == 0 && s.in_c <= qconv_indirect_max_in_c &&
+         s.kh * s.kw <= qconv_indirect_max_taps;
+}
+
+// Pixels [p0, p1) of a K×K (or strided / padded 1×1) convolution on the active tier.
+void qconv_gathered(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                    const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
+  if (static_cast<int>(qgemm_active().isa) >= static_cast<int>(Isa::avx512vnni) &&
+      indirect_vnni(s))
+    qconv_indirect__avx512vnni(s, epi, x, packed, y, p0, p1);
+  else
+    qconv_im2col(s, epi, x, packed, y, scratch, p0, p1);
+}
+
 }  // namespace
 
 void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
@@ -177,12 +192,12 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
   p.ldc = s.out_c;
   if (!s.pointwise() && v.isa == Isa::amx && direct_amx(s, epi)) {
     // Whole output rows run on the direct AMX kernel; the ends of a range that cut a row
-    // go through im2col.
+    // go through the indirect VNNI kernel (or im2col).
     const std::size_t ow = s.out_w(), ra = (p0 + ow - 1) / ow, rb = p1 / ow;
     if (ra < rb) {
-      if (p0 < ra * ow) qconv_im2col(s, epi, x, packed, y, scratch, p0, ra * ow);
+      if (p0 < ra * ow) qconv_gathered(s, epi, x, packed, y, scratch, p0, ra * ow);
       qconv_rows__amx(s, epi, x, packed, y, ra, rb);
-      if (rb * ow < p1) qconv_im2col(s, epi, x, packed, y, scratch, rb * ow, p1);
+      if (rb * ow < p1) qconv_gathered(s, epi, x, packed, y, scratch, rb * ow, p1);
       return;
     }
   }
@@ -195,7 +210,7 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
     v.fn(p, p0, p1, 0, og);
     return;
   }
-  qconv_im2col(s, epi, x, packed, y, scratch, p0, p1);
+  qconv_gathered(s, epi, x, packed, y, scratch, p0, p1);
 }
 
 }  // namespace mq::kernels

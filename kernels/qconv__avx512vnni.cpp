@@ -1,0 +1,166 @@
+// Indirect int8 Conv2d on AVX512-VNNI for one group with in_c a multiple of 4: no im2col
+// matrix; each register tile of up to 8 output pixels × 48 (or 64) output channels reads its
+// activations through one pointer per pixel and tap (XNNPACK's IGEMM). Padding taps point at
+// a row filled with the activation zero point. The weights are qgemm-packed with
+// K = (ky, kx, c), so the quads of tap t are [t·in_c/4, (t + 1)·in_c/4).
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/qconv.h"
+#include "kernels/qgemm_internal.h"
+
+namespace mq::kernels {
+namespace {
+using namespace qgemm_detail;
+
+#include "kernels/qgemm_zmm_epilogue.h"
+
+#define MQ_UNROLL _Pragma("GCC unroll 8")
+
+constexpr std::size_t max_taps = qconv_indirect_max_taps;
+
+inline std::int32_t load_u32(const std::uint8_t* p) {
+  std::int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// MR pixels × NV 16-column vectors; ptrs[t·8 + r] is pixel r's activations for tap t.
+template <int MR, int NV>
+__attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView& b,
+                                         const std::uint8_t* const* ptrs, std::size_t taps,
+                                         std::size_t cq, std::size_t m, std::size_t nb0,
+                                         std::size_t nend) {
+  const std::int8_t* bp = b.data + nb0 * b.block_bytes;
+  const std::size_t bs = b.block_bytes;
+  __m512i acc[MR][NV];
+  MQ_UNROLL for (int r = 0; r < MR; ++r)
+    MQ_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
+  for (std::size_t t = 0; t < taps; ++t) {
+    const std::uint8_t* a[MR];
+    MQ_UNROLL for (int r = 0; r < MR; ++r) a[r] = ptrs[t * 8 + r];
+    const std::int8_t* bq = bp + t * cq * 64;
+#pragma GCC unroll 4
+    for (std::size_t q = 0; q < cq; ++q) {
+      __m512i bv[NV];
+      MQ_UNROLL for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_si512(bq + v * bs + q * 64);
+      MQ_UNROLL for (int r = 0; r < MR; ++r) {
+        const __m512i av = _mm512_set1_epi32(load_u32(a[r] + 4 * q));
+        MQ_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, bv[v]);
+      }
+    }
+  }
+#pragma GCC unroll 4
+  for (int v = 0; v < NV; ++v) {
+    const std::size_t n = nb0 * 16 + v * 16;
+    const EpiVec e = epi_vec(p, b, n, nend);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) epi_store(p, e, m + r, n, acc[r][v]);
+  }
+}
+
+template <int NV>
+void conv_rows(const QGemmParams& p, const PackedView& b, const std::uint8_t* const* ptrs,
+               std::size_t taps, std::size_t cq, std::size_t m, std::size_t rows,
+               std::size_t nb0, std::size_t nend) {
+  switch (rows) {
+    case 8: conv_tile<8, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 7: conv_tile<7, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 6: conv_tile<6, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 5: conv_tile<5, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 4: conv_tile<4, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 3: conv_tile<3, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 2: conv_tile<2, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 1: conv_tile<1, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    default: break;
+  }
+}
+
+// The 64-column panel of the GEMM kernel: up to 6 pixels × 4 vectors (24 accumulators).
+template <>
+void conv_rows<4>(const QGemmParams& p, const PackedView& b, const std::uint8_t* const* ptrs,
+                  std::size_t taps, std::size_t cq, std::size_t m, std::size_t rows,
+                  std::size_t nb0, std::size_t nend) {
+  switch (rows) {
+    case 6: conv_tile<6, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 5: conv_tile<5, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 4: conv_tile<4, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 3: conv_tile<3, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 2: conv_tile<2, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    case 1: conv_tile<1, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
+    default: break;
+  }
+}
+
+}  // namespace
+
+void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi,
+                                const std::uint8_t* x, const void* packed, void* y,
+                                std::size_t p0, std::size_t p1) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), taps = s.kh * s.kw, C = s.in_c;
+  QGemmParams p = epi;
+  p.m = s.batch * oh * ow;
+  p.n = s.out_c;
+  p.k = taps * C;
+  p.c = y;
+  p.ldc = s.out_c;
+  const PackedView b = view(packed);
+  alignas(64) std::uint8_t zp_row[qconv_indirect_max_in_c];
+  std::memset(zp_row, static_cast<std::uint8_t>(epi.a_zp), C);
+  const std::uint8_t* ptrs[8 * max_taps];
+  std::size_t tap_offset[max_taps];  // byte offset of each tap from the pixel's first tap
+  for (std::size_t ky = 0; ky < s.kh; ++ky)
+    for (std::size_t kx = 0; kx < s.kw; ++kx)
+      tap_offset[ky * s.kw + kx] = (ky * s.dil_h * s.in_w + kx * s.dil_w) * C;
+  const long span_h = long((s.kh - 1) * s.dil_h), span_w = long((s.kw - 1) * s.dil_w);
+  constexpr std::size_t chunk = 96;  // pixels whose activations stay hot across the panels
+  for (std::size_t c0 = p0; c0 < p1; c0 += chunk) {
+    const std::size_t c1 = std::min(p1, c0 + chunk);
+    for (std::size_t n = 0; n < s.out_c;) {
+      const std::size_t left = s.out_c - n;
+      const std::size_t width = left > 48 && left <= 64 ? left : std::min<std::size_t>(48, left);
+      const std::size_t nend = n + width, nv = (width + 15) / 16;
+      const std::size_t group = nv == 4 ? 6 : 8;  // pixels per register tile
+      // Output coordinates of pixel c0, advanced pixel by pixel (no divisions per tile).
+      std::size_t bi = c0 / (oh * ow), oy = (c0 / ow) % oh, ox = c0 % ow;
+      for (std::size_t m = c0; m < c1; m += group) {
+        const std::size_t rows = std::min(group, c1 - m);
+        for (std::size_t r = 0; r < rows; ++r) {
+          const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
+          const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
+          const std::uint8_t* img = x + bi * s.in_h * s.in_w * C;
+          if (iy0 >= 0 && ix0 >= 0 && iy0 + span_h < long(s.in_h) && ix0 + span_w < long(s.in_w)) {
+            // Every tap in range: the first tap's address plus fixed offsets.
+            const std::uint8_t* base = img + (std::size_t(iy0) * s.in_w + std::size_t(ix0)) * C;
+            for (std::size_t t = 0; t < taps; ++t) ptrs[t * 8 + r] = base + tap_offset[t];
+          } else {
+          for (std::size_t ky = 0; ky < s.kh; ++ky) {
+            const long iy = iy0 + long(ky * s.dil_h);
+            const bool row_in = iy >= 0 && iy < long(s.in_h);
+            for (std::size_t kx = 0; kx < s.kw; ++kx) {
+              const long ix = ix0 + long(kx * s.dil_w);
+              const bool in = row_in && ix >= 0 && ix < long(s.in_w);
+              ptrs[(ky * s.kw + kx) * 8 + r] =
+                  in ? img + (std::size_t(iy) * s.in_w + std::size_t(ix)) * C : zp_row;
+            }
+          }
+          }
+          if (++ox == ow) {
+            ox = 0;
+            if (++oy == oh) oy = 0, ++bi;
+          }
+        }
+        switch (nv) {
+          case 4: conv_rows<4>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
+          case 3: conv_rows<3>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
+          case 2: conv_rows<2>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
+          default: conv_rows<1>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
+        }
+      }
+      n = nend;
+    }
+  }
+}
+
+}  // namespace mq::kernels
