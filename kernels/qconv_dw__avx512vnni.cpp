@@ -1,0 +1,286 @@
+// Depthwise Conv2d on AVX512-VNNI. Per 64-channel block and group of 4 output pixels: 16 zmm
+// accumulators (4 pixels × 4 phases, see qconv_dw_internal.h), initialised with
+// bias32 − a_zp·Σw; per tap 4 weight vectors and one vpdpbusd per pixel and phase on the
+// natural activation bytes (padding taps read a row of a_zp bytes). The epilogue runs in phase
+// order and restores channel order with packs + one vpshufb (u8/s8) or a 4×16 dword
+// transpose (f32/s32).
+#include <immintrin.h>
+
+// GCC 12 flags the self-initialised placeholders inside its own AVX-512 headers.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/qconv_dw_internal.h"
+
+namespace mq::kernels {
+namespace {
+using namespace qgemm_detail;
+using namespace qconv_dw;
+
+#define MQ_INLINE inline __attribute__((always_inline))
+
+/// What the pixel-group kernels need about one channel block.
+struct Block {
+  const QGemmParams* p;
+  const std::uint8_t* w;  // this block's T records of 256 bytes
+  const long* off;        // per-tap byte offsets from a pixel's first tap (interior pixels)
+  std::size_t T, C, c0, n;  // taps, channels, first channel, valid channels (≤ 64)
+  const BlockConsts* k;
+  long xstep;       // bytes between the first taps of neighbouring output pixels in a row
+  float lo, hi;     // clamp bounds minus out_zp (u8/s8)
+  short zp;         // out_zp (u8/s8, added in int16)
+};
+
+// Natural order of dwords from phase order: a_j[i] = channel 4i + j → out_n[m] = channel 16n + m.
+MQ_INLINE void transpose(__m512i a[4]) {
+  const __m512i t0 = _mm512_unpacklo_epi32(a[0], a[1]), t1 = _mm512_unpackhi_epi32(a[0], a[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(a[2], a[3]), t3 = _mm512_unpackhi_epi32(a[2], a[3]);
+  const __m512i u0 = _mm512_unpacklo_epi64(t0, t2), u1 = _mm512_unpackhi_epi64(t0, t2);
+  const __m512i u2 = _mm512_unpacklo_epi64(t1, t3), u3 = _mm512_unpackhi_epi64(t1, t3);
+  const __m512i v0 = _mm512_shuffle_i32x4(u0, u1, 0x44), v1 = _mm512_shuffle_i32x4(u0, u1, 0xEE);
+  const __m512i v2 = _mm512_shuffle_i32x4(u2, u3, 0x44), v3 = _mm512_shuffle_i32x4(u2, u3, 0xEE);
+  a[0] = _mm512_shuffle_i32x4(v0, v2, 0x88);
+  a[1] = _mm512_shuffle_i32x4(v0, v2, 0xDD);
+  a[2] = _mm512_shuffle_i32x4(v1, v3, 0x88);
+  a[3] = _mm512_shuffle_i32x4(v1, v3, 0xDD);
+}
+
+MQ_INLINE __mmask16 mask16(std::size_t n, std::size_t v) {
+  const std::size_t r = n > 16 * v ? std::min<std::size_t>(16, n - 16 * v) : 0;
+  return static_cast<__mmask16>((1u << r) - 1);
+}
+
+// Writes the 64 channels of one pixel from its 4 phase accumulators.
+template <bool Tail, QGemmOutput O>
+MQ_INLINE void epilogue(const Block& bk, std::size_t pix, __m512i a0, __m512i a1, __m512i a2,
+                        __m512i a3) {
+  const QGemmParams& p = *bk.p;
+  __m512i acc[4] = {a0, a1, a2, a3};
+  switch (O) {
+    case QGemmOutput::u8:
+    case QGemmOutput::s8: {
+      const __m512 lo = _mm512_set1_ps(bk.lo), hi = _mm512_set1_ps(bk.hi);
+      __m512i q[4];
+      for (int j = 0; j < 4; ++j) {
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_load_ps(bk.k->scale + 16 * j));
+        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+        q[j] = _mm512_cvtps_epi32(f);
+      }
+      // Values lie in [qmin − out_zp, qmax − out_zp] ⊂ int16 and q + out_zp in the output
+      // type (simd_exact), so the saturating packs are exact.
+      const __m512i zp = _mm512_set1_epi16(bk.zp);
+      const __m512i a = _mm512_add_epi16(_mm512_packs_epi32(q[0], q[1]), zp);
+      const __m512i b = _mm512_add_epi16(_mm512_packs_epi32(q[2], q[3]), zp);
+      __m512i r = O == QGemmOutput::u8 ? _mm512_packus_epi16(a, b) : _mm512_packs_epi16(a, b);
+      // Lane bytes are [q0 ×4, q1 ×4, q2 ×4, q3 ×4]: byte 4j + k is channel 4k + j of the lane.
+      const __m512i idx = _mm512_broadcast_i32x4(
+          _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+      r = _mm512_shuffle_epi8(r, idx);
+      std::uint8_t* dst = static_cast<std::uint8_t*>(p.c) + pix * bk.C + bk.c0;
+      if (Tail)
+        _mm512_mask_storeu_epi8(dst, _cvtu64_mask64(bk.n >= 64 ? ~0ull : (1ull << bk.n) - 1), r);
+      else
+        _mm512_storeu_si512(dst, r);
+      break;
+    }
+    case QGemmOutput::f32: {
+      __m512i f[4];
+      for (int j = 0; j < 4; ++j) {
+        __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_load_ps(bk.k->scale + 16 * j));
+        if (p.bias_f32) x = _mm512_add_ps(x, _mm512_load_ps(bk.k->fbias + 16 * j));
+        f[j] = _mm512_castps_si512(x);
+      }
+      transpose(f);
+      float* dst = static_cast<float*>(p.c) + pix * bk.C + bk.c0;
+      for (int v = 0; v < 4; ++v) {
+        __m512 x = _mm512_castsi512_ps(f[v]);
+        if (Tail) {
+          const __mmask16 m = mask16(bk.n, v);
+          if (p.accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + 16 * v), x);
+          _mm512_mask_storeu_ps(dst + 16 * v, m, x);
+        } else {
+          if (p.accumulate) x = _mm512_add_ps(_mm512_loadu_ps(dst + 16 * v), x);
+          _mm512_storeu_ps(dst + 16 * v, x);
+        }
+      }
+      break;
+    }
+    case QGemmOutput::s32: {
+      transpose(acc);
+      std::int32_t* dst = static_cast<std::int32_t*>(p.c) + pix * bk.C + bk.c0;
+      for (int v = 0; v < 4; ++v) {
+        if (Tail) _mm512_mask_storeu_epi32(dst + 16 * v, mask16(bk.n, v), acc[v]);
+        else _mm512_storeu_si512(dst + 16 * v, acc[v]);
+      }
+      break;
+    }
+  }
+}
+
+// `groups` groups of P consecutive output pixels from pix. Interior: src[0] is the first
+// pixel's first tap; pixel i of the run starts i·xstep further and tap t lies off[t] beyond.
+// Else (groups == 1) src holds P·T tap pointers (the a_zp row for padding taps).
+// KT: the tap count when known at compile time (the tap loop is then fully unrolled), else 0.
+template <int P, bool Interior, bool Tail, QGemmOutput O, int KT>
+__attribute__((noinline)) void group(const Block& bk, const std::uint8_t* const* src,
+                                     const std::uint8_t* first, std::size_t pix) {
+  const __mmask64 m = _cvtu64_mask64(bk.n >= 64 ? ~0ull : (1ull << bk.n) - 1);
+  const std::size_t T = KT ? std::size_t(KT) : bk.T;
+  const __m512i c0 = _mm512_load_si512(bk.k->comp), c1 = _mm512_load_si512(bk.k->comp + 16);
+  const __m512i c2 = _mm512_load_si512(bk.k->comp + 32), c3 = _mm512_load_si512(bk.k->comp + 48);
+  __m512i acc[P][4];
+  // Tap 0 starts from the compensation: every accumulator is a distinct value from the start
+  // (GCC 12 otherwise inserts register copies into the tap loop).
+  const std::uint8_t* w = bk.w;
+  {
+    const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
+    const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
+#pragma GCC unroll 8
+    for (int q = 0; q < P; ++q) {
+      const std::uint8_t* a = Interior ? first + q * bk.xstep : src[q * T];
+      const __m512i xv = Tail ? _mm512_maskz_loadu_epi8(m, a) : _mm512_loadu_si512(a);
+      acc[q][0] = _mm512_dpbusd_epi32(c0, xv, w0);
+      acc[q][1] = _mm512_dpbusd_epi32(c1, xv, w1);
+      acc[q][2] = _mm512_dpbusd_epi32(c2, xv, w2);
+      acc[q][3] = _mm512_dpbusd_epi32(c3, xv, w3);
+    }
+  }
+  w += 256;
+#pragma GCC unroll 32
+  for (std::size_t t = 1; t < T; ++t, w += 256) {
+    const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
+    const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
+    const long o = Interior ? bk.off[t] : 0;
+#pragma GCC unroll 8
+    for (int q = 0; q < P; ++q) {
+      const std::uint8_t* a = Interior ? first + q * bk.xstep + o : src[q * T + t];
+      const __m512i xv = Tail ? _mm512_maskz_loadu_epi8(m, a) : _mm512_loadu_si512(a);
+      acc[q][0] = _mm512_dpbusd_epi32(acc[q][0], xv, w0);
+      acc[q][1] = _mm512_dpbusd_epi32(acc[q][1], xv, w1);
+      acc[q][2] = _mm512_dpbusd_epi32(acc[q][2], xv, w2);
+      acc[q][3] = _mm512_dpbusd_epi32(acc[q][3], xv, w3);
+    }
+  }
+#pragma GCC unroll 8
+  for (int q = 0; q < P; ++q)
+    epilogue<Tail, O>(bk, pix + q, acc[q][0], acc[q][1], acc[q][2], acc[q][3]);
+}
+
+// `groups` groups of P consecutive output pixels from pix. Interior: src[0] is the first
+// pixel's first tap; pixel i of the run starts i·xstep further and tap t lies off[t] beyond.
+// Else (groups == 1) src holds P·T tap pointers (the a_zp row for padding taps).
+template <int P, bool Interior, bool Tail, QGemmOutput O>
+void pixels(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
+            std::size_t groups) {
+  const std::uint8_t* first = src[0];
+  if (bk.T == 9) {  // 3×3
+    for (std::size_t g = 0; g < groups; ++g, pix += P, first += P * bk.xstep)
+      group<P, Interior, Tail, O, 9>(bk, src, first, pix);
+  } else if (bk.T == 25) {  // 5×5
+    for (std::size_t g = 0; g < groups; ++g, pix += P, first += P * bk.xstep)
+      group<P, Interior, Tail, O, 25>(bk, src, first, pix);
+  } else {
+    for (std::size_t g = 0; g < groups; ++g, pix += P, first += P * bk.xstep)
+      group<P, Interior, Tail, O, 0>(bk, src, first, pix);
+  }
+}
+
+template <int P, bool Interior, bool Tail>
+MQ_INLINE void run_kind(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
+                        std::size_t groups) {
+  switch (bk.p->output) {
+    case QGemmOutput::u8: pixels<P, Interior, Tail, QGemmOutput::u8>(bk, src, pix, groups); break;
+    case QGemmOutput::s8: pixels<P, Interior, Tail, QGemmOutput::s8>(bk, src, pix, groups); break;
+    case QGemmOutput::f32: pixels<P, Interior, Tail, QGemmOutput::f32>(bk, src, pix, groups); break;
+    case QGemmOutput::s32: pixels<P, Interior, Tail, QGemmOutput::s32>(bk, src, pix, groups); break;
+  }
+}
+
+template <int P, bool Interior>
+MQ_INLINE void run(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
+                   std::size_t groups = 1) {
+  if (bk.n == block) run_kind<P, Interior, false>(bk, src, pix, groups);
+  else run_kind<P, Interior, true>(bk, src, pix, groups);
+}
+
+}  // namespace
+
+void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                          const void* packed, void* y, std::size_t p0, std::size_t p1) {
+  if (!simd_exact(s, epi)) return qconv_dw_generic(s, epi, x, packed, y, p0, p1);
+  constexpr int P = 4;
+  const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c, T = taps(s);
+  const std::size_t H = s.in_h, W = s.in_w;
+  const long ext_h = long((s.kh - 1) * s.dil_h), ext_w = long((s.kw - 1) * s.dil_w);
+  alignas(64) std::uint8_t zrow[block];
+  std::memset(zrow, epi.a_zp, sizeof zrow);
+  long off[max_taps];
+  for (std::size_t ky = 0; ky < s.kh; ++ky)
+    for (std::size_t kx = 0; kx < s.kw; ++kx)
+      off[ky * s.kw + kx] = long((ky * s.dil_h * W + kx * s.dil_w) * C);
+  const std::int32_t* wsum = weight_sums(s, packed);
+  // Output columns [ox_lo, ox_hi) have every tap inside the input width.
+  std::size_t ox_lo = ow, ox_hi = 0;
+  for (std::size_t ox = 0; ox < ow; ++ox) {
+    const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
+    if (ix0 >= 0 && ix0 + ext_w < long(W)) ox_lo = std::min(ox_lo, ox), ox_hi = ox + 1;
+  }
+  BlockConsts k;
+  const std::uint8_t* ptrs[P * max_taps];
+  QGemmParams p = epi;
+  p.c = y;
+  const long xstep = long(s.stride_w * C);
+  for (std::size_t c0 = 0; c0 < C; c0 += block) {
+    block_consts(s, epi, wsum, c0, &k);
+    const Block bk{&p, static_cast<const std::uint8_t*>(packed) + (c0 / block) * T * 256, off,
+                   T, C, c0, std::min(block, C - c0), &k, xstep,
+                   static_cast<float>(epi.qmin - epi.out_zp),
+                   static_cast<float>(epi.qmax - epi.out_zp), static_cast<short>(epi.out_zp)};
+    std::size_t b = p0 / (oh * ow), oy = (p0 / ow) % oh, ox = p0 % ow;
+    for (std::size_t pix = p0; pix < p1;) {  // one output row (or its part in range) at a time
+      const std::size_t ox_end = ox + std::min(p1 - pix, ow - ox);
+      const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
+      // np pixels from column c through tap pointers (padding taps read zrow).
+      auto border = [&](std::size_t c, int np) {
+        for (int q = 0; q < np; ++q) {
+          const long ix0 = long((c + q) * s.stride_w) - long(s.pad_l);
+          for (std::size_t ky = 0; ky < s.kh; ++ky) {
+            const long iy = iy0 + long(ky * s.dil_h);
+            for (std::size_t kx = 0; kx < s.kw; ++kx) {
+              const long ix = ix0 + long(kx * s.dil_w);
+              const bool in = iy >= 0 && ix >= 0 && iy < long(H) && ix < long(W);
+              ptrs[q * T + ky * s.kw + kx] =
+                  in ? x + ((b * H + std::size_t(iy)) * W + std::size_t(ix)) * C + c0 : zrow;
+            }
+          }
+        }
+        if (np == P) run<P, false>(bk, ptrs, pix + (c - ox));
+        else run<1, false>(bk, ptrs, pix + (c - ox));
+      };
+      std::size_t i0 = ox_end, i1 = ox_end;  // interior columns of this row part
+      if (iy0 >= 0 && iy0 + ext_h < long(H) && std::max(ox, ox_lo) < std::min(ox_end, ox_hi))
+        i0 = std::max(ox, ox_lo), i1 = std::min(ox_end, ox_hi);
+      std::size_t c = ox;
+      for (; c + P <= i0; c += P) border(c, P);
+      for (; c < i0; ++c) border(c, 1);
+      if (i0 < i1) {
+        const std::uint8_t* first =
+            x + ((b * H + std::size_t(iy0)) * W + (i0 * s.stride_w - s.pad_l)) * C + c0;
+        const std::size_t n = i1 - i0, g = n / P;
+        if (g) run<P, true>(bk, &first, pix + (i0 - ox), g);
+        first += g * P * xstep;
+        if (n % P) run<1, true>(bk, &first, pix + (i0 - ox) + g * P, n % P);
+        c = i1;
+      }
+      for (; c + P <= ox_end; c += P) border(c, P);
+      for (; c < ox_end; ++c) border(c, 1);
+      pix += ox_end - ox;
+      ox = 0;
+      if (++oy == oh) oy = 0, ++b;
+    }
+  }
+}
+
+}  // namespace mq::kernels
