@@ -65,15 +65,23 @@ MQ_INLINE void epilogue(const Block& bk, std::size_t pix, __m512i a0, __m512i a1
       __m512i q[4];
       for (int j = 0; j < 4; ++j) {
         __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(acc[j]), _mm512_load_ps(bk.k->scale + 16 * j));
-        f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
+        if (!bk.k->saturate) f = _mm512_min_ps(_mm512_max_ps(f, lo), hi);
         q[j] = _mm512_cvtps_epi32(f);
       }
-      // Values lie in [qmin − out_zp, qmax − out_zp] ⊂ int16 and q + out_zp in the output
-      // type (simd_exact), so the saturating packs are exact.
+      // Either q lies in [qmin − out_zp, qmax − out_zp] ⊂ int16 with q + out_zp in the output
+      // type (simd_exact), so the packs are exact and the byte clamp a no-op; or the
+      // saturating steps clamp (saturating_clamp).
       const __m512i zp = _mm512_set1_epi16(bk.zp);
-      const __m512i a = _mm512_add_epi16(_mm512_packs_epi32(q[0], q[1]), zp);
-      const __m512i b = _mm512_add_epi16(_mm512_packs_epi32(q[2], q[3]), zp);
-      __m512i r = O == QGemmOutput::u8 ? _mm512_packus_epi16(a, b) : _mm512_packs_epi16(a, b);
+      const __m512i a = _mm512_adds_epi16(_mm512_packs_epi32(q[0], q[1]), zp);
+      const __m512i b = _mm512_adds_epi16(_mm512_packs_epi32(q[2], q[3]), zp);
+      __m512i r;
+      if (O == QGemmOutput::u8) {
+        r = _mm512_packus_epi16(a, b);
+        r = _mm512_min_epu8(_mm512_max_epu8(r, _mm512_set1_epi8(char(p.qmin))), _mm512_set1_epi8(char(p.qmax)));
+      } else {
+        r = _mm512_packs_epi16(a, b);
+        r = _mm512_min_epi8(_mm512_max_epi8(r, _mm512_set1_epi8(char(p.qmin))), _mm512_set1_epi8(char(p.qmax)));
+      }
       // Lane bytes are [q0 ×4, q1 ×4, q2 ×4, q3 ×4]: byte 4j + k is channel 4k + j of the lane.
       const __m512i idx = _mm512_broadcast_i32x4(
           _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));

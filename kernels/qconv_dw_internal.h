@@ -62,7 +62,23 @@ struct BlockConsts {
   alignas(64) std::int32_t comp[block];  ///< bias32 − a_zp·Σw (every tap reads a_zp or x)
   alignas(64) float scale[block];        ///< multiplier, or a_scale·w_scale
   alignas(64) float fbias[block];        ///< bias_f32 (0 when absent)
+  /// u8/s8: the float clamp may be left to integer saturation (see saturating_clamp).
+  bool saturate = false;
 };
+
+/// True when the u8/s8 epilogue may skip its float clamp to [qmin − out_zp, qmax − out_zp]
+/// and instead saturate: r = rne(x) (exact, since |x| < 2³¹ when every |scale| < 1, and a
+/// negative overflow yields INT_MIN, which saturates the same way), packs to int16,
+/// saturating + out_zp, packs to the output type, then a byte clamp to [qmin, qmax]. With
+/// out_zp in [−256, 511] each saturation step lands on the same side of [qmin, qmax] as the
+/// exact value, and rne(clamp(x, lo, hi)) + out_zp = clamp(rne(x) + out_zp, qmin, qmax) for
+/// integer bounds, so the bytes equal store_one's.
+static inline bool saturating_clamp(const QGemmParams& p, const float* scale, std::size_t n) {
+  if (p.out_zp < -256 || p.out_zp > 511) return false;
+  for (std::size_t e = 0; e < n; ++e)
+    if (!(scale[e] < 1.0f && scale[e] > -1.0f)) return false;  // NaN included
+  return true;
+}
 
 static inline void block_consts(const QConvShape& s, const QGemmParams& p,
                                 const std::int32_t* wsum, std::size_t c0, BlockConsts* k) {
@@ -87,6 +103,8 @@ static inline void block_consts(const QConvShape& s, const QGemmParams& p,
         k->scale[e] = 0.0f;
       k->fbias[e] = p.output == QGemmOutput::f32 && p.bias_f32 ? p.bias_f32[c] : 0.0f;
     }
+  k->saturate = (p.output == QGemmOutput::u8 || p.output == QGemmOutput::s8) &&
+                saturating_clamp(p, k->scale, block);  // entries beyond C hold 0
 }
 
 }  // namespace mq::kernels::qconv_dw

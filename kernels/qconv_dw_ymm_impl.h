@@ -81,13 +81,21 @@ MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t h, __m256i
       __m256i q[4];
       for (int j = 0; j < 4; ++j) {
         __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(acc[j]), _mm256_load_ps(bk.k->scale + 16 * j + 8 * h));
-        f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
+        if (!bk.k->saturate) f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
         q[j] = _mm256_cvtps_epi32(f);
       }
+      // Exact packs and a no-op byte clamp, or saturating steps (saturating_clamp).
       const __m256i zp = _mm256_set1_epi16(static_cast<short>(p.out_zp));
-      const __m256i a = _mm256_add_epi16(_mm256_packs_epi32(q[0], q[1]), zp);
-      const __m256i b = _mm256_add_epi16(_mm256_packs_epi32(q[2], q[3]), zp);
-      __m256i r = p.output == QGemmOutput::u8 ? _mm256_packus_epi16(a, b) : _mm256_packs_epi16(a, b);
+      const __m256i a = _mm256_adds_epi16(_mm256_packs_epi32(q[0], q[1]), zp);
+      const __m256i b = _mm256_adds_epi16(_mm256_packs_epi32(q[2], q[3]), zp);
+      __m256i r;
+      if (p.output == QGemmOutput::u8) {
+        r = _mm256_packus_epi16(a, b);
+        r = _mm256_min_epu8(_mm256_max_epu8(r, _mm256_set1_epi8(char(p.qmin))), _mm256_set1_epi8(char(p.qmax)));
+      } else {
+        r = _mm256_packs_epi16(a, b);
+        r = _mm256_min_epi8(_mm256_max_epi8(r, _mm256_set1_epi8(char(p.qmin))), _mm256_set1_epi8(char(p.qmax)));
+      }
       const __m256i idx = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
                                            0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
       r = _mm256_shuffle_epi8(r, idx);

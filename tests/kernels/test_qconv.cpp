@@ -220,8 +220,12 @@ TEST_CASE("qconv depthwise: zero points, clamps and saturation extremes on every
           d.w_const = wv;
           d.a_zp = zp;
           d.out = o;
-          d.mult_lo = 0.5f, d.mult_hi = 2.0f;  // saturates the clamps
+          d.mult_lo = 0.5f, d.mult_hi = 2.0f;  // saturates the clamps (float clamp path)
           if (o == QGemmOutput::s8) d.qmin = -128, d.qmax = 127, d.out_zp = 0;
+          cases.push_back(d);
+          d.mult_lo = 0.9f, d.mult_hi = 0.99f;  // |scale| < 1: integer saturation path
+          cases.push_back(d);
+          d.out_zp = o == QGemmOutput::s8 ? -100 : 200;
           cases.push_back(d);
         }
     DwCase d;  // a ReLU6-like clamp inside the range
@@ -229,6 +233,12 @@ TEST_CASE("qconv depthwise: zero points, clamps and saturation extremes on every
     d.qmin = 100, d.qmax = 160;
     d.mult_lo = 1e-3f, d.mult_hi = 1e-2f;
     cases.push_back(d);
+    d.out = QGemmOutput::s8, d.qmin = -20, d.qmax = 30, d.out_zp = -7;
+    cases.push_back(d);
+    d.out_zp = 600;  // outside saturating_clamp's out_zp range: float clamp
+    d.qmin = -128, d.qmax = 127;
+    cases.push_back(d);
+    d.out = QGemmOutput::u8, d.out_zp = 100;
     d.qmin = -5, d.qmax = 300;  // outside the u8 range: wraps like store_one (generic fallback)
     cases.push_back(d);
     d.qmin = 0, d.qmax = 255, d.a_zp = 300;  // a_zp outside u8 (generic fallback)
