@@ -143,8 +143,8 @@ __attribute__((noinline)) void group(const Block& bk, const std::uint8_t* const*
   // (GCC 12 otherwise inserts register copies into the tap loop).
   const std::uint8_t* w = bk.w;
   {
-    const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
-    const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
+    const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
+    const __m512i w2 = _mm512_loadu_si512(w + 128), w3 = _mm512_loadu_si512(w + 192);
 #pragma GCC unroll 8
     for (int q = 0; q < P; ++q) {
       const std::uint8_t* a = Interior ? first + q * bk.xstep : src[q * T];
@@ -158,8 +158,8 @@ __attribute__((noinline)) void group(const Block& bk, const std::uint8_t* const*
   w += 256;
 #pragma GCC unroll 32
   for (std::size_t t = 1; t < T; ++t, w += 256) {
-    const __m512i w0 = _mm512_load_si512(w), w1 = _mm512_load_si512(w + 64);
-    const __m512i w2 = _mm512_load_si512(w + 128), w3 = _mm512_load_si512(w + 192);
+    const __m512i w0 = _mm512_loadu_si512(w), w1 = _mm512_loadu_si512(w + 64);
+    const __m512i w2 = _mm512_loadu_si512(w + 128), w3 = _mm512_loadu_si512(w + 192);
     const long o = Interior ? bk.off[t] : 0;
 #pragma GCC unroll 8
     for (int q = 0; q < P; ++q) {
@@ -265,25 +265,30 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
           }
         }
         if (np == P) run<P, false>(bk, ptrs, pix + (c - ox));
+        else if (np == 2) run<2, false>(bk, ptrs, pix + (c - ox));
         else run<1, false>(bk, ptrs, pix + (c - ox));
+      };
+      // Columns [c, e) through tap pointers, in groups of 4, 2 and 1.
+      auto borders = [&](std::size_t c, std::size_t e) {
+        for (; c + P <= e; c += P) border(c, P);
+        if (c + 2 <= e) border(c, 2), c += 2;
+        if (c < e) border(c, 1);
       };
       std::size_t i0 = ox_end, i1 = ox_end;  // interior columns of this row part
       if (iy0 >= 0 && iy0 + ext_h < long(H) && std::max(ox, ox_lo) < std::min(ox_end, ox_hi))
         i0 = std::max(ox, ox_lo), i1 = std::min(ox_end, ox_hi);
-      std::size_t c = ox;
-      for (; c + P <= i0; c += P) border(c, P);
-      for (; c < i0; ++c) border(c, 1);
+      borders(ox, i0);
       if (i0 < i1) {
         const std::uint8_t* first =
             x + ((b * H + std::size_t(iy0)) * W + (i0 * s.stride_w - s.pad_l)) * C + c0;
-        const std::size_t n = i1 - i0, g = n / P;
-        if (g) run<P, true>(bk, &first, pix + (i0 - ox), g);
-        first += g * P * xstep;
-        if (n % P) run<1, true>(bk, &first, pix + (i0 - ox) + g * P, n % P);
-        c = i1;
+        std::size_t q = pix + (i0 - ox), n = i1 - i0;
+        const std::size_t g = n / P;
+        if (g) run<P, true>(bk, &first, q, g);
+        first += g * P * xstep, q += g * P, n -= g * P;
+        if (n >= 2) run<2, true>(bk, &first, q, 1), first += 2 * xstep, q += 2, n -= 2;
+        if (n) run<1, true>(bk, &first, q, 1);
       }
-      for (; c + P <= ox_end; c += P) border(c, P);
-      for (; c < ox_end; ++c) border(c, 1);
+      borders(i1, ox_end);
       pix += ox_end - ox;
       ox = 0;
       if (++oy == oh) oy = 0, ++b;
