@@ -31,6 +31,7 @@ struct Block {
   long xstep;       // bytes between the first taps of neighbouring output pixels in a row
   float lo, hi;     // clamp bounds minus out_zp (u8/s8)
   short zp;         // out_zp (u8/s8, added in int16)
+  const std::size_t* pixs;  // output pixel of each slot of a border group (tap pointers)
 };
 
 // Natural order of dwords from phase order: a_j[i] = channel 4i + j → out_n[m] = channel 16n + m.
@@ -173,7 +174,7 @@ __attribute__((noinline)) void group(const Block& bk, const std::uint8_t* const*
   }
 #pragma GCC unroll 8
   for (int q = 0; q < P; ++q)
-    epilogue<Tail, O>(bk, pix + q, acc[q][0], acc[q][1], acc[q][2], acc[q][3]);
+    epilogue<Tail, O>(bk, Interior ? pix + q : bk.pixs[q], acc[q][0], acc[q][1], acc[q][2], acc[q][3]);
 }
 
 // `groups` groups of P consecutive output pixels from pix. Interior: src[0] is the first
@@ -240,39 +241,41 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
   QGemmParams p = epi;
   p.c = y;
   const long xstep = long(s.stride_w * C);
+  std::size_t pend_pix[P];  // output pixels of the queued border group
+  int pending = 0;
   for (std::size_t c0 = 0; c0 < C; c0 += block) {
     block_consts(s, epi, wsum, c0, &k);
     const Block bk{&p, static_cast<const std::uint8_t*>(packed) + (c0 / block) * T * 256, off,
                    T, C, c0, std::min(block, C - c0), &k, xstep,
                    static_cast<float>(epi.qmin - epi.out_zp),
-                   static_cast<float>(epi.qmax - epi.out_zp), static_cast<short>(epi.out_zp)};
+                   static_cast<float>(epi.qmax - epi.out_zp), static_cast<short>(epi.out_zp),
+                   pend_pix};
     std::size_t b = p0 / (oh * ow), oy = (p0 / ow) % oh, ox = p0 % ow;
     for (std::size_t pix = p0; pix < p1;) {  // one output row (or its part in range) at a time
       const std::size_t ox_end = ox + std::min(p1 - pix, ow - ox);
       const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
       // np pixels from column c through tap pointers (padding taps read zrow).
-      auto border = [&](std::size_t c, int np) {
-        for (int q = 0; q < np; ++q) {
-          const long ix0 = long((c + q) * s.stride_w) - long(s.pad_l);
-          for (std::size_t ky = 0; ky < s.kh; ++ky) {
-            const long iy = iy0 + long(ky * s.dil_h);
-            for (std::size_t kx = 0; kx < s.kw; ++kx) {
-              const long ix = ix0 + long(kx * s.dil_w);
-              const bool in = iy >= 0 && ix >= 0 && iy < long(H) && ix < long(W);
-              ptrs[q * T + ky * s.kw + kx] =
-                  in ? x + ((b * H + std::size_t(iy)) * W + std::size_t(ix)) * C + c0 : zrow;
-            }
-          }
+      // Tap rows of this output row: valid flag and byte offset of (row, column 0, c0).
+      long row_off[max_taps];
+      for (std::size_t ky = 0; ky < s.kh; ++ky) {
+        const long iy = iy0 + long(ky * s.dil_h);
+        row_off[ky] = iy >= 0 && iy < long(H) ? (long(b * H) + iy) * long(W * C) + long(c0) : -1;
+      }
+      // Queues the pixel of column c (tap pointers; padding taps read zrow); runs full groups.
+      auto border = [&](std::size_t c) {
+        const long ix0 = long(c * s.stride_w) - long(s.pad_l);
+        const std::uint8_t** pq = ptrs + pending * T;
+        for (std::size_t kx = 0; kx < s.kw; ++kx) {
+          const long ix = ix0 + long(kx * s.dil_w);
+          const bool col_in = ix >= 0 && ix < long(W);
+          for (std::size_t ky = 0; ky < s.kh; ++ky)
+            pq[ky * s.kw + kx] = col_in && row_off[ky] >= 0 ? x + (row_off[ky] + ix * long(C)) : zrow;
         }
-        if (np == P) run<P, false>(bk, ptrs, pix + (c - ox));
-        else if (np == 2) run<2, false>(bk, ptrs, pix + (c - ox));
-        else run<1, false>(bk, ptrs, pix + (c - ox));
+        pend_pix[pending] = pix + (c - ox);
+        if (++pending == P) run<P, false>(bk, ptrs, 0), pending = 0;
       };
-      // Columns [c, e) through tap pointers, in groups of 4, 2 and 1.
       auto borders = [&](std::size_t c, std::size_t e) {
-        for (; c + P <= e; c += P) border(c, P);
-        if (c + 2 <= e) border(c, 2), c += 2;
-        if (c < e) border(c, 1);
+        for (; c < e; ++c) border(c);
       };
       std::size_t i0 = ox_end, i1 = ox_end;  // interior columns of this row part
       if (iy0 >= 0 && iy0 + ext_h < long(H) && std::max(ox, ox_lo) < std::min(ox_end, ox_hi))
@@ -293,6 +296,13 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
       ox = 0;
       if (++oy == oh) oy = 0, ++b;
     }
+    for (int k = 0; k < pending;) {  // queued border pixels left over
+      Block rest = bk;
+      rest.pixs = pend_pix + k;
+      if (pending - k >= 2) run<2, false>(rest, ptrs + k * T, 0), k += 2;
+      else run<1, false>(rest, ptrs + k * T, 0), k += 1;
+    }
+    pending = 0;
   }
 }
 
