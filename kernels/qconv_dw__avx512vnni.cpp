@@ -1,9 +1,11 @@
-// Depthwise Conv2d on AVX512-VNNI. Per 64-channel block and group of 4 output pixels: 16 zmm
-// accumulators (4 pixels × 4 phases, see qconv_dw_internal.h), initialised with
-// bias32 − a_zp·Σw; per tap 4 weight vectors and one vpdpbusd per pixel and phase on the
-// natural activation bytes (padding taps read a row of a_zp bytes). The epilogue runs in phase
-// order and restores channel order with packs + one vpshufb (u8/s8) or a 4×16 dword
-// transpose (f32/s32).
+// Depthwise Conv2d on AVX512-VNNI. Per 64-channel block (outer loop) and group of 4 output
+// pixels: 16 zmm accumulators (4 pixels × 4 phases, see qconv_dw_internal.h) initialised
+// with bias32 − a_zp·Σw; per tap 4 weight vectors and one vpdpbusd per pixel and phase on the
+// natural activation bytes. Interior pixels address taps by fixed offsets; border pixels go
+// through tap pointers (padding taps read a row of a_zp bytes), queued into groups across
+// rows. A block of ≤ 32 channels holds two pixels per zmm (groups of 8). The epilogue runs in
+// phase order and restores channel order with packs + one vpshufb (u8/s8) or a 4×16 dword
+// transpose (f32/s32). 3×3 and 5×5 tap loops are fully unrolled.
 #include <immintrin.h>
 
 // GCC 12 flags the self-initialised placeholders inside its own AVX-512 headers.
