@@ -4,16 +4,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "kernels/qconv_dw_internal.h"
 #include "kernels/qgemm_internal.h"
 
 namespace mq::kernels {
 using namespace qgemm_detail;
 
-void qconv_depthwise__avx2(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                           const std::int8_t* wt, void* y, std::size_t p0, std::size_t p1);
-
 namespace {
-#include "kernels/qconv_dw_impl.h"
 
 std::size_t gemm_k(const QConvShape& s) { return s.kh * s.kw * (s.in_c / s.groups); }
 std::size_t group_bytes(const QConvShape& s) {
@@ -96,17 +93,88 @@ void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint
 
 }  // namespace
 
+// Portable depthwise kernel (the scalar tier, and the fallback of the SIMD tiers for
+// parameters their shortcuts do not cover): per 64-channel block and chunk of pixels, one
+// tap at a time with the tap's weights unpacked to natural order; padding taps are skipped.
+void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                      const void* packed, void* y, std::size_t p0, std::size_t p1) {
+  constexpr std::size_t chunk = 16;
+  const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c, T = qconv_dw::taps(s);
+  const auto* wt = static_cast<const std::int8_t*>(packed);
+  QGemmParams p = epi;
+  p.c = y;
+  p.ldc = C;
+  const std::uint32_t zp = static_cast<std::uint32_t>(epi.a_zp);
+  for (std::size_t c0 = 0; c0 < C; c0 += qconv_dw::block) {
+    const std::size_t cn = std::min(qconv_dw::block, C - c0);
+    for (std::size_t q0 = p0; q0 < p1; q0 += chunk) {
+      const std::size_t qn = std::min(chunk, p1 - q0);
+      long iy0[chunk], ix0[chunk];
+      std::size_t row0[chunk];  // b·in_h
+      for (std::size_t q = 0; q < qn; ++q) {
+        const std::size_t pix = q0 + q, b = pix / (oh * ow), oy = (pix / ow) % oh, ox = pix % ow;
+        iy0[q] = long(oy * s.stride_h) - long(s.pad_t);
+        ix0[q] = long(ox * s.stride_w) - long(s.pad_l);
+        row0[q] = b * s.in_h;
+      }
+      std::uint32_t acc[chunk][qconv_dw::block] = {};
+      for (std::size_t ky = 0; ky < s.kh; ++ky)
+        for (std::size_t kx = 0; kx < s.kw; ++kx) {
+          const std::size_t t = ky * s.kw + kx;
+          std::uint32_t w[qconv_dw::block];
+          for (std::size_t c = 0; c < cn; ++c)
+            w[c] = static_cast<std::uint32_t>(
+                static_cast<std::int32_t>(wt[qconv_dw::weight_index(T, c0 + c, t)]));
+          for (std::size_t q = 0; q < qn; ++q) {
+            const long iy = iy0[q] + long(ky * s.dil_h), ix = ix0[q] + long(kx * s.dil_w);
+            if (iy < 0 || ix < 0 || iy >= long(s.in_h) || ix >= long(s.in_w))
+              continue;  // padding taps add (a_zp − a_zp)·w = 0
+            const std::uint8_t* xp = x + ((row0[q] + std::size_t(iy)) * s.in_w + std::size_t(ix)) * C + c0;
+            for (std::size_t c = 0; c < cn; ++c) acc[q][c] += (std::uint32_t(xp[c]) - zp) * w[c];
+          }
+        }
+      for (std::size_t q = 0; q < qn; ++q)
+        for (std::size_t c = 0; c < cn; ++c) {
+          std::int32_t v = static_cast<std::int32_t>(acc[q][c]);
+          if (epi.bias32) v = wrap_add(v, epi.bias32[c0 + c]);
+          store_one(p, q0 + q, c0 + c, v);
+        }
+    }
+  }
+}
+
+void qconv_depthwise(Isa isa, const QConvShape& s, const QGemmParams& epi,
+                     const std::uint8_t* x, const void* packed, void* y, std::size_t p0,
+                     std::size_t p1) {
+  switch (isa) {
+    case Isa::amx:  // AMX has no depthwise form; every AMX CPU has AVX512-VNNI
+    case Isa::avx512vnni: qconv_dw__avx512vnni(s, epi, x, packed, y, p0, p1); break;
+    case Isa::avxvnni: qconv_dw__avxvnni(s, epi, x, packed, y, p0, p1); break;
+    case Isa::avx2: qconv_dw__avx2(s, epi, x, packed, y, p0, p1); break;
+    case Isa::scalar: qconv_dw_generic(s, epi, x, packed, y, p0, p1); break;
+  }
+}
+
 std::size_t qconv_packed_size(const QConvShape& s) {
-  if (s.depthwise()) return align64(s.kh * s.kw * s.in_c);
+  if (s.depthwise()) return qconv_dw::packed_bytes(s);
   return s.groups * group_bytes(s);
 }
 
 void qconv_pack(const QConvShape& s, const std::int8_t* w, void* packed) {
   auto* dst = static_cast<std::uint8_t*>(packed);
   if (s.depthwise()) {
+    const std::size_t T = qconv_dw::taps(s), wb = qconv_dw::weight_bytes(s);
+    std::memset(dst, 0, qconv_dw::packed_bytes(s));
     auto* wt = reinterpret_cast<std::int8_t*>(dst);
-    for (std::size_t c = 0; c < s.in_c; ++c)
-      for (std::size_t t = 0; t < s.kh * s.kw; ++t) wt[t * s.in_c + c] = w[c * s.kh * s.kw + t];
+    auto* wsum = reinterpret_cast<std::int32_t*>(dst + wb);
+    for (std::size_t c = 0; c < s.in_c; ++c) {
+      std::int32_t sum = 0;
+      for (std::size_t t = 0; t < T; ++t) {
+        wt[qconv_dw::weight_index(T, c, t)] = w[c * T + t];
+        sum += w[c * T + t];
+      }
+      wsum[c] = sum;
+    }
     return;
   }
   const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
@@ -179,9 +247,7 @@ void qconv_gathered(const QConvShape& s, const QGemmParams& epi, const std::uint
 void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
            const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
   if (s.depthwise()) {
-    const auto* wt = static_cast<const std::int8_t*>(packed);
-    if (active_isa() != Isa::scalar) qconv_depthwise__avx2(s, epi, x, wt, y, p0, p1);
-    else depthwise_rows(s, epi, x, wt, y, p0, p1);
+    qconv_depthwise(active_isa(), s, epi, x, packed, y, p0, p1);
     return;
   }
   const QGemmVariant& v = qgemm_active();

@@ -20,15 +20,16 @@ struct QConvShape {
   std::size_t groups = 1;                                ///< Groups (in_c, out_c divisible).
   std::size_t out_h() const { return (in_h + pad_t + pad_b - dil_h * (kh - 1) - 1) / stride_h + 1; }
   std::size_t out_w() const { return (in_w + pad_l + pad_r - dil_w * (kw - 1) - 1) / stride_w + 1; }
-  /// True for groups == in_c == out_c (one filter per channel).
-  bool depthwise() const { return groups > 1 && groups == in_c && groups == out_c; }
+  /// True for groups == in_c == out_c (one filter per channel; a 1-channel conv included).
+  bool depthwise() const { return groups == in_c && groups == out_c; }
   /// True when the input is directly the GEMM A matrix.
   bool pointwise() const {
     return kh == 1 && kw == 1 && stride_h == 1 && stride_w == 1 && pad_t + pad_l + pad_b + pad_r == 0 && groups == 1;
   }
 };
 
-/// Bytes for qconv_pack's output (per-group packed GEMM weights, or depthwise [kh·kw][C]).
+/// Bytes for qconv_pack's output (per-group packed GEMM weights, or the depthwise layout of
+/// kernels/qconv_dw_internal.h: 64-channel blocks × taps × 4 phase vectors, then Σw).
 std::size_t qconv_packed_size(const QConvShape& s);
 
 /// Packs weights w [Cout][kh][kw][Cin/groups] (64-byte aligned destination).
@@ -44,5 +45,11 @@ std::size_t qconv_scratch_size(const QConvShape& s);
 /// bytes, 64-byte aligned. Pixel rows [p0, p1) of the flattened N·OH·OW output only.
 void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
            const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1);
+
+/// The depthwise path of qconv (s.depthwise()) on a given tier, which the CPU must support
+/// (isa_supported); qconv uses active_isa(). Exposed so that tests can check every tier.
+void qconv_depthwise(Isa isa, const QConvShape& s, const QGemmParams& epi,
+                     const std::uint8_t* x, const void* packed, void* y, std::size_t p0,
+                     std::size_t p1);
 
 }  // namespace mq::kernels

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <string>
 #include <initializer_list>
 #include <vector>
 
@@ -92,4 +93,181 @@ TEST_CASE("qconv: shapes of the direct AMX path (in_c a multiple of 64, rows ≥
   t.pad_r = 0; t.kw = 4; shapes.push_back(t);                      // asymmetric padding
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
+}
+
+namespace {
+
+// One depthwise configuration, run on every tier the CPU supports.
+struct DwCase {
+  QConvShape s;
+  QGemmOutput out = QGemmOutput::u8;
+  bool per_channel = true, bias = true, accumulate = false;
+  std::int32_t a_zp = 131, out_zp = 100, qmin = 0, qmax = 255;
+  float mult_lo = 1e-4f, mult_hi = 2e-3f;
+  int x_const = -1, w_const = 1000;  // constant fills (x ≥ 0, w in [-128, 127]) or random
+};
+
+std::vector<Isa> dw_tiers() {
+  std::vector<Isa> t;
+  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni, Isa::amx})
+    if (isa_supported(i)) t.push_back(i);
+  return t;
+}
+
+std::size_t elem_bytes(QGemmOutput o) {
+  return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4;
+}
+
+void check_dw(const DwCase& d) {
+  const QConvShape& s = d.s;
+  const std::size_t C = s.in_c, T = s.kh * s.kw, pixels = s.batch * s.out_h() * s.out_w();
+  std::vector<std::uint8_t> x(s.batch * s.in_h * s.in_w * C);
+  std::vector<std::int8_t> w(C * T);
+  if (d.x_const >= 0) std::memset(x.data(), d.x_const, x.size());
+  else test::fill_int(x.data(), x.size(), 0, 255);
+  if (d.w_const <= 127) std::memset(w.data(), static_cast<std::int8_t>(d.w_const), w.size());
+  else test::fill_int(w.data(), w.size(), -128, 127);
+  std::vector<std::int32_t> bias(C);
+  std::vector<float> mult(C), ws(C), bf(C);
+  test::fill_int(bias.data(), bias.size(), -20000, 20000);
+  test::fill_float(mult.data(), mult.size(), d.mult_lo, d.mult_hi);
+  test::fill_float(ws.data(), ws.size(), 1e-3f, 1e-2f);
+  test::fill_float(bf.data(), bf.size(), -1.0f, 1.0f);
+  QGemmParams epi;
+  epi.output = d.out;
+  epi.a_zp = d.a_zp;
+  epi.bias32 = d.bias ? bias.data() : nullptr;
+  epi.per_channel = d.per_channel;
+  epi.multiplier = mult.data();
+  epi.out_zp = d.out_zp;
+  epi.qmin = d.qmin;
+  epi.qmax = d.qmax;
+  epi.a_scale = 0.05f;
+  epi.w_scale = ws.data();
+  epi.bias_f32 = d.bias ? bf.data() : nullptr;
+  epi.accumulate = d.accumulate;
+  const std::size_t bytes = pixels * C * elem_bytes(d.out), guard = 256;
+  // Same initial contents for the reference and the kernel (f32 accumulate reads them).
+  std::vector<std::uint8_t> y0(bytes + guard);
+  test::fill_int(y0.data(), y0.size(), 0, 255);
+  if (d.out == QGemmOutput::f32) {
+    std::vector<float> f((bytes + guard) / 4);
+    test::fill_float(f.data(), f.size(), -2.0f, 2.0f);
+    std::memcpy(y0.data(), f.data(), f.size() * 4);
+  }
+  std::vector<std::uint8_t> y_ref = y0;
+  reference::qconv(s, epi, x.data(), w.data(), y_ref.data());
+  Aligned<std::uint8_t> packed(qconv_packed_size(s));
+  qconv_pack(s, w.data(), packed.data());
+  // Pixel ranges: uneven splits (1 pixel, a few, the rest) as the engine's threads do.
+  const std::size_t a = std::min<std::size_t>(1, pixels), b = std::min<std::size_t>(a + 6, pixels);
+  const std::size_t c = std::max(b, pixels - std::min<std::size_t>(pixels, 3));
+  for (Isa isa : dw_tiers()) {
+    std::vector<std::uint8_t> y = y0;
+    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), 0, a);
+    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), a, b);
+    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), b, c);
+    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), c, pixels);
+    INFO("tier " << std::string(isa_name(isa)) << " batch " << s.batch << " in " << s.in_h << "x" << s.in_w
+                 << " C " << C << " k " << s.kh << "x" << s.kw << " stride " << s.stride_h << "x"
+                 << s.stride_w << " dil " << s.dil_h << " pad " << s.pad_t << "," << s.pad_l << ","
+                 << s.pad_b << "," << s.pad_r << " out " << int(d.out) << " per_channel "
+                 << d.per_channel << " bias " << d.bias << " acc " << d.accumulate << " a_zp "
+                 << d.a_zp << " out_zp " << d.out_zp << " q [" << d.qmin << "," << d.qmax << "]");
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < y.size(); ++i) bad += y[i] != y_ref[i];
+    CHECK(bad == 0);
+    // The output really was written: the reference changed something the kernel matched.
+    CHECK(y_ref != y0);
+  }
+}
+
+QConvShape dw_shape(std::size_t C, std::size_t k_h, std::size_t k_w, std::size_t pad) {
+  QConvShape s;
+  s.batch = 1; s.in_h = 9; s.in_w = 11; s.in_c = s.out_c = s.groups = C;
+  s.kh = k_h; s.kw = k_w;
+  s.pad_t = s.pad_b = k_h > 1 ? pad : 0;
+  s.pad_l = s.pad_r = k_w > 1 ? pad : 0;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("qconv depthwise: every tier matches the reference bit for bit") {
+  REQUIRE(!dw_tiers().empty());
+  std::vector<QConvShape> shapes;
+  for (std::size_t C : {1, 15, 16, 17, 64, 70, 130}) {
+    QConvShape s = dw_shape(C, 3, 3, 1);
+    shapes.push_back(s);                                          // 3×3 pad 1 stride 1
+    QConvShape t = s; t.stride_h = t.stride_w = 2; shapes.push_back(t);  // stride 2
+    t = s; t.dil_h = t.dil_w = 2; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2; shapes.push_back(t);
+    shapes.push_back(dw_shape(C, 5, 5, 2));                       // 5×5 pad 2
+    shapes.push_back(dw_shape(C, 3, 1, 1));                       // 3×1
+    shapes.push_back(dw_shape(C, 1, 3, 1));                       // 1×3
+    t = s; t.batch = 2; t.stride_w = 2; t.pad_b = 0; t.pad_r = 2; shapes.push_back(t);  // batch 2, asymmetric
+    t = s; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 0; shapes.push_back(t);  // no padding
+  }
+  for (const QConvShape& s : shapes)
+    for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::s8, QGemmOutput::f32, QGemmOutput::s32})
+      for (bool pc : {true, false}) {
+        DwCase d;
+        d.s = s;
+        d.out = o;
+        d.per_channel = pc;
+        d.bias = pc;  // per-tensor runs also cover null bias pointers
+        d.accumulate = o == QGemmOutput::f32 && !pc;
+        if (o == QGemmOutput::s8) d.qmin = -128, d.qmax = 127, d.out_zp = -3;
+        check_dw(d);
+      }
+}
+
+TEST_CASE("qconv depthwise: zero points, clamps and saturation extremes on every tier") {
+  std::vector<DwCase> cases;
+  for (std::size_t C : {1, 17, 64, 70, 130}) {
+    for (std::int32_t zp : {0, 255}) {
+      DwCase d;
+      d.s = dw_shape(C, 3, 3, 1);
+      d.s.batch = 2;
+      d.a_zp = zp;
+      d.out_zp = zp;
+      cases.push_back(d);
+      d.out = QGemmOutput::s32;
+      cases.push_back(d);
+    }
+    for (int wv : {-128, 127})
+      for (std::int32_t zp : {0, 255})
+        for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::s8, QGemmOutput::s32, QGemmOutput::f32}) {
+          DwCase d;  // x = 255 everywhere: the largest |x − a_zp|·w products
+          d.s = dw_shape(C, 5, 5, 2);
+          d.x_const = 255;
+          d.w_const = wv;
+          d.a_zp = zp;
+          d.out = o;
+          d.mult_lo = 0.5f, d.mult_hi = 2.0f;  // saturates the clamps (float clamp path)
+          if (o == QGemmOutput::s8) d.qmin = -128, d.qmax = 127, d.out_zp = 0;
+          cases.push_back(d);
+          d.mult_lo = 0.9f, d.mult_hi = 0.99f;  // |scale| < 1: integer saturation path
+          cases.push_back(d);
+          d.out_zp = o == QGemmOutput::s8 ? -100 : 200;
+          cases.push_back(d);
+        }
+    DwCase d;  // a ReLU6-like clamp inside the range
+    d.s = dw_shape(C, 3, 3, 1);
+    d.qmin = 100, d.qmax = 160;
+    d.mult_lo = 1e-3f, d.mult_hi = 1e-2f;
+    cases.push_back(d);
+    d.out = QGemmOutput::s8, d.qmin = -20, d.qmax = 30, d.out_zp = -7;
+    cases.push_back(d);
+    d.out_zp = 600;  // outside saturating_clamp's out_zp range: float clamp
+    d.qmin = -128, d.qmax = 127;
+    cases.push_back(d);
+    d.out = QGemmOutput::u8, d.out_zp = 100;
+    d.qmin = -5, d.qmax = 300;  // outside the u8 range: wraps like store_one (generic fallback)
+    cases.push_back(d);
+    d.qmin = 0, d.qmax = 255, d.a_zp = 300;  // a_zp outside u8 (generic fallback)
+    cases.push_back(d);
+    d.a_zp = 7, d.s.kh = 12, d.s.kw = 11, d.s.pad_t = d.s.pad_b = 6, d.s.pad_l = d.s.pad_r = 5;
+    cases.push_back(d);  // more taps than the SIMD kernels' stack arrays (generic fallback)
+  }
+  for (const DwCase& d : cases) check_dw(d);
 }
