@@ -2,6 +2,7 @@
 #include "kernels/qconv.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "kernels/qconv_dw_internal.h"
@@ -105,6 +106,8 @@ void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::ui
   p.c = y;
   p.ldc = C;
   const std::uint32_t zp = static_cast<std::uint32_t>(epi.a_zp);
+  const bool small_zp = epi.a_zp >= 0 && epi.a_zp <= 255;
+  const std::int16_t zp16 = static_cast<std::int16_t>(small_zp ? epi.a_zp : 0);
   for (std::size_t c0 = 0; c0 < C; c0 += qconv_dw::block) {
     const std::size_t cn = std::min(qconv_dw::block, C - c0);
     for (std::size_t q0 = p0; q0 < p1; q0 += chunk) {
@@ -121,24 +124,45 @@ void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::ui
       for (std::size_t ky = 0; ky < s.kh; ++ky)
         for (std::size_t kx = 0; kx < s.kw; ++kx) {
           const std::size_t t = ky * s.kw + kx;
-          std::uint32_t w[qconv_dw::block];
-          for (std::size_t c = 0; c < cn; ++c)
-            w[c] = static_cast<std::uint32_t>(
-                static_cast<std::int32_t>(wt[qconv_dw::weight_index(T, c0 + c, t)]));
+          std::int16_t w[qconv_dw::block];
+          for (std::size_t c = 0; c < cn; ++c) w[c] = wt[qconv_dw::weight_index(T, c0 + c, t)];
           for (std::size_t q = 0; q < qn; ++q) {
             const long iy = iy0[q] + long(ky * s.dil_h), ix = ix0[q] + long(kx * s.dil_w);
             if (iy < 0 || ix < 0 || iy >= long(s.in_h) || ix >= long(s.in_w))
               continue;  // padding taps add (a_zp − a_zp)·w = 0
             const std::uint8_t* xp = x + ((row0[q] + std::size_t(iy)) * s.in_w + std::size_t(ix)) * C + c0;
-            for (std::size_t c = 0; c < cn; ++c) acc[q][c] += (std::uint32_t(xp[c]) - zp) * w[c];
+            std::uint32_t* a = acc[q];
+            if (small_zp) {  // |x − a_zp| ≤ 255, |w| ≤ 128: the product fits int16 (pmullw)
+              for (std::size_t c = 0; c < cn; ++c)
+                a[c] += static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(
+                    static_cast<std::int16_t>(xp[c] - zp16) * w[c])));
+            } else {
+              for (std::size_t c = 0; c < cn; ++c)
+                a[c] += (std::uint32_t(xp[c]) - zp) * static_cast<std::uint32_t>(std::int32_t(w[c]));
+            }
           }
         }
-      for (std::size_t q = 0; q < qn; ++q)
-        for (std::size_t c = 0; c < cn; ++c) {
-          std::int32_t v = static_cast<std::int32_t>(acc[q][c]);
-          if (epi.bias32) v = wrap_add(v, epi.bias32[c0 + c]);
-          store_one(p, q0 + q, c0 + c, v);
+      for (std::size_t q = 0; q < qn; ++q) {
+        std::int32_t v[qconv_dw::block];
+        for (std::size_t c = 0; c < cn; ++c)
+          v[c] = wrap_add(static_cast<std::int32_t>(acc[q][c]), epi.bias32 ? epi.bias32[c0 + c] : 0);
+        if (epi.output == QGemmOutput::u8 || epi.output == QGemmOutput::s8) {
+          // store_one's operations, with the parameters hoisted out of the channel loop.
+          const float lo = static_cast<float>(epi.qmin - epi.out_zp);
+          const float hi = static_cast<float>(epi.qmax - epi.out_zp);
+          const float* mult = epi.multiplier + (epi.per_channel ? c0 : 0);
+          const std::size_t ms = epi.per_channel ? 1 : 0;
+          const std::int32_t ozp = epi.out_zp;
+          std::uint8_t* out = static_cast<std::uint8_t*>(y) + (q0 + q) * C + c0;
+          for (std::size_t c = 0; c < cn; ++c) {
+            float f = static_cast<float>(v[c]) * mult[c * ms];
+            f = f < lo ? lo : (f > hi ? hi : f);
+            out[c] = static_cast<std::uint8_t>(static_cast<std::int32_t>(std::nearbyint(f)) + ozp);
+          }
+        } else {
+          for (std::size_t c = 0; c < cn; ++c) store_one(p, q0 + q, c0 + c, v[c]);
         }
+      }
     }
   }
 }

@@ -248,21 +248,22 @@ MQ_INLINE void run_kind(const Block& bk, const std::uint8_t* const* src, std::si
   }
 }
 
-// Groups of P pixels; P == 8 is the paired mode of blocks with ≤ 32 channels.
-template <int P, bool Interior>
+// Groups of P pixels; Pair: the paired mode of blocks with ≤ 32 channels.
+template <int P, bool Interior, bool Pair = false>
 MQ_INLINE void run(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
                    std::size_t groups = 1) {
-  if constexpr (P == 8) run_kind<8, Interior, true, true>(bk, src, pix, groups);
+  if constexpr (Pair) run_kind<P, Interior, true, true>(bk, src, pix, groups);
   else if (bk.n == block) run_kind<P, Interior, false, false>(bk, src, pix, groups);
   else run_kind<P, Interior, true, false>(bk, src, pix, groups);
 }
 
-}  // namespace
+constexpr int pair_pixels = 8;  // pixels per group in paired mode (4 accumulator sets)
 
-void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                          const void* packed, void* y, std::size_t p0, std::size_t p1) {
-  if (!simd_exact(s, epi)) return qconv_dw_generic(s, epi, x, packed, y, p0, p1);
-  constexpr int P = 4;
+// P pixels per group outside paired mode: 6 for 3×3 (24 accumulators), else 4 (measured:
+// 6 is slower for the 5×5 / 7×7 loops and for paired mode).
+template <int P>
+void drive(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+           const void* packed, void* y, std::size_t p0, std::size_t p1) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c, T = taps(s);
   const std::size_t H = s.in_h, W = s.in_w;
   const long ext_h = long((s.kh - 1) * s.dil_h), ext_w = long((s.kw - 1) * s.dil_w);
@@ -280,11 +281,12 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
     if (ix0 >= 0 && ix0 + ext_w < long(W)) ox_lo = std::min(ox_lo, ox), ox_hi = ox + 1;
   }
   BlockConsts k;
-  const std::uint8_t* ptrs[2 * P * max_taps];
+  constexpr int Q = P > pair_pixels ? P : pair_pixels;  // border queue capacity
+  const std::uint8_t* ptrs[Q * max_taps];
   QGemmParams p = epi;
   p.c = y;
   const long xstep = long(s.stride_w * C);
-  std::size_t pend_pix[2 * P];  // output pixels of the queued border group
+  std::size_t pend_pix[Q];  // output pixels of the queued border group
   int pending = 0;
   for (std::size_t c0 = 0; c0 < C; c0 += block) {
     block_consts(s, epi, wsum, c0, &k);
@@ -294,7 +296,7 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
                    static_cast<float>(epi.qmax - epi.out_zp), static_cast<short>(epi.out_zp),
                    pend_pix};
     const bool pair = bk.n <= 32;  // two pixels per zmm, groups of 8
-    const int queue = pair ? 2 * P : P;
+    const int queue = pair ? pair_pixels : P;
     std::size_t b = p0 / (oh * ow), oy = (p0 / ow) % oh, ox = p0 % ow;
     for (std::size_t pix = p0; pix < p1;) {  // one output row (or its part in range) at a time
       const std::size_t ox_end = ox + std::min(p1 - pix, ow - ox);
@@ -318,7 +320,7 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
         }
         pend_pix[pending] = pix + (c - ox);
         if (++pending == queue) {
-          if (pair) run<2 * P, false>(bk, ptrs, 0);
+          if (pair) run<pair_pixels, false, true>(bk, ptrs, 0);
           else run<P, false>(bk, ptrs, 0);
           pending = 0;
         }
@@ -334,14 +336,15 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
         const std::uint8_t* first =
             x + ((b * H + std::size_t(iy0)) * W + (i0 * s.stride_w - s.pad_l)) * C + c0;
         std::size_t q = pix + (i0 - ox), n = i1 - i0;
-        if (pair && n >= 2 * P) {
-          const std::size_t g2 = n / (2 * P);
-          run<2 * P, true>(bk, &first, q, g2);
-          first += g2 * 2 * P * xstep, q += g2 * 2 * P, n -= g2 * 2 * P;
+        if (pair && n >= std::size_t(pair_pixels)) {
+          const std::size_t g2 = n / pair_pixels;
+          run<pair_pixels, true, true>(bk, &first, q, g2);
+          first += g2 * pair_pixels * xstep, q += g2 * pair_pixels, n -= g2 * pair_pixels;
         }
         const std::size_t g = n / P;
         if (g) run<P, true>(bk, &first, q, g);
         first += g * P * xstep, q += g * P, n -= g * P;
+        if (P > 4 && n >= 4) run<4, true>(bk, &first, q, 1), first += 4 * xstep, q += 4, n -= 4;
         if (n >= 2) run<2, true>(bk, &first, q, 1), first += 2 * xstep, q += 2, n -= 2;
         if (n) run<1, true>(bk, &first, q, 1);
       }
@@ -354,11 +357,21 @@ void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std
       Block rest = bk;
       rest.pixs = pend_pix + k;
       if (pending - k >= P) run<P, false>(rest, ptrs + k * T, 0), k += P;
+      else if (P > 4 && pending - k >= 4) run<4, false>(rest, ptrs + k * T, 0), k += 4;
       else if (pending - k >= 2) run<2, false>(rest, ptrs + k * T, 0), k += 2;
       else run<1, false>(rest, ptrs + k * T, 0), k += 1;
     }
     pending = 0;
   }
+}
+
+}  // namespace
+
+void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                          const void* packed, void* y, std::size_t p0, std::size_t p1) {
+  if (!simd_exact(s, epi)) return qconv_dw_generic(s, epi, x, packed, y, p0, p1);
+  if (taps(s) == 9) drive<6>(s, epi, x, packed, y, p0, p1);
+  else drive<4>(s, epi, x, packed, y, p0, p1);
 }
 
 }  // namespace mq::kernels
