@@ -186,10 +186,13 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(bench_name("fp32_ours", l).c_str(), bm_fp32_ours, l)->UseRealTime();
     else if (bench_threads() == 1)
       benchmark::RegisterBenchmark(bench_name("fp32_ours", l).c_str(), bm_fp32_engine_dw, l)->UseRealTime();
+  }
 #ifdef MQ_HAVE_DNNL
+  // oneDNN last: its OpenMP workers keep spinning after each call and would take the core
+  // that monoquant's second thread needs.
+  for (const Layer& l : layers)
     benchmark::RegisterBenchmark(bench_name("int8_onednn", l).c_str(), bm_int8_onednn, l)->UseRealTime();
 #endif
-  }
   add_context();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
