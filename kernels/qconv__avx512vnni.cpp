@@ -34,9 +34,12 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
                                          std::size_t nend) {
   const std::int8_t* bp = b.data + nb0 * b.block_bytes;
   const std::size_t bs = b.block_bytes;
-  __m512i acc[MR][NV];
-  MQ_UNROLL for (int r = 0; r < MR; ++r)
-    MQ_UNROLL for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_si512();
+  __m512i acc[MR][NV];  // starting at the column compensation
+  MQ_UNROLL for (int v = 0; v < NV; ++v) {
+    const std::size_t n = nb0 * 16 + v * 16;
+    const __m512i comp = column_comp(p, b, n, column_mask(nend - n));
+    MQ_UNROLL for (int r = 0; r < MR; ++r) acc[r][v] = comp;
+  }
   for (std::size_t t = 0; t < taps; ++t) {
     const std::uint8_t* a[MR];
     MQ_UNROLL for (int r = 0; r < MR; ++r) a[r] = ptrs[t * 8 + r];
@@ -54,9 +57,9 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;
-    const EpiVec e = epi_vec(p, b, n, nend);
+    const EpiVec e = epi_vec(p, b, n, nend, /*with_comp=*/false);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) epi_store(p, e, m + r, n, acc[r][v]);
+    for (int r = 0; r < MR; ++r) epi_store(p, e, m + r, n, acc[r][v], /*add_comp=*/false);
   }
 }
 

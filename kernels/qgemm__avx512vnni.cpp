@@ -31,8 +31,15 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
   const std::uint8_t* a = p.a + m * lda;
   const std::int8_t* bp = b.data + nb0 * b.block_bytes;
   const std::size_t bs = b.block_bytes;
+  // The accumulators of the first k set start at the column compensation, so the epilogue
+  // has one add fewer per output vector.
   __m512i acc[KU][MR][NV];
-  MQ_UNROLL for (int u = 0; u < KU; ++u)
+  MQ_UNROLL for (int v = 0; v < NV; ++v) {
+    const std::size_t n = nb0 * 16 + v * 16;
+    const __m512i comp = column_comp(p, b, n, column_mask(nend - n));
+    MQ_UNROLL for (int r = 0; r < MR; ++r) acc[0][r][v] = comp;
+  }
+  MQ_UNROLL for (int u = 1; u < KU; ++u)
     MQ_UNROLL for (int r = 0; r < MR; ++r)
       MQ_UNROLL for (int v = 0; v < NV; ++v) acc[u][r][v] = _mm512_setzero_si512();
   std::size_t q = 0;
@@ -59,13 +66,13 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;
-    const EpiVec e = epi_vec(p, b, n, nend);
+    const EpiVec e = epi_vec(p, b, n, nend, /*with_comp=*/false);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       __m512i x = acc[0][r][v];
 #pragma GCC unroll 4
       for (int u = 1; u < KU; ++u) x = _mm512_add_epi32(x, acc[u][r][v]);
-      epi_store(p, e, m + r, n, x);
+      epi_store(p, e, m + r, n, x, /*add_comp=*/false);
     }
   }
 }

@@ -62,7 +62,9 @@ void finish_vector(const QGemmParams& p, const EpiVec& e, std::size_t m, std::si
       __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), scale);
       x = _mm512_min_ps(_mm512_max_ps(x, lo), hi);
       const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), zp);
-      _mm_mask_storeu_epi8(out + r * ldc, mask, _mm512_cvtepi32_epi8(q));
+      __m128i bytes = _mm512_cvtepi32_epi8(q);  // narrowed in a register: the fused
+      __asm__("" : "+x"(bytes));                // memory form of vpmovdb is slower
+      _mm_mask_storeu_epi8(out + r * ldc, mask, bytes);
     }
   } else if constexpr (O == QGemmOutput::f32) {
     auto* __restrict out = static_cast<float*>(p.c) + m * ldc + n;

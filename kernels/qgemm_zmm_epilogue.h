@@ -19,12 +19,20 @@ struct EpiVec {
 
 #define MQ_INLINE inline __attribute__((always_inline))
 
+// bias32 − a_zp·colsum for the 16 columns from n (the lanes outside `mask` hold garbage).
+MQ_INLINE __m512i column_comp(const QGemmParams& p, const PackedView& b, std::size_t n,
+                              __mmask16 mask) {
+  __m512i comp = _mm512_mullo_epi32(_mm512_set1_epi32(-p.a_zp), _mm512_load_si512(b.colsum + n));
+  if (p.bias32) comp = _mm512_add_epi32(comp, _mm512_maskz_loadu_epi32(mask, p.bias32 + n));
+  return comp;
+}
+
+// with_comp = false leaves e.comp unset, for kernels whose accumulators start at it.
 MQ_INLINE EpiVec epi_vec(const QGemmParams& p, const PackedView& b, std::size_t n,
-                         std::size_t nend) {
+                         std::size_t nend, bool with_comp = true) {
   EpiVec e;
   e.mask = column_mask(nend - n);
-  e.comp = _mm512_mullo_epi32(_mm512_set1_epi32(-p.a_zp), _mm512_load_si512(b.colsum + n));
-  if (p.bias32) e.comp = _mm512_add_epi32(e.comp, _mm512_maskz_loadu_epi32(e.mask, p.bias32 + n));
+  e.comp = with_comp ? column_comp(p, b, n, e.mask) : _mm512_setzero_si512();
   e.bias = _mm512_setzero_ps();
   e.zp = _mm512_set1_epi32(p.out_zp);
   e.lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.out_zp));
@@ -44,17 +52,20 @@ MQ_INLINE EpiVec epi_vec(const QGemmParams& p, const PackedView& b, std::size_t 
 }
 
 // Writes one row of one 16-column vector.
+// add_comp = false: acc already holds the compensation (the accumulators started at it).
 MQ_INLINE void epi_store(const QGemmParams& p, const EpiVec& e, std::size_t m, std::size_t n,
-                         __m512i acc) {
-  acc = _mm512_add_epi32(acc, e.comp);
+                         __m512i acc, bool add_comp = true) {
+  if (add_comp) acc = _mm512_add_epi32(acc, e.comp);
   switch (p.output) {
     case QGemmOutput::u8:
     case QGemmOutput::s8: {
       __m512 x = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), e.scale);
       x = _mm512_min_ps(_mm512_max_ps(x, e.lo), e.hi);
       const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(x), e.zp);
-      _mm_mask_storeu_epi8(static_cast<std::uint8_t*>(p.c) + m * p.ldc + n, e.mask,
-                           _mm512_cvtepi32_epi8(q));
+      // Narrow in a register, then store: the fused memory form of vpmovdb is slower.
+      __m128i bytes = _mm512_cvtepi32_epi8(q);
+      __asm__("" : "+x"(bytes));
+      _mm_mask_storeu_epi8(static_cast<std::uint8_t*>(p.c) + m * p.ldc + n, e.mask, bytes);
       break;
     }
     case QGemmOutput::f32: {
