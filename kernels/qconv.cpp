@@ -206,9 +206,33 @@ void qconv_pack(const QConvShape& s, const std::int8_t* w, void* packed) {
     qgemm_pack_b(w + g * og * K, K, og, K, dst + g * group_bytes(s));
 }
 
+namespace {
+
+// The direct AMX kernel reads a zero-point-padded copy of the input rows it needs when one
+// padded image fits in this much scratch (every tap tile is then one strided load).
+constexpr std::size_t amx_pad_limit = 4u << 20;
+
+bool direct_amx_shape(const QConvShape& s) {
+  return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c &&
+         s.out_w() >= 16 && s.out_w() <= qconv_amx_max_out_w && !s.pointwise() &&
+         !s.depthwise();
+}
+
+std::size_t padded_image_bytes(const QConvShape& s) {
+  return (s.in_h + s.pad_t + s.pad_b) * (s.in_w + s.pad_l + s.pad_r) * s.in_c;
+}
+
+bool amx_padded(const QConvShape& s) {
+  return qgemm_active().isa == Isa::amx && direct_amx_shape(s) &&
+         padded_image_bytes(s) <= amx_pad_limit;
+}
+
+}  // namespace
+
 std::size_t qconv_scratch_size(const QConvShape& s) {
   if (s.depthwise() || s.pointwise()) return 0;
-  return align64(im2col_rows(s) * gemm_k(s));
+  const std::size_t im2col = align64(im2col_rows(s) * gemm_k(s));
+  return amx_padded(s) ? std::max(im2col, align64(padded_image_bytes(s))) : im2col;
 }
 
 namespace {
@@ -247,8 +271,42 @@ void qconv_im2col(const QConvShape& s, const QGemmParams& epi, const std::uint8_
 }
 
 bool direct_amx(const QConvShape& s, const QGemmParams& epi) {
-  return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c &&
-         s.out_w() >= 16 && s.out_w() <= qconv_amx_max_out_w && !epi.accumulate;
+  return direct_amx_shape(s) && !epi.accumulate;
+}
+
+// Output rows [ra, rb) (of the flattened N·OH rows) on the direct AMX kernel, image by
+// image, from a copy of the input rows they read with the padding filled with a_zp.
+void direct_amx_padded(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                       const void* packed, void* y, void* scratch, std::size_t ra,
+                       std::size_t rb) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c;
+  const std::size_t hp = s.in_h + s.pad_t + s.pad_b, wp = s.in_w + s.pad_l + s.pad_r;
+  const std::uint8_t zp = static_cast<std::uint8_t>(epi.a_zp);
+  auto* xp = static_cast<std::uint8_t*>(scratch);
+  QConvShape t = s;  // the padded image: same output, no padding
+  t.batch = 1;
+  t.in_h = hp;
+  t.in_w = wp;
+  t.pad_t = t.pad_l = t.pad_b = t.pad_r = 0;
+  const std::size_t es = elem_size(epi.output);
+  for (std::size_t b = ra / oh; b * oh < rb; ++b) {
+    const std::size_t r0 = std::max(ra, b * oh) - b * oh, r1 = std::min(rb, (b + 1) * oh) - b * oh;
+    // Padded input rows read by output rows [r0, r1).
+    const std::size_t y0 = r0 * s.stride_h, y1 = (r1 - 1) * s.stride_h + (s.kh - 1) * s.dil_h + 1;
+    for (std::size_t py = y0; py < y1; ++py) {
+      std::uint8_t* row = xp + py * wp * C;
+      const long iy = long(py) - long(s.pad_t);
+      if (iy < 0 || iy >= long(s.in_h)) {
+        std::memset(row, zp, wp * C);
+        continue;
+      }
+      std::memset(row, zp, s.pad_l * C);
+      std::memcpy(row + s.pad_l * C, x + ((b * s.in_h + std::size_t(iy)) * s.in_w) * C, s.in_w * C);
+      std::memset(row + (s.pad_l + s.in_w) * C, zp, s.pad_r * C);
+    }
+    qconv_rows__amx(t, epi, xp, packed, static_cast<std::uint8_t*>(y) + b * oh * ow * s.out_c * es,
+                    r0, r1);
+  }
 }
 
 bool indirect_vnni(const QConvShape& s) {
@@ -286,7 +344,8 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
     const std::size_t ow = s.out_w(), ra = (p0 + ow - 1) / ow, rb = p1 / ow;
     if (ra < rb) {
       if (p0 < ra * ow) qconv_gathered(s, epi, x, packed, y, scratch, p0, ra * ow);
-      qconv_rows__amx(s, epi, x, packed, y, ra, rb);
+      if (amx_padded(s)) direct_amx_padded(s, epi, x, packed, y, scratch, ra, rb);
+      else qconv_rows__amx(s, epi, x, packed, y, ra, rb);
       if (rb * ow < p1) qconv_gathered(s, epi, x, packed, y, scratch, rb * ow, p1);
       return;
     }

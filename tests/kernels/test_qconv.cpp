@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/qconv.h"
+#include "kernels/qgemm_internal.h"
 #include "kernels/reference/qconv_ref.h"
 #include "kernel_test_util.h"
 
@@ -15,7 +16,9 @@ using mq::kernels::test::Aligned;
 
 namespace {
 
-void check_conv(const QConvShape& s, QGemmOutput out) {
+// direct_rows: run every output row through qconv_rows__amx itself (the AMX kernel without
+// the zero-point-padded copy qconv gives it for images up to 4 MiB).
+void check_conv(const QConvShape& s, QGemmOutput out, bool direct_rows = false) {
   const std::size_t cg = s.in_c / s.groups, pixels = s.batch * s.out_h() * s.out_w();
   std::vector<std::uint8_t> x(s.batch * s.in_h * s.in_w * s.in_c);
   std::vector<std::int8_t> w(s.out_c * s.kh * s.kw * cg);
@@ -45,8 +48,12 @@ void check_conv(const QConvShape& s, QGemmOutput out) {
   Aligned<std::uint8_t> packed(qconv_packed_size(s)), scratch(qconv_scratch_size(s) + 64);
   qconv_pack(s, w.data(), packed.data());
   const std::size_t half = pixels / 2;  // two disjoint pixel ranges
-  qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), 0, half);
-  qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), half, pixels);
+  if (direct_rows) {
+    qconv_rows__amx(s, epi, x.data(), packed.data(), y_got.data(), 0, s.batch * s.out_h());
+  } else {
+    qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), 0, half);
+    qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), half, pixels);
+  }
   INFO("in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k "
              << s.kh << "x" << s.kw << " stride " << s.stride_h << " groups " << s.groups
              << " out " << int(out));
@@ -93,6 +100,12 @@ TEST_CASE("qconv: shapes of the direct AMX path (in_c a multiple of 64, rows ≥
   t.pad_r = 0; t.kw = 4; shapes.push_back(t);                      // asymmetric padding
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
+  if (isa_supported(Isa::amx)) {  // the kernel's own edge gathering, without the padded copy
+    for (const QConvShape& sh : shapes)
+      for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::s32}) check_conv(sh, o, /*direct_rows=*/true);
+  } else {
+    MESSAGE("skipping qconv_rows__amx: CPU lacks amx");
+  }
 }
 
 namespace {
