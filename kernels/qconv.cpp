@@ -214,7 +214,7 @@ constexpr std::size_t amx_pad_limit = 4u << 20;
 
 bool direct_amx_shape(const QConvShape& s) {
   return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c &&
-         s.out_w() >= 16 && s.out_w() <= qconv_amx_max_out_w && !s.pointwise() &&
+         s.out_w() <= qconv_amx_max_out_w && !s.pointwise() &&
          !s.depthwise();
 }
 

@@ -2,6 +2,7 @@
 // output pixels of one output row × 64 input channels of one tap, loaded straight from the
 // NHWC input with a row stride of stride_w·in_c bytes, so no im2col matrix is built. Tiles
 // whose pixels touch the padding are gathered into a small buffer (padding reads a_zp). The
+// last out_w % 16 pixels of each row run on tiles configured to that many rows. The
 // weights are qgemm-packed with K = (ky, kx, c), so 64-byte k step s is tap s / (in_c / 64).
 #include <immintrin.h>
 
@@ -23,7 +24,7 @@ constexpr std::size_t max_chunks = qconv_amx_max_in_c / 64;
 // (b, oy). For each tap, `src` is either the input itself (stride_w·in_c between rows) or
 // `gather` ([chunks][16][64], stride 64).
 struct TileSource {
-  std::size_t b = 0, oy = 0, ox0 = 0;
+  std::size_t b = 0, oy = 0, ox0 = 0, rows = 16;  // pixels ox0 … ox0 + rows − 1
 };
 
 struct ConvCtx {
@@ -42,14 +43,14 @@ inline void tap_source(const ConvCtx& c, const TileSource& t, std::size_t ky, st
   const QConvShape& s = c.s;
   const long iy = long(t.oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
   const long ix0 = long(t.ox0 * s.stride_w + kx * s.dil_w) - long(s.pad_l);
-  const long ix15 = ix0 + 15 * long(s.stride_w);
+  const long ix_last = ix0 + long((t.rows - 1) * s.stride_w);
   const bool row_ok = iy >= 0 && iy < long(s.in_h);
-  if (row_ok && ix0 >= 0 && ix15 < long(s.in_w)) {
+  if (row_ok && ix0 >= 0 && ix_last < long(s.in_w)) {
     *src = c.x + ((t.b * s.in_h + std::size_t(iy)) * s.in_w + std::size_t(ix0)) * s.in_c;
     *stride = long(s.stride_w * s.in_c);
     return;
   }
-  for (std::size_t r = 0; r < 16; ++r) {
+  for (std::size_t r = 0; r < t.rows; ++r) {
     const long ix = ix0 + long(r * s.stride_w);
     const bool ok = row_ok && ix >= 0 && ix < long(s.in_w);
     const std::uint8_t* px =
@@ -115,28 +116,44 @@ void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uin
   alignas(64) std::uint8_t gather[2][max_chunks * 16 * 64];
   const ConvCtx ctx{s, x, w, s.in_c / 64, static_cast<std::uint8_t>(epi.a_zp),
                     {gather[0], gather[1]}};
-  // 16-pixel tiles of a row start at 0, 16, …; a last partial one is moved back to end at
-  // ow (it recomputes a few pixels of its neighbour, with the same result).
-  std::size_t starts[qconv_amx_max_out_w / 16 + 1];
-  std::size_t n_tiles = 0;
-  for (std::size_t ox = 0; ox + 16 <= ow; ox += 16) starts[n_tiles++] = ox;
-  if (ow % 16 != 0) starts[n_tiles++] = ow - 16;
+  // Whole 16-pixel tiles of every row first; then the last ow % 16 pixels of every row, with
+  // the A and C tiles configured to that many rows.
+  const std::size_t full = ow / 16, rem = ow % 16;
+  const std::size_t nb1 = (s.out_c + 15) / 16;
   configure_tiles();
   Pipeline pl(p, w, s.out_c);
-  const std::size_t nb1 = (s.out_c + 15) / 16;
   for (std::size_t nb = 0; nb < nb1; nb += 2) {
     const bool two_cols = nb + 1 < nb1;
     for (std::size_t r = r0; r < r1; ++r) {
       const std::size_t b = r / oh, oy = r % oh;
-      for (std::size_t i = 0; i < n_tiles; i += 2) {
-        const TileSource t[2] = {{b, oy, starts[i]}, {b, oy, i + 1 < n_tiles ? starts[i + 1] : 0}};
-        const std::size_t m0 = r * ow + t[0].ox0, m1 = r * ow + t[1].ox0;
-        if (i + 1 < n_tiles) {
-          if (two_cols) pl.run<2, 2>([&](auto&& drain) { conv_compute<2, 2>(ctx, t, nb, drain); }, m0, m1, 32, nb);
-          else pl.run<2, 1>([&](auto&& drain) { conv_compute<2, 1>(ctx, t, nb, drain); }, m0, m1, 32, nb);
+      for (std::size_t i = 0; i < full; i += 2) {
+        const TileSource t[2] = {{b, oy, 16 * i}, {b, oy, 16 * (i + 1)}};
+        const std::size_t m0 = r * ow + 16 * i;
+        if (i + 1 < full) {
+          if (two_cols) pl.run<2, 2>([&](auto&& drain) { conv_compute<2, 2>(ctx, t, nb, drain); }, m0, 16, m0 + 16, 16, nb);
+          else pl.run<2, 1>([&](auto&& drain) { conv_compute<2, 1>(ctx, t, nb, drain); }, m0, 16, m0 + 16, 16, nb);
         } else {
-          if (two_cols) pl.run<1, 2>([&](auto&& drain) { conv_compute<1, 2>(ctx, t, nb, drain); }, m0, m0, 16, nb);
-          else pl.run<1, 1>([&](auto&& drain) { conv_compute<1, 1>(ctx, t, nb, drain); }, m0, m0, 16, nb);
+          if (two_cols) pl.run<1, 2>([&](auto&& drain) { conv_compute<1, 2>(ctx, t, nb, drain); }, m0, 16, 0, 0, nb);
+          else pl.run<1, 1>([&](auto&& drain) { conv_compute<1, 1>(ctx, t, nb, drain); }, m0, 16, 0, 0, nb);
+        }
+      }
+    }
+  }
+  if (rem != 0) {
+    pl.flush();
+    configure_tiles(rem);
+    const std::size_t ox0 = ow - rem;
+    for (std::size_t nb = 0; nb < nb1; nb += 2) {
+      const bool two_cols = nb + 1 < nb1;
+      for (std::size_t r = r0; r < r1; r += 2) {
+        const TileSource t[2] = {{r / oh, r % oh, ox0, rem}, {(r + 1) / oh, (r + 1) % oh, ox0, rem}};
+        const std::size_t m0 = r * ow + ox0, m1 = (r + 1) * ow + ox0;
+        if (r + 1 < r1) {
+          if (two_cols) pl.run<2, 2>([&](auto&& drain) { conv_compute<2, 2>(ctx, t, nb, drain); }, m0, rem, m1, rem, nb);
+          else pl.run<2, 1>([&](auto&& drain) { conv_compute<2, 1>(ctx, t, nb, drain); }, m0, rem, m1, rem, nb);
+        } else {
+          if (two_cols) pl.run<1, 2>([&](auto&& drain) { conv_compute<1, 2>(ctx, t, nb, drain); }, m0, rem, 0, 0, nb);
+          else pl.run<1, 1>([&](auto&& drain) { conv_compute<1, 1>(ctx, t, nb, drain); }, m0, rem, 0, 0, nb);
         }
       }
     }

@@ -70,8 +70,8 @@ template <int RB>
 void column_panel(const QGemmParams& p, const PackedView& b, Pipeline& pl, std::size_t m0,
                   std::size_t m1, std::size_t nb) {
   std::size_t m = m0;
-  for (; m + 32 <= m1; m += 32) pl.run<2, RB>([&](auto&& drain) { compute<2, RB>(p, b, m, 32, nb, drain); }, m, m + 16, 32, nb);
-  if (m < m1) pl.run<1, RB>([&](auto&& drain) { compute<1, RB>(p, b, m, 16, nb, drain); }, m, m + 16, 16, nb);  // one 16-row tile left (m1 − m0 is a multiple of 16)
+  for (; m + 32 <= m1; m += 32) pl.run<2, RB>([&](auto&& drain) { compute<2, RB>(p, b, m, 32, nb, drain); }, m, 16, m + 16, 16, nb);
+  if (m < m1) pl.run<1, RB>([&](auto&& drain) { compute<1, RB>(p, b, m, 16, nb, drain); }, m, 16, 0, 0, nb);  // one 16-row tile left (m1 − m0 is a multiple of 16)
 }
 
 // The last rows (fewer than 16) of [m, m + rows): A and C tiles configured to `rows` rows.
@@ -81,8 +81,8 @@ void tail_rows(const QGemmParams& p, const PackedView& b, std::size_t m, std::si
   Pipeline pl(p, b, n1);
   const std::size_t nb1 = (n1 + 15) / 16;
   for (std::size_t nb = n0 / 16; nb < nb1; nb += 2) {
-    if (nb + 1 < nb1) pl.run<1, 2>([&](auto&& drain) { compute<1, 2>(p, b, m, rows, nb, drain); }, m, m + 16, rows, nb);
-    else pl.run<1, 1>([&](auto&& drain) { compute<1, 1>(p, b, m, rows, nb, drain); }, m, m + 16, rows, nb);
+    if (nb + 1 < nb1) pl.run<1, 2>([&](auto&& drain) { compute<1, 2>(p, b, m, rows, nb, drain); }, m, rows, 0, 0, nb);
+    else pl.run<1, 1>([&](auto&& drain) { compute<1, 1>(p, b, m, rows, nb, drain); }, m, rows, 0, 0, nb);
   }
   pl.flush();
 }

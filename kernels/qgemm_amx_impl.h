@@ -107,10 +107,12 @@ inline void finish_piece(const QGemmParams& p, const PackedView& b, const Pendin
 class Pipeline {
  public:
   Pipeline(const QGemmParams& p, const PackedView& b, std::size_t n1) : p_(p), b_(b), n1_(n1) {}
-  // `compute(drain)` fills the C tiles of a block of RA row tiles (starting at output rows
-  // m0 and m1; `rows` in all) × RB column tiles starting at packed block nb.
+  // `compute(drain)` fills the C tiles of a block of RA row tiles × RB column tiles starting
+  // at packed block nb; row tile 0 holds output rows [m0, m0 + rows0), row tile 1 (if RA is
+  // 2) rows [m1, m1 + rows1).
   template <int RA, int RB, class Compute>
-  void run(Compute&& compute, std::size_t m0, std::size_t m1, std::size_t rows, std::size_t nb) {
+  void run(Compute&& compute, std::size_t m0, std::size_t rows0, std::size_t m1,
+           std::size_t rows1, std::size_t nb) {
     compute([this] { drain_one(); });
     flush();
     std::int32_t* c = buf_[cur_];
@@ -119,8 +121,8 @@ class Pipeline {
     for (int j = 0; j < RB; ++j) {
       const std::size_t n = (nb + j) * 16;
       if (n >= n1_) break;
-      pieces_[count_++] = {m0, std::min<std::size_t>(rows, 16), n, c + 16 * j};
-      if (rows > 16) pieces_[count_++] = {m1, rows - 16, n, c + 16 * c_ld + 16 * j};
+      pieces_[count_++] = {m0, rows0, n, c + 16 * j};
+      if (RA > 1) pieces_[count_++] = {m1, rows1, n, c + 16 * c_ld + 16 * j};
     }
   }
   void flush() {

@@ -113,9 +113,10 @@ void qgemm_u8s8_32x32__amx(const QGemmParams&, std::size_t, std::size_t, std::si
                            std::size_t);
 
 // Direct AMX convolution (kernels/qconv__amx.cpp): one group, in_c a multiple of 64 up to
-// qconv_amx_max_in_c, 16 ≤ out_w ≤ qconv_amx_max_out_w, no accumulating epilogue (edge
-// tiles are computed twice). Output rows [r0, r1) of the flattened N·OH rows.
+// qconv_amx_max_in_c, out_w ≤ qconv_amx_max_out_w, no accumulating epilogue. Output rows
+// [r0, r1) of the flattened N·OH rows.
 inline constexpr std::size_t qconv_amx_max_in_c = 1024, qconv_amx_max_out_w = 4096;
+
 struct QConvShape;
 // Indirect AVX512-VNNI convolution (kernels/qconv__avx512vnni.cpp): one group, in_c a
 // multiple of 4 up to qconv_indirect_max_in_c, at most qconv_indirect_max_taps taps.

@@ -79,7 +79,7 @@ TEST_CASE("qconv: general, grouped, pointwise and depthwise shapes match the ref
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
 }
 
-TEST_CASE("qconv: shapes of the direct AMX path (in_c a multiple of 64, rows ≥ 16 pixels)") {
+TEST_CASE("qconv: shapes of the direct AMX path (one group, in_c a multiple of 64)") {
   // On an AMX CPU whole output rows take the direct kernel and the row cut by the split in
   // check_conv goes through im2col; elsewhere these run on im2col + qgemm.
   std::vector<QConvShape> shapes;
@@ -98,6 +98,10 @@ TEST_CASE("qconv: shapes of the direct AMX path (in_c a multiple of 64, rows ≥
   t.pad_b = t.pad_r = 0; t.out_c = 48; shapes.push_back(t);        // strided 1×1
   t = s; t.batch = 1; t.in_h = 4; t.in_w = 50; t.pad_t = 0; t.pad_l = 2; t.pad_b = 1;
   t.pad_r = 0; t.kw = 4; shapes.push_back(t);                      // asymmetric padding
+  t = s; t.in_h = 7; t.in_w = 7; t.in_c = 128; t.out_c = 33; shapes.push_back(t);  // ow 7
+  t = s; t.in_h = 3; t.in_w = 14; t.batch = 3; shapes.push_back(t);               // ow 14
+  t = s; t.in_h = 2; t.in_w = 1; t.kh = t.kw = 1; t.pad_t = t.pad_l = 0; t.pad_b = t.pad_r = 1;
+  shapes.push_back(t);                                             // ow 2, padded 1×1
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
   if (isa_supported(Isa::amx)) {  // the kernel's own edge gathering, without the padded copy
