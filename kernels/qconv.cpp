@@ -209,8 +209,10 @@ void qconv_pack(const QConvShape& s, const std::int8_t* w, void* packed) {
 namespace {
 
 // The direct AMX kernel reads a zero-point-padded copy of the input rows it needs when one
-// padded image fits in this much scratch (every tap tile is then one strided load).
-constexpr std::size_t amx_pad_limit = 4u << 20;
+// padded image fits in this much scratch (every tap tile is then one strided load). Larger
+// images gather their edge tiles instead: copying them costs more than it saves (measured on
+// super_resolution's 224×224×64 layers).
+constexpr std::size_t amx_pad_limit = 1u << 20;
 
 bool direct_amx_shape(const QConvShape& s) {
   return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c &&

@@ -17,7 +17,7 @@ using mq::kernels::test::Aligned;
 namespace {
 
 // direct_rows: run every output row through qconv_rows__amx itself (the AMX kernel without
-// the zero-point-padded copy qconv gives it for images up to 4 MiB).
+// the zero-point-padded copy qconv gives it for images up to 1 MiB).
 void check_conv(const QConvShape& s, QGemmOutput out, bool direct_rows = false) {
   const std::size_t cg = s.in_c / s.groups, pixels = s.batch * s.out_h() * s.out_w();
   std::vector<std::uint8_t> x(s.batch * s.in_h * s.in_w * s.in_c);
