@@ -334,13 +334,20 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
     qconv_depthwise(active_isa(), s, epi, x, packed, y, p0, p1);
     return;
   }
-  const QGemmVariant& v = qgemm_active();
-  const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
-  QGemmParams p = epi;
-  p.n = og;
-  p.k = K;
-  p.ldc = s.out_c;
-  if (!s.pointwise() && v.isa == Isa::amx && direct_amx(s, epi)) {
+  if (s.pointwise()) {  // the input is the GEMM's A matrix (one group)
+    QGemmParams p = epi;
+    p.m = s.batch * s.out_h() * s.out_w();
+    p.n = s.out_c;
+    p.k = s.in_c;
+    p.a = x;
+    p.lda = s.in_c;
+    p.packed_b = packed;
+    p.c = y;
+    p.ldc = s.out_c;
+    qgemm_active().fn(p, p0, p1, 0, s.out_c);
+    return;
+  }
+  if (qgemm_active().isa == Isa::amx && direct_amx(s, epi)) {
     // Whole output rows run on the direct AMX kernel; the ends of a range that cut a row
     // go through the indirect VNNI kernel (or im2col).
     const std::size_t ow = s.out_w(), ra = (p0 + ow - 1) / ow, rb = p1 / ow;
@@ -351,15 +358,6 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
       if (rb * ow < p1) qconv_gathered(s, epi, x, packed, y, scratch, rb * ow, p1);
       return;
     }
-  }
-  if (s.pointwise()) {
-    p.m = s.batch * s.out_h() * s.out_w();
-    p.a = x;
-    p.lda = s.in_c;
-    p.packed_b = packed;
-    p.c = y;
-    v.fn(p, p0, p1, 0, og);
-    return;
   }
   qconv_gathered(s, epi, x, packed, y, scratch, p0, p1);
 }

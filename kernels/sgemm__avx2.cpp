@@ -1,29 +1,15 @@
-// Eigen built for AVX2+FMA. The fp32 op kernels (kernels/fp32/) instantiate Eigen at the
-// baseline ISA too; so that the linker can never hand a baseline caller this file's AVX2
-// copy of an Eigen template, Eigen's namespace is renamed in this translation unit.
+// Eigen's fp32 GEMM built for AVX2+FMA (kernels/sgemm_eigen_impl.h).
 #include "kernels/sgemm.h"
 
 #define Eigen mq_eigen_avx2
-#include <Eigen/Core>
+#include "kernels/sgemm_eigen_impl.h"
 
 namespace mq::kernels {
 
-void sgemm_eigen_avx2(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
-           std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
-           std::size_t ldc, bool accumulate) {
-  using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using Stride = Eigen::OuterStride<>;
-  const auto rows = static_cast<Eigen::Index>(m1 - m0);
-  if (rows <= 0) return;
-  Eigen::Map<const RowMat, 0, Stride> A(a + m0 * lda, rows, static_cast<Eigen::Index>(k), Stride(lda));
-  Eigen::Map<const RowMat, 0, Stride> W(w, static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(k), Stride(ldw));
-  Eigen::Map<RowMat, 0, Stride> C(c + m0 * ldc, rows, static_cast<Eigen::Index>(n), Stride(ldc));
-  if (accumulate) C.noalias() += A * W.transpose();
-  else C.noalias() = A * W.transpose();
-  if (bias) {
-    Eigen::Map<const Eigen::RowVectorXf> b(bias, static_cast<Eigen::Index>(n));
-    C.rowwise() += b;
-  }
+void sgemm_eigen_avx2(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k,
+                      const float* a, std::size_t lda, const float* w, std::size_t ldw,
+                      const float* bias, float* c, std::size_t ldc, bool accumulate) {
+  sgemm_eigen_impl(m0, m1, n, k, a, lda, w, ldw, bias, c, ldc, accumulate);
 }
 
 }  // namespace mq::kernels
