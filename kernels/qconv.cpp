@@ -214,9 +214,9 @@ namespace {
 // super_resolution's 224×224×64 layers).
 constexpr std::size_t amx_pad_limit = 1u << 20;
 
-bool direct_amx_shape(const QConvShape& s) {
-  return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c &&
-         s.out_w() <= qconv_amx_max_out_w && !s.pointwise() &&
+// Shapes of the direct AMX kernel (qconv_rows__amx).
+bool direct_amx(const QConvShape& s) {
+  return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c && !s.pointwise() &&
          !s.depthwise();
 }
 
@@ -225,7 +225,7 @@ std::size_t padded_image_bytes(const QConvShape& s) {
 }
 
 bool amx_padded(const QConvShape& s) {
-  return qgemm_active().isa == Isa::amx && direct_amx_shape(s) &&
+  return qgemm_active().isa == Isa::amx && direct_amx(s) &&
          padded_image_bytes(s) <= amx_pad_limit;
 }
 
@@ -270,10 +270,6 @@ void qconv_im2col(const QConvShape& s, const QGemmParams& epi, const std::uint8_
       v.fn(p, 0, r1 - r0, 0, og);
     }
   }
-}
-
-bool direct_amx(const QConvShape& s, const QGemmParams& epi) {
-  return direct_amx_shape(s) && !epi.accumulate;
 }
 
 // Output rows [ra, rb) (of the flattened N·OH rows) on the direct AMX kernel, image by
@@ -347,7 +343,7 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
     qgemm_active().fn(p, p0, p1, 0, s.out_c);
     return;
   }
-  if (qgemm_active().isa == Isa::amx && direct_amx(s, epi)) {
+  if (qgemm_active().isa == Isa::amx && direct_amx(s)) {
     // Whole output rows run on the direct AMX kernel; the ends of a range that cut a row
     // go through the indirect VNNI kernel (or im2col).
     const std::size_t ow = s.out_w(), ra = (p0 + ow - 1) / ow, rb = p1 / ow;

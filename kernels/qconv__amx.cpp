@@ -68,10 +68,7 @@ inline void tap_source(const ConvCtx& c, const TileSource& t, std::size_t ky, st
 // Fills the C tiles for RA row tiles × RB column tiles (packed blocks nb, nb + 1).
 template <int RA, int RB, class Drain>
 void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb, Drain&& drain) {
-  _tile_zero(0);
-  if constexpr (RB > 1) _tile_zero(1);
-  if constexpr (RA > 1) _tile_zero(2);
-  if constexpr (RA > 1 && RB > 1) _tile_zero(3);
+  zero_tiles<RA, RB>();
   const std::int8_t* b0 = c.w.data + nb * c.w.block_bytes;
   const std::int8_t* b1 = b0 + c.w.block_bytes;
   std::size_t step = 0;
@@ -81,23 +78,28 @@ void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb, Dr
       long stride[2] = {0, 0};
       for (int i = 0; i < RA; ++i) tap_source(c, t[i], ky, kx, c.gather[i], &src[i], &stride[i]);
       for (std::size_t cc = 0; cc < c.chunks; ++cc, ++step) {
-        const std::uint8_t* a0 = stride[0] < 0 ? src[0] + cc * 1024 : src[0] + cc * 64;
-        MQ_TILE_LOAD(4, a0, stride[0] < 0 ? 64 : stride[0]);
-        MQ_TILE_LOAD(6, b0 + 1024 * step, 64);
-        _tile_dpbusd(0, 4, 6);
-        if constexpr (RB > 1) {
-          MQ_TILE_LOAD(7, b1 + 1024 * step, 64);
-          _tile_dpbusd(1, 4, 7);
-        }
-        if constexpr (RA > 1) {
-          const std::uint8_t* a1 = stride[1] < 0 ? src[1] + cc * 1024 : src[1] + cc * 64;
-          MQ_TILE_LOAD(5, a1, stride[1] < 0 ? 64 : stride[1]);
-          _tile_dpbusd(2, 5, 6);
-          if constexpr (RB > 1) _tile_dpbusd(3, 5, 7);
-        }
+        // A gathered tile's chunk cc is at gather + cc·1024 with row stride 64.
+        const auto a = [&](int i) { return stride[i] < 0 ? src[i] + cc * 1024 : src[i] + cc * 64; };
+        tile_step<RA, RB>(a(0), stride[0] < 0 ? 64 : stride[0], a(RA - 1),
+                          stride[RA - 1] < 0 ? 64 : stride[RA - 1], b0 + 1024 * step,
+                          b1 + 1024 * step);
         drain();
       }
     }
+}
+
+// One block: row tile t[0] (output rows [m0, m0 + rows0)), and t[1] ([m1, m1 + rows1)) when
+// rows1 > 0, on one or two column tiles from packed block nb.
+void run_block(Pipeline& pl, const ConvCtx& ctx, const TileSource (&t)[2], std::size_t nb,
+               bool two_cols, std::size_t m0, std::size_t rows0, std::size_t m1,
+               std::size_t rows1) {
+  if (rows1 > 0) {
+    if (two_cols) pl.run<2, 2>([&](auto&& d) { conv_compute<2, 2>(ctx, t, nb, d); }, m0, rows0, m1, rows1, nb);
+    else pl.run<2, 1>([&](auto&& d) { conv_compute<2, 1>(ctx, t, nb, d); }, m0, rows0, m1, rows1, nb);
+  } else {
+    if (two_cols) pl.run<1, 2>([&](auto&& d) { conv_compute<1, 2>(ctx, t, nb, d); }, m0, rows0, 0, 0, nb);
+    else pl.run<1, 1>([&](auto&& d) { conv_compute<1, 1>(ctx, t, nb, d); }, m0, rows0, 0, 0, nb);
+  }
 }
 
 }  // namespace
@@ -123,40 +125,23 @@ void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uin
   configure_tiles();
   Pipeline pl(p, w, s.out_c);
   for (std::size_t nb = 0; nb < nb1; nb += 2) {
-    const bool two_cols = nb + 1 < nb1;
-    for (std::size_t r = r0; r < r1; ++r) {
-      const std::size_t b = r / oh, oy = r % oh;
+    for (std::size_t r = r0; r < r1; ++r)
       for (std::size_t i = 0; i < full; i += 2) {
-        const TileSource t[2] = {{b, oy, 16 * i}, {b, oy, 16 * (i + 1)}};
+        const TileSource t[2] = {{r / oh, r % oh, 16 * i}, {r / oh, r % oh, 16 * (i + 1)}};
         const std::size_t m0 = r * ow + 16 * i;
-        if (i + 1 < full) {
-          if (two_cols) pl.run<2, 2>([&](auto&& drain) { conv_compute<2, 2>(ctx, t, nb, drain); }, m0, 16, m0 + 16, 16, nb);
-          else pl.run<2, 1>([&](auto&& drain) { conv_compute<2, 1>(ctx, t, nb, drain); }, m0, 16, m0 + 16, 16, nb);
-        } else {
-          if (two_cols) pl.run<1, 2>([&](auto&& drain) { conv_compute<1, 2>(ctx, t, nb, drain); }, m0, 16, 0, 0, nb);
-          else pl.run<1, 1>([&](auto&& drain) { conv_compute<1, 1>(ctx, t, nb, drain); }, m0, 16, 0, 0, nb);
-        }
+        run_block(pl, ctx, t, nb, nb + 1 < nb1, m0, 16, m0 + 16, i + 1 < full ? 16 : 0);
       }
-    }
   }
   if (rem != 0) {
     pl.flush();
     configure_tiles(rem);
     const std::size_t ox0 = ow - rem;
-    for (std::size_t nb = 0; nb < nb1; nb += 2) {
-      const bool two_cols = nb + 1 < nb1;
+    for (std::size_t nb = 0; nb < nb1; nb += 2)
       for (std::size_t r = r0; r < r1; r += 2) {
         const TileSource t[2] = {{r / oh, r % oh, ox0, rem}, {(r + 1) / oh, (r + 1) % oh, ox0, rem}};
-        const std::size_t m0 = r * ow + ox0, m1 = (r + 1) * ow + ox0;
-        if (r + 1 < r1) {
-          if (two_cols) pl.run<2, 2>([&](auto&& drain) { conv_compute<2, 2>(ctx, t, nb, drain); }, m0, rem, m1, rem, nb);
-          else pl.run<2, 1>([&](auto&& drain) { conv_compute<2, 1>(ctx, t, nb, drain); }, m0, rem, m1, rem, nb);
-        } else {
-          if (two_cols) pl.run<1, 2>([&](auto&& drain) { conv_compute<1, 2>(ctx, t, nb, drain); }, m0, rem, 0, 0, nb);
-          else pl.run<1, 1>([&](auto&& drain) { conv_compute<1, 1>(ctx, t, nb, drain); }, m0, rem, 0, 0, nb);
-        }
+        run_block(pl, ctx, t, nb, nb + 1 < nb1, r * ow + ox0, rem, (r + 1) * ow + ox0,
+                  r + 1 < r1 ? rem : 0);
       }
-    }
   }
   pl.flush();
   _tile_release();

@@ -26,7 +26,7 @@ inline std::int32_t load_u32(const std::uint8_t* p) {
   return v;
 }
 
-// MR pixels × NV 16-column vectors; ptrs[t·8 + r] is pixel r's activations for tap t.
+// MR pixels × NV 16-column vectors; ptrs[r·taps + t] is pixel r's activations for tap t.
 template <int MR, int NV>
 __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView& b,
                                          const std::uint8_t* const* ptrs, std::size_t taps,
@@ -42,7 +42,7 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
   }
   for (std::size_t t = 0; t < taps; ++t) {
     const std::uint8_t* a[MR];
-    MQ_UNROLL for (int r = 0; r < MR; ++r) a[r] = ptrs[t * 8 + r];
+    MQ_UNROLL for (int r = 0; r < MR; ++r) a[r] = ptrs[r * taps + t];
     const std::int8_t* bq = bp + t * cq * 64;
 #pragma GCC unroll 4
     for (std::size_t q = 0; q < cq; ++q) {
@@ -57,9 +57,9 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;
-    const EpiVec e = epi_vec(p, b, n, nend, /*with_comp=*/false);
+    const EpiVec e = epi_vec(p, n, nend);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) epi_store(p, e, m + r, n, acc[r][v], /*add_comp=*/false);
+    for (int r = 0; r < MR; ++r) epi_store(p, e, m + r, n, acc[r][v]);
   }
 }
 
@@ -96,6 +96,54 @@ void conv_rows<4>(const QGemmParams& p, const PackedView& b, const std::uint8_t*
   }
 }
 
+// Fixed per-call geometry of the tap pointers.
+struct TapGeometry {
+  const QConvShape& s;
+  const std::uint8_t* x;
+  const std::uint8_t* zp_row;      // in_c bytes of a_zp, for padding taps
+  std::size_t tap_offset[max_taps];  // byte offset of each tap from a pixel's first tap
+  long span_h, span_w;             // extent of the kernel in input rows / columns − 1
+  explicit TapGeometry(const QConvShape& sh, const std::uint8_t* in, const std::uint8_t* zp)
+      : s(sh), x(in), zp_row(zp) {
+    for (std::size_t ky = 0; ky < s.kh; ++ky)
+      for (std::size_t kx = 0; kx < s.kw; ++kx)
+        tap_offset[ky * s.kw + kx] = (ky * s.dil_h * s.in_w + kx * s.dil_w) * s.in_c;
+    span_h = long((s.kh - 1) * s.dil_h);
+    span_w = long((s.kw - 1) * s.dil_w);
+  }
+};
+
+// ptrs[(m − m0)·taps + t] for output pixels [m0, m1): interior pixels from fixed tap offsets,
+// border pixels tap by tap with padding taps at the a_zp row.
+void tap_pointers(const TapGeometry& g, std::size_t m0, std::size_t m1, const std::uint8_t** ptrs) {
+  const QConvShape& s = g.s;
+  const std::size_t oh = s.out_h(), ow = s.out_w(), taps = s.kh * s.kw, C = s.in_c;
+  std::size_t bi = m0 / (oh * ow), oy = (m0 / ow) % oh, ox = m0 % ow;  // advanced per pixel
+  for (std::size_t m = m0; m < m1; ++m, ptrs += taps) {
+    const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
+    const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
+    const std::uint8_t* img = g.x + bi * s.in_h * s.in_w * C;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + g.span_h < long(s.in_h) && ix0 + g.span_w < long(s.in_w)) {
+      const std::uint8_t* base = img + (std::size_t(iy0) * s.in_w + std::size_t(ix0)) * C;
+      for (std::size_t t = 0; t < taps; ++t) ptrs[t] = base + g.tap_offset[t];
+    } else {
+      for (std::size_t ky = 0; ky < s.kh; ++ky) {
+        const long iy = iy0 + long(ky * s.dil_h);
+        const bool row_in = iy >= 0 && iy < long(s.in_h);
+        for (std::size_t kx = 0; kx < s.kw; ++kx) {
+          const long ix = ix0 + long(kx * s.dil_w);
+          const bool in = row_in && ix >= 0 && ix < long(s.in_w);
+          ptrs[ky * s.kw + kx] = in ? img + (std::size_t(iy) * s.in_w + std::size_t(ix)) * C : g.zp_row;
+        }
+      }
+    }
+    if (++ox == ow) {
+      ox = 0;
+      if (++oy == oh) oy = 0, ++bi;
+    }
+  }
+}
+
 }  // namespace
 
 void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi,
@@ -111,54 +159,27 @@ void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi,
   const PackedView b = view(packed);
   alignas(64) std::uint8_t zp_row[qconv_indirect_max_in_c];
   std::memset(zp_row, static_cast<std::uint8_t>(epi.a_zp), C);
-  const std::uint8_t* ptrs[8 * max_taps];
-  std::size_t tap_offset[max_taps];  // byte offset of each tap from the pixel's first tap
-  for (std::size_t ky = 0; ky < s.kh; ++ky)
-    for (std::size_t kx = 0; kx < s.kw; ++kx)
-      tap_offset[ky * s.kw + kx] = (ky * s.dil_h * s.in_w + kx * s.dil_w) * C;
-  const long span_h = long((s.kh - 1) * s.dil_h), span_w = long((s.kw - 1) * s.dil_w);
-  constexpr std::size_t chunk = 96;  // pixels whose activations stay hot across the panels
+  const TapGeometry geom(s, x, zp_row);
+  // Pixels whose tap pointers are built once and whose activations stay hot across the
+  // column panels (a multiple of both tile heights, 6 and 8).
+  constexpr std::size_t chunk = 48;
+  const std::uint8_t* ptrs[chunk * max_taps];
   for (std::size_t c0 = p0; c0 < p1; c0 += chunk) {
     const std::size_t c1 = std::min(p1, c0 + chunk);
+    tap_pointers(geom, c0, c1, ptrs);
     for (std::size_t n = 0; n < s.out_c;) {
       const std::size_t left = s.out_c - n;
       const std::size_t width = left > 48 && left <= 64 ? left : std::min<std::size_t>(48, left);
       const std::size_t nend = n + width, nv = (width + 15) / 16;
       const std::size_t group = nv == 4 ? 6 : 8;  // pixels per register tile
-      // Output coordinates of pixel c0, advanced pixel by pixel (no divisions per tile).
-      std::size_t bi = c0 / (oh * ow), oy = (c0 / ow) % oh, ox = c0 % ow;
       for (std::size_t m = c0; m < c1; m += group) {
         const std::size_t rows = std::min(group, c1 - m);
-        for (std::size_t r = 0; r < rows; ++r) {
-          const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
-          const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
-          const std::uint8_t* img = x + bi * s.in_h * s.in_w * C;
-          if (iy0 >= 0 && ix0 >= 0 && iy0 + span_h < long(s.in_h) && ix0 + span_w < long(s.in_w)) {
-            // Every tap in range: the first tap's address plus fixed offsets.
-            const std::uint8_t* base = img + (std::size_t(iy0) * s.in_w + std::size_t(ix0)) * C;
-            for (std::size_t t = 0; t < taps; ++t) ptrs[t * 8 + r] = base + tap_offset[t];
-          } else {
-          for (std::size_t ky = 0; ky < s.kh; ++ky) {
-            const long iy = iy0 + long(ky * s.dil_h);
-            const bool row_in = iy >= 0 && iy < long(s.in_h);
-            for (std::size_t kx = 0; kx < s.kw; ++kx) {
-              const long ix = ix0 + long(kx * s.dil_w);
-              const bool in = row_in && ix >= 0 && ix < long(s.in_w);
-              ptrs[(ky * s.kw + kx) * 8 + r] =
-                  in ? img + (std::size_t(iy) * s.in_w + std::size_t(ix)) * C : zp_row;
-            }
-          }
-          }
-          if (++ox == ow) {
-            ox = 0;
-            if (++oy == oh) oy = 0, ++bi;
-          }
-        }
+        const std::uint8_t* const* tp = ptrs + (m - c0) * taps;
         switch (nv) {
-          case 4: conv_rows<4>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
-          case 3: conv_rows<3>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
-          case 2: conv_rows<2>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
-          default: conv_rows<1>(p, b, ptrs, taps, C / 4, m, rows, n / 16, nend); break;
+          case 4: conv_rows<4>(p, b, tp, taps, C / 4, m, rows, n / 16, nend); break;
+          case 3: conv_rows<3>(p, b, tp, taps, C / 4, m, rows, n / 16, nend); break;
+          case 2: conv_rows<2>(p, b, tp, taps, C / 4, m, rows, n / 16, nend); break;
+          default: conv_rows<1>(p, b, tp, taps, C / 4, m, rows, n / 16, nend); break;
         }
       }
       n = nend;

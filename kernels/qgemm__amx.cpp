@@ -20,29 +20,15 @@ using namespace qgemm_detail;
 template <int RA, int RB, class Drain>
 void compute(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t rows,
              std::size_t nb, Drain&& drain) {
-  _tile_zero(0);
-  if constexpr (RB > 1) _tile_zero(1);
-  if constexpr (RA > 1) _tile_zero(2);
-  if constexpr (RA > 1 && RB > 1) _tile_zero(3);
-  const std::size_t lda = p.lda;
-  const std::uint8_t* a0 = p.a + m * lda;
-  const std::uint8_t* a1 = a0 + 16 * lda;
+  zero_tiles<RA, RB>();
+  const long lda = static_cast<long>(p.lda);
+  const std::uint8_t* a0 = p.a + m * p.lda;
+  const std::uint8_t* a1 = a0 + 16 * p.lda;
   const std::int8_t* b0 = b.data + nb * b.block_bytes;
   const std::int8_t* b1 = b0 + b.block_bytes;
   const std::size_t steps = p.k / 64;  // whole 64-byte steps read straight from A
   for (std::size_t s = 0; s < steps; ++s) {
-    MQ_TILE_LOAD(4, a0 + 64 * s, lda);
-    MQ_TILE_LOAD(6, b0 + 1024 * s, 64);
-    _tile_dpbusd(0, 4, 6);
-    if constexpr (RB > 1) {
-      MQ_TILE_LOAD(7, b1 + 1024 * s, 64);
-      _tile_dpbusd(1, 4, 7);
-    }
-    if constexpr (RA > 1) {
-      MQ_TILE_LOAD(5, a1 + 64 * s, lda);
-      _tile_dpbusd(2, 5, 6);
-      if constexpr (RB > 1) _tile_dpbusd(3, 5, 7);
-    }
+    tile_step<RA, RB>(a0 + 64 * s, lda, a1 + 64 * s, lda, b0 + 1024 * s, b1 + 1024 * s);
     drain();
   }
   if (const std::size_t rem = p.k - 64 * steps; rem != 0) {
@@ -50,19 +36,8 @@ void compute(const QGemmParams& p, const PackedView& b, std::size_t m, std::size
     alignas(64) std::uint8_t tail[RA][16][64];
     std::memset(tail, 0, sizeof tail);
     for (std::size_t r = 0; r < rows; ++r)
-      std::memcpy(tail[r / 16][r % 16], p.a + (m + r) * lda + 64 * steps, rem);
-    MQ_TILE_LOAD(4, tail[0], 64);
-    MQ_TILE_LOAD(6, b0 + 1024 * steps, 64);
-    _tile_dpbusd(0, 4, 6);
-    if constexpr (RB > 1) {
-      MQ_TILE_LOAD(7, b1 + 1024 * steps, 64);
-      _tile_dpbusd(1, 4, 7);
-    }
-    if constexpr (RA > 1) {
-      MQ_TILE_LOAD(5, tail[RA - 1], 64);
-      _tile_dpbusd(2, 5, 6);
-      if constexpr (RB > 1) _tile_dpbusd(3, 5, 7);
-    }
+      std::memcpy(tail[r / 16][r % 16], p.a + (m + r) * p.lda + 64 * steps, rem);
+    tile_step<RA, RB>(tail[0][0], 64, tail[RA - 1][0], 64, b0 + 1024 * steps, b1 + 1024 * steps);
   }
 }
 

@@ -66,13 +66,13 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;
-    const EpiVec e = epi_vec(p, b, n, nend, /*with_comp=*/false);
+    const EpiVec e = epi_vec(p, n, nend);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       __m512i x = acc[0][r][v];
 #pragma GCC unroll 4
       for (int u = 1; u < KU; ++u) x = _mm512_add_epi32(x, acc[u][r][v]);
-      epi_store(p, e, m + r, n, x, /*add_comp=*/false);
+      epi_store(p, e, m + r, n, x);
     }
   }
 }

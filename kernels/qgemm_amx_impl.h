@@ -37,6 +37,34 @@ inline void configure_tiles(std::size_t rows = 16) {
 
 inline constexpr std::size_t c_ld = 32;  // int32 row stride of a stored C block
 
+// Zeroes the C tiles of a block of RA row tiles × RB column tiles.
+template <int RA, int RB>
+inline void zero_tiles() {
+  _tile_zero(0);
+  if constexpr (RB > 1) _tile_zero(1);
+  if constexpr (RA > 1) _tile_zero(2);
+  if constexpr (RA > 1 && RB > 1) _tile_zero(3);
+}
+
+// One 64-byte k step of such a block: A row tiles from a0 / a1 (row strides sa0 / sa1 bytes),
+// B tiles from b0 / b1 (packed, row stride 64).
+template <int RA, int RB>
+inline void tile_step(const std::uint8_t* a0, long sa0, const std::uint8_t* a1, long sa1,
+                      const std::int8_t* b0, const std::int8_t* b1) {
+  MQ_TILE_LOAD(4, a0, sa0);
+  MQ_TILE_LOAD(6, b0, 64);
+  _tile_dpbusd(0, 4, 6);
+  if constexpr (RB > 1) {
+    MQ_TILE_LOAD(7, b1, 64);
+    _tile_dpbusd(1, 4, 7);
+  }
+  if constexpr (RA > 1) {
+    MQ_TILE_LOAD(5, a1, sa1);
+    _tile_dpbusd(2, 5, 6);
+    if constexpr (RB > 1) _tile_dpbusd(3, 5, 7);
+  }
+}
+
 // Stores the C tiles of a block into c[32][32].
 template <int RA, int RB>
 void store_tiles(std::int32_t* c) {
@@ -49,11 +77,11 @@ void store_tiles(std::int32_t* c) {
 // Epilogue of `rows` stored rows of one 16-column vector, for one output kind: the
 // parameters live in registers (the byte stores would otherwise force them to be reloaded).
 template <QGemmOutput O>
-void finish_vector(const QGemmParams& p, const EpiVec& e, std::size_t m, std::size_t n,
-                   std::size_t rows, const std::int32_t* __restrict c) {
+void finish_vector(const QGemmParams& p, const EpiVec& e, __m512i comp, std::size_t m,
+                   std::size_t n, std::size_t rows, const std::int32_t* __restrict c) {
   const std::size_t ldc = p.ldc;
   const __mmask16 mask = e.mask;
-  const __m512i comp = e.comp, zp = e.zp;
+  const __m512i zp = e.zp;
   const __m512 scale = e.scale, lo = e.lo, hi = e.hi, bias = e.bias;
   if constexpr (O == QGemmOutput::u8 || O == QGemmOutput::s8) {
     auto* __restrict out = static_cast<std::uint8_t*>(p.c) + m * ldc + n;
@@ -92,12 +120,13 @@ struct PendingPiece {
 
 inline void finish_piece(const QGemmParams& p, const PackedView& b, const PendingPiece& d,
                          std::size_t n1) {
-  const EpiVec e = epi_vec(p, b, d.n, std::min(n1, d.n + 16));
+  const EpiVec e = epi_vec(p, d.n, std::min(n1, d.n + 16));
+  const __m512i comp = column_comp(p, b, d.n, e.mask);
   switch (p.output) {
     case QGemmOutput::u8:
-    case QGemmOutput::s8: finish_vector<QGemmOutput::u8>(p, e, d.m, d.n, d.rows, d.c); break;
-    case QGemmOutput::f32: finish_vector<QGemmOutput::f32>(p, e, d.m, d.n, d.rows, d.c); break;
-    case QGemmOutput::s32: finish_vector<QGemmOutput::s32>(p, e, d.m, d.n, d.rows, d.c); break;
+    case QGemmOutput::s8: finish_vector<QGemmOutput::u8>(p, e, comp, d.m, d.n, d.rows, d.c); break;
+    case QGemmOutput::f32: finish_vector<QGemmOutput::f32>(p, e, comp, d.m, d.n, d.rows, d.c); break;
+    case QGemmOutput::s32: finish_vector<QGemmOutput::s32>(p, e, comp, d.m, d.n, d.rows, d.c); break;
   }
 }
 

@@ -112,12 +112,14 @@ void qgemm_u8s8_8x48__avx512vnni(const QGemmParams&, std::size_t, std::size_t, s
 void qgemm_u8s8_32x32__amx(const QGemmParams&, std::size_t, std::size_t, std::size_t,
                            std::size_t);
 
-// Direct AMX convolution (kernels/qconv__amx.cpp): one group, in_c a multiple of 64 up to
-// qconv_amx_max_in_c, out_w ≤ qconv_amx_max_out_w, no accumulating epilogue. Output rows
-// [r0, r1) of the flattened N·OH rows.
-inline constexpr std::size_t qconv_amx_max_in_c = 1024, qconv_amx_max_out_w = 4096;
-
 struct QConvShape;
+
+// Direct AMX convolution (kernels/qconv__amx.cpp): one group, in_c a multiple of 64 up to
+// qconv_amx_max_in_c. Output rows [r0, r1) of the flattened N·OH rows.
+inline constexpr std::size_t qconv_amx_max_in_c = 1024;
+void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                     const void* packed, void* y, std::size_t r0, std::size_t r1);
+
 // Indirect AVX512-VNNI convolution (kernels/qconv__avx512vnni.cpp): one group, in_c a
 // multiple of 4 up to qconv_indirect_max_in_c, at most qconv_indirect_max_taps taps.
 // Output pixels [p0, p1).
@@ -125,6 +127,4 @@ inline constexpr std::size_t qconv_indirect_max_in_c = 2048, qconv_indirect_max_
 void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi,
                                 const std::uint8_t* x, const void* packed, void* y,
                                 std::size_t p0, std::size_t p1);
-void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                     const void* packed, void* y, std::size_t r0, std::size_t r1);
 }  // namespace mq::kernels

@@ -7,10 +7,10 @@ inline __mmask16 column_mask(std::size_t cols) {
   return cols >= 16 ? __mmask16(0xFFFF) : static_cast<__mmask16>((1u << cols) - 1);
 }
 
-// Per-vector epilogue constants (one 16-column vector).
+// Per-vector epilogue constants (one 16-column vector). The zero-point compensation is not
+// among them: the kernels start their accumulators at it (column_comp) or add it themselves.
 struct EpiVec {
   __mmask16 mask;
-  __m512i comp;   // bias32 − a_zp·colsum
   __m512 scale;   // requant multiplier or a_scale·w_scale
   __m512 bias;    // f32 bias
   __m512 lo, hi;  // clamp bounds minus out_zp
@@ -27,12 +27,9 @@ MQ_INLINE __m512i column_comp(const QGemmParams& p, const PackedView& b, std::si
   return comp;
 }
 
-// with_comp = false leaves e.comp unset, for kernels whose accumulators start at it.
-MQ_INLINE EpiVec epi_vec(const QGemmParams& p, const PackedView& b, std::size_t n,
-                         std::size_t nend, bool with_comp = true) {
+MQ_INLINE EpiVec epi_vec(const QGemmParams& p, std::size_t n, std::size_t nend) {
   EpiVec e;
   e.mask = column_mask(nend - n);
-  e.comp = with_comp ? column_comp(p, b, n, e.mask) : _mm512_setzero_si512();
   e.bias = _mm512_setzero_ps();
   e.zp = _mm512_set1_epi32(p.out_zp);
   e.lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.out_zp));
@@ -51,11 +48,9 @@ MQ_INLINE EpiVec epi_vec(const QGemmParams& p, const PackedView& b, std::size_t 
   return e;
 }
 
-// Writes one row of one 16-column vector.
-// add_comp = false: acc already holds the compensation (the accumulators started at it).
+// Writes one row of one 16-column vector from a compensated accumulator.
 MQ_INLINE void epi_store(const QGemmParams& p, const EpiVec& e, std::size_t m, std::size_t n,
-                         __m512i acc, bool add_comp = true) {
-  if (add_comp) acc = _mm512_add_epi32(acc, e.comp);
+                         __m512i acc) {
   switch (p.output) {
     case QGemmOutput::u8:
     case QGemmOutput::s8: {
