@@ -47,6 +47,7 @@ import re
 import statistics
 import subprocess
 import sys
+import time
 
 BENCHES = ["bench_qgemm", "bench_qconv", "bench_qlstm"]
 PEAK_GMACS = 362.0  # AVX512-VNNI peak per core of the reference machine (KERNELS.md)
@@ -124,7 +125,6 @@ def busy_cores(seconds=0.5):
         return sum(v) - v[3] - v[4], sum(v)  # busy (all but idle, iowait), total jiffies
     try:
         b0, t0 = sample()
-        import time
         time.sleep(seconds)
         b1, t1 = sample()
     except (OSError, ValueError, IndexError):
