@@ -8,6 +8,8 @@
 
 #include "engine/api.h"
 #include "ir/error.h"
+#include "kernels/cpu_features.h"
+#include "kernels/qgemm.h"
 #include "tools/common.h"
 
 namespace mq::cli {
@@ -115,7 +117,8 @@ int bench_models(const BenchArgs& a) {
   }
   note("benchmarking " + std::to_string(a.iterations) + " iterations" + (es.size() > 1 ? " (interleaved)" : "") +
        " after " + std::to_string(a.warmup) + " warm-up runs, " + std::to_string(es[0].session->threads()) +
-       " threads");
+       " threads, int8 kernels " + kernels::isa_name(kernels::active_isa()) + " (" +
+       kernels::qgemm_active().name + "; MONOQUANT_ISA lowers the tier)");
   for (int i = 0; i < a.warmup; ++i)
     for (auto& e : es) e.session->run(e.inputs);
   Progress progress("bench", false);
@@ -131,6 +134,7 @@ int bench_models(const BenchArgs& a) {
 
   nlohmann::json js;
   js["threads"] = es[0].session->threads();
+  js["isa"] = kernels::isa_name(kernels::active_isa());
   js["iterations"] = a.iterations;
   js["models"] = nlohmann::json::array();
   std::vector<Stats> st;

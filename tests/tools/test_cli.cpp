@@ -14,6 +14,7 @@
 
 #include "engine/api.h"
 #include "engine/calibration/source.h"
+#include "kernels/cpu_features.h"
 #include "serialization/npy.h"
 #include "tools/cli_util.h"
 
@@ -202,6 +203,19 @@ TEST_CASE("cli: run and inspect a hand-made MLP") {
   CHECK(j["models"][0]["batch"] == 4);
   CHECK(j["models"][0]["p50_ms"].get<double>() > 0);
   CHECK(j["models"][0]["p99_ms"].get<double>() >= j["models"][0]["p50_ms"].get<double>());
+  CHECK(j["isa"] == mq::kernels::isa_name(mq::kernels::active_isa()));
+  CHECK(r.err.find(std::string("int8 kernels ") + mq::kernels::isa_name(mq::kernels::active_isa())) !=
+        std::string::npos);
+  {  // a forced lower tier is what bench reports
+    const char* old = std::getenv("MONOQUANT_ISA");
+    const std::string saved = old ? old : "";
+    ::setenv("MONOQUANT_ISA", "scalar", 1);
+    r = run_cli("bench " + q(tmp / "mlp.onnx") + " -n 2 --json");
+    if (old) ::setenv("MONOQUANT_ISA", saved.c_str(), 1);
+    else ::unsetenv("MONOQUANT_ISA");
+    REQUIRE(r.code == 0);
+    CHECK(parse_json(r.out)["isa"] == "scalar");
+  }
 }
 
 TEST_CASE("cli: mnist8 inspect, run, bench") {
