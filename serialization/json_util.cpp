@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/error.h"
+#include "serialization/io.h"
 
 namespace mq::serialization::detail {
 
@@ -48,7 +49,7 @@ float float_from_json(const json& j, const std::string& what) {
     if (s == "inf") return std::numeric_limits<float>::infinity();
     if (s == "-inf") return -std::numeric_limits<float>::infinity();
   }
-  fail<FormatError>(what, ": expected a number, got ", j.dump());
+  fail<FormatError>(what, ": expected a number, got ", printable(j.dump()));
 }
 
 }  // namespace mq::serialization::detail

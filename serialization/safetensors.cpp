@@ -82,14 +82,14 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
     }
     uint64_t numel = 1;
     for (auto& d : val["shape"]) {
-      if (!d.is_number_unsigned()) r.error(field, "shape entries must be non-negative integers, got ", d.dump());
+      if (!d.is_number_unsigned()) r.error(field, "shape entries must be non-negative integers, got ", printable(d.dump()));
       uint64_t v = d.get<uint64_t>();
       numel = checked_mul(numel, v, file + ": " + field + ": shape");
       e.shape.push_back(int64_t(v));
     }
     if (numel > (uint64_t(1) << 48)) r.error(field, "too many elements");
     for (auto& o : val["data_offsets"])
-      if (!o.is_number_unsigned()) r.error(field, "data_offsets must be non-negative integers, got ", o.dump());
+      if (!o.is_number_unsigned()) r.error(field, "data_offsets must be non-negative integers, got ", printable(o.dump()));
     e.begin = val["data_offsets"][0].get<uint64_t>();
     e.end = val["data_offsets"][1].get<uint64_t>();
     if (e.end < e.begin) r.error(field, "data_offsets end ", e.end, " < begin ", e.begin);
@@ -119,9 +119,15 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
   return out;
 }
 
-SafetensorsContents load_safetensors(const std::string& path) {
+namespace {
+SafetensorsContents read_safetensors_file(const std::string& path) {
   auto m = MappedFile::open(path);
   return read_safetensors(m->bytes(), path);
+}
+}  // namespace
+
+SafetensorsContents load_safetensors(const std::string& path) {
+  return reading_file(path, [&] { return read_safetensors_file(path); });
 }
 
 void write_safetensors(ByteSink& out, const std::map<std::string, Tensor>& tensors,
