@@ -1,4 +1,5 @@
 // Error helpers: printable echoes of file contents, errors that name the file being read.
+#include <algorithm>
 #include <new>
 
 #include "ir/error.h"
@@ -33,9 +34,27 @@ std::string printable(std::string_view s, size_t max) {
 namespace detail {
 namespace {
 // "<path>: <message>" with the message made printable (its length is not cut here).
+// Runs of more than 24 digits (numbers echoed from a file, never ones monoquant computed)
+// shortened to their first 12 digits and their length.
+std::string short_numbers(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j - i > 24) {
+      out += s.substr(i, 12) + "...(" + std::to_string(j - i) + " digits)";
+      i = j;
+    } else {
+      out.append(s, i, std::max(j, i + 1) - i);
+      i = std::max(j, i + 1);
+    }
+  }
+  return out;
+}
+
 std::string for_file(const std::string& path, const std::string& msg) {
   std::string m = msg.rfind(path + ": ", 0) == 0 ? msg.substr(path.size() + 2) : msg;
-  return printable(path, 4096) + ": " + printable(m, 1 << 16);
+  return printable(path, 4096) + ": " + short_numbers(printable(m, 1 << 16));
 }
 }  // namespace
 

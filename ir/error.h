@@ -65,7 +65,8 @@ namespace detail {
 }  // namespace detail
 
 /// Runs `fn`, which reads the file `path`. Every mq::Error leaving it starts with "<path>: "
-/// and holds only printable text; std::bad_alloc becomes a FormatError naming the file.
+/// and holds only printable text (as printable(), numbers of over 24 digits shortened);
+/// std::bad_alloc becomes a FormatError naming the file.
 template <class Fn>
 auto reading_file(const std::string& path, Fn&& fn) -> decltype(fn()) {
   try {

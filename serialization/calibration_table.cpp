@@ -190,8 +190,8 @@ CalibrationTable calibration_table_from_json(const std::string& text, const std:
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail<FormatError>(source, ": not valid JSON (", e.what(), ")");
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for huge numbers
+    fail<FormatError>(source, ": not valid JSON (", printable(e.what(), 4 * kMaxEchoedChars), ")");
   }
   Reader r(root, source);
   if (r.str("format") != kFormat) r.bad("format", "\"monoquant-calibration\"");

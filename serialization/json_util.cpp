@@ -29,7 +29,7 @@ json parse_json_strict(std::string_view text, const std::string& what) {
   try {
     j = json::parse(text.begin(), text.end(), cb);
   } catch (const json::exception& e) {
-    fail<FormatError>(what, ": invalid JSON: ", e.what());
+    fail<FormatError>(what, ": invalid JSON: ", printable(e.what(), 4 * kMaxEchoedChars));
   }
   if (!duplicate.empty()) fail<FormatError>(what, ": duplicate key '", duplicate, "'");
   return j;
