@@ -298,7 +298,7 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
         spec.inputs.push_back(nullptr);
       } else if (in.is_string()) {
         Value* v = g.find_value(in.get<std::string>());
-        if (!v) bad(c, "reads undefined value '" + in.get<std::string>() + "'");
+        if (!v) bad(c, "reads undefined value '" + printable(in.get<std::string>()) + "'");
         spec.inputs.push_back(v);
       } else {
         bad(c, "inputs must be value names or null");
@@ -307,17 +307,17 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
     std::vector<ValueType> out_types;
     for (auto& o : get_array(nj, "outputs", c)) {
       std::string oname = get_string(o, "name", c + ": output");
-      if (g.find_value(oname)) bad(c, "output '" + oname + "' is already defined");
+      if (g.find_value(oname)) bad(c, "output '" + printable(oname) + "' is already defined");
       for (auto& prev : spec.output_names)
-        if (prev == oname) bad(c, "output '" + oname + "' appears twice");
+        if (prev == oname) bad(c, "output '" + printable(oname) + "' appears twice");
       spec.output_names.push_back(oname);
-      out_types.push_back(type_from_json(field(o, "type", c), c + ": output '" + oname + "'"));
+      out_types.push_back(type_from_json(field(o, "type", c), c + ": output '" + printable(oname) + "'"));
     }
     if (spec.output_names.empty()) bad(c, "a node needs at least one output");
     spec.num_outputs = spec.output_names.size();
     const json& attrs = field(nj, "attrs", c);
     if (!attrs.is_object()) bad(c, "'attrs' must be an object");
-    for (auto& [k, a] : attrs.items()) spec.attrs.set(k, attr_from_json(a, c + ": attribute '" + k + "'"));
+    for (auto& [k, a] : attrs.items()) spec.attrs.set(k, attr_from_json(a, c + ": attribute '" + printable(k) + "'"));
     Node* n = with_context(file, [&] { return g.add_node(*op, std::move(spec)); });
     for (size_t i = 0; i < out_types.size(); ++i) n->output(i)->set_type(out_types[i]);
   }

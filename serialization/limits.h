@@ -2,6 +2,7 @@
 /// Resource limits of every file reader: what a hostile file can make monoquant allocate or
 /// do. Each limit is far above what a real model needs; a file that exceeds one is a
 /// FormatError naming the file, never a huge allocation or a hang.
+#include <cstddef>
 #include <cstdint>
 
 namespace mq::serialization::limits {
@@ -15,9 +16,12 @@ inline constexpr uint64_t kMaxDeflateRatio = 1032;
 /// Nesting depth of containers (tuple / list / dict / call) in a pickle.
 inline constexpr size_t kMaxPickleDepth = 200;
 /// Objects a pickle may create, and references its containers may hold in total.
-inline constexpr size_t kMaxPickleObjects = size_t(1) << 20;
+inline constexpr size_t kMaxPickleObjects = size_t(1) << 19;
 /// Memo entries of a pickle.
-inline constexpr size_t kMaxPickleMemo = size_t(1) << 20;
+inline constexpr size_t kMaxPickleMemo = size_t(1) << 19;
+/// Bytes the tensors of a torch archive may take, as a multiple of the archive's size (a
+/// storage shared by several tensors is copied for each; tied weights need 2).
+inline constexpr uint64_t kMaxTensorCopies = 16;
 /// (Names and values from a file are echoed in messages cut to mq::kMaxEchoedChars, ir/error.h.)
 
 }  // namespace mq::serialization::limits

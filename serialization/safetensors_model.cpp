@@ -85,10 +85,10 @@ Graph read_safetensors_model(const std::string& path) {
   if (!quant.is_object()) fail<FormatError>(path, ": __metadata__: quantization must be a JSON object");
   std::set<std::string> companions;
   for (auto& [name, e] : quant.items()) {
-    std::string ctx = path + ": quantized tensor '" + name + "'";
+    std::string ctx = path + ": quantized tensor '" + printable(name) + "'";
     auto find = [&](const std::string& key) -> Tensor& {
       auto it = c.tensors.find(key);
-      if (it == c.tensors.end()) fail<FormatError>(ctx, ": tensor '", key, "' is missing");
+      if (it == c.tensors.end()) fail<FormatError>(ctx, ": tensor '", printable(key), "' is missing");
       return it->second;
     };
     Tensor& t = find(name);

@@ -4,6 +4,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "serialization/limits.h"
 #include "serialization/pickle.h"
 #include "serialization/zip.h"
 
@@ -155,8 +156,8 @@ class StateDictReader {
           " (expanded views are not supported)");
     // Shared storages are copied per tensor: bound the total by the archive's size.
     out_bytes_ += numel * dtype_size(dt);
-    if (out_bytes_ > kMaxCopies * zip_.size() + (1 << 20))
-      err(ctx, "the tensors would take ", out_bytes_, " bytes, more than ", kMaxCopies,
+    if (out_bytes_ > limits::kMaxTensorCopies * zip_.size() + (1 << 20))
+      err(ctx, "the tensors would take ", out_bytes_, " bytes, more than ", limits::kMaxTensorCopies,
           " times the archive (storages shared by too many tensors)");
     if (numel > 0 && last >= numel_storage)
       err(ctx, "size ", Shape(size).str(), " with stride ", Shape(stride).str(), " at offset ", offset,
@@ -264,7 +265,6 @@ class StateDictReader {
     }
     return q;
   }
-  static constexpr uint64_t kMaxCopies = 16;
   const ZipReader& zip_;
   std::string prefix_;
   std::unordered_map<std::string, std::span<const std::byte>> cache_;

@@ -8,6 +8,7 @@
 #include "importers/onnx/import.h"
 #include "serialization/calibration_table.h"
 #include "serialization/npy.h"
+#include "serialization/onnx_tensor.h"
 #include "serialization/pickle.h"
 #include "serialization/safetensors.h"
 #include "serialization/serialization.h"
@@ -229,7 +230,7 @@ TEST_CASE("hostile pickle: depth, objects and memo references are bounded") {
   test::expect_error<FormatError>([&] { unpickle(lists + "."); }, {"nested deeper"});
   // Millions of memo references (each 2 bytes) pushed into one list.
   std::string refs = P2 + std::string("]q\x00(", 4);
-  for (int i = 0; i < (1 << 20) + 10; ++i) refs += std::string("h\x00", 2);
+  for (int i = 0; i < (1 << 19) + 10; ++i) refs += std::string("h\x00", 2);
   test::expect_error<FormatError>([&] { unpickle(refs + "e."); }, {"t.pkl", "objects"});
   // Depth 100 is fine.
   CHECK(unpickle(P2 + ")" + std::string(100, '\x85') + ".")->depth == 100);
@@ -347,6 +348,12 @@ TEST_CASE("corrupted files of every format are rejected with printable messages 
   sweep(dir / "bad_deflated.npz", read_file(dir / "good_deflated.npz"), [](const std::string& p) { load_npz(p); });
   save_calibration_table(sample_table(), dir / "good.json");
   sweep(dir / "bad.json", read_file(dir / "good.json"), [](const std::string& p) { load_calibration_table(p); });
+  // An ONNX TensorProto: dims [2, 3], FLOAT, name "t", 24 bytes of raw_data.
+  std::string pb = std::string("\x08\x02\x08\x03\x10\x01\x42\x01t\x4a\x18", 11) + std::string(24, '\x01');
+  test::write_bytes(dir / "good.pb", test::bytes_of(pb));
+  REQUIRE(load_onnx_tensor(dir / "good.pb").dims() == std::vector<int64_t>{2, 3});
+  sweep(dir / "bad.pb", read_file(dir / "good.pb"), [](const std::string& p) { load_onnx_tensor(p); });
+  sweep(dir / "bad2.pb", read_file(dir / "good.pb"), [](const std::string& p) { onnx::read_tensor_file(p); });
   export_onnx(test::make_float_mlp(), dir / "good.onnx");
   sweep(dir / "bad.onnx", read_file(dir / "good.onnx"), [](const std::string& p) { onnx::import_model(p); });
 }
