@@ -1,8 +1,8 @@
 // Error helpers: printable echoes of file contents, errors that name the file being read.
+#include "ir/error.h"
+
 #include <algorithm>
 #include <new>
-
-#include "ir/error.h"
 
 namespace mq {
 
@@ -14,8 +14,11 @@ std::string printable(std::string_view s, size_t max) {
     if (chars == max) return out + "...";
     auto c = static_cast<unsigned char>(s[i]);
     // Length of a valid UTF-8 sequence starting here (0 = not valid).
-    size_t n = c >= 0x20 && c < 0x7f ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
-               : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    size_t n = c >= 0x20 && c < 0x7f    ? 1
+               : c >= 0xc2 && c <= 0xdf ? 2
+               : c >= 0xe0 && c <= 0xef ? 3
+               : c >= 0xf0 && c <= 0xf4 ? 4
+                                        : 0;
     for (size_t k = 1; k < n; ++k)
       if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) n = 0;
     if (n == 0) {
@@ -33,7 +36,6 @@ std::string printable(std::string_view s, size_t max) {
 
 namespace detail {
 namespace {
-// "<path>: <message>" with the message made printable (its length is not cut here).
 // Runs of more than 24 digits (numbers echoed from a file, never ones monoquant computed)
 // shortened to their first 12 digits and their length.
 std::string short_numbers(const std::string& s) {
@@ -52,6 +54,7 @@ std::string short_numbers(const std::string& s) {
   return out;
 }
 
+// "<path>: <message>" with the message made printable (its length is not cut here).
 std::string for_file(const std::string& path, const std::string& msg) {
   std::string m = msg.rfind(path + ": ", 0) == 0 ? msg.substr(path.size() + 2) : msg;
   return printable(path, 4096) + ": " + short_numbers(printable(m, 1 << 16));
@@ -74,9 +77,11 @@ void rethrow_reading(const std::string& path) {
   } catch (const Error& e) {
     throw Error(for_file(path, e.message()));
   } catch (const std::bad_alloc&) {
-    throw FormatError(for_file(path, "out of memory while reading the file (corrupt, or too large for this machine)"));
+    throw FormatError(for_file(
+        path, "out of memory while reading the file (corrupt, or too large for this machine)"));
   } catch (const std::length_error&) {
-    throw FormatError(for_file(path, "out of memory while reading the file (corrupt, or too large for this machine)"));
+    throw FormatError(for_file(
+        path, "out of memory while reading the file (corrupt, or too large for this machine)"));
   }
 }
 }  // namespace detail

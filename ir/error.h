@@ -76,7 +76,6 @@ auto reading_file(const std::string& path, Fn&& fn) -> decltype(fn()) {
   }
 }
 
-
 }  // namespace mq
 
 #include "ir/error_impl.h"

@@ -34,7 +34,11 @@ std::string external_matmul(int64_t in, int64_t out, const std::string& location
   w.message(13, loc).varint(14, 1);  // external_data, data_location = EXTERNAL
   Proto node, g, opset, m;
   node.bytes(1, "X").bytes(1, "W").bytes(2, "Y").bytes(3, "mm").bytes(4, "MatMul");
-  g.message(1, node).bytes(2, "ext").message(5, w).message(11, value_info("X", in)).message(12, value_info("Y", out));
+  g.message(1, node)
+      .bytes(2, "ext")
+      .message(5, w)
+      .message(11, value_info("X", in))
+      .message(12, value_info("Y", out));
   opset.bytes(1, "").varint(2, 13);
   m.varint(1, 7).bytes(2, "monoquant-tests").message(7, g).message(8, opset);
   return m.data;
@@ -44,8 +48,8 @@ std::string external_matmul(int64_t in, int64_t out, const std::string& location
 mq::test::CliResult run_limited(const std::string& prefix, const std::string& args) {
   TempDir tmp;
   std::string out = tmp / "stdout", err = tmp / "stderr";
-  std::string cmd = "bash -c " + q(prefix + "; exec timeout 60 " + q(mq::test::monoquant_path()) + " " + args +
-                                   " >" + q(out) + " 2>" + q(err) + " </dev/null");
+  std::string cmd = "bash -c " + q(prefix + "; exec timeout 60 " + q(mq::test::monoquant_path()) +
+                                   " " + args + " >" + q(out) + " 2>" + q(err) + " </dev/null");
   int status = std::system(cmd.c_str());
   mq::test::CliResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
