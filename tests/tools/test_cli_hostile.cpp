@@ -72,11 +72,11 @@ TEST_CASE("cli: external data that is a FIFO is refused, not waited on") {
 
 TEST_CASE("cli: running out of memory on an input exits 3 naming the file") {
   TempDir tmp;
-  // 1 GiB of weights in a sparse file, read under a 700 MB address-space limit.
-  mq::test::write_file(tmp / "model.onnx", external_matmul(1024, 262144, "w.bin"));
+  // 2 GiB of weights in a sparse file, read under a 1.5 GB address-space limit.
+  mq::test::write_file(tmp / "model.onnx", external_matmul(1024, 524288, "w.bin"));
   { std::ofstream(tmp / "w.bin"); }
-  std::filesystem::resize_file(tmp / "w.bin", uintmax_t(1) << 30);
-  auto r = run_limited("ulimit -v 700000", "inspect " + q(tmp / "model.onnx"));
+  std::filesystem::resize_file(tmp / "w.bin", uintmax_t(1) << 31);
+  auto r = run_limited("ulimit -v 1500000", "inspect " + q(tmp / "model.onnx"));
   CHECK(r.code == 3);
   CHECK(r.err.find("model.onnx") != std::string::npos);
   CHECK(r.err.find("out of memory") != std::string::npos);
