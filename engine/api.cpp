@@ -36,7 +36,8 @@ Graph load_model(const std::string& path, const LoadOptions& options) {
     fail<InvalidArgument>(path, ": unknown model format '", ext,
                           "' (expected .onnx, .mqm, .safetensors, .pt or .pth)");
   }
-  if (options.optimize) with_context(path, [&] { optimize_graph(g); return 0; });
+  // reading_file: errors (and running out of memory) name the file, in printable text.
+  if (options.optimize) reading_file(path, [&] { optimize_graph(g); return 0; });
   return g;
 }
 

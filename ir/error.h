@@ -3,6 +3,7 @@
 /// chain (file → node → attribute), added as the error travels outward.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace mq {
@@ -50,6 +51,30 @@ template <class E = Error, class... Args>
 /// Runs `fn`; if it throws an mq::Error, rethrows the same kind with `ctx` prepended.
 template <class Fn>
 auto with_context(const std::string& ctx, Fn&& fn) -> decltype(fn());
+
+/// Characters of a name or value from a file that an error message echoes.
+inline constexpr size_t kMaxEchoedChars = 64;
+
+/// Text from a file made safe to echo in an error message: control bytes and bytes that are
+/// not valid UTF-8 become \xNN, and text longer than `max` characters is cut ("...").
+std::string printable(std::string_view s, size_t max = kMaxEchoedChars);
+
+namespace detail {
+/// Called inside a catch block: rethrows the current exception as reading_file promises.
+[[noreturn]] void rethrow_reading(const std::string& path);
+}  // namespace detail
+
+/// Runs `fn`, which reads the file `path`. Every mq::Error leaving it starts with "<path>: "
+/// and holds only printable text (as printable(), numbers of over 24 digits shortened);
+/// std::bad_alloc becomes a FormatError naming the file.
+template <class Fn>
+auto reading_file(const std::string& path, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (...) {
+    detail::rethrow_reading(path);
+  }
+}
 
 }  // namespace mq
 

@@ -10,6 +10,7 @@
 
 #include "ir/dtype.h"
 #include "ir/error.h"
+#include "serialization/io.h"
 
 namespace mq {
 namespace {
@@ -189,8 +190,8 @@ CalibrationTable calibration_table_from_json(const std::string& text, const std:
   json root;
   try {
     root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail<FormatError>(source, ": not valid JSON (", e.what(), ")");
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for huge numbers
+    fail<FormatError>(source, ": not valid JSON (", printable(e.what(), 4 * kMaxEchoedChars), ")");
   }
   Reader r(root, source);
   if (r.str("format") != kFormat) r.bad("format", "\"monoquant-calibration\"");
@@ -199,7 +200,7 @@ CalibrationTable calibration_table_from_json(const std::string& text, const std:
   if (!values.is_object()) r.bad("values", "an object");
   CalibrationTable table;
   for (const auto& [name, j] : values.items())
-    table.values.emplace(name, entry_from_json(j, source + ": value '" + name + "'"));
+    table.values.emplace(name, entry_from_json(j, source + ": value '" + printable(name) + "'"));
   return table;
 }
 
@@ -228,13 +229,16 @@ void save_calibration_table(const CalibrationTable& table, const std::filesystem
   }
 }
 
+namespace {
+CalibrationTable read_calibration_table_file(const std::filesystem::path& path) {
+  auto bytes = serialization::read_file(path.string());  // regular files only (no FIFO waits)
+  return calibration_table_from_json(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
+                                     path.string());
+}
+}  // namespace
+
 CalibrationTable load_calibration_table(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail<IoError>(path.string(), ": cannot open calibration table");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) fail<IoError>(path.string(), ": read failed");
-  return calibration_table_from_json(ss.str(), path.string());
+  return reading_file(path.string(), [&] { return read_calibration_table_file(path); });
 }
 
 }  // namespace mq

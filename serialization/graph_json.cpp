@@ -29,13 +29,13 @@ const json& get_array(const json& j, const char* key, const std::string& ctx) {
   return v;
 }
 int64_t as_int(const json& v, const std::string& ctx) {
-  if (!v.is_number_integer()) bad(ctx, "expected an integer, got " + v.dump());
+  if (!v.is_number_integer()) bad(ctx, "expected an integer, got " + printable(v.dump()));
   return v.get<int64_t>();
 }
 DType as_dtype(const json& v, const std::string& ctx) {
   if (!v.is_string()) bad(ctx, "dtype must be a string");
   DType d = dtype_from_name(v.get<std::string>());
-  if (d == DType::undefined && v.get<std::string>() != "undefined") bad(ctx, "unknown dtype '" + v.get<std::string>() + "'");
+  if (d == DType::undefined && v.get<std::string>() != "undefined") bad(ctx, "unknown dtype '" + printable(v.get<std::string>()) + "'");
   return d;
 }
 
@@ -101,7 +101,7 @@ ValueType type_from_json(const json& j, const std::string& ctx) {
       else if (d.is_number_integer() && d.get<int64_t>() >= 0)
         dims.emplace_back(d.get<int64_t>());
       else
-        bad(ctx, "bad dimension " + d.dump());
+        bad(ctx, "bad dimension " + printable(d.dump()));
     }
     t.shape = Shape(std::move(dims));
   } else {
@@ -207,7 +207,7 @@ AttrValue attr_from_json(const json& j, const std::string& ctx) {
     if (v.contains("quant")) t.set_quant(quant_from_json(v["quant"], ctx + ": quant"));
     return t;
   }
-  bad(ctx, "unknown attribute type '" + type + "'");
+  bad(ctx, "unknown attribute type '" + printable(type) + "'");
 }
 
 }  // namespace
@@ -263,18 +263,18 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
   const json& meta = field(j, "metadata", ctx);
   if (!meta.is_object()) bad(ctx, "'metadata' must be an object");
   for (auto& [k, v] : meta.items()) {
-    if (!v.is_string()) bad(ctx, "metadata '" + k + "' is not a string");
+    if (!v.is_string()) bad(ctx, "metadata '" + printable(k) + "' is not a string");
     g.metadata[k] = v.get<std::string>();
   }
   for (auto& in : get_array(j, "inputs", ctx)) {
     std::string name = get_string(in, "name", ctx + ": input");
-    std::string c = ctx + ": input '" + name + "'";
+    std::string c = ctx + ": input '" + printable(name) + "'";
     if (g.find_value(name)) bad(c, "duplicate value name");
     g.add_input(name, type_from_json(field(in, "type", c), c));
   }
   for (auto& cj : get_array(j, "constants", ctx)) {
     std::string name = get_string(cj, "name", ctx + ": constant");
-    std::string c = ctx + ": constant '" + name + "'";
+    std::string c = ctx + ": constant '" + printable(name) + "'";
     if (g.find_value(name)) bad(c, "duplicate value name");
     ValueType t = type_from_json(field(cj, "type", c), c);
     Tensor data = constants(name, t);
@@ -286,11 +286,11 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
   }
   for (auto& nj : get_array(j, "nodes", ctx)) {
     std::string name = get_string(nj, "name", ctx + ": node");
-    std::string c = ctx + ": node '" + name + "'";
+    std::string c = ctx + ": node '" + printable(name) + "'";
     if (g.find_node(name)) bad(c, "duplicate node name");
     std::string opname = get_string(nj, "op", c);
     auto op = op_from_name(opname);
-    if (!op) fail<UnsupportedError>(c, ": unknown op '", opname, "'");
+    if (!op) fail<UnsupportedError>(c, ": unknown op '", printable(opname), "'");
     NodeSpec spec;
     spec.name = name;
     for (auto& in : get_array(nj, "inputs", c)) {
@@ -298,7 +298,7 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
         spec.inputs.push_back(nullptr);
       } else if (in.is_string()) {
         Value* v = g.find_value(in.get<std::string>());
-        if (!v) bad(c, "reads undefined value '" + in.get<std::string>() + "'");
+        if (!v) bad(c, "reads undefined value '" + printable(in.get<std::string>()) + "'");
         spec.inputs.push_back(v);
       } else {
         bad(c, "inputs must be value names or null");
@@ -307,24 +307,24 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
     std::vector<ValueType> out_types;
     for (auto& o : get_array(nj, "outputs", c)) {
       std::string oname = get_string(o, "name", c + ": output");
-      if (g.find_value(oname)) bad(c, "output '" + oname + "' is already defined");
+      if (g.find_value(oname)) bad(c, "output '" + printable(oname) + "' is already defined");
       for (auto& prev : spec.output_names)
-        if (prev == oname) bad(c, "output '" + oname + "' appears twice");
+        if (prev == oname) bad(c, "output '" + printable(oname) + "' appears twice");
       spec.output_names.push_back(oname);
-      out_types.push_back(type_from_json(field(o, "type", c), c + ": output '" + oname + "'"));
+      out_types.push_back(type_from_json(field(o, "type", c), c + ": output '" + printable(oname) + "'"));
     }
     if (spec.output_names.empty()) bad(c, "a node needs at least one output");
     spec.num_outputs = spec.output_names.size();
     const json& attrs = field(nj, "attrs", c);
     if (!attrs.is_object()) bad(c, "'attrs' must be an object");
-    for (auto& [k, a] : attrs.items()) spec.attrs.set(k, attr_from_json(a, c + ": attribute '" + k + "'"));
+    for (auto& [k, a] : attrs.items()) spec.attrs.set(k, attr_from_json(a, c + ": attribute '" + printable(k) + "'"));
     Node* n = with_context(file, [&] { return g.add_node(*op, std::move(spec)); });
     for (size_t i = 0; i < out_types.size(); ++i) n->output(i)->set_type(out_types[i]);
   }
   for (auto& o : get_array(j, "outputs", ctx)) {
     if (!o.is_string()) bad(ctx, "outputs must be value names");
     Value* v = g.find_value(o.get<std::string>());
-    if (!v) bad(ctx, "output '" + o.get<std::string>() + "' is not defined");
+    if (!v) bad(ctx, "output '" + printable(o.get<std::string>()) + "' is not defined");
     g.add_output(v);
   }
   return g;

@@ -17,18 +17,27 @@ std::string errno_text() { return std::strerror(errno); }
 
 struct Fd {
   int fd = -1;
+  explicit Fd(int f) : fd(f) {}
+  Fd(Fd&& o) noexcept : fd(o.fd) { o.fd = -1; }
   ~Fd() {
     if (fd >= 0) ::close(fd);
   }
 };
+
+// Opens a regular file for reading. O_NONBLOCK keeps open() from waiting for a writer when
+// `path` is a FIFO, which is then rejected like every other non-regular file.
+Fd open_regular(const std::string& path, struct stat& st) {
+  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK)};
+  if (f.fd < 0) fail<IoError>(path, ": cannot open: ", errno_text());
+  if (::fstat(f.fd, &st) != 0) fail<IoError>(path, ": cannot stat: ", errno_text());
+  if (!S_ISREG(st.st_mode)) fail<IoError>(path, ": not a regular file");
+  return f;
+}
 }  // namespace
 
 std::vector<std::byte> read_file(const std::string& path) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) fail<IoError>(path, ": cannot open: ", errno_text());
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) fail<IoError>(path, ": cannot stat: ", errno_text());
-  if (!S_ISREG(st.st_mode)) fail<IoError>(path, ": not a regular file");
+  Fd f = open_regular(path, st);
   std::vector<std::byte> out(size_t(st.st_size));
   size_t got = 0;
   while (got < out.size()) {
@@ -43,11 +52,8 @@ std::vector<std::byte> read_file(const std::string& path) {
 }
 
 std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
-  Fd f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (f.fd < 0) fail<IoError>(path, ": cannot open: ", errno_text());
   struct stat st {};
-  if (::fstat(f.fd, &st) != 0) fail<IoError>(path, ": cannot stat: ", errno_text());
-  if (!S_ISREG(st.st_mode)) fail<IoError>(path, ": not a regular file");
+  Fd f = open_regular(path, st);
   auto m = std::shared_ptr<MappedFile>(new MappedFile());
   m->path_ = path;
   m->size_ = size_t(st.st_size);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ir/error.h"
+#include "serialization/limits.h"
 
 namespace mq::serialization {
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/error.h"
+#include "serialization/io.h"
 
 namespace mq::serialization::detail {
 
@@ -28,7 +29,7 @@ json parse_json_strict(std::string_view text, const std::string& what) {
   try {
     j = json::parse(text.begin(), text.end(), cb);
   } catch (const json::exception& e) {
-    fail<FormatError>(what, ": invalid JSON: ", e.what());
+    fail<FormatError>(what, ": invalid JSON: ", printable(e.what(), 4 * kMaxEchoedChars));
   }
   if (!duplicate.empty()) fail<FormatError>(what, ": duplicate key '", duplicate, "'");
   return j;
@@ -48,7 +49,7 @@ float float_from_json(const json& j, const std::string& what) {
     if (s == "inf") return std::numeric_limits<float>::infinity();
     if (s == "-inf") return -std::numeric_limits<float>::infinity();
   }
-  fail<FormatError>(what, ": expected a number, got ", j.dump());
+  fail<FormatError>(what, ": expected a number, got ", printable(j.dump()));
 }
 
 }  // namespace mq::serialization::detail

@@ -25,7 +25,7 @@ class HeaderParser {
   HeaderParser(std::string_view s, const std::string& file) : s_(s), file_(file) {}
 
   [[noreturn]] void error(const std::string& what) const {
-    fail<FormatError>(file_, ": npy header: ", what, " (header: ", s_, ")");
+    fail<FormatError>(file_, ": npy header: ", what, " (header: ", printable(s_, 2 * kMaxEchoedChars), ")");
   }
   void ws() {
     while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
@@ -117,7 +117,7 @@ Tensor read_npy(std::span<const std::byte> bytes, const std::string& file) {
     } else if (key == "shape" && !shape) {
       shape = p.tuple();
     } else {
-      p.error("unexpected or repeated key '" + key + "'");
+      p.error("unexpected or repeated key '" + printable(key) + "'");
     }
     if (!p.eat(',')) {
       p.expect('}');
@@ -135,19 +135,19 @@ Tensor read_npy(std::span<const std::byte> bytes, const std::string& file) {
       if (descr->substr(1) == d.text) dt = d.dtype;
     if (dt != DType::undefined) {
       bool one_byte = dtype_size(dt) == 1;
-      if (order == '>' && !one_byte) r.error("descr", "big-endian data ('", *descr, "') is not supported");
+      if (order == '>' && !one_byte) r.error("descr", "big-endian data ('", printable(*descr), "') is not supported");
       if (order != '<' && order != '|' && order != '=' && !(order == '>' && one_byte))
-        r.error("descr", "unknown byte order in '", *descr, "'");
+        r.error("descr", "unknown byte order in '", printable(*descr), "'");
     }
   }
-  if (dt == DType::undefined) r.error("descr", "unsupported dtype '", *descr, "'");
+  if (dt == DType::undefined) r.error("descr", "unsupported dtype '", printable(*descr), "'");
 
   uint64_t numel = 1;
   for (int64_t d : *shape) numel = checked_mul(numel, uint64_t(d), file + ": shape");
   uint64_t nbytes = checked_mul(numel, dtype_size(dt), file + ": shape");
-  if (numel > (uint64_t(1) << 48)) r.error("shape", "array too large");
+  if (numel > limits::kMaxTensorElements) r.error("shape", "array too large");
   if (nbytes != r.remaining())
-    r.error("data", "expected ", nbytes, " bytes for shape ", Shape(*shape).str(), " of ", *descr,
+    r.error("data", "expected ", nbytes, " bytes for shape ", Shape(*shape).str(), " of ", printable(*descr),
             ", file has ", r.remaining());
   Tensor t(dt, *shape);
   auto data = r.take(nbytes, "data");
@@ -160,9 +160,15 @@ Tensor read_npy(std::span<const std::byte> bytes, const std::string& file) {
   return t;
 }
 
-Tensor load_npy(const std::string& path) {
+namespace {
+Tensor read_npy_file(const std::string& path) {
   auto bytes = read_file(path);
   return read_npy(bytes, path);
+}
+}  // namespace
+
+Tensor load_npy(const std::string& path) {
+  return reading_file(path, [&] { return read_npy_file(path); });
 }
 
 void write_npy(ByteSink& out, const Tensor& t) {
@@ -202,17 +208,23 @@ std::map<std::string, Tensor> read_npz(std::span<const std::byte> bytes, const s
   std::map<std::string, Tensor> out;
   for (auto& e : zip.entries()) {
     if (e.name.size() < 4 || e.name.compare(e.name.size() - 4, 4, ".npy") != 0)
-      fail<FormatError>(file, ": entry '", e.name, "': not a .npy member");
+      fail<FormatError>(file, ": entry '", printable(e.name), "': not a .npy member");
     std::string key = e.name.substr(0, e.name.size() - 4);
     auto data = zip.extract(e);
-    out.emplace(key, read_npy(data, file + ": " + e.name));
+    out.emplace(key, read_npy(data, file + ": " + printable(e.name)));
   }
   return out;
 }
 
-std::map<std::string, Tensor> load_npz(const std::string& path) {
+namespace {
+std::map<std::string, Tensor> read_npz_file(const std::string& path) {
   auto m = MappedFile::open(path);
   return read_npz(m->bytes(), path);
+}
+}  // namespace
+
+std::map<std::string, Tensor> load_npz(const std::string& path) {
+  return reading_file(path, [&] { return read_npz_file(path); });
 }
 
 void save_npz(const std::string& path, const std::map<std::string, Tensor>& arrays) {

@@ -133,9 +133,15 @@ Tensor read_onnx_tensor(std::span<const std::byte> bytes, const std::string& fil
   return t;
 }
 
-Tensor load_onnx_tensor(const std::string& path) {
+namespace {
+Tensor read_onnx_tensor_file(const std::string& path) {
   auto m = MappedFile::open(path);
   return read_onnx_tensor(m->bytes(), path, std::filesystem::path(path).parent_path().string());
+}
+}  // namespace
+
+Tensor load_onnx_tensor(const std::string& path) {
+  return reading_file(path, [&] { return read_onnx_tensor_file(path); });
 }
 
 }  // namespace mq::serialization

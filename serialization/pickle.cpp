@@ -4,6 +4,8 @@
 #include <bit>
 #include <unordered_map>
 
+#include "serialization/limits.h"
+
 namespace mq::serialization {
 
 namespace {
@@ -17,7 +19,6 @@ enum : uint8_t {
   BINFLOAT = 'G', PROTO = 0x80, NEWOBJ = 0x81, TUPLE1 = 0x85, TUPLE2 = 0x86, TUPLE3 = 0x87,
   NEWTRUE = 0x88, NEWFALSE = 0x89, LONG1 = 0x8a, SHORT_BINBYTES = 'C', BINBYTES = 'B',
 };
-constexpr size_t kMaxMemo = 1 << 20;
 
 // True when the object graph under `root` has a cycle (iterative DFS).
 bool has_cycle(const PyRef& root) {
@@ -97,7 +98,18 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
   std::vector<size_t> marks;
   std::unordered_map<uint32_t, PyRef> memo;
   std::vector<PyRef> all;  // every object made, to break reference cycles on failure
+  size_t pushes = 0;       // objects made plus references pushed (what containers can hold)
+  auto err = [&](const auto&... a) -> void { r.error("data.pkl", "at offset ", r.position(), ": ", a...); };
+  auto count = [&] {
+    if (++pushes > limits::kMaxPickleObjects) err("more than ", limits::kMaxPickleObjects, " objects");
+  };
+  // A container's depth after `child` went into it.
+  auto nest = [&](PyObject& parent, const PyRef& child) {
+    if (child && child->depth + 1 > parent.depth) parent.depth = child->depth + 1;
+    if (parent.depth > limits::kMaxPickleDepth) err("objects nested deeper than ", limits::kMaxPickleDepth, " levels");
+  };
   auto make = [&](PyObject::Kind k) {
+    count();
     auto p = std::make_shared<PyObject>();
     p->kind = k;
     all.push_back(p);
@@ -110,7 +122,6 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
       o->state.reset();
     }
   };
-  auto err = [&](const auto&... a) -> void { r.error("data.pkl", "at offset ", r.position(), ": ", a...); };
   auto pop = [&]() {
     if (stack.size() <= (marks.empty() ? 0 : marks.back())) err("stack underflow");
     PyRef p = std::move(stack.back());
@@ -131,6 +142,7 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
   };
   auto push_tuple = [&](std::vector<PyRef> items) {
     auto t = make(PyObject::Kind::tuple);
+    for (auto& it : items) nest(*t, it);
     t->items = std::move(items);
     stack.push_back(std::move(t));
   };
@@ -146,7 +158,11 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
   auto add_to_dict = [&](PyObject& d, std::vector<PyRef>& kv) {
     if (d.kind != PyObject::Kind::dict) err("SETITEM(S) on a ", d.describe());
     if (kv.size() % 2) err("SETITEMS with an odd number of items");
-    for (size_t i = 0; i < kv.size(); i += 2) d.dict.emplace_back(kv[i], kv[i + 1]);
+    for (size_t i = 0; i < kv.size(); i += 2) {
+      nest(d, kv[i]);
+      nest(d, kv[i + 1]);
+      d.dict.emplace_back(kv[i], kv[i + 1]);
+    }
   };
   auto string_of = [&](size_t n, PyObject::Kind k) {
     auto s = r.take(n, "data.pkl string");
@@ -228,6 +244,7 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
       case LIST: {
         auto l = make(PyObject::Kind::list);
         l->items = pop_mark();
+        for (auto& it : l->items) nest(*l, it);
         stack.push_back(l);
         break;
       }
@@ -243,6 +260,7 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
         PyRef v = pop();
         PyObject& l = top();
         if (l.kind != PyObject::Kind::list) err("APPEND to a ", l.describe());
+        nest(l, v);
         l.items.push_back(std::move(v));
         break;
       }
@@ -250,7 +268,10 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
         auto items = pop_mark();
         PyObject& l = top();
         if (l.kind != PyObject::Kind::list) err("APPENDS to a ", l.describe());
-        for (auto& it : items) l.items.push_back(std::move(it));
+        for (auto& it : items) {
+          nest(l, it);
+          l.items.push_back(std::move(it));
+        }
         break;
       }
       case SETITEM: {
@@ -269,7 +290,7 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
         std::string module = line("global module");
         std::string name = line("global name");
         if (!allowed_globals.count(module + "." + name))
-          err("global '", module, ".", name, "' is not allowed (only known torch globals are; nothing is executed)");
+          err("global '", printable(module + "." + name), "' is not allowed (only known torch globals are; nothing is executed)");
         auto g = make(PyObject::Kind::global);
         g->s = module;
         g->name = name;
@@ -287,25 +308,28 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
           break;
         }
         auto c = make(PyObject::Kind::call);
+        nest(*c, args);
         c->items = {callable, args};
         stack.push_back(c);
         break;
       }
       case BUILD: {
         PyRef st = pop();
+        nest(top(), st);
         top().state = std::move(st);
         break;
       }
       case BINPERSID: {
         auto p = make(PyObject::Kind::persistent_id);
         p->items = {pop()};
+        nest(*p, p->items[0]);
         stack.push_back(p);
         break;
       }
       case BINPUT:
       case LONG_BINPUT: {
         uint32_t k = code == BINPUT ? r.u8("memo index") : r.u32("memo index");
-        if (memo.size() >= kMaxMemo && !memo.count(k)) err("too many memo entries");
+        if (memo.size() >= limits::kMaxPickleMemo && !memo.count(k)) err("too many memo entries");
         memo[k] = stack.empty() ? nullptr : stack.back();
         if (!memo[k]) err("BINPUT on an empty stack");
         break;
@@ -315,6 +339,7 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
         uint32_t k = code == BINGET ? r.u8("memo index") : r.u32("memo index");
         auto it = memo.find(k);
         if (it == memo.end()) err("memo index ", k, " was never stored");
+        count();
         stack.push_back(it->second);
         break;
       }

@@ -30,6 +30,7 @@ struct PyObject {
   std::vector<PyRef> items;                   ///< tuple / list items; call: [callable, args]; pid: [id]
   std::vector<std::pair<PyRef, PyRef>> dict;  ///< dict entries in insertion order
   PyRef state;                                ///< BUILD state, if any
+  size_t depth = 0;                           ///< nesting depth of containers below (reader's bound)
 
   PyObject() = default;
   PyObject(const PyObject&) = delete;
@@ -45,7 +46,8 @@ struct PyObject {
 
 /// Parses a pickle. Only `allowed_globals` ("module.name") may appear; a REDUCE of
 /// collections.OrderedDict with no arguments becomes a dict. FormatError "<file>: <field>: ..."
-/// on anything else (unknown opcode or global, truncation, stack underflow, bad memo index).
+/// on anything else (unknown opcode or global, truncation, stack underflow, bad memo index)
+/// and on pickles past the limits of serialization/limits.h (depth, objects, memo entries).
 PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
                   const std::set<std::string>& allowed_globals);
 

@@ -60,15 +60,15 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
     if (key == "__metadata__") {
       if (!val.is_object()) r.error("__metadata__", "must be an object of strings");
       for (auto& [mk, mv] : val.items()) {
-        if (!mv.is_string()) r.error("__metadata__", "value of '", mk, "' is not a string");
+        if (!mv.is_string()) r.error("__metadata__", "value of '", printable(mk), "' is not a string");
         out.metadata[mk] = mv.get<std::string>();
       }
       continue;
     }
-    std::string field = "tensor '" + key + "'";
+    std::string field = "tensor '" + printable(key) + "'";
     if (!val.is_object()) r.error(field, "must be an object");
     for (auto& [k, _] : val.items())
-      if (k != "dtype" && k != "shape" && k != "data_offsets") r.error(field, "unknown key '", k, "'");
+      if (k != "dtype" && k != "shape" && k != "data_offsets") r.error(field, "unknown key '", printable(k), "'");
     if (!val.contains("dtype") || !val["dtype"].is_string()) r.error(field, "'dtype' missing or not a string");
     if (!val.contains("shape") || !val["shape"].is_array()) r.error(field, "'shape' missing or not an array");
     if (!val.contains("data_offsets") || !val["data_offsets"].is_array() || val["data_offsets"].size() != 2)
@@ -82,14 +82,14 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
     }
     uint64_t numel = 1;
     for (auto& d : val["shape"]) {
-      if (!d.is_number_unsigned()) r.error(field, "shape entries must be non-negative integers, got ", d.dump());
+      if (!d.is_number_unsigned()) r.error(field, "shape entries must be non-negative integers, got ", printable(d.dump()));
       uint64_t v = d.get<uint64_t>();
       numel = checked_mul(numel, v, file + ": " + field + ": shape");
       e.shape.push_back(int64_t(v));
     }
     if (numel > (uint64_t(1) << 48)) r.error(field, "too many elements");
     for (auto& o : val["data_offsets"])
-      if (!o.is_number_unsigned()) r.error(field, "data_offsets must be non-negative integers, got ", o.dump());
+      if (!o.is_number_unsigned()) r.error(field, "data_offsets must be non-negative integers, got ", printable(o.dump()));
     e.begin = val["data_offsets"][0].get<uint64_t>();
     e.end = val["data_offsets"][1].get<uint64_t>();
     if (e.end < e.begin) r.error(field, "data_offsets end ", e.end, " < begin ", e.begin);
@@ -103,7 +103,7 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
   uint64_t expect = 0;
   for (auto& e : entries) {
     if (e.begin != expect)
-      r.error("tensor '" + e.name + "'", "data_offsets begin at ", e.begin, " but the previous tensor ends at ",
+      r.error("tensor '" + printable(e.name) + "'", "data_offsets begin at ", e.begin, " but the previous tensor ends at ",
               expect, expect == 0 ? " (the first tensor must start at 0)" : " (holes and overlaps are invalid)");
     expect = e.end;
   }
@@ -119,9 +119,15 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
   return out;
 }
 
-SafetensorsContents load_safetensors(const std::string& path) {
+namespace {
+SafetensorsContents read_safetensors_file(const std::string& path) {
   auto m = MappedFile::open(path);
   return read_safetensors(m->bytes(), path);
+}
+}  // namespace
+
+SafetensorsContents load_safetensors(const std::string& path) {
+  return reading_file(path, [&] { return read_safetensors_file(path); });
 }
 
 void write_safetensors(ByteSink& out, const std::map<std::string, Tensor>& tensors,

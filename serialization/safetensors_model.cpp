@@ -66,7 +66,8 @@ void save_safetensors_model(const Graph& g, const std::string& path) {
   save_safetensors(path, tensors, meta);
 }
 
-Graph load_safetensors_model(const std::string& path) {
+namespace {
+Graph read_safetensors_model(const std::string& path) {
   SafetensorsContents c = load_safetensors(path);
   auto meta = [&](const char* key) -> const std::string& {
     auto it = c.metadata.find(key);
@@ -84,10 +85,10 @@ Graph load_safetensors_model(const std::string& path) {
   if (!quant.is_object()) fail<FormatError>(path, ": __metadata__: quantization must be a JSON object");
   std::set<std::string> companions;
   for (auto& [name, e] : quant.items()) {
-    std::string ctx = path + ": quantized tensor '" + name + "'";
+    std::string ctx = path + ": quantized tensor '" + printable(name) + "'";
     auto find = [&](const std::string& key) -> Tensor& {
       auto it = c.tensors.find(key);
-      if (it == c.tensors.end()) fail<FormatError>(ctx, ": tensor '", key, "' is missing");
+      if (it == c.tensors.end()) fail<FormatError>(ctx, ": tensor '", printable(key), "' is missing");
       return it->second;
     };
     Tensor& t = find(name);
@@ -129,8 +130,14 @@ Graph load_safetensors_model(const std::string& path) {
   };
   return graph_from_json(meta("graph"), source, path);
 }
+}  // namespace
 
-WeightsReport load_safetensors_weights(Graph& g, const std::string& path) {
+Graph load_safetensors_model(const std::string& path) {
+  return reading_file(path, [&] { return read_safetensors_model(path); });
+}
+
+namespace {
+WeightsReport read_safetensors_weights(Graph& g, const std::string& path) {
   SafetensorsContents c = load_safetensors(path);
   WeightsReport rep;
   std::map<std::string, Tensor> replacement;
@@ -159,6 +166,11 @@ WeightsReport load_safetensors_weights(Graph& g, const std::string& path) {
   };
   g = graph_from_json(graph_to_json(g), source, path);
   return rep;
+}
+}  // namespace
+
+WeightsReport load_safetensors_weights(Graph& g, const std::string& path) {
+  return reading_file(path, [&] { return read_safetensors_weights(g, path); });
 }
 
 }  // namespace mq::serialization

@@ -12,7 +12,8 @@ void save_torch_model(const Graph& g, const std::string& path) {
   save_torch_state_dict(path, tensors, {{kTorchGraphRecord, graph_to_json(g)}});
 }
 
-Graph load_torch_model(const std::string& path) {
+namespace {
+Graph read_torch_model(const std::string& path) {
   TorchArchive a = load_torch_state_dict(path);
   auto it = a.records.find(kTorchGraphRecord);
   if (it == a.records.end())
@@ -25,6 +26,11 @@ Graph load_torch_model(const std::string& path) {
     return t->second;
   };
   return graph_from_json(it->second, source, path);
+}
+}  // namespace
+
+Graph load_torch_model(const std::string& path) {
+  return reading_file(path, [&] { return read_torch_model(path); });
 }
 
 }  // namespace mq::serialization

@@ -4,6 +4,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "serialization/limits.h"
 #include "serialization/pickle.h"
 #include "serialization/zip.h"
 
@@ -148,7 +149,16 @@ class StateDictReader {
       numel = checked_mul(numel, uint64_t(size[i]), ctx);
       if (size[i] > 0) last += checked_mul(uint64_t(size[i] - 1), uint64_t(stride[i]), ctx);
     }
-    if (numel > (uint64_t(1) << 48)) err(ctx, "tensor too large");
+    if (numel > limits::kMaxTensorElements) err(ctx, "tensor too large");
+    // Expanded views (stride 0) would let a few stored bytes become a huge tensor.
+    if (numel > numel_storage)
+      err(ctx, "size ", Shape(size).str(), " has ", numel, " elements, more than its storage of ", numel_storage,
+          " (expanded views are not supported)");
+    // Shared storages are copied per tensor: bound the total by the archive's size.
+    out_bytes_ += numel * dtype_size(dt);
+    if (out_bytes_ > limits::kMaxTensorCopies * zip_.size() + (1 << 20))
+      err(ctx, "the tensors would take ", out_bytes_, " bytes, more than ", limits::kMaxTensorCopies,
+          " times the archive (storages shared by too many tensors)");
     if (numel > 0 && last >= numel_storage)
       err(ctx, "size ", Shape(size).str(), " with stride ", Shape(stride).str(), " at offset ", offset,
           " reaches element ", last, " outside its storage of ", numel_storage, " elements");
@@ -194,12 +204,12 @@ class StateDictReader {
     auto it = cache_.find(key);
     if (it == cache_.end()) {
       const ZipEntry* e = zip_.find(prefix_ + "data/" + key);
-      if (!e) err(ctx, "storage record 'data/", key, "' is missing");
+      if (!e) err(ctx, "storage record 'data/", printable(key), "' is missing");
       it = cache_.emplace(key, zip_.stored_data(*e)).first;
     }
     uint64_t want = checked_mul(uint64_t(numel), dtype_size(kind->dtype), ctx);
     if (it->second.size() != want)
-      err(ctx, "storage 'data/", key, "' holds ", it->second.size(), " bytes, but ", numel, " elements of ",
+      err(ctx, "storage 'data/", printable(key), "' holds ", it->second.size(), " bytes, but ", numel, " elements of ",
           dtype_name(kind->dtype), " need ", want);
     return {kind->dtype, kind->quantized, it->second};
   }
@@ -258,6 +268,7 @@ class StateDictReader {
   const ZipReader& zip_;
   std::string prefix_;
   std::unordered_map<std::string, std::span<const std::byte>> cache_;
+  uint64_t out_bytes_ = 0;
 };
 
 }  // namespace
@@ -306,7 +317,7 @@ TorchArchive read_torch_state_dict(std::span<const std::byte> bytes, const std::
   if (prefix.empty()) fail<FormatError>(file, ": records must live under one top folder");
   for (auto& e : zip.entries())
     if (e.name.compare(0, prefix.size(), prefix) != 0)
-      fail<FormatError>(file, ": record '", e.name, "' is outside the top folder '", prefix, "'");
+      fail<FormatError>(file, ": record '", printable(e.name), "' is outside the top folder '", printable(prefix), "'");
   const ZipEntry* pkl = zip.find(prefix + "data.pkl");
   if (!pkl) fail<FormatError>(file, ": no data.pkl record (not a torch.save archive)");
   if (const ZipEntry* bo = zip.find(prefix + "byteorder")) {
@@ -322,7 +333,7 @@ TorchArchive read_torch_state_dict(std::span<const std::byte> bytes, const std::
   StateDictReader r(zip, prefix);
   for (auto& [k, v] : root->dict) {
     if (k->kind != PyObject::Kind::string) r.err("state dict", "key is a ", k->describe(), ", not a str");
-    out.tensors.emplace_back(k->s, r.tensor(*v, "entry '" + k->s + "'"));
+    out.tensors.emplace_back(k->s, r.tensor(*v, "entry '" + printable(k->s) + "'"));
   }
   for (auto& e : zip.entries()) {
     std::string rel = e.name.substr(prefix.size());
@@ -333,9 +344,15 @@ TorchArchive read_torch_state_dict(std::span<const std::byte> bytes, const std::
   return out;
 }
 
-TorchArchive load_torch_state_dict(const std::string& path) {
+namespace {
+TorchArchive read_torch_state_dict_file(const std::string& path) {
   auto m = MappedFile::open(path);
   return read_torch_state_dict(m->bytes(), path);
+}
+}  // namespace
+
+TorchArchive load_torch_state_dict(const std::string& path) {
+  return reading_file(path, [&] { return read_torch_state_dict_file(path); });
 }
 
 }  // namespace mq::serialization

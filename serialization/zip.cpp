@@ -7,6 +7,8 @@
 #include <limits>
 #include <set>
 
+#include "serialization/limits.h"
+
 namespace mq::serialization {
 
 namespace {
@@ -127,7 +129,7 @@ ZipReader::ZipReader(std::span<const std::byte> bytes, std::string file)
     e.name.assign(reinterpret_cast<const char*>(name.data()), name.size());
     r.take(extra_len, field + " extra field");
     r.take(comment_len, field + " comment");
-    field = "entry '" + e.name + "'";
+    field = "entry '" + printable(e.name) + "'";
     if (r.position() > uint64_t(cd_offset) + cd_size) r.error(field, "runs past the central directory");
     if (e.size == 0xFFFFFFFF || e.compressed_size == 0xFFFFFFFF || header_offset == 0xFFFFFFFF)
       r.error(field, "zip64 entries are not supported");
@@ -169,9 +171,9 @@ const ZipEntry* ZipReader::find(const std::string& name) const {
 
 std::span<const std::byte> ZipReader::stored_data(const ZipEntry& e, bool check_crc) const {
   if (e.method != 0)
-    fail<FormatError>(file_, ": entry '", e.name, "': compressed; a stored entry is required");
+    fail<FormatError>(file_, ": entry '", printable(e.name), "': compressed; a stored entry is required");
   auto d = bytes_.subspan(e.data_offset, e.size);
-  if (check_crc && crc32(d) != e.crc) fail<FormatError>(file_, ": entry '", e.name, "': CRC-32 mismatch");
+  if (check_crc && crc32(d) != e.crc) fail<FormatError>(file_, ": entry '", printable(e.name), "': CRC-32 mismatch");
   return d;
 }
 
@@ -180,19 +182,38 @@ std::vector<std::byte> ZipReader::extract(const ZipEntry& e) const {
     auto d = stored_data(e, true);
     return {d.begin(), d.end()};
   }
-  std::vector<std::byte> out(e.size);
+  // The declared size is only a claim: bound it by what deflate can produce from the bytes
+  // really present, and grow the output with what inflate really produces.
+  if (e.size > limits::kMaxDecompressedBytes || e.size > e.compressed_size * limits::kMaxDeflateRatio + 64)
+    fail<FormatError>(file_, ": entry '", printable(e.name), "': declares ", e.size, " bytes from ", e.compressed_size,
+                      " compressed bytes (limit: ", limits::kMaxDeflateRatio, ":1 and ",
+                      limits::kMaxDecompressedBytes, " bytes)");
+  std::vector<std::byte> out;
   z_stream zs{};
-  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail<FormatError>(file_, ": entry '", e.name, "': zlib init failed");
+  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail<FormatError>(file_, ": entry '", printable(e.name), "': zlib init failed");
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(bytes_.data() + e.data_offset));
   zs.avail_in = uInt(e.compressed_size);
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = uInt(out.size());
-  int rc = inflate(&zs, Z_FINISH);
+  int rc = Z_OK;
+  while (rc == Z_OK && zs.total_out < e.size) {
+    size_t chunk = size_t(std::min<uint64_t>(e.size - zs.total_out, 1 << 20));
+    out.resize(size_t(zs.total_out) + chunk);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
+    zs.avail_out = uInt(chunk);
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;  // input ran out: truncated stream
+  }
+  if (rc == Z_OK && zs.total_out == e.size) {  // the stream must end exactly here
+    Bytef extra;
+    zs.next_out = &extra;
+    zs.avail_out = 1;
+    rc = inflate(&zs, Z_FINISH);
+  }
   uint64_t produced = zs.total_out;
   inflateEnd(&zs);
   if (rc != Z_STREAM_END || produced != e.size)
-    fail<FormatError>(file_, ": entry '", e.name, "': corrupt deflate data (expected ", e.size, " bytes)");
-  if (crc32(out) != e.crc) fail<FormatError>(file_, ": entry '", e.name, "': CRC-32 mismatch");
+    fail<FormatError>(file_, ": entry '", printable(e.name), "': corrupt deflate data (expected ", e.size, " bytes)");
+  out.resize(size_t(produced));
+  if (crc32(out) != e.crc) fail<FormatError>(file_, ": entry '", printable(e.name), "': CRC-32 mismatch");
   return out;
 }
 

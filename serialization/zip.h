@@ -38,9 +38,12 @@ class ZipReader {
   const ZipEntry* find(const std::string& name) const;
   /// The bytes of a stored (uncompressed) entry, without copying; CRC checked if `check_crc`.
   std::span<const std::byte> stored_data(const ZipEntry& e, bool check_crc = true) const;
-  /// The extracted bytes of a stored or deflated entry; the CRC is always checked.
+  /// The extracted bytes of a stored or deflated entry; the CRC is always checked. A deflated
+  /// entry may not declare more than limits::kMaxDeflateRatio times its compressed size.
   std::vector<std::byte> extract(const ZipEntry& e) const;
   const std::string& file() const { return file_; }
+  /// Bytes of the whole archive.
+  size_t size() const { return bytes_.size(); }
 
  private:
   std::span<const std::byte> bytes_;

@@ -13,7 +13,7 @@ namespace {
 
 constexpr const char* kFooter =
     "Exit codes: 0 success, 1 validation failed, 2 usage error, 3 input error (bad file, "
-    "unsupported op, shapes), 4 internal error.";
+    "unsupported op, shapes, out of memory), 4 internal error.";
 
 int error_line(const std::string& msg, int code) {
   std::cerr << "monoquant: error: " << msg << '\n';
@@ -70,7 +70,8 @@ int main(int argc, char** argv) {
   } catch (const mq::Error& e) {
     return error_line(e.what(), kInputError);
   } catch (const std::bad_alloc&) {
-    return error_line("out of memory", kInternal);
+    // The readers name the file they were reading (a FormatError); this is the last resort.
+    return error_line("out of memory (an input is too large for this machine, or corrupt)", kInputError);
   } catch (const std::exception& e) {
     return error_line(std::string("internal error: ") + e.what(), kInternal);
   } catch (...) {

@@ -223,23 +223,33 @@ Graph import_model_bytes(const std::string& bytes, const std::string& name, cons
   });
 }
 
-Graph import_model(const std::string& path) {
+namespace {
+// The whole file; only regular files (a FIFO or a device would block or never end).
+std::string read_regular_file(const std::string& path) {
+  std::error_code ec;
+  auto st = std::filesystem::status(path, ec);
+  if (ec || !std::filesystem::exists(st)) fail<IoError>("cannot open the file");
+  if (!std::filesystem::is_regular_file(st)) fail<IoError>("not a regular file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) fail<IoError>(path, ": cannot open the file");
+  if (!in) fail<IoError>("cannot open the file");
   std::ostringstream ss;
   ss << in.rdbuf();
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  return import_model_bytes(ss.str(), path, dir.empty() ? "." : dir);
+  return ss.str();
+}
+}  // namespace
+
+Graph import_model(const std::string& path) {
+  return reading_file(path, [&] {
+    std::string bytes = read_regular_file(path);
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    return import_model_bytes(bytes, path, dir.empty() ? "." : dir);
+  });
 }
 
 Tensor read_tensor_file(const std::string& path) {
-  return with_context(path, [&] {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail<IoError>("cannot open the file");
-    std::ostringstream ss;
-    ss << in.rdbuf();
+  return reading_file(path, [&] {
     ::onnx::TensorProto t;
-    if (!t.ParseFromString(ss.str())) fail<FormatError>("not a valid ONNX TensorProto");
+    if (!t.ParseFromString(read_regular_file(path))) fail<FormatError>("not a valid ONNX TensorProto");
     std::string dir = std::filesystem::path(path).parent_path().string();
     return tensor_from_proto(t, dir.empty() ? "." : dir);
   });

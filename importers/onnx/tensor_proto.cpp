@@ -1,5 +1,6 @@
 #include "importers/onnx/tensor_proto.h"
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -52,19 +53,29 @@ namespace {
 std::string read_external(const TP& t, const std::string& base_dir, size_t expected) {
   std::string location;
   int64_t offset = 0, length = -1;
+  auto number = [](const std::string& key, const std::string& v) {
+    int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc() || end != v.data() + v.size() || n < 0)
+      fail<FormatError>("external data ", key, " '", printable(v), "' is not a non-negative integer");
+    return n;
+  };
   for (auto& kv : t.external_data()) {
     if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
+    else if (kv.key() == "offset") offset = number(kv.key(), kv.value());
+    else if (kv.key() == "length") length = number(kv.key(), kv.value());
   }
   if (location.empty()) fail<FormatError>("external data has no 'location'");
   fs::path rel(location);
-  if (rel.is_absolute()) fail<FormatError>("external data location '", location, "' is absolute");
+  if (rel.is_absolute()) fail<FormatError>("external data location '", printable(location), "' is absolute");
   fs::path base = fs::weakly_canonical(fs::path(base_dir.empty() ? "." : base_dir));
   fs::path full = fs::weakly_canonical(base / rel);
   auto [b, f] = std::mismatch(base.begin(), base.end(), full.begin(), full.end());
   if (b != base.end())
-    fail<FormatError>("external data location '", location, "' escapes the model's folder");
+    fail<FormatError>("external data location '", printable(location), "' escapes the model's folder");
+  std::error_code ec;
+  if (!fs::is_regular_file(full, ec))  // a FIFO or a device would block or never end
+    fail<FormatError>("external data '", printable(location), "' is not a regular file");
   std::ifstream in(full, std::ios::binary);
   if (!in) fail<FormatError>("cannot open external data file '", full.string(), "'");
   in.seekg(0, std::ios::end);
@@ -92,24 +103,36 @@ void copy_field(Tensor& out, const Src& field, int64_t n, const char* fname) {
 }  // namespace
 
 Tensor tensor_from_proto(const TP& t, const std::string& base_dir) {
-  return with_context("tensor '" + t.name() + "'", [&] {
+  return with_context("tensor '" + printable(t.name()) + "'", [&] {
     DType dt = dtype_from_onnx(t.data_type());
     if (dt == DType::undefined)
       fail<UnsupportedError>("data type ", t.data_type(), " is not supported");
     std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
-    for (auto d : dims)
+    uint64_t numel = 1;
+    for (auto d : dims) {
       if (d < 0) fail<FormatError>("negative dimension ", d);
-    Tensor out(dt, dims);
-    int64_t n = out.numel();
-    size_t bytes = out.nbytes();
+      if (d > 0 && numel > (uint64_t(1) << 48) / uint64_t(d)) fail<FormatError>("dims: tensor too large");
+      numel *= uint64_t(d);
+    }
+    int64_t n = int64_t(numel);
+    size_t bytes = size_t(numel) * dtype_size(dt);
+    // The data must be there before the tensor is allocated.
     if (t.data_location() == TP::EXTERNAL) {
       std::string buf = read_external(t, base_dir, bytes);
-      std::memcpy(out.raw(), buf.data(), bytes);
+      Tensor out(dt, dims);
+      if (bytes) std::memcpy(out.raw(), buf.data(), bytes);
       return out;
     }
+    if (t.has_raw_data() && t.raw_data().size() != bytes)
+      fail<FormatError>("raw_data has ", t.raw_data().size(), " bytes, expected ", bytes);
+    if (!t.has_raw_data()) {
+      int64_t have = dt == DType::f32 ? t.float_data_size() : dt == DType::f64 ? t.double_data_size()
+                     : dt == DType::i64 ? t.int64_data_size()
+                     : (dt == DType::u32 || dt == DType::u64) ? t.uint64_data_size() : t.int32_data_size();
+      if (have != n) fail<FormatError>("has ", have, " values, expected ", n);
+    }
+    Tensor out(dt, dims);
     if (t.has_raw_data()) {
-      if (t.raw_data().size() != bytes)
-        fail<FormatError>("raw_data has ", t.raw_data().size(), " bytes, expected ", bytes);
       if (bytes) std::memcpy(out.raw(), t.raw_data().data(), bytes);
       return out;
     }
