@@ -1,0 +1,172 @@
+// Writes the seed corpora of the graph and calibration fuzz targets from real files
+// (scripts/fuzz.sh runs it in the fuzz build folder; nothing it writes is committed).
+//   mq_fuzz_seed_writer CORPUS_ROOT [model.onnx | data.npy | data.pb]...
+// For each model: the fp32 graph, its dynamic- and static-int8 versions as .mqm,
+// .safetensors and .pt, and the int8 graphs as QDQ .onnx. For each .npy / .pb: the first rows
+// as calibration-source inputs of calibration_model.h in every file kind. Plus calibration
+// tables from every observer kind. Errors are reported and skipped (a seed is optional).
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+
+#include "calibration_model.h"
+#include "engine/api.h"
+#include "engine/quantize.h"
+#include "graph_fuzz.h"
+#include "serialization/npy.h"
+#include "serialization/safetensors.h"
+
+namespace fs = std::filesystem;
+using namespace mq;
+
+namespace {
+
+fs::path root;
+constexpr uintmax_t kMaxSeedBytes = 1 << 20;
+
+template <class Fn>
+void attempt(const std::string& what, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    std::cerr << "seed_writer: skipped " << what << ": " << e.what() << "\n";
+  }
+}
+
+fs::path corpus(const std::string& target) {
+  fs::create_directories(root / target);
+  return root / target;
+}
+
+std::string read_file(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void write_file(const fs::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+/// Saves `g` as .mqm, .safetensors and .pt seeds named `stem`.
+void save_graph_seeds(const Graph& g, const std::string& stem) {
+  for (auto [ext, target] : {std::pair{".mqm", "fuzz_mqm_model"}, {".safetensors", "fuzz_safetensors_model"},
+                             {".pt", "fuzz_torch_model"}}) {
+    const fs::path p = corpus(target) / (stem + ext);
+    attempt(p.string(), [&] {
+      save_model(g, p.string());
+      if (fs::file_size(p) > kMaxSeedBytes) fs::remove(p);
+    });
+  }
+}
+
+void model_seeds(const fs::path& model, const std::string& stem) {
+  if (fs::file_size(model) <= kMaxSeedBytes) fs::copy_file(model, corpus("fuzz_onnx_model") / (stem + ".onnx"), fs::copy_options::overwrite_existing);
+  attempt(model.string(), [&] {
+    Graph g = load_model(model.string());
+    save_graph_seeds(g, stem);
+    QuantizeOptions q;
+    q.validate = false;
+    attempt(stem + " (dynamic)", [&] {
+      QuantizeResult r = dynamic_quantize(g, q);
+      save_graph_seeds(r.graph, stem + ".dyn");
+      save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".dyn.qdq.onnx")).string());
+    });
+    attempt(stem + " (static)", [&] {
+      TensorMap in;
+      if (!fuzz::make_inputs(g, in)) throw std::runtime_error("inputs too large");
+      TensorListSource data({in, in});
+      CalibrationOptions c;
+      c.threads = 1;
+      Calibration cal = calibrate(g, data, c);
+      QuantizeResult r = static_quantize(g, cal, q);
+      save_graph_seeds(r.graph, stem + ".int8");
+      save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".int8.qdq.onnx")).string());
+    });
+  });
+}
+
+/// A TensorProto (f32) by hand: dims (1), data_type (2), name (8), raw_data (9).
+std::string tensor_proto(const Tensor& t) {
+  std::string out;
+  auto varint = [&](uint64_t v) {
+    do {
+      out.push_back(char((v & 0x7f) | (v > 0x7f ? 0x80 : 0)));
+      v >>= 7;
+    } while (v);
+  };
+  for (int64_t d : t.dims()) out.push_back(char(1 << 3)), varint(uint64_t(d));
+  out.push_back(char(2 << 3)), varint(1);
+  out.push_back(char(8 << 3 | 2)), varint(1), out.push_back('x');
+  out.push_back(char(9 << 3 | 2)), varint(t.nbytes());
+  out.append(static_cast<const char*>(t.raw()), t.nbytes());
+  return out;
+}
+
+/// Calibration-source seeds from a tensor: its first rows in every file kind.
+void calibration_seeds(Tensor t, const std::string& stem) {
+  if (t.rank() > 0 && t.dim(0) > 3) {
+    std::vector<int64_t> dims = t.dims();
+    dims[0] = 3;
+    Tensor head(t.dtype(), dims);
+    std::memcpy(head.raw(), t.raw(), head.nbytes());
+    t = head;
+  }
+  const fs::path dir = corpus("fuzz_calibration_source");
+  const fs::path tmp = root / "tmp";
+  fs::create_directories(tmp);
+  auto seed = [&](unsigned kind, const std::string& bytes, const std::string& name) {
+    for (unsigned obs = 0; obs < (kind == 0 ? 4u : 1u); ++obs)
+      write_file(dir / (stem + "." + std::to_string(kind) + std::to_string(obs) + name), char(kind + 5 * obs) + bytes);
+  };
+  attempt(stem, [&] {
+    serialization::save_npy((tmp / "a.npy").string(), t);
+    seed(0, read_file(tmp / "a.npy"), ".npy");
+    serialization::save_npz((tmp / "a.npz").string(), {{"x", t}});
+    seed(1, read_file(tmp / "a.npz"), ".npz");
+    serialization::save_safetensors((tmp / "a.safetensors").string(), {{"x", t}});
+    seed(3, read_file(tmp / "a.safetensors"), ".safetensors");
+    if (t.dtype() == DType::f32) {
+      seed(2, tensor_proto(t), ".pb");
+      seed(4, tensor_proto(t), ".pb");
+    }
+  });
+}
+
+void calibration_table_seeds() {
+  Graph g = fuzz::calibration_model();
+  Tensor x(DType::f32, {3, 1, 28, 28});
+  fuzz::fill_small(x);
+  calibration_seeds(x, "fill");
+  for (int k = 0; k < 4; ++k) {
+    attempt("calibration table", [&] {
+      TensorListSource data({{{"x", x}}, {{"x", x}}});
+      CalibrationOptions c;
+      c.threads = 1;
+      c.observer.kind = ObserverKind(k);
+      if (k < 2) c.observer.axis = 1;
+      calibrate(g, data, c).save((corpus("fuzz_calibration_table") / ("table" + std::to_string(k) + ".json")).string());
+    });
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << "usage: mq_fuzz_seed_writer CORPUS_ROOT [model.onnx | data.npy | data.pb]...\n";
+    return 2;
+  }
+  root = argv[1];
+  calibration_table_seeds();
+  for (int i = 2; i < argc; ++i) {
+    const fs::path p = argv[i];
+    const std::string stem = p.parent_path().filename().string() + "_" + p.stem().string();
+    if (p.extension() == ".onnx") model_seeds(p, stem);
+    else if (p.extension() == ".npy") attempt(p.string(), [&] { calibration_seeds(serialization::load_npy(p.string()), stem); });
+    else if (p.extension() == ".pb") write_file(corpus("fuzz_calibration_source") / (stem + ".pb"), char(2) + read_file(p));
+  }
+  fs::remove_all(root / "tmp");
+  return 0;
+}
