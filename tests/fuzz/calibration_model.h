@@ -7,7 +7,7 @@ namespace mq::fuzz {
 
 inline Graph calibration_model() {
   Graph g;
-  Value* x = g.add_input("x", ValueType{DType::f32, Shape(std::vector<Dim>{Dim::sym("batch"), 1, 28, 28})});
+  Value* x = g.add_input("x", ValueType{DType::f32, Shape(std::vector<Dim>{Dim::sym("batch"), 1, 28, 28}), {}});
   std::vector<float> w(4 * 28), b(4);
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(int(i % 7) - 3) * 0.1f;
   Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", Tensor::from_vector<float>({4, 28}, w)),

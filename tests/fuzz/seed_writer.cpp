@@ -1,7 +1,7 @@
 // Writes the seed corpora of the graph and calibration fuzz targets from real files
 // (scripts/fuzz.sh runs it in the fuzz build folder; nothing it writes is committed).
 //   mq_fuzz_seed_writer CORPUS_ROOT [model.onnx | data.npy | data.pb]...
-// For each model: the fp32 graph, its dynamic- and static-int8 versions as .mqm,
+// Two tiny graphs built here, and for each model: the fp32 graph, its dynamic- and static-int8 versions as .mqm,
 // .safetensors and .pt, and the int8 graphs as QDQ .onnx. For each .npy / .pb: the first rows
 // as calibration-source inputs of calibration_model.h in every file kind. Plus calibration
 // tables from every observer kind. Errors are reported and skipped (a seed is optional).
@@ -61,29 +61,79 @@ void save_graph_seeds(const Graph& g, const std::string& stem) {
   }
 }
 
+/// Seeds of every graph target from `g`: itself, its dynamic- and static-int8 versions.
+void graph_seeds(const Graph& g, const std::string& stem) {
+  save_graph_seeds(g, stem);
+  QuantizeOptions q;
+  q.validate = false;
+  attempt(stem + " (dynamic)", [&] {
+    QuantizeResult r = dynamic_quantize(g, q);
+    save_graph_seeds(r.graph, stem + ".dyn");
+    save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".dyn.qdq.onnx")).string());
+  });
+  attempt(stem + " (static)", [&] {
+    TensorMap in;
+    if (!fuzz::make_inputs(g, in)) throw std::runtime_error("inputs too large");
+    TensorListSource data({in, in});
+    CalibrationOptions c;
+    c.threads = 1;
+    Calibration cal = calibrate(g, data, c);
+    QuantizeResult r = static_quantize(g, cal, q);
+    save_graph_seeds(r.graph, stem + ".int8");
+    save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".int8.qdq.onnx")).string());
+  });
+}
+
 void model_seeds(const fs::path& model, const std::string& stem) {
-  if (fs::file_size(model) <= kMaxSeedBytes) fs::copy_file(model, corpus("fuzz_onnx_model") / (stem + ".onnx"), fs::copy_options::overwrite_existing);
-  attempt(model.string(), [&] {
-    Graph g = load_model(model.string());
-    save_graph_seeds(g, stem);
-    QuantizeOptions q;
-    q.validate = false;
-    attempt(stem + " (dynamic)", [&] {
-      QuantizeResult r = dynamic_quantize(g, q);
-      save_graph_seeds(r.graph, stem + ".dyn");
-      save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".dyn.qdq.onnx")).string());
-    });
-    attempt(stem + " (static)", [&] {
-      TensorMap in;
-      if (!fuzz::make_inputs(g, in)) throw std::runtime_error("inputs too large");
-      TensorListSource data({in, in});
-      CalibrationOptions c;
-      c.threads = 1;
-      Calibration cal = calibrate(g, data, c);
-      QuantizeResult r = static_quantize(g, cal, q);
-      save_graph_seeds(r.graph, stem + ".int8");
-      save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".int8.qdq.onnx")).string());
-    });
+  if (fs::file_size(model) <= kMaxSeedBytes)
+    fs::copy_file(model, corpus("fuzz_onnx_model") / (stem + ".onnx"), fs::copy_options::overwrite_existing);
+  attempt(model.string(), [&] { graph_seeds(load_model(model.string()), stem); });
+}
+
+Tensor ramp(std::vector<int64_t> dims, float step) {
+  Tensor t(DType::f32, std::move(dims));
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = float(i % 11 - 5) * step;
+  return t;
+}
+
+/// Tiny graphs built here (a few KB in every format, so mutations and reproducers stay
+/// small): a CNN (Conv2d, Relu, MaxPool, AveragePool, Flatten, Linear) and an LSTM.
+void tiny_seeds() {
+  attempt("tiny_cnn", [&] {
+    Graph g;
+    Value* x = g.add_input("x", ValueType{DType::f32, Shape(std::vector<Dim>{Dim::sym("batch"), 1, 8, 8}), {}});
+    Attributes conv;
+    conv.set("kernel_shape", std::vector<int64_t>{3, 3});
+    conv.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    Node* c = g.add_node(OpKind::Conv2d, {.name = "conv", .inputs = {x, g.add_constant("conv.w", ramp({4, 1, 3, 3}, 0.1f)),
+                                                                 g.add_constant("conv.b", ramp({4}, 0.01f))}, .attrs = conv});
+    Node* r = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c->output(0)}});
+    Attributes pool;
+    pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+    pool.set("strides", std::vector<int64_t>{2, 2});
+    Node* mp = g.add_node(OpKind::MaxPool, {.name = "maxpool", .inputs = {r->output(0)}, .attrs = pool});
+    Node* ap = g.add_node(OpKind::AveragePool, {.name = "avgpool", .inputs = {mp->output(0)}, .attrs = pool});
+    Attributes flat;
+    flat.set("axis", int64_t(1));
+    Node* f = g.add_node(OpKind::Flatten, {.name = "flatten", .inputs = {ap->output(0)}, .attrs = flat});
+    Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {f->output(0), g.add_constant("fc.w", ramp({3, 16}, 0.05f)),
+                                                                g.add_constant("fc.b", ramp({3}, 0.01f))}, .output_names = {"y"}});
+    g.add_output(fc->output(0));
+    graph_seeds(g, "tiny_cnn");
+    save_model(g, (corpus("fuzz_onnx_model") / "tiny_cnn.onnx").string());
+  });
+  attempt("tiny_lstm", [&] {
+    Graph g;
+    Value* x = g.add_input("x", ValueType{DType::f32, Shape(std::vector<Dim>{5, Dim::sym("batch"), 4}), {}});
+    Attributes a;
+    a.set("hidden_size", int64_t(3));
+    Node* l = g.add_node(OpKind::LSTM, {.name = "lstm", .inputs = {x, g.add_constant("lstm.w", ramp({1, 12, 4}, 0.1f)),
+                                                               g.add_constant("lstm.r", ramp({1, 12, 3}, 0.1f)),
+                                                               g.add_constant("lstm.b", ramp({1, 24}, 0.01f))},
+                                        .attrs = a, .num_outputs = 3, .output_names = {"y", "y_h", "y_c"}});
+    g.add_output(l->output(0));
+    graph_seeds(g, "tiny_lstm");
+    save_model(g, (corpus("fuzz_onnx_model") / "tiny_lstm.onnx").string());
   });
 }
 
@@ -160,6 +210,7 @@ int main(int argc, char** argv) {
   }
   root = argv[1];
   calibration_table_seeds();
+  tiny_seeds();
   for (int i = 2; i < argc; ++i) {
     const fs::path p = argv[i];
     const std::string stem = p.parent_path().filename().string() + "_" + p.stem().string();
