@@ -39,6 +39,8 @@ if [[ ! -f "$seeds/.stamp" || "$bin/mq_fuzz_seed_writer" -nt "$seeds/.stamp" ]];
   touch "$seeds/.stamp"
 fi
 
+# The scalar kernels: the ISA files are not instrumented in fuzz builds (cmake/isa_sources.cmake).
+export MONOQUANT_ISA="${MONOQUANT_ISA:-scalar}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 limits=(-rss_limit_mb=1024 -malloc_limit_mb=1024 -timeout=10 -print_final_stats=0)
