@@ -5,6 +5,9 @@
 // .safetensors and .pt, and the int8 graphs as QDQ .onnx. For each .npy / .pb: the first rows
 // as calibration-source inputs of calibration_model.h in every file kind. Plus calibration
 // tables from every observer kind. Errors are reported and skipped (a seed is optional).
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +36,22 @@ void attempt(const std::string& what, Fn&& fn) {
   } catch (const std::exception& e) {
     std::cerr << "seed_writer: skipped " << what << ": " << e.what() << "\n";
   }
+}
+
+/// Runs `fn` in a child process, so that a crash of the engine (a bug the fuzzers are there
+/// to find) costs only the seeds `fn` would have written.
+template <class Fn>
+void isolated(const std::string& what, Fn&& fn) {
+  std::cout.flush(), std::cerr.flush();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    attempt(what, fn);
+    std::cerr.flush();
+    ::_exit(0);
+  }
+  int status = 0;
+  if (pid < 0 || ::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    std::cerr << "seed_writer: skipped " << what << ": the child process crashed (an engine bug)\n";
 }
 
 fs::path corpus(const std::string& target) {
@@ -66,28 +85,33 @@ void graph_seeds(const Graph& g, const std::string& stem) {
   save_graph_seeds(g, stem);
   QuantizeOptions q;
   q.validate = false;
-  attempt(stem + " (dynamic)", [&] {
+  isolated(stem + " (dynamic)", [&] {
     QuantizeResult r = dynamic_quantize(g, q);
     save_graph_seeds(r.graph, stem + ".dyn");
     save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".dyn.qdq.onnx")).string());
   });
-  attempt(stem + " (static)", [&] {
-    TensorMap in;
-    if (!fuzz::make_inputs(g, in)) throw std::runtime_error("inputs too large");
-    TensorListSource data({in, in});
-    CalibrationOptions c;
-    c.threads = 1;
-    Calibration cal = calibrate(g, data, c);
-    QuantizeResult r = static_quantize(g, cal, q);
-    save_graph_seeds(r.graph, stem + ".int8");
-    save_model(r.graph, (corpus("fuzz_onnx_model") / (stem + ".int8.qdq.onnx")).string());
-  });
+  for (bool fuse : {true, false}) {
+    const std::string name = stem + (fuse ? ".int8" : ".int8nofuse");
+    isolated(name, [&] {
+      TensorMap in;
+      if (!fuzz::make_inputs(g, in)) throw std::runtime_error("inputs too large");
+      TensorListSource data({in, in});
+      CalibrationOptions c;
+      c.threads = 1;
+      Calibration cal = calibrate(g, data, c);
+      QuantizeOptions sq = q;
+      sq.fuse_activations = fuse;
+      QuantizeResult r = static_quantize(g, cal, sq);
+      save_graph_seeds(r.graph, name);
+      save_model(r.graph, (corpus("fuzz_onnx_model") / (name + ".qdq.onnx")).string());
+    });
+  }
 }
 
 void model_seeds(const fs::path& model, const std::string& stem) {
   if (fs::file_size(model) <= kMaxSeedBytes)
     fs::copy_file(model, corpus("fuzz_onnx_model") / (stem + ".onnx"), fs::copy_options::overwrite_existing);
-  attempt(model.string(), [&] { graph_seeds(load_model(model.string()), stem); });
+  isolated(model.string(), [&] { graph_seeds(load_model(model.string()), stem); });
 }
 
 Tensor ramp(std::vector<int64_t> dims, float step) {
