@@ -36,7 +36,7 @@ void mutate_tensor(Rng& rng, onnx::TensorProto& t) {
     case 1: t.set_data_type(random_elem_type(rng)); break;
     default:
       if (t.int64_data_size()) t.set_int64_data(int(pick(rng, size_t(t.int64_data_size()))), extreme_int(rng, 0));
-      else if (t.float_data_size()) t.set_float_data(int(pick(rng, size_t(t.float_data_size()))), float(mq::fuzz::extreme_float(rng)));
+      else if (t.float_data_size()) t.set_float_data(int(pick(rng, size_t(t.float_data_size()))), mq::fuzz::extreme_f32(rng));
       else mutate_dims(rng, *t.mutable_dims());
   }
 }
@@ -45,11 +45,11 @@ void mutate_attribute(Rng& rng, onnx::AttributeProto& a) {
   using A = onnx::AttributeProto;
   switch (a.type()) {
     case A::INT: a.set_i(extreme_int(rng, a.i())); break;
-    case A::FLOAT: a.set_f(float(mq::fuzz::extreme_float(rng))); break;
+    case A::FLOAT: a.set_f(mq::fuzz::extreme_f32(rng)); break;
     case A::INTS: mutate_dims(rng, *a.mutable_ints()); break;
     case A::FLOATS: {
       std::vector<float> v(a.floats().begin(), a.floats().end());
-      mq::fuzz::mutate_list(rng, v, [&](float) { return float(mq::fuzz::extreme_float(rng)); });
+      mq::fuzz::mutate_list(rng, v, [&](float) { return mq::fuzz::extreme_f32(rng); });
       a.clear_floats();
       for (float x : v) a.add_floats(x);
       break;

@@ -28,8 +28,8 @@ inline int64_t extreme_int(Rng& rng, int64_t old) {
                                   std::numeric_limits<int32_t>::min(), int64_t(1) << 40,
                                   std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
   switch (rng() % 4) {
-    case 0: return old + int64_t(rng() % 5) - 2;
-    case 1: return -old;
+    case 0: return int64_t(uint64_t(old) + rng() % 5 - 2);  // wraps, as the mutator means to
+    case 1: return int64_t(0 - uint64_t(old));
     default: return table[pick(rng, std::size(table))];
   }
 }
@@ -38,6 +38,11 @@ inline double extreme_float(Rng& rng) {
                                  std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
                                  std::numeric_limits<double>::quiet_NaN(), 0.5, 255.0, 65504.0};
   return table[pick(rng, std::size(table))];
+}
+/// extreme_float for float attributes (an out-of-range double → float conversion is UB).
+inline float extreme_f32(Rng& rng) {
+  const double d = extreme_float(rng);
+  return d > 3.4e38 ? std::numeric_limits<float>::infinity() : d < -3.4e38 ? -std::numeric_limits<float>::infinity() : float(d);
 }
 /// Edits a list in place: change one element, append, drop the last, clear, or repeat it.
 template <class T, class Make>
