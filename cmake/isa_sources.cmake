@@ -1,7 +1,13 @@
 # Source files named *__avx2.cpp, *__avxvnni.cpp, *__avx512vnni.cpp hold one ISA's code and
 # are the only ones compiled with that ISA's flags. Everything else is baseline x86-64.
+# In fuzz builds (MQ_BUILD_FUZZERS) these files are not instrumented by ASan / UBSan: clang
+# takes tens of minutes per file on their intrinsics when they are; scripts/fuzz.sh runs the
+# scalar tier (MONOQUANT_ISA=scalar), whose kernels are instrumented.
 function(mq_apply_isa_flags)
   foreach(src IN LISTS ARGN)
+    if(MQ_BUILD_FUZZERS AND src MATCHES "__[a-z0-9]+\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_FLAGS "-fno-sanitize=address,undefined")
+    endif()
     if(src MATCHES "__amx\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
         "-mamx-tile;-mamx-int8;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx2;-mfma;-mf16c")

@@ -104,11 +104,13 @@ struct Session::Impl {
       check_input(*v, it->second, symbols);
       env[slot[v]] = it->second;
     }
-    for (auto& [name, t] : inputs)
+    for (auto& entry : inputs) {
+      const std::string& name = entry.first;  // clang < 16 cannot capture a structured binding
       if (!graph.find_value(name) || graph.find_value(name)->producer() || graph.find_value(name)->is_constant())
         if (std::find_if(graph.inputs().begin(), graph.inputs().end(),
                          [&](Value* v) { return v->name() == name; }) == graph.inputs().end())
           fail<InvalidArgument>("'", name, "' is not an input of the model");
+    }
     std::vector<char> tap_slot(slot.size(), 0);
     for (auto& name : tapped) tap_slot[slot.at(graph.value(name))] = 1;
     if (tap)
