@@ -1,5 +1,7 @@
 #include "engine/session.h"
 
+#include <algorithm>
+#include <atomic>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -10,6 +12,10 @@
 #include "ir/infer.h"
 
 namespace mq {
+
+int max_session_threads() {
+  return int(std::clamp(4u * std::thread::hardware_concurrency(), 1u, 256u));
+}
 
 struct Session::Impl {
   Graph graph;
@@ -24,8 +30,12 @@ struct Session::Impl {
   std::vector<bool> is_const;
   BufferPool pool;
   std::unique_ptr<ThreadPool> workers;
+  std::atomic<bool> running{false};  // run() keeps per-call state in the Impl: one caller at a time
 
   Impl(const Graph& g, SessionOptions o) : graph(g.clone()), options(o) {
+    if (o.threads < 0 || o.threads > max_session_threads())
+      fail<InvalidArgument>("SessionOptions.threads is ", o.threads, "; it must be 0 (all cores) to ",
+                            max_session_threads(), " (4 × the hardware threads)");
     threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     if (threads > 1) workers = std::make_unique<ThreadPool>(size_t(threads));
     for (Value* v : graph.values()) {
@@ -93,6 +103,12 @@ struct Session::Impl {
   }
 
   TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
+    if (running.exchange(true, std::memory_order_acquire))
+      fail<InvalidArgument>("Session::run called concurrently from two threads; use one Session per thread");
+    struct Release {
+      std::atomic<bool>& flag;
+      ~Release() { flag.store(false, std::memory_order_release); }
+    } release{running};
     std::vector<Tensor> env(slot.size());
     std::vector<int> remaining = use_count;
     for (Value* v : graph.values())

@@ -12,8 +12,11 @@ namespace mq {
 
 /// Session settings.
 struct SessionOptions {
-  int threads = 0;  ///< worker threads; 0 = all hardware threads
+  int threads = 0;  ///< worker threads; 0 = all hardware threads; at most max_session_threads()
 };
+
+/// The most threads a Session accepts: 4 × the hardware threads, within [1, 256].
+int max_session_threads();
 
 /// Named tensors in or out of a run.
 using TensorMap = std::map<std::string, Tensor>;
@@ -22,7 +25,8 @@ using TensorMap = std::map<std::string, Tensor>;
 class Session {
  public:
   /// Prepares `graph` (copied; constant tensors are shared, not copied). Throws
-  /// UnsupportedError naming every node the engine cannot run.
+  /// UnsupportedError naming every node the engine cannot run, InvalidArgument when
+  /// options.threads is negative or above max_session_threads().
   explicit Session(const Graph& graph, SessionOptions options = {});
   ~Session();
   Session(Session&&) noexcept;

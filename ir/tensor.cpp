@@ -7,11 +7,14 @@
 namespace mq {
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
+  constexpr size_t kMaxStorageBytes = size_t(1) << 40;  // 1 TiB, also the sanitizers' limit
   auto s = std::shared_ptr<Storage>(new Storage());
   size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (rounded == 0) rounded = kTensorAlignment;
+  // a shape read from a file can ask for anything: fail with a message rather than abort
+  if (bytes > kMaxStorageBytes) fail<ShapeError>("a tensor of ", bytes, " bytes is too large (limit ", kMaxStorageBytes, ")");
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
-  if (!p) throw std::bad_alloc();
+  if (!p) fail<Error>("out of memory allocating a tensor of ", bytes, " bytes");
   std::memset(p, 0, rounded);
   s->data_ = static_cast<std::byte*>(p);
   s->size_ = bytes;
@@ -35,7 +38,7 @@ static int64_t checked_numel(const std::vector<int64_t>& dims) {
   int64_t n = 1;
   for (auto d : dims) {
     if (d < 0) fail<ShapeError>("negative dimension ", d, " in a tensor");
-    if (d != 0 && n > (int64_t(1) << 48) / d) fail<ShapeError>("tensor is too large");
+    if (d != 0 && n > (int64_t(1) << 48) / d) fail<ShapeError>("tensor is too large (more than 2^48 elements)");
     n *= d;
   }
   return n;

@@ -3,7 +3,36 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "ir/infer.h"
+
 namespace mq {
+
+namespace {
+// A stored output type (read from a file) must agree with what inference gives from the
+// operands: dtype, rank and every dim both know. Inference itself checks the attributes.
+void check_types(const Node& n) {
+  std::vector<ValueType> ins;
+  std::vector<const Tensor*> vals;
+  for (Value* v : n.inputs()) {
+    ins.push_back(v ? v->type() : ValueType{});
+    vals.push_back(v && v->is_constant() ? &*v->constant() : nullptr);
+  }
+  std::vector<ValueType> outs = infer_node(n, ins, vals);
+  for (size_t i = 0; i < n.outputs().size() && i < outs.size(); ++i) {
+    const ValueType& have = n.outputs()[i]->type();
+    const ValueType& want = outs[i];
+    bool ok = have.dtype == want.dtype || want.dtype == DType::undefined;
+    if (ok && have.shape.has_rank() && want.shape.has_rank()) {
+      ok = have.shape.rank() == want.shape.rank();
+      for (size_t k = 0; ok && k < want.shape.rank(); ++k)
+        ok = !have.shape[k].is_static() || !want.shape[k].is_static() || have.shape[k].value == want.shape[k].value;
+    }
+    if (!ok)
+      fail<ShapeError>(n.describe(), ": output '", n.outputs()[i]->name(), "' is typed ", have.str(),
+                       " but its operands and attributes give ", want.str());
+  }
+}
+}  // namespace
 
 void verify(const Graph& g) {
   std::unordered_set<const Value*> defined;
@@ -27,6 +56,7 @@ void verify(const Graph& g) {
       if (defined.count(o)) fail<Error>(n->describe(), ": output '", o->name(), "' is defined twice");
       defined.insert(o);
     }
+    check_types(*n);
   }
   for (Value* o : g.outputs())
     if (!defined.count(o)) fail<Error>("graph output '", o->name(), "' is never defined");

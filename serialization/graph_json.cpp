@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "ir/verifier.h"
 #include "serialization/io.h"
 #include "serialization/json_util.h"
 
@@ -327,6 +328,7 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
     if (!v) bad(ctx, "output '" + printable(o.get<std::string>()) + "' is not defined");
     g.add_output(v);
   }
+  with_context(file, [&] { verify(g); });  // stored types must be what the ops give
   return g;
 }
 

@@ -179,7 +179,7 @@ void add_bench_command(CLI::App& app, Runner& run) {
   cmd->add_option("models", a->models, "One model, or two (e.g. fp32 and int8) run interleaved")
       ->required()
       ->expected(1, 2);
-  cmd->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  add_threads_option(cmd, a->threads);
   cmd->add_option("-b,--batch", a->batch, "Size of a symbolic batch dimension")->check(CLI::PositiveNumber);
   cmd->add_option("-n,--iterations", a->iterations, "Timed runs per model")->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", a->warmup, "Untimed runs first")->check(CLI::NonNegativeNumber);

@@ -51,6 +51,12 @@ void require_extension(const std::string& path, const std::vector<std::string>& 
   throw UsageError(path + ": unknown " + what + " format '" + e + "' (expected " + list + ")");
 }
 
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads) {
+  const int max = max_session_threads();
+  return cmd->add_option("-t,--threads", threads, "Threads (0 = all cores, at most " + std::to_string(max) + ")")
+      ->check(CLI::Range(0, max));
+}
+
 namespace {
 bool same_file(const std::string& a, const std::string& b) {
   std::error_code ec;
@@ -60,9 +66,12 @@ bool same_file(const std::string& a, const std::string& b) {
 }  // namespace
 
 void check_output_path(const std::string& out, const std::vector<std::string>& inputs) {
-  for (const auto& in : inputs)
-    if (!in.empty() && same_file(out, in))
-      throw UsageError(out + ": the output would overwrite the input " + in);
+  for (const auto& arg : inputs) {
+    // an input may be given as NAME=FILE: the file is what must not be overwritten
+    for (const std::string& in : {arg, arg.substr(arg.find('=') == std::string::npos ? 0 : arg.find('=') + 1)})
+      if (!in.empty() && same_file(out, in))
+        throw UsageError(out + ": the output would overwrite the input " + in);
+  }
   std::error_code ec;
   if (fs::is_directory(out, ec)) fail<IoError>(out, ": is a folder, not a file");
   fs::path parent = fs::path(out).parent_path();

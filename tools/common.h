@@ -54,12 +54,17 @@ void add_compare_command(CLI::App& app, Runner& run);
 void add_bench_command(CLI::App& app, Runner& run);
 void add_quantize_command(CLI::App& app, Runner& run);
 
+/// Adds "-t,--threads N" (0 = all cores, at most max_session_threads(); more is a usage error).
+CLI::Option* add_threads_option(CLI::App* cmd, int& threads);
+
 // ---- files ----
 /// Lowercase extension with the dot (".onnx").
 std::string extension(const std::string& path);
 /// Throws UsageError unless `path` ends in one of `exts`.
 void require_extension(const std::string& path, const std::vector<std::string>& exts, const std::string& what);
-/// Checks an output path before any work is done: not equal to any of `inputs`, its folder
+/// Checks an output path before any work is done: not the same file as any of `inputs` (each
+/// a path or NAME=PATH; compared with std::filesystem::equivalent when both exist, by
+/// weakly canonical path otherwise), its folder
 /// exists and is writable. Throws UsageError (same as an input) or IoError.
 void check_output_path(const std::string& out, const std::vector<std::string>& inputs);
 /// Writes text atomically (temporary file in the same folder, then rename).

@@ -286,7 +286,7 @@ void add_compare_command(CLI::App& app, Runner& run) {
   cmd->add_option("-n,--max-samples", a->max_samples, "Compare at most this many samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--scale", a->scale, "Multiply integer data converted to float inputs by this (e.g. 0.00392157)");
-  cmd->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  add_threads_option(cmd, a->threads);
   cmd->add_flag("--no-layers", a->no_layers, "Skip the per-layer SQNR (faster)");
   cmd->add_flag("--json", a->json, "Print the result as JSON");
   cmd->callback([a, &run] { run = [a] { return compare_models(*a); }; });

@@ -264,7 +264,7 @@ void add_quantize_command(CLI::App& app, Runner& run) {
   cmd->add_flag("--no-round-trip", a->no_round_trip, "Skip the save → load → run check");
   cmd->add_flag("--no-fuse", a->no_fuse, "Do not fold a following Relu / Clip into quantized layers");
   cmd->add_option("-r,--report", a->report, "Write the JSON report to this file");
-  cmd->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  add_threads_option(cmd, a->threads);
   cmd->add_option("--save-calibration", a->save_calibration, "Write the calibration table (JSON) to this file");
   cmd->add_option("--load-calibration", a->load_calibration, "Use a saved calibration table instead of calibrating");
   cmd->add_flag("--json", a->json, "Print the JSON report instead of the table");

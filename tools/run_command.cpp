@@ -73,7 +73,9 @@ TensorMap read_inputs(const Graph& g, const std::vector<std::string>& args, doub
 int run_model(const RunArgs& a) {
   if (!a.output.empty()) {
     require_extension(a.output, {".npz", ".npy"}, "output");
-    check_output_path(a.output, {a.model});
+    std::vector<std::string> read = a.inputs;  // the output must not overwrite anything read
+    read.push_back(a.model);
+    check_output_path(a.output, read);
   }
   Graph g = load_model(a.model);
   TensorMap inputs = read_inputs(g, a.inputs, a.scale);
@@ -129,7 +131,7 @@ void add_run_command(CLI::App& app, Runner& run) {
       ->required()
       ->allow_extra_args(false);
   cmd->add_option("-o,--output", a->output, "Write every output to this .npz (or .npy for one output)");
-  cmd->add_option("-t,--threads", a->threads, "Threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  add_threads_option(cmd, a->threads);
   cmd->add_option("--values", a->values, "Values printed per output")->check(CLI::NonNegativeNumber);
   cmd->add_option("--scale", a->scale, "Multiply integer data converted to float inputs by this (e.g. 0.00392157)");
   cmd->add_flag("--json", a->json, "Print outputs as JSON");

@@ -151,6 +151,9 @@ void run_conv2d(ExecContext& c) {
   p.ow = gw.out;
   p.pad_top = gh.pad_begin;
   p.pad_left = gw.pad_begin;
+  const Tensor& y = c.out(0);  // the kernel writes its own geometry: it must be the output's
+  if (y.rank() != 4 || y.dim(0) != p.n || y.dim(1) != p.m || y.dim(2) != p.oh || y.dim(3) != p.ow)
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's geometry");
   std::vector<float> scratch(kernels::conv2d_scratch_floats(p));
   kernels::conv2d_f32(p, x.data<float>(), w.data<float>(), c.has(2) ? c.in(2).data<float>() : nullptr,
                       c.out(0).data<float>(), scratch.data());

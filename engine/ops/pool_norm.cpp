@@ -33,6 +33,9 @@ kernels::PoolParams pool_params(const ExecContext& c) {
   for (size_t d = 0; d < nd; ++d) {
     auto g = kernels::spatial_geometry(x.dim(2 + d), kernel[d], strides[d], dil[d], pads[d],
                                        pads[d + nd], ap, ceil_mode);
+    if (g.out != c.outputs.at(0).dim(2 + d))  // the kernel writes what its geometry says: never past the output
+      fail<ShapeError>(c.node.describe(), ": pooling geometry gives ", g.out, " outputs where inference gave ",
+                       c.outputs.at(0).dim(2 + d));
     p.in[off + d] = x.dim(2 + d);
     p.out[off + d] = g.out;
     p.kernel[off + d] = kernel[d];

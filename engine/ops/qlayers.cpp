@@ -133,10 +133,23 @@ std::shared_ptr<void> prepare_linear_common(const Node& n, bool dynamic) {
   return st;
 }
 
+// The GEMM reads rows of k and writes rows of n: the input's last dim and the output's size
+// must be exactly what the packed weight says.
+void check_linear_shapes(ExecContext& c, const LinearState& st) {
+  const Tensor& x = c.in(0);
+  const Tensor& y = c.out(0);
+  if (x.rank() < 1 || size_t(x.dim(x.rank() - 1)) != st.k)
+    fail<ShapeError>(c.node.describe(), ": input ", x.shape().str(), " does not have the weight's ", st.k,
+                     " input features");
+  if (size_t(y.numel()) != size_t(x.numel()) / st.k * st.n)
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not hold the GEMM's result");
+}
+
 void run_qlinear(ExecContext& c) {
   auto& st = *static_cast<LinearState*>(c.state);
   const Tensor& x = c.in(0);
   if (x.dtype() != DType::u8) fail<UnsupportedError>(c.node.describe(), ": input must be u8");
+  check_linear_shapes(c, st);
   QGemmParams p;
   p.m = size_t(x.numel()) / st.k;
   p.n = st.n;
@@ -153,6 +166,8 @@ void run_qlinear(ExecContext& c) {
 void run_dynamic_qlinear(ExecContext& c) {
   auto& st = *static_cast<LinearState*>(c.state);
   const Tensor& x = c.in(0);
+  if (x.dtype() != DType::f32) fail<UnsupportedError>(c.node.describe(), ": input must be f32");
+  check_linear_shapes(c, st);
   size_t total = size_t(x.numel());
   const auto& qk = quant_active();
   float lo = 0.f, hi = 0.f;
@@ -257,6 +272,10 @@ void run_qconv(ExecContext& c) {
     st.packed_for_c = C;
   }
   size_t oh = s.out_h(), ow = s.out_w();
+  const Tensor& y = c.out(0);
+  if (y.rank() != 4 || y.dim(0) != N || y.dim(1) != st.m || size_t(y.dim(2)) != oh || size_t(y.dim(3)) != ow)
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's [", N,
+                     ",", st.m, ",", oh, ",", ow, "]");
   // NCHW → NHWC
   st.x_nhwc.reserve(size_t(N * H * W * C));
   auto* xn = static_cast<uint8_t*>(st.x_nhwc.data());

@@ -46,6 +46,7 @@ std::shared_ptr<void> prepare(const Node& n, bool is_static) {
   st->dirs = dir == "bidirectional" ? 2 : 1;
   st->reverse_only = dir == "reverse";
   st->hidden = a.get_int("hidden_size");
+  if (st->hidden < 1) fail<ShapeError>(n.describe(), ": attribute 'hidden_size' must be >= 1");
   const Tensor& w = const_in(n, 1, "W");
   const Tensor& r = const_in(n, 2, "R");
   int64_t H = st->hidden, D = st->dirs;
@@ -86,8 +87,15 @@ void run(ExecContext& c) {
   auto& st = *static_cast<LstmState*>(c.state);
   const Tensor& x = c.in(0);
   int64_t layout = c.attrs().get_int_or("layout", 0);
-  if (x.rank() != 3 || x.dim(2) != st.input) fail<ShapeError>(c.node.describe(), ": X must be [T, B, ", st.input, "]");
+  if (x.dtype() != DType::f32 || x.rank() != 3 || x.dim(2) != st.input)
+    fail<ShapeError>(c.node.describe(), ": X must be f32 [T, B, ", st.input, "]");
   int64_t T = layout ? x.dim(1) : x.dim(0), B = layout ? x.dim(0) : x.dim(1), I = st.input, H = st.hidden, D = st.dirs;
+  for (size_t i : {5, 6})
+    if (c.has(i) && (c.in(i).dtype() != DType::f32 || c.in(i).numel() != D * B * H))
+      fail<ShapeError>(c.node.describe(), ": initial_h and initial_c must be f32 with ", D * B * H, " values");
+  const int64_t outs[3] = {T * D * B * H, D * B * H, D * B * H};
+  for (size_t k = 0; k < c.outputs.size() && k < 3; ++k)
+    if (c.out(k).numel() != outs[k]) fail<ShapeError>(c.node.describe(), ": output ", k, " has the wrong size");
   if (c.has(4)) {
     for (auto len : c.in(4).to_int64())
       if (len != T) fail<UnsupportedError>(c.node.describe(), ": sequence_lens shorter than the sequence");

@@ -373,6 +373,10 @@ kernels::IntConvParams int_conv_params(const ExecContext& c, size_t xi, size_t x
                                       pads[2 * sp - 1], ap, false);
   p.ow = gw.out;
   p.pad_left = gw.pad_begin;
+  const Tensor& y = c.outputs.at(0);  // the kernel writes its own geometry: it must be the output's
+  if (y.rank() != x.rank() || y.dim(0) != p.n || y.dim(1) != p.m || (!one_d && y.dim(2) != p.oh) ||
+      y.dim(y.rank() - 1) != p.ow)
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's geometry");
   p.x = x.raw();
   p.x_type = int8_type(c, x);
   const auto xzp = zero_points(c, xzi);

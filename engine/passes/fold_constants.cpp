@@ -7,6 +7,11 @@
 namespace mq::passes {
 
 namespace {
+// Folding materialises results in the model: a small file must not make a huge one (a
+// ConstantOfShape of [16384, 8192, 4] is 125 bytes of ONNX and 2 GiB of floats).
+constexpr int64_t kMaxFoldElements = int64_t(64) << 20;  // 64 Mi elements per output
+constexpr int64_t kMaxFoldBytes = int64_t(256) << 20;    // 256 MiB for all of a node's outputs
+
 bool foldable(const Node& n) {
   if (n.inputs().empty()) return false;
   for (Value* v : n.inputs())
@@ -22,10 +27,16 @@ std::vector<Tensor> evaluate(const Node& n) {
     types.push_back(v ? v->type() : ValueType{});
   }
   auto out_types = infer_node(n, types, ctx.inputs);
+  double bytes = 0;
   for (auto& t : out_types) {
     if (!t.shape.is_static()) return {};
-    ctx.outputs.emplace_back(t.dtype, t.shape.values());
+    double elements = 1;
+    for (int64_t d : t.shape.values()) elements *= double(d);
+    if (elements > double(kMaxFoldElements)) return {};  // too large to hold: left to run time
+    bytes += elements * double(dtype_size(t.dtype));
   }
+  if (bytes > double(kMaxFoldBytes)) return {};
+  for (auto& t : out_types) ctx.outputs.emplace_back(t.dtype, t.shape.values());
   std::shared_ptr<void> state;
   if (auto prep = executor(n.op()).prepare) state = prep(n);
   ctx.state = state.get();

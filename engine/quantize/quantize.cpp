@@ -23,8 +23,13 @@ double seconds_since(Clock::time_point t) {
 
 struct Accum {
   double signal = 0, noise = 0, max_abs = 0;
+  int64_t bad_ref = 0, bad_test = 0;  // NaN or inf values: no SQNR can vouch for those
   void add(const float* ref, const float* test, int64_t n) {
     for (int64_t i = 0; i < n; ++i) {
+      const bool fr = std::isfinite(ref[i]), ft = std::isfinite(test[i]);
+      bad_ref += !fr;
+      bad_test += !ft;
+      if (!fr || !ft) continue;
       double d = double(ref[i]) - double(test[i]);
       signal += double(ref[i]) * ref[i];
       noise += d * d;
@@ -32,6 +37,7 @@ struct Accum {
     }
   }
   double db() const {
+    if (bad_ref || bad_test) return -std::numeric_limits<double>::infinity();
     if (noise == 0) return std::numeric_limits<double>::infinity();
     if (signal == 0) return -std::numeric_limits<double>::infinity();
     return 10.0 * std::log10(signal / noise);
@@ -100,15 +106,31 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
         out_acc[i].add(a.data<float>(), c.data<float>(), a.numel());
       }
     }
+    // NaN or inf in either model's values fails validation (they would otherwise be skipped
+    // or turn the SQNR into NaN, which compares as passing)
+    auto non_finite = [&](const std::string& what, const Accum& a) {
+      if (a.bad_ref)
+        info.problems.push_back(what + ": the float model gives " + std::to_string(a.bad_ref) +
+                                " NaN or infinite values on the validation data");
+      if (a.bad_test)
+        info.problems.push_back(what + ": the quantized model gives " + std::to_string(a.bad_test) +
+                                " NaN or infinite values on the validation data");
+    };
     for (size_t i = 0; i < probes.size(); ++i) {
       auto& l = info.layers[probes[i].report];
       l.output_sqnr_db = layer_acc[i].db();
-      l.has_output_sqnr = layer_acc[i].signal > 0 || layer_acc[i].noise > 0;
+      l.has_output_sqnr = layer_acc[i].signal > 0 || layer_acc[i].noise > 0 || layer_acc[i].bad_ref || layer_acc[i].bad_test;
+      non_finite("layer '" + l.name + "'", layer_acc[i]);
     }
     info.model_sqnr_db = std::numeric_limits<double>::infinity();
     for (size_t i = 0; i < fg.outputs().size(); ++i) {
       OutputReport r{fg.outputs()[i]->name(), out_acc[i].db(), out_acc[i].max_abs};
       info.model_sqnr_db = std::min(info.model_sqnr_db, r.sqnr_db);
+      non_finite("output '" + r.name + "'", out_acc[i]);
+      if (out_acc[i].bad_ref || out_acc[i].bad_test) {
+        info.outputs.push_back(r);
+        continue;
+      }
       if (r.sqnr_db < o.fail_below_sqnr_db) {
         std::ostringstream os;
         os.precision(3);

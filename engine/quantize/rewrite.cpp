@@ -296,9 +296,12 @@ struct Rewriter {
   }
 
   void run() {
-    std::vector<Node*> order = g.nodes();
-    for (Node* n : order) {
-      if (n->op() != OpKind::Linear && n->op() != OpKind::Conv2d && n->op() != OpKind::LSTM) continue;
+    // Only the layers are collected: rewriting one removes its fused activation (never a
+    // layer), so no node visited here can have been freed by an earlier rewrite.
+    std::vector<Node*> layers;
+    for (Node* n : g.nodes())
+      if (n->op() == OpKind::Linear || n->op() == OpKind::Conv2d || n->op() == OpKind::LSTM) layers.push_back(n);
+    for (Node* n : layers) {
       LayerReport rep;
       rep.name = n->name();
       rep.type = std::string(n->op_name());

@@ -23,4 +23,8 @@ std::optional<std::vector<int64_t>> const_ints(const InferContext& c, size_t i);
 Dim spatial_out_dim(const Dim& in, int64_t kernel, int64_t stride, int64_t dilation,
                     int64_t pad_begin, int64_t pad_end, const std::string& auto_pad, bool ceil_mode);
 
+/// Conv2d's output shape from x [N,C,H,W] (operand 0), w [M,C/group,kH,kW] (operand 1) and
+/// the node's attributes, every attribute checked against the weight. Defined in layers.cpp.
+Shape conv2d_shape(const InferContext& c);
+
 }  // namespace mq::ops

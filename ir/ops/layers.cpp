@@ -96,44 +96,12 @@ void conv2d(InferContext& c) {
   require_f32(c, 0, "input");
   require_f32(c, 1, "weight");
   require_f32(c, 2, "bias");
-  const Shape& x = c.shape(0);
-  const Shape& w = c.shape(1);
-  if (x.has_rank() && x.rank() != 4) fail<ShapeError>("input must be 4-D [N,C,H,W], got ", x.str());
-  if (w.has_rank() && w.rank() != 4) fail<ShapeError>("weight must be 4-D [M,C/group,kH,kW], got ", w.str());
-  const Attributes& at = c.attrs();
-  const int64_t group = at.get_int_or("group", 1);
-  if (group < 1) fail<ShapeError>("group must be >= 1, got ", group);
-  const auto strides = at.get_ints_or("strides", {1, 1});
-  const auto dil = at.get_ints_or("dilations", {1, 1});
-  const auto pads = at.get_ints_or("pads", {0, 0, 0, 0});
-  const std::string auto_pad = at.get_string_or("auto_pad", "NOTSET");
-  if (strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
-    fail<ShapeError>("strides and dilations need 2 values and pads 4");
-  for (int64_t v : strides) if (v < 1) fail<ShapeError>("strides must be >= 1");
-  for (int64_t v : dil) if (v < 1) fail<ShapeError>("dilations must be >= 1");
-  for (int64_t v : pads) if (v < 0) fail<ShapeError>("pads must be >= 0");
-  if (!x.has_rank() || !w.has_rank()) return c.set(0, c.dtype(0), Shape::unknown_rank());
-  if (x[1].is_static() && w[1].is_static() && x[1].value != w[1].value * group)
-    fail<ShapeError>("input channels ", x[1].value, " != weight channels ", w[1].value, " × group ", group);
-  if (w[0].is_static() && w[0].value % group != 0)
-    fail<ShapeError>("output channels ", w[0].value, " not divisible by group ", group);
   if (c.has_input(2) && c.shape(2).has_rank()) {
     if (c.shape(2).rank() != 1) fail<ShapeError>("bias must be 1-D, got ", c.shape(2).str());
-    check_dims(c.shape(2)[0], w[0], "bias size does not match the output channels");
+    if (c.shape(1).has_rank() && c.shape(1).rank() == 4)
+      check_dims(c.shape(2)[0], c.shape(1)[0], "bias size does not match the output channels");
   }
-  if (at.has("kernel_shape")) {
-    const auto ks = at.get_ints("kernel_shape");
-    if (ks.size() != 2) fail<ShapeError>("kernel_shape needs 2 values");
-    check_dims(Dim(ks[0]), w[2], "kernel_shape does not match the weight");
-    check_dims(Dim(ks[1]), w[3], "kernel_shape does not match the weight");
-  }
-  std::vector<Dim> y = {x[0], w[0], Dim(), Dim()};
-  for (size_t d = 0; d < 2; ++d) {
-    if (!w[2 + d].is_static()) continue;
-    y[2 + d] = spatial_out_dim(x[2 + d], w[2 + d].value, strides[d], dil[d], pads[d], pads[d + 2],
-                               auto_pad, false);
-  }
-  c.set(0, c.dtype(0), Shape(std::move(y)));
+  c.set(0, c.dtype(0), conv2d_shape(c));
 }
 
 bool known_activation(const std::string& a) {
@@ -209,12 +177,63 @@ void gru(InferContext& c) { recurrent(c, 3, 2); }
 void rnn(InferContext& c) { recurrent(c, 1, 1); }
 }  // namespace
 
+Shape conv2d_shape(const InferContext& c) {
+  const Shape& x = c.shape(0);
+  const Shape& w = c.shape(1);
+  if (x.has_rank() && x.rank() != 4) fail<ShapeError>("input must be 4-D [N,C,H,W], got ", x.str());
+  if (w.has_rank() && w.rank() != 4) fail<ShapeError>("weight must be 4-D [M,C/group,kH,kW], got ", w.str());
+  const Attributes& at = c.attrs();
+  const int64_t group = at.get_int_or("group", 1);
+  if (group < 1) fail<ShapeError>("attribute 'group' must be >= 1, got ", group);
+  const auto strides = at.get_ints_or("strides", {1, 1});
+  const auto dil = at.get_ints_or("dilations", {1, 1});
+  const auto pads = at.get_ints_or("pads", {0, 0, 0, 0});
+  const std::string auto_pad = at.get_string_or("auto_pad", "NOTSET");
+  if (strides.size() != 2) fail<ShapeError>("attribute 'strides' needs 2 values, got ", strides.size());
+  if (dil.size() != 2) fail<ShapeError>("attribute 'dilations' needs 2 values, got ", dil.size());
+  if (pads.size() != 4) fail<ShapeError>("attribute 'pads' needs 4 values, got ", pads.size());
+  for (int64_t v : strides) if (v < 1) fail<ShapeError>("attribute 'strides' must be >= 1, got ", v);
+  for (int64_t v : dil) if (v < 1) fail<ShapeError>("attribute 'dilations' must be >= 1, got ", v);
+  for (int64_t v : pads) if (v < 0) fail<ShapeError>("attribute 'pads' must be >= 0, got ", v);
+  if (w.has_rank() && w[0].is_static() && w[0].value % group != 0)
+    fail<ShapeError>("output channels ", w[0].value, " not divisible by attribute 'group' ", group);
+  if (at.has("kernel_shape")) {
+    const auto ks = at.get_ints("kernel_shape");
+    if (ks.size() != 2) fail<ShapeError>("attribute 'kernel_shape' needs 2 values");
+    if (w.has_rank()) {
+      check_dims(Dim(ks[0]), w[2], "attribute 'kernel_shape' does not match the weight");
+      check_dims(Dim(ks[1]), w[3], "attribute 'kernel_shape' does not match the weight");
+    }
+  }
+  if (!x.has_rank() || !w.has_rank()) return Shape::unknown_rank();
+  if (x[1].is_static() && w[1].is_static() && x[1].value != w[1].value * group)
+    fail<ShapeError>("input channels ", x[1].value, " != weight channels ", w[1].value, " × group ", group);
+  std::vector<Dim> y = {x[0], w[0], Dim(), Dim()};
+  for (size_t d = 0; d < 2; ++d) {
+    if (!w[2 + d].is_static()) continue;
+    if (w[2 + d].value < 1) fail<ShapeError>("weight ", w.str(), " has an empty kernel");
+    y[2 + d] = spatial_out_dim(x[2 + d], w[2 + d].value, strides[d], dil[d], pads[d], pads[d + 2],
+                               auto_pad, false);
+  }
+  return Shape(std::move(y));
+}
+
 Dim spatial_out_dim(const Dim& in, int64_t k, int64_t stride, int64_t dil, int64_t pb, int64_t pe,
                     const std::string& auto_pad, bool ceil_mode) {
   if (auto_pad != "NOTSET" && auto_pad != "VALID" && auto_pad != "SAME_UPPER" && auto_pad != "SAME_LOWER")
     fail<UnsupportedError>("auto_pad '", auto_pad, "' is not supported");
-  if (!in.is_static()) return Dim();
+  // bounds first, so that no sum or product below can overflow
+  constexpr int64_t kMax = int64_t(1) << 30;
+  if (k < 1 || k > kMax) fail<ShapeError>("kernel size ", k, " is out of range (1 to ", kMax, ")");
+  if (stride < 1 || stride > kMax) fail<ShapeError>("attribute 'strides' ", stride, " is out of range (1 to ", kMax, ")");
+  if (dil < 1 || dil > kMax) fail<ShapeError>("attribute 'dilations' ", dil, " is out of range (1 to ", kMax, ")");
   const int64_t eff = (k - 1) * dil + 1;
+  // a window lying wholly in the padding is the most any conv or pool needs (ONNX Runtime
+  // refuses pooling pads >= kernel); larger pads only make huge outputs of nothing
+  if (auto_pad == "NOTSET" && (pb < 0 || pe < 0 || pb > eff || pe > eff))
+    fail<ShapeError>("attribute 'pads' (", pb, ", ", pe, ") must lie in [0, ", eff, "], the window's extent");
+  if (!in.is_static()) return Dim();
+  if (in.value < 0 || in.value > (int64_t(1) << 40)) fail<ShapeError>("input size ", in.value, " is out of range");
   if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") return Dim((in.value + stride - 1) / stride);
   if (auto_pad == "VALID") pb = pe = 0;
   const int64_t span = in.value + pb + pe - eff;

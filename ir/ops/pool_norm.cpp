@@ -30,7 +30,11 @@ void pool(InferContext& c, bool is_max) {
   for (size_t d = 0; d < nd; ++d) {
     if (kernel[d] < 1 || strides[d] < 1 || dil[d] < 1)
       fail<ShapeError>("kernel_shape, strides and dilations must be >= 1");
-    if (pads[d] < 0 || pads[d + nd] < 0) fail<ShapeError>("pads must be >= 0");
+    if (pads[d] < 0 || pads[d + nd] < 0) fail<ShapeError>("attribute 'pads' must be >= 0");
+    // as ONNX Runtime: a pad as wide as the window would make outputs of padding alone
+    if (pads[d] >= kernel[d] || pads[d + nd] >= kernel[d])
+      fail<ShapeError>("attribute 'pads' (", pads[d], ", ", pads[d + nd], ") must be smaller than kernel_shape ",
+                       kernel[d]);
   }
   const std::string auto_pad = at.get_string_or("auto_pad", "NOTSET");
   const bool ceil_mode = at.get_int_or("ceil_mode", 0) != 0;

@@ -115,27 +115,56 @@ void dynamic_quantize_linear(InferContext& c) {
   c.set(2, DType::u8, Shape{});
 }
 
+void check_dims(const Dim& a, const Dim& b, const char* what);
+
+// Scales and zero points of a weight (its type's QuantParams): one, or one per output channel.
+void check_weight_quant(const InferContext& c, size_t wi) {
+  const auto& q = c.in(wi).quant;
+  const Shape& w = c.shape(wi);
+  if (!q || !w.has_rank() || w.rank() < 1 || !w[0].is_static()) return;
+  if (q->zero_points.size() != q->scales.size())
+    fail<ShapeError>("weight has ", q->scales.size(), " scales but ", q->zero_points.size(), " zero points");
+  if (q->scales.size() != 1 && int64_t(q->scales.size()) != w[0].value)
+    fail<ShapeError>("weight has ", q->scales.size(), " scales for ", w[0].value, " output channels");
+}
+
+// The output scale and zero point: scalars (or one-element vectors).
+void check_output_params(const InferContext& c, size_t scale_i) {
+  for (size_t i : {scale_i, scale_i + 1}) {
+    if (!c.has_input(i) || !c.shape(i).has_rank()) continue;
+    const Shape& s = c.shape(i);
+    if (s.rank() > 1 || (s.rank() == 1 && s[0].is_static() && s[0].value != 1))
+      fail<ShapeError>(i == scale_i ? "y_scale" : "y_zero_point", " must be a scalar, got ", s.str());
+  }
+  require_f32_operand(c, scale_i, "y_scale");
+  require_int8(c, scale_i + 1, "y_zero_point");
+}
+
+// QLinear / QConv2d: the float layer's shape checks, plus the operand types the executors rely on.
 void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
-  // Shape as the float layer; output type from the output zero point.
-  Shape s = Shape::unknown_rank();
+  require_int8(c, 0, "input");
+  if (c.has_input(1) && c.dtype(1) != DType::i8) fail<UnsupportedError>("weight must be int8, got ", dtype_name(c.dtype(1)));
+  if (c.has_input(2) && c.dtype(2) != DType::i32) fail<UnsupportedError>("bias must be int32, got ", dtype_name(c.dtype(2)));
+  check_output_params(c, scale_i);
+  check_weight_quant(c, 1);
   const Shape& x = c.shape(0);
   const Shape& w = c.shape(1);
+  if (c.has_input(2) && c.shape(2).has_rank() && w.has_rank() && w.rank() >= 1) {
+    const Shape& b = c.shape(2);
+    if (b.rank() != 1) fail<ShapeError>("bias must be 1-D, got ", b.str());
+    check_dims(b[0], w[0], "bias size does not match the output channels");
+  }
+  Shape s = Shape::unknown_rank();
   if (float_op == OpKind::Linear) {
-    if (x.has_rank() && w.has_rank() && w.rank() == 2) {
+    if (w.has_rank() && w.rank() != 2) fail<ShapeError>("weight must be 2-D [out, in], got ", w.str());
+    if (x.has_rank() && x.rank() < 1) fail<ShapeError>("input must have at least 1 dim");
+    if (x.has_rank() && w.has_rank()) {
+      check_dims(x[x.rank() - 1], w[1], "input features do not match the weight");
       s = x;
       s[s.rank() - 1] = w[0];
     }
-  } else if (x.has_rank() && w.has_rank() && x.rank() == 4 && w.rank() == 4) {
-    auto pads = c.attrs().get_ints_or("pads", {0, 0, 0, 0});
-    auto strides = c.attrs().get_ints_or("strides", {1, 1});
-    auto dil = c.attrs().get_ints_or("dilations", {1, 1});
-    std::vector<Dim> d{x[0], w[0], Dim(), Dim()};
-    std::string auto_pad = c.attrs().get_string_or("auto_pad", "NOTSET");
-    for (int i = 0; i < 2; ++i) {
-      if (!w[2 + i].is_static()) continue;
-      d[2 + i] = spatial_out_dim(x[2 + i], w[2 + i].value, strides[i], dil[i], pads[i], pads[i + 2], auto_pad, false);
-    }
-    s = Shape(std::move(d));
+  } else {
+    s = conv2d_shape(c);
   }
   DType out = c.has_input(scale_i + 1) ? c.dtype(scale_i + 1) : DType::u8;
   c.set(0, out, s);
@@ -143,34 +172,71 @@ void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
 }
 
 void dynamic_qlinear(InferContext& c) {
+  require_f32_operand(c, 0, "input");
+  if (c.has_input(1) && c.dtype(1) != DType::i8) fail<UnsupportedError>("weight must be int8, got ", dtype_name(c.dtype(1)));
+  require_f32_operand(c, 2, "bias");
+  check_weight_quant(c, 1);
   const Shape& x = c.shape(0);
   const Shape& w = c.shape(1);
+  if (w.has_rank() && w.rank() != 2) fail<ShapeError>("weight must be 2-D [out, in], got ", w.str());
+  if (c.has_input(2) && c.shape(2).has_rank() && w.has_rank()) {
+    if (c.shape(2).rank() != 1) fail<ShapeError>("bias must be 1-D, got ", c.shape(2).str());
+    check_dims(c.shape(2)[0], w[0], "bias size does not match the output features");
+  }
   Shape s = Shape::unknown_rank();
-  if (x.has_rank() && w.has_rank() && w.rank() == 2) {
+  if (x.has_rank() && w.has_rank()) {
+    if (x.rank() < 1) fail<ShapeError>("input must have at least 1 dim");
+    check_dims(x[x.rank() - 1], w[1], "input features do not match the weight");
     s = x;
     s[s.rank() - 1] = w[0];
   }
   c.set(0, DType::f32, s);
 }
 
+// Operand i has exactly `dims` where they are known.
+void check_shape(const InferContext& c, size_t i, const std::vector<Dim>& dims, const char* what) {
+  if (!c.has_input(i) || !c.shape(i).has_rank()) return;
+  const Shape& s = c.shape(i);
+  if (s.rank() != dims.size()) fail<ShapeError>(what, " must have ", dims.size(), " dims, got ", s.str());
+  for (size_t k = 0; k < dims.size(); ++k) check_dims(s[k], dims[k], what);
+}
+
 void qlstm(InferContext& c) {
-  // Same shapes as LSTM: X [T,B,I] (layout 0) or [B,T,I] (layout 1); W [D,4H,I].
+  // X [T,B,I] (layout 0) or [B,T,I] (layout 1); W [D·4H, I], R [D·4H, H] int8; B [D, 8H].
+  require_f32_operand(c, 0, "X");
+  for (size_t i : {3, 5, 6}) require_f32_operand(c, i, "B, initial_h and initial_c");
+  for (size_t i : {1, 2})
+    if (c.has_input(i) && c.dtype(i) != DType::i8) fail<UnsupportedError>("W and R must be int8");
+  const Attributes& at = c.attrs();
+  const int64_t layout = at.get_int_or("layout", 0);
+  if (layout != 0 && layout != 1) fail<UnsupportedError>("attribute 'layout' must be 0 or 1, got ", layout);
+  const std::string dir = at.get_string_or("direction", "forward");
+  if (dir != "forward" && dir != "reverse" && dir != "bidirectional")
+    fail<UnsupportedError>("attribute 'direction' '", dir, "' is not forward, reverse or bidirectional");
+  const int64_t H = at.get_int("hidden_size");
+  if (H < 1 || H > (int64_t(1) << 24)) fail<ShapeError>("attribute 'hidden_size' ", H, " is out of range");
+  const int64_t D = dir == "bidirectional" ? 2 : 1;
+  if (c.node.outputs().size() > 3) fail<ShapeError>("too many outputs");
   const Shape& x = c.shape(0);
-  const Shape& w = c.shape(1);
-  int64_t layout = c.attrs().get_int_or("layout", 0);
-  (void)w;
-  Dim dirs = Dim(c.attrs().get_string_or("direction", "forward") == "bidirectional" ? 2 : 1);
-  Dim hidden = Dim(c.attrs().get_int("hidden_size"));
-  Dim t = x.has_rank() && x.rank() == 3 ? (layout ? x[1] : x[0]) : Dim();
-  Dim b = x.has_rank() && x.rank() == 3 ? (layout ? x[0] : x[1]) : Dim();
+  if (x.has_rank() && x.rank() != 3) fail<ShapeError>("X must be 3-D, got ", x.str());
+  Dim t = x.has_rank() ? (layout ? x[1] : x[0]) : Dim();
+  Dim b = x.has_rank() ? (layout ? x[0] : x[1]) : Dim();
+  Dim in = x.has_rank() ? x[2] : Dim();
+  Dim dirs(D), hidden(H), gates(D * 4 * H);
+  check_shape(c, 1, {gates, in}, "W");
+  check_shape(c, 2, {gates, hidden}, "R");
+  check_weight_quant(c, 1);
+  check_weight_quant(c, 2);
+  check_shape(c, 3, {dirs, Dim(8 * H)}, "B");
+  const std::vector<Dim> state = layout ? std::vector<Dim>{b, dirs, hidden} : std::vector<Dim>{dirs, b, hidden};
+  check_shape(c, 5, state, "initial_h");
+  check_shape(c, 6, state, "initial_c");
   if (layout) {
     c.set(0, DType::f32, Shape(std::vector<Dim>{b, t, dirs, hidden}));
-    c.set(1, DType::f32, Shape(std::vector<Dim>{b, dirs, hidden}));
-    c.set(2, DType::f32, Shape(std::vector<Dim>{b, dirs, hidden}));
+    for (size_t i = 1; i < c.node.outputs().size(); ++i) c.set(i, DType::f32, Shape(std::vector<Dim>{b, dirs, hidden}));
   } else {
     c.set(0, DType::f32, Shape(std::vector<Dim>{t, dirs, b, hidden}));
-    c.set(1, DType::f32, Shape(std::vector<Dim>{dirs, b, hidden}));
-    c.set(2, DType::f32, Shape(std::vector<Dim>{dirs, b, hidden}));
+    for (size_t i = 1; i < c.node.outputs().size(); ++i) c.set(i, DType::f32, Shape(std::vector<Dim>{dirs, b, hidden}));
   }
 }
 

@@ -23,7 +23,7 @@ void map(const float* x, float* y, int64_t n, F f) {
 void activation_f32(Activation act, const ActivationParams& p, const float* x, float* y, int64_t n) {
   const float a = p.alpha, b = p.beta;
   switch (act) {
-    case Activation::relu: return map(x, y, n, [](float v) { return v > 0.f ? v : 0.f; });
+    case Activation::relu: return map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; });  // NaN stays NaN
     case Activation::leaky_relu: return map(x, y, n, [a](float v) { return v < 0.f ? a * v : v; });
     case Activation::sigmoid: return map(x, y, n, sigmoid);
     case Activation::hard_sigmoid:
@@ -51,7 +51,7 @@ void activation_f32(Activation act, const ActivationParams& p, const float* x, f
 
 template <class T>
 void relu(const T* x, T* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] < T(0) ? T(0) : x[i];  // NaN stays NaN, as ONNX Runtime
 }
 
 template <class T>

@@ -13,7 +13,7 @@ float activate(const RnnActivation& a, float x) {
   switch (a.kind) {
     case RnnActKind::sigmoid: return 1.f / (1.f + std::exp(-x));
     case RnnActKind::tanh: return std::tanh(x);
-    case RnnActKind::relu: return x > 0.f ? x : 0.f;
+    case RnnActKind::relu: return x < 0.f ? 0.f : x;
     case RnnActKind::hard_sigmoid: return std::clamp(a.alpha * x + a.beta, 0.f, 1.f);
     case RnnActKind::leaky_relu: return x >= 0.f ? x : a.alpha * x;
     case RnnActKind::thresholded_relu: return x > a.alpha ? x : 0.f;

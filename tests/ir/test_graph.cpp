@@ -77,3 +77,24 @@ TEST_CASE("op list: names round-trip") {
   }
   CHECK_FALSE(op_from_name("NoSuchOp").has_value());
 }
+
+TEST_CASE("verify refuses an output type its node's inference does not give (a stored type that lies)") {
+  Graph g;
+  Value* x = g.add_input("x", f32({Dim(1), Dim(3), Dim(8), Dim(8)}));
+  Attributes a;
+  a.set("kernel_shape", std::vector<int64_t>{2, 2});
+  Node* p = g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {x}, .attrs = a});
+  g.add_output(p->output(0));
+  CHECK_NOTHROW(verify(g));
+  p->output(0)->set_type(f32({Dim(1), Dim(3), Dim(4), Dim(4)}));  // inference gives 7×7
+  CHECK_THROWS_AS(verify(g), ShapeError);
+  p->output(0)->set_type(f32({Dim(1), Dim(3), Dim(7), Dim(7)}));
+  p->attrs().set("pads", std::vector<int64_t>{4096, 4096, 4096, 4096});  // edited after the node was built
+  try {
+    verify(g);
+    FAIL("verify accepted pads 4096");
+  } catch (const ShapeError& e) {
+    CHECK(std::string(e.what()).find("'pool'") != std::string::npos);
+    CHECK(std::string(e.what()).find("pads") != std::string::npos);
+  }
+}

@@ -568,3 +568,29 @@ TEST_CASE("cli: quantized models give bit-identical outputs on every forced ISA 
   if (old) ::setenv("MONOQUANT_ISA", saved.c_str(), 1);
   else ::unsetenv("MONOQUANT_ISA");
 }
+
+TEST_CASE("cli: an output that is an input, or absurd --threads, is a usage error (exit 2)") {
+  TempDir tmp;
+  mq::test::write_file(tmp / "mlp.onnx", mq::test::onnx_mlp_model(8, 4));
+  mq::serialization::save_npy(tmp / "x.npy", mq::Tensor(mq::DType::f32, {3, 8}));
+  const auto before = fs::file_size(tmp / "x.npy");
+  for (const std::string in : {q(tmp / "x.npy"), "X=" + q(tmp / "x.npy")}) {
+    auto r = run_cli("run " + q(tmp / "mlp.onnx") + " -i " + in + " -o " + q(tmp / "x.npy"));
+    CHECK(r.code == 2);
+    CHECK(r.err.find("overwrite") != std::string::npos);
+    check_error_line(r);
+  }
+  // the same file by another name
+  auto r = run_cli("run " + q(tmp / "mlp.onnx") + " -i " + q(tmp / "x.npy") + " -o " + q(tmp / "./sub/../x.npy"));
+  CHECK(r.code == 2);
+  CHECK(fs::file_size(tmp / "x.npy") == before);
+  r = run_cli("run " + q(tmp / "mlp.onnx") + " -i " + q(tmp / "x.npy") + " -o " + q(tmp / "mlp.onnx"));
+  CHECK(r.code == 2);
+
+  r = run_cli("run " + q(tmp / "mlp.onnx") + " -i " + q(tmp / "x.npy") + " --threads 100000");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--threads") != std::string::npos);
+  check_error_line(r);
+  r = run_cli("bench " + q(tmp / "mlp.onnx") + " -n 1 --threads 100000");
+  CHECK(r.code == 2);
+}
