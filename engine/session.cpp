@@ -36,6 +36,7 @@ struct Session::Impl {
     if (o.threads < 0 || o.threads > max_session_threads())
       fail<InvalidArgument>("SessionOptions.threads is ", o.threads, "; it must be 0 (all cores) to ",
                             max_session_threads(), " (4 × the hardware threads)");
+    if (o.max_tensor_bytes < 0) fail<InvalidArgument>("SessionOptions.max_tensor_bytes must be >= 0");
     threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
     if (threads > 1) workers = std::make_unique<ThreadPool>(size_t(threads));
     for (Value* v : graph.values()) {
@@ -154,6 +155,14 @@ struct Session::Impl {
             out_types[i].dtype == DType::undefined)
           fail<ShapeError>(n->describe(), ": output ", i, " has no concrete type at run time (",
                            i < out_types.size() ? out_types[i].str() : "none", ")");
+        if (options.max_tensor_bytes > 0) {
+          double bytes = double(dtype_size(out_types[i].dtype));
+          for (int64_t d : out_types[i].shape.values()) bytes *= double(d);
+          if (bytes > double(options.max_tensor_bytes))
+            fail<ShapeError>(n->describe(), ": output ", i, " ", out_types[i].shape.str(), " needs ", bytes,
+                             " bytes, above the session's limit of ", options.max_tensor_bytes,
+                             " (SessionOptions::max_tensor_bytes)");
+        }
         ctx.outputs.push_back(pool.acquire(out_types[i].dtype, out_types[i].shape.values()));
         if (const auto& q = n->output(i)->type().quant) ctx.outputs.back().set_quant(q);
       }

@@ -13,6 +13,9 @@ namespace mq {
 /// Session settings.
 struct SessionOptions {
   int threads = 0;  ///< worker threads; 0 = all hardware threads; at most max_session_threads()
+  /// Largest tensor a run may create, in bytes; 0 = no limit but memory itself. Set it when
+  /// running models from untrusted sources: a small file can declare huge activations.
+  int64_t max_tensor_bytes = 0;
 };
 
 /// The most threads a Session accepts: 4 × the hardware threads, within [1, 256].

@@ -156,7 +156,7 @@ void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::ui
           std::uint8_t* out = static_cast<std::uint8_t*>(y) + (q0 + q) * C + c0;
           for (std::size_t c = 0; c < cn; ++c) {
             float f = static_cast<float>(v[c]) * mult[c * ms];
-            f = f < lo ? lo : (f > hi ? hi : f);
+            f = f > lo ? (f < hi ? f : hi) : lo;  // NaN becomes lo, as in store_one
             out[c] = static_cast<std::uint8_t>(static_cast<std::int32_t>(std::nearbyint(f)) + ozp);
           }
         } else {

@@ -67,7 +67,7 @@ static inline void store_one(const QGemmParams& p, std::size_t m, std::size_t n,
       float x = static_cast<float>(acc) * mult;
       const float lo = static_cast<float>(p.qmin - p.out_zp);
       const float hi = static_cast<float>(p.qmax - p.out_zp);
-      x = x < lo ? lo : (x > hi ? hi : x);
+      x = x > lo ? (x < hi ? x : hi) : lo;  // NaN (from hostile scales) becomes lo
       const std::int32_t q = static_cast<std::int32_t>(std::nearbyint(x)) + p.out_zp;
       if (p.output == QGemmOutput::u8)
         static_cast<std::uint8_t*>(p.c)[m * p.ldc + n] = static_cast<std::uint8_t>(q);

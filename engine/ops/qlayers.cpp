@@ -77,7 +77,10 @@ Requant make_requant(const Node& n, size_t channels) {
     r.bias32.assign(b.begin(), b.end());
   }
   std::string act = n.attrs().get_string_or("activation", "");
-  auto q = [&](float v) { return int32_t(std::nearbyint(v / ys)) + r.out_zp; };
+  auto q = [&](float v) {  // a clip bound in quantized units, saturated (bounds may be ±inf)
+    if (std::isnan(v)) fail<ShapeError>(n.describe(), ": fused clip bound is NaN");
+    return int32_t(std::clamp(std::nearbyint(double(v) / ys), -1e9, 1e9)) + r.out_zp;
+  };
   if (act == "relu") {
     r.qmin = std::max(r.qmin, r.out_zp);
   } else if (act == "clip") {

@@ -16,6 +16,8 @@ void register_quantized();    // quantized.cpp
 void infer_same_as_input0(InferContext& c);
 /// Numpy broadcast of every present operand; output dtype = input 0's (or bool if `to_bool`).
 void infer_broadcast(InferContext& c, bool to_bool = false);
+/// a · b for element counts; ShapeError past a tensor's 2^48 elements (never overflows).
+int64_t mul_dims(int64_t a, int64_t b);
 /// Reads a constant int64 list operand (e.g. axes); none when absent or not known.
 std::optional<std::vector<int64_t>> const_ints(const InferContext& c, size_t i);
 /// Output size of one spatial dim of a conv or pooling window (auto_pad NOTSET, VALID,

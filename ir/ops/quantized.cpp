@@ -19,6 +19,8 @@
 //
 // ONNX's integer ops keep ONNX's semantics: QLinearMatMul, QLinearConv, MatMulInteger,
 // ConvInteger (u8 or i8 operands; convolutions 1-D or 2-D).
+#include <cmath>
+
 #include "ir/ops/families.h"
 
 namespace mq::ops {
@@ -38,6 +40,8 @@ std::optional<QuantParams> params_from(const InferContext& c, size_t scale_i, si
   } else {
     q.zero_points.assign(q.scales.size(), 0);
   }
+  for (float v : q.scales)
+    if (!(std::isfinite(v) && v > 0)) fail<ShapeError>("scale ", v, " must be finite and > 0");
   if (q.zero_points.size() != q.scales.size())
     fail<ShapeError>("scale has ", q.scales.size(), " values but zero point has ",
                      q.zero_points.size());
@@ -124,6 +128,8 @@ void check_weight_quant(const InferContext& c, size_t wi) {
   if (!q || !w.has_rank() || w.rank() < 1 || !w[0].is_static()) return;
   if (q->zero_points.size() != q->scales.size())
     fail<ShapeError>("weight has ", q->scales.size(), " scales but ", q->zero_points.size(), " zero points");
+  for (float v : q->scales)
+    if (!(std::isfinite(v) && v > 0)) fail<ShapeError>("weight scale ", v, " must be finite and > 0");
   if (q->scales.size() != 1 && int64_t(q->scales.size()) != w[0].value)
     fail<ShapeError>("weight has ", q->scales.size(), " scales for ", w[0].value, " output channels");
 }

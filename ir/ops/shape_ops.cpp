@@ -25,7 +25,7 @@ Dim product(const std::vector<Dim>& dims, size_t begin, size_t end) {
   int unknown = 0;
   for (size_t i = begin; i < end; ++i) {
     if (dims[i].is_static())
-      p *= dims[i].value;
+      p = mul_dims(p, dims[i].value);
     else {
       sym = &dims[i];
       ++unknown;
@@ -99,7 +99,7 @@ void reshape(InferContext& c) {
   for (size_t i = 0; i < out.size(); ++i) {
     if (int(i) == infer_at) continue;
     if (out[i].is_static()) {
-      out_p *= out[i].value;
+      out_p = mul_dims(out_p, out[i].value);
       continue;
     }
     auto it = std::find(rest_in.begin(), rest_in.end(), out[i]);
@@ -110,7 +110,7 @@ void reshape(InferContext& c) {
   }
   for (const Dim& d : rest_in) {
     if (d.is_static())
-      in_p *= d.value;
+      in_p = mul_dims(in_p, d.value);
     else
       unknown = true;
   }

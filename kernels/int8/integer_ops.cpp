@@ -94,7 +94,7 @@ void requantize_i32(const std::int32_t* acc, std::size_t n, std::int32_t bias, f
   for (std::size_t i = 0; i < n; ++i) {
     const std::int32_t a = std::int32_t(std::uint32_t(acc[i]) + std::uint32_t(bias));
     float v = std::nearbyint(float(a) * multiplier) + float(zp);
-    v = std::clamp(v, lo, hi);
+    v = v > lo ? (v < hi ? v : hi) : lo;  // NaN (hostile scales) becomes lo
     if (type == Int8Type::u8)
       static_cast<std::uint8_t*>(y)[i] = std::uint8_t(v);
     else

@@ -292,3 +292,37 @@ TEST_CASE("validation fails on NaN in the float reference or the quantized outpu
   src.rewind();
   CHECK_THROWS_AS(dynamic_quantize(g, o, &src), ValidationError);
 }
+
+TEST_CASE("shape products that overflow int64 are a ShapeError (fuzz: shape-ops-int-overflow)") {
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim(int64_t(1) << 40), Dim(int64_t(1) << 40)}), {}});
+  Value* shape = g.add_constant("shape", Tensor::from_vector<int64_t>({1}, {-1}));
+  expect_error([&] { g.add_node(OpKind::Reshape, {.name = "flat", .inputs = {x, shape}}); },
+               {"flat", "out of range"});
+}
+
+TEST_CASE("NaN, infinite or non-positive scales are refused (fuzz: qgemm-store-nan-to-int)") {
+  Graph q = quantized_convnet();
+  Node* c = find_op(q, OpKind::QConv2d);
+  for (float bad : {std::nanf(""), INFINITY, 0.f, -1.f}) {
+    Graph e = q.clone();
+    Node* ce = find_op(e, OpKind::QConv2d);
+    Tensor w = ce->input(1)->constant()->clone();
+    QuantParams wq = *w.quant();
+    wq.scales[1] = bad;
+    w.set_quant(wq);
+    e.set_input(ce, 1, e.add_constant("w_bad", w));
+    expect_error([&] { e.reinfer(ce); }, {c->name(), "finite and > 0"});
+  }
+}
+
+TEST_CASE("SessionOptions.max_tensor_bytes refuses a run whose activations exceed it") {
+  std::mt19937 rng(3);
+  Graph g = convnet(rng);
+  TensorMap in{{"x", random_tensor({4, 3, 8, 8}, rng)}};
+  Session unlimited(g, {.threads = 1});
+  CHECK_NOTHROW(unlimited.run(in));
+  Session limited(g, {.threads = 1, .max_tensor_bytes = 1024});  // the conv output is 4 KiB
+  expect_error([&] { limited.run(in); }, {"conv", "max_tensor_bytes"});
+  expect_error([&] { Session s(g, {.threads = 1, .max_tensor_bytes = -1}); }, {"max_tensor_bytes"});
+}

@@ -17,6 +17,12 @@ namespace mq::fuzz {
 /// Graph inputs whose total element count exceeds this are not run (the graph still loads,
 /// verifies and compiles).
 inline constexpr int64_t kMaxInputElements = int64_t(1) << 16;
+/// The largest tensor a fuzzed run may create (a small file may declare huge activations:
+/// a run that needs them is refused by the Session, which is what is tested).
+inline constexpr int64_t kMaxTensorBytes = int64_t(16) << 20;
+/// Graphs with more constant bytes than this load, verify and compile but do not run (the
+/// big seeds' convolutions are seconds of honest work under the sanitizers, not hangs).
+inline constexpr int64_t kMaxRunConstantBytes = int64_t(256) << 10;
 /// The size given to symbolic and unknown dims.
 inline constexpr int64_t kSymbolicDim = 2;
 
@@ -80,7 +86,11 @@ inline bool make_inputs(const Graph& g, TensorMap& out) {
 /// verify → Session(1 thread) → run once on small inputs.
 inline void run_graph(const Graph& g) {
   verify(g);
-  Session session(g, {.threads = 1});
+  Session session(g, {.threads = 1, .max_tensor_bytes = kMaxTensorBytes});
+  int64_t constant_bytes = 0;
+  for (const Value* v : g.values())
+    if (v->is_constant()) constant_bytes += int64_t(v->constant()->nbytes());
+  if (constant_bytes > kMaxRunConstantBytes) return;
   TensorMap inputs;
   if (!make_inputs(session.graph(), inputs)) return;
   session.run(inputs);
