@@ -574,7 +574,7 @@ TEST_CASE("cli: an output that is an input, or absurd --threads, is a usage erro
   mq::test::write_file(tmp / "mlp.onnx", mq::test::onnx_mlp_model(8, 4));
   mq::serialization::save_npy(tmp / "x.npy", mq::Tensor(mq::DType::f32, {3, 8}));
   const auto before = fs::file_size(tmp / "x.npy");
-  for (const std::string in : {q(tmp / "x.npy"), "X=" + q(tmp / "x.npy")}) {
+  for (const std::string& in : {q(tmp / "x.npy"), "X=" + q(tmp / "x.npy")}) {
     auto r = run_cli("run " + q(tmp / "mlp.onnx") + " -i " + in + " -o " + q(tmp / "x.npy"));
     CHECK(r.code == 2);
     CHECK(r.err.find("overwrite") != std::string::npos);
