@@ -50,10 +50,10 @@ TEST_CASE("quant: every variant matches the reference") {
       std::vector<float> d_ref(n), d_got(n);
       ref.dequantize_u8(u_ref.data(), n, q, d_ref.data());
       k.dequantize_u8(u_ref.data(), n, q, d_got.data());
-      CHECK(std::memcmp(d_ref.data(), d_got.data(), n * 4) == 0);
+      CHECK(d_ref == d_got);
       ref.dequantize_s8(s_ref.data(), n, qs, d_ref.data());
       k.dequantize_s8(s_ref.data(), n, qs, d_got.data());
-      CHECK(std::memcmp(d_ref.data(), d_got.data(), n * 4) == 0);
+      CHECK(d_ref == d_got);
       ref.requantize_u8(u_ref.data(), n, q, {0.5f, 20}, u_got.data());
       std::vector<std::uint8_t> r_got(n + 1, 9);
       k.requantize_u8(u_ref.data(), n, q, {0.5f, 20}, r_got.data());
