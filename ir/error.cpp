@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <new>
+#include <stdexcept>
 
 namespace mq {
 
@@ -59,29 +60,20 @@ std::string for_file(const std::string& path, const std::string& msg) {
   std::string m = msg.rfind(path + ": ", 0) == 0 ? msg.substr(path.size() + 2) : msg;
   return printable(path, 4096) + ": " + short_numbers(printable(m, 1 << 16));
 }
+[[noreturn]] void out_of_memory(const std::string& path) {
+  throw FormatError(for_file(path, "out of memory while reading the file (corrupt, or too large for this machine)"));
+}
 }  // namespace
 
 void rethrow_reading(const std::string& path) {
   try {
     throw;
-  } catch (const FormatError& e) {
-    throw FormatError(for_file(path, e.message()));
-  } catch (const UnsupportedError& e) {
-    throw UnsupportedError(for_file(path, e.message()));
-  } catch (const ShapeError& e) {
-    throw ShapeError(for_file(path, e.message()));
-  } catch (const InvalidArgument& e) {
-    throw InvalidArgument(for_file(path, e.message()));
-  } catch (const IoError& e) {
-    throw IoError(for_file(path, e.message()));
-  } catch (const Error& e) {
-    throw Error(for_file(path, e.message()));
+  } catch (const Error&) {
+    rethrow_mapped([&](const std::string& m) { return for_file(path, m); });
   } catch (const std::bad_alloc&) {
-    throw FormatError(for_file(
-        path, "out of memory while reading the file (corrupt, or too large for this machine)"));
+    out_of_memory(path);
   } catch (const std::length_error&) {
-    throw FormatError(for_file(
-        path, "out of memory while reading the file (corrupt, or too large for this machine)"));
+    out_of_memory(path);
   }
 }
 }  // namespace detail

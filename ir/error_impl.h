@@ -11,10 +11,25 @@ template <class E, class... Args>
 }
 
 namespace detail {
-template <class E>
-[[noreturn]] void rethrow_with(const E& e, const std::string& ctx) {
-  if (e.message().rfind(ctx + ": ", 0) == 0) throw e;  // the context is there already
-  throw E(ctx + ": " + e.message());
+/// Inside a catch block: rethrows the current mq::Error as the same kind, its message mapped
+/// by `f`. The one place that knows the error kinds.
+template <class F>
+[[noreturn]] void rethrow_mapped(F&& f) {
+  try {
+    throw;
+  } catch (const FormatError& e) {
+    throw FormatError(f(e.message()));
+  } catch (const UnsupportedError& e) {
+    throw UnsupportedError(f(e.message()));
+  } catch (const ShapeError& e) {
+    throw ShapeError(f(e.message()));
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(f(e.message()));
+  } catch (const IoError& e) {
+    throw IoError(f(e.message()));
+  } catch (const Error& e) {
+    throw Error(f(e.message()));
+  }
 }
 }  // namespace detail
 
@@ -22,18 +37,10 @@ template <class Fn>
 auto with_context(const std::string& ctx, Fn&& fn) -> decltype(fn()) {
   try {
     return fn();
-  } catch (const FormatError& e) {
-    detail::rethrow_with(e, ctx);
-  } catch (const UnsupportedError& e) {
-    detail::rethrow_with(e, ctx);
-  } catch (const ShapeError& e) {
-    detail::rethrow_with(e, ctx);
-  } catch (const InvalidArgument& e) {
-    detail::rethrow_with(e, ctx);
-  } catch (const IoError& e) {
-    detail::rethrow_with(e, ctx);
-  } catch (const Error& e) {
-    detail::rethrow_with(e, ctx);
+  } catch (const Error&) {
+    detail::rethrow_mapped([&](const std::string& m) {  // unless the context is there already
+      return m.rfind(ctx + ": ", 0) == 0 ? m : ctx + ": " + m;
+    });
   }
 }
 
