@@ -10,6 +10,10 @@
 # (-rss_limit_mb=1024, which also caps single allocations) fails the target; its input is
 # saved as $build/artifacts/<target>/crash-* (or timeout-*, oom-*, leak-*).
 #   scripts/fuzz.sh [SECONDS]          MQ_FUZZ_TARGETS="fuzz_onnx_model ..." to run a subset
+# MQ_FUZZ_RUNS=N makes a run reproducible, as the test suite needs it: instead of SECONDS,
+# each target runs N mutations with a fixed seed (-seed=1) from its seed corpus alone (new
+# inputs go to a throwaway folder), so a commit passes or fails the same way on every
+# machine; random, open-ended fuzzing is the SECONDS mode.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${1:-10}"
@@ -59,9 +63,16 @@ for t in $targets; do
       continue
     fi
   fi
-  echo "fuzz: $t for ${secs}s"
-  if ! "$bin/$t" "${limits[@]}" -max_total_time="$secs" -artifact_prefix="$build/artifacts/$t/" \
-      "$build/corpus/$t" "$seeds/$t" >"$log" 2>&1; then
+  if [[ -n "${MQ_FUZZ_RUNS:-}" ]]; then
+    echo "fuzz: $t for $MQ_FUZZ_RUNS runs (seed 1)"
+    scratch="$build/scratch/$t"
+    rm -rf "$scratch"; mkdir -p "$scratch"
+    mode=(-seed=1 -runs="$MQ_FUZZ_RUNS" "$scratch" "$seeds/$t")
+  else
+    echo "fuzz: $t for ${secs}s"
+    mode=(-max_total_time="$secs" "$build/corpus/$t" "$seeds/$t")
+  fi
+  if ! "$bin/$t" "${limits[@]}" -artifact_prefix="$build/artifacts/$t/" "${mode[@]}" >"$log" 2>&1; then
     grep -E "ERROR: (AddressSanitizer|libFuzzer|UndefinedBehaviorSanitizer|LeakSanitizer)|runtime error|^SUMMARY|Test unit written" "$log" | head -5 || true
     echo "fuzz: $t FAILED (log: $log)"
     failed+=("$t")

@@ -120,10 +120,13 @@ struct Importer {
     std::map<std::string, std::vector<std::string>> missing;
     int index = 0;
     for (const auto& n : gp.node()) {
-      std::string key = n.op_type();
-      if (!n.domain().empty() && n.domain() != "ai.onnx") key = n.domain() + "::" + n.op_type();
-      else if (n.op_type() == "Constant" || find_builder(n.op_type())) key.clear();  // Constant: build_constant
-      if (!key.empty()) missing[key].push_back(n.name().empty() ? "#" + std::to_string(index) : n.name());
+      const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
+      const bool known = default_domain && (n.op_type() == "Constant" || find_builder(n.op_type()));  // Constant: build_constant
+      if (!known) {
+        std::string key = n.op_type().empty() ? "(no op_type)" : printable(n.op_type());
+        if (!default_domain) key = printable(n.domain()) + "::" + key;
+        missing[key].push_back(n.name().empty() ? "#" + std::to_string(index) : printable(n.name()));
+      }
       ++index;
     }
     if (missing.empty()) return;
@@ -161,7 +164,9 @@ struct Importer {
       }
       BuildContext c(g, n, opset, g.unique_name(node_name), std::move(inputs),
                      convert_attributes(n, base_dir));
-      find_builder(n.op_type())(c);
+      const Builder builder = find_builder(n.op_type());
+      if (!builder) fail<UnsupportedError>("op '", printable(n.op_type()), "' is not supported");
+      builder(c);
       for (int i = 0; i < n.output_size(); ++i) {
         if (n.output(i).empty()) continue;
         if (size_t(i) >= c.outputs.size() || !c.outputs[i]) {

@@ -144,7 +144,7 @@ void recurrent(InferContext& c, int64_t gates, size_t acts) {
     B = x[layout == 0 ? 1 : 0];
     I = x[2];
   }
-  Dim GH = H.is_static() ? Dim(gates * H.value) : Dim();
+  Dim GH = H.is_static() ? Dim(mul_dims(gates, H.value)) : Dim();
   if (w.has_rank()) {
     check_dims(w[0], Dim(D), "W's first dim must be num_directions");
     check_dims(w[1], GH, "W's second dim must be gates × hidden_size");
@@ -158,7 +158,7 @@ void recurrent(InferContext& c, int64_t gates, size_t acts) {
   if (c.has_input(3) && c.shape(3).has_rank()) {
     const Shape& b = c.shape(3);
     if (b.rank() != 2) fail<ShapeError>("B must be 2-D, got ", b.str());
-    check_dims(b[1], H.is_static() ? Dim(2 * gates * H.value) : Dim(), "B's second dim must be 2 × gates × hidden_size");
+    check_dims(b[1], H.is_static() ? Dim(mul_dims(2 * gates, H.value)) : Dim(), "B's second dim must be 2 × gates × hidden_size");
   }
   const size_t n_out = c.node.outputs().size();
   if (n_out > (gates == 4 ? 3u : 2u)) fail<ShapeError>("too many outputs");

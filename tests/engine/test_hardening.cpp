@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -299,6 +300,17 @@ TEST_CASE("shape products that overflow int64 are a ShapeError (fuzz: shape-ops-
   Value* shape = g.add_constant("shape", Tensor::from_vector<int64_t>({1}, {-1}));
   expect_error([&] { g.add_node(OpKind::Reshape, {.name = "flat", .inputs = {x, shape}}); },
                {"flat", "out of range"});
+}
+
+TEST_CASE("an LSTM hidden_size near INT64_MAX is a ShapeError, not an overflow (fuzz, UBSan)") {
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim(2), Dim(1), Dim(3)}), {}});
+  Value* w = g.add_input("w", {DType::f32, Shape({Dim(1), Dim::sym("G"), Dim(3)}), {}});
+  Value* r = g.add_input("r", {DType::f32, Shape({Dim(1), Dim::sym("G"), Dim::sym("H")}), {}});
+  Attributes a;
+  a.set("hidden_size", std::numeric_limits<int64_t>::max());
+  expect_error([&] { g.add_node(OpKind::LSTM, {.name = "rnn", .inputs = {x, w, r}, .attrs = a}); },
+               {"rnn", "out of range"});
 }
 
 TEST_CASE("NaN, infinite or non-positive scales are refused (fuzz: qgemm-store-nan-to-int)") {
