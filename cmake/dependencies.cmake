@@ -17,11 +17,11 @@ if(MQ_BUILD_TESTS)
 endif()
 if(MQ_BUILD_BENCHMARKS)
   find_package(benchmark REQUIRED)
-  # Optional peer for the microbenchmarks (libdnnl-dev). Debian's dnnl config requires
-  # OpenCL (ocl-icd-opencl-dev): look for it first so a missing one only drops the peer.
-  find_package(OpenCL QUIET)
-  if(OpenCL_FOUND)
-    find_package(dnnl QUIET)
-  endif()
 endif()
+# oneDNN (libdnnl-dev) runs the fp32 convolutions (kernels/fp32/conv_dnnl.cpp) and is the
+# microbenchmarks' peer. Debian's dnnl config requires OpenCL (ocl-icd-opencl-dev); Debian
+# builds it on OpenMP, whose omp_set_num_threads the kernels call (libgomp).
+find_package(OpenCL REQUIRED)
+find_package(dnnl REQUIRED)
+find_library(MQ_GOMP NAMES gomp libgomp.so.1 PATHS /usr/lib/x86_64-linux-gnu/ REQUIRED)
 find_package(CLI11 REQUIRED)

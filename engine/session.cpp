@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,6 +31,9 @@ struct Session::Impl {
   std::vector<bool> is_const;
   BufferPool pool;
   std::unique_ptr<ThreadPool> workers;
+  std::vector<double> step_ms;  // profile: per step, summed over runs
+  double run_ms = 0;
+  int64_t runs = 0;
   std::atomic<bool> running{false};  // run() keeps per-call state in the Impl: one caller at a time
 
   Impl(const Graph& g, SessionOptions o) : graph(g.clone()), options(o) {
@@ -110,6 +114,10 @@ struct Session::Impl {
       std::atomic<bool>& flag;
       ~Release() { flag.store(false, std::memory_order_release); }
     } release{running};
+    using Clock = std::chrono::steady_clock;
+    const bool profiling = options.profile;
+    const Clock::time_point run_start = profiling ? Clock::now() : Clock::time_point{};
+    if (profiling && step_ms.size() != order.size()) step_ms.assign(order.size(), 0.0);
     std::vector<Tensor> env(slot.size());
     std::vector<int> remaining = use_count;
     for (Value* v : graph.values())
@@ -166,7 +174,13 @@ struct Session::Impl {
         ctx.outputs.push_back(pool.acquire(out_types[i].dtype, out_types[i].shape.values()));
         if (const auto& q = n->output(i)->type().quant) ctx.outputs.back().set_quant(q);
       }
-      executor(n->op()).run(ctx);
+      if (profiling) {
+        const Clock::time_point t0 = Clock::now();
+        executor(n->op()).run(ctx);
+        step_ms[k] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      } else {
+        executor(n->op()).run(ctx);
+      }
       for (size_t i = 0; i < out_slots[k].size(); ++i) {
         size_t s = out_slots[k][i];
         env[s] = std::move(ctx.outputs[i]);
@@ -180,6 +194,10 @@ struct Session::Impl {
     }
     TensorMap out;
     for (size_t i = 0; i < output_slots.size(); ++i) out[graph.outputs()[i]->name()] = env[output_slots[i]];
+    if (profiling) {
+      run_ms += std::chrono::duration<double, std::milli>(Clock::now() - run_start).count();
+      runs++;
+    }
     return out;
   }
 };
@@ -195,6 +213,22 @@ TensorMap Session::run(const TensorMap& inputs, const std::vector<std::string>& 
   return impl_->run(inputs, tapped, tap);
 }
 const Graph& Session::graph() const { return impl_->graph; }
+
+Profile Session::profile() const {
+  Profile p;
+  p.runs = impl_->runs;
+  p.run_ms = impl_->run_ms;
+  if (impl_->step_ms.size() != impl_->order.size()) return p;
+  for (size_t k = 0; k < impl_->order.size(); ++k)
+    p.steps.push_back({impl_->order[k]->name(), std::string(impl_->order[k]->op_name()), impl_->step_ms[k]});
+  return p;
+}
+
+void Session::reset_profile() {
+  std::fill(impl_->step_ms.begin(), impl_->step_ms.end(), 0.0);
+  impl_->run_ms = 0;
+  impl_->runs = 0;
+}
 int Session::threads() const { return impl_->threads; }
 
 std::vector<std::string> Session::input_names() const {

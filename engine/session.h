@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/profile.h"
 #include "ir/graph.h"
 
 namespace mq {
@@ -16,6 +17,8 @@ struct SessionOptions {
   /// Largest tensor a run may create, in bytes; 0 = no limit but memory itself. Set it when
   /// running models from untrusted sources: a small file can declare huge activations.
   int64_t max_tensor_bytes = 0;
+  /// Time every step of every run; read it with Session::profile().
+  bool profile = false;
 };
 
 /// The most threads a Session accepts: 4 × the hardware threads, within [1, 256].
@@ -42,6 +45,11 @@ class Session {
   TensorMap run(const TensorMap& inputs);
   /// Same, calling `tap` for each value named in `tapped` (graph inputs included).
   TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap);
+
+  /// Time per step and per op type over the runs so far (SessionOptions::profile; empty
+  /// steps without it). reset_profile() starts a new count, e.g. after warm-up runs.
+  Profile profile() const;
+  void reset_profile();
 
   const Graph& graph() const;
   std::vector<std::string> input_names() const;

@@ -8,7 +8,11 @@
 ///   Linear(X[..,in], W[out,in], B[out]?) -> Y[..,out] = X·Wᵀ + B  (Gemm / MatMul with a
 ///     constant weight are lowered to this)
 ///   Conv2d(X[N,C,H,W], W[M,C/group,kH,kW], B[M]?) attrs strides, pads(4), dilations, group,
-///     auto_pad: ONNX Conv restricted to 2 spatial dims (1-D convs are imported with H = 1)
+///     auto_pad: ONNX Conv restricted to 2 spatial dims (1-D convs are imported with H = 1).
+///     A Session's compiled plan adds (never in saved models): layout "NHWC" (X and Y stored
+///     [N,H,W,C]), activation (Relu, LeakyRelu, Clip, Sigmoid, Tanh, Silu, HardSwish,
+///     HardSigmoid, Gelu; activation_alpha / activation_beta) and a residual operand
+///     Z (4th input): Y = activation(conv + B) + Z
 ///   QLinear / QConv2d / QLSTM / DynamicQLinear / DynamicQLSTM: quantized layers, documented
 ///     in engine/quantize (their operands carry QuantParams).
 #define MQ_OP_LIST(X)                                                                          \

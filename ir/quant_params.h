@@ -17,6 +17,9 @@ struct QuantParams {
   DType qtype = DType::u8;             ///< the integer type the values are stored in
 
   bool per_channel() const { return axis.has_value(); }
+  /// ShapeError unless the parameters are usable: at least one scale, as many zero points
+  /// as scales, scales finite and > 0, zero points within qtype's range.
+  void check() const;
   /// "u8 per-tensor scale=0.1 zp=128" style text.
   std::string str() const;
   bool operator==(const QuantParams&) const = default;

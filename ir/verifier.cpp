@@ -40,6 +40,11 @@ void verify(const Graph& g) {
     if (!v->producer()) defined.insert(v);
   for (Value* in : g.inputs())
     if (in->is_constant()) fail<Error>("graph input '", in->name(), "' is also a constant");
+  for (Value* v : g.values()) {
+    if (v->type().quant) with_context("value '" + v->name() + "'", [&] { v->type().quant->check(); return 0; });
+    if (v->is_constant() && v->constant()->quant())
+      with_context("constant '" + v->name() + "'", [&] { v->constant()->quant()->check(); return 0; });
+  }
   for (Node* n : g.nodes()) {
     for (size_t i = 0; i < n->inputs().size(); ++i) {
       Value* in = n->inputs()[i];

@@ -24,6 +24,7 @@ struct BenchArgs {
   int warmup = 5;
   std::vector<std::string> shapes;
   bool json = false;
+  bool profile = false;
 };
 
 /// Random inputs in the model's input shapes: the first symbolic dim is --batch, other
@@ -112,7 +113,7 @@ int bench_models(const BenchArgs& a) {
     e.path = path;
     e.inputs = random_inputs(g, a, rng);
     e.rows = e.inputs.empty() ? 1 : batch_rows(e.inputs);
-    e.session = std::make_unique<Session>(g, SessionOptions{.threads = a.threads});
+    e.session = std::make_unique<Session>(g, SessionOptions{.threads = a.threads, .profile = a.profile});
     es.push_back(std::move(e));
   }
   note("benchmarking " + std::to_string(a.iterations) + " iterations" + (es.size() > 1 ? " (interleaved)" : "") +
@@ -121,6 +122,7 @@ int bench_models(const BenchArgs& a) {
        kernels::qgemm_active().name + "; MONOQUANT_ISA lowers the tier)");
   for (int i = 0; i < a.warmup; ++i)
     for (auto& e : es) e.session->run(e.inputs);
+  for (auto& e : es) e.session->reset_profile();
   Progress progress("bench", false);
   for (int i = 0; i < a.iterations; ++i) {
     for (auto& e : es) {
@@ -151,6 +153,17 @@ int bench_models(const BenchArgs& a) {
                             {"throughput_per_s", s.mean > 0 ? double(e.rows) * 1000.0 / s.mean : 0.0}});
   }
   if (es.size() == 2 && st[1].p50 > 0) js["speedup_p50"] = st[0].p50 / st[1].p50;
+  if (a.profile)
+    for (size_t i = 0; i < es.size(); ++i) {
+      const Profile p = es[i].session->profile();
+      nlohmann::json ops = nlohmann::json::array(), steps = nlohmann::json::array();
+      for (const auto& o : p.by_op()) ops.push_back({{"op", o.op}, {"ms", o.ms / double(p.runs)}, {"steps", o.count}});
+      for (const auto& st : p.steps) steps.push_back({{"node", st.node}, {"op", st.op}, {"ms", st.ms / double(p.runs)}});
+      js["models"][i]["profile"] = {{"ms_per_run", p.run_ms / double(p.runs)},
+                                    {"session_ms", p.overhead_ms() / double(p.runs)},
+                                    {"by_op", ops},
+                                    {"steps", steps}};
+    }
   if (a.json) {
     std::cout << js.dump(2) << '\n';
     return kOk;
@@ -167,6 +180,8 @@ int bench_models(const BenchArgs& a) {
       << pad(fixed(st[i].mean > 0 ? double(es[i].rows) * 1000.0 / st[i].mean : 0.0, 1), 12) << '\n';
   if (es.size() == 2 && st[1].p50 > 0)
     s << "speedup (p50 of the first / p50 of the second): " << fixed(st[0].p50 / st[1].p50, 2) << "x\n";
+  if (a.profile)
+    for (auto& e : es) s << "\n" << e.path << " (timed runs; the profile's clock adds a little):\n" << e.session->profile().str();
   std::cout << s.str();
   return kOk;
 }
@@ -186,6 +201,7 @@ void add_bench_command(CLI::App& app, Runner& run) {
   cmd->add_option("--shape", a->shapes, "Input shape override NAME=1x28x28 (repeatable)")
       ->allow_extra_args(false);
   cmd->add_flag("--json", a->json, "Print the result as JSON");
+  cmd->add_flag("--profile", a->profile, "Also print the time per op type and the slowest steps");
   cmd->callback([a, &run] { run = [a] { return bench_models(*a); }; });
 }
 

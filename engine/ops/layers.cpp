@@ -1,11 +1,15 @@
 // Executors for layers: Linear, Gemm, MatMul, Conv2d, LSTM, GRU, RNN.
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
 #include "kernels/sgemm.h"
 #include "kernels/fp32/conv.h"
+#include "kernels/fp32/conv_dnnl.h"
 #include "kernels/fp32/gemm.h"
 #include "kernels/fp32/rnn.h"
 
@@ -124,19 +128,55 @@ int auto_pad_code(const std::string& s) {
   return 0;
 }
 
+kernels::ConvEpilogue conv_epilogue(const Node& n) {
+  using A = kernels::ConvActivation;
+  static const std::map<std::string, A> kinds = {
+      {"", A::none},           {"Relu", A::relu}, {"LeakyRelu", A::leaky_relu}, {"Clip", A::clip},
+      {"Sigmoid", A::sigmoid}, {"Tanh", A::tanh}, {"Silu", A::silu},           {"HardSwish", A::hard_swish},
+      {"HardSigmoid", A::hard_sigmoid},           {"Gelu", A::gelu}};
+  kernels::ConvEpilogue e;
+  e.act = kinds.at(n.attrs().get_string_or("activation", ""));
+  e.alpha = n.attrs().get_float_or("activation_alpha", 0.f);
+  e.beta = n.attrs().get_float_or("activation_beta", 0.f);
+  e.residual = n.inputs().size() > 3 && n.input(3);
+  return e;
+}
+
+/// A Conv2d's oneDNN primitives, one per input shape, built on first use (weights constant)
+/// and kept for the Session.
+struct ConvState {
+  std::mutex mutex;
+  std::map<std::vector<int64_t>, std::shared_ptr<kernels::DnnlConv>> plans;
+};
+
+std::shared_ptr<void> prepare_conv2d(const Node&) { return std::make_shared<ConvState>(); }
+
+/// NHWC [n,h,w,c] ↔ NCHW [n,c,h,w] copies for the rare convolution oneDNN cannot build.
+void nhwc_to_nchw(const float* x, float* y, int64_t n, int64_t h, int64_t w, int64_t ch) {
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < h * w; ++i)
+      for (int64_t k = 0; k < ch; ++k) y[(b * ch + k) * h * w + i] = x[(b * h * w + i) * ch + k];
+}
+void nchw_to_nhwc(const float* x, float* y, int64_t n, int64_t h, int64_t w, int64_t ch) {
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < h * w; ++i)
+      for (int64_t k = 0; k < ch; ++k) y[(b * h * w + i) * ch + k] = x[(b * ch + k) * h * w + i];
+}
+
 void run_conv2d(ExecContext& c) {
   const Tensor& x = c.in(0);
   const Tensor& w = c.in(1);
   const Attributes& at = c.attrs();
+  const bool nhwc = at.get_string_or("layout", "NCHW") == "NHWC";
   const auto strides = at.get_ints_or("strides", {1, 1});
   const auto dil = at.get_ints_or("dilations", {1, 1});
   const auto pads = at.get_ints_or("pads", {0, 0, 0, 0});
   const int ap = auto_pad_code(at.get_string_or("auto_pad", "NOTSET"));
   kernels::Conv2dParams p;
   p.n = x.dim(0);
-  p.c = x.dim(1);
-  p.h = x.dim(2);
-  p.w = x.dim(3);
+  p.c = x.dim(nhwc ? 3 : 1);
+  p.h = x.dim(nhwc ? 1 : 2);
+  p.w = x.dim(nhwc ? 2 : 3);
   p.m = w.dim(0);
   p.kh = w.dim(2);
   p.kw = w.dim(3);
@@ -151,12 +191,53 @@ void run_conv2d(ExecContext& c) {
   p.ow = gw.out;
   p.pad_top = gh.pad_begin;
   p.pad_left = gw.pad_begin;
-  const Tensor& y = c.out(0);  // the kernel writes its own geometry: it must be the output's
-  if (y.rank() != 4 || y.dim(0) != p.n || y.dim(1) != p.m || y.dim(2) != p.oh || y.dim(3) != p.ow)
+  Tensor& y = c.out(0);  // the kernel writes its own geometry: it must be the output's
+  const std::vector<int64_t> want = nhwc ? std::vector<int64_t>{p.n, p.oh, p.ow, p.m}
+                                         : std::vector<int64_t>{p.n, p.m, p.oh, p.ow};
+  if (y.dims() != want)
     fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's geometry");
+  const kernels::ConvEpilogue e = conv_epilogue(c.node);
+  const float* z = e.residual ? c.in(3).data<float>() : nullptr;
+  if (y.numel() == 0) return;
+  const float* bias = c.has(2) ? c.in(2).data<float>() : nullptr;
+
+  // oneDNN: one primitive per input shape, cached while the weights are constants
+  std::shared_ptr<kernels::DnnlConv> plan;
+  auto* st = static_cast<ConvState*>(c.state);
+  const bool cacheable = st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant());
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(st->mutex);
+    std::vector<int64_t> key = x.dims();
+    key.push_back(c.threads);
+    auto& slot = st->plans[key];
+    if (!slot) slot = kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, c.threads);
+    plan = slot;
+  } else {
+    plan = kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, c.threads);
+  }
+  if (plan) {
+    if (z && z != y.data<float>()) std::copy(z, z + y.numel(), y.data<float>());
+    thread_local std::vector<char> scratch;  // oneDNN's scratchpad, per calling thread, 64-byte aligned
+    if (scratch.size() < plan->scratch_bytes() + 64) scratch.resize(plan->scratch_bytes() + 64);
+    void* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+    if (!plan->run(x.data<float>(), y.data<float>(), aligned))
+      fail<Error>(c.node.describe(), ": oneDNN failed to run the convolution");
+    return;
+  }
+  // fallback: im2col + GEMM in NCHW, then the epilogue
   std::vector<float> scratch(kernels::conv2d_scratch_floats(p));
-  kernels::conv2d_f32(p, x.data<float>(), w.data<float>(), c.has(2) ? c.in(2).data<float>() : nullptr,
-                      c.out(0).data<float>(), scratch.data());
+  if (!nhwc) {
+    kernels::conv2d_f32(p, x.data<float>(), w.data<float>(), bias, y.data<float>(), scratch.data());
+    kernels::apply_conv_epilogue(e, y.data<float>(), z, y.numel());
+    return;
+  }
+  std::vector<float> xt(size_t(x.numel())), yt(size_t(y.numel()));
+  nhwc_to_nchw(x.data<float>(), xt.data(), p.n, p.h, p.w, p.c);
+  kernels::conv2d_f32(p, xt.data(), w.data<float>(), bias, yt.data(), scratch.data());
+  kernels::apply_conv_epilogue(e, yt.data(), nullptr, y.numel());
+  nchw_to_nhwc(yt.data(), y.data<float>(), p.n, p.oh, p.ow, p.m);
+  if (z)
+    for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] += z[i];
 }
 
 kernels::RnnActivation activation(const std::string& name, const std::vector<float>& alphas,
@@ -264,7 +345,7 @@ void register_layers_exec() {
   set_executor(OpKind::Linear, {run_linear, nullptr});
   set_executor(OpKind::Gemm, {run_gemm, nullptr});
   set_executor(OpKind::MatMul, {run_matmul, nullptr});
-  set_executor(OpKind::Conv2d, {run_conv2d, nullptr});
+  set_executor(OpKind::Conv2d, {run_conv2d, prepare_conv2d});
   set_executor(OpKind::LSTM, {run_recurrent<kernels::RnnCell::lstm>, nullptr});
   set_executor(OpKind::GRU, {run_recurrent<kernels::RnnCell::gru>, nullptr});
   set_executor(OpKind::RNN, {run_recurrent<kernels::RnnCell::rnn>, nullptr});

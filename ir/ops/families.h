@@ -28,5 +28,7 @@ Dim spatial_out_dim(const Dim& in, int64_t kernel, int64_t stride, int64_t dilat
 /// Conv2d's output shape from x [N,C,H,W] (operand 0), w [M,C/group,kH,kW] (operand 1) and
 /// the node's attributes, every attribute checked against the weight. Defined in layers.cpp.
 Shape conv2d_shape(const InferContext& c);
+/// The same for an input shape `x` given as [N,C,H,W] (e.g. an NHWC input permuted).
+Shape conv2d_shape(const InferContext& c, const Shape& x);
 
 }  // namespace mq::ops

@@ -101,7 +101,31 @@ void conv2d(InferContext& c) {
     if (c.shape(1).has_rank() && c.shape(1).rank() == 4)
       check_dims(c.shape(2)[0], c.shape(1)[0], "bias size does not match the output channels");
   }
-  c.set(0, c.dtype(0), conv2d_shape(c));
+  const std::string layout = c.attrs().get_string_or("layout", "NCHW");
+  if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
+  const std::string act = c.attrs().get_string_or("activation", "");
+  static const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Silu", "HardSwish", "HardSigmoid", "Gelu"};
+  if (std::none_of(std::begin(acts), std::end(acts), [&](const char* a) { return act == a; }))
+    fail<UnsupportedError>("attribute 'activation' '", act, "' is not a fusable activation");
+  Shape y;
+  if (layout == "NHWC") {
+    // the same convolution with its activations stored [N,H,W,C]
+    const Shape& x = c.shape(0);
+    if (x.has_rank() && x.rank() != 4) fail<ShapeError>("input must be 4-D [N,H,W,C], got ", x.str());
+    Shape nchw = x.has_rank() ? Shape(std::vector<Dim>{x[0], x[3], x[1], x[2]}) : x;
+    Shape o = conv2d_shape(c, nchw);
+    y = o.has_rank() ? Shape(std::vector<Dim>{o[0], o[2], o[3], o[1]}) : o;
+  } else {
+    y = conv2d_shape(c);
+  }
+  if (c.has_input(3)) {  // residual: y = act(conv) + z, z of the output's type
+    require_f32(c, 3, "residual");
+    if (c.shape(3).has_rank() && y.has_rank()) {
+      if (c.shape(3).rank() != y.rank()) fail<ShapeError>("residual ", c.shape(3).str(), " must have the output's shape ", y.str());
+      for (size_t i = 0; i < y.rank(); ++i) check_dims(c.shape(3)[i], y[i], "residual must have the output's shape");
+    }
+  }
+  c.set(0, c.dtype(0), y);
 }
 
 bool known_activation(const std::string& a) {
@@ -177,8 +201,9 @@ void gru(InferContext& c) { recurrent(c, 3, 2); }
 void rnn(InferContext& c) { recurrent(c, 1, 1); }
 }  // namespace
 
-Shape conv2d_shape(const InferContext& c) {
-  const Shape& x = c.shape(0);
+Shape conv2d_shape(const InferContext& c) { return conv2d_shape(c, c.shape(0)); }
+
+Shape conv2d_shape(const InferContext& c, const Shape& x) {
   const Shape& w = c.shape(1);
   if (x.has_rank() && x.rank() != 4) fail<ShapeError>("input must be 4-D [N,C,H,W], got ", x.str());
   if (w.has_rank() && w.rank() != 4) fail<ShapeError>("weight must be 4-D [M,C/group,kH,kW], got ", w.str());

@@ -47,6 +47,7 @@ std::optional<QuantParams> params_from(const InferContext& c, size_t scale_i, si
                      q.zero_points.size());
   if (q.scales.size() > 1 || (s->rank() == 1 && axis)) q.axis = axis;
   q.qtype = qtype;
+  q.check();
   return q;
 }
 

@@ -1,0 +1,124 @@
+#include "kernels/fp32/conv_dnnl.h"
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+// Debian's oneDNN runs on OpenMP (libgomp): its threads per call are the calling thread's
+// OpenMP setting. Declared here so that no compiler needs OpenMP support of its own.
+extern "C" void omp_set_num_threads(int);
+
+namespace mq::kernels {
+
+struct DnnlConv::Impl {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::convolution_forward prim;
+  dnnl::memory::desc src_md, dst_md, scratch_md;
+  dnnl::memory weights, bias;
+  std::string impl;
+  int threads = 1;
+};
+
+DnnlConv::DnnlConv() : impl_(std::make_unique<Impl>()) {}
+DnnlConv::~DnnlConv() = default;
+
+namespace {
+
+bool append_activation(dnnl::post_ops& po, const ConvEpilogue& e) {
+  using A = dnnl::algorithm;
+  switch (e.act) {
+    case ConvActivation::none: return true;
+    case ConvActivation::relu: po.append_eltwise(1.f, A::eltwise_relu, 0.f, 0.f); return true;
+    case ConvActivation::leaky_relu: po.append_eltwise(1.f, A::eltwise_relu, e.alpha, 0.f); return true;
+    case ConvActivation::clip: po.append_eltwise(1.f, A::eltwise_clip_v2, e.alpha, e.beta); return true;
+    case ConvActivation::sigmoid: po.append_eltwise(1.f, A::eltwise_logistic, 0.f, 0.f); return true;
+    case ConvActivation::tanh: po.append_eltwise(1.f, A::eltwise_tanh, 0.f, 0.f); return true;
+    case ConvActivation::silu: po.append_eltwise(1.f, A::eltwise_swish, 1.f, 0.f); return true;
+    case ConvActivation::hard_swish: po.append_eltwise(1.f, A::eltwise_hardswish, 0.f, 0.f); return true;
+    case ConvActivation::hard_sigmoid:
+      po.append_eltwise(1.f, A::eltwise_linear, e.alpha, e.beta);
+      po.append_eltwise(1.f, A::eltwise_clip_v2, 0.f, 1.f);
+      return true;
+    case ConvActivation::gelu: po.append_eltwise(1.f, A::eltwise_gelu_erf, 0.f, 0.f); return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& p, bool nhwc, const float* w, const float* bias,
+                                           const ConvEpilogue& e, int threads) {
+  using dt = dnnl::memory::data_type;
+  using tag = dnnl::memory::format_tag;
+  try {
+    std::unique_ptr<DnnlConv> c(new DnnlConv());
+    Impl& s = *c->impl_;
+    s.threads = threads < 1 ? 1 : threads;
+    omp_set_num_threads(s.threads);
+    const tag act_tag = nhwc ? tag::nhwc : tag::nchw;
+    s.src_md = dnnl::memory::desc({p.n, p.c, p.h, p.w}, dt::f32, act_tag);
+    s.dst_md = dnnl::memory::desc({p.n, p.m, p.oh, p.ow}, dt::f32, act_tag);
+    const int64_t cg = p.c / p.group, mg = p.m / p.group;
+    dnnl::memory::desc user_w_md = p.group == 1
+        ? dnnl::memory::desc({p.m, p.c, p.kh, p.kw}, dt::f32, tag::oihw)
+        : dnnl::memory::desc({p.group, mg, cg, p.kh, p.kw}, dt::f32, tag::goihw);
+    dnnl::memory::desc any_w_md = p.group == 1
+        ? dnnl::memory::desc({p.m, p.c, p.kh, p.kw}, dt::f32, tag::any)
+        : dnnl::memory::desc({p.group, mg, cg, p.kh, p.kw}, dt::f32, tag::any);
+    dnnl::memory::desc b_md({p.m}, dt::f32, tag::a);
+    // trailing pads follow from the output size
+    const int64_t pad_bottom = (p.oh - 1) * p.stride_h + (p.kh - 1) * p.dil_h + 1 - p.h - p.pad_top;
+    const int64_t pad_right = (p.ow - 1) * p.stride_w + (p.kw - 1) * p.dil_w + 1 - p.w - p.pad_left;
+    dnnl::post_ops po;
+    if (!append_activation(po, e)) return nullptr;
+    if (e.residual) po.append_sum(1.f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(po);
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    dnnl::convolution_forward::desc d(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      s.src_md, any_w_md, b_md, s.dst_md, {p.stride_h, p.stride_w},
+                                      {p.dil_h - 1, p.dil_w - 1}, {p.pad_top, p.pad_left},
+                                      {std::max<int64_t>(pad_bottom, 0), std::max<int64_t>(pad_right, 0)});
+    dnnl::convolution_forward::primitive_desc pd(d, attr, s.eng);
+    s.impl = pd.impl_info_str();
+    s.scratch_md = pd.scratchpad_desc();
+    s.prim = dnnl::convolution_forward(pd);
+    dnnl::stream st(s.eng);
+    dnnl::memory user_w(user_w_md, s.eng, const_cast<float*>(w));
+    s.weights = dnnl::memory(pd.weights_desc(), s.eng);
+    dnnl::reorder(user_w, s.weights).execute(st, user_w, s.weights);
+    s.bias = dnnl::memory(b_md, s.eng);
+    float* bp = static_cast<float*>(s.bias.get_data_handle());
+    for (int64_t i = 0; i < p.m; ++i) bp[i] = bias ? bias[i] : 0.f;
+    st.wait();
+    return c;
+  } catch (const dnnl::error&) {
+    return nullptr;
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+
+size_t DnnlConv::scratch_bytes() const { return impl_->scratch_md.get_size(); }
+
+bool DnnlConv::run(const float* x, float* y, void* scratch) const {
+  const Impl& s = *impl_;
+  omp_set_num_threads(s.threads);
+  try {
+    dnnl::stream st(s.eng);
+    dnnl::memory src(s.src_md, s.eng, const_cast<float*>(x));
+    dnnl::memory dst(s.dst_md, s.eng, y);
+    dnnl::memory pad(s.scratch_md, s.eng, scratch);
+    s.prim.execute(st, {{DNNL_ARG_SRC, src},
+                        {DNNL_ARG_WEIGHTS, s.weights},
+                        {DNNL_ARG_BIAS, s.bias},
+                        {DNNL_ARG_DST, dst},
+                        {DNNL_ARG_SCRATCHPAD, pad}});
+    st.wait();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+std::string DnnlConv::impl_name() const { return impl_->impl; }
+
+}  // namespace mq::kernels
