@@ -9,6 +9,7 @@
 
 #include "engine/buffer_pool.h"
 #include "engine/executor.h"
+#include "engine/plan/plan.h"
 #include "engine/thread_pool.h"
 #include "ir/infer.h"
 
@@ -37,6 +38,7 @@ struct Session::Impl {
   std::atomic<bool> running{false};  // run() keeps per-call state in the Impl: one caller at a time
 
   Impl(const Graph& g, SessionOptions o) : graph(g.clone()), options(o) {
+    if (o.optimize) plan::compile(graph);
     if (o.threads < 0 || o.threads > max_session_threads())
       fail<InvalidArgument>("SessionOptions.threads is ", o.threads, "; it must be 0 (all cores) to ",
                             max_session_threads(), " (4 × the hardware threads)");
@@ -137,7 +139,13 @@ struct Session::Impl {
           fail<InvalidArgument>("'", name, "' is not an input of the model");
     }
     std::vector<char> tap_slot(slot.size(), 0);
-    for (auto& name : tapped) tap_slot[slot.at(graph.value(name))] = 1;
+    for (auto& name : tapped) {
+      const Value* v = graph.find_value(name);
+      if (!v)
+        fail<InvalidArgument>("no value named '", name, "' to tap", options.optimize ? " (the compiled plan may have fused it away: "
+                              "build the Session with SessionOptions::optimize = false to tap intermediate values)" : "");
+      tap_slot[slot.at(v)] = 1;
+    }
     if (tap)
       for (Value* v : graph.inputs())
         if (tap_slot[slot[v]]) tap(*v, env[slot[v]]);

@@ -19,6 +19,10 @@ struct SessionOptions {
   int64_t max_tensor_bytes = 0;
   /// Time every step of every run; read it with Session::profile().
   bool profile = false;
+  /// Compile the graph for speed (engine/plan/plan.h): fp32 convolutions in NHWC with their
+  /// activation and residual Add fused. Fused-away values cannot be tapped: a Session whose
+  /// runs tap intermediate values (calibration, per-layer validation) sets it to false.
+  bool optimize = true;
 };
 
 /// The most threads a Session accepts: 4 × the hardware threads, within [1, 256].

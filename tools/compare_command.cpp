@@ -144,8 +144,8 @@ int compare_models(const CompareArgs& a) {
   if (!labels.empty() && int64_t(labels.size()) < total)
     fail<InvalidArgument>(a.labels, ": ", labels.size(), " labels for ", total, " samples");
 
-  Session fs(fg, {.threads = a.threads});
-  Session qs(qg, {.threads = a.threads});
+  Session fs(fg, {.threads = a.threads, .optimize = false});
+  Session qs(qg, {.threads = a.threads, .optimize = false});
   std::vector<std::string> fouts = fs.output_names(), qouts = qs.output_names();
   if (fouts.size() != qouts.size())
     fail<InvalidArgument>("the models have ", fouts.size(), " and ", qouts.size(), " outputs");

@@ -43,7 +43,7 @@ Calibration calibrate(const Graph& g, CalibrationSource& source, const Calibrati
   Calibration cal;
   cal.observer_ = options.observer;
   for (auto& v : watch) cal.observers_[v] = make_observer(options.observer);
-  Session s(g, {.threads = options.threads});
+  Session s(g, {.threads = options.threads, .optimize = false});
   int64_t done = 0;
   while (options.max_samples <= 0 || done < options.max_samples) {
     auto batch = source.next();

@@ -72,8 +72,8 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
   for (auto& l : info.layers)
     if (l.quantized && !(std::isfinite(l.weight_sqnr_db) || l.weight_sqnr_db > 0))
       info.problems.push_back("layer '" + l.name + "': weight SQNR is not finite");
-  Session fs(fg, {.threads = o.threads});
-  Session qs(qg, {.threads = o.threads});
+  Session fs(fg, {.threads = o.threads, .optimize = false});
+  Session qs(qg, {.threads = o.threads, .optimize = false});
   if (!batches.empty()) {
     std::vector<std::string> ftaps, qtaps;
     for (auto& p : probes) {

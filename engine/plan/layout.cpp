@@ -1,0 +1,237 @@
+#include <algorithm>
+#include <cstring>
+
+#include "engine/plan/plan.h"
+
+namespace mq::plan {
+
+namespace {
+
+using Perm = std::vector<int64_t>;
+const Perm kToNhwc = {0, 2, 3, 1};
+const Perm kToNchw = {0, 3, 1, 2};
+
+bool is_transpose(const Node* n, const Perm& p) {
+  return n && n->op() == OpKind::Transpose && n->attrs().get_ints_or("perm", {}) == p;
+}
+
+Value* transpose(Graph& g, Node* anchor, Value* x, const Perm& p, const std::string& hint) {
+  Attributes a;
+  a.set("perm", p);
+  return g.insert_node(anchor, OpKind::Transpose, {.name = g.unique_name(hint), .inputs = {x}, .attrs = a})->output(0);
+}
+
+/// Readers of `old` read `now` instead, and `now` (a value this pass made) takes old's name.
+void replace(Graph& g, Value* old, Value* now) {
+  const std::string name = old->name();
+  g.replace_all_uses(old, now);
+  g.rename_value(old, g.unique_name(name + "_nchw"));
+  g.rename_value(now, name);
+}
+
+/// A constant of rank ≤ 4 read by a broadcasting op whose other operand is NCHW, stored so
+/// that it broadcasts the same way against the NHWC operand: padded to rank 4, permuted.
+Value* nhwc_constant(Graph& g, const Value* c) {
+  const Tensor& t = *c->constant();
+  std::vector<int64_t> d(4, 1);
+  for (size_t i = 0; i < t.rank(); ++i) d[4 - t.rank() + i] = t.dim(i);
+  Tensor out(t.dtype(), {d[0], d[2], d[3], d[1]});
+  const size_t es = dtype_size(t.dtype());
+  const auto* src = static_cast<const std::byte*>(t.raw());
+  auto* dst = static_cast<std::byte*>(out.raw());
+  for (int64_t n = 0; n < d[0]; ++n)
+    for (int64_t h = 0; h < d[2]; ++h)
+      for (int64_t w = 0; w < d[3]; ++w)
+        for (int64_t ch = 0; ch < d[1]; ++ch)
+          std::memcpy(dst + size_t(((n * d[2] + h) * d[3] + w) * d[1] + ch) * es,
+                      src + size_t(((n * d[1] + ch) * d[2] + h) * d[3] + w) * es, es);
+  return g.add_constant(g.unique_name(c->name() + "_nhwc"), std::move(out));
+}
+
+bool unary(OpKind op) {
+  switch (op) {
+    case OpKind::Relu: case OpKind::LeakyRelu: case OpKind::Sigmoid: case OpKind::HardSigmoid:
+    case OpKind::HardSwish: case OpKind::Tanh: case OpKind::Erf: case OpKind::Elu: case OpKind::Selu:
+    case OpKind::Gelu: case OpKind::Softplus: case OpKind::Sqrt: case OpKind::Exp: case OpKind::Log:
+    case OpKind::Neg: case OpKind::Abs: case OpKind::Reciprocal: case OpKind::Floor: case OpKind::Ceil:
+    case OpKind::Round: case OpKind::Sign: case OpKind::Sin: case OpKind::Cos: case OpKind::Not:
+    case OpKind::Cast: case OpKind::Identity: case OpKind::Clip:
+      return true;
+    default: return false;
+  }
+}
+
+bool binary(OpKind op) {
+  switch (op) {
+    case OpKind::Add: case OpKind::Sub: case OpKind::Mul: case OpKind::Div: case OpKind::Max:
+    case OpKind::Min: case OpKind::Pow: case OpKind::PRelu: case OpKind::Sum: case OpKind::Mean:
+    case OpKind::Equal: case OpKind::Less: case OpKind::Greater: case OpKind::Where:
+      return true;
+    default: return false;
+  }
+}
+
+bool scalar_const(const Value* v) { return !v || (v->is_constant() && v->constant()->numel() == 1); }
+
+/// The NHWC operands `u` would read if it ran on the sources of its NCHW Transposes, or
+/// false when some operand does not allow it.
+bool nhwc_operands(Graph& g, Node* u, std::vector<Value*>& ins) {
+  ins.clear();
+  const OpKind op = u->op();
+  for (size_t i = 0; i < u->inputs().size(); ++i) {
+    Value* v = u->input(i);
+    Node* p = v ? v->producer() : nullptr;
+    if (is_transpose(p, kToNchw)) {
+      ins.push_back(p->input(0));
+      continue;
+    }
+    if (op == OpKind::Clip && i > 0 && scalar_const(v)) {
+      ins.push_back(v);
+      continue;
+    }
+    if (op == OpKind::Concat || !binary(op) || !v || !v->is_constant() || v->constant()->rank() > 4) return false;
+    ins.push_back(v->constant()->numel() == 1 ? v : nhwc_constant(g, v));
+  }
+  // at least one operand came through a Transpose, and every non-constant one did
+  return std::any_of(u->inputs().begin(), u->inputs().end(),
+                     [](Value* v) { return v && is_transpose(v->producer(), kToNchw); });
+}
+
+/// Runs `u` on NHWC operands when its result does not depend on the layout; its result is
+/// transposed back for its readers (to meet the next Transpose and cancel).
+bool sink_through(Graph& g, Node* u) {
+  const OpKind op = u->op();
+  if (u->outputs().size() != 1) return false;
+  const Value* out = u->output(0);
+  if (!out->shape().has_rank() || out->shape().rank() != 4) return false;
+  Attributes attrs = u->attrs();
+  std::vector<Value*> ins;
+  if (unary(op) || binary(op)) {
+    if (!nhwc_operands(g, u, ins)) return false;
+    for (Value* v : ins)  // no operand may broadcast from a rank other than 4 unless it is a scalar
+      if (v && !v->is_constant() && (!v->shape().has_rank() || v->shape().rank() != 4)) return false;
+  } else if (op == OpKind::Concat) {
+    for (Value* v : u->inputs()) {
+      Node* p = v ? v->producer() : nullptr;
+      if (!is_transpose(p, kToNchw)) return false;
+      ins.push_back(p->input(0));
+    }
+    int64_t axis = attrs.get_int("axis");
+    if (axis < 0) axis += 4;
+    attrs.set("axis", kToNchw[size_t(axis)]);
+  } else if (op == OpKind::Resize) {
+    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
+    if (!is_transpose(p, kToNchw) || attrs.has("axes")) return false;
+    ins = u->inputs();
+    ins[0] = p->input(0);
+    if (Value* roi = u->input(1); roi && (!roi->is_constant() || roi->constant()->numel() != 0)) return false;
+    for (size_t i : {2, 3}) {  // scales (float) or sizes (int64), one per NCHW dim: permute
+      Value* v = u->input(i);
+      if (!v) continue;
+      if (!v->is_constant()) return false;
+      const Tensor& t = *v->constant();
+      if (t.numel() == 0) continue;
+      if (t.numel() != 4) return false;
+      Tensor q(t.dtype(), {4});
+      const size_t es = dtype_size(t.dtype());
+      for (size_t k = 0; k < 4; ++k)
+        std::memcpy(static_cast<std::byte*>(q.raw()) + k * es,
+                    static_cast<const std::byte*>(t.raw()) + size_t(kToNhwc[k]) * es, es);
+      ins[i] = g.add_constant(g.unique_name(v->name() + "_nhwc"), std::move(q));
+    }
+  } else {
+    return false;
+  }
+  Node* nu = g.insert_node(u, op, {.name = g.unique_name(u->name() + "_nhwc"), .inputs = ins, .attrs = attrs});
+  Value* back = transpose(g, u, nu->output(0), kToNchw, u->name() + "_to_nchw");
+  replace(g, u->output(0), back);
+  g.remove_node(u);
+  return true;
+}
+
+/// Transpose(Transpose(x, p1), p2): one Transpose, or none when they cancel.
+bool fold_pair(Graph& g, Node* t2) {
+  Node* t1 = t2->input(0) ? t2->input(0)->producer() : nullptr;
+  if (!t1 || t1->op() != OpKind::Transpose || g.is_output(t2->output(0))) return false;
+  const Perm p1 = t1->attrs().get_ints_or("perm", {}), p2 = t2->attrs().get_ints_or("perm", {});
+  if (p1.empty() || p1.size() != p2.size()) return false;
+  Perm q(p1.size());
+  for (size_t i = 0; i < q.size(); ++i) q[i] = p1[size_t(p2[i])];
+  bool identity = true;
+  for (size_t i = 0; i < q.size(); ++i) identity = identity && q[i] == int64_t(i);
+  Value* src = t1->input(0);
+  if (identity) {
+    g.replace_all_uses(t2->output(0), src);
+  } else {
+    replace(g, t2->output(0), transpose(g, t2, src, q, t2->name() + "_folded"));
+  }
+  g.remove_node(t2);
+  return true;
+}
+
+bool nchw_f32_conv(const Node* n) {
+  return n->op() == OpKind::Conv2d && n->attrs().get_string_or("layout", "NCHW") == "NCHW" &&
+         n->input(0)->dtype() == DType::f32 && n->output(0)->shape().has_rank();
+}
+
+}  // namespace
+
+void nhwc_layout(Graph& g) {
+  bool any = false;
+  for (Node* conv : g.nodes()) {
+    if (!nchw_f32_conv(conv)) continue;
+    g.set_input(conv, 0, transpose(g, conv, conv->input(0), kToNhwc, conv->name() + "_to_nhwc"));
+    if (Value* z = conv->input(3)) g.set_input(conv, 3, transpose(g, conv, z, kToNhwc, conv->name() + "_residual_to_nhwc"));
+    conv->attrs().set("layout", std::string("NHWC"));
+    Value* y = conv->output(0);
+    std::vector<Node*> users = y->users();
+    const bool was_output = g.is_output(y);
+    // y becomes NHWC: a Transpose placed after the conv gives its readers NCHW
+    g.reinfer(conv);
+    Node* anchor = nullptr;
+    const auto order = g.nodes();
+    for (size_t i = 0; i + 1 < order.size(); ++i)
+      if (order[i] == conv) anchor = order[i + 1];
+    Value* back = transpose(g, anchor, y, kToNchw, conv->name() + "_to_nchw");
+    for (Node* u : users)
+      for (size_t i = 0; i < u->inputs().size(); ++i)
+        if (u->input(i) == y) g.set_input(u, i, back);
+    if (was_output) {
+      replace(g, y, back);  // keeps the output's name on the NCHW value
+      g.set_input(back->producer(), 0, y);
+    } else {
+      const std::string name = y->name();
+      g.rename_value(y, g.unique_name(name + "_nhwc"));
+      g.rename_value(back, name);
+    }
+    any = true;
+  }
+  if (!any) return;
+  for (int round = 0; round < 10000; ++round) {
+    bool changed = false;
+    for (Node* n : g.nodes()) {
+      if (n->op() == OpKind::Transpose && fold_pair(g, n)) {
+        changed = true;
+        break;
+      }
+      if (n->op() == OpKind::Transpose || !n->input(0)) continue;
+      bool reads_nchw = false;
+      for (Value* v : n->inputs()) reads_nchw = reads_nchw || (v && is_transpose(v->producer(), kToNchw));
+      if (reads_nchw && sink_through(g, n)) {
+        changed = true;
+        break;
+      }
+    }
+    g.remove_unused();
+    if (!changed) break;
+  }
+}
+
+void compile(Graph& g) {
+  fuse_conv_epilogues(g);
+  nhwc_layout(g);
+  g.remove_unused();
+  g.topo_sort();
+}
+
+}  // namespace mq::plan

@@ -1,0 +1,23 @@
+#pragma once
+/// What building a Session does to its own copy of the graph before running it (the
+/// compiled plan's graph rewrites). Saved models never contain the result: the rewritten
+/// ops (NHWC convolutions with fused epilogues) exist only inside a Session.
+#include "ir/graph.h"
+
+namespace mq::plan {
+
+/// Fuses into fp32 Conv2d nodes the activation that follows them (Relu, LeakyRelu, Clip,
+/// Sigmoid, Tanh, HardSwish, HardSigmoid, Gelu, and SiLU found as x·Sigmoid(x)), then a
+/// residual Add of a same-shaped tensor. Only outputs with no other reader fuse; graph
+/// outputs never disappear.
+void fuse_conv_epilogues(Graph& g);
+
+/// Runs fp32 Conv2d nodes in NHWC: each gets Transposes around it, then Transposes are
+/// pushed through layout-free ops (elementwise, Concat, Slice, Resize) and cancelled in
+/// pairs, so convolution chains stay NHWC and convert only where an op needs NCHW.
+void nhwc_layout(Graph& g);
+
+/// Both, in that order, then unused nodes removed and the order restored.
+void compile(Graph& g);
+
+}  // namespace mq::plan
