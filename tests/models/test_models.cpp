@@ -13,6 +13,7 @@
 #include <map>
 #include <sstream>
 
+#include "engine/api.h"
 #include "engine/session.h"
 #include "importers/onnx/import.h"
 #include "serialization/npy.h"
@@ -89,4 +90,53 @@ TEST_CASE("gtzan_mlp matches its expected softmax") {
   Session s(g);
   TensorMap out = s.run({{s.input_names().at(0), io.at("input")}});
   check_close(out.at(s.output_names().at(0)), io.at("expected"), 1e-4f, 1e-3f);
+}
+
+namespace {
+/// Rows [from, from + n) of t's first dim.
+Tensor rows(const Tensor& t, int64_t from, int64_t n) {
+  std::vector<int64_t> d = t.dims();
+  const int64_t row = t.numel() / d[0];
+  d[0] = n;
+  Tensor r(t.dtype(), d);
+  std::memcpy(r.raw(), static_cast<const std::byte*>(t.raw()) + size_t(from * row) * dtype_size(t.dtype()),
+              size_t(n * row) * dtype_size(t.dtype()));
+  return r;
+}
+
+/// The model of `name` on `count` rows of io.npz's `input`, `batch` rows per run, against
+/// `expected` (ONNX Runtime's output, one image at a time), with the compiled plan (NHWC,
+/// fused epilogues) and without it.
+void check_io(const std::string& name, const std::string& input, const std::string& expected, int64_t count,
+              int64_t batch, bool expected_per_row_dim) {
+  auto io = serialization::load_npz(kModels + "/" + name + "/io.npz");
+  Graph g = load_model(kModels + "/" + name + "/model.onnx");
+  for (bool optimize : {true, false}) {
+    CAPTURE(optimize);
+    Session s(g, {.threads = 2, .optimize = optimize});
+    for (int64_t i = 0; i < count; i += batch) {
+      TensorMap out = s.run({{input, rows(io.at(input), i, batch)}});
+      Tensor want = rows(io.at(expected), i, batch);
+      Tensor got = out.at(s.output_names().at(0));
+      if (expected_per_row_dim) {  // the reference stacks each run's output on a new first dim
+        std::vector<int64_t> d = want.dims();
+        d.erase(d.begin());
+        want = want.reshaped(d);
+      }
+      check_close(got, want, 1e-3f, 1e-3f);
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("captcha_det (83 Conv, SiLU, Concat, Resize, MaxPool) matches ONNX Runtime's boxes") {
+  check_io("captcha_det", "images", "expected_output", 3, 1, false);
+}
+
+TEST_CASE("captcha_ocr (Conv with SiLU and residual Adds, LSTM) matches ONNX Runtime's scores") {
+  check_io("captcha_ocr", "input1", "expected_387", 3, 1, true);
+}
+
+TEST_CASE("magika matches ONNX Runtime's probabilities") {
+  check_io("magika", "bytes", "expected_target_label", 16, 8, false);
 }
