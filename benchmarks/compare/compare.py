@@ -38,7 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ["cnn", "mlp", "lstm"]
-SHARED = ["mnist8", "gtzan_mlp", "bidi_lstm", "super_resolution"]
+SHARED = ["mnist8", "gtzan_mlp", "bidi_lstm", "super_resolution", "captcha_det", "captcha_ocr", "magika"]
 
 
 # ----------------------------------------------------------------------------- models
@@ -125,8 +125,10 @@ def load_model(spec, shared, eval_limit):
             return Model(spec, d / "model.onnx", {"input": calib}, {"input": ev}, None,
                          "bytes of English text, 58 per row: calibration 64 windows of GPL-3, "
                          "eval the 2 shipped rows + 62 windows of Apache-2.0")
-        if spec == "super_resolution":
+        if spec in ("super_resolution", "captcha_det", "captcha_ocr"):  # batch fixed at 1 by the model
             return generic_folder(d, spec, batches=[1])
+        if spec == "magika":
+            return generic_folder(d, spec)
     p = Path(spec)
     if p.is_dir():
         return generic_folder(p, p.name)

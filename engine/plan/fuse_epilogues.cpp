@@ -1,4 +1,5 @@
 #include <cfloat>
+#include <unordered_set>
 
 #include "engine/plan/plan.h"
 
@@ -68,7 +69,15 @@ void set_activation(Node* conv, const std::string& act, float alpha, float beta)
   conv->attrs().set("activation_beta", beta);
 }
 
-bool fuse_silu(Graph& g, Node* conv) {
+/// Nodes this pass removed: the loop's snapshot of the order must skip them.
+using Removed = std::unordered_set<const Node*>;
+
+void remove(Graph& g, Node* n, Removed& removed) {
+  removed.insert(n);
+  g.remove_node(n);
+}
+
+bool fuse_silu(Graph& g, Node* conv, Removed& removed) {
   Value* y = conv->output(0);
   if (y->users().size() != 2) return false;
   Node* sig = nullptr;
@@ -86,12 +95,12 @@ bool fuse_silu(Graph& g, Node* conv) {
   set_activation(conv, "Silu", 0.f, 0.f);
   Value* out = mul->output(0);
   take_over(g, conv, out);  // y's readers: sig (and mul, now reading y itself): drop both
-  g.remove_node(mul);
-  g.remove_node(sig);
+  remove(g, mul, removed);
+  remove(g, sig, removed);
   return true;
 }
 
-bool fuse_activation(Graph& g, Node* conv) {
+bool fuse_activation(Graph& g, Node* conv, Removed& removed) {
   Value* y = conv->output(0);
   if (y->users().size() != 1) return false;
   Node* u = y->users()[0];
@@ -101,11 +110,11 @@ bool fuse_activation(Graph& g, Node* conv) {
   set_activation(conv, act, alpha, beta);
   Value* out = u->output(0);
   take_over(g, conv, out);
-  g.remove_node(u);
+  remove(g, u, removed);
   return true;
 }
 
-bool fuse_residual(Graph& g, Node* conv) {
+bool fuse_residual(Graph& g, Node* conv, Removed& removed) {
   Value* y = conv->output(0);
   if (y->dtype() != DType::f32 || g.is_output(y) || conv->input(3) || y->users().size() != 1) return false;
   Node* add = y->users()[0];
@@ -117,7 +126,7 @@ bool fuse_residual(Graph& g, Node* conv) {
   g.set_input(conv, 3, z);
   g.reinfer(conv);
   take_over(g, conv, add->output(0));
-  g.remove_node(add);
+  remove(g, add, removed);
   return true;
 }
 
@@ -125,10 +134,11 @@ bool fuse_residual(Graph& g, Node* conv) {
 
 void fuse_conv_epilogues(Graph& g) {
   bool changed = false;
+  Removed removed;
   for (Node* conv : g.nodes()) {
-    if (conv->op() != OpKind::Conv2d || !fusable_conv(g, conv->output(0))) continue;
-    if (fuse_silu(g, conv) || fuse_activation(g, conv)) changed = true;
-    if (fuse_residual(g, conv)) changed = true;
+    if (removed.count(conv) || conv->op() != OpKind::Conv2d || !fusable_conv(g, conv->output(0))) continue;
+    if (fuse_silu(g, conv, removed) || fuse_activation(g, conv, removed)) changed = true;
+    if (fuse_residual(g, conv, removed)) changed = true;
   }
   if (changed) g.topo_sort();
 }
