@@ -66,7 +66,8 @@ int main(int argc, char** argv) {
     std::cerr << "Run 'monoquant COMMAND --help' for usage.\n";
     return kUsage;
   } catch (const mq::ValidationError& e) {
-    return error_line(std::string("validation failed: ") + e.what(), kValidationFailed);
+    const std::string msg = e.what();  // the library's messages already say "validation failed"
+    return error_line(msg.rfind("validation failed", 0) == 0 ? msg : "validation failed: " + msg, kValidationFailed);
   } catch (const mq::Error& e) {
     return error_line(e.what(), kInputError);
   } catch (const std::bad_alloc&) {

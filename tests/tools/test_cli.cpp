@@ -507,6 +507,8 @@ TEST_CASE("cli: quantize error paths leave no output file") {
                      " --fail-below 200 --report " + q(tmp / "r.json"));
     CHECK(r.code == 1);
     check_error_line(r);
+    CHECK(r.err.find("validation failed") != std::string::npos);
+    CHECK(r.err.find("validation failed: validation failed") == std::string::npos);  // said once
     CHECK(listing(tmp.path()).empty());
   }
 }
