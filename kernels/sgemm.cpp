@@ -1,8 +1,12 @@
-// fp32 GEMM dispatch: Eigen built for AVX-512 or AVX2+FMA when the CPU has them, else a plain
-// loop.
+// fp32 GEMM dispatch: oneDNN's JIT sgemm (it picks AVX-512 or AVX2 itself) unless the scalar
+// tier is forced, then a plain loop.
 #include "kernels/sgemm.h"
 
+#include <oneapi/dnnl/dnnl.h>
+
 #include "kernels/cpu_features.h"
+
+extern "C" void omp_set_num_threads(int);  // libgomp, oneDNN's threading runtime here
 
 namespace mq::kernels {
 
@@ -17,11 +21,26 @@ void sgemm_eigen_avx512(std::size_t m0, std::size_t m1, std::size_t n, std::size
 void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
            std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
            std::size_t ldc, bool accumulate) {
-  if (static_cast<int>(active_isa()) >= static_cast<int>(Isa::avx512vnni)) {
-    sgemm_eigen_avx512(m0, m1, n, k, a, lda, w, ldw, bias, c, ldc, accumulate);
-    return;
-  }
-  if (active_isa() != Isa::scalar) {
+  if (m1 <= m0) return;
+  if (active_isa() != Isa::scalar && n > 0 && k > 0) {
+    // single-threaded: callers split rows over the Session's threads
+    omp_set_num_threads(1);
+    float* c0 = c + m0 * ldc;
+    if (bias && !accumulate)
+      for (std::size_t m = m0; m < m1; ++m)
+        for (std::size_t j = 0; j < n; ++j) c[m * ldc + j] = bias[j];
+    const float beta = accumulate || bias ? 1.f : 0.f;
+    if (dnnl_sgemm('N', 'T', dnnl_dim_t(m1 - m0), dnnl_dim_t(n), dnnl_dim_t(k), 1.f, a + m0 * lda, dnnl_dim_t(lda), w,
+                   dnnl_dim_t(ldw), beta, c0, dnnl_dim_t(ldc)) == dnnl_success) {
+      if (bias && accumulate)
+        for (std::size_t m = m0; m < m1; ++m)
+          for (std::size_t j = 0; j < n; ++j) c[m * ldc + j] += bias[j];
+      return;
+    }
+    if (static_cast<int>(active_isa()) >= static_cast<int>(Isa::avx512vnni)) {
+      sgemm_eigen_avx512(m0, m1, n, k, a, lda, w, ldw, bias, c, ldc, accumulate);
+      return;
+    }
     sgemm_eigen_avx2(m0, m1, n, k, a, lda, w, ldw, bias, c, ldc, accumulate);
     return;
   }

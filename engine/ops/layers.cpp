@@ -10,6 +10,8 @@
 #include "kernels/sgemm.h"
 #include "kernels/fp32/conv.h"
 #include "kernels/fp32/conv_dnnl.h"
+#include "kernels/fp32/linear_dnnl.h"
+#include "engine/ops/plan_cache.h"
 #include "kernels/fp32/gemm.h"
 #include "kernels/fp32/rnn.h"
 
@@ -21,6 +23,9 @@ int64_t product(const std::vector<int64_t>& d, size_t from, size_t to) {
   for (size_t i = from; i < to; ++i) p *= d[i];
   return p;
 }
+
+using LinearState = PlanCache<kernels::DnnlLinear>;
+std::shared_ptr<void> prepare_linear(const Node&) { return std::make_shared<LinearState>(); }
 
 void run_linear(ExecContext& c) {
   const Tensor& x = c.in(0);
@@ -34,8 +39,14 @@ void run_linear(ExecContext& c) {
     kernels::linear_f32(x.data<float>(), w.data<float>(), bias, y, m, k, n);
     return;
   }
-  // kernels::sgemm runs Eigen built for AVX2+FMA when the CPU has it; rows are split over
-  // the session's threads when each gets enough work
+  // constant weights: oneDNN's matmul on weights reordered once, on the Session's threads
+  if (auto* st = static_cast<LinearState*>(c.state);
+      st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
+    auto plan = st->get({c.threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, c.threads); });
+    if (plan && plan->run(m, x.data<float>(), y)) return;
+  }
+  // kernels::sgemm otherwise; rows are split over the session's threads when each gets
+  // enough work
   const size_t threads = c.pool ? c.pool->size() : 1;
   const size_t rows = size_t(m);
   const size_t tasks = std::min<size_t>({threads, rows, size_t(std::max<int64_t>(1, m * n * k / (1 << 17)))});
@@ -142,12 +153,9 @@ kernels::ConvEpilogue conv_epilogue(const Node& n) {
   return e;
 }
 
-/// A Conv2d's oneDNN primitives, one per input shape, built on first use (weights constant)
-/// and kept for the Session.
-struct ConvState {
-  std::mutex mutex;
-  std::map<std::vector<int64_t>, std::shared_ptr<kernels::DnnlConv>> plans;
-};
+/// A Conv2d's oneDNN primitives, one per input shape and thread count, built on first use
+/// (weights constant) and kept for the Session.
+using ConvState = PlanCache<kernels::DnnlConv>;
 
 std::shared_ptr<void> prepare_conv2d(const Node&) { return std::make_shared<ConvState>(); }
 
@@ -204,23 +212,17 @@ void run_conv2d(ExecContext& c) {
   // oneDNN: one primitive per input shape, cached while the weights are constants
   std::shared_ptr<kernels::DnnlConv> plan;
   auto* st = static_cast<ConvState*>(c.state);
-  const bool cacheable = st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant());
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(st->mutex);
+  auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, c.threads); };
+  if (st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
     std::vector<int64_t> key = x.dims();
     key.push_back(c.threads);
-    auto& slot = st->plans[key];
-    if (!slot) slot = kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, c.threads);
-    plan = slot;
+    plan = st->get(key, make);
   } else {
-    plan = kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, c.threads);
+    plan = make();
   }
   if (plan) {
     if (z && z != y.data<float>()) std::copy(z, z + y.numel(), y.data<float>());
-    thread_local std::vector<char> scratch;  // oneDNN's scratchpad, per calling thread, 64-byte aligned
-    if (scratch.size() < plan->scratch_bytes() + 64) scratch.resize(plan->scratch_bytes() + 64);
-    void* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
-    if (!plan->run(x.data<float>(), y.data<float>(), aligned))
+    if (!plan->run(x.data<float>(), y.data<float>(), thread_scratch(plan->scratch_bytes())))
       fail<Error>(c.node.describe(), ": oneDNN failed to run the convolution");
     return;
   }
@@ -342,7 +344,7 @@ void run_recurrent(ExecContext& c) {
 }  // namespace
 
 void register_layers_exec() {
-  set_executor(OpKind::Linear, {run_linear, nullptr});
+  set_executor(OpKind::Linear, {run_linear, prepare_linear});
   set_executor(OpKind::Gemm, {run_gemm, nullptr});
   set_executor(OpKind::MatMul, {run_matmul, nullptr});
   set_executor(OpKind::Conv2d, {run_conv2d, prepare_conv2d});

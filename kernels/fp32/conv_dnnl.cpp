@@ -1,5 +1,7 @@
 #include "kernels/fp32/conv_dnnl.h"
 
+#include <utility>
+
 #include <oneapi/dnnl/dnnl.hpp>
 
 // Debian's oneDNN runs on OpenMP (libgomp): its threads per call are the calling thread's
@@ -44,8 +46,20 @@ bool append_activation(dnnl::post_ops& po, const ConvEpilogue& e) {
 
 }  // namespace
 
-std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& p, bool nhwc, const float* w, const float* bias,
+std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc, const float* w, const float* bias,
                                            const ConvEpilogue& e, int threads) {
+  // A 1-D convolution along H (W = kW = 1, e.g. a Conv1d imported with W = 1) is the same
+  // computation, with the same memory layout of input, output and weights, as one along W,
+  // which oneDNN's direct kernels run several times faster: swap the spatial dims.
+  Conv2dParams p = given;
+  if (p.w == 1 && p.kw == 1 && p.ow == 1 && p.pad_left == 0 && p.h > 1) {
+    std::swap(p.h, p.w);
+    std::swap(p.kh, p.kw);
+    std::swap(p.oh, p.ow);
+    std::swap(p.stride_h, p.stride_w);
+    std::swap(p.dil_h, p.dil_w);
+    std::swap(p.pad_top, p.pad_left);
+  }
   using dt = dnnl::memory::data_type;
   using tag = dnnl::memory::format_tag;
   try {
