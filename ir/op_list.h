@@ -12,7 +12,8 @@
 ///     A Session's compiled plan adds (never in saved models): layout "NHWC" (X and Y stored
 ///     [N,H,W,C]), activation (Relu, LeakyRelu, Clip, Sigmoid, Tanh, Silu, HardSwish,
 ///     HardSigmoid, Gelu; activation_alpha / activation_beta) and a residual operand
-///     Z (4th input): Y = activation(conv + B) + Z
+///     Z (4th input): Y = activation(conv + B) + Z, or activation(conv + B + Z) with
+///     residual_first = 1
 ///   QLinear / QConv2d / QLSTM / DynamicQLinear / DynamicQLSTM: quantized layers, documented
 ///     in engine/quantize (their operands carry QuantParams).
 #define MQ_OP_LIST(X)                                                                          \

@@ -150,6 +150,7 @@ kernels::ConvEpilogue conv_epilogue(const Node& n) {
   e.alpha = n.attrs().get_float_or("activation_alpha", 0.f);
   e.beta = n.attrs().get_float_or("activation_beta", 0.f);
   e.residual = n.inputs().size() > 3 && n.input(3);
+  e.residual_first = n.attrs().get_int_or("residual_first", 0) != 0;
   return e;
 }
 
@@ -205,6 +206,10 @@ void run_conv2d(ExecContext& c) {
   if (y.dims() != want)
     fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's geometry");
   const kernels::ConvEpilogue e = conv_epilogue(c.node);
+  if (e.residual && c.in(3).dims() != y.dims())
+    fail<ShapeError>(c.node.describe(), ": residual ", c.in(3).shape().str(), " does not have the output's shape ",
+                     y.shape().str(), " (a broadcasting Add cannot be fused; build the Session with "
+                     "SessionOptions::optimize = false)");
   const float* z = e.residual ? c.in(3).data<float>() : nullptr;
   if (y.numel() == 0) return;
   const float* bias = c.has(2) ? c.in(2).data<float>() : nullptr;
@@ -236,10 +241,8 @@ void run_conv2d(ExecContext& c) {
   std::vector<float> xt(size_t(x.numel())), yt(size_t(y.numel()));
   nhwc_to_nchw(x.data<float>(), xt.data(), p.n, p.h, p.w, p.c);
   kernels::conv2d_f32(p, xt.data(), w.data<float>(), bias, yt.data(), scratch.data());
-  kernels::apply_conv_epilogue(e, yt.data(), nullptr, y.numel());
   nchw_to_nhwc(yt.data(), y.data<float>(), p.n, p.oh, p.ow, p.m);
-  if (z)
-    for (int64_t i = 0; i < y.numel(); ++i) y.data<float>()[i] += z[i];
+  kernels::apply_conv_epilogue(e, y.data<float>(), z, y.numel());  // elementwise: any layout
 }
 
 kernels::RnnActivation activation(const std::string& name, const std::vector<float>& alphas,

@@ -91,7 +91,7 @@ bool fuse_silu(Graph& g, Node* conv, Removed& removed) {
     return false;
   const bool operands = (mul->input(0) == y && mul->input(1) == sig->output(0)) ||
                         (mul->input(1) == y && mul->input(0) == sig->output(0));
-  if (!operands || !(mul->output(0)->shape() == y->shape())) return false;
+  if (!operands) return false;  // Mul(y, Sigmoid(y)) has y's shape
   set_activation(conv, "Silu", 0.f, 0.f);
   Value* out = mul->output(0);
   take_over(g, conv, out);  // y's readers: sig (and mul, now reading y itself): drop both
@@ -114,14 +114,26 @@ bool fuse_activation(Graph& g, Node* conv, Removed& removed) {
   return true;
 }
 
+/// Shapes that cannot differ except where both are unknown (the executor checks those at
+/// run time: a residual must have the output's shape, it does not broadcast).
+bool same_shape(const Shape& a, const Shape& b) {
+  if (!a.has_rank() || !b.has_rank() || a.rank() != b.rank()) return false;
+  for (size_t i = 0; i < a.rank(); ++i) {
+    if (a[i].is_static() != b[i].is_static()) return false;
+    if (a[i].is_static() && a[i].value != b[i].value) return false;
+    if (!a[i].is_static() && !a[i].symbol.empty() && !b[i].symbol.empty() && a[i].symbol != b[i].symbol) return false;
+  }
+  return true;
+}
+
 bool fuse_residual(Graph& g, Node* conv, Removed& removed) {
   Value* y = conv->output(0);
   if (y->dtype() != DType::f32 || g.is_output(y) || conv->input(3) || y->users().size() != 1) return false;
   Node* add = y->users()[0];
   if (add->op() != OpKind::Add || add->input(0) == add->input(1)) return false;
   Value* z = add->input(0) == y ? add->input(1) : add->input(0);
-  if (!z || z->dtype() != DType::f32 || !(z->shape() == y->shape()) ||
-      !(add->output(0)->shape() == y->shape()))
+  if (!z || z->dtype() != DType::f32 || !same_shape(z->shape(), y->shape()) ||
+      !same_shape(add->output(0)->shape(), y->shape()))
     return false;
   g.set_input(conv, 3, z);
   g.reinfer(conv);
@@ -137,8 +149,14 @@ void fuse_conv_epilogues(Graph& g) {
   Removed removed;
   for (Node* conv : g.nodes()) {
     if (removed.count(conv) || conv->op() != OpKind::Conv2d || !fusable_conv(g, conv->output(0))) continue;
-    if (fuse_silu(g, conv, removed) || fuse_activation(g, conv, removed)) changed = true;
-    if (fuse_residual(g, conv, removed)) changed = true;
+    if (fuse_silu(g, conv, removed) || fuse_activation(g, conv, removed)) {
+      changed = true;
+      fuse_residual(g, conv, removed);  // y = act(conv) + z
+    } else if (fuse_residual(g, conv, removed)) {
+      changed = true;  // y = act(conv + z), when an activation follows the Add
+      conv->attrs().set("residual_first", int64_t(1));
+      if (!fuse_silu(g, conv, removed) && !fuse_activation(g, conv, removed)) conv->attrs().set("residual_first", int64_t(0));
+    }
   }
   if (changed) g.topo_sort();
 }

@@ -82,8 +82,9 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc,
     const int64_t pad_bottom = (p.oh - 1) * p.stride_h + (p.kh - 1) * p.dil_h + 1 - p.h - p.pad_top;
     const int64_t pad_right = (p.ow - 1) * p.stride_w + (p.kw - 1) * p.dil_w + 1 - p.w - p.pad_left;
     dnnl::post_ops po;
+    if (e.residual && e.residual_first) po.append_sum(1.f);
     if (!append_activation(po, e)) return nullptr;
-    if (e.residual) po.append_sum(1.f);
+    if (e.residual && !e.residual_first) po.append_sum(1.f);
     dnnl::primitive_attr attr;
     attr.set_post_ops(po);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);

@@ -20,6 +20,9 @@ void map(float* y, int64_t n, F f) {
 }  // namespace
 
 void apply_conv_epilogue(const ConvEpilogue& e, float* y, const float* z, int64_t n) {
+  const bool add = e.residual && z;
+  if (add && e.residual_first)
+    for (int64_t i = 0; i < n; ++i) y[i] += z[i];
   const float a = e.alpha, b = e.beta;
   switch (e.act) {
     case ConvActivation::none: break;
@@ -35,7 +38,7 @@ void apply_conv_epilogue(const ConvEpilogue& e, float* y, const float* z, int64_
       map(y, n, [](float v) { return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f)); });
       break;
   }
-  if (e.residual && z)
+  if (add && !e.residual_first)
     for (int64_t i = 0; i < n; ++i) y[i] += z[i];
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 /// What a fused fp32 convolution does after the product: bias (in the conv), then an
-/// activation, then the addition of a residual operand (y = act(conv(x) + b) + z).
+/// activation and the addition of a residual operand, in either order:
+/// y = act(conv(x) + b) + z, or with residual_first y = act(conv(x) + b + z).
 #include <cstdint>
 
 namespace mq::kernels {
@@ -12,11 +13,12 @@ struct ConvEpilogue {
   ConvActivation act = ConvActivation::none;
   float alpha = 0.f;  ///< leaky_relu slope; clip min; hard_sigmoid alpha
   float beta = 0.f;   ///< clip max; hard_sigmoid beta
-  bool residual = false;  ///< y += z after the activation (z given to the kernel)
+  bool residual = false;        ///< y += z (z given to the kernel)
+  bool residual_first = false;  ///< add z before the activation instead of after
 };
 
-/// y[i] = act(y[i]) (+ z[i] when the epilogue has a residual and z is not null), over n
-/// floats: the reference every fused path must match.
+/// The epilogue over n floats of y (z: the residual, when the epilogue has one): the
+/// reference every fused path must match.
 void apply_conv_epilogue(const ConvEpilogue& e, float* y, const float* z, int64_t n);
 
 }  // namespace mq::kernels

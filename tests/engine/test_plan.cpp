@@ -198,3 +198,21 @@ TEST_CASE("a graph without convolutions is unchanged, and taps of fused values a
   plan::compile(compiled);
   CHECK(compiled.node_count() == 1);
 }
+
+TEST_CASE("an activation after the residual Add fuses too: y = act(conv + z)") {
+  std::mt19937 rng(6);
+  for (bool silu : {false, true}) {
+    Graph g;
+    Value* x = input(g);
+    Value* z = unary(g, OpKind::Tanh, x);
+    Value* sum = binary(g, OpKind::Add, conv(g, x, 8, 8, rng), z);
+    Value* y = silu ? binary(g, OpKind::Mul, sum, unary(g, OpKind::Sigmoid, sum)) : unary(g, OpKind::Relu, sum);
+    g.add_output(y);
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Add) == 0);
+    CHECK(count(compiled, OpKind::Relu) == 0);
+    CHECK(count(compiled, OpKind::Sigmoid) == 0);
+    check_same(g, rng);
+  }
+}
