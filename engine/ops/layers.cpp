@@ -323,11 +323,17 @@ void run_recurrent(ExecContext& c) {
   p.clip = at.get_float_or("clip", 0.f);
   p.input_forget = at.get_int_or("input_forget", 0) != 0;
   p.linear_before_reset = at.get_int_or("linear_before_reset", 0) != 0;
-  std::vector<float> scratch(kernels::rnn_scratch_floats(p));
+  std::vector<kernels::RnnParams> params(size_t(D), p);
   size_t ai = 0, bi = 0;
   for (int64_t d = 0; d < D; ++d) {
-    for (size_t k = 0; k < n_acts; ++k) p.act[k] = activation(names[d * n_acts + k], alphas, betas, ai, bi);
-    p.reverse = dir == "reverse" || d == 1;
+    for (size_t k = 0; k < n_acts; ++k) params[d].act[k] = activation(names[d * n_acts + k], alphas, betas, ai, bi);
+    params[d].reverse = dir == "reverse" || d == 1;
+  }
+  // the directions are independent: one thread each when the Session has two
+  const size_t floats = kernels::rnn_scratch_floats(p);
+  std::vector<float> scratch(floats * size_t(D));
+  auto direction = [&](size_t dd) {
+    const int64_t d = int64_t(dd);
     const int64_t so = layout == 0 ? d * B * H : d * H;  // state offset of this direction
     kernels::RnnTensors t;
     t.x = x.data<float>();
@@ -341,8 +347,11 @@ void run_recurrent(ExecContext& c) {
     t.y = y ? y + (layout == 0 ? d * B * H : d * H) : nullptr;
     t.y_h = yh ? yh + so : nullptr;
     t.y_c = yc ? yc + so : nullptr;
-    kernels::rnn_f32(p, t, scratch.data());
-  }
+    kernels::rnn_f32(params[dd], t, scratch.data() + dd * floats);
+  };
+  if (D > 1 && c.pool && c.threads > 1) c.pool->parallel_for(size_t(D), direction);
+  else
+    for (int64_t d = 0; d < D; ++d) direction(size_t(d));
 }
 }  // namespace
 

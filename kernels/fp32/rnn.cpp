@@ -1,5 +1,7 @@
 #include "kernels/fp32/rnn.h"
 
+#include "kernels/sgemm.h"
+
 #include <Eigen/Core>
 #include <algorithm>
 #include <cmath>
@@ -54,9 +56,8 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
     if (p.input == 0) {
       xwm.setZero();
     } else {
-      Eigen::Map<const RowMat> xm(t.x, rows, p.input);
-      Eigen::Map<const RowMat> wm(t.w, GH, p.input);
-      xwm.noalias() = xm * wm.transpose();
+      sgemm(0, size_t(rows), size_t(GH), size_t(p.input), t.x, size_t(p.input), t.w, size_t(p.input), nullptr, xw,
+            size_t(GH));
     }
     if (t.bias) {
       Eigen::Map<const Eigen::RowVectorXf> wb(t.bias, GH), rb(t.bias + GH, GH);
@@ -81,12 +82,9 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
       for (int64_t tt = len(b); tt < S; ++tt)
         std::fill_n(t.y + tt * p.y_seq_stride + b * p.y_batch_stride, H, 0.f);
 
-  Eigen::Map<const RowMat> rm(t.r, GH, H);
-  Eigen::Map<RowMat> hrm(hr, B, GH);
-  Eigen::Map<const RowMat> hm(h, B, H);
   const RnnActivation &f = p.act[0], &g = p.act[1], &ha = p.act[2];
   for (int64_t s = 0; s < S; ++s) {
-    if (H > 0) hrm.noalias() = hm * rm.transpose();
+    if (H > 0) sgemm(0, size_t(B), size_t(GH), size_t(H), h, size_t(H), t.r, size_t(H), nullptr, hr, size_t(GH));
     for (int64_t b = 0; b < B; ++b) {
       const int64_t L = len(b);
       if (s >= L) continue;
@@ -126,10 +124,8 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
           // (r ⊙ h)·Rhᵀ for this batch row.
           float* rhb = rh + b * H;
           for (int64_t j = 0; j < H; ++j) rhb[j] = zbuf[H + j] * hb[j];
-          Eigen::Map<const Eigen::RowVectorXf> rhv(rhb, H);
-          Eigen::Map<const RowMat> rhm_w(t.r + 2 * H * H, H, H);
           float* linb = lin + b * H;
-          Eigen::Map<Eigen::RowVectorXf>(linb, H).noalias() = rhv * rhm_w.transpose();
+          sgemm(0, 1, size_t(H), size_t(H), rhb, size_t(H), t.r + 2 * H * H, size_t(H), nullptr, linb, size_t(H));
           for (int64_t j = 0; j < H; ++j) {
             const float hc = activate(g, clip(p, gx[2 * H + j] + linb[j] + (rbh ? rbh[j] : 0.f)));
             const float z = zbuf[j];
