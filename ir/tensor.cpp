@@ -1,5 +1,8 @@
 #include "ir/tensor.h"
 
+#include <limits>
+#include <type_traits>
+
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -68,6 +71,18 @@ void Tensor::check_type(DType t) const {
   if (!ok) fail<Error>("tensor of dtype ", dtype_name(dtype_), " accessed as ", dtype_name(t));
 }
 
+/// static_cast, but a float out of an integer type's range saturates (NaN gives 0) instead
+/// of being undefined behaviour: shape operands in hostile files can hold any float.
+template <class Out, class In>
+static Out convert_one(In x) {
+  if constexpr (std::is_floating_point_v<In> && std::is_integral_v<Out>) {
+    if (!(x == x)) return Out(0);
+    if (x <= In(std::numeric_limits<Out>::min())) return std::numeric_limits<Out>::min();
+    if (x >= In(std::numeric_limits<Out>::max())) return std::numeric_limits<Out>::max();
+  }
+  return static_cast<Out>(x);
+}
+
 template <class Out>
 static std::vector<Out> convert_all(const Tensor& t) {
   std::vector<Out> v(size_t(t.numel()));
@@ -75,7 +90,7 @@ static std::vector<Out> convert_all(const Tensor& t) {
 #define MQ_X(nm, ct, sz)                                                      \
   case DType::nm: {                                                          \
     auto* p = static_cast<const ct*>(t.raw());                               \
-    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<Out>(p[i]);     \
+    for (size_t i = 0; i < v.size(); ++i) v[i] = convert_one<Out>(p[i]);     \
     break;                                                                   \
   }
     MQ_DTYPE_LIST(MQ_X)
