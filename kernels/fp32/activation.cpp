@@ -1,5 +1,7 @@
 #include "kernels/fp32/activation.h"
 
+#include "kernels/fp32/vmath.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -25,12 +27,12 @@ void activation_f32(Activation act, const ActivationParams& p, const float* x, f
   switch (act) {
     case Activation::relu: return map(x, y, n, [](float v) { return v < 0.f ? 0.f : v; });  // NaN stays NaN
     case Activation::leaky_relu: return map(x, y, n, [a](float v) { return v < 0.f ? a * v : v; });
-    case Activation::sigmoid: return map(x, y, n, sigmoid);
+    case Activation::sigmoid: return sigmoid_f32(x, y, n);
     case Activation::hard_sigmoid:
       return map(x, y, n, [a, b](float v) { return std::clamp(a * v + b, 0.f, 1.f); });
     case Activation::hard_swish:
       return map(x, y, n, [](float v) { return v * std::clamp(v / 6.f + 0.5f, 0.f, 1.f); });
-    case Activation::tanh: return map(x, y, n, [](float v) { return std::tanh(v); });
+    case Activation::tanh: return tanh_f32(x, y, n);
     case Activation::erf: return map(x, y, n, [](float v) { return std::erf(v); });
     case Activation::elu: return map(x, y, n, [a](float v) { return v < 0.f ? a * std::expm1(v) : v; });
     case Activation::selu:

@@ -1,0 +1,75 @@
+// xsimd bodies of kernels/fp32/vmath.h, templated on an explicit xsimd arch. Include it inside
+// an anonymous namespace of a TU built with that arch's flags. Only +, −, ×, ÷, min, max,
+// floor, comparisons and bit operations: the same results on every arch.
+
+template <class A>
+struct VMath {
+  using bf = xsimd::batch<float, A>;
+  using bi = xsimd::batch<std::int32_t, A>;
+  static constexpr std::size_t W = bf::size;
+
+  /// Cephes expf on a clamped argument: 2^n · P(r), n = round(x·log2 e), r = x − n·ln 2.
+  static bf exp(const bf& x0) {
+    const bf x = xsimd::min(xsimd::max(x0, bf(-87.33654f)), bf(88.72283f));
+    const bf fx = xsimd::floor(x * bf(1.44269504088896341f) + bf(0.5f));
+    bf r = x - fx * bf(0.693359375f);
+    r = r - fx * bf(-2.12194440e-4f);
+    const bf z = r * r;
+    bf p = bf(1.9875691500e-4f);
+    p = p * r + bf(1.3981999507e-3f);
+    p = p * r + bf(8.3334519073e-3f);
+    p = p * r + bf(4.1665795894e-2f);
+    p = p * r + bf(1.6666665459e-1f);
+    p = p * r + bf(5.0000001201e-1f);
+    p = p * z + r + bf(1.0f);
+    // 2^n as two normal powers of two (n runs from -126 to 128): exact multiplications
+    const bi n = xsimd::batch_cast<std::int32_t>(fx);
+    const bi h = n >> 1;
+    bf y = p * xsimd::bitwise_cast<bf>((h + bi(127)) << 23);
+    y = y * xsimd::bitwise_cast<bf>((n - h + bi(127)) << 23);
+    y = xsimd::select(x0 > bf(88.72283905f), bf(std::numeric_limits<float>::infinity()), y);
+    y = xsimd::select(x0 < bf(-87.33654f), bf(0.f), y);  // below the normal range: 0
+    return xsimd::select(xsimd::isnan(x0), x0, y);
+  }
+
+  static bf sigmoid(const bf& x) { return bf(1.f) / (bf(1.f) + exp(-x)); }
+
+  /// Cephes tanhf: an odd polynomial below |x| = 0.625, 1 − 2 / (e^{2|x|} + 1) above.
+  static bf tanh(const bf& x) {
+    const bf ax = xsimd::abs(x);
+    const bf s = x * x;
+    bf p = bf(-5.70498872745e-3f);
+    p = p * s + bf(2.06390887954e-2f);
+    p = p * s + bf(-5.37397155531e-2f);
+    p = p * s + bf(1.33314422036e-1f);
+    p = p * s + bf(-3.33332819422e-1f);
+    const bf small = p * s * x + x;
+    const bf e = exp(ax + ax);
+    bf big = bf(1.f) - bf(2.f) / (e + bf(1.f));
+    big = xsimd::select(x < bf(0.f), -big, big);
+    const bf y = xsimd::select(ax < bf(0.625f), small, big);
+    return xsimd::select(xsimd::isnan(x), x, y);
+  }
+
+  template <class F>
+  static void map(const float* x, float* y, std::int64_t n, F f) {
+    std::int64_t i = 0;
+    for (; i + std::int64_t(W) <= n; i += std::int64_t(W)) f(bf::load_unaligned(x + i)).store_unaligned(y + i);
+    if (i < n) {  // the tail through a full batch: the same operations as every other element
+      alignas(64) float tmp[W] = {};
+      std::memcpy(tmp, x + i, size_t(n - i) * sizeof(float));
+      f(bf::load_aligned(tmp)).store_aligned(tmp);
+      std::memcpy(y + i, tmp, size_t(n - i) * sizeof(float));
+    }
+  }
+};
+
+template <class A>
+const VMathKernels& vmath_kernels_for() {
+  static const VMathKernels k{
+      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::exp(v); }); },
+      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::sigmoid(v); }); },
+      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::tanh(v); }); },
+  };
+  return k;
+}
