@@ -227,7 +227,7 @@ void run_conv2d(ExecContext& c) {
   }
   if (plan) {
     if (z && z != y.data<float>()) std::copy(z, z + y.numel(), y.data<float>());
-    if (!plan->run(x.data<float>(), y.data<float>(), thread_scratch(plan->scratch_bytes())))
+    if (!plan->run(x.data<float>(), y.data<float>()))
       fail<Error>(c.node.describe(), ": oneDNN failed to run the convolution");
     return;
   }

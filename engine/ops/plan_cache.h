@@ -1,6 +1,6 @@
 #pragma once
 /// Kernel objects an executor builds once per input shape (oneDNN primitives with their
-/// weights reordered) and keeps for the Session, plus the per-thread scratch they run with.
+/// weights reordered) and keeps for the Session.
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,12 +23,5 @@ struct PlanCache {
     return it->second;
   }
 };
-
-/// At least `bytes` of 64-byte aligned scratch owned by the calling thread (reused).
-inline void* thread_scratch(size_t bytes) {
-  thread_local std::vector<char> buf;
-  if (buf.size() < bytes + 64) buf.resize(bytes + 64);
-  return buf.data() + (64 - reinterpret_cast<uintptr_t>(buf.data()) % 64) % 64;
-}
 
 }  // namespace mq::ops

@@ -1,10 +1,13 @@
 // Executors for pooling and normalization.
+#include <memory>
 #include <vector>
 
 #include "engine/executor.h"
 #include "kernels/fp32/conv.h"
 #include "kernels/fp32/norm.h"
 #include "kernels/fp32/pool.h"
+#include "kernels/fp32/pool_dnnl.h"
+#include "engine/ops/plan_cache.h"
 
 namespace mq::ops {
 
@@ -15,6 +18,8 @@ int auto_pad_code(const std::string& s) {
   if (s == "SAME_LOWER") return 3;
   return 0;
 }
+
+bool nhwc(const ExecContext& c) { return c.attrs().get_string_or("layout", "NCHW") == "NHWC"; }
 
 // Pool geometry from the attributes, with 1 or 2 spatial dims padded to 3.
 kernels::PoolParams pool_params(const ExecContext& c) {
@@ -28,15 +33,16 @@ kernels::PoolParams pool_params(const ExecContext& c) {
   const int ap = auto_pad_code(at.get_string_or("auto_pad", "NOTSET"));
   const bool ceil_mode = at.get_int_or("ceil_mode", 0) != 0;
   kernels::PoolParams p;
-  p.nc = x.dim(0) * x.dim(1);
+  const size_t first = nhwc(c) ? 1 : 2;  // the first spatial dim
+  p.nc = x.dim(0) * x.dim(nhwc(c) ? 3 : 1);
   const size_t off = 3 - nd;
   for (size_t d = 0; d < nd; ++d) {
-    auto g = kernels::spatial_geometry(x.dim(2 + d), kernel[d], strides[d], dil[d], pads[d],
+    auto g = kernels::spatial_geometry(x.dim(first + d), kernel[d], strides[d], dil[d], pads[d],
                                        pads[d + nd], ap, ceil_mode);
-    if (g.out != c.outputs.at(0).dim(2 + d))  // the kernel writes what its geometry says: never past the output
+    if (g.out != c.outputs.at(0).dim(first + d))  // the kernel writes what its geometry says: never past the output
       fail<ShapeError>(c.node.describe(), ": pooling geometry gives ", g.out, " outputs where inference gave ",
-                       c.outputs.at(0).dim(2 + d));
-    p.in[off + d] = x.dim(2 + d);
+                       c.outputs.at(0).dim(first + d));
+    p.in[off + d] = x.dim(first + d);
     p.out[off + d] = g.out;
     p.kernel[off + d] = kernel[d];
     p.stride[off + d] = strides[d];
@@ -49,8 +55,42 @@ kernels::PoolParams pool_params(const ExecContext& c) {
   return p;
 }
 
+using PoolState = PlanCache<kernels::DnnlPool>;
+std::shared_ptr<void> prepare_pool(const Node&) { return std::make_shared<PoolState>(); }
+
+/// fp32 2-D pooling without indices: oneDNN (NCHW or NHWC); an NHWC pooling oneDNN cannot
+/// build runs the NCHW kernels on a transposed copy. False: not such a pooling.
+bool run_pool_2d(ExecContext& c, const kernels::PoolParams& p, bool is_max) {
+  const Tensor& x = c.in(0);
+  Tensor& y = c.out(0);
+  if (x.dtype() != DType::f32 || x.rank() != 4 || c.outputs.size() > 1) return false;
+  const bool nc_last = nhwc(c);
+  const int64_t batch = x.dim(0), channels = x.dim(nc_last ? 3 : 1);
+  if (y.numel() == 0) return true;
+  std::vector<int64_t> key = x.dims();
+  key.push_back(c.threads);
+  auto make = [&] { return kernels::DnnlPool::create(p, batch, channels, is_max, nc_last, c.threads); };
+  auto plan = c.state ? static_cast<PoolState*>(c.state)->get(key, make) : std::shared_ptr<kernels::DnnlPool>(make());
+  if (plan && plan->run(x.data<float>(), y.data<float>())) return true;
+  if (!nc_last) return false;
+  const int64_t hw_in = x.dim(1) * x.dim(2), hw_out = y.dim(1) * y.dim(2);
+  std::vector<float> xt(size_t(x.numel())), yt(size_t(y.numel()));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < hw_in; ++i)
+      for (int64_t k = 0; k < channels; ++k)
+        xt[size_t((b * channels + k) * hw_in + i)] = x.data<float>()[(b * hw_in + i) * channels + k];
+  if (is_max) kernels::max_pool(p, xt.data(), yt.data(), static_cast<int64_t*>(nullptr));
+  else kernels::avg_pool_f32(p, xt.data(), yt.data());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < hw_out; ++i)
+      for (int64_t k = 0; k < channels; ++k)
+        y.data<float>()[(b * hw_out + i) * channels + k] = yt[size_t((b * channels + k) * hw_out + i)];
+  return true;
+}
+
 void run_max_pool(ExecContext& c) {
   const kernels::PoolParams p = pool_params(c);
+  if (run_pool_2d(c, p, true)) return;
   int64_t* idx = c.outputs.size() > 1 ? c.out(1).data<int64_t>() : nullptr;
   const Tensor& x = c.in(0);
   switch (x.dtype()) {
@@ -63,6 +103,7 @@ void run_max_pool(ExecContext& c) {
 
 void run_avg_pool(ExecContext& c) {
   const kernels::PoolParams p = pool_params(c);
+  if (run_pool_2d(c, p, false)) return;
   kernels::avg_pool_f32(p, c.in(0).data<float>(), c.out(0).data<float>());
 }
 
@@ -145,8 +186,8 @@ void run_layer_norm(ExecContext& c) {
 }  // namespace
 
 void register_pool_norm_exec() {
-  set_executor(OpKind::MaxPool, {run_max_pool, nullptr});
-  set_executor(OpKind::AveragePool, {run_avg_pool, nullptr});
+  set_executor(OpKind::MaxPool, {run_max_pool, prepare_pool});
+  set_executor(OpKind::AveragePool, {run_avg_pool, prepare_pool});
   set_executor(OpKind::GlobalAveragePool, {run_global_avg, nullptr});
   set_executor(OpKind::GlobalMaxPool, {run_global_max, nullptr});
   set_executor(OpKind::BatchNormalization, {run_batch_norm, nullptr});

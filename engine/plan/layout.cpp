@@ -119,6 +119,34 @@ bool sink_through(Graph& g, Node* u) {
     int64_t axis = attrs.get_int("axis");
     if (axis < 0) axis += 4;
     attrs.set("axis", kToNchw[size_t(axis)]);
+  } else if (op == OpKind::MaxPool || op == OpKind::AveragePool) {
+    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
+    if (!is_transpose(p, kToNchw) || u->outputs().size() != 1 || out->dtype() != DType::f32 ||
+        attrs.get_ints_or("kernel_shape", {}).size() != 2)
+      return false;
+    ins = {p->input(0)};
+    attrs.set("layout", std::string("NHWC"));
+  } else if (op == OpKind::Slice) {
+    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
+    if (!is_transpose(p, kToNchw)) return false;
+    ins = u->inputs();
+    ins[0] = p->input(0);
+    std::vector<int64_t> axes;
+    if (Value* a = u->input(3)) {
+      if (!a->is_constant()) return false;
+      axes = a->constant()->to_int64();
+    } else {
+      Value* starts = u->input(1);
+      if (!starts || !starts->is_constant()) return false;
+      for (int64_t i = 0; i < starts->constant()->numel(); ++i) axes.push_back(i);
+    }
+    for (int64_t& a : axes) {
+      if (a < -4 || a > 3) return false;
+      a = kToNchw[size_t(a < 0 ? a + 4 : a)];
+    }
+    ins.resize(std::max<size_t>(ins.size(), 4));
+    ins[3] = g.add_constant(g.unique_name(u->name() + "_axes_nhwc"),
+                            Tensor::from_vector<int64_t>({int64_t(axes.size())}, axes));
   } else if (op == OpKind::Resize) {
     Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
     if (!is_transpose(p, kToNchw) || attrs.has("axes")) return false;

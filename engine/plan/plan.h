@@ -13,8 +13,9 @@ namespace mq::plan {
 void fuse_conv_epilogues(Graph& g);
 
 /// Runs fp32 Conv2d nodes in NHWC: each gets Transposes around it, then Transposes are
-/// pushed through layout-free ops (elementwise, Concat, Slice, Resize) and cancelled in
-/// pairs, so convolution chains stay NHWC and convert only where an op needs NCHW.
+/// pushed through ops that do not care about the layout (elementwise, Concat, Resize) or
+/// have an NHWC form (fp32 2-D MaxPool / AveragePool) and cancelled in pairs, so convolution
+/// chains stay NHWC and convert only where an op needs NCHW.
 void nhwc_layout(Graph& g);
 
 /// Both, in that order, then unused nodes removed and the order restored.

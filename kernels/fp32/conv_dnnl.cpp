@@ -4,9 +4,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-// Debian's oneDNN runs on OpenMP (libgomp): its threads per call are the calling thread's
-// OpenMP setting. Declared here so that no compiler needs OpenMP support of its own.
-extern "C" void omp_set_num_threads(int);
+#include "kernels/fp32/dnnl_util.h"
 
 namespace mq::kernels {
 
@@ -112,9 +110,9 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc,
   }
 }
 
-size_t DnnlConv::scratch_bytes() const { return impl_->scratch_md.get_size(); }
 
-bool DnnlConv::run(const float* x, float* y, void* scratch) const {
+bool DnnlConv::run(const float* x, float* y) const {
+  void* scratch = dnnl_thread_scratch(impl_->scratch_md.get_size());
   const Impl& s = *impl_;
   omp_set_num_threads(s.threads);
   try {

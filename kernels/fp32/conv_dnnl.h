@@ -25,10 +25,7 @@ class DnnlConv {
   /// y = epilogue(conv(x)); with a residual epilogue, `y` holds z on entry (it may be z's own
   /// buffer). Runs on the threads given to create(), OpenMP threads of the calling thread.
   /// False when oneDNN reports an error.
-  /// `scratch` holds scratch_bytes() bytes (oneDNN's scratchpad, owned by the caller so
-  /// that any thread may run the primitive).
-  bool run(const float* x, float* y, void* scratch) const;
-  size_t scratch_bytes() const;
+  bool run(const float* x, float* y) const;
   /// oneDNN's name for the implementation it chose, e.g. "brgconv:avx512_core".
   std::string impl_name() const;
 

@@ -6,7 +6,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-extern "C" void omp_set_num_threads(int);  // libgomp, oneDNN's threading runtime here
+#include "kernels/fp32/dnnl_util.h"
+
 
 namespace mq::kernels {
 
@@ -87,10 +88,7 @@ bool DnnlLinear::run(int64_t m, const float* x, float* y) const {
   omp_set_num_threads(s.threads);
   try {
     auto p = s.get(m);
-    thread_local std::vector<char> scratch;  // oneDNN's scratchpad for this thread, 64-byte aligned
-    const size_t bytes = p->scratch_md.get_size() + 64;
-    if (scratch.size() < bytes) scratch.resize(bytes);
-    void* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+    void* aligned = dnnl_thread_scratch(p->scratch_md.get_size());
     dnnl::stream st(s.eng);
     dnnl::memory src(dnnl::memory::desc({m, s.k}, dt::f32, tag::ab), s.eng, const_cast<float*>(x));
     dnnl::memory dst(dnnl::memory::desc({m, s.n}, dt::f32, tag::ab), s.eng, y);

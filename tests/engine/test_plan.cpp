@@ -216,3 +216,34 @@ TEST_CASE("an activation after the residual Add fuses too: y = act(conv + z)") {
     check_same(g, rng);
   }
 }
+
+TEST_CASE("NHWC: 2-D pools (pads, ceil_mode, count_include_pad) and Slice run on NHWC data") {
+  std::mt19937 rng(7);
+  for (int variant = 0; variant < 4; ++variant) {
+    CAPTURE(variant);
+    Graph g;
+    Value* a = unary(g, OpKind::Relu, conv(g, input(g), 8, 8, rng));
+    Attributes pa;
+    pa.set("kernel_shape", std::vector<int64_t>{3, 3});
+    pa.set("strides", std::vector<int64_t>{2, 2});
+    pa.set("pads", std::vector<int64_t>{1, 0, 1, 1});
+    if (variant & 1) pa.set("ceil_mode", int64_t(1));
+    if (variant & 2) pa.set("count_include_pad", int64_t(1));
+    const OpKind pool = variant < 2 ? OpKind::MaxPool : OpKind::AveragePool;
+    Value* p = g.add_node(pool, {.name = "pool", .inputs = {a}, .attrs = pa})->output(0);
+    // channels 2..6 and every second row: Slice with axes, then without (starts on N, C)
+    Value* s1 = g.add_node(OpKind::Slice, {.name = "s1", .inputs = {p, g.add_constant("st", Tensor::from_vector<int64_t>({2}, {2, 0})),
+                                                                    g.add_constant("en", Tensor::from_vector<int64_t>({2}, {6, 100})),
+                                                                    g.add_constant("ax", Tensor::from_vector<int64_t>({2}, {1, -2})),
+                                                                    g.add_constant("sp", Tensor::from_vector<int64_t>({2}, {1, 2}))}})
+                    ->output(0);
+    Value* s2 = g.add_node(OpKind::Slice, {.name = "s2", .inputs = {s1, g.add_constant("st2", Tensor::from_vector<int64_t>({2}, {0, 1})),
+                                                                    g.add_constant("en2", Tensor::from_vector<int64_t>({2}, {1, 3}))}})
+                    ->output(0);
+    g.add_output(conv(g, s2, 2, 3, rng, 1));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Transpose) == 2);  // in at the input, out at the output
+    check_same(g, rng);
+  }
+}

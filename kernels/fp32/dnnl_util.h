@@ -1,0 +1,21 @@
+#pragma once
+/// What the oneDNN-backed kernels share: the calling thread's scratchpad and OpenMP setting.
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+// Debian's oneDNN runs on OpenMP (libgomp): its threads per call are the calling thread's
+// OpenMP setting. Declared here so that no compiler needs OpenMP support of its own.
+extern "C" void omp_set_num_threads(int);
+
+namespace mq::kernels {
+
+/// At least `bytes` of 64-byte aligned scratch owned by the calling thread (reused), for a
+/// primitive built with a user scratchpad: any thread may run it.
+inline void* dnnl_thread_scratch(std::size_t bytes) {
+  thread_local std::vector<char> buf;
+  if (buf.size() < bytes + 64) buf.resize(bytes + 64);
+  return buf.data() + (64 - reinterpret_cast<std::uintptr_t>(buf.data()) % 64) % 64;
+}
+
+}  // namespace mq::kernels
