@@ -1,5 +1,6 @@
 #include "kernels/fp32/rnn.h"
 
+#include "kernels/fp32/vmath.h"
 #include "kernels/sgemm.h"
 
 #include <Eigen/Core>
@@ -83,6 +84,8 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
         std::fill_n(t.y + tt * p.y_seq_stride + b * p.y_batch_stride, H, 0.f);
 
   const RnnActivation &f = p.act[0], &g = p.act[1], &ha = p.act[2];
+  const bool plain_lstm = p.cell == RnnCell::lstm && !t.peephole && !(p.clip > 0.f) && !p.input_forget &&
+                          f.kind == RnnActKind::sigmoid && g.kind == RnnActKind::tanh && ha.kind == RnnActKind::tanh;
   for (int64_t s = 0; s < S; ++s) {
     if (H > 0) sgemm(0, size_t(B), size_t(GH), size_t(H), h, size_t(H), t.r, size_t(H), nullptr, hr, size_t(GH));
     for (int64_t b = 0; b < B; ++b) {
@@ -93,7 +96,17 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
       const float* gr = hr + b * GH;
       float* hb = h + b * H;
       float* cb = c + b * H;
-      if (p.cell == RnnCell::lstm) {
+      if (p.cell == RnnCell::lstm && plain_lstm) {
+        // the usual cell, vectorized: gates i, o, f, c = x·Wᵀ + h·Rᵀ (+ biases), σ(i, o, f), tanh(c)
+        float* gates = hr + b * GH;
+        for (int64_t j = 0; j < GH; ++j) gates[j] += gx[j];
+        sigmoid_f32(gates, gates, 3 * H);
+        tanh_f32(gates + 3 * H, gates + 3 * H, H);
+        for (int64_t j = 0; j < H; ++j) cb[j] = gates[2 * H + j] * cb[j] + gates[j] * gates[3 * H + j];
+        float* tc = rh + b * H;
+        tanh_f32(cb, tc, H);
+        for (int64_t j = 0; j < H; ++j) hb[j] = gates[H + j] * tc[j];
+      } else if (p.cell == RnnCell::lstm) {
         const float* P = t.peephole;
         for (int64_t j = 0; j < H; ++j) {
           const float cp = cb[j];
