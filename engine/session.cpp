@@ -32,6 +32,11 @@ struct Session::Impl {
   std::vector<bool> is_const;
   BufferPool pool;
   std::unique_ptr<ThreadPool> workers;
+  // Inference is skipped for a node whose operand types are those of the previous run, unless
+  // its output type may depend on operand values that are not constants (shape operands).
+  std::vector<char> shape_only;                    // per step: output types follow from operand types
+  std::vector<std::vector<ValueType>> last_in, last_out;
+  std::vector<std::pair<size_t, const Tensor*>> constants;  // slot, data
   std::vector<double> step_ms;  // profile: per step, summed over runs
   double run_ms = 0;
   int64_t runs = 0;
@@ -80,6 +85,27 @@ struct Session::Impl {
       const Executor& e = executor(n->op());
       states.push_back(e.prepare ? with_context(n->describe(), [&] { return e.prepare(*n); }) : nullptr);
     }
+    for (Node* n : order) {
+      bool values_matter = false;
+      switch (n->op()) {
+        case OpKind::Reshape: case OpKind::Split: case OpKind::Slice: case OpKind::Squeeze: case OpKind::Unsqueeze:
+        case OpKind::ConstantOfShape: case OpKind::Expand: case OpKind::Pad: case OpKind::Resize: case OpKind::Range:
+        case OpKind::Tile: case OpKind::ReduceMean: case OpKind::ReduceMax: case OpKind::ReduceMin:
+        case OpKind::ReduceSum: case OpKind::ReduceProd: case OpKind::ReduceL2: case OpKind::QuantizeLinear:
+        case OpKind::DequantizeLinear: case OpKind::DynamicQuantizeLinear: case OpKind::QLinearMatMul:
+        case OpKind::QLinearConv: case OpKind::MatMulInteger: case OpKind::ConvInteger: case OpKind::Clip:
+          values_matter = true;
+          break;
+        default: break;
+      }
+      bool all_const = true;
+      for (Value* v : n->inputs()) all_const = all_const && (!v || v->is_constant());
+      shape_only.push_back(!values_matter || all_const);
+    }
+    last_in.resize(order.size());
+    last_out.resize(order.size());
+    for (Value* v : graph.values())
+      if (v->is_constant()) constants.emplace_back(slot[v], &*v->constant());
     for (Value* v : graph.inputs()) input_slots.push_back(slot[v]);
     for (Value* v : graph.outputs()) {
       output_slots.push_back(slot[v]);
@@ -122,8 +148,7 @@ struct Session::Impl {
     if (profiling && step_ms.size() != order.size()) step_ms.assign(order.size(), 0.0);
     std::vector<Tensor> env(slot.size());
     std::vector<int> remaining = use_count;
-    for (Value* v : graph.values())
-      if (v->is_constant()) env[slot[v]] = *v->constant();
+    for (const auto& [s, t] : constants) env[s] = *t;
     std::map<std::string, int64_t> symbols;
     for (Value* v : graph.inputs()) {
       auto it = inputs.find(v->name());
@@ -165,7 +190,11 @@ struct Session::Impl {
         }
         in_types.push_back(vt);
       }
-      std::vector<ValueType> out_types = infer_node(*n, in_types, ctx.inputs);
+      if (!shape_only[k] || last_out[k].empty() || in_types != last_in[k]) {
+        last_out[k] = infer_node(*n, in_types, ctx.inputs);
+        last_in[k] = std::move(in_types);
+      }
+      const std::vector<ValueType>& out_types = last_out[k];
       for (size_t i = 0; i < n->outputs().size(); ++i) {
         if (i >= out_types.size() || !out_types[i].shape.is_static() ||
             out_types[i].dtype == DType::undefined)

@@ -247,3 +247,20 @@ TEST_CASE("NHWC: 2-D pools (pads, ceil_mode, count_include_pad) and Slice run on
     check_same(g, rng);
   }
 }
+
+TEST_CASE("a Session re-infers output types when input shapes change, and when a shape operand's values do") {
+  std::mt19937 rng(8);
+  Graph g;
+  Value* x = input(g);
+  Value* shape = g.add_input("shape", {DType::i64, Shape({Dim(2)}), {}});
+  Value* c = unary(g, OpKind::Relu, conv(g, x, 8, 4, rng));
+  g.add_output(g.add_node(OpKind::Reshape, {.name = "r", .inputs = {c, shape}, .output_names = {"y"}})->output(0));
+  Session s(g, {.threads = 1});
+  for (auto [batch, rows] : std::vector<std::pair<int64_t, int64_t>>{{2, 4}, {2, 8}, {3, 6}, {2, 4}}) {
+    CAPTURE(batch);
+    CAPTURE(rows);
+    TensorMap out = s.run({{"x", random_tensor({batch, 8, 12, 10}, rng)},
+                           {"shape", Tensor::from_vector<int64_t>({2}, {rows, -1})}});
+    CHECK(out.at("y").dims() == std::vector<int64_t>{rows, batch * 4 * 12 * 10 / rows});
+  }
+}
