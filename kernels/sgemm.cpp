@@ -22,7 +22,9 @@ void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const f
            std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
            std::size_t ldc, bool accumulate) {
   if (m1 <= m0) return;
-  if (active_isa() != Isa::scalar && n > 0 && k > 0) {
+  // a small matrix-vector product (an RNN step): Eigen's GEMV, without oneDNN's per-call cost
+  const bool small_gemv = m1 - m0 <= 2 && n * k <= (std::size_t(1) << 18);
+  if (active_isa() != Isa::scalar && n > 0 && k > 0 && !small_gemv) {
     // single-threaded: callers split rows over the Session's threads
     omp_set_num_threads(1);
     float* c0 = c + m0 * ldc;
@@ -37,6 +39,8 @@ void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const f
           for (std::size_t j = 0; j < n; ++j) c[m * ldc + j] += bias[j];
       return;
     }
+  }
+  if (active_isa() != Isa::scalar) {
     if (static_cast<int>(active_isa()) >= static_cast<int>(Isa::avx512vnni)) {
       sgemm_eigen_avx512(m0, m1, n, k, a, lda, w, ldw, bias, c, ldc, accumulate);
       return;
