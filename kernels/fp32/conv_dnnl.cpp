@@ -9,7 +9,7 @@
 namespace mq::kernels {
 
 struct DnnlConv::Impl {
-  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::engine eng = dnnl_cpu();
   dnnl::convolution_forward prim;
   dnnl::memory::desc src_md, dst_md, scratch_md;
   dnnl::memory weights, bias;
@@ -116,7 +116,7 @@ bool DnnlConv::run(const float* x, float* y) const {
   const Impl& s = *impl_;
   omp_set_num_threads(s.threads);
   try {
-    dnnl::stream st(s.eng);
+    dnnl::stream& st = dnnl_thread_stream();
     dnnl::memory src(s.src_md, s.eng, const_cast<float*>(x));
     dnnl::memory dst(s.dst_md, s.eng, y);
     dnnl::memory pad(s.scratch_md, s.eng, scratch);

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <oneapi/dnnl/dnnl.hpp>
+
 // Debian's oneDNN runs on OpenMP (libgomp): its threads per call are the calling thread's
 // OpenMP setting. Declared here so that no compiler needs OpenMP support of its own.
 extern "C" void omp_set_num_threads(int);
@@ -16,6 +18,18 @@ inline void* dnnl_thread_scratch(std::size_t bytes) {
   thread_local std::vector<char> buf;
   if (buf.size() < bytes + 64) buf.resize(bytes + 64);
   return buf.data() + (64 - reinterpret_cast<std::uintptr_t>(buf.data()) % 64) % 64;
+}
+
+/// The CPU engine every oneDNN kernel uses.
+inline const dnnl::engine& dnnl_cpu() {
+  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+/// The calling thread's in-order stream on dnnl_cpu() (made once per thread).
+inline dnnl::stream& dnnl_thread_stream() {
+  thread_local dnnl::stream s(dnnl_cpu());
+  return s;
 }
 
 }  // namespace mq::kernels

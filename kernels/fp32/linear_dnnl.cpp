@@ -19,7 +19,7 @@ using tag = dnnl::memory::format_tag;
 /// One matmul primitive per M (oneDNN's fastest kernels want M fixed); the weights are
 /// reordered once per layout the primitives ask for (in practice one for every M).
 struct DnnlLinear::Impl {
-  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::engine eng = dnnl_cpu();
   const float* user_w = nullptr;
   dnnl::memory bias;
   int64_t n = 0, k = 0;
@@ -89,7 +89,7 @@ bool DnnlLinear::run(int64_t m, const float* x, float* y) const {
   try {
     auto p = s.get(m);
     void* aligned = dnnl_thread_scratch(p->scratch_md.get_size());
-    dnnl::stream st(s.eng);
+    dnnl::stream& st = dnnl_thread_stream();
     dnnl::memory src(dnnl::memory::desc({m, s.k}, dt::f32, tag::ab), s.eng, const_cast<float*>(x));
     dnnl::memory dst(dnnl::memory::desc({m, s.n}, dt::f32, tag::ab), s.eng, y);
     dnnl::memory pad(p->scratch_md, s.eng, aligned);

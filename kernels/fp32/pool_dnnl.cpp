@@ -10,7 +10,7 @@
 namespace mq::kernels {
 
 struct DnnlPool::Impl {
-  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  dnnl::engine eng = dnnl_cpu();
   dnnl::pooling_v2_forward prim;
   dnnl::memory::desc src_md, dst_md, scratch_md;
   int threads = 1;
@@ -59,7 +59,7 @@ bool DnnlPool::run(const float* x, float* y) const {
   omp_set_num_threads(s.threads);
   try {
     void* aligned = dnnl_thread_scratch(s.scratch_md.get_size());
-    dnnl::stream st(s.eng);
+    dnnl::stream& st = dnnl_thread_stream();
     dnnl::memory src(s.src_md, s.eng, const_cast<float*>(x));
     dnnl::memory dst(s.dst_md, s.eng, y);
     dnnl::memory pad(s.scratch_md, s.eng, aligned);
