@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -30,17 +31,23 @@ struct Session::Impl {
   std::vector<std::vector<size_t>> in_slots, out_slots;
   std::vector<size_t> input_slots, output_slots;
   std::vector<bool> is_const;
-  BufferPool pool;
   std::unique_ptr<ThreadPool> workers;
   // Inference is skipped for a node whose operand types are those of the previous run, unless
   // its output type may depend on operand values that are not constants (shape operands).
   std::vector<char> shape_only;                    // per step: output types follow from operand types
-  std::vector<std::vector<ValueType>> last_in, last_out;
+  /// What one run() changes: buffers and the last operand and output types per step. Runs
+  /// take one from `idle` (or make one), so concurrent runs never share it.
+  struct RunState {
+    BufferPool pool;
+    std::vector<std::vector<ValueType>> last_in, last_out;
+  };
+  std::mutex state_mutex;  // guards idle, step_ms, run_ms, runs
+  std::vector<std::unique_ptr<RunState>> idle;
+  std::mutex pool_mutex;   // the worker pool serves one run at a time; others run on their own thread
   std::vector<std::pair<size_t, const Tensor*>> constants;  // slot, data
   std::vector<double> step_ms;  // profile: per step, summed over runs
   double run_ms = 0;
   int64_t runs = 0;
-  std::atomic<bool> running{false};  // run() keeps per-call state in the Impl: one caller at a time
 
   Impl(const Graph& g, SessionOptions o) : graph(g.clone()), options(o) {
     if (o.optimize) plan::compile(graph);
@@ -102,8 +109,6 @@ struct Session::Impl {
       for (Value* v : n->inputs()) all_const = all_const && (!v || v->is_constant());
       shape_only.push_back(!values_matter || all_const);
     }
-    last_in.resize(order.size());
-    last_out.resize(order.size());
     for (Value* v : graph.values())
       if (v->is_constant()) constants.emplace_back(slot[v], &*v->constant());
     for (Value* v : graph.inputs()) input_slots.push_back(slot[v]);
@@ -136,16 +141,43 @@ struct Session::Impl {
   }
 
   TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
-    if (running.exchange(true, std::memory_order_acquire))
-      fail<InvalidArgument>("Session::run called concurrently from two threads; use one Session per thread");
-    struct Release {
-      std::atomic<bool>& flag;
-      ~Release() { flag.store(false, std::memory_order_release); }
-    } release{running};
     using Clock = std::chrono::steady_clock;
     const bool profiling = options.profile;
     const Clock::time_point run_start = profiling ? Clock::now() : Clock::time_point{};
-    if (profiling && step_ms.size() != order.size()) step_ms.assign(order.size(), 0.0);
+    std::vector<double> my_ms(profiling ? order.size() : 0, 0.0);
+    // per-call state, returned for the next run however this one ends
+    std::unique_ptr<RunState> state;
+    {
+      std::lock_guard<std::mutex> lock(state_mutex);
+      if (!idle.empty()) {
+        state = std::move(idle.back());
+        idle.pop_back();
+      }
+    }
+    if (!state) {
+      state = std::make_unique<RunState>();
+      state->last_in.resize(order.size());
+      state->last_out.resize(order.size());
+    }
+    struct GiveBack {
+      Impl& impl;
+      std::unique_ptr<RunState>& state;
+      ~GiveBack() {
+        std::lock_guard<std::mutex> lock(impl.state_mutex);
+        impl.idle.push_back(std::move(state));
+      }
+    } give_back{*this, state};
+    BufferPool& pool = state->pool;
+    auto& last_in = state->last_in;
+    auto& last_out = state->last_out;
+    // the worker pool, when no other run holds it; otherwise this run uses its own thread only
+    std::unique_lock<std::mutex> pool_lock(pool_mutex, std::defer_lock);
+    ThreadPool* run_pool = nullptr;
+    int run_threads = 1;
+    if (workers && pool_lock.try_lock()) {
+      run_pool = workers.get();
+      run_threads = threads;
+    }
     std::vector<Tensor> env(slot.size());
     std::vector<int> remaining = use_count;
     for (const auto& [s, t] : constants) env[s] = *t;
@@ -154,7 +186,7 @@ struct Session::Impl {
       auto it = inputs.find(v->name());
       if (it == inputs.end()) fail<InvalidArgument>("input '", v->name(), "' is missing");
       check_input(*v, it->second, symbols);
-      env[slot[v]] = it->second;
+      env[slot.at(v)] = it->second;
     }
     for (auto& entry : inputs) {
       const std::string& name = entry.first;  // clang < 16 cannot capture a structured binding
@@ -173,11 +205,11 @@ struct Session::Impl {
     }
     if (tap)
       for (Value* v : graph.inputs())
-        if (tap_slot[slot[v]]) tap(*v, env[slot[v]]);
+        if (tap_slot[slot.at(v)]) tap(*v, env[slot.at(v)]);
 
     for (size_t k = 0; k < order.size(); ++k) {
       Node* n = order[k];
-      ExecContext ctx{*n, {}, {}, states[k].get(), workers.get(), threads};
+      ExecContext ctx{*n, {}, {}, states[k].get(), run_pool, run_threads};
       std::vector<ValueType> in_types;
       for (size_t s : in_slots[k]) {
         const Tensor* t = s == SIZE_MAX ? nullptr : &env[s];
@@ -214,7 +246,7 @@ struct Session::Impl {
       if (profiling) {
         const Clock::time_point t0 = Clock::now();
         executor(n->op()).run(ctx);
-        step_ms[k] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        my_ms[k] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       } else {
         executor(n->op()).run(ctx);
       }
@@ -232,6 +264,9 @@ struct Session::Impl {
     TensorMap out;
     for (size_t i = 0; i < output_slots.size(); ++i) out[graph.outputs()[i]->name()] = env[output_slots[i]];
     if (profiling) {
+      std::lock_guard<std::mutex> lock(state_mutex);
+      if (step_ms.size() != order.size()) step_ms.assign(order.size(), 0.0);
+      for (size_t k = 0; k < order.size(); ++k) step_ms[k] += my_ms[k];
       run_ms += std::chrono::duration<double, std::milli>(Clock::now() - run_start).count();
       runs++;
     }
@@ -252,6 +287,7 @@ TensorMap Session::run(const TensorMap& inputs, const std::vector<std::string>& 
 const Graph& Session::graph() const { return impl_->graph; }
 
 Profile Session::profile() const {
+  std::lock_guard<std::mutex> lock(impl_->state_mutex);
   Profile p;
   p.runs = impl_->runs;
   p.run_ms = impl_->run_ms;
@@ -262,6 +298,7 @@ Profile Session::profile() const {
 }
 
 void Session::reset_profile() {
+  std::lock_guard<std::mutex> lock(impl_->state_mutex);
   std::fill(impl_->step_ms.begin(), impl_->step_ms.end(), 0.0);
   impl_->run_ms = 0;
   impl_->runs = 0;

@@ -31,7 +31,9 @@ int max_session_threads();
 /// Named tensors in or out of a run.
 using TensorMap = std::map<std::string, Tensor>;
 
-/// An executable instance of a graph. Build once, run many times (not concurrently).
+/// An executable instance of a graph. Build once, run many times; run() may be called from
+/// several threads at once (each call has its own buffers; the Session's worker threads
+/// serve one call at a time, the others run on their calling thread).
 class Session {
  public:
   /// Prepares `graph` (copied; constant tensors are shared, not copied). Throws

@@ -1,6 +1,7 @@
 #include "engine/ops/qlayers.h"
 
 #include <cmath>
+#include <mutex>
 #include <cstring>
 
 #include "engine/executor.h"
@@ -111,6 +112,7 @@ void run_gemm(Pool* pool, const QGemmParams& p) {
 
 // ---------------------------------------------------------------- QLinear / DynamicQLinear
 struct LinearState {
+  std::mutex mutex;  // the scratch buffers serve one run at a time (concurrent Session::run)
   size_t n = 0, k = 0;
   Buffer packed;
   Requant rq;                 // QLinear
@@ -150,6 +152,7 @@ void check_linear_shapes(ExecContext& c, const LinearState& st) {
 
 void run_qlinear(ExecContext& c) {
   auto& st = *static_cast<LinearState*>(c.state);
+  std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
   if (x.dtype() != DType::u8) fail<UnsupportedError>(c.node.describe(), ": input must be u8");
   check_linear_shapes(c, st);
@@ -168,6 +171,7 @@ void run_qlinear(ExecContext& c) {
 
 void run_dynamic_qlinear(ExecContext& c) {
   auto& st = *static_cast<LinearState*>(c.state);
+  std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
   if (x.dtype() != DType::f32) fail<UnsupportedError>(c.node.describe(), ": input must be f32");
   check_linear_shapes(c, st);
@@ -200,6 +204,7 @@ void run_dynamic_qlinear(ExecContext& c) {
 
 // ---------------------------------------------------------------- QConv2d
 struct ConvState {
+  std::mutex mutex;  // packing and scratch buffers serve one run at a time
   QConvShape shape;  // batch and spatial dims filled per run
   int64_t m = 0, cin_g = 0, kh = 0, kw = 0;
   std::vector<int8_t> w_ohwi;
@@ -252,6 +257,7 @@ void resolve_pads(const Attributes& a, int64_t in_h, int64_t in_w, int64_t kh, i
 
 void run_qconv(ExecContext& c) {
   auto& st = *static_cast<ConvState*>(c.state);
+  std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
   if (x.dtype() != DType::u8 || x.rank() != 4) fail<UnsupportedError>(c.node.describe(), ": input must be u8 NCHW");
   const auto& a = c.attrs();

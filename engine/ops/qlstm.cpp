@@ -1,5 +1,6 @@
 // Executors of QLSTM (static x / h ranges) and DynamicQLSTM on kernels::qlstm_sequence.
 #include <cstring>
+#include <mutex>
 
 #include "engine/executor.h"
 #include "kernels/qgemm.h"
@@ -12,6 +13,7 @@ namespace {
 using namespace mq::kernels;
 
 struct LstmState {
+  std::mutex mutex;  // the scratch serves one run at a time (concurrent Session::run)
   int64_t dirs = 1, hidden = 0, input = 0;
   bool reverse_only = false;
   std::shared_ptr<Storage> packed_w, packed_r;
@@ -85,6 +87,7 @@ std::shared_ptr<void> prepare(const Node& n, bool is_static) {
 
 void run(ExecContext& c) {
   auto& st = *static_cast<LstmState*>(c.state);
+  std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
   int64_t layout = c.attrs().get_int_or("layout", 0);
   if (x.dtype() != DType::f32 || x.rank() != 3 || x.dim(2) != st.input)

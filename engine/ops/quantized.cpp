@@ -2,6 +2,7 @@
 // DynamicQuantizeLinear, ONNX's integer ops (QLinearMatMul, QLinearConv, MatMulInteger,
 // ConvInteger) and monoquant's quantized layers (engine/ops/qlayers.cpp).
 #include <algorithm>
+#include <mutex>
 #include <cmath>
 #include <cstring>
 
@@ -191,6 +192,7 @@ void for_each_matmul(const Tensor& a, const Tensor& b, Fn fn) {
 
 /// Packed B of MatMulInteger / QLinearMatMul when B is a constant u8×s8 operand.
 struct IntMatMulState {
+  std::mutex mutex;  // the lazily packed B is made and read by one run at a time
   std::shared_ptr<Storage> packed;
 };
 
@@ -270,8 +272,11 @@ std::pair<int64_t, int64_t> run_int_matmul(const ExecContext& c, size_t ai, size
   // A constant 2-D B is packed once per Session (sessions are not run concurrently).
   std::shared_ptr<Storage>* cache = nullptr;
   const Value* bv = c.node.input(bi);
-  if (c.state && bv && bv->is_constant() && b.rank() == 2)
+  std::unique_lock<std::mutex> lock;
+  if (c.state && bv && bv->is_constant() && b.rank() == 2) {
+    lock = std::unique_lock<std::mutex>(static_cast<IntMatMulState*>(c.state)->mutex);
     cache = &static_cast<IntMatMulState*>(c.state)->packed;
+  }
   if (b.rank() == 2 && a.rank() >= 2 && azp.size() <= 1) {  // one product over every row of A
     const int64_t k = b.dim(0);
     int64_t rows = 1;
@@ -330,6 +335,7 @@ int auto_pad_code(const std::string& s) {
 /// Packed weights of a u8×s8 integer convolution whose weight is a constant: packed on the
 /// first run and kept for the Session (sessions are not run concurrently).
 struct IntConvState {
+  std::mutex mutex;  // the lazily packed weight is made and read by one run at a time
   std::shared_ptr<Storage> packed;
   int64_t packed_for_c = -1, packed_for_group = -1;
 };
@@ -432,9 +438,11 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi,
   };
   std::shared_ptr<Storage> local;
   std::shared_ptr<Storage>* packed = &local;
+  std::unique_lock<std::mutex> lock;
   const Value* wv = c.node.input(wi);
   if (c.state && wv && wv->is_constant()) {
     auto& st = *static_cast<IntConvState*>(c.state);
+    lock = std::unique_lock<std::mutex>(st.mutex);
     if (!st.packed || st.packed_for_c != p.c || st.packed_for_group != p.group) {
       pack(st.packed);
       st.packed_for_c = p.c;
