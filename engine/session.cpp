@@ -118,6 +118,24 @@ struct Session::Impl {
     }
   }
 
+  /// The operands have the dtypes, dims and quantization of `types` (a previous run's).
+  static bool same_types(const std::vector<ValueType>& types, const std::vector<const Tensor*>& ts) {
+    if (types.size() != ts.size()) return false;
+    for (size_t i = 0; i < ts.size(); ++i) {
+      const ValueType& vt = types[i];
+      const Tensor* t = ts[i];
+      if (!t) {
+        if (vt.dtype != DType::undefined) return false;
+        continue;
+      }
+      if (vt.dtype != t->dtype() || !vt.shape.has_rank() || vt.shape.rank() != t->rank() || vt.quant != t->quant())
+        return false;
+      for (size_t d = 0; d < t->rank(); ++d)
+        if (vt.shape[d].value != t->dim(d)) return false;
+    }
+    return true;
+  }
+
   void check_input(const Value& v, const Tensor& t, std::map<std::string, int64_t>& symbols) {
     if (t.dtype() != v.dtype())
       fail<InvalidArgument>("input '", v.name(), "' must be ", dtype_name(v.dtype()), ", got ",
@@ -210,19 +228,19 @@ struct Session::Impl {
     for (size_t k = 0; k < order.size(); ++k) {
       Node* n = order[k];
       ExecContext ctx{*n, {}, {}, states[k].get(), run_pool, run_threads};
-      std::vector<ValueType> in_types;
-      for (size_t s : in_slots[k]) {
-        const Tensor* t = s == SIZE_MAX ? nullptr : &env[s];
-        ctx.inputs.push_back(t);
-        ValueType vt;
-        if (t) {
-          vt.dtype = t->dtype();
-          vt.shape = t->shape();
-          vt.quant = t->quant();
+      ctx.inputs.reserve(in_slots[k].size());
+      for (size_t s : in_slots[k]) ctx.inputs.push_back(s == SIZE_MAX ? nullptr : &env[s]);
+      if (!shape_only[k] || last_out[k].empty() || !same_types(last_in[k], ctx.inputs)) {
+        std::vector<ValueType> in_types;
+        for (const Tensor* t : ctx.inputs) {
+          ValueType vt;
+          if (t) {
+            vt.dtype = t->dtype();
+            vt.shape = t->shape();
+            vt.quant = t->quant();
+          }
+          in_types.push_back(vt);
         }
-        in_types.push_back(vt);
-      }
-      if (!shape_only[k] || last_out[k].empty() || in_types != last_in[k]) {
         last_out[k] = infer_node(*n, in_types, ctx.inputs);
         last_in[k] = std::move(in_types);
       }
