@@ -33,7 +33,7 @@ void activation_f32(Activation act, const ActivationParams& p, const float* x, f
     case Activation::hard_swish:
       return map(x, y, n, [](float v) { return v * std::clamp(v / 6.f + 0.5f, 0.f, 1.f); });
     case Activation::tanh: return tanh_f32(x, y, n);
-    case Activation::erf: return map(x, y, n, [](float v) { return std::erf(v); });
+    case Activation::erf: return erf_f32(x, y, n);
     case Activation::elu: return map(x, y, n, [a](float v) { return v < 0.f ? a * std::expm1(v) : v; });
     case Activation::selu:
       return map(x, y, n, [a, b](float v) { return b * (v <= 0.f ? a * std::expm1(v) : v); });
@@ -41,8 +41,7 @@ void activation_f32(Activation act, const ActivationParams& p, const float* x, f
       return map(x, y, n, [](float v) {
         return v > 0.f ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
       });
-    case Activation::gelu:
-      return map(x, y, n, [](float v) { return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f)); });
+    case Activation::gelu: return gelu_f32(x, y, n);
     case Activation::gelu_tanh:
       return map(x, y, n, [](float v) {
         const float k = 0.79788456080286536f;  // sqrt(2 / pi)

@@ -27,5 +27,7 @@ const VMathKernels& vmath_kernels_sse2() { return vmath_kernels_for<xsimd::sse2>
 void exp_f32(const float* x, float* y, int64_t n) { active().exp(x, y, n); }
 void sigmoid_f32(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n); }
 void tanh_f32(const float* x, float* y, int64_t n) { active().tanh(x, y, n); }
+void erf_f32(const float* x, float* y, int64_t n) { active().erf(x, y, n); }
+void gelu_f32(const float* x, float* y, int64_t n) { active().gelu(x, y, n); }
 
 }  // namespace mq::kernels

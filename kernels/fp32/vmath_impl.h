@@ -51,6 +51,27 @@ struct VMath {
     return xsimd::select(xsimd::isnan(x), x, y);
   }
 
+  /// The rational approximation of Eigen and TensorFlow (erf is ±1 in float beyond |x| = 4).
+  static bf erf(const bf& x0) {
+    const bf x = xsimd::min(xsimd::max(x0, bf(-4.f)), bf(4.f));
+    const bf x2 = x * x;
+    bf p = x2 * bf(-2.72614225801306e-10f) + bf(2.77068142495902e-08f);
+    p = x2 * p + bf(-2.10102402082508e-06f);
+    p = x2 * p + bf(-5.69250639462346e-05f);
+    p = x2 * p + bf(-7.34990630326855e-04f);
+    p = x2 * p + bf(-2.95459980854025e-03f);
+    p = x2 * p + bf(-1.60960333262415e-02f);
+    p = x * p;
+    bf q = x2 * bf(-1.45660718464996e-05f) + bf(-2.13374055278905e-04f);
+    q = x2 * q + bf(-1.68282697438203e-03f);
+    q = x2 * q + bf(-7.37332916720468e-03f);
+    q = x2 * q + bf(-1.42647390514189e-02f);
+    return xsimd::select(xsimd::isnan(x0), x0, p / q);
+  }
+
+  /// Gelu with erf: x/2 · (1 + erf(x/√2)).
+  static bf gelu(const bf& x) { return bf(0.5f) * x * (bf(1.f) + erf(x * bf(0.70710678118654752f))); }
+
   template <class F>
   static void map(const float* x, float* y, std::int64_t n, F f) {
     std::int64_t i = 0;
@@ -70,6 +91,8 @@ const VMathKernels& vmath_kernels_for() {
       [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::exp(v); }); },
       [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::sigmoid(v); }); },
       [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::tanh(v); }); },
+      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::erf(v); }); },
+      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::gelu(v); }); },
   };
   return k;
 }

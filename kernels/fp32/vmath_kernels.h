@@ -8,6 +8,8 @@ struct VMathKernels {
   void (*exp)(const float*, float*, std::int64_t);
   void (*sigmoid)(const float*, float*, std::int64_t);
   void (*tanh)(const float*, float*, std::int64_t);
+  void (*erf)(const float*, float*, std::int64_t);
+  void (*gelu)(const float*, float*, std::int64_t);
 };
 
 const VMathKernels& vmath_kernels_sse2();

@@ -29,7 +29,7 @@ std::vector<float> inputs() {
 
 void check(const char* what, const std::vector<float>& x, const std::vector<float>& got, double (*ref)(double),
            double rtol, double atol) {
-  CAPTURE(what);
+  INFO(what);
   for (size_t i = 0; i < x.size(); ++i) {
     const double want = ref(double(x[i]));
     CAPTURE(x[i]);
@@ -58,6 +58,11 @@ TEST_CASE("vmath: exp, sigmoid and tanh within a few ulp of the C library, NaN p
   check("sigmoid", x, y, sigmoid_ref, 4e-7, 1e-38);
   tanh_f32(x.data(), y.data(), int64_t(x.size()));
   check("tanh", x, y, tanh_ref, 4e-7, 1e-38);
+  erf_f32(x.data(), y.data(), int64_t(x.size()));
+  check("erf", x, y, [](double v) { return std::erf(v); }, 2e-6, 4e-7);
+  gelu_f32(x.data(), y.data(), int64_t(x.size()));
+  check("gelu", x, y, [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }, 2e-6, 1e-6);  // 1 + erf cancels for x < -3, as in float Gelu anywhere
+  tanh_f32(x.data(), y.data(), int64_t(x.size()));
   std::vector<float> in_place = x;  // y may alias x
   tanh_f32(in_place.data(), in_place.data(), int64_t(x.size()));
   CHECK(std::memcmp(in_place.data(), y.data(), x.size() * sizeof(float)) == 0);
@@ -66,11 +71,13 @@ TEST_CASE("vmath: exp, sigmoid and tanh within a few ulp of the C library, NaN p
 TEST_CASE("vmath: every ISA tier gives the same bits") {
   const std::vector<float> x = inputs();
   const auto run = [&](const VMathKernels& k) {
-    std::vector<float> out(3 * x.size());
+    std::vector<float> out(5 * x.size());
     const int64_t n = int64_t(x.size());
     k.exp(x.data(), out.data(), n);
     k.sigmoid(x.data(), out.data() + n, n);
     k.tanh(x.data(), out.data() + 2 * n, n);
+    k.erf(x.data(), out.data() + 3 * n, n);
+    k.gelu(x.data(), out.data() + 4 * n, n);
     return out;
   };
   const std::vector<float> want = run(vmath_kernels_sse2());
