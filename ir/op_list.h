@@ -13,7 +13,7 @@
 ///     [N,H,W,C]), activation (Relu, LeakyRelu, Clip, Sigmoid, Tanh, Silu, HardSwish,
 ///     HardSigmoid, Gelu; activation_alpha / activation_beta) and a residual operand
 ///     Z (4th input): Y = activation(conv + B) + Z, or activation(conv + B + Z) with
-///     residual_first = 1
+///     residual_first = 1. Linear takes the same activation and residual in a plan.
 ///   QLinear / QConv2d / QLSTM / DynamicQLinear / DynamicQLSTM: quantized layers, documented
 ///     in engine/quantize (their operands carry QuantParams).
 #define MQ_OP_LIST(X)                                                                          \

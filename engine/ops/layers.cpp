@@ -24,6 +24,21 @@ int64_t product(const std::vector<int64_t>& d, size_t from, size_t to) {
   return p;
 }
 
+kernels::LayerEpilogue layer_epilogue(const Node& n) {
+  using A = kernels::LayerActivation;
+  static const std::map<std::string, A> kinds = {
+      {"", A::none},           {"Relu", A::relu}, {"LeakyRelu", A::leaky_relu}, {"Clip", A::clip},
+      {"Sigmoid", A::sigmoid}, {"Tanh", A::tanh}, {"Silu", A::silu},           {"HardSwish", A::hard_swish},
+      {"HardSigmoid", A::hard_sigmoid},           {"Gelu", A::gelu}};
+  kernels::LayerEpilogue e;
+  e.act = kinds.at(n.attrs().get_string_or("activation", ""));
+  e.alpha = n.attrs().get_float_or("activation_alpha", 0.f);
+  e.beta = n.attrs().get_float_or("activation_beta", 0.f);
+  e.residual = n.inputs().size() > 3 && n.input(3);
+  e.residual_first = n.attrs().get_int_or("residual_first", 0) != 0;
+  return e;
+}
+
 using LinearState = PlanCache<kernels::DnnlLinear>;
 std::shared_ptr<void> prepare_linear(const Node&) { return std::make_shared<LinearState>(); }
 
@@ -35,15 +50,25 @@ void run_linear(ExecContext& c) {
   const float* bias = c.has(2) ? c.in(2).data<float>() : nullptr;
   float* y = c.out(0).data<float>();
   if (m == 0 || n == 0) return;
+  const kernels::LayerEpilogue e = layer_epilogue(c.node);
+  if (e.residual && c.in(3).dims() != c.out(0).dims())
+    fail<ShapeError>(c.node.describe(), ": residual ", c.in(3).shape().str(), " does not have the output's shape ",
+                     c.out(0).shape().str(), " (a broadcasting Add cannot be fused; build the Session with "
+                     "SessionOptions::optimize = false)");
+  const float* z = e.residual ? c.in(3).data<float>() : nullptr;
   if (k == 0) {
     kernels::linear_f32(x.data<float>(), w.data<float>(), bias, y, m, k, n);
+    kernels::apply_layer_epilogue(e, y, z, m * n);
     return;
   }
   // constant weights: oneDNN's matmul on weights reordered once, on the Session's threads
   if (auto* st = static_cast<LinearState*>(c.state);
       st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
-    auto plan = st->get({c.threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, c.threads); });
-    if (plan && plan->run(m, x.data<float>(), y)) return;
+    auto plan = st->get({c.threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, c.threads); });
+    if (plan) {
+      if (z && z != y) std::copy(z, z + m * n, y);
+      if (plan->run(m, x.data<float>(), y)) return;
+    }
   }
   // kernels::sgemm otherwise; rows are split over the session's threads when each gets
   // enough work
@@ -56,6 +81,7 @@ void run_linear(ExecContext& c) {
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);
+  kernels::apply_layer_epilogue(e, y, z, m * n);
 }
 
 void run_gemm(ExecContext& c) {
@@ -139,20 +165,6 @@ int auto_pad_code(const std::string& s) {
   return 0;
 }
 
-kernels::ConvEpilogue conv_epilogue(const Node& n) {
-  using A = kernels::ConvActivation;
-  static const std::map<std::string, A> kinds = {
-      {"", A::none},           {"Relu", A::relu}, {"LeakyRelu", A::leaky_relu}, {"Clip", A::clip},
-      {"Sigmoid", A::sigmoid}, {"Tanh", A::tanh}, {"Silu", A::silu},           {"HardSwish", A::hard_swish},
-      {"HardSigmoid", A::hard_sigmoid},           {"Gelu", A::gelu}};
-  kernels::ConvEpilogue e;
-  e.act = kinds.at(n.attrs().get_string_or("activation", ""));
-  e.alpha = n.attrs().get_float_or("activation_alpha", 0.f);
-  e.beta = n.attrs().get_float_or("activation_beta", 0.f);
-  e.residual = n.inputs().size() > 3 && n.input(3);
-  e.residual_first = n.attrs().get_int_or("residual_first", 0) != 0;
-  return e;
-}
 
 /// A Conv2d's oneDNN primitives, one per input shape and thread count, built on first use
 /// (weights constant) and kept for the Session.
@@ -205,7 +217,7 @@ void run_conv2d(ExecContext& c) {
                                          : std::vector<int64_t>{p.n, p.m, p.oh, p.ow};
   if (y.dims() != want)
     fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's geometry");
-  const kernels::ConvEpilogue e = conv_epilogue(c.node);
+  const kernels::LayerEpilogue e = layer_epilogue(c.node);
   if (e.residual && c.in(3).dims() != y.dims())
     fail<ShapeError>(c.node.describe(), ": residual ", c.in(3).shape().str(), " does not have the output's shape ",
                      y.shape().str(), " (a broadcasting Add cannot be fused; build the Session with "
@@ -235,14 +247,14 @@ void run_conv2d(ExecContext& c) {
   std::vector<float> scratch(kernels::conv2d_scratch_floats(p));
   if (!nhwc) {
     kernels::conv2d_f32(p, x.data<float>(), w.data<float>(), bias, y.data<float>(), scratch.data());
-    kernels::apply_conv_epilogue(e, y.data<float>(), z, y.numel());
+    kernels::apply_layer_epilogue(e, y.data<float>(), z, y.numel());
     return;
   }
   std::vector<float> xt(size_t(x.numel())), yt(size_t(y.numel()));
   nhwc_to_nchw(x.data<float>(), xt.data(), p.n, p.h, p.w, p.c);
   kernels::conv2d_f32(p, xt.data(), w.data<float>(), bias, yt.data(), scratch.data());
   nchw_to_nhwc(yt.data(), y.data<float>(), p.n, p.oh, p.ow, p.m);
-  kernels::apply_conv_epilogue(e, y.data<float>(), z, y.numel());  // elementwise: any layout
+  kernels::apply_layer_epilogue(e, y.data<float>(), z, y.numel());  // elementwise: any layout
 }
 
 kernels::RnnActivation activation(const std::string& name, const std::vector<float>& alphas,

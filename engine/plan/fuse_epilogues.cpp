@@ -9,7 +9,8 @@ namespace {
 
 bool fusable_conv(const Graph& g, const Value* y) {
   const Node* conv = y ? y->producer() : nullptr;
-  return conv && conv->op() == OpKind::Conv2d && y->dtype() == DType::f32 && !g.is_output(y) &&
+  return conv && (conv->op() == OpKind::Conv2d || conv->op() == OpKind::Linear) && y->dtype() == DType::f32 &&
+         !g.is_output(y) &&
          conv->attrs().get_string_or("activation", "").empty() && !conv->input(3) &&
          conv->attrs().get_string_or("layout", "NCHW") == "NCHW";
 }
@@ -148,7 +149,7 @@ void fuse_conv_epilogues(Graph& g) {
   bool changed = false;
   Removed removed;
   for (Node* conv : g.nodes()) {
-    if (removed.count(conv) || conv->op() != OpKind::Conv2d || !fusable_conv(g, conv->output(0))) continue;
+    if (removed.count(conv) || !fusable_conv(g, conv->output(0))) continue;
     if (fuse_silu(g, conv, removed) || fuse_activation(g, conv, removed)) {
       changed = true;
       fuse_residual(g, conv, removed);  // y = act(conv) + z

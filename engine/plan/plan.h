@@ -6,7 +6,7 @@
 
 namespace mq::plan {
 
-/// Fuses into fp32 Conv2d nodes the activation that follows them (Relu, LeakyRelu, Clip,
+/// Fuses into fp32 Conv2d and Linear nodes the activation that follows them (Relu, LeakyRelu, Clip,
 /// Sigmoid, Tanh, HardSwish, HardSigmoid, Gelu, and SiLU found as x·Sigmoid(x)), then a
 /// residual Add of a same-shaped tensor. Only outputs with no other reader fuse; graph
 /// outputs never disappear.

@@ -17,6 +17,22 @@ void require_f32(const InferContext& c, size_t i, const char* what) {
     fail<UnsupportedError>(what, " must be f32, got ", dtype_name(c.dtype(i)));
 }
 
+// The fused epilogue a Session's plan gives Conv2d and Linear: attribute 'activation' and a
+// residual operand 3 of the output's shape.
+void check_epilogue(const InferContext& c, const Shape& y) {
+  const std::string act = c.attrs().get_string_or("activation", "");
+  static const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Silu", "HardSwish", "HardSigmoid", "Gelu"};
+  if (std::none_of(std::begin(acts), std::end(acts), [&](const char* a) { return act == a; }))
+    fail<UnsupportedError>("attribute 'activation' '", act, "' is not a fusable activation");
+  if (c.has_input(3)) {  // residual: y = act(layer) + z, z of the output's type
+    require_f32(c, 3, "residual");
+    if (c.shape(3).has_rank() && y.has_rank()) {
+      if (c.shape(3).rank() != y.rank()) fail<ShapeError>("residual ", c.shape(3).str(), " must have the output's shape ", y.str());
+      for (size_t i = 0; i < y.rank(); ++i) check_dims(c.shape(3)[i], y[i], "residual must have the output's shape");
+    }
+  }
+}
+
 void linear(InferContext& c) {
   const Shape& x = c.shape(0);
   const Shape& w = c.shape(1);
@@ -35,6 +51,7 @@ void linear(InferContext& c) {
     fail<ShapeError>("input features ", in.value, " do not match weight ", w.str());
   Shape y = x;
   y[y.rank() - 1] = w[0];
+  check_epilogue(c, y);
   c.set(0, c.dtype(0), y);
 }
 
@@ -103,10 +120,6 @@ void conv2d(InferContext& c) {
   }
   const std::string layout = c.attrs().get_string_or("layout", "NCHW");
   if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
-  const std::string act = c.attrs().get_string_or("activation", "");
-  static const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Silu", "HardSwish", "HardSigmoid", "Gelu"};
-  if (std::none_of(std::begin(acts), std::end(acts), [&](const char* a) { return act == a; }))
-    fail<UnsupportedError>("attribute 'activation' '", act, "' is not a fusable activation");
   Shape y;
   if (layout == "NHWC") {
     // the same convolution with its activations stored [N,H,W,C]
@@ -118,13 +131,7 @@ void conv2d(InferContext& c) {
   } else {
     y = conv2d_shape(c);
   }
-  if (c.has_input(3)) {  // residual: y = act(conv) + z, z of the output's type
-    require_f32(c, 3, "residual");
-    if (c.shape(3).has_rank() && y.has_rank()) {
-      if (c.shape(3).rank() != y.rank()) fail<ShapeError>("residual ", c.shape(3).str(), " must have the output's shape ", y.str());
-      for (size_t i = 0; i < y.rank(); ++i) check_dims(c.shape(3)[i], y[i], "residual must have the output's shape");
-    }
-  }
+  check_epilogue(c, y);
   c.set(0, c.dtype(0), y);
 }
 

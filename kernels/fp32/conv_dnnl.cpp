@@ -22,30 +22,10 @@ DnnlConv::~DnnlConv() = default;
 
 namespace {
 
-bool append_activation(dnnl::post_ops& po, const ConvEpilogue& e) {
-  using A = dnnl::algorithm;
-  switch (e.act) {
-    case ConvActivation::none: return true;
-    case ConvActivation::relu: po.append_eltwise(1.f, A::eltwise_relu, 0.f, 0.f); return true;
-    case ConvActivation::leaky_relu: po.append_eltwise(1.f, A::eltwise_relu, e.alpha, 0.f); return true;
-    case ConvActivation::clip: po.append_eltwise(1.f, A::eltwise_clip_v2, e.alpha, e.beta); return true;
-    case ConvActivation::sigmoid: po.append_eltwise(1.f, A::eltwise_logistic, 0.f, 0.f); return true;
-    case ConvActivation::tanh: po.append_eltwise(1.f, A::eltwise_tanh, 0.f, 0.f); return true;
-    case ConvActivation::silu: po.append_eltwise(1.f, A::eltwise_swish, 1.f, 0.f); return true;
-    case ConvActivation::hard_swish: po.append_eltwise(1.f, A::eltwise_hardswish, 0.f, 0.f); return true;
-    case ConvActivation::hard_sigmoid:
-      po.append_eltwise(1.f, A::eltwise_linear, e.alpha, e.beta);
-      po.append_eltwise(1.f, A::eltwise_clip_v2, 0.f, 1.f);
-      return true;
-    case ConvActivation::gelu: po.append_eltwise(1.f, A::eltwise_gelu_erf, 0.f, 0.f); return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc, const float* w, const float* bias,
-                                           const ConvEpilogue& e, int threads) {
+                                           const LayerEpilogue& e, int threads) {
   // A 1-D convolution along H (W = kW = 1, e.g. a Conv1d imported with W = 1) is the same
   // computation, with the same memory layout of input, output and weights, as one along W,
   // which oneDNN's direct kernels run several times faster: swap the spatial dims.
@@ -80,9 +60,7 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc,
     const int64_t pad_bottom = (p.oh - 1) * p.stride_h + (p.kh - 1) * p.dil_h + 1 - p.h - p.pad_top;
     const int64_t pad_right = (p.ow - 1) * p.stride_w + (p.kw - 1) * p.dil_w + 1 - p.w - p.pad_left;
     dnnl::post_ops po;
-    if (e.residual && e.residual_first) po.append_sum(1.f);
-    if (!append_activation(po, e)) return nullptr;
-    if (e.residual && !e.residual_first) po.append_sum(1.f);
+    if (!dnnl_post_ops(e, po)) return nullptr;
     dnnl::primitive_attr attr;
     attr.set_post_ops(po);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);

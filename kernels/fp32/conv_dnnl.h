@@ -7,7 +7,7 @@
 #include <string>
 
 #include "kernels/fp32/conv.h"
-#include "kernels/fp32/conv_epilogue.h"
+#include "kernels/fp32/layer_epilogue.h"
 
 namespace mq::kernels {
 
@@ -19,7 +19,7 @@ class DnnlConv {
   /// `threads`: the OpenMP threads it will run on (oneDNN sizes its work split and scratch
   /// for them; run() must use the same number).
   static std::unique_ptr<DnnlConv> create(const Conv2dParams& p, bool nhwc, const float* w, const float* bias,
-                                          const ConvEpilogue& e, int threads);
+                                          const LayerEpilogue& e, int threads);
   ~DnnlConv();
 
   /// y = epilogue(conv(x)); with a residual epilogue, `y` holds z on entry (it may be z's own

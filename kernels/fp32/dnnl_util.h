@@ -6,6 +6,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "kernels/fp32/layer_epilogue.h"
+
 // Debian's oneDNN runs on OpenMP (libgomp): its threads per call are the calling thread's
 // OpenMP setting. Declared here so that no compiler needs OpenMP support of its own.
 extern "C" void omp_set_num_threads(int);
@@ -19,6 +21,10 @@ inline void* dnnl_thread_scratch(std::size_t bytes) {
   if (buf.size() < bytes + 64) buf.resize(bytes + 64);
   return buf.data() + (64 - reinterpret_cast<std::uintptr_t>(buf.data()) % 64) % 64;
 }
+
+/// The epilogue as oneDNN post-ops (sum for the residual, before or after the activation);
+/// false for an activation oneDNN lacks.
+bool dnnl_post_ops(const LayerEpilogue& e, dnnl::post_ops& po);
 
 /// The CPU engine every oneDNN kernel uses.
 inline const dnnl::engine& dnnl_cpu() {

@@ -24,6 +24,7 @@ struct DnnlLinear::Impl {
   dnnl::memory bias;
   int64_t n = 0, k = 0;
   int threads = 1;
+  dnnl::post_ops post;
   struct Prim {
     dnnl::matmul prim;
     dnnl::memory weights;
@@ -43,6 +44,7 @@ struct DnnlLinear::Impl {
     dnnl::memory::desc any_w_md({k, n}, dt::f32, tag::any), b_md({1, n}, dt::f32, tag::ab);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_post_ops(post);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(x_md, any_w_md, b_md, y_md), attr, eng);
     p->impl = pd.impl_info_str();
     p->scratch_md = pd.scratchpad_desc();
@@ -66,10 +68,12 @@ struct DnnlLinear::Impl {
 DnnlLinear::DnnlLinear() : impl_(std::make_unique<Impl>()) {}
 DnnlLinear::~DnnlLinear() = default;
 
-std::unique_ptr<DnnlLinear> DnnlLinear::create(int64_t n, int64_t k, const float* w, const float* bias, int threads) {
+std::unique_ptr<DnnlLinear> DnnlLinear::create(int64_t n, int64_t k, const float* w, const float* bias,
+                                               const LayerEpilogue& e, int threads) {
   try {
     std::unique_ptr<DnnlLinear> l(new DnnlLinear());
     Impl& s = *l->impl_;
+    if (!dnnl_post_ops(e, s.post)) return nullptr;
     s.threads = threads < 1 ? 1 : threads;
     s.user_w = w;
     s.n = n;

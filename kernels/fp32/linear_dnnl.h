@@ -7,6 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "kernels/fp32/layer_epilogue.h"
+
 namespace mq::kernels {
 
 class DnnlLinear {
@@ -14,9 +16,11 @@ class DnnlLinear {
   /// Null when oneDNN cannot be set up (the caller falls back to sgemm). `w` must outlive
   /// the object (a constant of the Session's graph); `threads`: the OpenMP threads run()
   /// uses.
-  static std::unique_ptr<DnnlLinear> create(int64_t n, int64_t k, const float* w, const float* bias, int threads);
+  static std::unique_ptr<DnnlLinear> create(int64_t n, int64_t k, const float* w, const float* bias,
+                                            const LayerEpilogue& e, int threads);
   ~DnnlLinear();
-  /// Y = X·Wᵀ + b for M rows; the first run with an M builds its primitive (thread-safe).
+  /// Y = epilogue(X·Wᵀ + b) for M rows (with a residual, y holds z on entry); the first run
+  /// with an M builds its primitive (thread-safe).
   /// False when oneDNN reports an error (the caller falls back).
   bool run(int64_t m, const float* x, float* y) const;
 

@@ -264,3 +264,26 @@ TEST_CASE("a Session re-infers output types when input shapes change, and when a
     CHECK(out.at("y").dims() == std::vector<int64_t>{rows, batch * 4 * 12 * 10 / rows});
   }
 }
+
+TEST_CASE("Linear takes its activation and residual Add into the matmul's epilogue") {
+  std::mt19937 rng(9);
+  for (OpKind act : {OpKind::Relu, OpKind::Gelu, OpKind::Tanh}) {
+    CAPTURE(op_name(act));
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
+    auto linear = [&](Value* in, int64_t out, int64_t inf) {
+      return g.add_node(OpKind::Linear, {.name = g.unique_name("fc"),
+                                         .inputs = {in, g.add_constant(g.unique_name("w"), random_tensor({out, inf}, rng, 0.3f)),
+                                                    g.add_constant(g.unique_name("b"), random_tensor({out}, rng, 0.1f))}})
+          ->output(0);
+    };
+    Value* h = unary(g, act, linear(x, 16, 16));
+    Value* r = binary(g, OpKind::Add, linear(h, 16, 16), x);  // residual
+    g.add_output(linear(r, 4, 16));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, act) == 0);
+    CHECK(count(compiled, OpKind::Add) == 0);
+    check_same(g, rng, {3, 16});
+  }
+}
