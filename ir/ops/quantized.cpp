@@ -19,8 +19,11 @@
 //
 // ONNX's integer ops keep ONNX's semantics: QLinearMatMul, QLinearConv, MatMulInteger,
 // ConvInteger (u8 or i8 operands; convolutions 1-D or 2-D).
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 
+#include "ir/error.h"
 #include "ir/ops/families.h"
 
 namespace mq::ops {
@@ -222,6 +225,18 @@ void qlstm(InferContext& c) {
     fail<UnsupportedError>("attribute 'direction' '", dir, "' is not forward, reverse or bidirectional");
   const int64_t H = at.get_int("hidden_size");
   if (H < 1 || H > (int64_t(1) << 24)) fail<ShapeError>("attribute 'hidden_size' ", H, " is out of range");
+  for (const char* v : {"x", "h"}) {  // QLSTM's static u8 ranges (attributes; DynamicQLSTM has none)
+    const std::string scale = std::string(v) + "_scale", zp = std::string(v) + "_zero_point";
+    if (!at.has(scale) && !at.has(zp)) continue;
+    QuantParams q;
+    q.scales = {at.get_float_or(scale, 0.f)};
+    q.zero_points = {int32_t(std::clamp<int64_t>(at.get_int_or(zp, 0), INT32_MIN, INT32_MAX))};
+    q.qtype = DType::u8;
+    with_context("attributes '" + scale + "', '" + zp + "'", [&] {
+      q.check();
+      return 0;
+    });
+  }
   const int64_t D = dir == "bidirectional" ? 2 : 1;
   if (c.node.outputs().size() > 3) fail<ShapeError>("too many outputs");
   const Shape& x = c.shape(0);
