@@ -63,4 +63,16 @@ void nhwc_to_nchw_u8(const std::uint8_t* src, std::size_t batch, std::size_t c, 
   for (std::size_t b = 0; b < batch; ++b) transpose_u8(src + b * c * hw, hw, c, dst + b * c * hw);
 }
 
+void nchw_to_nhwc_f32(const float* src, std::size_t batch, std::size_t c, std::size_t hw, float* dst) {
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t i = 0; i < hw; ++i)
+      for (std::size_t k = 0; k < c; ++k) dst[(b * hw + i) * c + k] = src[(b * c + k) * hw + i];
+}
+
+void nhwc_to_nchw_f32(const float* src, std::size_t batch, std::size_t c, std::size_t hw, float* dst) {
+  for (std::size_t b = 0; b < batch; ++b)
+    for (std::size_t i = 0; i < hw; ++i)
+      for (std::size_t k = 0; k < c; ++k) dst[(b * c + k) * hw + i] = src[(b * hw + i) * c + k];
+}
+
 }  // namespace mq::kernels

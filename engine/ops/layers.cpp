@@ -14,6 +14,7 @@
 #include "engine/ops/plan_cache.h"
 #include "kernels/fp32/gemm.h"
 #include "kernels/fp32/rnn.h"
+#include "kernels/layout.h"
 
 namespace mq::ops {
 
@@ -172,18 +173,6 @@ using ConvState = PlanCache<kernels::DnnlConv>;
 
 std::shared_ptr<void> prepare_conv2d(const Node&) { return std::make_shared<ConvState>(); }
 
-/// NHWC [n,h,w,c] ↔ NCHW [n,c,h,w] copies for the rare convolution oneDNN cannot build.
-void nhwc_to_nchw(const float* x, float* y, int64_t n, int64_t h, int64_t w, int64_t ch) {
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t i = 0; i < h * w; ++i)
-      for (int64_t k = 0; k < ch; ++k) y[(b * ch + k) * h * w + i] = x[(b * h * w + i) * ch + k];
-}
-void nchw_to_nhwc(const float* x, float* y, int64_t n, int64_t h, int64_t w, int64_t ch) {
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t i = 0; i < h * w; ++i)
-      for (int64_t k = 0; k < ch; ++k) y[(b * h * w + i) * ch + k] = x[(b * ch + k) * h * w + i];
-}
-
 void run_conv2d(ExecContext& c) {
   const Tensor& x = c.in(0);
   const Tensor& w = c.in(1);
@@ -251,9 +240,9 @@ void run_conv2d(ExecContext& c) {
     return;
   }
   std::vector<float> xt(size_t(x.numel())), yt(size_t(y.numel()));
-  nhwc_to_nchw(x.data<float>(), xt.data(), p.n, p.h, p.w, p.c);
+  kernels::nhwc_to_nchw_f32(x.data<float>(), size_t(p.n), size_t(p.c), size_t(p.h * p.w), xt.data());
   kernels::conv2d_f32(p, xt.data(), w.data<float>(), bias, yt.data(), scratch.data());
-  nchw_to_nhwc(yt.data(), y.data<float>(), p.n, p.oh, p.ow, p.m);
+  kernels::nchw_to_nhwc_f32(yt.data(), size_t(p.n), size_t(p.m), size_t(p.oh * p.ow), y.data<float>());
   kernels::apply_layer_epilogue(e, y.data<float>(), z, y.numel());  // elementwise: any layout
 }
 

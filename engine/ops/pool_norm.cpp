@@ -7,6 +7,7 @@
 #include "kernels/fp32/norm.h"
 #include "kernels/fp32/pool.h"
 #include "kernels/fp32/pool_dnnl.h"
+#include "kernels/layout.h"
 #include "engine/ops/plan_cache.h"
 
 namespace mq::ops {
@@ -75,16 +76,10 @@ bool run_pool_2d(ExecContext& c, const kernels::PoolParams& p, bool is_max) {
   if (!nc_last) return false;
   const int64_t hw_in = x.dim(1) * x.dim(2), hw_out = y.dim(1) * y.dim(2);
   std::vector<float> xt(size_t(x.numel())), yt(size_t(y.numel()));
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t i = 0; i < hw_in; ++i)
-      for (int64_t k = 0; k < channels; ++k)
-        xt[size_t((b * channels + k) * hw_in + i)] = x.data<float>()[(b * hw_in + i) * channels + k];
+  kernels::nhwc_to_nchw_f32(x.data<float>(), size_t(batch), size_t(channels), size_t(hw_in), xt.data());
   if (is_max) kernels::max_pool(p, xt.data(), yt.data(), static_cast<int64_t*>(nullptr));
   else kernels::avg_pool_f32(p, xt.data(), yt.data());
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t i = 0; i < hw_out; ++i)
-      for (int64_t k = 0; k < channels; ++k)
-        y.data<float>()[(b * hw_out + i) * channels + k] = yt[size_t((b * channels + k) * hw_out + i)];
+  kernels::nchw_to_nhwc_f32(yt.data(), size_t(batch), size_t(channels), size_t(hw_out), y.data<float>());
   return true;
 }
 

@@ -13,16 +13,11 @@ struct DnnlConv::Impl {
   dnnl::convolution_forward prim;
   dnnl::memory::desc src_md, dst_md, scratch_md;
   dnnl::memory weights, bias;
-  std::string impl;
   int threads = 1;
 };
 
 DnnlConv::DnnlConv() : impl_(std::make_unique<Impl>()) {}
 DnnlConv::~DnnlConv() = default;
-
-namespace {
-
-}  // namespace
 
 std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc, const float* w, const float* bias,
                                            const LayerEpilogue& e, int threads) {
@@ -69,7 +64,6 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc,
                                       {p.dil_h - 1, p.dil_w - 1}, {p.pad_top, p.pad_left},
                                       {std::max<int64_t>(pad_bottom, 0), std::max<int64_t>(pad_right, 0)});
     dnnl::convolution_forward::primitive_desc pd(d, attr, s.eng);
-    s.impl = pd.impl_info_str();
     s.scratch_md = pd.scratchpad_desc();
     s.prim = dnnl::convolution_forward(pd);
     dnnl::stream st(s.eng);
@@ -88,28 +82,18 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc,
   }
 }
 
-
 bool DnnlConv::run(const float* x, float* y) const {
-  void* scratch = dnnl_thread_scratch(impl_->scratch_md.get_size());
   const Impl& s = *impl_;
-  omp_set_num_threads(s.threads);
   try {
-    dnnl::stream& st = dnnl_thread_stream();
-    dnnl::memory src(s.src_md, s.eng, const_cast<float*>(x));
-    dnnl::memory dst(s.dst_md, s.eng, y);
-    dnnl::memory pad(s.scratch_md, s.eng, scratch);
-    s.prim.execute(st, {{DNNL_ARG_SRC, src},
-                        {DNNL_ARG_WEIGHTS, s.weights},
-                        {DNNL_ARG_BIAS, s.bias},
-                        {DNNL_ARG_DST, dst},
-                        {DNNL_ARG_SCRATCHPAD, pad}});
-    st.wait();
-    return true;
+    return dnnl_execute(s.prim,
+                        {{DNNL_ARG_SRC, dnnl::memory(s.src_md, s.eng, const_cast<float*>(x))},
+                         {DNNL_ARG_WEIGHTS, s.weights},
+                         {DNNL_ARG_BIAS, s.bias},
+                         {DNNL_ARG_DST, dnnl::memory(s.dst_md, s.eng, y)}},
+                        s.scratch_md, s.threads);
   } catch (...) {
     return false;
   }
 }
-
-std::string DnnlConv::impl_name() const { return impl_->impl; }
 
 }  // namespace mq::kernels

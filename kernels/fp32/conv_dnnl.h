@@ -26,8 +26,6 @@ class DnnlConv {
   /// buffer). Runs on the threads given to create(), OpenMP threads of the calling thread.
   /// False when oneDNN reports an error.
   bool run(const float* x, float* y) const;
-  /// oneDNN's name for the implementation it chose, e.g. "brgconv:avx512_core".
-  std::string impl_name() const;
 
  private:
   DnnlConv();

@@ -33,4 +33,18 @@ bool dnnl_post_ops(const LayerEpilogue& e, dnnl::post_ops& po) {
   return true;
 }
 
+bool dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::memory> args,
+                  const dnnl::memory::desc& scratch, int threads) {
+  omp_set_num_threads(threads);
+  try {
+    args[DNNL_ARG_SCRATCHPAD] = dnnl::memory(scratch, dnnl_cpu(), dnnl_thread_scratch(scratch.get_size()));
+    dnnl::stream& st = dnnl_thread_stream();
+    prim.execute(st, args);
+    st.wait();
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
 }  // namespace mq::kernels

@@ -2,6 +2,7 @@
 /// What the oneDNN-backed kernels share: the calling thread's scratchpad and OpenMP setting.
 #include <cstddef>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -25,6 +26,12 @@ inline void* dnnl_thread_scratch(std::size_t bytes) {
 /// The epilogue as oneDNN post-ops (sum for the residual, before or after the activation);
 /// false for an activation oneDNN lacks.
 bool dnnl_post_ops(const LayerEpilogue& e, dnnl::post_ops& po);
+
+/// Runs `prim` on `threads` OpenMP threads of the calling thread with `args` plus a scratchpad
+/// of `scratch` from dnnl_thread_scratch, on the thread's stream, and waits. False when
+/// oneDNN reports an error (kernels never throw).
+bool dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::memory> args,
+                  const dnnl::memory::desc& scratch, int threads);
 
 /// The CPU engine every oneDNN kernel uses.
 inline const dnnl::engine& dnnl_cpu() {

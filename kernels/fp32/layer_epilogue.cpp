@@ -1,42 +1,32 @@
 #include "kernels/fp32/layer_epilogue.h"
 
-#include <algorithm>
-#include <cmath>
+#include "kernels/fp32/activation.h"
 
 namespace mq::kernels {
-
-namespace {
-inline float sigmoid(float v) {
-  if (v >= 0.f) return 1.f / (1.f + std::exp(-v));
-  const float e = std::exp(v);
-  return e / (1.f + e);
-}
-inline float clampf(float v, float lo, float hi) { return v < lo ? lo : (v > hi ? hi : v); }  // NaN stays NaN
-
-template <class F>
-void map(float* y, int64_t n, F f) {
-  for (int64_t i = 0; i < n; ++i) y[i] = f(y[i]);
-}
-}  // namespace
 
 void apply_layer_epilogue(const LayerEpilogue& e, float* y, const float* z, int64_t n) {
   const bool add = e.residual && z;
   if (add && e.residual_first)
     for (int64_t i = 0; i < n; ++i) y[i] += z[i];
-  const float a = e.alpha, b = e.beta;
+  const ActivationParams ap{e.alpha, e.beta};
   switch (e.act) {
     case LayerActivation::none: break;
-    case LayerActivation::relu: map(y, n, [](float v) { return v < 0.f ? 0.f : v; }); break;
-    case LayerActivation::leaky_relu: map(y, n, [a](float v) { return v < 0.f ? a * v : v; }); break;
-    case LayerActivation::clip: map(y, n, [a, b](float v) { return clampf(v, a, b); }); break;
-    case LayerActivation::sigmoid: map(y, n, sigmoid); break;
-    case LayerActivation::tanh: map(y, n, [](float v) { return std::tanh(v); }); break;
-    case LayerActivation::silu: map(y, n, [](float v) { return v * sigmoid(v); }); break;
-    case LayerActivation::hard_swish: map(y, n, [](float v) { return v * clampf(v / 6.f + 0.5f, 0.f, 1.f); }); break;
-    case LayerActivation::hard_sigmoid: map(y, n, [a, b](float v) { return clampf(a * v + b, 0.f, 1.f); }); break;
-    case LayerActivation::gelu:
-      map(y, n, [](float v) { return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f)); });
+    case LayerActivation::relu: relu(y, y, n); break;
+    case LayerActivation::leaky_relu: activation_f32(Activation::leaky_relu, ap, y, y, n); break;
+    case LayerActivation::clip: clip(y, y, n, e.alpha, e.beta); break;
+    case LayerActivation::sigmoid: activation_f32(Activation::sigmoid, ap, y, y, n); break;
+    case LayerActivation::tanh: activation_f32(Activation::tanh, ap, y, y, n); break;
+    case LayerActivation::silu:  // x · σ(x), through a block of σ on the stack
+      for (int64_t i = 0; i < n; i += 256) {
+        const int64_t len = n - i < 256 ? n - i : 256;
+        float s[256];
+        activation_f32(Activation::sigmoid, ap, y + i, s, len);
+        for (int64_t j = 0; j < len; ++j) y[i + j] *= s[j];
+      }
       break;
+    case LayerActivation::hard_swish: activation_f32(Activation::hard_swish, ap, y, y, n); break;
+    case LayerActivation::hard_sigmoid: activation_f32(Activation::hard_sigmoid, ap, y, y, n); break;
+    case LayerActivation::gelu: activation_f32(Activation::gelu, ap, y, y, n); break;
   }
   if (add && !e.residual_first)
     for (int64_t i = 0; i < n; ++i) y[i] += z[i];

@@ -29,7 +29,6 @@ struct DnnlLinear::Impl {
     dnnl::matmul prim;
     dnnl::memory weights;
     dnnl::memory::desc scratch_md;
-    std::string impl;
   };
   mutable std::mutex mutex;
   mutable std::map<int64_t, std::shared_ptr<Prim>> prims;
@@ -39,6 +38,7 @@ struct DnnlLinear::Impl {
     std::lock_guard<std::mutex> lock(mutex);
     auto& slot = prims[m];
     if (slot) return slot;
+    omp_set_num_threads(threads);  // oneDNN sizes the primitive for the threads it will run on
     auto p = std::make_shared<Prim>();
     dnnl::memory::desc x_md({m, k}, dt::f32, tag::ab), y_md({m, n}, dt::f32, tag::ab);
     dnnl::memory::desc any_w_md({k, n}, dt::f32, tag::any), b_md({1, n}, dt::f32, tag::ab);
@@ -46,7 +46,6 @@ struct DnnlLinear::Impl {
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     attr.set_post_ops(post);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(x_md, any_w_md, b_md, y_md), attr, eng);
-    p->impl = pd.impl_info_str();
     p->scratch_md = pd.scratchpad_desc();
     p->prim = dnnl::matmul(pd);
     for (const auto& mem : packed)
@@ -89,21 +88,15 @@ std::unique_ptr<DnnlLinear> DnnlLinear::create(int64_t n, int64_t k, const float
 
 bool DnnlLinear::run(int64_t m, const float* x, float* y) const {
   const Impl& s = *impl_;
-  omp_set_num_threads(s.threads);
   try {
     auto p = s.get(m);
-    void* aligned = dnnl_thread_scratch(p->scratch_md.get_size());
-    dnnl::stream& st = dnnl_thread_stream();
-    dnnl::memory src(dnnl::memory::desc({m, s.k}, dt::f32, tag::ab), s.eng, const_cast<float*>(x));
-    dnnl::memory dst(dnnl::memory::desc({m, s.n}, dt::f32, tag::ab), s.eng, y);
-    dnnl::memory pad(p->scratch_md, s.eng, aligned);
-    p->prim.execute(st, {{DNNL_ARG_SRC, src},
+    return dnnl_execute(p->prim,
+                        {{DNNL_ARG_SRC, dnnl::memory(dnnl::memory::desc({m, s.k}, dt::f32, tag::ab), s.eng,
+                                                     const_cast<float*>(x))},
                          {DNNL_ARG_WEIGHTS, p->weights},
                          {DNNL_ARG_BIAS, s.bias},
-                         {DNNL_ARG_DST, dst},
-                         {DNNL_ARG_SCRATCHPAD, pad}});
-    st.wait();
-    return true;
+                         {DNNL_ARG_DST, dnnl::memory(dnnl::memory::desc({m, s.n}, dt::f32, tag::ab), s.eng, y)}},
+                        p->scratch_md, s.threads);
   } catch (...) {
     return false;
   }

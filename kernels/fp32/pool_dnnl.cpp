@@ -1,6 +1,5 @@
 #include "kernels/fp32/pool_dnnl.h"
 
-#include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
 
@@ -56,16 +55,11 @@ std::unique_ptr<DnnlPool> DnnlPool::create(const PoolParams& p, int64_t batch, i
 
 bool DnnlPool::run(const float* x, float* y) const {
   const Impl& s = *impl_;
-  omp_set_num_threads(s.threads);
   try {
-    void* aligned = dnnl_thread_scratch(s.scratch_md.get_size());
-    dnnl::stream& st = dnnl_thread_stream();
-    dnnl::memory src(s.src_md, s.eng, const_cast<float*>(x));
-    dnnl::memory dst(s.dst_md, s.eng, y);
-    dnnl::memory pad(s.scratch_md, s.eng, aligned);
-    s.prim.execute(st, {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}, {DNNL_ARG_SCRATCHPAD, pad}});
-    st.wait();
-    return true;
+    return dnnl_execute(s.prim,
+                        {{DNNL_ARG_SRC, dnnl::memory(s.src_md, s.eng, const_cast<float*>(x))},
+                         {DNNL_ARG_DST, dnnl::memory(s.dst_md, s.eng, y)}},
+                        s.scratch_md, s.threads);
   } catch (...) {
     return false;
   }

@@ -12,17 +12,13 @@
 #include "engine/api.h"
 #include "engine/passes/passes.h"
 #include "engine/quantize.h"
+#include "random_tensor.h"
 
 using namespace mq;
 
 namespace {
 
-Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float scale = 1.f) {
-  Tensor t(DType::f32, dims);
-  std::normal_distribution<float> d(0.f, scale);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
-  return t;
-}
+using test::random_tensor;
 
 /// Runs fn; expects an mq::Error whose message names every fragment.
 template <class Fn>

@@ -7,17 +7,13 @@
 
 #include "engine/plan/plan.h"
 #include "engine/session.h"
+#include "random_tensor.h"
 
 using namespace mq;
 
 namespace {
 
-Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float scale = 1.f) {
-  Tensor t(DType::f32, dims);
-  std::normal_distribution<float> d(0.f, scale);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
-  return t;
-}
+using test::random_tensor;
 
 Value* conv(Graph& g, Value* x, int64_t cin, int64_t cout, std::mt19937& rng, int64_t k = 3, int64_t stride = 1,
             int64_t group = 1) {

@@ -9,17 +9,13 @@
 #include "engine/api.h"
 #include "engine/observers/qparams.h"
 #include "engine/quantize.h"
+#include "random_tensor.h"
 
 using namespace mq;
 
 namespace {
 
-Tensor random_tensor(std::vector<int64_t> dims, std::mt19937& rng, float scale = 1.f) {
-  Tensor t(DType::f32, dims);
-  std::normal_distribution<float> d(0.f, scale);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = d(rng);
-  return t;
-}
+using test::random_tensor;
 
 /// x[N,16] → fc1 (16→32) → Relu → fc2 (32→8) → y; and a Conv2d model.
 Graph mlp(std::mt19937& rng) {
