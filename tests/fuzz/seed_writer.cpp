@@ -4,7 +4,10 @@
 // Two tiny graphs built here, and for each model: the fp32 graph, its dynamic- and static-int8 versions as .mqm,
 // .safetensors and .pt, and the int8 graphs as QDQ .onnx. For each .npy / .pb: the first rows
 // as calibration-source inputs of calibration_model.h in every file kind. Plus calibration
-// tables from every observer kind. Errors are reported and skipped (a seed is optional).
+// tables from every observer kind. The file-reader targets (fuzz_mqm, fuzz_safetensors,
+// fuzz_torch, fuzz_zip, fuzz_pickle, fuzz_npy, fuzz_npz, fuzz_onnx_tensor) get the files
+// of their format written above, and the pickles inside the .pt archives. Errors are
+// reported and skipped (a seed is optional).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,6 +23,7 @@
 #include "graph_fuzz.h"
 #include "serialization/npy.h"
 #include "serialization/safetensors.h"
+#include "serialization/zip.h"
 
 namespace fs = std::filesystem;
 using namespace mq;
@@ -197,13 +201,18 @@ void calibration_seeds(Tensor t, const std::string& stem) {
   attempt(stem, [&] {
     serialization::save_npy((tmp / "a.npy").string(), t);
     seed(0, read_file(tmp / "a.npy"), ".npy");
+    fs::copy_file(tmp / "a.npy", corpus("fuzz_npy") / (stem + ".npy"), fs::copy_options::overwrite_existing);
     serialization::save_npz((tmp / "a.npz").string(), {{"x", t}});
     seed(1, read_file(tmp / "a.npz"), ".npz");
+    fs::copy_file(tmp / "a.npz", corpus("fuzz_npz") / (stem + ".npz"), fs::copy_options::overwrite_existing);
     serialization::save_safetensors((tmp / "a.safetensors").string(), {{"x", t}});
     seed(3, read_file(tmp / "a.safetensors"), ".safetensors");
+    fs::copy_file(tmp / "a.safetensors", corpus("fuzz_safetensors") / (stem + ".safetensors"),
+                  fs::copy_options::overwrite_existing);
     if (t.dtype() == DType::f32) {
       seed(2, tensor_proto(t), ".pb");
       seed(4, tensor_proto(t), ".pb");
+      write_file(corpus("fuzz_onnx_tensor") / (stem + ".pb"), tensor_proto(t));
     }
   });
 }
@@ -225,6 +234,34 @@ void calibration_table_seeds() {
   }
 }
 
+/// Seeds of the file-reader targets: the graph seeds of their format, and every entry of the
+/// .pt archives that is a pickle.
+void reader_seeds() {
+  auto copy_all = [](const std::string& from, const std::string& ext, const std::string& to) {
+    if (!fs::is_directory(root / from)) return;
+    for (const auto& e : fs::directory_iterator(root / from))
+      if (e.path().extension() == ext) fs::copy_file(e.path(), corpus(to) / e.path().filename(), fs::copy_options::overwrite_existing);
+  };
+  copy_all("fuzz_mqm_model", ".mqm", "fuzz_mqm");
+  copy_all("fuzz_safetensors_model", ".safetensors", "fuzz_safetensors");
+  copy_all("fuzz_torch_model", ".pt", "fuzz_torch");
+  copy_all("fuzz_torch_model", ".pt", "fuzz_zip");
+  copy_all("fuzz_calibration_source", ".npz", "fuzz_zip");
+  if (!fs::is_directory(corpus("fuzz_torch_model"))) return;
+  for (const auto& e : fs::directory_iterator(root / "fuzz_torch_model")) {
+    attempt(e.path().string(), [&] {
+      const std::string bytes = read_file(e.path());
+      serialization::ZipReader z({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, e.path().string());
+      for (const auto& entry : z.entries()) {
+        if (!entry.name.ends_with(".pkl")) continue;
+        const std::vector<std::byte> pkl = z.extract(entry);
+        write_file(corpus("fuzz_pickle") / (e.path().stem().string() + ".pkl"),
+                   std::string(reinterpret_cast<const char*>(pkl.data()), pkl.size()));
+      }
+    });
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -240,8 +277,12 @@ int main(int argc, char** argv) {
     const std::string stem = p.parent_path().filename().string() + "_" + p.stem().string();
     if (p.extension() == ".onnx") model_seeds(p, stem);
     else if (p.extension() == ".npy") attempt(p.string(), [&] { calibration_seeds(serialization::load_npy(p.string()), stem); });
-    else if (p.extension() == ".pb") write_file(corpus("fuzz_calibration_source") / (stem + ".pb"), char(2) + read_file(p));
+    else if (p.extension() == ".pb") {
+      write_file(corpus("fuzz_calibration_source") / (stem + ".pb"), char(2) + read_file(p));
+      write_file(corpus("fuzz_onnx_tensor") / (stem + ".pb"), read_file(p));
+    }
   }
+  reader_seeds();
   fs::remove_all(root / "tmp");
   return 0;
 }
