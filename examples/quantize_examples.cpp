@@ -67,11 +67,11 @@ int main(int argc, char** argv) {
       std::vector<mq::TensorMap> held;
       {
         calib.rewind();
-        auto all = mq::collect_batches(calib);
+        auto all = mq::collect_batches(g, calib);
         int64_t seen = 0;
         for (auto& b : all) {
           if (seen >= 448) held.push_back(b);
-          seen += mq::batch_rows(b);
+          seen += mq::batch_rows(g, b);
         }
       }
       mq::TensorListSource validation(held);

@@ -112,7 +112,7 @@ int bench_models(const BenchArgs& a) {
     Entry e;
     e.path = path;
     e.inputs = random_inputs(g, a, rng);
-    e.rows = e.inputs.empty() ? 1 : batch_rows(e.inputs);
+    e.rows = e.inputs.empty() ? 1 : batch_rows(g, e.inputs);
     e.session = std::make_unique<Session>(g, SessionOptions{.threads = a.threads, .profile = a.profile});
     es.push_back(std::move(e));
   }

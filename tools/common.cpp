@@ -221,28 +221,6 @@ std::optional<TensorMap> ArraySource::next() {
   return b;
 }
 
-std::optional<TensorMap> RangeSource::next() {
-  while (pos_ < end_) {
-    auto b = inner_.next();
-    if (!b) return std::nullopt;
-    int64_t rows = batch_rows(*b);
-    int64_t lo = pos_, hi = pos_ + rows;
-    pos_ = hi;
-    if (hi <= begin_) continue;
-    int64_t from = std::max(lo, begin_) - lo, to = std::min(hi, end_) - lo;
-    if (from == 0 && to == rows) return b;
-    TensorMap out;
-    for (auto& [name, t] : *b) out[name] = slice_rows(t, from, to);
-    return out;
-  }
-  return std::nullopt;
-}
-
-void RangeSource::rewind() {
-  inner_.rewind();
-  pos_ = 0;
-}
-
 std::vector<double> to_doubles(const Tensor& t) {
   std::vector<double> out(size_t(t.numel()));
   const auto& q = t.quant();

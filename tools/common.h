@@ -93,19 +93,6 @@ class ArraySource : public CalibrationSource {
   int64_t rows_ = 0;
   int64_t row_ = 0;
 };
-/// Samples [begin, end) of another source (batches sliced at the edges).
-class RangeSource : public CalibrationSource {
- public:
-  RangeSource(CalibrationSource& inner, int64_t begin, int64_t end)
-      : inner_(inner), begin_(begin), end_(end) {}
-  std::optional<TensorMap> next() override;
-  void rewind() override;
-
- private:
-  CalibrationSource& inner_;
-  int64_t begin_, end_;
-  int64_t pos_ = 0;
-};
 /// A tensor's values as doubles (numeric dtypes; quantized u8/i8 values with per-tensor
 /// QuantParams are dequantized).
 std::vector<double> to_doubles(const Tensor& t);

@@ -137,7 +137,7 @@ int compare_models(const CompareArgs& a) {
   std::unique_ptr<RangeSource> limited;
   CalibrationSource* src = data.get();
   if (a.max_samples > 0 && a.max_samples < total) {
-    limited = std::make_unique<RangeSource>(*data, 0, a.max_samples);
+    limited = std::make_unique<RangeSource>(fg, *data, 0, a.max_samples);
     src = limited.get();
     total = a.max_samples;
   }
@@ -187,7 +187,7 @@ int compare_models(const CompareArgs& a) {
         if (it != float_taps.end() && qvals.size() == it->second.size()) taps[i].acc.add(it->second, qvals);
       }
     });
-    int64_t n = batch_rows(*batch);
+    int64_t n = batch_rows(fg, *batch);
     for (size_t i = 0; i < fouts.size(); ++i) {
       const Tensor& ft = fo.at(fouts[i]);
       const Value* qv = qg.find_value(qmatch[i]);

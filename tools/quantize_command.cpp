@@ -14,6 +14,7 @@ namespace {
 struct QuantizeArgs {
   std::string model, output;
   std::vector<std::string> calib;
+  std::vector<std::string> state;
   int64_t max_samples = 0;
   int64_t batch = 16;
   std::string mode = "static";
@@ -119,6 +120,14 @@ int quantize_model(const QuantizeArgs& a) {
   copts.observer = parse_observer(a.observer);
   copts.threads = a.threads;
   copts.layers = q.layers;
+  for (const auto& s : a.state) {
+    try {
+      copts.state.push_back(parse_state_link(s));
+    } catch (const Error& e) {
+      throw UsageError(std::string("--state: ") + e.what());
+    }
+  }
+  q.state = copts.state;
 
   std::map<std::string, double> seconds;
   // ---- import ----
@@ -131,7 +140,11 @@ int quantize_model(const QuantizeArgs& a) {
   std::unique_ptr<FileSource> data;
   int64_t total = 0;
   if (!a.calib.empty()) {
-    data = std::make_unique<FileSource>(g, a.calib, FileSourceOptions{.batch_size = a.batch});
+    // a stateful model runs one sample at a time, in order
+    FileSourceOptions fo{.batch_size = copts.state.empty() ? a.batch : 1};
+    for (const auto& s : copts.state) fo.optional_inputs.push_back(s.input);
+    StateFeed(g, copts.state);  // names and dtypes checked before any data is read
+    data = std::make_unique<FileSource>(g, a.calib, fo);
     total = data->sample_count();
   }
   int64_t hold = std::min(a.validation_samples, total);
@@ -151,8 +164,8 @@ int quantize_model(const QuantizeArgs& a) {
   if (a.max_samples > 0) calib_end = std::min(calib_end, a.max_samples);
   std::unique_ptr<RangeSource> calib_src, val_src;
   if (data) {
-    calib_src = std::make_unique<RangeSource>(*data, 0, calib_end);
-    if (hold > 0) val_src = std::make_unique<RangeSource>(*data, total - hold, total);
+    calib_src = std::make_unique<RangeSource>(g, *data, 0, calib_end);
+    if (hold > 0) val_src = std::make_unique<RangeSource>(g, *data, total - hold, total);
   }
 
   // ---- calibrate ----
@@ -232,6 +245,11 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->required();
   cmd->add_option("-c,--calib", a->calib,
                   "Calibration data: .npy, .npz, .pb, .safetensors files or folders (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--state", a->state,
+                  "OUT=IN: a streaming model's state output OUT is fed back as its input IN for the next "
+                  "sample (calibration and validation run the samples in order; IN starts from the data or "
+                  "zeros; repeatable)")
       ->allow_extra_args(false);
   cmd->add_option("-n,--max-samples", a->max_samples, "Calibrate on at most this many samples (0 = all)")
       ->check(CLI::NonNegativeNumber);

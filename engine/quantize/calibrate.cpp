@@ -44,18 +44,21 @@ Calibration calibrate(const Graph& g, CalibrationSource& source, const Calibrati
   cal.observer_ = options.observer;
   for (auto& v : watch) cal.observers_[v] = make_observer(options.observer);
   Session s(g, {.threads = options.threads, .optimize = false});
+  StateFeed feed(g, options.state);
   int64_t done = 0;
   while (options.max_samples <= 0 || done < options.max_samples) {
     auto batch = source.next();
     if (!batch) break;
-    int64_t rows = batch_rows(*batch);
-    s.run(*batch, watch, [&](const Value& v, const Tensor& t) {
+    int64_t rows = batch_rows(g, *batch);
+    TensorMap in = feed.apply(*batch);
+    TensorMap out = s.run(in, watch, [&](const Value& v, const Tensor& t) {
       if (t.dtype() == DType::f32 && t.numel() > 0)
         with_context("calibrating '" + v.name() + "'", [&] {
           cal.observers_.at(v.name())->observe(t);
           return 0;
         });
     });
+    feed.update(out);
     done += rows;
     if (options.progress) options.progress(done, options.max_samples);
   }

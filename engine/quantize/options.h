@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/calibration/source.h"
 #include "engine/observers/observer.h"
 #include "ir/graph.h"
 
@@ -32,6 +33,9 @@ struct CalibrationOptions {
   int64_t max_samples = 0;           ///< 0 = every sample the source yields
   int threads = 0;                   ///< Session threads (0 = all cores)
   LayerSelection layers;             ///< observe only what these layers need
+  /// Recurrent states fed back from run to run (streaming models): the source's batches are
+  /// one sequence, each run's state outputs become the next run's state inputs.
+  std::vector<StateLink> state;
   /// Called after each batch with (samples done, samples expected or 0 if unknown).
   std::function<void(int64_t, int64_t)> progress;
 };
@@ -55,6 +59,9 @@ struct QuantizeOptions {
   std::optional<double> min_sqnr_db;   ///< accuracy-driven fallback target (model output)
   double fail_below_sqnr_db = 10.0;    ///< validation fails when any output SQNR is lower
   int64_t validation_samples = 32;     ///< held-back samples for activation / output SQNR
+  /// Recurrent states fed back during validation, as in CalibrationOptions::state (each
+  /// model, float and int8, is fed its own states).
+  std::vector<StateLink> state;
   std::string round_trip_format = ".mqm";  ///< format of the save → load → run check ("" = skip)
   int threads = 0;
 };

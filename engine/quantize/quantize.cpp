@@ -81,10 +81,13 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
       qtaps.push_back(p.quant_value);
     }
     std::vector<Accum> layer_acc(probes.size()), out_acc(fg.outputs().size());
+    StateFeed ffeed(fg, o.state), qfeed(qg, o.state);
     for (auto& b : batches) {
       std::map<std::string, Tensor> fvals, qvals;
-      TensorMap fo = fs.run(b, ftaps, [&](const Value& v, const Tensor& t) { fvals[v.name()] = t.clone(); });
-      TensorMap qo = qs.run(b, qtaps, [&](const Value& v, const Tensor& t) { qvals[v.name()] = as_float(t); });
+      TensorMap fo = fs.run(ffeed.apply(b), ftaps, [&](const Value& v, const Tensor& t) { fvals[v.name()] = t.clone(); });
+      TensorMap qo = qs.run(qfeed.apply(b), qtaps, [&](const Value& v, const Tensor& t) { qvals[v.name()] = as_float(t); });
+      ffeed.update(fo);
+      qfeed.update(qo);
       for (size_t i = 0; i < probes.size(); ++i) {
         auto f = fvals.find(probes[i].float_value);
         auto q = qvals.find(probes[i].quant_value);
@@ -139,7 +142,7 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
       }
       info.outputs.push_back(r);
     }
-    for (auto& b : batches) info.validation_samples += batch_rows(b);
+    for (auto& b : batches) info.validation_samples += batch_rows(fg, b);
   }
   if (!o.round_trip_format.empty()) {
     namespace fsys = std::filesystem;
@@ -154,7 +157,7 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
       info.file_size = int64_t(fsys::file_size(file));
       Graph back = load_model(file.string());
       Session rs(back, {.threads = o.threads});
-      TensorMap in = batches.empty() ? zero_batch(qg) : batches.front();
+      TensorMap in = batches.empty() ? zero_batch(qg) : StateFeed(qg, o.state).apply(batches.front());
       TensorMap a = qs.run(in), b = rs.run(in);
       bool same = a.size() == b.size();
       for (auto& [name, t] : a) {
@@ -178,7 +181,7 @@ QuantizeResult quantize_impl(const Graph& g, const Calibration* cal, QuantizeOpt
   std::vector<TensorMap> batches;
   if (validation && o.validate) {
     validation->rewind();
-    batches = collect_batches(*validation, o.validation_samples);
+    batches = collect_batches(g, *validation, o.validation_samples);
   }
   std::vector<std::string> fell_back;
   while (true) {

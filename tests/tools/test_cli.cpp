@@ -596,3 +596,52 @@ TEST_CASE("cli: an output that is an input, or absurd --threads, is a usage erro
   r = run_cli("bench " + q(tmp / "mlp.onnx") + " -n 1 --threads 100000");
   CHECK(r.code == 2);
 }
+
+TEST_CASE("cli: quantize a streaming model, its state fed back with --state") {
+  if (!quantize_available()) return;
+  TempDir tmp;
+  // x[batch,8] and a state h[1,4] (no batch axis): y = fc(x) + fc_h(h), h_next = 0.5 h + mean-free fc(x)
+  mq::Graph g;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.f, 0.4f);
+  auto rnd = [&](std::vector<int64_t> dims) {
+    mq::Tensor t(mq::DType::f32, dims);
+    for (auto& v : t.span<float>()) const_cast<float&>(v) = nd(rng);
+    return t;
+  };
+  mq::Value* x = g.add_input("x", {mq::DType::f32, mq::Shape({mq::Dim::sym("batch"), mq::Dim(8)}), {}});
+  mq::Value* h = g.add_input("h", {mq::DType::f32, mq::Shape({mq::Dim(1), mq::Dim(4)}), {}});
+  mq::Node* fx = g.add_node(mq::OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", rnd({4, 8}))}});
+  mq::Node* fh = g.add_node(mq::OpKind::Linear, {.name = "fc_h", .inputs = {h, g.add_constant("wh", rnd({4, 4}))}});
+  mq::Node* y = g.add_node(mq::OpKind::Add, {.name = "sum", .inputs = {fx->output(0), fh->output(0)}, .output_names = {"y"}});
+  mq::Node* hn = g.add_node(mq::OpKind::Tanh, {.name = "next", .inputs = {y->output(0)}, .output_names = {"h_next"}});
+  g.add_output(y->output(0));
+  g.add_output(hn->output(0));
+  mq::save_model(g, tmp / "cell.mqm");
+  mq::serialization::save_npz(tmp / "chunks.npz", {{"x", rnd({40, 8})}});
+
+  // without the link the state input has no data: one error naming it
+  auto r = run_cli("quantize " + q(tmp / "cell.mqm") + " --calib " + q(tmp / "chunks.npz") + " -o " + q(tmp / "q.mqm"));
+  CHECK(r.code == 3);
+  check_error_line(r);
+  CHECK(r.err.find("'h'") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "q.mqm"));
+
+  r = run_cli("quantize " + q(tmp / "cell.mqm") + " --calib " + q(tmp / "chunks.npz") + " --state h_next=h -o " +
+              q(tmp / "q.mqm") + " --validation-samples 8 --json");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  json j = parse_json(r.out);
+  CHECK(j["calibration_samples"] == 32);
+  CHECK(j["validation_samples"] == 8);
+  CHECK(j["passed"] == true);
+
+  r = run_cli("quantize " + q(tmp / "cell.mqm") + " --calib " + q(tmp / "chunks.npz") + " --state h_next -o " +
+              q(tmp / "q2.mqm"));
+  CHECK(r.code == 2);
+  CHECK(r.err.find("expected OUTPUT=INPUT") != std::string::npos);
+  r = run_cli("quantize " + q(tmp / "cell.mqm") + " --calib " + q(tmp / "chunks.npz") + " --state y=x -o " +
+              q(tmp / "q2.mqm"));
+  CHECK(r.code == 3);
+  check_error_line(r);
+}
