@@ -4,7 +4,9 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "engine/api.h"
@@ -65,6 +67,39 @@ TensorMap zero_batch(const Graph& g) {
   return m;
 }
 
+/// Where the quantized model's first NaN or infinity appears on `in` (a run with every float
+/// value tapped): the first node, in execution order, whose output has one while none of its
+/// inputs has. "" when no such node is found.
+std::string first_non_finite(Session& qs, const Graph& qg, const TensorMap& in) {
+  std::vector<std::string> taps;
+  for (Node* n : qg.nodes())
+    for (Value* v : n->outputs())
+      if (v && v->dtype() == DType::f32) taps.push_back(v->name());
+  std::set<std::string> bad;
+  for (const auto& [name, t] : in)
+    if (t.dtype() == DType::f32)
+      for (float x : t.span<float>())
+        if (!std::isfinite(x)) {
+          bad.insert(name);
+          break;
+        }
+  qs.run(in, taps, [&](const Value& v, const Tensor& t) {
+    if (t.dtype() != DType::f32) return;
+    for (float x : t.span<float>())
+      if (!std::isfinite(x)) {
+        bad.insert(v.name());
+        return;
+      }
+  });
+  for (Node* n : qg.nodes()) {
+    bool out_bad = false, in_bad = false;
+    for (Value* v : n->outputs()) out_bad = out_bad || (v && bad.count(v->name()));
+    for (Value* v : n->inputs()) in_bad = in_bad || (v && bad.count(v->name()));
+    if (out_bad && !in_bad) return "node '" + n->name() + "' (" + std::string(op_name(n->op())) + ")";
+  }
+  return "";
+}
+
 void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const std::vector<TensorMap>& batches,
               const std::vector<quant::LayerProbe>& probes, QuantizationInfo& info) {
   info.size_before = quant::constant_bytes(fg);
@@ -82,10 +117,12 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
     }
     std::vector<Accum> layer_acc(probes.size()), out_acc(fg.outputs().size());
     StateFeed ffeed(fg, o.state), qfeed(qg, o.state);
+    std::optional<TensorMap> first_bad;  // the quantized model's inputs of the first run with a NaN or inf output
     for (auto& b : batches) {
       std::map<std::string, Tensor> fvals, qvals;
       TensorMap fo = fs.run(ffeed.apply(b), ftaps, [&](const Value& v, const Tensor& t) { fvals[v.name()] = t.clone(); });
-      TensorMap qo = qs.run(qfeed.apply(b), qtaps, [&](const Value& v, const Tensor& t) { qvals[v.name()] = as_float(t); });
+      const TensorMap qin = qfeed.apply(b);
+      TensorMap qo = qs.run(qin, qtaps, [&](const Value& v, const Tensor& t) { qvals[v.name()] = as_float(t); });
       ffeed.update(fo);
       qfeed.update(qo);
       for (size_t i = 0; i < probes.size(); ++i) {
@@ -106,18 +143,22 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
           info.problems.push_back("output '" + name + "' changed shape");
           continue;
         }
+        const int64_t bad_before = out_acc[i].bad_test;
         out_acc[i].add(a.data<float>(), c.data<float>(), a.numel());
+        if (out_acc[i].bad_test > bad_before && !first_bad) first_bad = qin;
       }
     }
     // NaN or inf in either model's values fails validation (they would otherwise be skipped
     // or turn the SQNR into NaN, which compares as passing)
+    const std::string where = first_bad ? first_non_finite(qs, qg, *first_bad) : "";
     auto non_finite = [&](const std::string& what, const Accum& a) {
       if (a.bad_ref)
         info.problems.push_back(what + ": the float model gives " + std::to_string(a.bad_ref) +
                                 " NaN or infinite values on the validation data");
       if (a.bad_test)
         info.problems.push_back(what + ": the quantized model gives " + std::to_string(a.bad_test) +
-                                " NaN or infinite values on the validation data");
+                                " NaN or infinite values on the validation data" +
+                                (where.empty() ? "" : " (the first appears at " + where + ")"));
     };
     for (size_t i = 0; i < probes.size(); ++i) {
       auto& l = info.layers[probes[i].report];

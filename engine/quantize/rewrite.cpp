@@ -68,6 +68,28 @@ QuantScheme activation_scheme(const QuantizeOptions& o) {
   return {o.activation_type, o.symmetric_activations, false, QuantConvention::pytorch};
 }
 
+/// True when folding `act` (a Relu or Clip) into a layer whose output is quantized with
+/// `qy` gives the values the float activation gives: each bound of the activation inside
+/// the quantized range must be a point of its grid (0 always is; Clip to [0, 6] on a [0, 6]
+/// range is). A bound between grid points — Clip(min 1e-10) before a Log, whose clamp would
+/// round to 0 — keeps the activation a separate float op after the layer.
+bool fusion_is_exact(const Node& act, const QuantParams& qy, const QuantScheme& scheme) {
+  if (act.op() == OpKind::Relu) return true;
+  const QRange r = quant_range(scheme);
+  const double s = qy.scales.at(0), zp = qy.zero_points.at(0);
+  const double lo = s * (r.qmin - zp), hi = s * (r.qmax - zp);
+  for (size_t i = 1; i < 3; ++i) {
+    if (!act.input(i)) continue;
+    const auto v = act.input(i)->constant()->to_float();
+    if (v.size() != 1) return false;
+    const double b = v[0];
+    if (!std::isfinite(b) || b <= lo || b >= hi) continue;  // the range's own saturation
+    const double back = s * (std::nearbyint(b / s + zp) - zp);
+    if (std::fabs(back - b) > 1e-6 * std::fabs(b)) return false;
+  }
+  return true;
+}
+
 /// s8 symmetric weight quantization, per row of a 2-D view (channel axis 0) or per tensor.
 Tensor quantize_weight(const Tensor& w, bool per_channel, bool reduce_range) {
   QuantScheme scheme = QuantScheme::weight();
@@ -194,6 +216,9 @@ struct Rewriter {
       return;
     }
     Node* act = o.fuse_activations ? fusable_activation(g, *n) : nullptr;
+    if (act && cal->has(act->output(0)->name()) &&
+        !fusion_is_exact(*act, cal->params(act->output(0)->name(), activation_scheme(o)), activation_scheme(o)))
+      act = nullptr;
     Value* out = act ? act->output(0) : n->output(0);
     if (!cal->has(n->input(0)->name()) || !cal->has(out->name())) {
       rep.scheme = "float (not calibrated)";

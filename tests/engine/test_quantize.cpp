@@ -3,7 +3,10 @@
 // files, dequantize_model and the errors users can cause.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <optional>
+#include <span>
 #include <random>
 
 #include "engine/api.h"
@@ -93,6 +96,84 @@ TEST_CASE("static quantization: Linear → Relu → Linear stays int8 end to end
   CHECK(q.info.compression() > 3);
   CHECK(q.info.json().find("\"model_sqnr_db\"") != std::string::npos);
   CHECK(q.info.table().find("fc1") != std::string::npos);
+}
+
+TEST_CASE("an activation is fused only when the quantized range represents it exactly") {
+  // a log-mel front end: fc → Clip(min 1e-10) → Log; folding the Clip would round its bound to
+  // 0 and make every clipped output −inf
+  std::mt19937 rng(11);
+  auto model = [&](float lo, std::optional<float> hi, OpKind after) {
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
+    Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f))}});
+    Tensor tl(DType::f32, {});
+    tl.data<float>()[0] = lo;
+    std::vector<Value*> ins{fc->output(0), g.add_constant("lo", tl)};
+    if (hi) {
+      Tensor th(DType::f32, {});
+      th.data<float>()[0] = *hi;
+      ins.push_back(g.add_constant("hi", th));
+    }
+    Node* clip = g.add_node(OpKind::Clip, {.name = "clip", .inputs = ins});
+    Node* last = g.add_node(after, {.name = "post", .inputs = {clip->output(0)}, .output_names = {"y"}});
+    g.add_output(last->output(0));
+    return g;
+  };
+  {
+    Graph g = model(1e-10f, std::nullopt, OpKind::Log);
+    TensorListSource src(batches(g, 8, rng));
+    Calibration cal = calibrate(g, src);
+    src.rewind();
+    QuantizeResult q = static_quantize(g, cal, {}, &src);
+    CHECK(count(q.graph, OpKind::Clip) == 1);  // kept as a float op
+    CHECK_FALSE(q.graph.find_node("fc")->attrs().has("activation"));
+    CHECK(q.info.passed());
+    CHECK(std::isfinite(q.info.model_sqnr_db));
+    CHECK(q.info.model_sqnr_db > 15);
+  }
+  {
+    // ReLU6 on its own range, and Clip(0, +inf): exact, fused
+    for (std::optional<float> hi : {std::optional<float>(6.f), std::optional<float>()}) {
+      Graph g = model(0.f, hi, OpKind::Tanh);
+      std::vector<TensorMap> data = batches(g, 8, rng);
+      for (auto& b : data)
+        for (float& v : std::span<float>(b.at("x").data<float>(), size_t(b.at("x").numel()))) v *= 20;  // reach 6
+      TensorListSource src(data);
+      Calibration cal = calibrate(g, src);
+      src.rewind();
+      QuantizeResult q = static_quantize(g, cal, {}, &src);
+      CHECK(count(q.graph, OpKind::Clip) == 0);
+      CHECK(q.graph.find_node("fc")->attrs().get_string("activation") == "clip");
+    }
+  }
+}
+
+TEST_CASE("validation names the node where the quantized model's first NaN or infinity appears") {
+  // y = Log(|fc(x) + 1e-4|): a zero input row gives 1e-4 in float but the quantized zero point
+  // after the int8 layer, and Log(0) = −inf
+  std::mt19937 rng(12);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
+  Tensor b(DType::f32, {8});
+  for (float& v : std::span<float>(b.data<float>(), 8)) v = 1e-4f;
+  Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f)),
+                                                                  g.add_constant("b", b)}});
+  Node* abs = g.add_node(OpKind::Abs, {.name = "abs", .inputs = {fc->output(0)}});
+  Node* log = g.add_node(OpKind::Log, {.name = "log", .inputs = {abs->output(0)}, .output_names = {"y"}});
+  g.add_output(log->output(0));
+  std::vector<TensorMap> data = batches(g, 4, rng);
+  for (auto& m : data)
+    for (int64_t i = 0; i < 16; ++i) m.at("x").data<float>()[i] = 0.f;  // row 0 of each batch
+  TensorListSource src(data);
+  Calibration cal = calibrate(g, src);
+  src.rewind();
+  QuantizeOptions o;
+  o.on_failure = OnFailure::warn;
+  QuantizeResult q = static_quantize(g, cal, o, &src);
+  CHECK_FALSE(q.info.passed());
+  bool named = false;
+  for (const auto& p : q.info.problems) named = named || p.find("the first appears at node 'log' (Log)") != std::string::npos;
+  CHECK(named);
 }
 
 TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
