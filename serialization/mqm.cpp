@@ -85,7 +85,7 @@ class Writer {
   flatbuffers::Offset<fb::ValueType> type(const ValueType& t) {
     std::vector<flatbuffers::Offset<fb::Dim>> dims;
     for (const Dim& d : t.shape.dims())
-      dims.push_back(fb::CreateDim(b, d.value, d.symbol.empty() ? 0 : b.CreateString(d.symbol)));
+      dims.push_back(fb::CreateDim(b, d.value, d.symbol.empty() ? 0 : b.CreateSharedString(d.symbol)));
     return fb::CreateValueType(b, to_fb(t.dtype), t.shape.has_rank(), b.CreateVector(dims), quant(t.quant));
   }
   flatbuffers::Offset<fb::TensorData> tensor(const Tensor& t) {
@@ -98,14 +98,14 @@ class Writer {
     return fb::CreateValue(b, b.CreateString(v->name()), type(v->type()));
   }
   flatbuffers::Offset<fb::Attribute> attr(const std::string& name, const AttrValue& a) {
-    auto n = b.CreateString(name);
+    auto n = b.CreateSharedString(name);
     return std::visit(
         [&](const auto& x) -> flatbuffers::Offset<fb::Attribute> {
           using T = std::decay_t<decltype(x)>;
           if constexpr (std::is_same_v<T, int64_t>) return fb::CreateAttribute(b, n, fb::AttrKind::int_, x);
           if constexpr (std::is_same_v<T, float>) return fb::CreateAttribute(b, n, fb::AttrKind::float_, 0, x);
           if constexpr (std::is_same_v<T, std::string>)
-            return fb::CreateAttribute(b, n, fb::AttrKind::string_, 0, 0, b.CreateString(x));
+            return fb::CreateAttribute(b, n, fb::AttrKind::string_, 0, 0, b.CreateSharedString(x));
           if constexpr (std::is_same_v<T, std::vector<int64_t>>)
             return fb::CreateAttribute(b, n, fb::AttrKind::ints, 0, 0, 0, b.CreateVector(x));
           if constexpr (std::is_same_v<T, std::vector<float>>)
@@ -218,7 +218,7 @@ void save_mqm(const Graph& g, const std::string& path) {
     std::vector<flatbuffers::Offset<fb::Attribute>> attrs;
     for (auto& [k, a] : n->attrs().all()) attrs.push_back(w.attr(k, a));
     auto name = b.CreateString(n->name());
-    auto op = b.CreateString(std::string(n->op_name()));
+    auto op = b.CreateSharedString(std::string(n->op_name()));
     nodes.push_back(fb::CreateNode(b, name, op, b.CreateVector(ins), b.CreateVector(outs), b.CreateVector(attrs)));
   }
   std::vector<int> outs;
