@@ -88,8 +88,9 @@ Tensor read_onnx_tensor(std::span<const std::byte> bytes, const std::string& fil
   }
   if (p.data_location() == onnx::TensorProto::EXTERNAL && nbytes > (uint64_t(1) << 40))
     fail<FormatError>(ctx, ": external tensor too large");
-  Tensor t(dt, dims);
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+    // the file and the byte range are checked before the tensor is allocated: its size comes
+    // from the dims, which a hostile file can make as large as it likes
     if (base_dir.empty()) fail<FormatError>(ctx, ": external data is not allowed here");
     std::string location;
     uint64_t offset = 0, length = nbytes;
@@ -113,9 +114,11 @@ Tensor read_onnx_tensor(std::span<const std::byte> bytes, const std::string& fil
     auto m = MappedFile::open((fs::path(base_dir) / rel).string());
     if (offset > m->bytes().size() || length > m->bytes().size() - offset)
       fail<FormatError>(ctx, ": external_data [", offset, ", +", length, ") is outside '", location, "'");
+    Tensor t(dt, dims);
     if (nbytes) std::memcpy(t.raw(), m->bytes().data() + offset, nbytes);
     return t;
   }
+  Tensor t(dt, dims);
   if (p.has_raw_data()) {
     if (p.raw_data().size() != nbytes)
       fail<FormatError>(ctx, ": raw_data holds ", p.raw_data().size(), " bytes, dims and data_type need ", nbytes);
