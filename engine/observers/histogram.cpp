@@ -201,12 +201,65 @@ std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int3
   return best;
 }
 
+std::pair<double, double> mse_range(const StreamingHistogram& hist, double min, double max, bool symmetric,
+                                    int64_t levels) {
+  const auto& c = hist.counts();
+  const int64_t n = hist.bins(), zero = n / 2;
+  if (hist.total() == 0 || !hist.exponent()) return {std::min(min, 0.0), std::max(max, 0.0)};
+  // prefix sums of count, count·centre, count·centre² (centres of the bins)
+  std::vector<double> s0(size_t(n) + 1, 0.0), s1(size_t(n) + 1, 0.0), s2(size_t(n) + 1, 0.0);
+  for (int64_t b = 0; b < n; ++b) {
+    const double x = 0.5 * (hist.edge(b) + hist.edge(b + 1)), k = double(c[size_t(b)]);
+    s0[size_t(b) + 1] = s0[size_t(b)] + k;
+    s1[size_t(b) + 1] = s1[size_t(b)] + k * x;
+    s2[size_t(b) + 1] = s2[size_t(b)] + k * x * x;
+  }
+  auto sum = [](const std::vector<double>& s, int64_t a, int64_t b) { return s[size_t(b)] - s[size_t(a)]; };
+  // squared distance of bins [a, b) to the point t: Σ k (x − t)²
+  auto spread = [&](int64_t a, int64_t b, double t) {
+    return sum(s2, a, b) - 2.0 * t * sum(s1, a, b) + t * t * sum(s0, a, b);
+  };
+  const double steps = double(levels - 1);
+  if (symmetric) {
+    const double amax = std::max(std::fabs(min), std::fabs(max));
+    double best_t = amax, best = std::numeric_limits<double>::infinity();
+    for (int64_t i = 1; i <= zero; ++i) {  // t = edge(zero + i)
+      const double t = std::min(hist.edge(zero + i), amax);
+      const int64_t lo = zero - i, hi = zero + i;
+      const double d = 2.0 * t / steps;
+      const double err = sum(s0, lo, hi) * d * d / 12.0 + spread(0, lo, -t) + spread(hi, n, t);
+      if (err < best) best = err, best_t = t;
+      if (t >= amax) break;
+    }
+    return {-best_t, best_t};
+  }
+  // candidate ends: bin edges at or below 0 for lo, at or above 0 for hi, within [min, max]
+  int64_t first = 0, last = n;
+  while (first < zero && hist.edge(first + 1) <= min) ++first;
+  while (last > zero && hist.edge(last - 1) >= max) --last;
+  double best = std::numeric_limits<double>::infinity();
+  std::pair<double, double> best_range{std::min(min, 0.0), std::max(max, 0.0)};
+  for (int64_t a = first; a <= zero; ++a) {
+    const double lo = std::min(std::max(hist.edge(a), min), 0.0);
+    const double below = spread(0, a, lo);
+    if (below >= best) continue;
+    for (int64_t b = last; b >= zero; --b) {
+      const double hi = std::max(std::min(hist.edge(b), max), 0.0);
+      const double d = (hi - lo) / steps;
+      const double err = below + sum(s0, a, b) * d * d / 12.0 + spread(b, n, hi);
+      if (err < best) best = err, best_range = {lo, hi};
+    }
+  }
+  return best_range;
+}
+
 // ---- HistogramObserver ----------------------------------------------------------------
 
 HistogramObserver::HistogramObserver(ObserverOptions options)
     : options_(std::move(options)), hist_(options_.bins) {
-  if (options_.kind != ObserverKind::percentile && options_.kind != ObserverKind::entropy)
-    fail<InvalidArgument>("HistogramObserver needs kind percentile or entropy");
+  if (options_.kind != ObserverKind::percentile && options_.kind != ObserverKind::entropy &&
+      options_.kind != ObserverKind::mse)
+    fail<InvalidArgument>("HistogramObserver needs kind percentile, entropy or mse");
   if (options_.axis) fail<InvalidArgument>(observer_kind_name(options_.kind), " observers are per tensor only");
   if (!(options_.percentile > 0.0 && options_.percentile <= 100.0))
     fail<InvalidArgument>("percentile must be in (0, 100], got ", options_.percentile);
@@ -234,9 +287,9 @@ std::pair<float, float> HistogramObserver::min_max() const {
 
 ObservedRange HistogramObserver::range(bool symmetric) const {
   const auto [mn, mx] = min_max();
-  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy
-                                ? entropy_threshold(hist_, options_.quantized_bins)
-                                : percentile_range(hist_, options_.percentile, symmetric);
+  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy ? entropy_threshold(hist_, options_.quantized_bins)
+                            : kind() == ObserverKind::mse   ? mse_range(hist_, mn, mx, symmetric)
+                                                            : percentile_range(hist_, options_.percentile, symmetric);
   float lo = std::max(float(lo_d), mn);
   float hi = std::min(float(hi_d), mx);
   lo = std::min(lo, hi);

@@ -32,6 +32,14 @@
 /// int64 array so fractions are truncated, q not zeroed where p is 0, remainder bins left
 /// out of q) monoquant follows MXNet / TensorRT. The grid is the power-of-two one above rather
 /// than exactly ±max|x|, so thresholds agree with ORT's only to within a bin or so.
+///
+/// MSE: the range [lo, hi] (lo ≤ 0 ≤ hi, on the histogram's bin edges within the exact
+/// [min, max]) minimizing the expected squared error of quantizing the observed values to
+/// `levels` evenly spaced points: each value inside the range contributes the rounding error
+/// of a uniform grid, Δ²/12 with Δ = (hi − lo)/(levels − 1); each value outside, its squared
+/// distance to the nearer end (taken at its bin's centre). Symmetric: ±t, the same error with
+/// Δ = 2t/(levels − 1). Prefix sums make each candidate O(1), so the whole (lo, hi) grid is
+/// searched exactly.
 #include <cstdint>
 #include <optional>
 #include <utility>
@@ -73,10 +81,10 @@ class StreamingHistogram {
   std::vector<uint64_t> counts_;
 };
 
-/// Percentile or entropy observer over a StreamingHistogram (per tensor only).
+/// Percentile, entropy or MSE observer over a StreamingHistogram (per tensor only).
 class HistogramObserver final : public Observer {
  public:
-  /// `options.kind` must be percentile or entropy; options.axis must be empty.
+  /// `options.kind` must be percentile, entropy or mse; options.axis must be empty.
   explicit HistogramObserver(ObserverOptions options);
   ObserverKind kind() const override { return options_.kind; }
   const ObserverOptions& options() const override { return options_; }
@@ -104,6 +112,11 @@ class HistogramObserver final : public Observer {
 /// The KL-divergence threshold search (see the file comment) over a histogram; returns
 /// the (lower, upper) thresholds before clipping to min / max. Exposed for tests.
 std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int32_t quantized_bins);
+
+/// The MSE-optimal range of a histogram (see the file comment) for a grid of `levels` points,
+/// within [min, max].
+std::pair<double, double> mse_range(const StreamingHistogram& hist, double min, double max, bool symmetric,
+                                    int64_t levels = 256);
 
 /// Percentile range of a histogram (see the file comment); before clipping to min / max.
 std::pair<double, double> percentile_range(const StreamingHistogram& hist, double percentile, bool symmetric);

@@ -17,16 +17,17 @@ std::string_view observer_kind_name(ObserverKind kind) {
     case ObserverKind::moving_average: return "moving-average";
     case ObserverKind::percentile: return "percentile";
     case ObserverKind::entropy: return "entropy";
+    case ObserverKind::mse: return "mse";
   }
   return "?";
 }
 
 ObserverKind parse_observer_kind(std::string_view name) {
   for (ObserverKind k : {ObserverKind::minmax, ObserverKind::moving_average, ObserverKind::percentile,
-                         ObserverKind::entropy})
+                         ObserverKind::entropy, ObserverKind::mse})
     if (observer_kind_name(k) == name) return k;
   fail<InvalidArgument>("unknown observer '", std::string(name),
-                        "' (known: minmax, moving-average, percentile, entropy)");
+                        "' (known: minmax, moving-average, percentile, entropy, mse)");
 }
 
 void batch_min_max(const float* data, std::span<const int64_t> dims, std::optional<int64_t> axis,
@@ -91,7 +92,8 @@ std::unique_ptr<Observer> make_observer(const ObserverOptions& options) {
     case ObserverKind::minmax: return std::make_unique<MinMaxObserver>(options);
     case ObserverKind::moving_average: return std::make_unique<MovingAverageMinMaxObserver>(options);
     case ObserverKind::percentile:
-    case ObserverKind::entropy: return std::make_unique<HistogramObserver>(options);
+    case ObserverKind::entropy:
+    case ObserverKind::mse: return std::make_unique<HistogramObserver>(options);
   }
   fail<InvalidArgument>("unknown observer kind ", int(options.kind));
 }

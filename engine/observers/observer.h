@@ -10,6 +10,8 @@
 ///   "moving-average"  PyTorch's MovingAverageMinMaxObserver (per tensor or per channel)
 ///   "percentile"      histogram, range covering the central `percentile` % of values
 ///   "entropy"         histogram, range minimizing KL divergence (TensorRT / ORT algorithm)
+///   "mse"             histogram, range minimizing the expected squared quantization error
+///                     (clipping plus rounding on the 8-bit grid)
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -26,9 +28,9 @@
 namespace mq {
 
 /// The observer algorithms monoquant offers.
-enum class ObserverKind : uint8_t { minmax, moving_average, percentile, entropy };
+enum class ObserverKind : uint8_t { minmax, moving_average, percentile, entropy, mse };
 
-/// "minmax", "moving-average", "percentile", "entropy".
+/// "minmax", "moving-average", "percentile", "entropy", "mse".
 std::string_view observer_kind_name(ObserverKind kind);
 /// Inverse of observer_kind_name; throws InvalidArgument listing the known names.
 ObserverKind parse_observer_kind(std::string_view name);
@@ -100,7 +102,7 @@ class Observer {
 
 /// Builds an observer; throws InvalidArgument on inconsistent options.
 std::unique_ptr<Observer> make_observer(const ObserverOptions& options);
-/// Builds an observer from a name: "minmax", "moving-average", "entropy", "percentile" or
+/// Builds an observer from a name: "minmax", "moving-average", "entropy", "mse", "percentile" or
 /// "percentile:<value>" (e.g. "percentile:99.9"); `axis` makes minmax / moving-average per
 /// channel.
 std::unique_ptr<Observer> make_observer(std::string_view spec, std::optional<int64_t> axis = {});

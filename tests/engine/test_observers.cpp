@@ -207,8 +207,65 @@ TEST_CASE("entropy on post-ReLU data stays non-negative") {
   CHECK(qp.zero_points[0] == 0);
 }
 
+/// Mean squared error of quantizing `v` to u8 with the observer's range (quantize → dequantize).
+double quant_mse(const Observer& obs, const std::vector<float>& v, const QuantScheme& scheme = QuantScheme::activation()) {
+  const QuantParams qp = obs.compute(scheme);
+  const double s = qp.scales[0], zp = qp.zero_points[0];
+  const QRange r = quant_range(scheme);
+  double e = 0.0;
+  for (float x : v) {
+    const double q = std::clamp(std::nearbyint(double(x) / s) + zp, double(r.qmin), double(r.qmax));
+    const double d = (q - zp) * s - double(x);
+    e += d * d;
+  }
+  return e / double(v.size());
+}
+
+TEST_CASE("mse: the range with the least quantization error of all observers") {
+  std::mt19937 rng(31);
+  for (bool spikes : {false, true})
+    for (bool relu : {false, true}) {
+      CAPTURE(spikes);
+      CAPTURE(relu);
+      auto mse = make_observer("mse"), mm = make_observer("minmax"), pc = make_observer("percentile"),
+           ent = make_observer("entropy");
+      std::vector<float> all;
+      for (int b = 0; b < 10; ++b) {
+        auto v = long_tailed(rng, 20000, 0.5f);
+        if (relu)
+          for (float& x : v) x = std::max(x, 0.0f);
+        if (spikes) v[size_t(b) * 7] = 12.0f + float(b);  // rare spikes: the squared error keeps them
+        for (auto* o : {mse.get(), mm.get(), pc.get(), ent.get()}) o->observe(v.data(), std::vector<int64_t>{20000});
+        all.insert(all.end(), v.begin(), v.end());
+      }
+      const double e_mse = quant_mse(*mse, all), e_mm = quant_mse(*mm, all);
+      if (!spikes) CHECK(e_mse < 0.97 * e_mm);  // long tails: clipping pays
+      CHECK(e_mse <= e_mm * 1.001);
+      CHECK(e_mse <= quant_mse(*pc, all) * 1.001);
+      CHECK(e_mse <= quant_mse(*ent, all) * 1.001);
+      ObservedRange r = mse->range(), rm = mm->range();
+      if (relu) CHECK(r.min[0] == 0.0f);
+      CHECK(r.max[0] > 2.0f);
+      CHECK(r.max[0] <= rm.max[0]);
+      // symmetric schemes get a symmetric search
+      const QuantScheme sym{DType::i8, true, false, QuantConvention::pytorch};
+      CHECK(quant_mse(*mse, all, sym) <= quant_mse(*mm, all, sym) * 1.001);
+    }
+  // uniform data: no clipping pays, the range stays (nearly) minmax's
+  auto mse = make_observer("mse"), mm = make_observer("minmax");
+  for (int b = 0; b < 10; ++b) {
+    auto v = uniform(rng, 5000, -2.0f, 3.0f);
+    mse->observe(v.data(), std::vector<int64_t>{5000});
+    mm->observe(v.data(), std::vector<int64_t>{5000});
+  }
+  ObservedRange r = mse->range(), rm = mm->range();
+  CHECK(r.max[0] - r.min[0] > 0.97f * (rm.max[0] - rm.min[0]));
+  CHECK(r.max[0] <= rm.max[0]);
+  CHECK(r.min[0] >= rm.min[0]);
+}
+
 TEST_CASE("state_bytes is the same after 10 and after 10000 batches") {
-  for (const char* spec : {"minmax", "moving-average", "percentile", "entropy"}) {
+  for (const char* spec : {"minmax", "moving-average", "percentile", "entropy", "mse"}) {
     CAPTURE(spec);
     std::mt19937 rng(5);
     auto obs = make_observer(spec);
@@ -294,7 +351,7 @@ TEST_CASE("streaming histogram re-binning is exact") {
 
 TEST_CASE("stats round trip and factory") {
   std::mt19937 rng(7);
-  for (const char* spec : {"minmax", "moving-average", "percentile:99.5", "entropy"}) {
+  for (const char* spec : {"minmax", "moving-average", "percentile:99.5", "entropy", "mse"}) {
     CAPTURE(spec);
     auto obs = make_observer(spec);
     for (int b = 0; b < 5; ++b) {
@@ -316,6 +373,7 @@ TEST_CASE("stats round trip and factory") {
   CHECK(make_observer("percentile:99.9")->options().percentile == 99.9);
   CHECK(make_observer("moving-average")->kind() == ObserverKind::moving_average);
   CHECK(parse_observer_kind("entropy") == ObserverKind::entropy);
+  CHECK(parse_observer_kind("mse") == ObserverKind::mse);
   CHECK(observer_kind_name(ObserverKind::percentile) == "percentile");
   CHECK_THROWS_AS(make_observer("kl"), InvalidArgument);
   CHECK_THROWS_AS(make_observer("percentile:abc"), InvalidArgument);
