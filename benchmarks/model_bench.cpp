@@ -132,7 +132,7 @@ bool has_dynamic_layers(const mq::Graph& g) {
 }
 
 struct Args {
-  std::string cmd, model, calib, eval, out_dir = ".", input, int8, dynamic;
+  std::string cmd, model, calib, eval, out_dir = ".", input, int8, dynamic, observer = "minmax";
   int64_t eval_batch = 250;
   int threads = 0;
   bool want_dynamic = false;
@@ -159,6 +159,7 @@ Args parse(int argc, char** argv) {
       else a.want_dynamic = true;
     } else if (k == "--input") a.input = val();
     else if (k == "--int8") a.int8 = val();
+    else if (k == "--observer") a.observer = val();
     else throw std::runtime_error("unknown option " + k);
   }
   if (a.model.empty()) throw std::runtime_error("--model is required");
@@ -177,7 +178,7 @@ int quantize_cmd(const Args& a) {
   r["rss_mib_after_load"] = peak_rss_mib();
 
   t0 = Clock::now();
-  mq::Calibration cal = mq::calibrate(g, calib, {.threads = a.threads});
+  mq::Calibration cal = mq::calibrate(g, calib, {.observer = mq::make_observer(a.observer)->options(), .threads = a.threads});
   r["calibrate_s"] = seconds_since(t0);
   mq::QuantizeOptions opt;           // defaults, except: report failed checks, don't throw
   opt.on_failure = mq::OnFailure::warn;

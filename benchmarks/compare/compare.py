@@ -5,6 +5,7 @@ Run with the venv python (scripts/python_peers.sh makes it), or through scripts/
 
     .venv/bin/python benchmarks/compare/compare.py [--models cnn,mlp,lstm,mnist8,...|DIR|M.onnx]
         [--batches 1,32] [--threads 1,2] [--rounds 5] [--iters 10] [--smoke]
+        [--observers percentile,entropy,mse] [--accuracy-only]
 
 For each model, with the same calibration samples for every tool:
   * monoquant: calibrate + static_quantize with default options (build/benchmarks/mq_model_bench
@@ -13,7 +14,8 @@ For each model, with the same calibration samples for every tool:
     for models with MatMul/Gemm/LSTM, quantize_dynamic with its defaults; each in a child
     process that reports its wall time and peak RSS;
   * accuracy: output SQNR of every variant against the fp32 model run by ONNX Runtime, and
-    top-1 where labels exist;
+    top-1 where labels exist; with --observers, monoquant's static int8 again with each of those
+    activation observers (the table "SQNR by activation observer");
   * latency: monoquant (mq_model_bench serve, timed in C++) and ONNX Runtime (timed in Python
     around InferenceSession.run) alternate block by block, in a rotating order, for every
     batch size and thread count; medians and p90 over all blocks.
@@ -363,6 +365,13 @@ def measure(m, args, bench):
     if "error" in mq:
         log(f"[{m.name}] monoquant failed: {mq['error']}")
     res["monoquant"] = mq
+    for obs in args.observers:
+        log(f"[{m.name}] quantizing with monoquant, observer {obs}")
+        o = subprocess.run([str(bench), "quantize", "--model", str(m.path), "--calib", str(calib_npz), "--eval",
+                            str(eval_npz), "--eval-batch", str(eval_batch), "--out-dir", str(work / f"mq_{obs}"),
+                            "--threads", "2", "--observer", obs], capture_output=True, text=True)
+        if o.returncode != 0:
+            log(f"[{m.name}] observer {obs} failed: {o.stderr[-300:]}")
 
     log(f"[{m.name}] quantizing with ONNX Runtime")
     ort_static = run_ort_quantize(m.path, calib_npz, work / "ort_qdq.onnx", "static", calib_batch, work)
@@ -385,6 +394,10 @@ def measure(m, args, bench):
                 variants[key] = ort_outputs(work / f, m.eval, eval_batch)
             except Exception as e:  # noqa: BLE001
                 r["error"] = f"run: {e}"[:300]
+    for obs in args.observers:
+        f = work / f"mq_{obs}/int8.npz"
+        if f.exists():
+            variants[f"mq_int8_{obs}"] = dict(np.load(f))
     for k, v in variants.items():
         acc[f"{k}_sqnr_db"] = sqnr_db(ref, v)
         acc[f"{k}_top1"] = top1(v, m.labels)
@@ -392,7 +405,7 @@ def measure(m, args, bench):
 
     # latency: monoquant and ORT alternate block by block
     lat = []
-    if "error" not in mq:
+    if "error" not in mq and not args.accuracy_only:
         log(f"[{m.name}] latency")
         server = MqServer(bench, m.path, eval_npz, work / "mq/int8.mqm",
                           work / "mq/dynamic.mqm" if (work / "mq/dynamic.mqm").exists() else None)
@@ -492,6 +505,20 @@ def markdown(results, mach, args):
         L.append(f"| {r['model']} | {r.get('eval_samples', '—')} | {fmt(fp, 2, ' %')} | {cell('mq_int8')} | "
                  f"{cell('ort_int8')} | {cell('mq_dynamic')} | {cell('ort_dynamic')} | {fmt(a.get('mq_fp32_sqnr_db'), 1, ' dB')} |")
     L.append("")
+    if args.observers:
+        L.append("### SQNR by activation observer (monoquant static int8, default options otherwise; "
+                 "ORT: quantize_static MinMax)")
+        L.append("")
+        L.append("| model | minmax (default) | " + " | ".join(args.observers) + " | ORT QDQ int8 |")
+        L.append("|---|---|" + "---|" * len(args.observers) + "---|")
+        for r in results:
+            a = r.get("accuracy", {})
+            cells = [fmt(a.get(f"mq_int8_{o}_sqnr_db"), 1, " dB") for o in ["__default"] + args.observers]
+            cells[0] = fmt(a.get("mq_int8_sqnr_db"), 1, " dB")
+            L.append(f"| {r['model']} | " + " | ".join(cells) + f" | {fmt(a.get('ort_int8_sqnr_db'), 1, ' dB')} |")
+        L.append("")
+    if args.accuracy_only:
+        return "\n".join(L) + "\n"
     L.append("### Latency (median ms per run; ratio = ONNX Runtime ÷ monoquant, > 1 means monoquant is faster)")
     L.append("")
     L.append("| model | batch | threads | mq fp32 | mq int8 | ORT fp32 | ORT int8 (QDQ) | fp32 ratio | int8 ratio | "
@@ -568,6 +595,9 @@ def main():
     ap.add_argument("--out-dir", default=None, help="default benchmarks/compare (smoke: the work dir)")
     ap.add_argument("--work-dir", default=str(ROOT / "build/compare"))
     ap.add_argument("--smoke", action="store_true", help="mlp only, batch 1 and 8, 1 thread, few runs")
+    ap.add_argument("--observers", default="", help="comma list of extra activation observers to compare "
+                    "(percentile, percentile:99.9, entropy, mse, moving-average)")
+    ap.add_argument("--accuracy-only", action="store_true", help="no latency runs")
     args = ap.parse_args()
     if args.smoke:
         args.models = args.models or "mlp"
@@ -577,6 +607,7 @@ def main():
         args.out_dir = args.work_dir if args.smoke else str(ROOT / "benchmarks/compare")
     args.batches = [int(x) for x in args.batches.split(",")]
     args.threads = [int(x) for x in args.threads.split(",")]
+    args.observers = [x for x in args.observers.split(",") if x]
     if args.models:
         specs = args.models.split(",")
     else:

@@ -166,39 +166,40 @@ std::pair<double, double> percentile_range(const StreamingHistogram& hist, doubl
 
 std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int32_t quantized_bins) {
   const auto& c = hist.counts();
-  const int64_t n = hist.bins(), zero = n / 2, q_bins = quantized_bins, half_q = q_bins / 2;
-  if (q_bins < 2 || q_bins > n)
-    fail<InvalidArgument>("quantized bins must be in [2, ", n, "], got ", q_bins);
-  std::vector<uint64_t> prefix(size_t(n) + 1, 0);
-  for (int64_t b = 0; b < n; ++b) prefix[size_t(b) + 1] = prefix[size_t(b)] + c[size_t(b)];
+  const int64_t n = hist.bins(), zero = n / 2, q_bins = quantized_bins;
+  if (q_bins < 2 || q_bins > zero)
+    fail<InvalidArgument>("quantized bins must be in [2, ", zero, "], got ", q_bins);
+  // the histogram of |x|: bin j covers [j·w, (j+1)·w)
+  std::vector<double> a(static_cast<size_t>(zero));
+  for (int64_t j = 0; j < zero; ++j) a[size_t(j)] = double(c[size_t(zero + j)] + c[size_t(zero - 1 - j)]);
+  std::vector<double> prefix(size_t(zero) + 1, 0.0);
+  for (int64_t j = 0; j < zero; ++j) prefix[size_t(j) + 1] = prefix[size_t(j)] + a[size_t(j)];
 
   double best_kl = std::numeric_limits<double>::infinity();
-  std::pair<double, double> best{hist.edge(0), hist.edge(n)};
+  int64_t best_i = zero;
   std::vector<double> p, q;
-  for (int64_t i = half_q; i <= zero; ++i) {
-    const int64_t start = zero - i, end = std::min(zero + i + 1, n), len = end - start;
-    p.assign(c.begin() + start, c.begin() + end);
-    p.front() += double(prefix[size_t(start)]);
-    p.back() += double(prefix[size_t(n)] - prefix[size_t(end)]);
-    // Merge the slice (without outliers) into q_bins levels; the last takes the remainder.
-    const int64_t merged = len / q_bins;
-    q.assign(size_t(len), 0.0);
+  for (int64_t i = q_bins; i <= zero; ++i) {
+    // reference: the first i bins, the mass beyond folded into the last one
+    p.assign(a.begin(), a.begin() + i);
+    p.back() += prefix[size_t(zero)] - prefix[size_t(i)];
+    // candidate: the same i bins merged into q_bins levels (the last takes the remainder)
+    // and spread back evenly over the non-empty bins
+    const int64_t merged = i / q_bins;
+    q.assign(size_t(i), 0.0);
     for (int64_t j = 0; j < q_bins; ++j) {
-      const int64_t s = j * merged, e = (j == q_bins - 1) ? len : s + merged;
-      const double mass = double(prefix[size_t(start + e)] - prefix[size_t(start + s)]);
+      const int64_t s0 = j * merged, e0 = (j == q_bins - 1) ? i : s0 + merged;
+      const double mass = prefix[size_t(e0)] - prefix[size_t(s0)];
       int64_t nonzero = 0;
-      for (int64_t k = s; k < e; ++k) nonzero += (p[size_t(k)] != 0.0);
+      for (int64_t k = s0; k < e0; ++k) nonzero += (a[size_t(k)] != 0.0);
       if (nonzero == 0) continue;
-      for (int64_t k = s; k < e; ++k) q[size_t(k)] = p[size_t(k)] != 0.0 ? mass / double(nonzero) : 0.0;
+      for (int64_t k = s0; k < e0; ++k) q[size_t(k)] = a[size_t(k)] != 0.0 ? mass / double(nonzero) : 0.0;
     }
     if (!smooth(p) || !smooth(q)) continue;
     const double kl = kl_divergence(p, q);
-    if (kl < best_kl) {
-      best_kl = kl;
-      best = {hist.edge(start), hist.edge(end)};
-    }
+    if (kl < best_kl) best_kl = kl, best_i = i;
   }
-  return best;
+  const double t = hist.edge(zero + best_i);
+  return {-t, t};
 }
 
 std::pair<double, double> mse_range(const StreamingHistogram& hist, double min, double max, bool symmetric,

@@ -21,25 +21,19 @@
 /// monoquant keeps the bin that contains the cut point), clipped to the exact [min, max].
 /// Percentile (symmetric): the histogram of |x| (folded) is cut at p %, giving ±t.
 ///
-/// Entropy: the KL-divergence threshold search of TensorRT as written in MXNet's
-/// `_get_optimal_threshold` and ORT's `get_entropy_threshold`, run on the histogram: for each
-/// i from quantized_bins/2 to B/2, the slice [B/2 − i, B/2 + i + 1) (as ORT slices it) with
-/// the mass outside folded into its end bins is the reference p; the slice without outliers
-/// is merged into quantized_bins levels (the last level also takes the remainder bins) and
-/// spread back evenly over the non-empty bins of p as q (q = 0 where p = 0); both are
-/// smoothed (eps 1e-4) and the i minimizing KL(p‖q) gives the thresholds (its slice edges),
-/// finally clipped to the exact [min, max]. Where ORT differs from MXNet (q stored in an
-/// int64 array so fractions are truncated, q not zeroed where p is 0, remainder bins left
-/// out of q) monoquant follows MXNet / TensorRT. The grid is the power-of-two one above rather
-/// than exactly ±max|x|, so thresholds agree with ORT's only to within a bin or so.
+/// Entropy: TensorRT's KL-divergence calibration (as in its documentation and MXNet's
+/// `_get_optimal_threshold`) on the histogram of |x| (the B/2 bins on each side of 0 folded
+/// together): for each i from quantized_bins to B/2, the first i bins with the mass beyond
+/// folded into the last one are the reference p; the same i bins merged into quantized_bins
+/// levels (the last level also takes the remainder bins) and spread back evenly over the
+/// non-empty bins of p are q (q = 0 where p = 0); both are smoothed (eps 1e-4) and the i
+/// minimizing KL(p‖q) gives the threshold t = i·w; the range is [−t, t] clipped to the exact
+/// [min, max]. Working on |x| matters: a signed window [−t, t] split into quantized_bins
+/// levels (ONNX Runtime's `get_entropy_threshold` with CalibNumBins > its default 128) leaves
+/// non-negative data — every post-ReLU activation — half the levels, and its threshold then
+/// clips far too much. (With ORT's defaults, 128 bins and 128 levels, its search has a single
+/// candidate and returns max |x|.)
 ///
-/// MSE: the range [lo, hi] (lo ≤ 0 ≤ hi, on the histogram's bin edges within the exact
-/// [min, max]) minimizing the expected squared error of quantizing the observed values to
-/// `levels` evenly spaced points: each value inside the range contributes the rounding error
-/// of a uniform grid, Δ²/12 with Δ = (hi − lo)/(levels − 1); each value outside, its squared
-/// distance to the nearer end (taken at its bin's centre). Symmetric: ±t, the same error with
-/// Δ = 2t/(levels − 1). Prefix sums make each candidate O(1), so the whole (lo, hi) grid is
-/// searched exactly.
 #include <cstdint>
 #include <optional>
 #include <utility>
