@@ -363,21 +363,4 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void SqnrAccumulator::add(const std::vector<double>& ref, const std::vector<double>& test) {
-  size_t n = std::min(ref.size(), test.size());
-  for (size_t i = 0; i < n; ++i) {
-    double e = ref[i] - test[i];
-    signal += ref[i] * ref[i];
-    noise += e * e;
-    max_abs = std::max(max_abs, std::abs(e));
-  }
-  count += int64_t(n);
-}
-
-double SqnrAccumulator::db() const {
-  if (noise <= 0) return std::numeric_limits<double>::infinity();
-  if (signal <= 0) return -std::numeric_limits<double>::infinity();
-  return 10.0 * std::log10(signal / noise);
-}
-
 }  // namespace mq::cli

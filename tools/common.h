@@ -12,6 +12,7 @@
 
 #include "engine/calibration/source.h"
 #include "engine/session.h"
+#include "engine/sqnr.h"
 #include "ir/graph.h"
 
 namespace mq::cli {
@@ -129,14 +130,5 @@ std::vector<int64_t> parse_dims(const std::string& text);
 std::pair<std::string, std::string> split_assignment(const std::string& text, const std::string& what);
 /// Seconds since `t0`.
 double seconds_since(std::chrono::steady_clock::time_point t0);
-
-/// Accumulates signal and noise energy for an SQNR in dB.
-struct SqnrAccumulator {
-  double signal = 0, noise = 0, max_abs = 0;
-  int64_t count = 0;
-  void add(const std::vector<double>& ref, const std::vector<double>& test);
-  /// 10·log10(signal / noise); +inf when there is no noise.
-  double db() const;
-};
 
 }  // namespace mq::cli

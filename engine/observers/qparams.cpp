@@ -204,26 +204,4 @@ Tensor dequantize_tensor(const Tensor& q) {
 
 Tensor fake_quantize(const Tensor& x, const QuantParams& qp) { return dequantize_tensor(quantize_tensor(x, qp)); }
 
-double sqnr_db(std::span<const float> ref, std::span<const float> test) {
-  if (ref.size() != test.size())
-    fail<InvalidArgument>("sqnr: reference has ", ref.size(), " values, test has ", test.size());
-  if (ref.empty()) fail<InvalidArgument>("sqnr: empty input");
-  double signal = 0.0, noise = 0.0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    const double x = ref[i], d = double(ref[i]) - double(test[i]);
-    signal += x * x;
-    noise += d * d;
-  }
-  if (noise == 0.0) return std::numeric_limits<double>::infinity();
-  if (signal == 0.0) return -std::numeric_limits<double>::infinity();
-  return 10.0 * std::log10(signal / noise);
-}
-
-double sqnr_db(const Tensor& ref, const Tensor& test) {
-  if (ref.dims() != test.dims())
-    fail<InvalidArgument>("sqnr: tensors have different shapes");
-  const std::vector<float> a = ref.to_float(), b = test.to_float();
-  return sqnr_db(std::span<const float>(a), std::span<const float>(b));
-}
-
 }  // namespace mq

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/sqnr.h"
 #include "ir/dtype.h"
 #include "ir/quant_params.h"
 #include "ir/tensor.h"
@@ -89,11 +90,5 @@ Tensor dequantize_tensor(const Tensor& q);
 /// quantize then dequantize (what the quantized model will see in place of `x`).
 Tensor fake_quantize(const Tensor& x, const QuantParams& qp);
 
-/// Signal-to-quantization-noise ratio in dB: 10·log10(Σx² / Σ(x−y)²).
-/// +inf when `test` equals `ref` exactly (including both all zero); −inf when `ref` is all
-/// zero and `test` is not. Throws InvalidArgument on length mismatch or empty input.
-double sqnr_db(std::span<const float> ref, std::span<const float> test);
-/// sqnr_db over two f32 tensors of the same shape.
-double sqnr_db(const Tensor& ref, const Tensor& test);
 
 }  // namespace mq

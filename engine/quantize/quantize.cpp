@@ -23,29 +23,6 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-struct Accum {
-  double signal = 0, noise = 0, max_abs = 0;
-  int64_t bad_ref = 0, bad_test = 0;  // NaN or inf values: no SQNR can vouch for those
-  void add(const float* ref, const float* test, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
-      const bool fr = std::isfinite(ref[i]), ft = std::isfinite(test[i]);
-      bad_ref += !fr;
-      bad_test += !ft;
-      if (!fr || !ft) continue;
-      double d = double(ref[i]) - double(test[i]);
-      signal += double(ref[i]) * ref[i];
-      noise += d * d;
-      max_abs = std::max(max_abs, std::fabs(d));
-    }
-  }
-  double db() const {
-    if (bad_ref || bad_test) return -std::numeric_limits<double>::infinity();
-    if (noise == 0) return std::numeric_limits<double>::infinity();
-    if (signal == 0) return -std::numeric_limits<double>::infinity();
-    return 10.0 * std::log10(signal / noise);
-  }
-};
-
 Tensor as_float(const Tensor& t) {
   if (t.dtype() == DType::f32) return t;
   if ((t.dtype() == DType::u8 || t.dtype() == DType::i8) && t.quant()) return dequantize_tensor(t);
@@ -115,7 +92,7 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
       ftaps.push_back(p.float_value);
       qtaps.push_back(p.quant_value);
     }
-    std::vector<Accum> layer_acc(probes.size()), out_acc(fg.outputs().size());
+    std::vector<SqnrAccumulator> layer_acc(probes.size()), out_acc(fg.outputs().size());
     StateFeed ffeed(fg, o.state), qfeed(qg, o.state);
     std::optional<TensorMap> first_bad;  // the quantized model's inputs of the first run with a NaN or inf output
     for (auto& b : batches) {
@@ -151,7 +128,7 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
     // NaN or inf in either model's values fails validation (they would otherwise be skipped
     // or turn the SQNR into NaN, which compares as passing)
     const std::string where = first_bad ? first_non_finite(qs, qg, *first_bad) : "";
-    auto non_finite = [&](const std::string& what, const Accum& a) {
+    auto non_finite = [&](const std::string& what, const SqnrAccumulator& a) {
       if (a.bad_ref)
         info.problems.push_back(what + ": the float model gives " + std::to_string(a.bad_ref) +
                                 " NaN or infinite values on the validation data");
