@@ -37,14 +37,8 @@ void warn(const std::string& msg) {
 
 // ---- files ----
 
-std::string extension(const std::string& path) {
-  std::string e = fs::path(path).extension().string();
-  for (auto& ch : e) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  return e;
-}
-
 void require_extension(const std::string& path, const std::vector<std::string>& exts, const std::string& what) {
-  std::string e = extension(path);
+  std::string e = serialization::file_extension(path);
   if (std::find(exts.begin(), exts.end(), e) != exts.end()) return;
   std::string list;
   for (size_t i = 0; i < exts.size(); ++i) list += (i ? ", " : "") + exts[i];
@@ -84,27 +78,6 @@ void check_output_path(const std::string& out, const std::vector<std::string>& i
   if (fd < 0) fail<IoError>(out, ": cannot write in folder ", parent.string(), " (", std::strerror(errno), ")");
   ::close(fd);
   ::unlink(probe.c_str());
-}
-
-void write_text_atomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail<IoError>(path, ": cannot write");
-    f << text;
-    f.flush();
-    if (!f) {
-      f.close();
-      std::remove(tmp.c_str());
-      fail<IoError>(path, ": write failed");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    std::remove(tmp.c_str());
-    fail<IoError>(path, ": cannot write (", ec.message(), ")");
-  }
 }
 
 int64_t file_bytes(const std::string& path) {

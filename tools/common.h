@@ -13,6 +13,7 @@
 #include "engine/calibration/source.h"
 #include "engine/session.h"
 #include "engine/sqnr.h"
+#include "serialization/io.h"
 #include "ir/graph.h"
 
 namespace mq::cli {
@@ -59,8 +60,6 @@ void add_quantize_command(CLI::App& app, Runner& run);
 CLI::Option* add_threads_option(CLI::App* cmd, int& threads);
 
 // ---- files ----
-/// Lowercase extension with the dot (".onnx").
-std::string extension(const std::string& path);
 /// Throws UsageError unless `path` ends in one of `exts`.
 void require_extension(const std::string& path, const std::vector<std::string>& exts, const std::string& what);
 /// Checks an output path before any work is done: not the same file as any of `inputs` (each
@@ -68,8 +67,6 @@ void require_extension(const std::string& path, const std::vector<std::string>& 
 /// weakly canonical path otherwise), its folder
 /// exists and is writable. Throws UsageError (same as an input) or IoError.
 void check_output_path(const std::string& out, const std::vector<std::string>& inputs);
-/// Writes text atomically (temporary file in the same folder, then rename).
-void write_text_atomic(const std::string& path, const std::string& text);
 /// Size of a file in bytes (0 if it cannot be read).
 int64_t file_bytes(const std::string& path);
 

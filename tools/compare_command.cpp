@@ -91,7 +91,7 @@ std::unique_ptr<CalibrationSource> open_data(const Graph& g, const CompareArgs& 
   if (!g.inputs().empty() && g.inputs()[0]->shape().has_rank() && g.inputs()[0]->shape().rank() > 0 &&
       g.inputs()[0]->shape()[0].is_static())
     batch = g.inputs()[0]->shape()[0].value;
-  std::string ext = extension(a.data);
+  std::string ext = serialization::file_extension(a.data);
   if (ext == ".npy" || ext == ".npz") {
     TensorMap arrays;
     if (ext == ".npy") {

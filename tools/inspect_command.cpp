@@ -94,7 +94,7 @@ std::string qdq_scheme(const Node& n) {
 nlohmann::json describe(const Graph& g, const std::string& path) {
   nlohmann::json js;
   js["file"] = path;
-  js["format"] = extension(path);
+  js["format"] = serialization::file_extension(path);
   js["file_bytes"] = file_bytes(path);
   js["name"] = g.name;
   js["opset"] = g.opset;
@@ -223,7 +223,7 @@ int inspect_model(const InspectArgs& a) {
   Graph g = load_model(a.model, {.optimize = !a.no_optimize});
   bool qdq = false;
   for (const Node* n : g.nodes()) qdq |= n->op() == OpKind::QuantizeLinear;
-  if (qdq && !a.no_optimize && extension(a.model) == ".onnx") {
+  if (qdq && !a.no_optimize && serialization::file_extension(a.model) == ".onnx") {
     // constant folding would turn DequantizeLinear(int8 weight) into float weights
     detail("QDQ model: shown as imported (not optimized)");
     g = load_model(a.model, {.optimize = false});

@@ -218,11 +218,14 @@ int quantize_model(const QuantizeArgs& a) {
 
   nlohmann::json report = nlohmann::json::parse(r.info.json());
   report["model"] = a.model;
-  report["output"] = {{"path", a.output}, {"format", extension(a.output)}, {"bytes", out_bytes}};
+  report["output"] = {{"path", a.output}, {"format", serialization::file_extension(a.output)}, {"bytes", out_bytes}};
   report["input_bytes"] = file_bytes(a.model);
   report["validation_overlaps_calibration"] = overlap;
   report["passed"] = r.info.passed();
-  if (!a.report.empty()) write_text_atomic(a.report, report.dump(2) + "\n");
+  if (!a.report.empty()) {
+    const std::string text = report.dump(2) + "\n";
+    serialization::write_file_atomic(a.report, std::as_bytes(std::span(text.data(), text.size())));
+  }
 
   if (a.json) {
     std::cout << report.dump(2) << '\n';

@@ -42,7 +42,7 @@ TensorMap read_inputs(const Graph& g, const std::vector<std::string>& args, doub
     } else {
       file = arg;
     }
-    std::string ext = extension(file);
+    std::string ext = serialization::file_extension(file);
     if (ext == ".npz" && name.empty()) {
       auto arrays = serialization::load_npz(file);
       for (auto& [key, t] : arrays) {
@@ -86,7 +86,7 @@ int run_model(const RunArgs& a) {
   detail("ran in " + fixed(secs * 1000, 3) + " ms");
 
   if (!a.output.empty()) {
-    if (extension(a.output) == ".npy") {
+    if (serialization::file_extension(a.output) == ".npy") {
       if (outputs.size() != 1)
         throw UsageError(a.output + ": the model has " + std::to_string(outputs.size()) +
                          " outputs; write them to an .npz");

@@ -38,11 +38,6 @@ void CallbackSource::rewind() {
 }
 
 namespace {
-std::string lower_ext(const fs::path& p) {
-  std::string e = p.extension().string();
-  for (auto& ch : e) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  return e;
-}
 
 Tensor to_dtype(const Tensor& t, DType want, const std::string& path, const std::string& input) {
   if (t.dtype() == want) return t;
@@ -254,7 +249,7 @@ FileSource::FileSource(const Graph& model, std::vector<std::string> paths, FileS
   batch_ = all_batched ? std::max<int64_t>(1, options_.batch_size) : 1;
   if (paths.empty()) fail<InvalidArgument>("no calibration files given");
   auto is_data = [](const fs::path& k) {
-    const std::string e = lower_ext(k);
+    const std::string e = serialization::file_extension(k.string());
     return e == ".npy" || e == ".npz" || e == ".pb" || e == ".safetensors";
   };
   for (auto& p : paths) {
@@ -306,7 +301,7 @@ FileSource::FileSource(const Graph& model, std::vector<std::string> paths, FileS
 
 FileSource::Entry FileSource::read_entry(const std::string& path, const std::map<std::string, std::string>& per_input) const {
   auto read_file = [](const fs::path& p) -> std::map<std::string, Tensor> {
-    const std::string e = lower_ext(p);
+    const std::string e = serialization::file_extension(p.string());
     if (e == ".npy") return {{"0", serialization::load_npy(p.string())}};
     if (e == ".npz") return serialization::load_npz(p.string());
     if (e == ".safetensors") return serialization::load_safetensors(p.string()).tensors;
@@ -334,7 +329,7 @@ FileSource::Entry FileSource::read_entry(const std::string& path, const std::map
     }
     return stack(path, std::move(arrays), true);
   }
-  const std::string e = lower_ext(p);
+  const std::string e = serialization::file_extension(p.string());
   const bool ordered = e == ".npy" || e == ".pb";
   return stack(path, read_file(p), ordered);
 }
