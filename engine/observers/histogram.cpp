@@ -172,6 +172,9 @@ std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int3
   // the histogram of |x|: bin j covers [j·w, (j+1)·w)
   std::vector<double> a(static_cast<size_t>(zero));
   for (int64_t j = 0; j < zero; ++j) a[size_t(j)] = double(c[size_t(zero + j)] + c[size_t(zero - 1 - j)]);
+  // the first bin holds every exact zero (half of a post-ReLU tensor): counted as its
+  // neighbour, as NVIDIA's calibrator does, or the search chases that spike with tiny ranges
+  if (zero > 1) a[0] = a[1];
   std::vector<double> prefix(size_t(zero) + 1, 0.0);
   for (int64_t j = 0; j < zero; ++j) prefix[size_t(j) + 1] = prefix[size_t(j)] + a[size_t(j)];
 
@@ -288,7 +291,10 @@ std::pair<float, float> HistogramObserver::min_max() const {
 
 ObservedRange HistogramObserver::range(bool symmetric) const {
   const auto [mn, mx] = min_max();
-  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy ? entropy_threshold(hist_, options_.quantized_bins)
+  // entropy: quantized_bins levels for |x| of signed data; twice as many when the data is
+  // non-negative (a u8 grid spends all its levels on [0, t])
+  const int32_t levels = std::min(options_.quantized_bins * (mn >= 0.0f ? 2 : 1), hist_.bins() / 2);
+  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy ? entropy_threshold(hist_, levels)
                             : kind() == ObserverKind::mse   ? mse_range(hist_, mn, mx, symmetric)
                                                             : percentile_range(hist_, options_.percentile, symmetric);
   float lo = std::max(float(lo_d), mn);

@@ -26,9 +26,11 @@
 /// together): for each i from quantized_bins to B/2, the first i bins with the mass beyond
 /// folded into the last one are the reference p; the same i bins merged into quantized_bins
 /// levels (the last level also takes the remainder bins) and spread back evenly over the
-/// non-empty bins of p are q (q = 0 where p = 0); both are smoothed (eps 1e-4) and the i
+/// non-empty bins of p are q (q = 0 where p = 0); the first bin (every exact zero) counts as
+/// its neighbour (NVIDIA's calibrator does the same); both are smoothed (eps 1e-4) and the i
 /// minimizing KL(p‖q) gives the threshold t = i·w; the range is [−t, t] clipped to the exact
-/// [min, max]. Working on |x| matters: a signed window [−t, t] split into quantized_bins
+/// [min, max]. Non-negative data gets twice the levels (a u8 grid spends all 256 on [0, t]).
+/// Working on |x| matters: a signed window [−t, t] split into quantized_bins
 /// levels (ONNX Runtime's `get_entropy_threshold` with CalibNumBins > its default 128) leaves
 /// non-negative data — every post-ReLU activation — half the levels, and its threshold then
 /// clips far too much. (With ORT's defaults, 128 bins and 128 levels, its search has a single

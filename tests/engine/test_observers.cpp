@@ -176,7 +176,8 @@ TEST_CASE("entropy: below minmax on long tails, close to minmax on uniform data"
     mm_c->observe(v.data(), std::vector<int64_t>{5000});
   }
   ObservedRange rc = ent_c->range(), rmc = mm_c->range();
-  CHECK(rc.max[0] - rc.min[0] < 0.5f * (rmc.max[0] - rmc.min[0]));
+  CHECK(rc.max[0] < 20.0f);  // below every spike
+  CHECK(rc.max[0] - rc.min[0] < 0.7f * (rmc.max[0] - rmc.min[0]));
   CHECK(rc.max[0] > 1.0f);
 
   auto ent_u = make_observer("entropy");
