@@ -164,7 +164,9 @@ std::pair<double, double> percentile_range(const StreamingHistogram& hist, doubl
   return {hist.edge(std::min(left, n - 1)), hist.edge(std::min(right, n - 1) + 1)};
 }
 
-std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int32_t quantized_bins) {
+std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int32_t quantized_bins, double min,
+                                            double max) {
+  const bool nonnegative = min >= 0.0;
   const auto& c = hist.counts();
   const int64_t n = hist.bins(), zero = n / 2, q_bins = quantized_bins;
   if (q_bins < 2 || q_bins > zero)
@@ -172,9 +174,10 @@ std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int3
   // the histogram of |x|: bin j covers [j·w, (j+1)·w)
   std::vector<double> a(static_cast<size_t>(zero));
   for (int64_t j = 0; j < zero; ++j) a[size_t(j)] = double(c[size_t(zero + j)] + c[size_t(zero - 1 - j)]);
-  // the first bin holds every exact zero (half of a post-ReLU tensor): counted as its
-  // neighbour, as NVIDIA's calibrator does, or the search chases that spike with tiny ranges
-  if (zero > 1) a[0] = a[1];
+  // non-negative data: the first bin holds every exact zero (half of a post-ReLU tensor),
+  // counted as its neighbour as NVIDIA's calibrator does, or the search chases that spike
+  // with tiny ranges
+  if (nonnegative && zero > 1) a[0] = a[1];
   std::vector<double> prefix(size_t(zero) + 1, 0.0);
   for (int64_t j = 0; j < zero; ++j) prefix[size_t(j) + 1] = prefix[size_t(j)] + a[size_t(j)];
 
@@ -185,12 +188,19 @@ std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int3
     // reference: the first i bins, the mass beyond folded into the last one
     p.assign(a.begin(), a.begin() + i);
     p.back() += prefix[size_t(zero)] - prefix[size_t(i)];
-    // candidate: the same i bins merged into q_bins levels (the last takes the remainder)
-    // and spread back evenly over the non-empty bins
-    const int64_t merged = i / q_bins;
+    // candidate: the same i bins merged into the levels a u8 grid on [max(min, −t),
+    // min(max, t)] gives |x| ≤ t — q_bins for data symmetric about 0, up to 2·q_bins for
+    // non-negative data — (the last takes the remainder) and spread back evenly over the
+    // non-empty bins
+    const double t = hist.edge(zero + i);
+    const double span = std::min(t, std::max(-min, 0.0)) + std::min(t, std::max(max, 0.0));
+    const int64_t levels = std::min<int64_t>(
+        i, std::clamp<int64_t>(span > 0 ? int64_t(std::lround(2.0 * double(q_bins) * t / span)) : q_bins, q_bins,
+                               2 * q_bins));
+    const int64_t merged = i / levels;
     q.assign(size_t(i), 0.0);
-    for (int64_t j = 0; j < q_bins; ++j) {
-      const int64_t s0 = j * merged, e0 = (j == q_bins - 1) ? i : s0 + merged;
+    for (int64_t j = 0; j < levels; ++j) {
+      const int64_t s0 = j * merged, e0 = (j == levels - 1) ? i : s0 + merged;
       const double mass = prefix[size_t(e0)] - prefix[size_t(s0)];
       int64_t nonzero = 0;
       for (int64_t k = s0; k < e0; ++k) nonzero += (a[size_t(k)] != 0.0);
@@ -291,10 +301,7 @@ std::pair<float, float> HistogramObserver::min_max() const {
 
 ObservedRange HistogramObserver::range(bool symmetric) const {
   const auto [mn, mx] = min_max();
-  // entropy: quantized_bins levels for |x| of signed data; twice as many when the data is
-  // non-negative (a u8 grid spends all its levels on [0, t])
-  const int32_t levels = std::min(options_.quantized_bins * (mn >= 0.0f ? 2 : 1), hist_.bins() / 2);
-  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy ? entropy_threshold(hist_, levels)
+  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy ? entropy_threshold(hist_, options_.quantized_bins, mn, mx)
                             : kind() == ObserverKind::mse   ? mse_range(hist_, mn, mx, symmetric)
                                                             : percentile_range(hist_, options_.percentile, symmetric);
   float lo = std::max(float(lo_d), mn);

@@ -26,10 +26,11 @@
 /// together): for each i from quantized_bins to B/2, the first i bins with the mass beyond
 /// folded into the last one are the reference p; the same i bins merged into quantized_bins
 /// levels (the last level also takes the remainder bins) and spread back evenly over the
-/// non-empty bins of p are q (q = 0 where p = 0); the first bin (every exact zero) counts as
-/// its neighbour (NVIDIA's calibrator does the same); both are smoothed (eps 1e-4) and the i
+/// non-empty bins of p are q (q = 0 where p = 0); for non-negative data the first bin (every
+/// exact zero) counts as its neighbour (as in NVIDIA's calibrator); both are smoothed (eps 1e-4) and the i
 /// minimizing KL(p‖q) gives the threshold t = i·w; the range is [−t, t] clipped to the exact
-/// [min, max]. Non-negative data gets twice the levels (a u8 grid spends all 256 on [0, t]).
+/// [min, max]. The levels are those a u8 grid on [max(min, −t), min(max, t)] gives |x| ≤ t:
+/// quantized_bins for data symmetric about 0, up to twice that for non-negative data.
 /// Working on |x| matters: a signed window [−t, t] split into quantized_bins
 /// levels (ONNX Runtime's `get_entropy_threshold` with CalibNumBins > its default 128) leaves
 /// non-negative data — every post-ReLU activation — half the levels, and its threshold then
@@ -37,6 +38,7 @@
 /// candidate and returns max |x|.)
 ///
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -107,7 +109,10 @@ class HistogramObserver final : public Observer {
 
 /// The KL-divergence threshold search (see the file comment) over a histogram; returns
 /// the (lower, upper) thresholds before clipping to min / max. Exposed for tests.
-std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int32_t quantized_bins);
+/// `min` and `max` (the exact data range) set how many of a u8 grid's levels fall on |x| ≤ t.
+std::pair<double, double> entropy_threshold(const StreamingHistogram& hist, int32_t quantized_bins,
+                                            double min = -std::numeric_limits<double>::infinity(),
+                                            double max = std::numeric_limits<double>::infinity());
 
 /// The MSE-optimal range of a histogram (see the file comment) for a grid of `levels` points,
 /// within [min, max].
