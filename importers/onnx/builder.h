@@ -58,6 +58,8 @@ using Builder = void (*)(BuildContext&);
 void register_builder(const std::string& op_type, Builder b);
 /// The builder for an op type, or nullptr.
 Builder find_builder(const std::string& op_type);
+/// The op types that have a builder (in no particular order).
+std::vector<std::string> registered_ops();
 
 /// A builder that maps the ONNX op 1:1 onto the IR op of the same semantics.
 void build_same(BuildContext& c, OpKind op);

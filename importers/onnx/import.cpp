@@ -260,4 +260,12 @@ Tensor read_tensor_file(const std::string& path) {
   });
 }
 
+std::vector<std::string> supported_ops() {
+  register_all_once();
+  std::vector<std::string> ops = registered_ops();
+  ops.push_back("Constant");
+  std::sort(ops.begin(), ops.end());
+  return ops;
+}
+
 }  // namespace mq::onnx
