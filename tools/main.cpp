@@ -41,6 +41,14 @@ int main(int argc, char** argv) {
   add_compare_command(app, run);
   add_bench_command(app, run);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) sub->footer(kFooter);
+  app.get_subcommand("quantize")->footer(
+      "Examples:\n"
+      "  monoquant quantize model.onnx --calib samples/ -o model.int8.mqm\n"
+      "  # several inputs: .npz files with one array per input, or one folder per input\n"
+      "  monoquant quantize encoder.onnx --calib calib/ -o encoder.int8.mqm   # calib/tokens/*.npy, calib/mask/*.npy\n"
+      "  # a streaming model: its state output fed back as the next chunk's state input\n"
+      "  monoquant quantize vad.onnx --calib chunks.npz --state state_out=state -o vad.int8.mqm\n\n" +
+      std::string(kFooter));
 
   try {
     app.parse(argc, argv);

@@ -256,7 +256,7 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->allow_extra_args(false);
   cmd->add_option("-n,--max-samples", a->max_samples, "Calibrate on at most this many samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("-b,--batch", a->batch, "Calibration batch size when the batch dim is symbolic")
+  cmd->add_option("-b,--batch", a->batch, "Calibration batch size when every input has a symbolic batch dim (else one sample per run)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("-m,--mode", a->mode, "static (calibrated activations) or dynamic (activations per call)")
       ->check(CLI::IsMember({"static", "dynamic"}));

@@ -93,7 +93,7 @@ TEST_CASE("cli: --help for every command, documented exit codes") {
     for (const char* opt : {"--calib", "--max-samples", "--mode", "--layers", "--include", "--exclude",
                             "--per-tensor", "--activation-type", "--symmetric-activations", "--observer",
                             "--min-sqnr", "--on-failure", "--report", "--threads", "--save-calibration",
-                            "--load-calibration", "--validation-samples"}) {
+                            "--load-calibration", "--validation-samples", "--state", "state_out=state"}) {
       CAPTURE(opt);
       CHECK(h.out.find(opt) != std::string::npos);
     }
