@@ -2,6 +2,7 @@
 #include <limits>
 
 #include "engine/executor.h"
+#include "engine/ops/parallel.h"
 #include "kernels/fp32/activation.h"
 
 namespace mq::ops {
@@ -54,20 +55,27 @@ k::ActivationParams params(const ExecContext& ctx, k::Activation act) {
 template <k::Activation Act>
 void run_activation(ExecContext& ctx) {
   const Tensor& x = ctx.in(0);
-  k::activation_f32(Act, params(ctx, Act), x.data<float>(), ctx.out(0).data<float>(), x.numel());
+  const k::ActivationParams ap = params(ctx, Act);
+  const float* px = x.data<float>();
+  float* py = ctx.out(0).data<float>();
+  parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::activation_f32(Act, ap, px + b, py + b, e - b); });
 }
 
 void run_gelu(ExecContext& ctx) {
   const Tensor& x = ctx.in(0);
   auto act = ctx.attrs().get_string_or("approximate", "none") == "tanh" ? k::Activation::gelu_tanh : k::Activation::gelu;
-  k::activation_f32(act, {}, x.data<float>(), ctx.out(0).data<float>(), x.numel());
+  const float* px = x.data<float>();
+  float* py = ctx.out(0).data<float>();
+  parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::activation_f32(act, {}, px + b, py + b, e - b); });
 }
 
 void run_relu(ExecContext& ctx) {
   const Tensor& x = ctx.in(0);
   dispatch_numeric(x.dtype(), ctx.node, [&](auto tag) {
     using T = decltype(tag);
-    k::relu<T>(ptr<T>(x), ptr<T>(ctx.out(0)), x.numel());
+    const T* px = ptr<T>(x);
+    T* py = ptr<T>(ctx.out(0));
+    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::relu<T>(px + b, py + b, e - b); });
   });
 }
 
@@ -78,7 +86,9 @@ void run_clip(ExecContext& ctx) {
     T lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
     if (ctx.has(1)) lo = ptr<T>(ctx.in(1))[0];
     if (ctx.has(2)) hi = ptr<T>(ctx.in(2))[0];
-    k::clip<T>(ptr<T>(x), ptr<T>(ctx.out(0)), x.numel(), lo, hi);
+    const T* px = ptr<T>(x);
+    T* py = ptr<T>(ctx.out(0));
+    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::clip<T>(px + b, py + b, e - b, lo, hi); });
   });
 }
 

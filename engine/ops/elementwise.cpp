@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "engine/executor.h"
+#include "engine/ops/parallel.h"
 #include "kernels/fp32/elementwise.h"
 
 namespace mq::ops {
@@ -70,10 +71,17 @@ void run_binary(ExecContext& ctx) {
     if (n == 1) {
       k::broadcast_copy(plan(ctx, y, {&ctx.in(0)}), ptr<T>(ctx.in(0)), ptr<T>(y));
     } else {
-      k::binary<T>(Op, plan(ctx, y, {&ctx.in(0), &ctx.in(1)}), ptr<T>(ctx.in(0)), ptr<T>(ctx.in(1)),
-                   ptr<T>(y));
-      for (size_t i = 2; i < n; ++i)
-        k::binary<T>(Op, plan(ctx, y, {&y, &ctx.in(i)}), ptr<T>(y), ptr<T>(ctx.in(i)), ptr<T>(y));
+      // large outputs are split over the session's threads along the outermost dim
+      auto step = [&](const Tensor& a, const Tensor& b) {
+        const T* pa = ptr<T>(a);
+        const T* pb = ptr<T>(b);
+        T* py = ptr<T>(y);
+        parallel_plan(ctx, plan(ctx, y, {&a, &b}), [&](const k::BroadcastPlan& p, const int64_t* off) {
+          k::binary<T>(Op, p, pa + off[0], pb + off[1], py + off[2]);
+        });
+      };
+      step(ctx.in(0), ctx.in(1));
+      for (size_t i = 2; i < n; ++i) step(y, ctx.in(i));
     }
     if constexpr (kMean) k::scale<T>(ptr<T>(y), y.numel(), 1.0 / double(n));
   });
@@ -135,7 +143,9 @@ void run_unary(ExecContext& ctx) {
   Tensor& y = ctx.out(0);
   dispatch<false>(x.dtype(), ctx.node, [&](auto tag) {
     using T = decltype(tag);
-    k::unary<T>(Op, ptr<T>(x), ptr<T>(y), x.numel());
+    const T* px = ptr<T>(x);
+    T* py = ptr<T>(y);
+    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::unary<T>(Op, px + b, py + b, e - b); });
   });
 }
 

@@ -33,3 +33,41 @@ TEST_CASE("Linear split over two threads matches one thread and a naive product"
     }
   CHECK(worst < 1e-3);
 }
+
+TEST_CASE("elementwise steps split over two threads give bit-identical results") {
+  // [2,64,33,31] (131k elements, odd inner sizes so chunk edges fall mid-row): a broadcast Add
+  // of a per-channel bias, Tanh, Relu, Clip, Sqrt(|x|) and a variadic Max; each splits over
+  // the threads once it is large enough
+  std::mt19937 rng(4);
+  std::normal_distribution<float> d(0.f, 1.f);
+  Tensor x(DType::f32, {2, 64, 33, 31}), bias(DType::f32, {64, 1, 1}), lo(DType::f32, {}), hi(DType::f32, {});
+  for (auto* t : {&x, &bias})
+    for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = d(rng);
+  lo.data<float>()[0] = -0.5f;
+  hi.data<float>()[0] = 0.75f;
+  Graph g;
+  Value* xv = g.add_input("x", {DType::f32, Shape({Dim::sym("n"), Dim(64), Dim(33), Dim(31)}), {}});
+  Node* add = g.add_node(OpKind::Add, {.name = "add", .inputs = {xv, g.add_constant("bias", bias)}});
+  Node* tanh = g.add_node(OpKind::Tanh, {.name = "tanh", .inputs = {add->output(0)}, .output_names = {"t"}});
+  Node* relu = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {add->output(0)}, .output_names = {"r"}});
+  Node* clip = g.add_node(OpKind::Clip, {.name = "clip", .inputs = {add->output(0), g.add_constant("lo", lo),
+                                                                   g.add_constant("hi", hi)}, .output_names = {"c"}});
+  Node* abs = g.add_node(OpKind::Abs, {.name = "abs", .inputs = {add->output(0)}});
+  Node* sq = g.add_node(OpKind::Sqrt, {.name = "sqrt", .inputs = {abs->output(0)}, .output_names = {"s"}});
+  Node* mx = g.add_node(OpKind::Max, {.name = "max", .inputs = {tanh->output(0), clip->output(0), sq->output(0)},
+                                      .output_names = {"m"}});
+  for (Node* n : {tanh, relu, clip, sq, mx}) g.add_output(n->output(0));
+  Session one(g, {.threads = 1}), two(g, {.threads = 2});
+  TensorMap y1 = one.run({{"x", x}}), y2 = two.run({{"x", x}});
+  for (const char* name : {"t", "r", "c", "s", "m"}) {
+    CAPTURE(name);
+    REQUIRE(y1.at(name).numel() == x.numel());
+    CHECK(y1.at(name) == y2.at(name));
+  }
+  // the broadcast Add itself: x + bias per channel
+  const float* t = y1.at("r").data<float>();
+  for (int64_t i : {int64_t(0), int64_t(70000), x.numel() - 1}) {
+    const float ref = std::max(0.f, x.data<float>()[i] + bias.data<float>()[(i / (33 * 31)) % 64]);
+    CHECK(t[i] == ref);
+  }
+}
