@@ -1,11 +1,11 @@
 #include "engine/calibration/source.h"
 
 #include <algorithm>
-#include <cstring>
 #include <filesystem>
 #include <set>
 
 #include "importers/onnx/import.h"
+#include "kernels/fp32/shape.h"
 #include "serialization/npy.h"
 #include "serialization/safetensors.h"
 
@@ -52,55 +52,48 @@ Tensor to_dtype(const Tensor& t, DType want, const std::string& path, const std:
   fail<InvalidArgument>(path, ": array for input '", input, "' is ", dtype_name(t.dtype()), " but the model expects ",
                         dtype_name(want));
 }
-}  // namespace
 
-namespace {
-
-/// `t` with axis `axis` moved to the front (a copy unless it is already there).
-Tensor axis_to_front(const Tensor& t, size_t axis) {
-  if (axis == 0) return t;
-  std::vector<int64_t> dims = t.dims(), out_dims = dims;
-  out_dims.erase(out_dims.begin() + std::ptrdiff_t(axis));
-  out_dims.insert(out_dims.begin(), dims[axis]);
-  int64_t outer = 1, inner = int64_t(dtype_size(t.dtype()));
-  for (size_t d = 0; d < axis; ++d) outer *= dims[d];
-  for (size_t d = axis + 1; d < dims.size(); ++d) inner *= dims[d];
-  Tensor o(t.dtype(), out_dims);
-  const auto* src = static_cast<const std::byte*>(t.raw());
-  auto* dst = static_cast<std::byte*>(o.raw());
-  for (int64_t i = 0; i < dims[axis]; ++i)
-    for (int64_t j = 0; j < outer; ++j)
-      std::memcpy(dst + (i * outer + j) * inner, src + (j * dims[axis] + i) * inner, size_t(inner));
-  return o;
-}
-
-/// Rows [begin, end) of `t` along `axis` (shares storage when axis is 0).
-Tensor slice_axis(const Tensor& t, size_t axis, int64_t begin, int64_t end) {
-  std::vector<int64_t> dims = t.dims();
-  if (begin == 0 && end == dims[axis]) return t;
-  int64_t outer = 1, inner = int64_t(dtype_size(t.dtype()));
-  for (size_t d = 0; d < axis; ++d) outer *= dims[d];
-  for (size_t d = axis + 1; d < dims.size(); ++d) inner *= dims[d];
-  const int64_t n = dims[axis];
-  dims[axis] = end - begin;
-  if (outer == 1) {
-    Tensor s(t.dtype(), dims, t.storage(), t.offset() + size_t(begin * inner));
-    s.set_quant(t.quant());
-    return s;
-  }
-  Tensor o(t.dtype(), dims);
-  const auto* src = static_cast<const std::byte*>(t.raw());
-  auto* dst = static_cast<std::byte*>(o.raw());
-  for (int64_t j = 0; j < outer; ++j)
-    std::memcpy(dst + j * (end - begin) * inner, src + (j * n + begin) * inner, size_t((end - begin) * inner));
+/// A contiguous copy of the view of `t` with `dims`, source strides `strides` (elements per
+/// dim) and first element `offset`.
+Tensor strided(const Tensor& t, std::vector<int64_t> dims, const std::vector<int64_t>& strides, int64_t offset) {
+  if (dims.size() > size_t(kernels::kMaxCopyRank))
+    fail<UnsupportedError>("calibration array of rank ", dims.size(), " is above the supported ", kernels::kMaxCopyRank);
+  Tensor o(t.dtype(), std::move(dims));
+  if (o.numel() > 0)
+    kernels::strided_copy(t.raw(), o.raw(), {int(o.rank()), o.dims().data(), strides.data(), offset, dtype_size(t.dtype())});
   o.set_quant(t.quant());
   return o;
 }
 
-/// Rows [begin, end) of a tensor stacked along dim 0, as a tensor of `dims` (no copy).
-Tensor rows_as(const Tensor& stacked, int64_t begin, int64_t end, std::vector<int64_t> dims) {
+/// `t` with axis `from` moved to position `to` (a copy unless they are the same).
+Tensor move_axis(const Tensor& t, size_t from, size_t to) {
+  if (from == to) return t;
+  std::vector<int64_t> dims = t.dims(), strides = contiguous_strides(t.dims());
+  const int64_t d = dims[from], s = strides[from];
+  dims.erase(dims.begin() + std::ptrdiff_t(from));
+  strides.erase(strides.begin() + std::ptrdiff_t(from));
+  dims.insert(dims.begin() + std::ptrdiff_t(to), d);
+  strides.insert(strides.begin() + std::ptrdiff_t(to), s);
+  return strided(t, std::move(dims), strides, 0);
+}
+
+/// Rows [begin, end) of `t` along `axis` (shares storage when every dim before it is 1).
+Tensor slice_axis(const Tensor& t, size_t axis, int64_t begin, int64_t end) {
+  std::vector<int64_t> dims = t.dims();
+  if (begin == 0 && end == dims[axis]) return t;
+  const std::vector<int64_t> strides = contiguous_strides(dims);
+  dims[axis] = end - begin;
+  if (std::all_of(t.dims().begin(), t.dims().begin() + std::ptrdiff_t(axis), [](int64_t d) { return d == 1; })) {
+    Tensor v(t.dtype(), dims, t.storage(), t.offset() + size_t(begin * strides[axis]) * dtype_size(t.dtype()));
+    v.set_quant(t.quant());
+    return v;
+  }
+  return strided(t, std::move(dims), strides, begin * strides[axis]);
+}
+
+/// Rows from `begin` of a tensor stacked along dim 0, as a tensor of `dims` (no copy).
+Tensor rows_as(const Tensor& stacked, int64_t begin, std::vector<int64_t> dims) {
   const size_t row_bytes = stacked.dim(0) ? stacked.nbytes() / size_t(stacked.dim(0)) : 0;
-  (void)end;
   return Tensor(stacked.dtype(), std::move(dims), stacked.storage(), stacked.offset() + size_t(begin) * row_bytes);
 }
 
@@ -380,8 +373,7 @@ FileSource::Entry FileSource::stack(const std::string& path, std::map<std::strin
         return d;
       }();
       if (!agrees(dims, a)) mismatch();
-      v = v.reshaped(dims);
-      Tensor front = axis_to_front(v, a);  // [n, dims without a...]
+      Tensor front = move_axis(v.reshaped(dims), a, 0);  // [n, dims without a...]
       std::vector<int64_t> sd = front.dims();
       sd.insert(sd.begin() + 1 + std::ptrdiff_t(a), 1);  // [n, one sample's dims (batch axis 1)...]
       stacked = front.reshaped(sd);
@@ -441,36 +433,17 @@ std::optional<TensorMap> FileSource::next() {
       if (it == f.stacked.end()) continue;  // an optional input the file lacks
       const Tensor& s = it->second;
       std::vector<int64_t> one(s.dims().begin() + 1, s.dims().end());
-      if (s.dim(0) == 1 && f.samples > 1 && !in.batch_axis) {
-        batch[in.name] = rows_as(s, 0, 1, one);  // given once, used for every sample
-      } else if (!in.batch_axis) {
-        batch[in.name] = rows_as(s, row_, row_ + 1, one);
+      if (!in.batch_axis) {
+        batch[in.name] = rows_as(s, s.dim(0) == 1 ? 0 : row_, one);  // given once: used for every sample
       } else if (*in.batch_axis == 0) {
         one[0] *= bs;
-        batch[in.name] = rows_as(s, row_, row_ + bs, one);
+        batch[in.name] = rows_as(s, row_, one);
       } else {
-        // samples along an inner axis: gather them (a copy)
+        // samples along an inner axis: [bs, one sample's dims without it], axis 0 moved there
         const size_t a = *in.batch_axis;
-        std::vector<int64_t> dims = one;
-        dims[a] = bs;
-        Tensor front = rows_as(s, row_, row_ + bs, [&] {
-          std::vector<int64_t> d = one;
-          d.erase(d.begin() + std::ptrdiff_t(a));
-          d.insert(d.begin(), bs);
-          return d;
-        }());
-        // front is [bs, dims without a]: move axis 0 to a
-        std::vector<int64_t> fd = front.dims();
-        int64_t outer = 1, inner = int64_t(dtype_size(front.dtype()));
-        for (size_t d = 1; d <= a; ++d) outer *= fd[d];
-        for (size_t d = a + 1; d < fd.size(); ++d) inner *= fd[d];
-        Tensor o(front.dtype(), dims);
-        const auto* src = static_cast<const std::byte*>(front.raw());
-        auto* dst = static_cast<std::byte*>(o.raw());
-        for (int64_t i = 0; i < bs; ++i)
-          for (int64_t j = 0; j < outer; ++j)
-            std::memcpy(dst + (j * bs + i) * inner, src + (i * outer + j) * inner, size_t(inner));
-        batch[in.name] = o;
+        one.erase(one.begin() + std::ptrdiff_t(a));
+        one.insert(one.begin(), bs);
+        batch[in.name] = move_axis(rows_as(s, row_, one), 0, a);
       }
     }
     row_ += bs;
