@@ -1,5 +1,6 @@
 // static_quantize / dynamic_quantize / dequantize_model, validation and the accuracy-driven
 // fallback.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -48,25 +49,17 @@ TensorMap zero_batch(const Graph& g) {
 /// value tapped): the first node, in execution order, whose output has one while none of its
 /// inputs has. "" when no such node is found.
 std::string first_non_finite(Session& qs, const Graph& qg, const TensorMap& in) {
-  std::vector<std::string> taps;
+  std::vector<std::string> taps;  // graph inputs and node outputs (a tap sees both)
+  for (Value* v : qg.inputs())
+    if (v->dtype() == DType::f32) taps.push_back(v->name());
   for (Node* n : qg.nodes())
     for (Value* v : n->outputs())
       if (v && v->dtype() == DType::f32) taps.push_back(v->name());
   std::set<std::string> bad;
-  for (const auto& [name, t] : in)
-    if (t.dtype() == DType::f32)
-      for (float x : t.span<float>())
-        if (!std::isfinite(x)) {
-          bad.insert(name);
-          break;
-        }
   qs.run(in, taps, [&](const Value& v, const Tensor& t) {
     if (t.dtype() != DType::f32) return;
-    for (float x : t.span<float>())
-      if (!std::isfinite(x)) {
-        bad.insert(v.name());
-        return;
-      }
+    const auto values = t.span<float>();
+    if (std::any_of(values.begin(), values.end(), [](float x) { return !std::isfinite(x); })) bad.insert(v.name());
   });
   for (Node* n : qg.nodes()) {
     bool out_bad = false, in_bad = false;

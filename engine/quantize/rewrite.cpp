@@ -5,6 +5,7 @@
 #include "engine/quantize/rewrite.h"
 
 #include <cmath>
+#include <optional>
 #include <limits>
 #include <map>
 #include <set>
@@ -215,16 +216,19 @@ struct Rewriter {
       rep.quantized = true;
       return;
     }
+    const QuantScheme scheme = activation_scheme(o);
     Node* act = o.fuse_activations ? fusable_activation(g, *n) : nullptr;
-    if (act && cal->has(act->output(0)->name()) &&
-        !fusion_is_exact(*act, cal->params(act->output(0)->name(), activation_scheme(o)), activation_scheme(o)))
-      act = nullptr;
+    std::optional<QuantParams> qy;  // of the fused activation's output, else of the layer's
+    if (act && cal->has(act->output(0)->name())) {
+      qy = cal->params(act->output(0)->name(), scheme);
+      if (!fusion_is_exact(*act, *qy, scheme)) act = nullptr, qy.reset();
+    }
     Value* out = act ? act->output(0) : n->output(0);
     if (!cal->has(n->input(0)->name()) || !cal->has(out->name())) {
       rep.scheme = "float (not calibrated)";
       return;
     }
-    QuantParams qy = cal->params(out->name(), activation_scheme(o));
+    if (!qy) qy = cal->params(out->name(), scheme);
     Value* xq = int8_input(n->input(0), n);
     float sx = xq->type().quant->scales.at(0);
     auto sw = channel_scales(wq, cout);
@@ -256,8 +260,8 @@ struct Rewriter {
         if (act->input(2)) attrs.set("clip_max", act->input(2)->constant()->to_float().at(0));
       }
     }
-    Value* ys = scalar_const(out->name() + "_scale", qy.scales[0]);
-    Value* yz = zp_const(out->name() + "_zero_point", qy.zero_points[0]);
+    Value* ys = scalar_const(out->name() + "_scale", qy->scales[0]);
+    Value* yz = zp_const(out->name() + "_zero_point", qy->zero_points[0]);
     OpKind qop = n->op() == OpKind::Conv2d ? OpKind::QConv2d : OpKind::QLinear;
     Node* qn = g.insert_node(n, qop, {.name = g.unique_name(base + "_int8"), .inputs = {xq, wv, bv, ys, yz}, .attrs = attrs});
     Node* dq = g.insert_node(n, OpKind::DequantizeLinear,
