@@ -277,8 +277,9 @@ HistogramObserver::HistogramObserver(ObserverOptions options)
   if (options_.axis) fail<InvalidArgument>(observer_kind_name(options_.kind), " observers are per tensor only");
   if (!(options_.percentile > 0.0 && options_.percentile <= 100.0))
     fail<InvalidArgument>("percentile must be in (0, 100], got ", options_.percentile);
-  if (options_.quantized_bins < 2 || options_.quantized_bins > options_.bins)
-    fail<InvalidArgument>("quantized bins must be in [2, bins=", options_.bins, "], got ", options_.quantized_bins);
+  // the entropy search runs on the B/2 bins of |x|
+  if (options_.quantized_bins < 2 || options_.quantized_bins > options_.bins / 2)
+    fail<InvalidArgument>("quantized bins must be in [2, bins/2=", options_.bins / 2, "], got ", options_.quantized_bins);
 }
 
 void HistogramObserver::observe(const float* data, std::span<const int64_t> dims) {

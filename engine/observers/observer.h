@@ -41,7 +41,7 @@ struct ObserverOptions {
   std::optional<int64_t> axis;    ///< per-channel axis (≥ 0; minmax and moving-average only)
   double averaging_constant = 0.01;  ///< moving-average: weight of each new batch (PyTorch default)
   double percentile = 99.99;      ///< percentile: % of values the range must cover, in (0, 100]
-  int32_t bins = 2048;            ///< histogram bins (a power of two ≥ quantized_bins)
+  int32_t bins = 2048;            ///< histogram bins (a power of two ≥ 2·quantized_bins)
   int32_t quantized_bins = 128;   ///< entropy: quantized levels (ORT's num_quantized_bins)
 };
 
