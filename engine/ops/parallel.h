@@ -16,11 +16,15 @@ namespace mq::ops {
 /// streaming this many floats).
 inline constexpr int64_t kMinParallelElements = int64_t(1) << 15;
 
+/// Threads this step may use: the run's, bounded by its pool (1 without a pool).
+inline int64_t step_threads(const ExecContext& ctx) {
+  return ctx.pool && ctx.threads > 1 ? std::min<int64_t>(ctx.threads, int64_t(ctx.pool->size())) : 1;
+}
+
 /// Calls fn(begin, end) over [0, n): in one call, or in one contiguous chunk per thread.
 template <class Fn>
 void parallel_elements(const ExecContext& ctx, int64_t n, Fn&& fn) {
-  const int64_t threads = ctx.pool && ctx.threads > 1 ? std::min<int64_t>(ctx.threads, int64_t(ctx.pool->size())) : 1;
-  const int64_t tasks = std::min<int64_t>(threads, n / kMinParallelElements);
+  const int64_t tasks = std::min<int64_t>(step_threads(ctx), n / kMinParallelElements);
   if (tasks <= 1) {
     fn(int64_t(0), n);
     return;
@@ -39,8 +43,7 @@ template <class Fn>
 void parallel_plan(const ExecContext& ctx, const kernels::BroadcastPlan& p, Fn&& fn) {
   int64_t offsets[kernels::kMaxBroadcastOperands + 1] = {};
   const int64_t outer = p.rank ? p.dims[0] : 1;
-  const int64_t threads = ctx.pool && ctx.threads > 1 ? std::min<int64_t>(ctx.threads, int64_t(ctx.pool->size())) : 1;
-  const int64_t tasks = std::min<int64_t>({threads, outer, p.numel / kMinParallelElements});
+  const int64_t tasks = std::min<int64_t>({step_threads(ctx), outer, p.numel / kMinParallelElements});
   if (tasks <= 1 || p.rank == 0) {
     fn(p, offsets);
     return;

@@ -246,8 +246,8 @@ void reader_seeds() {
   copy_all("fuzz_safetensors_model", ".safetensors", "fuzz_safetensors");
   copy_all("fuzz_torch_model", ".pt", "fuzz_torch");
   copy_all("fuzz_torch_model", ".pt", "fuzz_zip");
-  copy_all("fuzz_calibration_source", ".npz", "fuzz_zip");
-  if (!fs::is_directory(corpus("fuzz_torch_model"))) return;
+  copy_all("fuzz_npz", ".npz", "fuzz_zip");  // (the calibration-source seeds carry a kind byte first)
+  if (!fs::is_directory(root / "fuzz_torch_model")) return;
   for (const auto& e : fs::directory_iterator(root / "fuzz_torch_model")) {
     attempt(e.path().string(), [&] {
       const std::string bytes = read_file(e.path());
