@@ -10,11 +10,15 @@
 #include "engine/api.h"
 #include "engine/observers/qparams.h"
 #include "engine/quantize.h"
+#include "error_text.h"
 #include "random_tensor.h"
 #include "serialization/npy.h"
 
 using namespace mq;
 namespace fs = std::filesystem;
+
+using test::contains;
+using test::message_of;
 
 namespace {
 
@@ -60,16 +64,6 @@ Tensor iota(std::vector<int64_t> dims, float start = 0.f) {
   return t;
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -134,7 +128,7 @@ TEST_CASE("FileSource reads a state input whole per sample and refuses mismatche
 
   // a stack of 3 states for 6 chunks: an error naming the file, the array and both counts
   serialization::save_npz(tmp / "bad.npz", {{"x", iota({6, 4})}, {"h", iota({3, 1, 3})}});
-  const std::string e = error_of([&] { FileSource(g, {tmp / "bad.npz"}); });
+  const std::string e = message_of([&] { FileSource(g, {tmp / "bad.npz"}); });
   CHECK(contains(e, "bad.npz"));
   CHECK(contains(e, "'h'"));
   CHECK(contains(e, "[3,1,3]"));
@@ -143,13 +137,13 @@ TEST_CASE("FileSource reads a state input whole per sample and refuses mismatche
 
   // a state of the wrong shape
   serialization::save_npz(tmp / "shape.npz", {{"x", iota({6, 4})}, {"h", iota({1, 2})}});
-  const std::string s = error_of([&] { FileSource(g, {tmp / "shape.npz"}); });
+  const std::string s = message_of([&] { FileSource(g, {tmp / "shape.npz"}); });
   CHECK(contains(s, "shape.npz"));
   CHECK(contains(s, "array 'h' for input 'h' has shape [1,2], the model expects [1,3]"));
 
   // an input missing from the file: an error, unless it is a state input filled by a StateFeed
   serialization::save_npz(tmp / "x_only.npz", {{"x", iota({2, 4})}});
-  CHECK(contains(error_of([&] { FileSource(g, {tmp / "x_only.npz"}); }), "no array for model input 'h'"));
+  CHECK(contains(message_of([&] { FileSource(g, {tmp / "x_only.npz"}); }), "no array for model input 'h'"));
   FileSource opt(g, {tmp / "x_only.npz"}, {.optional_inputs = {"h"}});
   auto b = opt.next();
   REQUIRE(b);
@@ -175,7 +169,7 @@ TEST_CASE("FileSource pairs one folder per input, file by file") {
     CHECK(b->at("h").data<float>()[0] == float(-i));
   }
   fs::remove(tmp.dir / "data" / "h" / "2.npy");
-  const std::string e = error_of([&] { FileSource(g, {tmp / "data"}); });
+  const std::string e = message_of([&] { FileSource(g, {tmp / "data"}); });
   CHECK(contains(e, "folder 'h' holds 2 files but folder 'x' holds 3"));
 }
 
@@ -196,7 +190,7 @@ TEST_CASE("calibration and validation feed a state output back as the next sampl
 
   // without the link the state input is missing: a clear error
   src.rewind();
-  CHECK(contains(error_of([&] { calibrate(g, src); }), "'h'"));
+  CHECK(contains(message_of([&] { calibrate(g, src); }), "'h'"));
 
   // validation feeds each model its own states; the quantized model keeps a good SQNR
   QuantizeOptions q;
@@ -209,8 +203,8 @@ TEST_CASE("calibration and validation feed a state output back as the next sampl
   CHECK(r.info.model_sqnr_db > 25);
 
   // bad links
-  CHECK(contains(error_of([&] { StateFeed(g, {{"nope", "h"}}); }), "the model has no output 'nope'"));
-  CHECK(contains(error_of([&] { StateFeed(g, {{"h_next", "nope"}}); }), "the model has no input 'nope'"));
-  CHECK(contains(error_of([&] { parse_state_link("h_next"); }), "expected OUTPUT=INPUT"));
+  CHECK(contains(message_of([&] { StateFeed(g, {{"nope", "h"}}); }), "the model has no output 'nope'"));
+  CHECK(contains(message_of([&] { StateFeed(g, {{"h_next", "nope"}}); }), "the model has no input 'nope'"));
+  CHECK(contains(message_of([&] { parse_state_link("h_next"); }), "expected OUTPUT=INPUT"));
   CHECK(parse_state_link("h_next=h").input == "h");
 }

@@ -7,9 +7,13 @@
 #include <fstream>
 
 #include "engine/api.h"
+#include "error_text.h"
 #include "importers/onnx/import.h"
 
 using namespace mq;
+
+using test::contains;
+using test::message_of;
 
 namespace {
 
@@ -37,16 +41,6 @@ namespace {
   return m;
 }
 
-std::string message_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace
 
