@@ -23,22 +23,20 @@ void accumulate(SqnrAccumulator& a, const T* ref, const T* test, int64_t n) {
   }
   a.count += n;
 }
+
+template <class T>
+void accumulate(SqnrAccumulator& a, std::span<const T> ref, std::span<const T> test) {
+  if (ref.size() != test.size())
+    fail<InvalidArgument>("sqnr: reference has ", ref.size(), " values, test has ", test.size());
+  accumulate(a, ref.data(), test.data(), int64_t(ref.size()));
+}
 }  // namespace
 
 void SqnrAccumulator::add(const float* ref, const float* test, int64_t n) { accumulate(*this, ref, test, n); }
 void SqnrAccumulator::add(const double* ref, const double* test, int64_t n) { accumulate(*this, ref, test, n); }
 
-void SqnrAccumulator::add(std::span<const float> ref, std::span<const float> test) {
-  if (ref.size() != test.size())
-    fail<InvalidArgument>("sqnr: reference has ", ref.size(), " values, test has ", test.size());
-  add(ref.data(), test.data(), int64_t(ref.size()));
-}
-
-void SqnrAccumulator::add(std::span<const double> ref, std::span<const double> test) {
-  if (ref.size() != test.size())
-    fail<InvalidArgument>("sqnr: reference has ", ref.size(), " values, test has ", test.size());
-  add(ref.data(), test.data(), int64_t(ref.size()));
-}
+void SqnrAccumulator::add(std::span<const float> ref, std::span<const float> test) { accumulate(*this, ref, test); }
+void SqnrAccumulator::add(std::span<const double> ref, std::span<const double> test) { accumulate(*this, ref, test); }
 
 double SqnrAccumulator::db() const {
   if (bad_ref || bad_test) return -std::numeric_limits<double>::infinity();
