@@ -356,20 +356,19 @@ def measure(m, args, bench):
            "calibration_samples": int(len(next(iter(m.calib.values())))),
            "eval_samples": int(len(next(iter(m.eval.values()))))}
     log(f"[{m.name}] quantizing with monoquant")
-    cmd = [str(bench), "quantize", "--model", str(m.path), "--calib", str(calib_npz), "--eval", str(eval_npz),
-           "--eval-batch", str(eval_batch), "--out-dir", str(work / "mq"), "--threads", "2"]
-    if dyn:
-        cmd.append("--dynamic")
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    def mq_quantize(out_dir, *extra):
+        return subprocess.run([str(bench), "quantize", "--model", str(m.path), "--calib", str(calib_npz), "--eval",
+                               str(eval_npz), "--eval-batch", str(eval_batch), "--out-dir", str(out_dir),
+                               "--threads", "2", *extra], capture_output=True, text=True)
+
+    p = mq_quantize(work / "mq", *(["--dynamic"] if dyn else []))
     mq = json.loads(p.stdout.strip().splitlines()[-1]) if p.stdout.strip() else {"error": p.stderr[-300:]}
     if "error" in mq:
         log(f"[{m.name}] monoquant failed: {mq['error']}")
     res["monoquant"] = mq
     for obs in args.observers:
         log(f"[{m.name}] quantizing with monoquant, observer {obs}")
-        o = subprocess.run([str(bench), "quantize", "--model", str(m.path), "--calib", str(calib_npz), "--eval",
-                            str(eval_npz), "--eval-batch", str(eval_batch), "--out-dir", str(work / f"mq_{obs}"),
-                            "--threads", "2", "--observer", obs], capture_output=True, text=True)
+        o = mq_quantize(work / f"mq_{obs}", "--observer", obs)
         if o.returncode != 0:
             log(f"[{m.name}] observer {obs} failed: {o.stderr[-300:]}")
 
