@@ -51,6 +51,7 @@ void register_shape_exec();
 void register_reduce_exec();
 void register_pool_norm_exec();
 void register_quantized_exec();
+void register_fused_exec();
 }  // namespace ops
 
 }  // namespace mq

@@ -16,6 +16,9 @@
 ///     residual_first = 1. Linear takes the same activation and residual in a plan.
 ///   QLinear / QConv2d / QLSTM / DynamicQLinear / DynamicQLSTM: quantized layers, documented
 ///     in engine/quantize (their operands carry QuantParams).
+///   FusedElementwise(X0, X1, ...) -> Y: a Session's compiled plan only (never in saved models):
+///     a chain of fp32 elementwise ops evaluated in one pass (engine/plan/fuse_elementwise.cpp
+///     documents the program attributes); Y has the broadcast shape of the operands.
 #define MQ_OP_LIST(X)                                                                          \
   /* layers users select for quantization */                                                 \
   X(Linear) X(Conv2d) X(LSTM)                                                                  \
@@ -44,7 +47,9 @@
   X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(QLinearMatMul)              \
   X(QLinearConv) X(MatMulInteger) X(ConvInteger)                                               \
   /* quantization: monoquant's quantized layers */                                           \
-  X(QLinear) X(QConv2d) X(QLSTM) X(DynamicQLinear) X(DynamicQLSTM)
+  X(QLinear) X(QConv2d) X(QLSTM) X(DynamicQLinear) X(DynamicQLSTM)                            \
+  /* a compiled plan's fused steps */                                                        \
+  X(FusedElementwise)
 
 namespace mq {
 

@@ -115,18 +115,6 @@ bool fuse_activation(Graph& g, Node* conv, Removed& removed) {
   return true;
 }
 
-/// Shapes that cannot differ except where both are unknown (the executor checks those at
-/// run time: a residual must have the output's shape, it does not broadcast).
-bool same_shape(const Shape& a, const Shape& b) {
-  if (!a.has_rank() || !b.has_rank() || a.rank() != b.rank()) return false;
-  for (size_t i = 0; i < a.rank(); ++i) {
-    if (a[i].is_static() != b[i].is_static()) return false;
-    if (a[i].is_static() && a[i].value != b[i].value) return false;
-    if (!a[i].is_static() && !a[i].symbol.empty() && !b[i].symbol.empty() && a[i].symbol != b[i].symbol) return false;
-  }
-  return true;
-}
-
 bool fuse_residual(Graph& g, Node* conv, Removed& removed) {
   Value* y = conv->output(0);
   if (y->dtype() != DType::f32 || g.is_output(y) || conv->input(3) || y->users().size() != 1) return false;

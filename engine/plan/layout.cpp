@@ -255,11 +255,5 @@ void nhwc_layout(Graph& g) {
   }
 }
 
-void compile(Graph& g) {
-  fuse_conv_epilogues(g);
-  nhwc_layout(g);
-  g.remove_unused();
-  g.topo_sort();
-}
 
 }  // namespace mq::plan

@@ -6,6 +6,10 @@
 
 namespace mq::plan {
 
+/// Shapes that cannot differ except where both are unknown (executors check those at run
+/// time).
+bool same_shape(const Shape& a, const Shape& b);
+
 /// Fuses into fp32 Conv2d and Linear nodes the activation that follows them (Relu, LeakyRelu, Clip,
 /// Sigmoid, Tanh, HardSwish, HardSigmoid, Gelu, and SiLU found as x·Sigmoid(x)), then a
 /// residual Add of a same-shaped tensor. Only outputs with no other reader fuse; graph
@@ -18,7 +22,12 @@ void fuse_conv_epilogues(Graph& g);
 /// chains stay NHWC and convert only where an op needs NCHW.
 void nhwc_layout(Graph& g);
 
-/// Both, in that order, then unused nodes removed and the order restored.
+/// Replaces chains of fp32 elementwise ops and activations (each intermediate value read only
+/// inside the chain, none smaller than the chain's output) by one FusedElementwise step that
+/// evaluates them in one pass over L1-sized blocks, with the unfused ops' exact results.
+void fuse_elementwise(Graph& g);
+
+/// All three, in that order, then unused nodes removed and the order restored.
 void compile(Graph& g);
 
 }  // namespace mq::plan

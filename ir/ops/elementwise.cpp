@@ -63,6 +63,13 @@ void logic(InferContext& c) {
   require_bool(c, 1);
   infer_broadcast(c, true);
 }
+/// FusedElementwise: fp32 operands, the broadcast of all of them.
+void fused_elementwise(InferContext& c) {
+  require_operands(c, 1);
+  for (size_t i = 0; i < c.num_inputs(); ++i)
+    if (c.dtype(i) != DType::f32) fail<ShapeError>("operand ", i, " must be f32, got ", dtype_name(c.dtype(i)));
+  infer_broadcast(c);
+}
 void logical_not(InferContext& c) {
   require_operands(c, 1);
   require_bool(c, 0);
@@ -130,6 +137,7 @@ void register_elementwise() {
   set_infer_fn(OpKind::Identity, identity);
   set_infer_fn(OpKind::Where, where);
   set_infer_fn(OpKind::Cast, cast);
+  set_infer_fn(OpKind::FusedElementwise, fused_elementwise);
 }
 
 }  // namespace mq::ops

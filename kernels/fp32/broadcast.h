@@ -10,7 +10,7 @@ namespace mq::kernels {
 /// Most dims a plan can describe (after collapsing adjacent compatible dims).
 inline constexpr size_t kMaxBroadcastRank = 8;
 /// Most operands a plan can describe.
-inline constexpr size_t kMaxBroadcastOperands = 4;
+inline constexpr size_t kMaxBroadcastOperands = 8;
 
 /// How the operands of a broadcast walk map onto the (contiguous) output.
 struct BroadcastPlan {

@@ -1,5 +1,7 @@
 #include "kernels/fp32/elementwise.h"
 
+#include "kernels/fp32/vmath.h"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -43,6 +45,15 @@ T pow_op(T a, T b) {
 
 template <class T>
 void binary(BinaryOp op, const BroadcastPlan& p, const T* a, const T* b, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    if (op != BinaryOp::pow && p.inner() >= 16) {  // vectorized per run (the same IEEE operations)
+      for_each_run(p, [&](const int64_t* off, int64_t o, int64_t n) {
+        arith_f32(Arith(int(op) - (op > BinaryOp::pow ? 1 : 0)), a + off[0], p.inner_stride(0), b + off[1],
+                  p.inner_stride(1), y + o, n);
+      });
+      return;
+    }
+  }
   switch (op) {
     case BinaryOp::add: return broadcast_binary(p, a, b, y, [](T u, T v) { return T(u + v); });
     case BinaryOp::sub: return broadcast_binary(p, a, b, y, [](T u, T v) { return T(u - v); });

@@ -145,17 +145,32 @@ void avg_pool_f32(const PoolParams& p, const float* x, float* y) {
 }
 
 void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial) {
+  constexpr int64_t L = 8;  // independent partial sums, so the loop vectorizes
   for (int64_t c = 0; c < nc; ++c) {
+    const float* xc = x + c * spatial;
+    double part[L] = {};
+    int64_t i = 0;
+    for (; i + L <= spatial; i += L)
+      for (int64_t j = 0; j < L; ++j) part[j] += xc[i + j];
     double s = 0;
-    for (int64_t i = 0; i < spatial; ++i) s += x[c * spatial + i];
+    for (; i < spatial; ++i) s += xc[i];
+    for (int64_t j = 0; j < L; ++j) s += part[j];
     y[c] = spatial > 0 ? float(s / double(spatial)) : 0.f;
   }
 }
 
 void global_max_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial) {
+  constexpr int64_t L = 16;  // independent maxima, so the loop vectorizes (NaN is skipped, as before)
   for (int64_t c = 0; c < nc; ++c) {
+    const float* xc = x + c * spatial;
+    float part[L];
+    std::fill(part, part + L, std::numeric_limits<float>::lowest());
+    int64_t i = 0;
+    for (; i + L <= spatial; i += L)
+      for (int64_t j = 0; j < L; ++j) part[j] = part[j] < xc[i + j] ? xc[i + j] : part[j];
     float m = std::numeric_limits<float>::lowest();
-    for (int64_t i = 0; i < spatial; ++i) m = std::max(m, x[c * spatial + i]);
+    for (; i < spatial; ++i) m = std::max(m, xc[i]);
+    for (int64_t j = 0; j < L; ++j) m = std::max(m, part[j]);
     y[c] = m;
   }
 }

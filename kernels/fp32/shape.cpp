@@ -1,5 +1,7 @@
 #include "kernels/fp32/shape.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace mq::kernels {
@@ -103,6 +105,59 @@ std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
   return dst;
 }
 
+template <class E>
+void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int64_t* strides, int j) {
+  int64_t dst_strides[kMaxCopyRank];
+  dst_strides[r - 1] = 1;
+  for (int k = r - 2; k >= 0; --k) dst_strides[k] = dst_strides[k + 1] * dims[k + 1];
+  const int64_t nj = dims[j], ni = dims[r - 1], si = strides[r - 1], dj = dst_strides[j];
+  constexpr int64_t T = 16;
+  int64_t idx[kMaxCopyRank] = {};
+  int64_t s_off = 0, d_off = 0;
+  for (;;) {
+    for (int64_t jb = 0; jb < nj; jb += T) {
+      const int64_t je = std::min(nj, jb + T);
+      for (int64_t ib = 0; ib < ni; ib += T) {
+        const int64_t ie = std::min(ni, ib + T);
+        for (int64_t jj = jb; jj < je; ++jj) {
+          const E* s = src + s_off + jj;
+          E* d = dst + d_off + jj * dj;
+          for (int64_t ii = ib; ii < ie; ++ii) std::memcpy(d + ii, s + ii * si, sizeof(E));  // any alignment
+        }
+      }
+    }
+    // odometer over the other dims
+    int k = r - 2;
+    for (; k >= 0; --k) {
+      if (k == j) continue;
+      s_off += strides[k];
+      d_off += dst_strides[k];
+      if (++idx[k] < dims[k]) break;
+      s_off -= strides[k] * dims[k];
+      d_off -= dst_strides[k] * dims[k];
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+/// A transpose (the source's contiguous dim j is not the output's innermost): copies in
+/// 16 × 16 tiles of dims j and innermost so reads and writes both stay in a few cache lines.
+bool copy_transposed(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides, size_t es) {
+  if (r < 2 || strides[r - 1] == 1 || dims[r - 1] < 4) return false;
+  int j = -1;
+  for (int k = 0; k < r - 1; ++k)
+    if (strides[k] == 1 && dims[k] >= 4) j = k;
+  if (j < 0) return false;
+  switch (es) {
+    case 1: transpose_tiles(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), r, dims, strides, j); return true;
+    case 2: transpose_tiles(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<uint16_t*>(dst), r, dims, strides, j); return true;
+    case 4: transpose_tiles(reinterpret_cast<const uint32_t*>(src), reinterpret_cast<uint32_t*>(dst), r, dims, strides, j); return true;
+    case 8: transpose_tiles(reinterpret_cast<const uint64_t*>(src), reinterpret_cast<uint64_t*>(dst), r, dims, strides, j); return true;
+    default: return false;
+  }
+}
+
 }  // namespace
 
 void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
@@ -128,6 +183,7 @@ void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
     std::memcpy(dst, src, es);
     return;
   }
+  if (copy_transposed(src, dst, r, dims, strides, es)) return;
   const int64_t n = dims[r - 1], st = strides[r - 1];
   const size_t row_bytes = size_t(n) * es;
   int64_t idx[kMaxCopyRank] = {};

@@ -29,5 +29,8 @@ void sigmoid_f32(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n
 void tanh_f32(const float* x, float* y, int64_t n) { active().tanh(x, y, n); }
 void erf_f32(const float* x, float* y, int64_t n) { active().erf(x, y, n); }
 void gelu_f32(const float* x, float* y, int64_t n) { active().gelu(x, y, n); }
+void arith_f32(Arith op, const float* a, int64_t a_stride, const float* b, int64_t b_stride, float* y, int64_t n) {
+  active().arith(int(op), a, a_stride, b, b_stride, y, n);
+}
 
 }  // namespace mq::kernels

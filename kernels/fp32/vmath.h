@@ -18,4 +18,11 @@ void erf_f32(const float* x, float* y, int64_t n);
 /// y = x/2 · (1 + erf(x/√2)), Gelu without the tanh approximation. y may alias x.
 void gelu_f32(const float* x, float* y, int64_t n);
 
+/// Arithmetic of vmath's arith_f32 (the order of kernels::BinaryOp without pow).
+enum class Arith { add, sub, mul, div, max, min };
+/// y = a op b over n elements; a or b is one value repeated when its stride is 0 (else 1).
+/// max / min return a when a is NaN, else the larger / smaller (kernels::binary's rule).
+/// y may alias a or b.
+void arith_f32(Arith op, const float* a, int64_t a_stride, const float* b, int64_t b_stride, float* y, int64_t n);
+
 }  // namespace mq::kernels

@@ -85,6 +85,55 @@ struct VMath {
   }
 };
 
+/// y = f(a, b) where a or b may be one value repeated (stride 0); the tail goes through a
+/// full batch like every other element.
+template <class A, class F>
+void zip(const float* a, std::int64_t sa, const float* b, std::int64_t sb, float* y, std::int64_t n, F f) {
+  using bf = typename VMath<A>::bf;
+  constexpr std::int64_t W = std::int64_t(VMath<A>::W);
+  const bf ca(a[0]), cb(b[0]);
+  if (!sa && !sb) {  // one value
+    alignas(64) float t[W];
+    f(ca, cb).store_aligned(t);
+    for (std::int64_t k = 0; k < n; ++k) y[k] = t[0];
+    return;
+  }
+  std::int64_t i = 0;
+  if (sa && sb) {
+    for (; i + W <= n; i += W) f(bf::load_unaligned(a + i), bf::load_unaligned(b + i)).store_unaligned(y + i);
+  } else if (sa) {
+    for (; i + W <= n; i += W) f(bf::load_unaligned(a + i), cb).store_unaligned(y + i);
+  } else {
+    for (; i + W <= n; i += W) f(ca, bf::load_unaligned(b + i)).store_unaligned(y + i);
+  }
+  if (i < n) {
+    alignas(64) float ta[W] = {}, tb[W] = {};
+    const std::int64_t m = n - i;
+    for (std::int64_t k = 0; k < m; ++k) {
+      ta[k] = a[sa ? i + k : 0];
+      tb[k] = b[sb ? i + k : 0];
+    }
+    f(bf::load_aligned(ta), bf::load_aligned(tb)).store_aligned(ta);
+    std::memcpy(y + i, ta, size_t(m) * sizeof(float));
+  }
+}
+
+template <class A>
+void arith(int op, const float* a, std::int64_t sa, const float* b, std::int64_t sb, float* y, std::int64_t n) {
+  using bf = typename VMath<A>::bf;
+  switch (op) {
+    case 0: return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return u + v; });
+    case 1: return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return u - v; });
+    case 2: return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return u * v; });
+    case 3: return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return u / v; });
+    case 4:  // NaN in a propagates, as kernels::binary's max
+      return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return xsimd::select(xsimd::isnan(u) || u > v, u, v); });
+    case 5:
+      return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return xsimd::select(xsimd::isnan(u) || u < v, u, v); });
+    default: return;
+  }
+}
+
 template <class A>
 const VMathKernels& vmath_kernels_for() {
   static const VMathKernels k{
@@ -93,6 +142,7 @@ const VMathKernels& vmath_kernels_for() {
       [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::tanh(v); }); },
       [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::erf(v); }); },
       [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::gelu(v); }); },
+      arith<A>,
   };
   return k;
 }

@@ -2,6 +2,9 @@
 // small hand-built graphs, against naive loops. Tolerance: 1e-4 absolute + 1e-4 relative.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <limits>
+
 #include <cmath>
 #include <random>
 
@@ -299,6 +302,34 @@ TEST_CASE("MaxPool with ceil mode, pads and the Indices output; AveragePool coun
   avg.set("count_include_pad", int64_t(0));
   z = run_node(OpKind::AveragePool, {&x}, avg);
   CHECK(z[0].data<float>()[0] == doctest::Approx(1.0));
+}
+
+TEST_CASE("GlobalMaxPool and GlobalAveragePool match a naive loop on long rows (NaN skipped by max)") {
+  for (int64_t spatial : {int64_t(1), int64_t(15), int64_t(17), int64_t(508)}) {
+    CAPTURE(spatial);
+    Tensor x = random_tensor({2, 3, spatial}, uint32_t(spatial));
+    if (spatial > 1) x.data<float>()[5] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> want_max, want_avg;
+    for (int64_t c = 0; c < 6; ++c) {
+      float m = std::numeric_limits<float>::lowest();
+      double s = 0;
+      for (int64_t i = 0; i < spatial; ++i) {
+        const float v = x.data<float>()[c * spatial + i];
+        m = std::max(m, v);
+        s += v;
+      }
+      want_max.push_back(m);
+      want_avg.push_back(float(s / double(spatial)));
+    }
+    auto y = run_node(OpKind::GlobalMaxPool, {&x}, {});
+    CHECK(y[0].dims() == std::vector<int64_t>{2, 3, 1});
+    for (size_t i = 0; i < 6; ++i) CHECK(y[0].data<float>()[i] == want_max[i]);  // max is exact
+    auto z = run_node(OpKind::GlobalAveragePool, {&x}, {});
+    for (size_t i = 0; i < 6; ++i) {
+      if (std::isnan(want_avg[i])) CHECK(std::isnan(z[0].data<float>()[i]));
+      else CHECK(z[0].data<float>()[i] == doctest::Approx(want_avg[i]).epsilon(1e-6));
+    }
+  }
 }
 
 TEST_CASE("BatchNormalization, LayerNormalization with its statistics outputs") {

@@ -2,6 +2,7 @@
 // dtype moves bytes correctly, slicing/padding/resizing follow ONNX, shape subgraphs fold.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <numeric>
 
 #include "engine/api.h"
@@ -141,6 +142,37 @@ TEST_CASE("Transpose moves i64, u8 and bool data") {
   OneNode tu(xu);
   tu.add(OpKind::Transpose, {});
   CHECK(values<uint8_t>(tu.run(xu)[0]) == std::vector<uint8_t>{0, 2, 4, 1, 3, 5});
+}
+
+TEST_CASE("Transpose of large tensors (tiled copy) matches index arithmetic for every permutation and element size") {
+  const std::vector<int64_t> dims = {3, 17, 5, 37};
+  std::vector<int64_t> perm = {0, 1, 2, 3};
+  auto check_perm = [&](auto tag) {
+    using T = decltype(tag);
+    Tensor x = iota<T>(dims);
+    OneNode t(x);
+    t.add(OpKind::Transpose, {}, attrs({{"perm", perm}}));
+    Tensor y = t.run(x)[0];
+    const auto v = values<T>(y);
+    const auto src = values<T>(x);
+    int64_t in_strides[4] = {17 * 5 * 37, 5 * 37, 37, 1};
+    size_t k = 0, wrong = 0;
+    for (int64_t a = 0; a < dims[size_t(perm[0])]; ++a)
+      for (int64_t b = 0; b < dims[size_t(perm[1])]; ++b)
+        for (int64_t c = 0; c < dims[size_t(perm[2])]; ++c)
+          for (int64_t d = 0; d < dims[size_t(perm[3])]; ++d) {
+            const int64_t off = a * in_strides[perm[0]] + b * in_strides[perm[1]] + c * in_strides[perm[2]] +
+                                d * in_strides[perm[3]];
+            wrong += v[k++] != src[size_t(off)];
+          }
+    CHECK(wrong == 0);
+  };
+  do {
+    CAPTURE(perm[0] * 1000 + perm[1] * 100 + perm[2] * 10 + perm[3]);
+    check_perm(float{});
+    check_perm(uint8_t{});
+    check_perm(int64_t{});
+  } while (std::next_permutation(perm.begin(), perm.end()));
 }
 
 TEST_CASE("Slice: negative steps, clamping of out-of-range starts and ends, i32 data") {

@@ -3,10 +3,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "engine/plan/plan.h"
 #include "engine/session.h"
+#include "error_text.h"
 #include "random_tensor.h"
 
 using namespace mq;
@@ -133,12 +135,18 @@ TEST_CASE("a residual Add fuses after the activation; an output read twice does 
   Value* silu_in = conv(g, a, 8, 8, rng);
   Value* b = binary(g, OpKind::Mul, silu_in, unary(g, OpKind::Sigmoid, silu_in));
   Value* r = binary(g, OpKind::Add, a, b);  // residual: b + a
-  Value* shared = conv(g, r, 8, 8, rng);   // read by two ops: stays unfused
+  Value* shared = conv(g, r, 8, 8, rng);   // read by two ops: no epilogue
   g.add_output(binary(g, OpKind::Add, unary(g, OpKind::Relu, shared), unary(g, OpKind::Tanh, shared)));
   Graph compiled = g.clone();
   plan::compile(compiled);
-  CHECK(count(compiled, OpKind::Add) == 1);
-  CHECK(count(compiled, OpKind::Relu) == 1);
+  // the two readers and their Add become one elementwise step after the plain convolution
+  CHECK(count(compiled, OpKind::Add) == 0);
+  CHECK(count(compiled, OpKind::Relu) == 0);
+  CHECK(count(compiled, OpKind::FusedElementwise) == 1);
+  int plain_convs = 0;
+  for (Node* n : compiled.nodes())
+    plain_convs += n->op() == OpKind::Conv2d && n->attrs().get_string_or("activation", "").empty() && !n->input(3);
+  CHECK(plain_convs == 1);
   check_same(g, rng);
 }
 
@@ -282,4 +290,123 @@ TEST_CASE("Linear takes its activation and residual Add into the matmul's epilog
     CHECK(count(compiled, OpKind::Add) == 0);
     check_same(g, rng, {3, 16});
   }
+}
+
+namespace {
+
+/// Runs g with and without the plan (1 and 2 threads) on `in`: outputs must be bit-identical.
+void check_identical(const Graph& g, const TensorMap& in) {
+  Session plain(g, {.threads = 1, .optimize = false});
+  const TensorMap want = plain.run(in);
+  for (int threads : {1, 2}) {
+    Session fast(g, {.threads = threads});
+    const TensorMap got = fast.run(in);
+    for (auto& [name, w] : want) {
+      CAPTURE(name);
+      CAPTURE(threads);
+      const Tensor& t = got.at(name);
+      REQUIRE(t.dims() == w.dims());
+      REQUIRE(std::memcmp(t.raw(), w.raw(), size_t(w.numel()) * sizeof(float)) == 0);
+    }
+  }
+}
+
+Value* scalar(Graph& g, float v) { return g.add_constant(g.unique_name("s"), Tensor::scalar(v)); }
+
+/// Gelu's tanh approximation written out as exporters write it (0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))).
+Value* gelu_tanh_ops(Graph& g, Value* x) {
+  Value* x3 = binary(g, OpKind::Mul, binary(g, OpKind::Mul, x, x), x);
+  Value* inner = binary(g, OpKind::Add, x, binary(g, OpKind::Mul, scalar(g, 0.044715f), x3));
+  Value* t = unary(g, OpKind::Tanh, binary(g, OpKind::Mul, inner, scalar(g, 0.7978845608f)));
+  Value* half_x = binary(g, OpKind::Mul, scalar(g, 0.5f), x);
+  return binary(g, OpKind::Mul, half_x, binary(g, OpKind::Add, scalar(g, 1.f), t));
+}
+
+}  // namespace
+
+TEST_CASE("a chain of elementwise ops runs as one fused step with the unfused ops' exact results") {
+  std::mt19937 rng(11);
+  // x + per-channel bias, then Gelu-tanh written out as 10 ops: one step, bit-identical
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(64), Dim(300)}), {}});
+  Value* bias = g.add_constant("bias", random_tensor({1, 64, 1}, rng));
+  Value* y = gelu_tanh_ops(g, binary(g, OpKind::Add, x, bias));
+  g.add_output(y);
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  CHECK(compiled.node_count() == 1);
+  CHECK(count(compiled, OpKind::FusedElementwise) == 1);
+  CHECK(compiled.outputs()[0]->name() == y->name());
+  TensorMap in{{"x", random_tensor({3, 64, 300}, rng, 4.f)}};
+  check_identical(g, in);
+  // the rest of the op set, with a scalar on either side, a second full-size operand, Clip's
+  // bounds, a row-broadcast operand and every activation the fused kernel evaluates
+  Graph h;
+  Value* a = h.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(40), Dim(70)}), {}});
+  Value* b = h.add_input("b", {DType::f32, Shape({Dim::sym("N"), Dim(40), Dim(70)}), {}});
+  Value* row = h.add_constant("row", random_tensor({70}, rng));
+  Attributes leaky, hsig, tanh_gelu;
+  leaky.set("alpha", 0.1f);
+  hsig.set("alpha", 0.25f);
+  hsig.set("beta", 0.45f);
+  tanh_gelu.set("approximate", std::string("tanh"));
+  Value* v = binary(h, OpKind::Sub, scalar(h, 0.25f), a);
+  v = binary(h, OpKind::Div, v, binary(h, OpKind::Add, unary(h, OpKind::Abs, b), scalar(h, 1.f)));
+  v = binary(h, OpKind::Max, v, binary(h, OpKind::Mul, b, row));
+  v = binary(h, OpKind::Min, v, scalar(h, 2.5f));
+  v = unary(h, OpKind::LeakyRelu, v, leaky);
+  v = unary(h, OpKind::HardSigmoid, binary(h, OpKind::Add, unary(h, OpKind::Sigmoid, v), unary(h, OpKind::HardSwish, v)), hsig);
+  v = binary(h, OpKind::Add, unary(h, OpKind::Erf, v), unary(h, OpKind::Gelu, v, tanh_gelu));
+  v = binary(h, OpKind::Add, unary(h, OpKind::Gelu, v), unary(h, OpKind::Neg, unary(h, OpKind::Relu, v)));
+  v = unary(h, OpKind::Exp, unary(h, OpKind::Softplus, v));
+  v = unary(h, OpKind::Log, unary(h, OpKind::Sqrt, unary(h, OpKind::Reciprocal, v)));
+  v = h.add_node(OpKind::Clip, {.name = "clip", .inputs = {v, scalar(h, -0.3f), scalar(h, 0.9f)}})->output(0);
+  v = binary(h, OpKind::Pow, unary(h, OpKind::Relu, v), scalar(h, 1.5f));
+  h.add_output(v);
+  Graph hc = h.clone();
+  plan::compile(hc);
+  CHECK(hc.node_count() == 1);
+  TensorMap hin{{"x", random_tensor({2, 40, 70}, rng, 3.f)}, {"b", random_tensor({2, 40, 70}, rng, 3.f)}};
+  check_identical(h, hin);
+}
+
+TEST_CASE("elementwise fusion keeps values read outside the chain, graph outputs and smaller intermediates") {
+  std::mt19937 rng(12);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16), Dim(50)}), {}});
+  Value* mean = g.add_node(OpKind::ReduceMean, {.name = "mean", .inputs = {x, g.add_constant("axes", Tensor::from_vector<int64_t>({1}, {2}))}})
+                    ->output(0);  // [N,16,1]
+  // a [N,16,1] chain feeding the full-size chain stays its own step (no recomputation per element)
+  Value* inv = unary(g, OpKind::Reciprocal, unary(g, OpKind::Sqrt, binary(g, OpKind::Add, mean, scalar(g, 1e-3f))));
+  Value* centered = binary(g, OpKind::Sub, x, mean);
+  Value* t = unary(g, OpKind::Tanh, centered);           // read twice below: stays inside (both readers fuse)
+  Value* s = binary(g, OpKind::Mul, binary(g, OpKind::Mul, t, inv), t);
+  Value* side = unary(g, OpKind::Sigmoid, s);             // a graph output and read by the chain
+  Value* out = binary(g, OpKind::Add, unary(g, OpKind::Relu, side), x);
+  g.add_output(side);
+  g.add_output(out);
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  // [mean+eps → sqrt → reciprocal], [sub → tanh → mul → mul → sigmoid], [relu → add]
+  CHECK(count(compiled, OpKind::FusedElementwise) == 3);
+  CHECK(count(compiled, OpKind::ReduceMean) == 1);
+  CHECK(compiled.node_count() == 4);
+  check_identical(g, {{"x", random_tensor({3, 16, 50}, rng)}});
+}
+
+TEST_CASE("a FusedElementwise node with a malformed program is refused with the node and field named") {
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim(4)}), {}});
+  Node* n = g.add_node(OpKind::FusedElementwise, {.name = "fused", .inputs = {x}});
+  n->attrs().set("program", std::vector<int64_t>{0, 2, 0, 5});  // reads slot 5 of 1
+  n->attrs().set("program_floats", std::vector<float>{0.f, 0.f, 0.f});
+  g.add_output(n->output(0));
+  auto build = [&] { Session s(g); };
+  std::string msg = test::message_of(build);
+  CHECK(test::contains(msg, "'fused'"));
+  CHECK(test::contains(msg, "reads slot 5"));
+  n->attrs().set("program", std::vector<int64_t>{9, 0, 0, 0});
+  CHECK(test::contains(test::message_of(build), "instruction 0 has kind 9"));
+  n->attrs().set("program", std::vector<int64_t>{0, 2, 0});
+  CHECK(test::contains(test::message_of(build), "'program'"));
 }

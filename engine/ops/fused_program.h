@@ -1,0 +1,24 @@
+#pragma once
+// How a FusedElementwise node stores its program in attributes, in one place for the pass
+// that writes it and the executor that reads it:
+//   "program"        ints, 4 per instruction: kind, op, operand a, operand b
+//   "program_floats" floats, 3 per instruction: immediate, params.alpha, params.beta
+// Operand slots: 0 .. inputs-1 are the node's inputs, inputs + i is instruction i's result,
+// -1 the instruction's immediate. The last instruction's result is the node's output.
+#include <vector>
+
+#include "ir/graph.h"
+#include "kernels/fp32/fused_elementwise.h"
+
+namespace mq::ops {
+
+/// Most instructions one FusedElementwise node may hold.
+inline constexpr size_t kMaxFusedInstructions = 64;
+
+/// Writes `program` into n's attributes.
+void encode_fused_program(Node& n, const std::vector<kernels::FusedInstr>& program);
+/// Reads and checks n's program (every kind, op and operand slot in range); an error names
+/// the node and the instruction otherwise (the attributes may come from a file).
+std::vector<kernels::FusedInstr> decode_fused_program(const Node& n);
+
+}  // namespace mq::ops

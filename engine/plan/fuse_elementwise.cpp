@@ -1,0 +1,215 @@
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "engine/ops/fused_program.h"
+#include "engine/plan/plan.h"
+
+namespace mq::plan {
+
+namespace {
+
+namespace k = mq::kernels;
+
+bool is_f32(const Value* v) { return v && v->dtype() == DType::f32; }
+
+/// A constant holding one f32 value (an instruction's immediate).
+bool scalar_constant(const Value* v, float& value) {
+  if (!v || !v->is_constant() || v->dtype() != DType::f32 || v->constant()->numel() != 1) return false;
+  value = v->constant()->data<float>()[0];
+  return true;
+}
+
+/// The instruction `n` computes (operand slots left for the caller), or false when `n` is
+/// not an fp32 elementwise op the fused kernel evaluates exactly as the op's own executor.
+/// `operands` gets how many of n's inputs are data operands (Clip's bounds are parameters).
+bool instruction_of(const Node* n, k::FusedInstr& in, size_t& operands) {
+  if (n->outputs().size() != 1 || !is_f32(n->output(0))) return false;
+  const Attributes& a = n->attrs();
+  auto binary = [&](k::BinaryOp op) {
+    in.kind = k::FusedKind::binary;
+    in.op = uint8_t(op);
+    operands = 2;
+    return n->inputs().size() == 2;
+  };
+  auto unary = [&](k::UnaryOp op) {
+    in.kind = k::FusedKind::unary;
+    in.op = uint8_t(op);
+    operands = 1;
+    return n->inputs().size() == 1;
+  };
+  auto act = [&](k::Activation op, float alpha = 0.f, float beta = 0.f) {
+    in.kind = k::FusedKind::activation;
+    in.op = uint8_t(op);
+    in.params = {alpha, beta};
+    operands = 1;
+    return n->inputs().size() == 1;
+  };
+  bool ok = false;
+  switch (n->op()) {
+    case OpKind::Add: ok = binary(k::BinaryOp::add); break;
+    case OpKind::Sub: ok = binary(k::BinaryOp::sub); break;
+    case OpKind::Mul: ok = binary(k::BinaryOp::mul); break;
+    case OpKind::Div: ok = binary(k::BinaryOp::div); break;
+    case OpKind::Pow: ok = binary(k::BinaryOp::pow); break;
+    case OpKind::Max: ok = binary(k::BinaryOp::max); break;
+    case OpKind::Min: ok = binary(k::BinaryOp::min); break;
+    case OpKind::Neg: ok = unary(k::UnaryOp::neg); break;
+    case OpKind::Abs: ok = unary(k::UnaryOp::abs); break;
+    case OpKind::Sqrt: ok = unary(k::UnaryOp::sqrt); break;
+    case OpKind::Exp: ok = unary(k::UnaryOp::exp); break;
+    case OpKind::Log: ok = unary(k::UnaryOp::log); break;
+    case OpKind::Reciprocal: ok = unary(k::UnaryOp::reciprocal); break;
+    case OpKind::Relu:
+      in.kind = k::FusedKind::relu;
+      operands = 1;
+      ok = n->inputs().size() == 1;
+      break;
+    case OpKind::Clip: {
+      in.kind = k::FusedKind::clip;
+      operands = 1;
+      float lo = std::numeric_limits<float>::lowest(), hi = std::numeric_limits<float>::max();
+      ok = n->inputs().size() >= 1 && n->inputs().size() <= 3;
+      if (ok && n->input(1)) ok = scalar_constant(n->input(1), lo);
+      if (ok && n->input(2)) ok = scalar_constant(n->input(2), hi);
+      in.params = {lo, hi};
+      break;
+    }
+    case OpKind::LeakyRelu: ok = act(k::Activation::leaky_relu, a.get_float_or("alpha", 0.01f)); break;
+    case OpKind::Sigmoid: ok = act(k::Activation::sigmoid); break;
+    case OpKind::HardSigmoid:
+      ok = act(k::Activation::hard_sigmoid, a.get_float_or("alpha", 0.2f), a.get_float_or("beta", 0.5f));
+      break;
+    case OpKind::HardSwish: ok = act(k::Activation::hard_swish); break;
+    case OpKind::Tanh: ok = act(k::Activation::tanh); break;
+    case OpKind::Erf: ok = act(k::Activation::erf); break;
+    case OpKind::Softplus: ok = act(k::Activation::softplus); break;
+    case OpKind::Gelu:
+      ok = act(a.get_string_or("approximate", "none") == "tanh" ? k::Activation::gelu_tanh : k::Activation::gelu);
+      break;
+    default: return false;
+  }
+  if (!ok) return false;
+  for (size_t i = 0; i < operands; ++i)
+    if (!is_f32(n->input(i))) return false;
+  return true;
+}
+
+bool candidate(const Node* n) {
+  k::FusedInstr in;
+  size_t operands = 0;
+  return instruction_of(n, in, operands);
+}
+
+/// The chain ending at `root`: root and, transitively, the producers of its operands whose
+/// output only the chain reads, is not a graph output and has the root's shape (a smaller
+/// intermediate would be recomputed for every element it broadcasts to).
+std::vector<Node*> chain_of(const Graph& g, Node* root, const std::unordered_set<const Node*>& taken) {
+  std::vector<Node*> group = {root};
+  std::unordered_set<const Node*> in_group = {root};
+  const Shape& shape = root->output(0)->shape();
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (size_t gi = 0; gi < group.size() && group.size() < ops::kMaxFusedInstructions; ++gi) {
+      for (Value* v : group[gi]->inputs()) {
+        Node* p = v ? v->producer() : nullptr;
+        if (!p || in_group.count(p) || taken.count(p) || g.is_output(v) || !candidate(p) ||
+            !same_shape(v->shape(), shape))
+          continue;
+        if (!std::all_of(v->users().begin(), v->users().end(), [&](const Node* u) { return in_group.count(u) != 0; }))
+          continue;
+        group.push_back(p);
+        in_group.insert(p);
+        grew = true;
+        if (group.size() >= ops::kMaxFusedInstructions) break;
+      }
+    }
+  }
+  return group;
+}
+
+/// Replaces `group` (in execution order, the root last) by one FusedElementwise node; false
+/// when its operands are more than one step takes.
+bool replace_chain(Graph& g, const std::vector<Node*>& group) {
+  std::unordered_map<const Value*, int32_t> slot_of_result;
+  std::vector<Value*> externals;
+  std::vector<k::FusedInstr> program;
+  auto external_slot = [&](Value* v) {
+    auto it = std::find(externals.begin(), externals.end(), v);
+    if (it != externals.end()) return int32_t(it - externals.begin());
+    externals.push_back(v);
+    return int32_t(externals.size() - 1);
+  };
+  // externals first (their slots come before every result), then the instructions
+  struct Pending {
+    k::FusedInstr in;
+    Value* operand[2] = {nullptr, nullptr};
+  };
+  std::vector<Pending> pending;
+  for (Node* n : group) {
+    Pending p;
+    size_t operands = 0;
+    instruction_of(n, p.in, operands);
+    bool immediate_used = false;
+    for (size_t i = 0; i < operands; ++i) {
+      Value* v = n->input(i);
+      float imm = 0.f;
+      const bool inside = v->producer() && std::find(group.begin(), group.end(), v->producer()) != group.end();
+      if (!inside && p.in.kind == k::FusedKind::binary && !immediate_used && scalar_constant(v, imm)) {
+        immediate_used = true;
+        p.in.imm = imm;
+        (i == 0 ? p.in.a : p.in.b) = k::kFusedImmediate;
+        continue;
+      }
+      p.operand[i] = v;
+      if (!inside) external_slot(v);
+    }
+    pending.push_back(p);
+    slot_of_result[n->output(0)] = int32_t(pending.size() - 1);
+  }
+  if (externals.empty() || externals.size() > k::kMaxBroadcastOperands) return false;
+  const int32_t num_ext = int32_t(externals.size());
+  for (Pending& p : pending) {
+    for (int i = 0; i < 2; ++i) {
+      if (!p.operand[i]) continue;
+      auto it = slot_of_result.find(p.operand[i]);
+      (i == 0 ? p.in.a : p.in.b) = it != slot_of_result.end() ? num_ext + it->second : external_slot(p.operand[i]);
+    }
+    program.push_back(p.in);
+  }
+  Node* root = group.back();
+  const std::string name = root->name();
+  Node* fused = g.insert_node(group.front(), OpKind::FusedElementwise,
+                              {.name = g.unique_name(name + "_fused"), .inputs = externals});
+  ops::encode_fused_program(*fused, program);
+  g.reinfer(fused);
+  Value* out = root->output(0);
+  const std::string out_name = out->name();
+  g.replace_all_uses(out, fused->output(0));
+  g.rename_value(out, g.unique_name(out_name + "_unfused"));
+  g.rename_value(fused->output(0), out_name);
+  for (auto it = group.rbegin(); it != group.rend(); ++it) g.remove_node(*it);
+  g.rename_node(fused, name);
+  return true;
+}
+
+}  // namespace
+
+void fuse_elementwise(Graph& g) {
+  const std::vector<Node*> order = g.nodes();
+  std::unordered_map<const Node*, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) position[order[i]] = i;
+  std::unordered_set<const Node*> taken;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* root = *it;
+    if (taken.count(root) || !candidate(root)) continue;
+    std::vector<Node*> group = chain_of(g, root, taken);
+    if (group.size() < 2) continue;
+    std::sort(group.begin(), group.end(), [&](const Node* a, const Node* b) { return position[a] < position[b]; });
+    for (const Node* n : group) taken.insert(n);
+    replace_chain(g, group);
+  }
+}
+
+}  // namespace mq::plan

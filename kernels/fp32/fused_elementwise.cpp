@@ -1,0 +1,104 @@
+#include "kernels/fp32/fused_elementwise.h"
+
+#include "kernels/fp32/vmath.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace mq::kernels {
+
+namespace {
+
+/// One operand of an instruction over the current block: a pointer with stride 1, or a
+/// scalar (stride 0 inputs and immediates).
+struct Arg {
+  const float* p = nullptr;
+  float s = 0.f;
+  bool scalar = false;
+};
+
+template <class Op>
+void apply2(const Arg& a, const Arg& b, float* y, int64_t n, Op op) {
+  if (!a.scalar && !b.scalar) {
+    for (int64_t i = 0; i < n; ++i) y[i] = op(a.p[i], b.p[i]);
+  } else if (!a.scalar) {
+    const float s = b.s;
+    for (int64_t i = 0; i < n; ++i) y[i] = op(a.p[i], s);
+  } else if (!b.scalar) {
+    const float s = a.s;
+    for (int64_t i = 0; i < n; ++i) y[i] = op(s, b.p[i]);
+  } else {
+    std::fill(y, y + n, op(a.s, b.s));
+  }
+}
+
+// the same float operations as kernels::binary<float>
+inline float max_op(float a, float b) { return (std::isnan(a) || a > b) ? a : b; }
+inline float min_op(float a, float b) { return (std::isnan(a) || a < b) ? a : b; }
+
+void binary_block(BinaryOp op, const Arg& a, const Arg& b, float* y, int64_t n) {
+  if (op != BinaryOp::pow) {
+    arith_f32(Arith(int(op) - (op > BinaryOp::pow ? 1 : 0)), a.scalar ? &a.s : a.p, a.scalar ? 0 : 1,
+              b.scalar ? &b.s : b.p, b.scalar ? 0 : 1, y, n);
+    return;
+  }
+  switch (op) {
+    case BinaryOp::add: return apply2(a, b, y, n, [](float u, float v) { return u + v; });
+    case BinaryOp::sub: return apply2(a, b, y, n, [](float u, float v) { return u - v; });
+    case BinaryOp::mul: return apply2(a, b, y, n, [](float u, float v) { return u * v; });
+    case BinaryOp::div: return apply2(a, b, y, n, [](float u, float v) { return u / v; });
+    case BinaryOp::pow: return apply2(a, b, y, n, [](float u, float v) { return std::pow(u, v); });
+    case BinaryOp::max: return apply2(a, b, y, n, max_op);
+    case BinaryOp::min: return apply2(a, b, y, n, min_op);
+  }
+}
+
+}  // namespace
+
+void fused_elementwise_f32(const FusedInstr* prog, int32_t num_instr, const FusedOperand* inputs,
+                           int32_t num_inputs, float* y, int64_t n, float* scratch) {
+  for (int64_t base = 0; base < n; base += kFusedBlock) {
+    const int64_t len = std::min(kFusedBlock, n - base);
+    auto arg = [&](int32_t slot, float imm) {
+      Arg r;
+      if (slot == kFusedImmediate) {
+        r.scalar = true;
+        r.s = imm;
+      } else if (slot < num_inputs) {
+        const FusedOperand& o = inputs[slot];
+        if (o.stride == 0) {
+          r.scalar = true;
+          r.s = o.ptr[0];
+        } else {
+          r.p = o.ptr + base;
+        }
+      } else {
+        r.p = scratch + int64_t(slot - num_inputs) * kFusedBlock;
+      }
+      return r;
+    };
+    for (int32_t i = 0; i < num_instr; ++i) {
+      const FusedInstr& in = prog[i];
+      float* dst = i + 1 == num_instr ? y + base : scratch + int64_t(i) * kFusedBlock;
+      const Arg a = arg(in.a, in.imm);
+      if (in.kind == FusedKind::binary) {
+        binary_block(BinaryOp(in.op), a, arg(in.b, in.imm), dst, len);
+        continue;
+      }
+      const float* x = a.p;
+      if (a.scalar) {  // a unary op of a broadcast scalar: evaluate it on the repeated value
+        std::fill(dst, dst + len, a.s);
+        x = dst;
+      }
+      switch (in.kind) {
+        case FusedKind::unary: unary<float>(UnaryOp(in.op), x, dst, len); break;
+        case FusedKind::activation: activation_f32(Activation(in.op), in.params, x, dst, len); break;
+        case FusedKind::relu: relu<float>(x, dst, len); break;
+        case FusedKind::clip: clip<float>(x, dst, len, in.params.alpha, in.params.beta); break;
+        case FusedKind::binary: break;
+      }
+    }
+  }
+}
+
+}  // namespace mq::kernels
