@@ -333,6 +333,9 @@ void run_recurrent(ExecContext& c) {
   // the directions are independent: one thread each when the Session has two
   const size_t floats = kernels::rnn_scratch_floats(p);
   std::vector<float> scratch(floats * size_t(D));
+  auto* packed = static_cast<LinearState*>(c.state);
+  if (!c.node.input(1)->is_constant() || !c.node.input(2)->is_constant() || I == 0 || H == 0) packed = nullptr;
+  std::vector<std::shared_ptr<kernels::DnnlLinear>> wp(static_cast<size_t>(D)), rp(static_cast<size_t>(D));
   auto direction = [&](size_t dd) {
     const int64_t d = int64_t(dd);
     const int64_t so = layout == 0 ? d * B * H : d * H;  // state offset of this direction
@@ -348,6 +351,14 @@ void run_recurrent(ExecContext& c) {
     t.y = y ? y + (layout == 0 ? d * B * H : d * H) : nullptr;
     t.y_h = yh ? yh + so : nullptr;
     t.y_c = yc ? yc + so : nullptr;
+    if (packed) {
+      // weights reordered once per Session (and direction) for oneDNN's matmul
+      auto make = [&](int64_t n, int64_t k, const float* m) { return kernels::DnnlLinear::create(n, k, m, nullptr, {}, 1); };
+      wp[dd] = packed->get({d, 0}, [&] { return make(GH, I, t.w); });
+      rp[dd] = packed->get({d, 1}, [&] { return make(GH, H, t.r); });
+      t.w_packed = wp[dd].get();
+      t.r_packed = rp[dd].get();
+    }
     kernels::rnn_f32(params[dd], t, scratch.data() + dd * floats);
   };
   if (D > 1 && c.pool && c.threads > 1) c.pool->parallel_for(size_t(D), direction);
@@ -361,9 +372,9 @@ void register_layers_exec() {
   set_executor(OpKind::Gemm, {run_gemm, nullptr});
   set_executor(OpKind::MatMul, {run_matmul, nullptr});
   set_executor(OpKind::Conv2d, {run_conv2d, prepare_conv2d});
-  set_executor(OpKind::LSTM, {run_recurrent<kernels::RnnCell::lstm>, nullptr});
-  set_executor(OpKind::GRU, {run_recurrent<kernels::RnnCell::gru>, nullptr});
-  set_executor(OpKind::RNN, {run_recurrent<kernels::RnnCell::rnn>, nullptr});
+  set_executor(OpKind::LSTM, {run_recurrent<kernels::RnnCell::lstm>, prepare_linear});
+  set_executor(OpKind::GRU, {run_recurrent<kernels::RnnCell::gru>, prepare_linear});
+  set_executor(OpKind::RNN, {run_recurrent<kernels::RnnCell::rnn>, prepare_linear});
 }
 
 }  // namespace mq::ops

@@ -1,6 +1,7 @@
 #include "kernels/fp32/rnn.h"
 
 #include "kernels/fp32/vmath.h"
+#include "kernels/fp32/linear_dnnl.h"
 #include "kernels/sgemm.h"
 
 #include <Eigen/Core>
@@ -56,7 +57,7 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
     Eigen::Map<RowMat> xwm(xw, rows, GH);
     if (p.input == 0) {
       xwm.setZero();
-    } else {
+    } else if (!t.w_packed || !t.w_packed->run(rows, t.x, xw)) {
       sgemm(0, size_t(rows), size_t(GH), size_t(p.input), t.x, size_t(p.input), t.w, size_t(p.input), nullptr, xw,
             size_t(GH));
     }
@@ -87,7 +88,8 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
   const bool plain_lstm = p.cell == RnnCell::lstm && !t.peephole && !(p.clip > 0.f) && !p.input_forget &&
                           f.kind == RnnActKind::sigmoid && g.kind == RnnActKind::tanh && ha.kind == RnnActKind::tanh;
   for (int64_t s = 0; s < S; ++s) {
-    if (H > 0) sgemm(0, size_t(B), size_t(GH), size_t(H), h, size_t(H), t.r, size_t(H), nullptr, hr, size_t(GH));
+    if (H > 0 && !(t.r_packed && B > 2 && t.r_packed->run(B, h, hr)))
+      sgemm(0, size_t(B), size_t(GH), size_t(H), h, size_t(H), t.r, size_t(H), nullptr, hr, size_t(GH));
     for (int64_t b = 0; b < B; ++b) {
       const int64_t L = len(b);
       if (s >= L) continue;

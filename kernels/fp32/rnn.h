@@ -35,6 +35,8 @@ struct RnnParams {
 };
 
 /// The operands and results of one direction; optional ones may be null.
+class DnnlLinear;
+
 struct RnnTensors {
   const float* x = nullptr;         ///< input sequence (see strides)
   const float* w = nullptr;         ///< [gates*hidden, input]
@@ -47,6 +49,11 @@ struct RnnTensors {
   float* y = nullptr;               ///< every step's hidden state (zeros past a length), or null
   float* y_h = nullptr;             ///< last hidden state, or null
   float* y_c = nullptr;             ///< LSTM last cell state, or null
+  /// w and r reordered once for oneDNN's matmul (one thread), or null: the input
+  /// projection and the recurrent product of batches above 2 then skip sgemm's per-call
+  /// packing of the weights.
+  const DnnlLinear* w_packed = nullptr;
+  const DnnlLinear* r_packed = nullptr;
 };
 
 /// Gates per cell: 4 (LSTM), 3 (GRU), 1 (RNN).
