@@ -40,6 +40,11 @@ struct Session::Impl {
   struct RunState {
     BufferPool pool;
     std::vector<std::vector<ValueType>> last_in, last_out;
+    std::vector<std::vector<std::vector<int64_t>>> out_dims;  // per step: last_out's dims
+    std::vector<std::vector<const Tensor*>> in_ptrs;           // per step, capacity kept
+    std::vector<std::vector<Tensor>> out_bufs;                 // per step, capacity kept
+    std::vector<std::vector<int64_t>> input_dims;              // the last run's graph input dims
+    std::vector<DType> input_dtypes;
   };
   std::mutex state_mutex;  // guards idle, step_ms, run_ms, runs
   std::vector<std::unique_ptr<RunState>> idle;
@@ -176,6 +181,9 @@ struct Session::Impl {
       state = std::make_unique<RunState>();
       state->last_in.resize(order.size());
       state->last_out.resize(order.size());
+      state->out_dims.resize(order.size());
+      state->in_ptrs.resize(order.size());
+      state->out_bufs.resize(order.size());
     }
     struct GiveBack {
       Impl& impl;
@@ -200,12 +208,22 @@ struct Session::Impl {
     std::vector<int> remaining = use_count;
     for (const auto& [s, t] : constants) env[s] = *t;
     std::map<std::string, int64_t> symbols;
-    for (Value* v : graph.inputs()) {
+    // The inputs have the dtypes and dims of the previous run: every step whose output types
+    // follow from its operand types repeats the previous run's types without checking them,
+    // until a step whose types depend on operand values (Reshape of a computed shape, …)
+    // gives other types than last time.
+    bool same_signature = state->input_dims.size() == graph.inputs().size();
+    for (size_t i = 0; i < graph.inputs().size(); ++i) {
+      Value* v = graph.inputs()[i];
       auto it = inputs.find(v->name());
       if (it == inputs.end()) fail<InvalidArgument>("input '", v->name(), "' is missing");
       check_input(*v, it->second, symbols);
       env[slot.at(v)] = it->second;
+      same_signature = same_signature && !it->second.quant() && state->input_dtypes[i] == it->second.dtype() &&
+                       state->input_dims[i] == it->second.dims();
     }
+    // a run that fails part way leaves steps with older types: the next one checks them all
+    if (!same_signature) state->input_dims.clear();
     for (auto& entry : inputs) {
       const std::string& name = entry.first;  // clang < 16 cannot capture a structured binding
       if (!graph.find_value(name) || graph.find_value(name)->producer() || graph.find_value(name)->is_constant())
@@ -227,10 +245,13 @@ struct Session::Impl {
 
     for (size_t k = 0; k < order.size(); ++k) {
       Node* n = order[k];
-      ExecContext ctx{*n, {}, {}, states[k].get(), run_pool, run_threads};
-      ctx.inputs.reserve(in_slots[k].size());
+      ExecContext ctx{*n, std::move(state->in_ptrs[k]), std::move(state->out_bufs[k]), states[k].get(), run_pool,
+                      run_threads};
+      ctx.inputs.clear();
+      ctx.outputs.clear();
       for (size_t s : in_slots[k]) ctx.inputs.push_back(s == SIZE_MAX ? nullptr : &env[s]);
-      if (!shape_only[k] || last_out[k].empty() || !same_types(last_in[k], ctx.inputs)) {
+      const bool known = same_signature && shape_only[k] && !last_out[k].empty();
+      if (!known && (!shape_only[k] || last_out[k].empty() || !same_types(last_in[k], ctx.inputs))) {
         std::vector<ValueType> in_types;
         for (const Tensor* t : ctx.inputs) {
           ValueType vt;
@@ -241,24 +262,31 @@ struct Session::Impl {
           }
           in_types.push_back(vt);
         }
-        last_out[k] = infer_node(*n, in_types, ctx.inputs);
+        std::vector<ValueType> out = infer_node(*n, in_types, ctx.inputs);
+        if (!shape_only[k] && same_signature && out != last_out[k]) same_signature = false;
+        last_out[k] = std::move(out);
         last_in[k] = std::move(in_types);
+        const std::vector<ValueType>& out_types = last_out[k];
+        state->out_dims[k].clear();
+        for (size_t i = 0; i < n->outputs().size(); ++i) {
+          if (i >= out_types.size() || !out_types[i].shape.is_static() ||
+              out_types[i].dtype == DType::undefined)
+            fail<ShapeError>(n->describe(), ": output ", i, " has no concrete type at run time (",
+                             i < out_types.size() ? out_types[i].str() : "none", ")");
+          if (options.max_tensor_bytes > 0) {
+            double bytes = double(dtype_size(out_types[i].dtype));
+            for (int64_t d : out_types[i].shape.values()) bytes *= double(d);
+            if (bytes > double(options.max_tensor_bytes))
+              fail<ShapeError>(n->describe(), ": output ", i, " ", out_types[i].shape.str(), " needs ", bytes,
+                               " bytes, above the session's limit of ", options.max_tensor_bytes,
+                               " (SessionOptions::max_tensor_bytes)");
+          }
+          state->out_dims[k].push_back(out_types[i].shape.values());
+        }
       }
       const std::vector<ValueType>& out_types = last_out[k];
       for (size_t i = 0; i < n->outputs().size(); ++i) {
-        if (i >= out_types.size() || !out_types[i].shape.is_static() ||
-            out_types[i].dtype == DType::undefined)
-          fail<ShapeError>(n->describe(), ": output ", i, " has no concrete type at run time (",
-                           i < out_types.size() ? out_types[i].str() : "none", ")");
-        if (options.max_tensor_bytes > 0) {
-          double bytes = double(dtype_size(out_types[i].dtype));
-          for (int64_t d : out_types[i].shape.values()) bytes *= double(d);
-          if (bytes > double(options.max_tensor_bytes))
-            fail<ShapeError>(n->describe(), ": output ", i, " ", out_types[i].shape.str(), " needs ", bytes,
-                             " bytes, above the session's limit of ", options.max_tensor_bytes,
-                             " (SessionOptions::max_tensor_bytes)");
-        }
-        ctx.outputs.push_back(pool.acquire(out_types[i].dtype, out_types[i].shape.values()));
+        ctx.outputs.push_back(pool.acquire(out_types[i].dtype, state->out_dims[k][i]));
         if (const auto& q = n->output(i)->type().quant) ctx.outputs.back().set_quant(q);
       }
       if (profiling) {
@@ -277,6 +305,16 @@ struct Session::Impl {
       for (size_t s : in_slots[k]) {
         if (s == SIZE_MAX || is_const[s]) continue;
         if (--remaining[s] == 0) pool.release(std::move(env[s]));
+      }
+      state->in_ptrs[k] = std::move(ctx.inputs);
+      state->out_bufs[k] = std::move(ctx.outputs);
+    }
+    if (state->input_dims.empty()) {  // every step's types are now this signature's
+      state->input_dtypes.clear();
+      for (Value* v : graph.inputs()) {
+        const Tensor& t = inputs.at(v->name());
+        state->input_dims.push_back(t.dims());
+        state->input_dtypes.push_back(t.quant() ? DType::undefined : t.dtype());  // quantized inputs: always checked
       }
     }
     TensorMap out;
