@@ -104,6 +104,12 @@ void run_avg_pool(ExecContext& c) {
 
 void run_global(ExecContext& c, bool is_max) {
   const Tensor& x = c.in(0);
+  if (c.attrs().get_string_or("layout", "NCHW") == "NHWC") {
+    const int64_t n = x.dim(0), ch = x.dim(x.rank() - 1);
+    const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
+    kernels::global_pool_nhwc_f32(x.data<float>(), c.out(0).data<float>(), n, spatial, ch, is_max);
+    return;
+  }
   const int64_t nc = x.dim(0) * x.dim(1);
   const int64_t spatial = nc == 0 ? 0 : x.numel() / nc;
   if (is_max) kernels::global_max_pool_f32(x.data<float>(), c.out(0).data<float>(), nc, spatial);

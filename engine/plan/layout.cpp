@@ -126,6 +126,11 @@ bool sink_through(Graph& g, Node* u) {
       return false;
     ins = {p->input(0)};
     attrs.set("layout", std::string("NHWC"));
+  } else if (op == OpKind::GlobalAveragePool || op == OpKind::GlobalMaxPool) {
+    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
+    if (!is_transpose(p, kToNchw) || out->dtype() != DType::f32) return false;
+    ins = {p->input(0)};
+    attrs.set("layout", std::string("NHWC"));
   } else if (op == OpKind::Slice) {
     Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
     if (!is_transpose(p, kToNchw)) return false;
@@ -197,6 +202,45 @@ bool fold_pair(Graph& g, Node* t2) {
   return true;
 }
 
+/// Transpose(x NHWC → NCHW) → Flatten / Reshape to [N, C·H·W] read only by fp32 Linear
+/// layers with constant weights: the Linear weights' columns are permuted to H·W·C order
+/// instead, and the Flatten reads x directly (no Transpose).
+bool fold_into_linear(Graph& g, Node* t) {
+  if (!is_transpose(t, kToNchw) || g.is_output(t->output(0)) || t->output(0)->users().size() != 1) return false;
+  const Shape& xs = t->input(0)->shape();  // [N, H, W, C]
+  if (!xs.has_rank() || xs.rank() != 4 || !xs[1].is_static() || !xs[2].is_static() || !xs[3].is_static()) return false;
+  const int64_t H = xs[1].value, W = xs[2].value, C = xs[3].value, K = C * H * W;
+  Node* f = t->output(0)->users()[0];
+  if (f->input(0) != t->output(0) || g.is_output(f->output(0))) return false;
+  if (f->op() == OpKind::Flatten) {
+    if (f->attrs().get_int_or("axis", 1) != 1) return false;
+  } else if (f->op() != OpKind::Reshape) {
+    return false;
+  }
+  const Shape& fs = f->output(0)->shape();
+  if (!fs.has_rank() || fs.rank() != 2 || !fs[1].is_static() || fs[1].value != K || f->output(0)->users().empty()) return false;
+  for (Node* l : f->output(0)->users()) {
+    const Value* w = l->input(1);
+    if (l->op() != OpKind::Linear || l->input(0) != f->output(0) || !w || !w->is_constant() || w->dtype() != DType::f32 ||
+        w->constant()->rank() != 2 || w->constant()->dim(1) != K)
+      return false;
+  }
+  for (Node* l : std::vector<Node*>(f->output(0)->users())) {
+    const Tensor& w = *l->input(1)->constant();
+    const int64_t out = w.dim(0);
+    Tensor p(DType::f32, {out, K});
+    const float* src = w.data<float>();
+    float* dst = p.data<float>();
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t hw = 0; hw < H * W; ++hw) dst[o * K + hw * C + c] = src[o * K + c * H * W + hw];
+    g.set_input(l, 1, g.add_constant(g.unique_name(l->input(1)->name() + "_nhwc"), std::move(p)));
+  }
+  g.set_input(f, 0, t->input(0));
+  g.reinfer(f);
+  return true;
+}
+
 bool nchw_f32_conv(const Node* n) {
   return n->op() == OpKind::Conv2d && n->attrs().get_string_or("layout", "NCHW") == "NCHW" &&
          n->input(0)->dtype() == DType::f32 && n->output(0)->shape().has_rank();
@@ -238,7 +282,7 @@ void nhwc_layout(Graph& g) {
   for (int round = 0; round < 10000; ++round) {
     bool changed = false;
     for (Node* n : g.nodes()) {
-      if (n->op() == OpKind::Transpose && fold_pair(g, n)) {
+      if (n->op() == OpKind::Transpose && (fold_pair(g, n) || fold_into_linear(g, n))) {
         changed = true;
         break;
       }

@@ -72,8 +72,13 @@ void global_pool(InferContext& c) {
   const Shape& x = c.shape(0);
   if (!x.has_rank()) return c.set(0, c.dtype(0), Shape::unknown_rank());
   if (x.rank() < 3) fail<ShapeError>("input must have at least 3 dims [N,C,...], got ", x.str());
-  std::vector<Dim> y = {x[0], x[1]};
-  y.resize(x.rank(), Dim(1));
+  // layout NHWC (a Session's compiled plan only): x stored [N,...,C], y [N,1,...,1,C]
+  const std::string layout = c.attrs().get_string_or("layout", "NCHW");
+  if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
+  std::vector<Dim> y(x.rank(), Dim(1));
+  y[0] = x[0];
+  if (layout == "NHWC") y.back() = x[x.rank() - 1];
+  else y[1] = x[1];
   c.set(0, c.dtype(0), Shape(std::move(y)));
 }
 

@@ -27,5 +27,7 @@ void avg_pool_f32(const PoolParams& p, const float* x, float* y);
 /// Global average / max over `spatial` elements of each of `nc` planes.
 void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);
 void global_max_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);
+/// Global max / average pooling of x stored [n, spatial, c] into y [n, c] (max skips NaN).
+void global_pool_nhwc_f32(const float* x, float* y, int64_t n, int64_t spatial, int64_t c, bool is_max);
 
 }  // namespace mq::kernels

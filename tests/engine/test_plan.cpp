@@ -412,3 +412,35 @@ TEST_CASE("a FusedElementwise node with a malformed program is refused with the 
   n->attrs().set("program", std::vector<int64_t>{0, 2, 0});
   CHECK(test::contains(test::message_of(build), "'program'"));
 }
+
+TEST_CASE("NHWC reaches the classifier: global pools run on NHWC and Flatten/Reshape → Linear reads NHWC with permuted weights") {
+  std::mt19937 rng(13);
+  for (int variant = 0; variant < 3; ++variant) {  // GlobalAveragePool + Flatten, MaxPool + Flatten, MaxPool + Reshape
+    CAPTURE(variant);
+    Graph g;
+    Value* y = unary(g, OpKind::Relu, conv(g, input(g), 8, 6, rng));
+    Attributes pool;
+    pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+    pool.set("strides", std::vector<int64_t>{2, 2});
+    if (variant == 0) y = g.add_node(OpKind::GlobalAveragePool, {.name = "gap", .inputs = {y}})->output(0);
+    else y = g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {y}, .attrs = pool})->output(0);
+    const int64_t k = variant == 0 ? 6 : 6 * 6 * 5;
+    if (variant == 2) {
+      y = g.add_node(OpKind::Reshape, {.name = "flat", .inputs = {y, g.add_constant("shape", Tensor::from_vector<int64_t>({2}, {0, -1}))}})
+              ->output(0);
+    } else {
+      y = g.add_node(OpKind::Flatten, {.name = "flat", .inputs = {y}})->output(0);
+    }
+    Value* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {y, g.add_constant("fc_w", random_tensor({5, k}, rng, 0.3f)),
+                                                                     g.add_constant("fc_b", random_tensor({5}, rng))}})
+                    ->output(0);
+    g.add_output(fc);
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Transpose) == 1);  // only the input's NCHW → NHWC
+    for (Node* n : compiled.nodes())
+      if (n->op() == OpKind::GlobalAveragePool || n->op() == OpKind::MaxPool)
+        CHECK(n->attrs().get_string_or("layout", "") == "NHWC");
+    check_same(g, rng);
+  }
+}
