@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "engine/executor.h"
+#include "engine/ops/parallel.h"
 #include "engine/ops/qlayers.h"
 #include "engine/thread_pool.h"
 #include "kernels/fp32/conv.h"
@@ -62,10 +63,14 @@ void quantize_linear(ExecContext& c) {
   const auto& k = kernels::quant_active();
   const float* px = x.dtype() == DType::f32 ? x.data<float>() : xf.data();
   for_each_channel_run(c, x, 1, 2, [&](int64_t off, int64_t n, float s, int32_t zp) {
-    if (y.dtype() == DType::u8)
-      k.quantize_u8(px + off, size_t(n), {s, zp}, y.data<uint8_t>() + off);
-    else
-      k.quantize_s8(px + off, size_t(n), {s, zp}, y.data<int8_t>() + off);
+    // a large run (per-tensor scale) is split over the session's threads; each element is
+    // quantized by the same code whatever the split
+    parallel_elements(c, n, [&](int64_t b, int64_t e) {
+      if (y.dtype() == DType::u8)
+        k.quantize_u8(px + off + b, size_t(e - b), {s, zp}, y.data<uint8_t>() + off + b);
+      else
+        k.quantize_s8(px + off + b, size_t(e - b), {s, zp}, y.data<int8_t>() + off + b);
+    });
   });
 }
 
@@ -76,10 +81,14 @@ void dequantize_linear(ExecContext& c) {
   for_each_channel_run(c, x, 1, 2, [&](int64_t off, int64_t n, float s, int32_t zp) {
     switch (x.dtype()) {
       case DType::u8:
-        k.dequantize_u8(x.data<uint8_t>() + off, size_t(n), {s, zp}, py + off);
+        parallel_elements(c, n, [&](int64_t b, int64_t e) {
+          k.dequantize_u8(x.data<uint8_t>() + off + b, size_t(e - b), {s, zp}, py + off + b);
+        });
         break;
       case DType::i8:
-        k.dequantize_s8(x.data<int8_t>() + off, size_t(n), {s, zp}, py + off);
+        parallel_elements(c, n, [&](int64_t b, int64_t e) {
+          k.dequantize_s8(x.data<int8_t>() + off + b, size_t(e - b), {s, zp}, py + off + b);
+        });
         break;
       case DType::i32: {
         const int32_t* px = x.data<int32_t>() + off;

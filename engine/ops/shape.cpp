@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/executor.h"
+#include "engine/ops/parallel.h"
 #include "kernels/fp32/resize.h"
 
 namespace mq::ops {
@@ -72,13 +73,22 @@ void run_concat(ExecContext& c) {
   for (int64_t k = axis + 1; k < r; ++k) inner *= out.dim(size_t(k));
   size_t es = dtype_size(out.dtype());
   size_t pitch = size_t(out.dim(size_t(axis)) * inner) * es;
-  auto* dst = static_cast<std::byte*>(out.raw());
-  for (size_t i = 0; i < c.inputs.size(); ++i) {
-    const Tensor& in = c.in(i);
-    size_t block = size_t(in.dim(size_t(axis)) * inner) * es;
-    if (block) kernels::copy_blocks(in.raw(), dst, outer, block, pitch);
-    dst += block;
-  }
+  // rows [b, e) of every input; large outputs split their rows over the session's threads
+  auto rows = [&](int64_t b, int64_t e) {
+    auto* dst = static_cast<std::byte*>(out.raw()) + size_t(b) * pitch;
+    for (size_t i = 0; i < c.inputs.size(); ++i) {
+      const Tensor& in = c.in(i);
+      size_t block = size_t(in.dim(size_t(axis)) * inner) * es;
+      if (block) kernels::copy_blocks(static_cast<const std::byte*>(in.raw()) + size_t(b) * block, dst, e - b, block, pitch);
+      dst += block;
+    }
+  };
+  const int64_t tasks = std::min<int64_t>(step_threads(c), std::min(outer, out.numel() / kMinParallelElements));
+  if (tasks <= 1) return rows(0, outer);
+  c.pool->parallel_for(size_t(tasks), [&](size_t t) {
+    const int64_t b = outer * int64_t(t) / tasks, e = outer * int64_t(t + 1) / tasks;
+    if (e > b) rows(b, e);
+  });
 }
 
 void run_split(ExecContext& c) {
