@@ -1,5 +1,6 @@
 // Executor of a compiled plan's fused steps: FusedElementwise (engine/plan/fuse_elementwise.cpp
 // builds them).
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -16,41 +17,63 @@ namespace {
 
 struct FusedState {
   std::vector<k::FusedInstr> program;
+  k::QuantAffine out_q;
 };
 
 std::shared_ptr<void> prepare_fused(const Node& n) {
   auto s = std::make_shared<FusedState>();
   s->program = decode_fused_program(n);
+  if (n.output(0)->dtype() != DType::f32) {
+    s->out_q = {n.attrs().get_float_or("output_scale", 0.f), int32_t(n.attrs().get_int_or("output_zero_point", 0))};
+    const int64_t lo = n.output(0)->dtype() == DType::u8 ? 0 : -128;
+    if (!(s->out_q.scale > 0.f) || !std::isfinite(s->out_q.scale) || s->out_q.zero_point < lo || s->out_q.zero_point > lo + 255)
+      fail<InvalidArgument>(n.describe(), ": attributes 'output_scale' ", s->out_q.scale, " and 'output_zero_point' ",
+                            s->out_q.zero_point, " are not a ", dtype_name(n.output(0)->dtype()), " quantization");
+  }
   return s;
 }
 
 void run_fused(ExecContext& ctx) {
-  const auto& prog = static_cast<const FusedState*>(ctx.state)->program;
+  const auto* state = static_cast<const FusedState*>(ctx.state);
+  const auto& prog = state->program;
   Tensor& y = ctx.out(0);
   const size_t num = ctx.inputs.size();
   const int64_t* dims[k::kMaxBroadcastOperands];
   size_t ranks[k::kMaxBroadcastOperands];
-  const float* base[k::kMaxBroadcastOperands];
+  const char* base[k::kMaxBroadcastOperands];
+  k::FusedType types[k::kMaxBroadcastOperands];
+  size_t sizes[k::kMaxBroadcastOperands];
   for (size_t i = 0; i < num; ++i) {
     const Tensor& t = ctx.in(i);
+    if (!fused_type(t.dtype(), types[i]) || t.dtype() != ctx.node.input(i)->dtype())
+      fail<InvalidArgument>(ctx.node.describe(), ": operand ", i, " is ", dtype_name(t.dtype()), ", expected ",
+                            dtype_name(ctx.node.input(i)->dtype()));
     dims[i] = t.dims().data();
     ranks[i] = t.rank();
-    base[i] = t.data<float>();
+    base[i] = static_cast<const char*>(t.raw());
+    sizes[i] = dtype_size(t.dtype());
   }
+  k::FusedOutput out;
+  if (!fused_type(y.dtype(), out.type)) fail<InvalidArgument>(ctx.node.describe(), ": output type ", dtype_name(y.dtype()));
+  out.q = state->out_q;
+  const size_t out_size = dtype_size(y.dtype());
   k::BroadcastPlan plan;
   if (!k::make_broadcast_plan(y.dims().data(), y.rank(), dims, ranks, num, plan))
     fail<UnsupportedError>(ctx.node.describe(), ": cannot broadcast the operands to ", y.shape().str());
-  float* py = y.data<float>();
+  char* py = static_cast<char*>(y.raw());
   const int32_t num_instr = int32_t(prog.size());
   parallel_plan(ctx, plan, [&](const k::BroadcastPlan& p, const int64_t* off) {
-    // one block per instruction, per thread (at most kMaxFusedInstructions × 1 KiB), kept
-    // between runs
+    // one block per instruction and one for the result, per thread (at most
+    // (kMaxFusedInstructions + 1) × 1 KiB), kept between runs
     thread_local std::vector<float> scratch;
-    if (scratch.size() < size_t(num_instr) * size_t(k::kFusedBlock)) scratch.resize(size_t(num_instr) * size_t(k::kFusedBlock));
+    const size_t need = size_t(num_instr + 1) * size_t(k::kFusedBlock);
+    if (scratch.size() < need) scratch.resize(need);
     k::FusedOperand ops[k::kMaxBroadcastOperands];
-    k::for_each_run(p, [&](const int64_t* o, int64_t out, int64_t n) {
-      for (size_t i = 0; i < num; ++i) ops[i] = {base[i] + off[i] + o[i], p.inner_stride(i)};
-      k::fused_elementwise_f32(prog.data(), num_instr, ops, int32_t(num), py + off[num] + out, n, scratch.data());
+    k::for_each_run(p, [&](const int64_t* o, int64_t at, int64_t n) {
+      for (size_t i = 0; i < num; ++i) ops[i] = {base[i] + size_t(off[i] + o[i]) * sizes[i], p.inner_stride(i), types[i]};
+      k::FusedOutput run_out = out;
+      run_out.ptr = py + size_t(off[num] + at) * out_size;
+      k::fused_elementwise(prog.data(), num_instr, ops, int32_t(num), run_out, n, scratch.data());
     });
   });
 }

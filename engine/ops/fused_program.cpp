@@ -35,8 +35,8 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
     const int64_t* w = &ints[4 * i];
     k::FusedInstr& in = prog[i];
     // the largest op code per kind
-    const int64_t max_op[] = {int64_t(k::BinaryOp::min), int64_t(k::UnaryOp::cos), int64_t(k::Activation::gelu_tanh), 0, 0};
-    if (w[0] < 0 || w[0] > int64_t(k::FusedKind::clip) || w[1] < 0 || w[1] > max_op[w[0]])
+    const int64_t max_op[] = {int64_t(k::BinaryOp::min), int64_t(k::UnaryOp::cos), int64_t(k::Activation::gelu_tanh), 0, 0, 0};
+    if (w[0] < 0 || w[0] > int64_t(k::FusedKind::dequantize) || w[1] < 0 || w[1] > max_op[w[0]])
       fail<InvalidArgument>(n.describe(), ": instruction ", i, " has kind ", w[0], " and op ", w[1],
                             ", which are not an elementwise operation");
     in.kind = k::FusedKind(w[0]);
@@ -50,12 +50,31 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
         fail<InvalidArgument>(n.describe(), ": instruction ", i, " reads slot ", s, "; it may read -1 (immediate) to ",
                               slots - 1);
     }
+    // int8 operands are read by dequantize instructions only, and those read nothing else
+    for (int j = 0; j < (binary ? 2 : 1); ++j) {
+      const int64_t s = w[2 + j];
+      const bool int8 = s >= 0 && s < inputs && n.input(size_t(s))->dtype() != DType::f32;
+      const bool dq = in.kind == k::FusedKind::dequantize;
+      if (dq ? !(s >= 0 && s < inputs && (n.input(size_t(s))->dtype() == DType::u8 || n.input(size_t(s))->dtype() == DType::i8))
+             : int8)
+        fail<InvalidArgument>(n.describe(), ": instruction ", i, " reads slot ", s, ", which ",
+                              dq ? "is not a u8 or i8 operand" : "is not f32");
+    }
     in.a = int32_t(w[2]);
     in.b = binary ? int32_t(w[3]) : 0;
     in.imm = floats[3 * i];
     in.params = {floats[3 * i + 1], floats[3 * i + 2]};
   }
   return prog;
+}
+
+bool fused_type(DType t, k::FusedType& out) {
+  switch (t) {
+    case DType::f32: out = k::FusedType::f32; return true;
+    case DType::u8: out = k::FusedType::u8; return true;
+    case DType::i8: out = k::FusedType::s8; return true;
+    default: return false;
+  }
 }
 
 }  // namespace mq::ops

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,6 +20,22 @@ bool scalar_constant(const Value* v, float& value) {
   if (!v || !v->is_constant() || v->dtype() != DType::f32 || v->constant()->numel() != 1) return false;
   value = v->constant()->data<float>()[0];
   return true;
+}
+
+/// A QuantizeLinear / DequantizeLinear with one constant scale (f32, > 0) and zero point of
+/// dtype `q` (or none: 0).
+bool per_tensor(const Node* n, DType q, float& scale, int32_t& zp) {
+  const Value* s = n->input(1);
+  const Value* z = n->input(2);
+  if (!s || !s->is_constant() || s->dtype() != DType::f32 || s->constant()->numel() != 1) return false;
+  scale = s->constant()->data<float>()[0];
+  if (!(scale > 0.f) || !std::isfinite(scale)) return false;
+  zp = 0;
+  if (z) {
+    if (!z->is_constant() || z->dtype() != q || z->constant()->numel() != 1) return false;
+    zp = int32_t(z->constant()->to_int64()[0]);
+  }
+  return n->inputs().size() <= 3;
 }
 
 /// The instruction `n` computes (operand slots left for the caller), or false when `n` is
@@ -61,6 +78,17 @@ bool instruction_of(const Node* n, k::FusedInstr& in, size_t& operands) {
     case OpKind::Exp: ok = unary(k::UnaryOp::exp); break;
     case OpKind::Log: ok = unary(k::UnaryOp::log); break;
     case OpKind::Reciprocal: ok = unary(k::UnaryOp::reciprocal); break;
+    case OpKind::DequantizeLinear: {  // per tensor: y = (x − zp) · scale, x u8 or i8
+      const Value* x = n->input(0);
+      float scale = 0.f;
+      int32_t zp = 0;
+      if (!x || (x->dtype() != DType::u8 && x->dtype() != DType::i8) || !per_tensor(n, x->dtype(), scale, zp)) return false;
+      in.kind = k::FusedKind::dequantize;
+      in.params = {scale, 0.f};
+      in.imm = float(zp);
+      operands = 1;
+      return true;
+    }
     case OpKind::Relu:
       in.kind = k::FusedKind::relu;
       operands = 1;
@@ -129,9 +157,17 @@ std::vector<Node*> chain_of(const Graph& g, Node* root, const std::unordered_set
   return group;
 }
 
-/// Replaces `group` (in execution order, the root last) by one FusedElementwise node; false
-/// when its operands are more than one step takes.
-bool replace_chain(Graph& g, const std::vector<Node*>& group) {
+/// A QuantizeLinear that can be a chain's output quantization: f32 input, per-tensor u8 / i8.
+bool quantize_root(const Node* n, float& scale, int32_t& zp) {
+  if (n->op() != OpKind::QuantizeLinear || !is_f32(n->input(0)) || n->outputs().size() != 1) return false;
+  const DType out = n->output(0)->dtype();
+  return (out == DType::u8 || out == DType::i8) && per_tensor(n, out, scale, zp);
+}
+
+/// Replaces `group` (in execution order, the root last) and `quant` (a QuantizeLinear reading
+/// the root, or null) by one FusedElementwise node; false when its operands are more than one
+/// step takes.
+bool replace_chain(Graph& g, const std::vector<Node*>& group, Node* quant) {
   std::unordered_map<const Value*, int32_t> slot_of_result;
   std::vector<Value*> externals;
   std::vector<k::FusedInstr> program;
@@ -178,17 +214,27 @@ bool replace_chain(Graph& g, const std::vector<Node*>& group) {
     }
     program.push_back(p.in);
   }
-  Node* root = group.back();
+  Node* root = quant ? quant : group.back();
   const std::string name = root->name();
   Node* fused = g.insert_node(group.front(), OpKind::FusedElementwise,
                               {.name = g.unique_name(name + "_fused"), .inputs = externals});
   ops::encode_fused_program(*fused, program);
+  if (quant) {
+    float scale = 0.f;
+    int32_t zp = 0;
+    quantize_root(quant, scale, zp);
+    fused->attrs().set("output_type", std::string(quant->output(0)->dtype() == DType::u8 ? "u8" : "s8"));
+    fused->attrs().set("output_scale", scale);
+    fused->attrs().set("output_zero_point", int64_t(zp));
+  }
   g.reinfer(fused);
   Value* out = root->output(0);
+  fused->output(0)->set_quant(out->type().quant);  // a quantized layer reading it needs its QuantParams
   const std::string out_name = out->name();
   g.replace_all_uses(out, fused->output(0));
   g.rename_value(out, g.unique_name(out_name + "_unfused"));
   g.rename_value(fused->output(0), out_name);
+  if (quant) g.remove_node(quant);
   for (auto it = group.rbegin(); it != group.rend(); ++it) g.remove_node(*it);
   g.rename_node(fused, name);
   return true;
@@ -203,12 +249,26 @@ void fuse_elementwise(Graph& g) {
   std::unordered_set<const Node*> taken;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* root = *it;
-    if (taken.count(root) || !candidate(root)) continue;
+    if (taken.count(root)) continue;
+    // a QuantizeLinear whose input only it reads quantizes the chain that computes the input
+    Node* quant = nullptr;
+    float scale = 0.f;
+    int32_t zp = 0;
+    if (quantize_root(root, scale, zp)) {
+      Value* v = root->input(0);
+      Node* p = v->producer();
+      if (!p || taken.count(p) || g.is_output(v) || v->users().size() != 1 || !candidate(p)) continue;
+      quant = root;
+      root = p;
+    } else if (!candidate(root)) {
+      continue;
+    }
     std::vector<Node*> group = chain_of(g, root, taken);
-    if (group.size() < 2) continue;
+    if (group.size() + (quant ? 1 : 0) < 2) continue;
     std::sort(group.begin(), group.end(), [&](const Node* a, const Node* b) { return position[a] < position[b]; });
+    if (!replace_chain(g, group, quant)) continue;
     for (const Node* n : group) taken.insert(n);
-    replace_chain(g, group);
+    if (quant) taken.insert(quant);
   }
 }
 

@@ -63,12 +63,18 @@ void logic(InferContext& c) {
   require_bool(c, 1);
   infer_broadcast(c, true);
 }
-/// FusedElementwise: fp32 operands, the broadcast of all of them.
+/// FusedElementwise: f32, u8 or i8 operands; the broadcast of all of them, as f32 or as the
+/// "output_type" u8 / s8.
 void fused_elementwise(InferContext& c) {
   require_operands(c, 1);
   for (size_t i = 0; i < c.num_inputs(); ++i)
-    if (c.dtype(i) != DType::f32) fail<ShapeError>("operand ", i, " must be f32, got ", dtype_name(c.dtype(i)));
-  infer_broadcast(c);
+    if (c.dtype(i) != DType::f32 && c.dtype(i) != DType::u8 && c.dtype(i) != DType::i8)
+      fail<ShapeError>("operand ", i, " must be f32, u8 or i8, got ", dtype_name(c.dtype(i)));
+  const std::string type = c.attrs().get_string_or("output_type", "f32");
+  if (type != "f32" && type != "u8" && type != "s8") fail<ShapeError>("attribute 'output_type' '", type, "' is not f32, u8 or s8");
+  Shape s = c.shape(0);
+  for (size_t i = 1; i < c.num_inputs(); ++i) s = broadcast_shapes(s, c.shape(i));
+  c.set(0, type == "f32" ? DType::f32 : type == "u8" ? DType::u8 : DType::i8, std::move(s));
 }
 void logical_not(InferContext& c) {
   require_operands(c, 1);

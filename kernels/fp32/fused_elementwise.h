@@ -8,6 +8,7 @@
 
 #include "kernels/fp32/activation.h"
 #include "kernels/fp32/elementwise.h"
+#include "kernels/quant.h"
 
 namespace mq::kernels {
 
@@ -18,7 +19,11 @@ enum class FusedKind : uint8_t {
   activation,  ///< y = activation(a) with params
   relu,        ///< y = max(a, 0), NaN kept
   clip,        ///< y = min(max(a, lo), hi) with lo = params.alpha, hi = params.beta
+  dequantize,  ///< y = (a − imm) · params.alpha, a an int8 input (u8 or s8)
 };
+
+/// Element type of an input or of the output: f32, or int8 with an affine quantization.
+enum class FusedType : uint8_t { f32, u8, s8 };
 
 /// Operand index meaning "the instruction's immediate scalar".
 inline constexpr int32_t kFusedImmediate = -1;
@@ -36,15 +41,25 @@ struct FusedInstr {
 /// Elements per block (per instruction result kept in the scratch buffer).
 inline constexpr int64_t kFusedBlock = 256;
 
-/// An external input over one run of output elements: ptr[i * stride], stride 0 or 1.
+/// An external input over one run of output elements: element i at ptr[i * stride], stride
+/// 0 or 1; u8 / s8 inputs are read only by dequantize instructions.
 struct FusedOperand {
-  const float* ptr = nullptr;
+  const void* ptr = nullptr;
   int64_t stride = 1;
+  FusedType type = FusedType::f32;
 };
 
-/// Evaluates `num_instr` instructions over n output elements; the last instruction's result
-/// is written to y. `scratch` holds num_instr * kFusedBlock floats.
-void fused_elementwise_f32(const FusedInstr* prog, int32_t num_instr, const FusedOperand* inputs,
-                           int32_t num_inputs, float* y, int64_t n, float* scratch);
+/// Where the last instruction's result goes: floats, or quantized to u8 / s8 with `q`
+/// (the quantize kernel's rounding and saturation).
+struct FusedOutput {
+  void* ptr = nullptr;
+  FusedType type = FusedType::f32;
+  QuantAffine q;
+};
+
+/// Evaluates `num_instr` instructions over n output elements into y. `scratch` holds
+/// (num_instr + 1) * kFusedBlock floats.
+void fused_elementwise(const FusedInstr* prog, int32_t num_instr, const FusedOperand* inputs, int32_t num_inputs,
+                       const FusedOutput& y, int64_t n, float* scratch);
 
 }  // namespace mq::kernels

@@ -444,3 +444,70 @@ TEST_CASE("NHWC reaches the classifier: global pools run on NHWC and Flatten/Res
     check_same(g, rng);
   }
 }
+
+TEST_CASE("int8 between layers: DequantizeLinear → activation chain → QuantizeLinear runs as one step, bit-identical") {
+  std::mt19937 rng(14);
+  for (DType q : {DType::u8, DType::i8}) {
+    CAPTURE(dtype_name(q));
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(24), Dim(33)}), {}});
+    auto zp = [&](const char* name, int v) {
+      return q == DType::u8 ? g.add_constant(name, Tensor::scalar(uint8_t(v))) : g.add_constant(name, Tensor::scalar(int8_t(v - 128)));
+    };
+    Value* s_in = g.add_constant("s_in", Tensor::scalar(0.05f));
+    Value* s_out = g.add_constant("s_out", Tensor::scalar(0.02f));
+    Value* qx = g.add_node(OpKind::QuantizeLinear, {.name = "q_in", .inputs = {x, s_in, zp("zp_in", 131)}})->output(0);
+    Value* dq = g.add_node(OpKind::DequantizeLinear, {.name = "dq", .inputs = {qx, s_in, zp("zp_in2", 131)}})->output(0);
+    Value* silu = binary(g, OpKind::Mul, dq, unary(g, OpKind::Sigmoid, dq));  // SiLU between two int8 layers
+    Value* out = g.add_node(OpKind::QuantizeLinear, {.name = "q_out", .inputs = {silu, s_out, zp("zp_out", 17)}})->output(0);
+    g.add_output(out);
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    // q_in reads x (a graph input) alone: it stays; dq, Sigmoid, Mul and q_out are one step
+    CHECK(count(compiled, OpKind::FusedElementwise) == 1);
+    CHECK(count(compiled, OpKind::DequantizeLinear) == 0);
+    CHECK(count(compiled, OpKind::QuantizeLinear) == 1);
+    CHECK(compiled.outputs()[0]->dtype() == q);
+    Tensor in = random_tensor({2, 24, 33}, rng, 6.f);
+    Session plain(g, {.threads = 1, .optimize = false});
+    const Tensor want = plain.run({{"x", in}}).at(out->name());
+    for (int threads : {1, 2}) {
+      Session fast(g, {.threads = threads});
+      const Tensor got = fast.run({{"x", in}}).at(out->name());
+      REQUIRE(got.dtype() == q);
+      CHECK(std::memcmp(got.raw(), want.raw(), size_t(want.numel())) == 0);
+    }
+  }
+  // a per-channel DequantizeLinear (scale per channel) is not fused into the chain
+  Graph h;
+  Value* x = h.add_input("x", {DType::u8, Shape({Dim(2), Dim(3)}), {}});
+  Attributes axis;
+  axis.set("axis", int64_t(1));
+  Value* dq = h.add_node(OpKind::DequantizeLinear, {.name = "dq", .inputs = {x, h.add_constant("s", random_tensor({3}, rng, 0.1f))}, .attrs = axis})->output(0);
+  h.add_output(unary(h, OpKind::Sigmoid, dq));
+  plan::compile(h);
+  CHECK(count(h, OpKind::DequantizeLinear) == 1);
+}
+
+TEST_CASE("a FusedElementwise node whose int8 operand is read as f32, or with a bad output quantization, is refused") {
+  Graph g;
+  Value* x = g.add_input("x", {DType::u8, Shape({Dim(4)}), {}});
+  Node* n = g.add_node(OpKind::FusedElementwise, {.name = "fused", .inputs = {x}});
+  n->attrs().set("program", std::vector<int64_t>{1, 2, 0, 0});  // sqrt of the u8 operand
+  n->attrs().set("program_floats", std::vector<float>{0.f, 0.f, 0.f});
+  g.add_output(n->output(0));
+  auto build = [&] { Session s(g); };
+  CHECK(test::contains(test::message_of(build), "is not f32"));
+  n->attrs().set("program", std::vector<int64_t>{5, 0, 0, 0});  // dequantize
+  n->attrs().set("program_floats", std::vector<float>{3.f, 0.5f, 0.f});
+  n->attrs().set("output_type", std::string("u8"));
+  n->attrs().set("output_scale", -1.f);
+  g.reinfer(n);
+  CHECK(test::contains(test::message_of(build), "'output_scale'"));
+  n->attrs().set("output_scale", 0.25f);
+  n->attrs().set("output_zero_point", int64_t(3));
+  Session ok(g);
+  const Tensor y = ok.run({{"x", Tensor::from_vector<uint8_t>({4}, {3, 4, 5, 7})}}).begin()->second;
+  // (q − 3) · 0.5 / 0.25 + 3
+  CHECK(std::vector<uint8_t>(y.data<uint8_t>(), y.data<uint8_t>() + 4) == std::vector<uint8_t>{3, 5, 7, 11});
+}

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <span>
@@ -12,6 +13,7 @@
 #include "engine/api.h"
 #include "engine/observers/qparams.h"
 #include "engine/quantize.h"
+#include "engine/session.h"
 #include "random_tensor.h"
 
 using namespace mq;
@@ -186,6 +188,37 @@ TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
   CHECK(count(q.graph, OpKind::QuantizeLinear) == 1);
   CHECK(count(q.graph, OpKind::DequantizeLinear) == 1);
   CHECK(q.info.model_sqnr_db > 25);
+}
+
+TEST_CASE("a quantized conv net with SiLU between its layers runs the same with the compiled plan (int8 between layers fused)") {
+  std::mt19937 rng(21);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(12), Dim(12)}), {}});
+  Attributes a;
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* c1 = g.add_node(OpKind::Conv2d, {.name = "conv1", .inputs = {x, g.add_constant("w1", random_tensor({8, 3, 3, 3}, rng, 0.3f)),
+                                                                       g.add_constant("b1", random_tensor({8}, rng, 0.1f))},
+                                          .attrs = a})->output(0);
+  Value* s = g.add_node(OpKind::Sigmoid, {.name = "sig", .inputs = {c1}})->output(0);
+  Value* silu = g.add_node(OpKind::Mul, {.name = "silu", .inputs = {c1, s}})->output(0);
+  Value* c2 = g.add_node(OpKind::Conv2d, {.name = "conv2", .inputs = {silu, g.add_constant("w2", random_tensor({4, 8, 3, 3}, rng, 0.3f)),
+                                                                       g.add_constant("b2", random_tensor({4}, rng, 0.1f))},
+                                          .attrs = a, .output_names = {"y"}})->output(0);
+  g.add_output(c2);
+  TensorListSource src(batches(g, 4, rng));
+  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+  REQUIRE(count(q.graph, OpKind::QConv2d) == 2);
+  TensorMap in{{"x", random_tensor({2, 3, 12, 12}, rng)}};
+  const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
+  for (int threads : {1, 2}) {
+    Session fast(q.graph, {.threads = threads});
+    int fused = 0;
+    for (Node* n : fast.graph().nodes()) fused += n->op() == OpKind::FusedElementwise;
+    CHECK(fused >= 1);
+    const Tensor got = fast.run(in).at("y");
+    REQUIRE(got.dims() == want.dims());
+    CHECK(std::memcmp(got.raw(), want.raw(), size_t(want.numel()) * dtype_size(want.dtype())) == 0);
+  }
 }
 
 TEST_CASE("layer selection by type, by name glob and by exclusion") {
