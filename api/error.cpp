@@ -1,6 +1,6 @@
 // monoquant::Error and the translation of the engine's errors into it.
 #include <new>
-#include <regex>
+#include <cctype>
 
 #include "api/convert.h"
 
@@ -24,6 +24,24 @@ Error::Error(ErrorKind kind, const std::string& message, std::string file, std::
       field_(std::move(field)) {}
 Error::~Error() = default;
 
+namespace {
+/// The name quoted after the first (or last) "<word> '" in `text` standing as a word of its
+/// own; empty when there is none. `where` receives its position.
+std::string quoted_after(const std::string& text, const std::string& word, bool last, size_t* where = nullptr) {
+  const std::string key = word + " '";
+  std::string found;
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + 1)) {
+    if (at > 0 && (std::isalnum(static_cast<unsigned char>(text[at - 1])) || text[at - 1] == '_')) continue;
+    size_t begin = at + key.size(), end = text.find('\'', begin);
+    if (end == std::string::npos) break;
+    found = text.substr(begin, end - begin);
+    if (where) *where = at;
+    if (!last) break;
+  }
+  return found;
+}
+}  // namespace
+
 Error to_public_error(ErrorKind kind, const std::string& message, const std::string& file) {
   std::string found_file;
   if (!file.empty() && message.rfind(file + ": ", 0) == 0) {
@@ -34,14 +52,18 @@ Error to_public_error(ErrorKind kind, const std::string& message, const std::str
         first.find_first_of("/.") != std::string::npos)
       found_file = first;
   }
-  std::string node, field;
-  static const std::regex node_re("node '([^']*)'");
-  static const std::regex field_re("(?:attribute|attributes|tensor|field|input|output|value|constant|array|"
-                                   "initializer|entry|member|key) '([^']*)'");
-  std::smatch m;
-  if (std::regex_search(message, m, node_re)) node = m[1].str();
-  for (auto it = std::sregex_iterator(message.begin(), message.end(), field_re); it != std::sregex_iterator(); ++it)
-    field = (*it)[1].str();
+  std::string node = quoted_after(message, "node", false);
+  std::string field;
+  size_t field_at = 0;
+  for (const char* word : {"attribute", "attributes", "tensor", "field", "input", "output", "value", "constant",
+                           "array", "initializer", "entry", "member", "key"}) {
+    size_t at = 0;
+    std::string name = quoted_after(message, word, true, &at);
+    if (!name.empty() && at >= field_at) {
+      field = name;
+      field_at = at;
+    }
+  }
   return Error(kind, message, found_file, node, field);
 }
 

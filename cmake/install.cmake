@@ -15,8 +15,7 @@ endif()
 install(TARGETS ${mq_exported} EXPORT monoquantTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS monoquant RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/monoquant DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
         FILES_MATCHING PATTERN "*.h")
@@ -37,8 +36,10 @@ if(MQ_SHARED)
   set(MQ_PC_LIBS "-L\${libdir} -lmonoquant")
   set(MQ_PC_LIBS_PRIVATE "")
 else()
-  set(MQ_PC_LIBS "-L\${libdir} -lmonoquant -lmq_engine -lmq_serialization -lmq_importers -lmq_kernels -lmq_ir")
-  set(MQ_PC_LIBS_PRIVATE "-lonnx_proto -lprotobuf -lflatbuffers -lz -ldnnl -lgomp -pthread")
+  # a static library's dependencies are needed by every program linking it
+  set(MQ_PC_LIBS "-L\${libdir} -lmonoquant -lmq_engine -lmq_serialization -lmq_importers -lmq_kernels -lmq_ir \
+-lonnx_proto -lprotobuf -lflatbuffers -lz -ldnnl -lgomp -pthread")
+  set(MQ_PC_LIBS_PRIVATE "")
 endif()
 configure_file(${PROJECT_SOURCE_DIR}/cmake/monoquant.pc.in ${PROJECT_BINARY_DIR}/monoquant.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/monoquant.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -140,6 +140,16 @@ TEST_CASE("errors: one type with kind, file, node and field") {
   CHECK(in.kind() == mq::ErrorKind::invalid_argument);
   CHECK(in.field() == "input");
 
+  // an error inside a node names it
+  mq::SessionOptions tiny;
+  tiny.max_tensor_bytes = 64;
+  tiny.optimize = false;  // the graph as loaded: the first node to run is the first Conv
+  mq::Session limited(m, tiny);
+  mq::Error in_node = error_of([&] { limited.run(images(m, 2)); });
+  CHECK(in_node.kind() == mq::ErrorKind::shape);
+  CHECK(in_node.node() == "/conv1/Conv");
+  CHECK(std::string(in_node.what()).find("max_tensor_bytes") != std::string::npos);
+
   std::vector<float> small(3);
   mq::Error shape = error_of([&] { s.run({{"input", mq::Tensor::view<float>({3}, small.data())}}); });
   CHECK(shape.kind() != mq::ErrorKind::other);
@@ -179,7 +189,6 @@ TEST_CASE("calibrate from tensors and from a callback; static quantize with opti
   mq::DataSource validation = mq::DataSource::tensors({images(m, 16)});
   mq::QuantizeOptions qopt;
   qopt.per_channel_weights = false;
-  qopt.activation_type = mq::DType::i8;
   qopt.validation_samples = 16;
   mq::QuantizeResult q = mq::static_quantize(m, reloaded, qopt, &validation);
   REQUIRE_FALSE(q.report.layers.empty());
@@ -217,8 +226,15 @@ TEST_CASE("calibrate from tensors and from a callback; static quantize with opti
   }
 }
 
-TEST_CASE("dynamic quantize and min_sqnr_db") {
+TEST_CASE("dynamic quantize, s8 activations and min_sqnr_db") {
   mq::Model m = mq::Model::load(examples() + "/models/mlp.onnx");
+  mq::QuantizeOptions s8;
+  s8.activation_type = mq::DType::i8;
+  s8.validate = false;
+  mq::QuantizeResult qs8 = mq::static_quantize(m, mq::calibrate(m, {images(m, 32)}), s8);
+  REQUIRE_FALSE(qs8.report.layers.empty());
+  CAPTURE(qs8.report.layers[0].scheme);
+  CHECK(qs8.report.layers[0].scheme.find("a:i8") != std::string::npos);
   mq::QuantizeOptions o;
   o.validate = false;
   mq::QuantizeResult q = mq::dynamic_quantize(m, o);
