@@ -74,6 +74,11 @@ case "$mode" in
     for lib in libc6 libstdc++6 libdnnl libprotobuf; do
       echo "$depends" | grep -q "$lib" || fail "the .deb does not depend on $lib"
     done
+    # every dependency is a Debian package (this machine has them: the build linked them)
+    for pkg in $(echo "$depends" | tr ',' '\n' | sed 's/(.*//; s/|.*//; s/ //g'); do
+      dpkg-query -W "$pkg" >/dev/null 2>&1 || apt-cache show "$pkg" >/dev/null 2>&1 \
+        || fail "the .deb depends on $pkg, which is no known Debian package"
+    done
     dpkg-deb -x "$deb" "$work/root"
     r="$work/root/usr"
     check_headers "$r"
