@@ -23,8 +23,8 @@ mq::Tensor to_engine(const Tensor& t) {
 }
 
 Tensor to_public(const mq::Tensor& t) {
-  if (t.empty()) return Tensor::allocate(to_public(t.dtype()), t.dims());
-  auto& src = const_cast<mq::Tensor&>(t);
+  if (t.dtype() == mq::DType::undefined) return Tensor();
+  auto& src = const_cast<mq::Tensor&>(t);  // a zero-element tensor may have no storage
   return Tensor::shared(to_public(t.dtype()), t.dims(), src.raw(), t.storage());
 }
 
