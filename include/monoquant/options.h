@@ -1,0 +1,86 @@
+#pragma once
+/// Options of loading, running, calibrating and quantizing; the defaults are what ONNX
+/// Runtime and PyTorch users expect.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "monoquant/tensor.h"
+
+namespace monoquant {
+
+/// How a model is loaded.
+struct LoadOptions {
+  bool optimize = true;  ///< run the standard passes (constant folding, BatchNorm folding, ...)
+};
+
+/// Session settings.
+struct SessionOptions {
+  int threads = 0;               ///< worker threads; 0 = all hardware threads
+  int64_t max_tensor_bytes = 0;  ///< largest tensor a run may create (0 = no limit): set it for untrusted models
+  bool optimize = true;          ///< compile the graph for speed (layouts, fused epilogues)
+};
+
+/// The activation observer algorithms.
+enum class ObserverKind : uint8_t { minmax, moving_average, percentile, entropy, mse };
+
+/// Which observer calibration runs on each activation.
+struct ObserverOptions {
+  ObserverKind kind = ObserverKind::minmax;
+  std::optional<int64_t> axis;       ///< per-channel axis (minmax and moving-average only)
+  double averaging_constant = 0.01;  ///< moving-average: weight of each new batch
+  double percentile = 99.99;         ///< percentile: % of values the range covers, in (0, 100]
+  int32_t bins = 2048;               ///< histogram bins (a power of two ≥ 2·quantized_bins)
+  int32_t quantized_bins = 128;      ///< entropy: quantized levels
+};
+
+/// Which layers are quantized: by type, then by name (names or globs with `*` and `?`).
+struct LayerSelection {
+  bool linear = true;
+  bool conv2d = true;
+  bool lstm = true;
+  std::vector<std::string> include;  ///< empty = every layer of the selected types
+  std::vector<std::string> exclude;  ///< never quantized
+};
+
+/// A recurrent state fed back from run to run: the model output `output` becomes the
+/// input `input` of the next run (streaming models).
+struct StateLink {
+  std::string output, input;
+};
+
+/// Calibration settings.
+struct CalibrationOptions {
+  ObserverOptions observer;     ///< activation observer (default MinMax)
+  int64_t max_samples = 0;      ///< 0 = every sample the data yields
+  int threads = 0;              ///< Session threads (0 = all cores)
+  LayerSelection layers;        ///< observe only what these layers need
+  std::vector<StateLink> state; ///< recurrent states carried from batch to batch
+  /// Called after each batch with (samples done, samples expected or 0 if unknown).
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+/// What validation does when a check fails.
+enum class OnFailure { error, warn, ignore };
+
+/// Quantization settings.
+struct QuantizeOptions {
+  LayerSelection layers;
+  bool per_channel_weights = true;      ///< s8 symmetric per output channel (else per tensor)
+  bool reduce_range_weights = false;    ///< 7-bit weights (fast AVX2 path on CPUs without VNNI)
+  DType activation_type = DType::u8;    ///< u8 (default) or i8
+  bool symmetric_activations = false;
+  bool fuse_activations = true;         ///< fold a following Relu / Clip into the layer
+  bool validate = true;                 ///< measure SQNR, sizes and the save → load → run round trip
+  OnFailure on_failure = OnFailure::error;
+  std::optional<double> min_sqnr_db;    ///< worst layers go back to float until the output meets it
+  double fail_below_sqnr_db = 10.0;     ///< validation fails when an output SQNR is lower
+  int64_t validation_samples = 32;      ///< held-back samples for the SQNR checks
+  std::vector<StateLink> state;         ///< recurrent states fed back during validation
+  std::string round_trip_format = ".mqm";  ///< format of the round-trip check ("" = skip)
+  int threads = 0;
+};
+
+}  // namespace monoquant
