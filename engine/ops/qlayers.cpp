@@ -150,22 +150,37 @@ void check_linear_shapes(ExecContext& c, const LinearState& st) {
     fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not hold the GEMM's result");
 }
 
+/// s8 activations run on the u8 kernels: x + 128 (the sign bit flipped) with the zero point
+/// + 128 represents the same reals, and the integer arithmetic gives the same results.
+void flip_sign_bits(uint8_t* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] ^= 0x80;
+}
+
 void run_qlinear(ExecContext& c) {
   auto& st = *static_cast<LinearState*>(c.state);
   std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
-  if (x.dtype() != DType::u8) fail<UnsupportedError>(c.node.describe(), ": input must be u8");
+  if (x.dtype() != DType::u8 && x.dtype() != DType::i8) fail<UnsupportedError>(c.node.describe(), ": input must be u8 or i8");
   check_linear_shapes(c, st);
   QGemmParams p;
   p.m = size_t(x.numel()) / st.k;
   p.n = st.n;
   p.k = st.k;
-  p.a = x.data<uint8_t>();
+  const uint8_t* a = static_cast<const uint8_t*>(x.raw());
+  if (x.dtype() == DType::i8) {
+    st.xq.reserve(size_t(x.numel()));
+    auto* flipped = static_cast<uint8_t*>(st.xq.data());
+    std::memcpy(flipped, a, size_t(x.numel()));
+    flip_sign_bits(flipped, size_t(x.numel()));
+    a = flipped;
+  }
+  p.a = a;
   p.lda = st.k;
   p.packed_b = st.packed.data();
   p.c = c.out(0).raw();
   p.ldc = st.n;
   fill_epilogue(p, st.rq);
+  if (x.dtype() == DType::i8) p.a_zp += 128;
   if (p.m) run_gemm(c.pool, p);
 }
 
@@ -259,7 +274,8 @@ void run_qconv(ExecContext& c) {
   auto& st = *static_cast<ConvState*>(c.state);
   std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
-  if (x.dtype() != DType::u8 || x.rank() != 4) fail<UnsupportedError>(c.node.describe(), ": input must be u8 NCHW");
+  if ((x.dtype() != DType::u8 && x.dtype() != DType::i8) || x.rank() != 4)
+    fail<UnsupportedError>(c.node.describe(), ": input must be u8 or i8 NCHW");
   const auto& a = c.attrs();
   auto strides = a.get_ints_or("strides", {1, 1});
   auto dil = a.get_ints_or("dilations", {1, 1});
@@ -288,13 +304,15 @@ void run_qconv(ExecContext& c) {
   // NCHW → NHWC
   st.x_nhwc.reserve(size_t(N * H * W * C));
   auto* xn = static_cast<uint8_t*>(st.x_nhwc.data());
-  const uint8_t* xs = x.data<uint8_t>();
+  const uint8_t* xs = static_cast<const uint8_t*>(x.raw());
   kernels::nchw_to_nhwc_u8(xs, size_t(N), size_t(C), size_t(H * W), xn);
+  if (x.dtype() == DType::i8) flip_sign_bits(xn, size_t(N * H * W * C));
   size_t pixels = size_t(N) * oh * ow;
   size_t out_bytes = pixels * size_t(st.m);
   st.y_nhwc.reserve(out_bytes);
   QGemmParams epi;
   fill_epilogue(epi, st.rq);
+  if (x.dtype() == DType::i8) epi.a_zp += 128;
   size_t scratch_per = qconv_scratch_size(s);
   size_t tasks = c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
   st.scratch.reserve(std::max<size_t>(64, scratch_per) * tasks + 64 * tasks);

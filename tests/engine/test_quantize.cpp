@@ -221,6 +221,25 @@ TEST_CASE("a quantized conv net with SiLU between its layers runs the same with 
   }
 }
 
+TEST_CASE("s8 activations: a conv net quantizes and runs on the int8 kernels with the u8 model's accuracy") {
+  std::mt19937 rng(22);
+  Graph g = convnet(rng);
+  TensorListSource src(batches(g, 6, rng));
+  Calibration cal = calibrate(g, src);
+  QuantizeOptions o;
+  o.activation_type = DType::i8;
+  QuantizeResult s8 = static_quantize(g, cal, o, &src);
+  QuantizeResult u8 = static_quantize(g, cal, {}, &src);
+  CHECK(count(s8.graph, OpKind::QConv2d) == 1);
+  CHECK(count(s8.graph, OpKind::QLinear) == 1);
+  bool s8_input = false;
+  for (Node* n : s8.graph.nodes())
+    if (n->op() == OpKind::QConv2d) s8_input = n->input(0)->dtype() == DType::i8;
+  CHECK(s8_input);
+  CHECK(s8.info.model_sqnr_db > 25);
+  CHECK(s8.info.model_sqnr_db > u8.info.model_sqnr_db - 3);
+}
+
 TEST_CASE("layer selection by type, by name glob and by exclusion") {
   std::mt19937 rng(3);
   Graph g = convnet(rng);
