@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
   app.footer(kFooter);
   app.require_subcommand(1);
   app.fallthrough();
-  app.set_version_flag("--version", "monoquant 0.1");
+  app.set_version_flag("--version", "monoquant " MQ_VERSION);
   app.add_flag("-q,--quiet", globals().quiet, "Print only errors (and requested results) ");
   app.add_flag("-v,--verbose", globals().verbose, "Print more detail on stderr");
 

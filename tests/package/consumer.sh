@@ -51,7 +51,8 @@ case "$mode" in
     check_exports "$p/lib/libmonoquant.so"
     build_consumer_cmake "$p" "$work/consumer"
     "$work/consumer/consumer" "$src/examples" "$work" || fail "the consumer failed"
-    "$p/bin/monoquant" --version | grep -q monoquant || fail "the installed monoquant --version failed"
+    version="$(sed -n 's/.*MONOQUANT_VERSION_STRING "\(.*\)"/\1/p' "$p/include/monoquant/version.h")"
+    [ "$("$p/bin/monoquant" --version)" = "monoquant $version" ] || fail "the installed monoquant --version is not 'monoquant $version'"
     ;;
   pkgconfig)
     cmake --install "$build" --prefix "$work/prefix" >/dev/null
