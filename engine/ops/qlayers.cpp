@@ -280,7 +280,8 @@ void run_qconv(ExecContext& c) {
   auto strides = a.get_ints_or("strides", {1, 1});
   auto dil = a.get_ints_or("dilations", {1, 1});
   int64_t pads[4];
-  int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  const bool nhwc = a.get_string_or("layout", "NCHW") == "NHWC";  // a compiled plan's: no transposes here
+  int64_t N = x.dim(0), C = x.dim(nhwc ? 3 : 1), H = x.dim(nhwc ? 1 : 2), W = x.dim(nhwc ? 2 : 3);
   resolve_pads(a, H, W, st.kh, st.kw, strides, dil, pads);
   int64_t groups = a.get_int_or("group", 1);
   if (C != st.cin_g * groups) fail<ShapeError>(c.node.describe(), ": input has ", C, " channels, weight expects ", st.cin_g * groups);
@@ -298,18 +299,25 @@ void run_qconv(ExecContext& c) {
   }
   size_t oh = s.out_h(), ow = s.out_w();
   const Tensor& y = c.out(0);
-  if (y.rank() != 4 || y.dim(0) != N || y.dim(1) != st.m || size_t(y.dim(2)) != oh || size_t(y.dim(3)) != ow)
-    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's [", N,
-                     ",", st.m, ",", oh, ",", ow, "]");
-  // NCHW → NHWC
-  st.x_nhwc.reserve(size_t(N * H * W * C));
-  auto* xn = static_cast<uint8_t*>(st.x_nhwc.data());
+  const int64_t yd_[4] = {N, nhwc ? int64_t(oh) : st.m, nhwc ? int64_t(ow) : int64_t(oh), nhwc ? st.m : int64_t(ow)};
+  if (y.rank() != 4 || y.dim(0) != yd_[0] || y.dim(1) != yd_[1] || y.dim(2) != yd_[2] || y.dim(3) != yd_[3])
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's [", yd_[0],
+                     ",", yd_[1], ",", yd_[2], ",", yd_[3], "]");
+  // NCHW → NHWC (or the NHWC input itself; s8 data with its sign bits flipped)
   const uint8_t* xs = static_cast<const uint8_t*>(x.raw());
-  kernels::nchw_to_nhwc_u8(xs, size_t(N), size_t(C), size_t(H * W), xn);
-  if (x.dtype() == DType::i8) flip_sign_bits(xn, size_t(N * H * W * C));
+  const uint8_t* xn = xs;
+  if (!nhwc || x.dtype() == DType::i8) {
+    st.x_nhwc.reserve(size_t(N * H * W * C));
+    auto* buf = static_cast<uint8_t*>(st.x_nhwc.data());
+    if (nhwc) std::memcpy(buf, xs, size_t(N * H * W * C));
+    else kernels::nchw_to_nhwc_u8(xs, size_t(N), size_t(C), size_t(H * W), buf);
+    if (x.dtype() == DType::i8) flip_sign_bits(buf, size_t(N * H * W * C));
+    xn = buf;
+  }
   size_t pixels = size_t(N) * oh * ow;
   size_t out_bytes = pixels * size_t(st.m);
   st.y_nhwc.reserve(out_bytes);
+  void* y_out = nhwc ? c.out(0).raw() : st.y_nhwc.data();
   QGemmParams epi;
   fill_epilogue(epi, st.rq);
   if (x.dtype() == DType::i8) epi.a_zp += 128;
@@ -319,10 +327,11 @@ void run_qconv(ExecContext& c) {
   size_t stride_bytes = (std::max<size_t>(64, scratch_per) + 63) / 64 * 64;
   auto body = [&](size_t t) {
     size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
-    qconv(s, epi, xn, st.packed.data(), st.y_nhwc.data(), static_cast<std::byte*>(st.scratch.data()) + t * stride_bytes, p0, p1);
+    qconv(s, epi, xn, st.packed.data(), y_out, static_cast<std::byte*>(st.scratch.data()) + t * stride_bytes, p0, p1);
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);
+  if (nhwc) return;
   // NHWC → NCHW
   auto* yn = static_cast<const uint8_t*>(st.y_nhwc.data());
   auto* yd = static_cast<uint8_t*>(c.out(0).raw());

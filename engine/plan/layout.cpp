@@ -55,7 +55,8 @@ bool unary(OpKind op) {
     case OpKind::Gelu: case OpKind::Softplus: case OpKind::Sqrt: case OpKind::Exp: case OpKind::Log:
     case OpKind::Neg: case OpKind::Abs: case OpKind::Reciprocal: case OpKind::Floor: case OpKind::Ceil:
     case OpKind::Round: case OpKind::Sign: case OpKind::Sin: case OpKind::Cos: case OpKind::Not:
-    case OpKind::Cast: case OpKind::Identity: case OpKind::Clip:
+    case OpKind::Cast: case OpKind::Identity: case OpKind::Clip: case OpKind::QuantizeLinear:
+    case OpKind::DequantizeLinear:
       return true;
     default: return false;
   }
@@ -85,7 +86,8 @@ bool nhwc_operands(Graph& g, Node* u, std::vector<Value*>& ins) {
       ins.push_back(p->input(0));
       continue;
     }
-    if (op == OpKind::Clip && i > 0 && scalar_const(v)) {
+    // Clip's bounds, a per-tensor quantization's scale and zero point
+    if ((op == OpKind::Clip || op == OpKind::QuantizeLinear || op == OpKind::DequantizeLinear) && i > 0 && scalar_const(v)) {
       ins.push_back(v);
       continue;
     }
@@ -241,9 +243,10 @@ bool fold_into_linear(Graph& g, Node* t) {
   return true;
 }
 
-bool nchw_f32_conv(const Node* n) {
-  return n->op() == OpKind::Conv2d && n->attrs().get_string_or("layout", "NCHW") == "NCHW" &&
-         n->input(0)->dtype() == DType::f32 && n->output(0)->shape().has_rank();
+bool nchw_conv(const Node* n) {
+  const DType x = n->input(0) ? n->input(0)->dtype() : DType::undefined;
+  return ((n->op() == OpKind::Conv2d && x == DType::f32) || (n->op() == OpKind::QConv2d && (x == DType::u8 || x == DType::i8))) &&
+         n->attrs().get_string_or("layout", "NCHW") == "NCHW" && n->output(0)->shape().has_rank();
 }
 
 }  // namespace
@@ -251,9 +254,10 @@ bool nchw_f32_conv(const Node* n) {
 void nhwc_layout(Graph& g) {
   bool any = false;
   for (Node* conv : g.nodes()) {
-    if (!nchw_f32_conv(conv)) continue;
+    if (!nchw_conv(conv)) continue;
     g.set_input(conv, 0, transpose(g, conv, conv->input(0), kToNhwc, conv->name() + "_to_nhwc"));
-    if (Value* z = conv->input(3)) g.set_input(conv, 3, transpose(g, conv, z, kToNhwc, conv->name() + "_residual_to_nhwc"));
+    if (Value* z = conv->op() == OpKind::Conv2d ? conv->input(3) : nullptr)  // QConv2d's operand 3 is its y_scale
+      g.set_input(conv, 3, transpose(g, conv, z, kToNhwc, conv->name() + "_residual_to_nhwc"));
     conv->attrs().set("layout", std::string("NHWC"));
     Value* y = conv->output(0);
     std::vector<Node*> users = y->users();

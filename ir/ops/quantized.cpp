@@ -174,7 +174,16 @@ void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
       s[s.rank() - 1] = w[0];
     }
   } else {
-    s = conv2d_shape(c);
+    // layout NHWC (a Session's compiled plan only): the same convolution on [N,H,W,C] data
+    const std::string layout = c.attrs().get_string_or("layout", "NCHW");
+    if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
+    if (layout == "NHWC") {
+      if (x.has_rank() && x.rank() != 4) fail<ShapeError>("input must be 4-D [N,H,W,C], got ", x.str());
+      Shape o = conv2d_shape(c, x.has_rank() ? Shape(std::vector<Dim>{x[0], x[3], x[1], x[2]}) : x);
+      s = o.has_rank() ? Shape(std::vector<Dim>{o[0], o[2], o[3], o[1]}) : o;
+    } else {
+      s = conv2d_shape(c);
+    }
   }
   DType out = c.has_input(scale_i + 1) ? c.dtype(scale_i + 1) : DType::u8;
   c.set(0, out, s);

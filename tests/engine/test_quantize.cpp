@@ -190,7 +190,7 @@ TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
   CHECK(q.info.model_sqnr_db > 25);
 }
 
-TEST_CASE("a quantized conv net with SiLU between its layers runs the same with the compiled plan (int8 between layers fused)") {
+TEST_CASE("a quantized conv net with SiLU between its layers runs the same with the compiled plan (NHWC int8, layers fused)") {
   std::mt19937 rng(21);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(12), Dim(12)}), {}});
@@ -212,9 +212,15 @@ TEST_CASE("a quantized conv net with SiLU between its layers runs the same with 
   const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
   for (int threads : {1, 2}) {
     Session fast(q.graph, {.threads = threads});
-    int fused = 0;
-    for (Node* n : fast.graph().nodes()) fused += n->op() == OpKind::FusedElementwise;
+    int fused = 0, nhwc = 0, transposes = 0;
+    for (Node* n : fast.graph().nodes()) {
+      fused += n->op() == OpKind::FusedElementwise;
+      nhwc += n->op() == OpKind::QConv2d && n->attrs().get_string_or("layout", "") == "NHWC";
+      transposes += n->op() == OpKind::Transpose;
+    }
     CHECK(fused >= 1);
+    CHECK(nhwc == 2);        // int8 convolutions run NHWC end to end:
+    CHECK(transposes <= 2);  // the model's input and output are the only layout changes
     const Tensor got = fast.run(in).at("y");
     REQUIRE(got.dims() == want.dims());
     CHECK(std::memcmp(got.raw(), want.raw(), size_t(want.numel()) * dtype_size(want.dtype())) == 0);
