@@ -18,7 +18,37 @@ namespace {
 struct FusedState {
   std::vector<k::FusedInstr> program;
   k::QuantAffine out_q;
+  /// A program of one u8 / i8 operand is a function of its 256 values: the result for
+  /// each byte, computed once by the same kernel (so a lookup gives the same bits).
+  bool lookup = false;
+  std::vector<uint8_t> table8;   // quantized output
+  std::vector<float> table32;    // f32 output
 };
+
+k::FusedType type_of(DType t) {
+  k::FusedType r = k::FusedType::f32;
+  fused_type(t, r);
+  return r;
+}
+
+void build_table(FusedState& s, DType in, DType out) {
+  uint8_t bytes[256];
+  for (int b = 0; b < 256; ++b) bytes[b] = uint8_t(b);
+  const k::FusedOperand op{bytes, 1, type_of(in)};
+  std::vector<float> scratch((s.program.size() + 1) * size_t(k::kFusedBlock));
+  k::FusedOutput y;
+  y.type = type_of(out);
+  y.q = s.out_q;
+  if (out == DType::f32) {
+    s.table32.resize(256);
+    y.ptr = s.table32.data();
+  } else {
+    s.table8.resize(256);
+    y.ptr = s.table8.data();
+  }
+  k::fused_elementwise(s.program.data(), int32_t(s.program.size()), &op, 1, y, 256, scratch.data());
+  s.lookup = true;
+}
 
 std::shared_ptr<void> prepare_fused(const Node& n) {
   auto s = std::make_shared<FusedState>();
@@ -30,11 +60,41 @@ std::shared_ptr<void> prepare_fused(const Node& n) {
       fail<InvalidArgument>(n.describe(), ": attributes 'output_scale' ", s->out_q.scale, " and 'output_zero_point' ",
                             s->out_q.zero_point, " are not a ", dtype_name(n.output(0)->dtype()), " quantization");
   }
+  const DType in = n.inputs().size() == 1 ? n.input(0)->dtype() : DType::f32;
+  if (in == DType::u8 || in == DType::i8) build_table(*s, in, n.output(0)->dtype());
   return s;
+}
+
+void run_lookup(ExecContext& ctx, const FusedState& s) {
+  const Tensor& x = ctx.in(0);
+  const auto* px = static_cast<const uint8_t*>(x.raw());
+  if (x.numel() != ctx.out(0).numel())
+    fail<ShapeError>(ctx.node.describe(), ": output ", ctx.out(0).shape().str(), " does not match operand ", x.shape().str());
+  if (!s.table8.empty()) {
+    auto* py = static_cast<uint8_t*>(ctx.out(0).raw());
+    const uint8_t* t = s.table8.data();
+    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) {
+      // local copies: byte stores may alias the captured pointers, which would be reloaded
+      const uint8_t* in = px + b;
+      uint8_t* out = py + b;
+      const uint8_t* tab = t;
+      for (int64_t i = 0, n = e - b; i < n; ++i) out[i] = tab[in[i]];
+    });
+  } else {
+    float* py = ctx.out(0).data<float>();
+    const float* t = s.table32.data();
+    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) {
+      const uint8_t* in = px + b;
+      float* out = py + b;
+      const float* tab = t;
+      for (int64_t i = 0, n = e - b; i < n; ++i) out[i] = tab[in[i]];
+    });
+  }
 }
 
 void run_fused(ExecContext& ctx) {
   const auto* state = static_cast<const FusedState*>(ctx.state);
+  if (state->lookup && ctx.in(0).dtype() == ctx.node.input(0)->dtype()) return run_lookup(ctx, *state);
   const auto& prog = state->program;
   Tensor& y = ctx.out(0);
   const size_t num = ctx.inputs.size();

@@ -461,21 +461,27 @@ TEST_CASE("int8 between layers: DequantizeLinear → activation chain → Quanti
     Value* silu = binary(g, OpKind::Mul, dq, unary(g, OpKind::Sigmoid, dq));  // SiLU between two int8 layers
     Value* out = g.add_node(OpKind::QuantizeLinear, {.name = "q_out", .inputs = {silu, s_out, zp("zp_out", 17)}})->output(0);
     g.add_output(out);
+    // a second reader: int8 → f32 (a 256-entry f32 table)
+    Value* dq2 = g.add_node(OpKind::DequantizeLinear, {.name = "dq2", .inputs = {qx, s_in, zp("zp_in3", 131)}})->output(0);
+    Value* f = unary(g, OpKind::Tanh, binary(g, OpKind::Mul, dq2, scalar(g, 0.3f)));
+    g.add_output(f);
     Graph compiled = g.clone();
     plan::compile(compiled);
-    // q_in reads x (a graph input) alone: it stays; dq, Sigmoid, Mul and q_out are one step
-    CHECK(count(compiled, OpKind::FusedElementwise) == 1);
+    // q_in reads x (a graph input) alone: it stays; dq, Sigmoid, Mul and q_out are one step,
+    // dq2, Mul and Tanh another
+    CHECK(count(compiled, OpKind::FusedElementwise) == 2);
     CHECK(count(compiled, OpKind::DequantizeLinear) == 0);
     CHECK(count(compiled, OpKind::QuantizeLinear) == 1);
     CHECK(compiled.outputs()[0]->dtype() == q);
     Tensor in = random_tensor({2, 24, 33}, rng, 6.f);
     Session plain(g, {.threads = 1, .optimize = false});
-    const Tensor want = plain.run({{"x", in}}).at(out->name());
+    const TensorMap want = plain.run({{"x", in}});
     for (int threads : {1, 2}) {
       Session fast(g, {.threads = threads});
-      const Tensor got = fast.run({{"x", in}}).at(out->name());
-      REQUIRE(got.dtype() == q);
-      CHECK(std::memcmp(got.raw(), want.raw(), size_t(want.numel())) == 0);
+      const TensorMap got = fast.run({{"x", in}});
+      REQUIRE(got.at(out->name()).dtype() == q);
+      CHECK(std::memcmp(got.at(out->name()).raw(), want.at(out->name()).raw(), size_t(want.at(out->name()).numel())) == 0);
+      CHECK(std::memcmp(got.at(f->name()).raw(), want.at(f->name()).raw(), size_t(want.at(f->name()).numel()) * 4) == 0);
     }
   }
   // a per-channel DequantizeLinear (scale per channel) is not fused into the chain
