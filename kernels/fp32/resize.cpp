@@ -44,13 +44,22 @@ void resize_nearest(const void* src_v, void* dst_v, const ResizeNearestParams& p
   }
   int64_t o[kMaxResizeRank] = {};
   const int last = p.rank - 1;
+  // the innermost dim kept as it is (NHWC channels, or an axis not resized): whole rows
+  bool same_last = p.in_dims[last] == p.out_dims[last];
+  for (int64_t j = 0; same_last && j < p.out_dims[last]; ++j) same_last = p.index[last][j] == j;
+  const size_t row_bytes = size_t(p.out_dims[last]) * es;
   for (int64_t n = 0; n < total; n += p.out_dims[last]) {
     int64_t base = 0;
     for (int k = 0; k < last; ++k) base += p.index[k][o[k]] * in_strides[k];
     const int64_t* li = p.index[last];
-    for (int64_t j = 0; j < p.out_dims[last]; ++j) {
-      std::memcpy(dst, src + (base + li[j]) * int64_t(es), es);
-      dst += es;
+    if (same_last) {
+      std::memcpy(dst, src + base * int64_t(es), row_bytes);
+      dst += row_bytes;
+    } else {
+      for (int64_t j = 0; j < p.out_dims[last]; ++j) {
+        std::memcpy(dst, src + (base + li[j]) * int64_t(es), es);
+        dst += es;
+      }
     }
     for (int k = last - 1; k >= 0; --k) {
       if (++o[k] < p.out_dims[k]) break;
