@@ -18,6 +18,7 @@ void register_all() {
   ops::register_reduce_exec();
   ops::register_pool_norm_exec();
   ops::register_quantized_exec();
+  ops::register_control_flow_exec();
 }
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include "engine/executor.h"
 #include "engine/plan/plan.h"
 #include "engine/thread_pool.h"
+#include "ir/control_flow.h"
 #include "ir/infer.h"
 
 namespace mq {
@@ -45,6 +46,7 @@ struct Session::Impl {
   std::vector<std::unique_ptr<RunState>> idle;
   std::mutex pool_mutex;   // the worker pool serves one run at a time; others run on their own thread
   std::vector<std::pair<size_t, const Tensor*>> constants;  // slot, data
+  std::unordered_set<std::string> nested_names;  // values of subgraphs (tapped by their nodes' executors)
   std::vector<double> step_ms;  // profile: per step, summed over runs
   double run_ms = 0;
   int64_t runs = 0;
@@ -90,7 +92,14 @@ struct Session::Impl {
       in_slots.push_back(std::move(ins));
       out_slots.push_back(std::move(outs));
       const Executor& e = executor(n->op());
-      states.push_back(e.prepare ? with_context(n->describe(), [&] { return e.prepare(*n); }) : nullptr);
+      if (e.prepare_with_options)
+        states.push_back(with_context(n->describe(), [&] { return e.prepare_with_options(*n, options); }));
+      else
+        states.push_back(e.prepare ? with_context(n->describe(), [&] { return e.prepare(*n); }) : nullptr);
+      for (auto& [attr, sub] : subgraphs(*n))
+        for_each_graph(*sub, [&](Graph& g) {
+          for (Value* v : g.values()) nested_names.insert(v->name());
+        });
     }
     for (Node* n : order) {
       bool values_matter = false;
@@ -216,6 +225,7 @@ struct Session::Impl {
     std::vector<char> tap_slot(slot.size(), 0);
     for (auto& name : tapped) {
       const Value* v = graph.find_value(name);
+      if (!v && nested_names.count(name)) continue;  // tapped inside a subgraph
       if (!v)
         fail<InvalidArgument>("no value named '", name, "' to tap", options.optimize ? " (the compiled plan may have fused it away: "
                               "build the Session with SessionOptions::optimize = false to tap intermediate values)" : "");
@@ -228,9 +238,16 @@ struct Session::Impl {
     for (size_t k = 0; k < order.size(); ++k) {
       Node* n = order[k];
       ExecContext ctx{*n, {}, {}, states[k].get(), run_pool, run_threads};
+      if (tap) {
+        ctx.tapped = &tapped;
+        ctx.tap = &tap;
+      }
       ctx.inputs.reserve(in_slots[k].size());
       for (size_t s : in_slots[k]) ctx.inputs.push_back(s == SIZE_MAX ? nullptr : &env[s]);
-      if (!shape_only[k] || last_out[k].empty() || !same_types(last_in[k], ctx.inputs)) {
+      const bool makes_outputs = executor(n->op()).makes_outputs;
+      if (makes_outputs) {
+        // the executor creates the outputs (their shapes are known once it has run)
+      } else if (!shape_only[k] || last_out[k].empty() || !same_types(last_in[k], ctx.inputs)) {
         std::vector<ValueType> in_types;
         for (const Tensor* t : ctx.inputs) {
           ValueType vt;
@@ -245,7 +262,7 @@ struct Session::Impl {
         last_in[k] = std::move(in_types);
       }
       const std::vector<ValueType>& out_types = last_out[k];
-      for (size_t i = 0; i < n->outputs().size(); ++i) {
+      for (size_t i = 0; !makes_outputs && i < n->outputs().size(); ++i) {
         if (i >= out_types.size() || !out_types[i].shape.is_static() ||
             out_types[i].dtype == DType::undefined)
           fail<ShapeError>(n->describe(), ": output ", i, " has no concrete type at run time (",
@@ -268,6 +285,8 @@ struct Session::Impl {
       } else {
         executor(n->op()).run(ctx);
       }
+      if (ctx.outputs.size() != out_slots[k].size())
+        fail<Error>(n->describe(), ": made ", ctx.outputs.size(), " outputs instead of ", out_slots[k].size());
       for (size_t i = 0; i < out_slots[k].size(); ++i) {
         size_t s = out_slots[k][i];
         env[s] = std::move(ctx.outputs[i]);

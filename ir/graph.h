@@ -98,7 +98,8 @@ class Graph {
   Graph(Graph&&) = default;
   Graph& operator=(Graph&&) = default;
 
-  /// A deep copy (constants share their storage, which is immutable by convention).
+  /// A deep copy, subgraphs included (constants share their storage, which is immutable by
+  /// convention).
   Graph clone() const;
 
   std::string name;                  ///< model name
@@ -163,5 +164,9 @@ class Graph {
   std::unordered_map<std::string, Value*> value_by_name_;
   std::unordered_map<std::string, Node*> node_by_name_;
 };
+
+/// True when both graphs have the same inputs, constants (names, types, data), nodes (names,
+/// ops, attributes including subgraphs, operands and outputs by name and type) and outputs.
+bool same_structure(const Graph& a, const Graph& b);
 
 }  // namespace mq

@@ -246,9 +246,11 @@ class Exporter {
             } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
               pa->set_type(onnx::AttributeProto::STRINGS);
               for (auto& v : x) pa->add_strings(v);
-            } else {
+            } else if constexpr (std::is_same_v<T, Tensor>) {
               pa->set_type(onnx::AttributeProto::TENSOR);
               detail::tensor_to_proto(x, "", pa->mutable_t());
+            } else {
+              fail<UnsupportedError>("attribute '", k, "': subgraphs are not exported to ONNX");
             }
           },
           a);

@@ -7,5 +7,8 @@ namespace mq::passes {
 /// Removes Identity nodes and inference-mode Dropout (its mask output must be unread),
 /// except where the node produces a graph output from a graph input or constant.
 void remove_identities(Graph& g);
+/// Replaces each If whose cond is a constant by the nodes of the branch it selects (graph
+/// outputs keep their names), in `g` and in its subgraphs. Returns true when it changed one.
+bool inline_constant_if(Graph& g);
 
 }  // namespace mq::passes
