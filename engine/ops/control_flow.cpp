@@ -1,6 +1,8 @@
 // If, Loop and Scan: each subgraph gets its own Session, built once when the enclosing
 // Session is built; a run feeds it the node's operands (the outer values last, see
 // ir/control_flow.h) and taps its values when the enclosing run taps them.
+#include "ir/control_flow.h"
+
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -8,7 +10,6 @@
 #include <unordered_set>
 
 #include "engine/executor.h"
-#include "ir/control_flow.h"
 
 namespace mq::ops {
 
@@ -18,8 +19,8 @@ namespace {
 struct Sub {
   std::unique_ptr<Session> session;
   std::vector<std::string> inputs, outputs;  // names, in order
-  size_t formal = 0;                          // own inputs before the outer ones
-  std::unordered_set<std::string> names;      // every value name, nested subgraphs included
+  size_t formal = 0;                         // own inputs before the outer ones
+  std::unordered_set<std::string> names;     // every value name, nested subgraphs included
 };
 
 struct State {
@@ -34,11 +35,13 @@ std::shared_ptr<void> prepare(const Node& n, const SessionOptions& options) {
   o.profile = false;
   for (auto& [attr, g] : subgraphs(n)) {
     Sub s;
-    s.session = with_context("subgraph '" + attr + "'", [&, g = g] { return std::make_unique<Session>(*g, o); });
+    s.session = with_context("subgraph '" + attr + "'",
+                             [&, g = g] { return std::make_unique<Session>(*g, o); });
     const Graph& sg = s.session->graph();
     for (Value* v : sg.inputs()) s.inputs.push_back(v->name());
     for (Value* v : sg.outputs()) s.outputs.push_back(v->name());
-    if (s.inputs.size() < outer) fail<ShapeError>("subgraph '", attr, "' has fewer inputs than outer values");
+    if (s.inputs.size() < outer)
+      fail<ShapeError>("subgraph '", attr, "' has fewer inputs than outer values");
     s.formal = s.inputs.size() - outer;
     for_each_graph(*g, [&](Graph& x) {
       for (Value* v : x.values()) s.names.insert(v->name());
@@ -52,7 +55,8 @@ std::shared_ptr<void> prepare(const Node& n, const SessionOptions& options) {
 
 /// Runs a subgraph with its own inputs `own` followed by the node's outer operands.
 std::vector<Tensor> run_sub(ExecContext& c, Sub& s, std::vector<Tensor> own) {
-  if (own.size() != s.formal) fail<Error>(c.node.describe(), ": subgraph given ", own.size(), " inputs, expected ", s.formal);
+  if (own.size() != s.formal)
+    fail<Error>(c.node.describe(), ": subgraph given ", own.size(), " inputs, expected ", s.formal);
   TensorMap in;
   for (size_t i = 0; i < own.size(); ++i) in[s.inputs[i]] = std::move(own[i]);
   const size_t first = formal_operand_count(c.node);
@@ -71,10 +75,13 @@ std::vector<Tensor> run_sub(ExecContext& c, Sub& s, std::vector<Tensor> own) {
   return r;
 }
 
-Sub& sub(ExecContext& c, const char* attr) { return static_cast<State*>(c.state)->subs.at(attr); }
+Sub& sub(ExecContext& c, const char* attr) {
+  return static_cast<State*>(c.state)->subs.at(attr);
+}
 
 bool truth(const Tensor& t, const Node& n, const char* what) {
-  if (t.numel() != 1) fail<ShapeError>(n.describe(), ": ", what, " must hold one element, got ", t.shape().str());
+  if (t.numel() != 1)
+    fail<ShapeError>(n.describe(), ": ", what, " must hold one element, got ", t.shape().str());
   return t.to_int64()[0] != 0;
 }
 
@@ -83,8 +90,7 @@ template <class T>
 Tensor scalar_for(const std::string& name, const Session& s, T x) {
   const Value* v = s.graph().find_value(name);
   std::vector<int64_t> dims;
-  if (v && v->shape().has_rank())
-    dims.assign(v->shape().rank(), 1);
+  if (v && v->shape().has_rank()) dims.assign(v->shape().rank(), 1);
   Tensor t = Tensor::from_vector<T>(dims, std::vector<T>{x});
   return t;
 }
@@ -112,15 +118,17 @@ Tensor take(const Tensor& x, size_t axis, int64_t index) {
   return r;
 }
 
-/// The tensors of `parts` (same shape) stacked along a new `axis`; `reverse` stacks them last first.
+/// The tensors of `parts` (same shape) stacked along a new `axis`; `reverse` stacks them last
+/// first.
 Tensor stack(const std::vector<Tensor>& parts, size_t axis, bool reverse, const Node& n) {
   const Tensor& p0 = parts.front();
   for (const Tensor& p : parts)
     if (p.dims() != p0.dims() || p.dtype() != p0.dtype())
-      fail<ShapeError>(n.describe(), ": a scan output is ", p0.shape().str(), " in one iteration and ",
-                       p.shape().str(), " in another");
+      fail<ShapeError>(n.describe(), ": a scan output is ", p0.shape().str(),
+                       " in one iteration and ", p.shape().str(), " in another");
   std::vector<int64_t> dims = p0.dims();
-  if (axis > dims.size()) fail<ShapeError>(n.describe(), ": scan output axis ", axis, " is out of range");
+  if (axis > dims.size())
+    fail<ShapeError>(n.describe(), ": scan output axis ", axis, " is out of range");
   int64_t outer = 1;
   for (size_t i = 0; i < axis; ++i) outer *= dims[i];
   const size_t inner = block_bytes(dims, axis, p0.dtype());
@@ -174,8 +182,9 @@ void run_loop(ExecContext& c) {
   }
   c.outputs = std::move(v);
   for (size_t k = 0; k < scans; ++k)
-    c.outputs.push_back(ys[k].empty() ? empty_stack(body.session->graph().outputs()[1 + carried + k]->type(), 0)
-                                      : stack(ys[k], 0, false, c.node));
+    c.outputs.push_back(
+        ys[k].empty() ? empty_stack(body.session->graph().outputs()[1 + carried + k]->type(), 0)
+                      : stack(ys[k], 0, false, c.node));
 }
 
 void run_scan(ExecContext& c) {
@@ -195,7 +204,8 @@ void run_scan(ExecContext& c) {
     size_t axis = size_t(normalize_axis(in_axes[j], int64_t(x.rank())));
     axes.push_back(axis);
     if (len >= 0 && x.dim(axis) != len)
-      fail<ShapeError>(c.node.describe(), ": scan inputs have ", len, " and ", x.dim(axis), " steps");
+      fail<ShapeError>(c.node.describe(), ": scan inputs have ", len, " and ", x.dim(axis),
+                       " steps");
     len = x.dim(axis);
   }
   std::vector<Tensor> st;
@@ -203,7 +213,8 @@ void run_scan(ExecContext& c) {
   std::vector<std::vector<Tensor>> ys(scans);
   for (int64_t t = 0; t < len; ++t) {
     std::vector<Tensor> own = st;
-    for (size_t j = 0; j < m; ++j) own.push_back(take(c.in(states + j), axes[j], in_dirs[j] ? len - 1 - t : t));
+    for (size_t j = 0; j < m; ++j)
+      own.push_back(take(c.in(states + j), axes[j], in_dirs[j] ? len - 1 - t : t));
     std::vector<Tensor> out = run_sub(c, body, std::move(own));
     for (size_t i = 0; i < states; ++i) st[i] = std::move(out[i]);
     for (size_t k = 0; k < scans; ++k) ys[k].push_back(std::move(out[states + k]));
@@ -211,16 +222,19 @@ void run_scan(ExecContext& c) {
   c.outputs = std::move(st);
   for (size_t k = 0; k < scans; ++k) {
     const ValueType& y = body.session->graph().outputs()[states + k]->type();
-    int64_t rank = ys[k].empty() ? int64_t(y.shape.has_rank() ? y.shape.rank() : 0) : int64_t(ys[k][0].rank());
+    int64_t rank =
+        ys[k].empty() ? int64_t(y.shape.has_rank() ? y.shape.rank() : 0) : int64_t(ys[k][0].rank());
     size_t axis = size_t(normalize_axis(out_axes[k], rank + 1));
-    c.outputs.push_back(ys[k].empty() ? empty_stack(y, axis) : stack(ys[k], axis, out_dirs[k] != 0, c.node));
+    c.outputs.push_back(ys[k].empty() ? empty_stack(y, axis)
+                                      : stack(ys[k], axis, out_dirs[k] != 0, c.node));
   }
 }
 
 }  // namespace
 
 void register_control_flow_exec() {
-  const std::pair<OpKind, ExecFn> table[] = {{OpKind::If, run_if}, {OpKind::Loop, run_loop}, {OpKind::Scan, run_scan}};
+  const std::pair<OpKind, ExecFn> table[] = {
+      {OpKind::If, run_if}, {OpKind::Loop, run_loop}, {OpKind::Scan, run_scan}};
   for (auto [op, fn] : table) {
     Executor e;
     e.run = fn;
