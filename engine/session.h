@@ -17,6 +17,9 @@ struct SessionOptions {
   /// Largest tensor a run may create, in bytes; 0 = no limit but memory itself. Set it when
   /// running models from untrusted sources: a small file can declare huge activations.
   int64_t max_tensor_bytes = 0;
+  /// Most iterations one Loop node may run per call; 0 = no limit. A Loop without a trip
+  /// count runs until its body says stop: set it when running untrusted models.
+  int64_t max_loop_iterations = 0;
   /// Time every step of every run; read it with Session::profile().
   bool profile = false;
   /// Compile the graph for speed (engine/plan/plan.h): fp32 convolutions in NHWC with their

@@ -324,7 +324,8 @@ bool same_values(const std::vector<Value*>& a, const std::vector<Value*>& b) {
       if (a[i] != b[i]) return false;
       continue;
     }
-    if (a[i]->name() != b[i]->name() || !(a[i]->type() == b[i]->type())) return false;
+    // (types compared as text: an anonymous unknown dim equals no other under Dim's ==)
+    if (a[i]->name() != b[i]->name() || a[i]->type().str() != b[i]->type().str()) return false;
   }
   return true;
 }

@@ -386,7 +386,10 @@ Graph read_mqm_file(const std::string& path) {
   if (fb_size > r.remaining()) r.error("flatbuffer size", fb_size, " bytes, but only ", r.remaining(), " follow");
   if (fb_size >= FLATBUFFERS_MAX_BUFFER_SIZE) r.error("flatbuffer size", "too large");
   auto buf = r.take(fb_size, "flatbuffer");
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
+  // each level of subgraph nesting adds tables (Node → Attribute → Subgraph); the depth
+  // limit is checked with a clear message while reading
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(),
+                          64 + 4 * (limits::kMaxSubgraphDepth + 4));
   if (!fb::VerifyModelBuffer(v)) r.error("flatbuffer", "the FlatBuffers verifier rejected the model (corrupted file)");
   const fb::Model* m = fb::GetModel(buf.data());
 

@@ -25,10 +25,12 @@ struct Sub {
 
 struct State {
   std::map<std::string, Sub> subs;  // by attribute name
+  SessionOptions options;           // the enclosing Session's
 };
 
 std::shared_ptr<void> prepare(const Node& n, const SessionOptions& options) {
   auto st = std::make_shared<State>();
+  st->options = options;
   const size_t outer = outer_operand_count(n);
   SessionOptions o = options;
   o.threads = 1;  // the enclosing Session's pool serves its own steps
@@ -120,8 +122,11 @@ Tensor take(const Tensor& x, size_t axis, int64_t index) {
 
 /// The tensors of `parts` (same shape) stacked along a new `axis`; `reverse` stacks them last
 /// first.
-Tensor stack(const std::vector<Tensor>& parts, size_t axis, bool reverse, const Node& n) {
+Tensor stack(const std::vector<Tensor>& parts, size_t axis, bool reverse, const Node& n, int64_t max_bytes) {
   const Tensor& p0 = parts.front();
+  if (max_bytes > 0 && double(p0.nbytes()) * double(parts.size()) > double(max_bytes))
+    fail<ShapeError>(n.describe(), ": a scan output of ", parts.size(), " × ", p0.nbytes(),
+                     " bytes is above the session's limit of ", max_bytes, " (SessionOptions::max_tensor_bytes)");
   for (const Tensor& p : parts)
     if (p.dims() != p0.dims() || p.dtype() != p0.dtype())
       fail<ShapeError>(n.describe(), ": a scan output is ", p0.shape().str(),
@@ -160,7 +165,8 @@ void run_if(ExecContext& c) {
 
 void run_loop(ExecContext& c) {
   Sub& body = sub(c, "body");
-  const size_t carried = formal_operand_count(c.node) - 2;
+  const size_t formal = formal_operand_count(c.node);
+  const size_t carried = formal > 2 ? formal - 2 : 0;  // trailing absent M / cond are dropped
   const size_t scans = c.node.outputs().size() - carried;
   int64_t trips = std::numeric_limits<int64_t>::max();
   if (c.has(0)) {
@@ -171,7 +177,11 @@ void run_loop(ExecContext& c) {
   std::vector<Tensor> v;
   for (size_t i = 0; i < carried; ++i) v.push_back(c.in(2 + i));
   std::vector<std::vector<Tensor>> ys(scans);
+  const int64_t limit = static_cast<State*>(c.state)->options.max_loop_iterations;
   for (int64_t i = 0; i < trips && cond; ++i) {
+    if (limit > 0 && i >= limit)
+      fail<InvalidArgument>(c.node.describe(), ": more than ", limit,
+                            " iterations (SessionOptions::max_loop_iterations)");
     std::vector<Tensor> own{scalar_for<int64_t>(body.inputs[0], *body.session, i),
                             scalar_for<bool>(body.inputs[1], *body.session, cond)};
     for (auto& t : v) own.push_back(t);
@@ -184,7 +194,7 @@ void run_loop(ExecContext& c) {
   for (size_t k = 0; k < scans; ++k)
     c.outputs.push_back(
         ys[k].empty() ? empty_stack(body.session->graph().outputs()[1 + carried + k]->type(), 0)
-                      : stack(ys[k], 0, false, c.node));
+                      : stack(ys[k], 0, false, c.node, static_cast<State*>(c.state)->options.max_tensor_bytes));
 }
 
 void run_scan(ExecContext& c) {
@@ -226,7 +236,7 @@ void run_scan(ExecContext& c) {
         ys[k].empty() ? int64_t(y.shape.has_rank() ? y.shape.rank() : 0) : int64_t(ys[k][0].rank());
     size_t axis = size_t(normalize_axis(out_axes[k], rank + 1));
     c.outputs.push_back(ys[k].empty() ? empty_stack(y, axis)
-                                      : stack(ys[k], axis, out_dirs[k] != 0, c.node));
+                                      : stack(ys[k], axis, out_dirs[k] != 0, c.node, static_cast<State*>(c.state)->options.max_tensor_bytes));
   }
 }
 

@@ -96,8 +96,7 @@ void infer_if(InferContext& c) {
 void infer_loop(InferContext& c) {
   const size_t outer = outer_count(c);
   const size_t formal = c.num_inputs() - outer;
-  if (formal < 2) fail<ShapeError>("Loop needs operands M and cond (either may be absent)");
-  const size_t carried = formal - 2;
+  const size_t carried = formal > 2 ? formal - 2 : 0;  // trailing absent M / cond are dropped
   const size_t n = c.node.outputs().size();
   if (n < carried)
     fail<ShapeError>("Loop has ", carried, " loop-carried values but ", n, " outputs");
