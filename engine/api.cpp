@@ -20,6 +20,7 @@ std::string extension(const std::string& path) {
 
 namespace {
 void optimize_one(Graph& g) {
+  passes::inline_outer_constants(g);
   passes::remove_identities(g);
   passes::fold_constants(g);
   passes::fold_batch_norm(g);

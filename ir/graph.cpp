@@ -147,6 +147,24 @@ void Graph::remove_node(Node* node) {
   std::erase_if(nodes_, [&](auto& n) { return n.get() == node; });
 }
 
+void Graph::erase_operand(Node* node, size_t i) {
+  if (i >= node->inputs_.size()) fail<Error>(node->describe(), ": no operand ", i, " to remove");
+  if (Value* old = node->inputs_[i]) {
+    auto it = std::find(old->users_.begin(), old->users_.end(), node);
+    if (it != old->users_.end()) old->users_.erase(it);
+  }
+  node->inputs_.erase(node->inputs_.begin() + std::ptrdiff_t(i));
+}
+
+void Graph::remove_input(Value* v) {
+  auto it = std::find(inputs_.begin(), inputs_.end(), v);
+  if (it == inputs_.end()) fail<Error>("'", v->name_, "' is not a graph input");
+  if (!v->users_.empty() || is_output(v)) fail<Error>("cannot remove graph input '", v->name_, "': it is still read");
+  inputs_.erase(it);
+  value_by_name_.erase(v->name_);
+  std::erase_if(values_, [&](auto& p) { return p.get() == v; });
+}
+
 void Graph::rename_node(Node* node, const std::string& name) {
   if (node->name_ == name) return;
   if (node_by_name_.count(name)) fail<InvalidArgument>("a node named '", name, "' exists already");

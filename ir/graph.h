@@ -125,6 +125,10 @@ class Graph {
   void set_input(Node* node, size_t i, Value* v);
   /// Removes a node whose outputs are no longer read.
   void remove_node(Node* node);
+  /// Removes operand `i` of `node`; the later operands move down by one.
+  void erase_operand(Node* node, size_t i);
+  /// Removes a graph input that nothing reads (no node, not a graph output).
+  void remove_input(Value* v);
   /// Renames a node; throws when the name is taken.
   void rename_node(Node* node, const std::string& name);
   /// Renames a value; throws when the name is taken.
