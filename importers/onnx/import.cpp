@@ -137,14 +137,16 @@ struct Importer {
 
     this->opset = opset;
     check_supported(gp);
-    build_graph(gp, {}, {});
+    build_graph(gp, {}, {}, {});
   }
 
   // Fills `g` from `gp`. `fallback` types the own inputs that declare no type (a Loop or Scan
   // body's inputs may leave them to the node's operands); `outer` are the values read from
-  // enclosing graphs, added as trailing inputs under their names.
+  // enclosing graphs, added as trailing inputs under their names; `outer_constants` are the
+  // constants read from enclosing graphs, which become constants of this graph.
   void build_graph(const ::onnx::GraphProto& gp, const std::vector<ValueType>& fallback,
-                   const std::vector<std::pair<std::string, ValueType>>& outer) {
+                   const std::vector<std::pair<std::string, ValueType>>& outer,
+                   const std::vector<std::pair<std::string, Tensor>>& outer_constants) {
     for (const auto& init : gp.initializer()) {
       if (env.count(init.name())) fail<FormatError>("initializer '", init.name(), "' is defined twice");
       env[init.name()] = g.add_constant(init.name(), tensor_from_proto(init, base_dir));
@@ -164,6 +166,7 @@ struct Importer {
       env[in.name()] = g.add_input(in.name(), t);
     }
     for (auto& [oname, type] : outer) env[oname] = g.add_input(oname, type);
+    for (auto& [cname, data] : outer_constants) env[cname] = g.add_constant(cname, data);
     int index = 0;
     for (const auto& n : gp.node()) build(n, opset, index++);
     for (const auto& out : gp.output()) {
@@ -278,10 +281,15 @@ struct Importer {
       for (auto& nm : with_context("attribute '" + at->name() + "'", [&] { return free_names(at->g(), depth + 1); }))
         if (seen.insert(nm).second) names.push_back(nm);
     std::vector<std::pair<std::string, ValueType>> outer;
+    std::vector<std::pair<std::string, Tensor>> outer_constants;  // initializers: constants of the subgraphs
     std::vector<Value*> outer_values;
     for (auto& nm : names) {
       auto it = env.find(nm);
       if (it == env.end()) fail<FormatError>("a subgraph reads '", printable(nm), "', which is not defined before the node");
+      if (it->second->is_constant()) {
+        outer_constants.emplace_back(nm, *it->second->constant());
+        continue;
+      }
       outer.emplace_back(nm, it->second->type());
       outer_values.push_back(it->second);
     }
@@ -305,7 +313,7 @@ struct Importer {
         Importer sub{name, base_dir, {}, {}, opset, depth + 1};
         sub.g.name = at->g().name();
         sub.g.opset = opset;
-        sub.build_graph(at->g(), fallback, outer);
+        sub.build_graph(at->g(), fallback, outer, outer_constants);
         attrs.set(at->name(), std::make_shared<Graph>(std::move(sub.g)));
         return 0;
       });
