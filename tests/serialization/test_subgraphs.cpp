@@ -1,8 +1,11 @@
 // Subgraphs (If / Loop / Scan bodies) in every saved format: .mqm, safetensors and the torch
 // zip store them and load them back; too deep nesting is refused.
+#include <cmath>
 #include <set>
 
 #include "../control_flow_graphs.h"
+#include "engine/api.h"
+#include "engine/quantize.h"
 #include "engine/session.h"
 #include "serialization/graph_json.h"
 #include "serialization/serialization.h"
@@ -86,5 +89,39 @@ TEST_CASE("graph descriptions nested deeper than the limit are refused with the 
     save_graph(*inner, dir / (std::string("deep") + ext));
     test::expect_error<FormatError>([&] { load_graph(dir / (std::string("deep") + ext)); },
                                     {std::string("deep") + ext, "nested more than 16 deep"});
+  }
+}
+
+TEST_CASE(
+    "QDQ ONNX export writes subgraphs that read outer values by name; the file imports and runs") {
+  test::TempDir dir;
+  const std::vector<float> x = {1, -2, 1.5f, 0.5f, -1, 2, 1, -1.5f};  // inside the calibrated range
+  Graph g = test::make_if_graph();
+  optimize_graph(g);
+  std::vector<TensorMap> data;
+  for (int i = 0; i < 8; ++i) {
+    std::vector<float> v(8);
+    for (size_t k = 0; k < v.size(); ++k) v[k] = float((i * 7 + int(k) * 3) % 11) * 0.4f - 2.f;
+    data.push_back(
+        {{"x", Tensor::from_vector<float>({2, 4}, v)}, {"c", Tensor::scalar<bool>(i % 2 == 0)}});
+  }
+  TensorListSource src(data);
+  Calibration cal = calibrate(g, src);
+  QuantizeResult q = static_quantize(g, cal, {.validate = false});
+  for (const Graph* model : {&g, &q.graph}) {
+    export_onnx(*model, dir / "if.onnx");
+    Graph back = load_model(dir / "if.onnx");
+    Node* n = back.find_node("if");
+    REQUIRE(n);
+    REQUIRE(n->op() == OpKind::If);
+    CHECK(back.find_node("if")->attrs().get_graph("else_branch").find_node("inner_if") != nullptr);
+    Session s(back, {.threads = 1}), direct(*model, {.threads = 1});
+    for (bool c : {true, false}) {
+      TensorMap in{{"x", Tensor::from_vector<float>({2, 4}, x)}, {"c", Tensor::scalar<bool>(c)}};
+      Tensor y = s.run(in).at("y"), want = direct.run(in).at("y");
+      // the QDQ form computes in float between quantize / dequantize pairs: within a step
+      for (int64_t i = 0; i < want.numel(); ++i)
+        CHECK(std::fabs(y.data<float>()[i] - want.data<float>()[i]) < (model == &g ? 1e-5 : 0.05));
+    }
   }
 }
