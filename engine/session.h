@@ -52,7 +52,8 @@ class Session {
 
   /// Runs with named inputs; returns every graph output by name.
   TensorMap run(const TensorMap& inputs);
-  /// Same, calling `tap` for each value named in `tapped` (graph inputs included).
+  /// Same, calling `tap` for each value named in `tapped` (graph inputs included; values
+  /// inside If / Loop / Scan subgraphs too, each time the subgraph runs).
   TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap);
 
   /// Time per step and per op type over the runs so far (SessionOptions::profile; empty
