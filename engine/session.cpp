@@ -167,7 +167,8 @@ struct Session::Impl {
     }
   }
 
-  TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
+  TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap,
+                ThreadPool* lent_pool = nullptr, int lent_threads = 1) {
     using Clock = std::chrono::steady_clock;
     const bool profiling = options.profile;
     const Clock::time_point run_start = profiling ? Clock::now() : Clock::time_point{};
@@ -201,7 +202,10 @@ struct Session::Impl {
     std::unique_lock<std::mutex> pool_lock(pool_mutex, std::defer_lock);
     ThreadPool* run_pool = nullptr;
     int run_threads = 1;
-    if (workers && pool_lock.try_lock()) {
+    if (lent_pool) {
+      run_pool = lent_pool;
+      run_threads = lent_threads;
+    } else if (workers && pool_lock.try_lock()) {
       run_pool = workers.get();
       run_threads = threads;
     }
@@ -320,6 +324,10 @@ Session& Session::operator=(Session&&) noexcept = default;
 TensorMap Session::run(const TensorMap& inputs) { return impl_->run(inputs, {}, nullptr); }
 TensorMap Session::run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
   return impl_->run(inputs, tapped, tap);
+}
+TensorMap Session::run_nested(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap,
+                              ThreadPool* pool, int threads) {
+  return impl_->run(inputs, tapped, tap, pool, pool ? threads : 1);
 }
 const Graph& Session::graph() const { return impl_->graph; }
 

@@ -11,6 +11,8 @@
 
 namespace mq {
 
+class ThreadPool;
+
 /// Session settings.
 struct SessionOptions {
   int threads = 0;  ///< worker threads; 0 = all hardware threads; at most max_session_threads()
@@ -55,6 +57,12 @@ class Session {
   /// Same, calling `tap` for each value named in `tapped` (graph inputs included; values
   /// inside If / Loop / Scan subgraphs too, each time the subgraph runs).
   TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap);
+
+  /// For executors that run a subgraph's Session inside a step of the enclosing one: runs
+  /// on `pool` (the enclosing run's workers, idle while the step waits; may be null) with
+  /// `threads` threads instead of this Session's own.
+  TensorMap run_nested(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap,
+                       ThreadPool* pool, int threads);
 
   /// Time per step and per op type over the runs so far (SessionOptions::profile; empty
   /// steps without it). reset_profile() starts a new count, e.g. after warm-up runs.

@@ -33,7 +33,7 @@ std::shared_ptr<void> prepare(const Node& n, const SessionOptions& options) {
   st->options = options;
   const size_t outer = outer_operand_count(n);
   SessionOptions o = options;
-  o.threads = 1;  // the enclosing Session's pool serves its own steps
+  o.threads = 1;  // no pool of its own: a run borrows the enclosing run's (run_nested)
   o.profile = false;
   for (auto& [attr, g] : subgraphs(n)) {
     Sub s;
@@ -63,15 +63,13 @@ std::vector<Tensor> run_sub(ExecContext& c, Sub& s, std::vector<Tensor> own) {
   for (size_t i = 0; i < own.size(); ++i) in[s.inputs[i]] = std::move(own[i]);
   const size_t first = formal_operand_count(c.node);
   for (size_t i = s.formal; i < s.inputs.size(); ++i) in[s.inputs[i]] = c.in(first + i - s.formal);
-  TensorMap out;
-  if (c.tap) {
-    std::vector<std::string> mine;
+  std::vector<std::string> mine;
+  if (c.tap)
     for (const std::string& name : *c.tapped)
       if (s.names.count(name)) mine.push_back(name);
-    out = mine.empty() ? s.session->run(in) : s.session->run(in, mine, *c.tap);
-  } else {
-    out = s.session->run(in);
-  }
+  // the subgraph runs on the enclosing run's workers (idle while this step waits)
+  TensorMap out =
+      s.session->run_nested(in, mine, mine.empty() ? Session::Tap() : *c.tap, c.pool, c.threads);
   std::vector<Tensor> r;
   for (const std::string& name : s.outputs) r.push_back(out.at(name));
   return r;
@@ -122,11 +120,13 @@ Tensor take(const Tensor& x, size_t axis, int64_t index) {
 
 /// The tensors of `parts` (same shape) stacked along a new `axis`; `reverse` stacks them last
 /// first.
-Tensor stack(const std::vector<Tensor>& parts, size_t axis, bool reverse, const Node& n, int64_t max_bytes) {
+Tensor stack(const std::vector<Tensor>& parts, size_t axis, bool reverse, const Node& n,
+             int64_t max_bytes) {
   const Tensor& p0 = parts.front();
   if (max_bytes > 0 && double(p0.nbytes()) * double(parts.size()) > double(max_bytes))
     fail<ShapeError>(n.describe(), ": a scan output of ", parts.size(), " × ", p0.nbytes(),
-                     " bytes is above the session's limit of ", max_bytes, " (SessionOptions::max_tensor_bytes)");
+                     " bytes is above the session's limit of ", max_bytes,
+                     " (SessionOptions::max_tensor_bytes)");
   for (const Tensor& p : parts)
     if (p.dims() != p0.dims() || p.dtype() != p0.dtype())
       fail<ShapeError>(n.describe(), ": a scan output is ", p0.shape().str(),
@@ -194,7 +194,8 @@ void run_loop(ExecContext& c) {
   for (size_t k = 0; k < scans; ++k)
     c.outputs.push_back(
         ys[k].empty() ? empty_stack(body.session->graph().outputs()[1 + carried + k]->type(), 0)
-                      : stack(ys[k], 0, false, c.node, static_cast<State*>(c.state)->options.max_tensor_bytes));
+                      : stack(ys[k], 0, false, c.node,
+                              static_cast<State*>(c.state)->options.max_tensor_bytes));
 }
 
 void run_scan(ExecContext& c) {
@@ -235,8 +236,10 @@ void run_scan(ExecContext& c) {
     int64_t rank =
         ys[k].empty() ? int64_t(y.shape.has_rank() ? y.shape.rank() : 0) : int64_t(ys[k][0].rank());
     size_t axis = size_t(normalize_axis(out_axes[k], rank + 1));
-    c.outputs.push_back(ys[k].empty() ? empty_stack(y, axis)
-                                      : stack(ys[k], axis, out_dirs[k] != 0, c.node, static_cast<State*>(c.state)->options.max_tensor_bytes));
+    c.outputs.push_back(ys[k].empty()
+                            ? empty_stack(y, axis)
+                            : stack(ys[k], axis, out_dirs[k] != 0, c.node,
+                                    static_cast<State*>(c.state)->options.max_tensor_bytes));
   }
 }
 
