@@ -1,13 +1,15 @@
 // A torch.jit.script model with a data-dependent branch (tests/interop/make_torch_if.py,
 // exported by torch.onnx.export at opset 13 as an If whose branches read the model's weights
 // from the main graph) imports, runs both branches as torch does, calibrates and quantizes
-// with the Linear layers inside the branches in int8, and saves and loads as .mqm.
+// with the Linear layers inside the branches in int8, saves and loads as .mqm, and exports
+// as QDQ ONNX that onnx's checker accepts.
 #include <cmath>
 
 #include "engine/api.h"
 #include "engine/quantize.h"
 #include "engine/session.h"
 #include "interop_util.h"
+#include "serialization/serialization.h"
 #include "ir/control_flow.h"
 
 using namespace mq;
@@ -73,5 +75,9 @@ TEST_CASE("interop: a torch.jit.script model with a data-dependent If runs and q
     for (int64_t i = 0; i < want.numel(); ++i)
       scale = std::max(scale, double(std::fabs(want.data<float>()[i])));
     CHECK(max_abs_diff(y, want) < 0.05 * scale + 1e-3);
+    test::expect_npy(dir, std::string("y_int8_") + b, y);
   }
+  // the QDQ export: onnx's checker (and onnxruntime, when installed) read the If and its branches
+  serialization::export_onnx(q.graph, dir / "model.int8.qdq.onnx");
+  MQ_RUN_INTEROP(python, "check_onnx_control_flow.py", dir);
 }
