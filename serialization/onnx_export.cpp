@@ -67,9 +67,8 @@ bool is_layer_only_attr(const std::string& k) {
 // Renames the values of the subgraphs of `g` (not the outer values they take as inputs)
 // whose names an enclosing graph or an earlier subgraph uses: ONNX names are unique across
 // a model's nested graphs. `seen` holds the names used so far.
-void unique_subgraph_names(Graph& g, std::set<std::string>& seen, bool top) {
+void unique_subgraph_names(Graph& g, std::set<std::string>& seen) {
   for (Value* v : g.values()) seen.insert(v->name());
-  (void)top;
   for (Node* n : g.nodes())
     for (auto& [attr, sub] : subgraphs(*n)) {
       const size_t own = sub->inputs().size() - outer_operand_count(*n);
@@ -83,7 +82,7 @@ void unique_subgraph_names(Graph& g, std::set<std::string>& seen, bool top) {
         }
         seen.insert(v->name());
       }
-      unique_subgraph_names(*sub, seen, false);
+      unique_subgraph_names(*sub, seen);
     }
 }
 
@@ -565,7 +564,7 @@ void export_onnx(const Graph& g, const std::string& path, const OnnxExportOption
   onnx::ModelProto m = with_context(path, [&] {
     Graph unique = g.clone();
     std::set<std::string> seen;
-    unique_subgraph_names(unique, seen, true);
+    unique_subgraph_names(unique, seen);
     return Exporter(unique, opts).run();
   });
   std::string bytes;
