@@ -4,6 +4,7 @@
 
 #include "engine/passes/passes.h"
 #include "importers/onnx/import.h"
+#include "ir/control_flow.h"
 #include "ir/passes/passes.h"
 #include "serialization/serialization.h"
 
@@ -17,12 +18,21 @@ std::string extension(const std::string& path) {
 }
 }  // namespace
 
-void optimize_graph(Graph& g) {
+namespace {
+void optimize_one(Graph& g) {
+  passes::inline_outer_constants(g);
   passes::remove_identities(g);
   passes::fold_constants(g);
   passes::fold_batch_norm(g);
   passes::fuse_layers(g);
   g.remove_unused();
+}
+}  // namespace
+
+void optimize_graph(Graph& g) {
+  // subgraphs are optimized like the main graph, so that their layers quantize the same way
+  for_each_graph(g, optimize_one);
+  if (passes::inline_constant_if(g)) for_each_graph(g, optimize_one);
 }
 
 Graph load_model(const std::string& path, const LoadOptions& options) {

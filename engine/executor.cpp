@@ -19,6 +19,7 @@ void register_all() {
   ops::register_pool_norm_exec();
   ops::register_quantized_exec();
   ops::register_fused_exec();
+  ops::register_control_flow_exec();
 }
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/session.h"
 #include "ir/graph.h"
 
 namespace mq {
@@ -19,6 +20,10 @@ struct ExecContext {
   void* state = nullptr;              ///< what prepare() returned, if anything
   ThreadPool* pool = nullptr;         ///< the session's pool (may be null: run inline)
   int threads = 1;                    ///< threads available
+  /// The run's tapped value names and callback (Session::run), for executors that run
+  /// subgraphs (their values are tapped too); null when the run taps nothing.
+  const std::vector<std::string>* tapped = nullptr;
+  const Session::Tap* tap = nullptr;
 
   const Tensor& in(size_t i) const;
   bool has(size_t i) const { return i < inputs.size() && inputs[i] != nullptr; }
@@ -31,10 +36,18 @@ using ExecFn = void (*)(ExecContext&);
 /// Builds per-node state once per Session (e.g. packed weights from constant operands).
 using PrepareFn = std::shared_ptr<void> (*)(const Node&);
 
+/// Builds per-node state once per Session, seeing the Session's options (control flow builds
+/// one Session per subgraph here).
+using PrepareWithOptionsFn = std::shared_ptr<void> (*)(const Node&, const SessionOptions&);
+
 /// An op's executor.
 struct Executor {
   ExecFn run = nullptr;
   PrepareFn prepare = nullptr;
+  PrepareWithOptionsFn prepare_with_options = nullptr;  ///< used instead of prepare when set
+  /// The executor creates its outputs itself (their shapes are known only once it has run,
+  /// e.g. which branch of an If ran): the Session neither infers nor allocates them.
+  bool makes_outputs = false;
 };
 
 /// Registers the executor of an op (called from engine/ops/*.cpp register functions).
@@ -52,6 +65,7 @@ void register_reduce_exec();
 void register_pool_norm_exec();
 void register_quantized_exec();
 void register_fused_exec();
+void register_control_flow_exec();
 }  // namespace ops
 
 }  // namespace mq

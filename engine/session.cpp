@@ -12,6 +12,7 @@
 #include "engine/executor.h"
 #include "engine/plan/plan.h"
 #include "engine/thread_pool.h"
+#include "ir/control_flow.h"
 #include "ir/infer.h"
 
 namespace mq {
@@ -50,6 +51,7 @@ struct Session::Impl {
   std::vector<std::unique_ptr<RunState>> idle;
   std::mutex pool_mutex;   // the worker pool serves one run at a time; others run on their own thread
   std::vector<std::pair<size_t, const Tensor*>> constants;  // slot, data
+  std::unordered_set<std::string> nested_names;  // values of subgraphs (tapped by their nodes' executors)
   std::vector<double> step_ms;  // profile: per step, summed over runs
   double run_ms = 0;
   int64_t runs = 0;
@@ -95,7 +97,14 @@ struct Session::Impl {
       in_slots.push_back(std::move(ins));
       out_slots.push_back(std::move(outs));
       const Executor& e = executor(n->op());
-      states.push_back(e.prepare ? with_context(n->describe(), [&] { return e.prepare(*n); }) : nullptr);
+      if (e.prepare_with_options)
+        states.push_back(with_context(n->describe(), [&] { return e.prepare_with_options(*n, options); }));
+      else
+        states.push_back(e.prepare ? with_context(n->describe(), [&] { return e.prepare(*n); }) : nullptr);
+      for (auto& [attr, sub] : subgraphs(*n))
+        for_each_graph(*sub, [&](Graph& g) {
+          for (Value* v : g.values()) nested_names.insert(v->name());
+        });
     }
     for (Node* n : order) {
       bool values_matter = false;
@@ -163,7 +172,8 @@ struct Session::Impl {
     }
   }
 
-  TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
+  TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap,
+                ThreadPool* lent_pool = nullptr, int lent_threads = 1) {
     using Clock = std::chrono::steady_clock;
     const bool profiling = options.profile;
     const Clock::time_point run_start = profiling ? Clock::now() : Clock::time_point{};
@@ -200,7 +210,10 @@ struct Session::Impl {
     std::unique_lock<std::mutex> pool_lock(pool_mutex, std::defer_lock);
     ThreadPool* run_pool = nullptr;
     int run_threads = 1;
-    if (workers && pool_lock.try_lock()) {
+    if (lent_pool) {
+      run_pool = lent_pool;
+      run_threads = lent_threads;
+    } else if (workers && pool_lock.try_lock()) {
       run_pool = workers.get();
       run_threads = threads;
     }
@@ -234,6 +247,7 @@ struct Session::Impl {
     std::vector<char> tap_slot(slot.size(), 0);
     for (auto& name : tapped) {
       const Value* v = graph.find_value(name);
+      if (!v && nested_names.count(name)) continue;  // tapped inside a subgraph
       if (!v)
         fail<InvalidArgument>("no value named '", name, "' to tap", options.optimize ? " (the compiled plan may have fused it away: "
                               "build the Session with SessionOptions::optimize = false to tap intermediate values)" : "");
@@ -249,9 +263,16 @@ struct Session::Impl {
                       run_threads};
       ctx.inputs.clear();
       ctx.outputs.clear();
+      if (tap) {
+        ctx.tapped = &tapped;
+        ctx.tap = &tap;
+      }
       for (size_t s : in_slots[k]) ctx.inputs.push_back(s == SIZE_MAX ? nullptr : &env[s]);
+      const bool makes_outputs = executor(n->op()).makes_outputs;
       const bool known = same_signature && shape_only[k] && !last_out[k].empty();
-      if (!known && (!shape_only[k] || last_out[k].empty() || !same_types(last_in[k], ctx.inputs))) {
+      if (makes_outputs) {
+        // the executor creates the outputs (their shapes are known once it has run)
+      } else if (!known && (!shape_only[k] || last_out[k].empty() || !same_types(last_in[k], ctx.inputs))) {
         std::vector<ValueType> in_types;
         for (const Tensor* t : ctx.inputs) {
           ValueType vt;
@@ -285,7 +306,7 @@ struct Session::Impl {
         }
       }
       const std::vector<ValueType>& out_types = last_out[k];
-      for (size_t i = 0; i < n->outputs().size(); ++i) {
+      for (size_t i = 0; !makes_outputs && i < n->outputs().size(); ++i) {
         ctx.outputs.push_back(pool.acquire(out_types[i].dtype, state->out_dims[k][i]));
         if (const auto& q = n->output(i)->type().quant) ctx.outputs.back().set_quant(q);
       }
@@ -295,6 +316,18 @@ struct Session::Impl {
         my_ms[k] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       } else {
         executor(n->op()).run(ctx);
+      }
+      if (ctx.outputs.size() != out_slots[k].size())
+        fail<Error>(n->describe(), ": made ", ctx.outputs.size(), " outputs instead of ", out_slots[k].size());
+      if (makes_outputs) {  // output shapes that depend on values: later steps check theirs when they change
+        auto& dims = state->out_dims[k];
+        bool same = dims.size() == ctx.outputs.size();
+        for (size_t i = 0; same && i < ctx.outputs.size(); ++i) same = dims[i] == ctx.outputs[i].dims();
+        if (!same) {
+          same_signature = false;
+          dims.clear();
+          for (const Tensor& t : ctx.outputs) dims.push_back(t.dims());
+        }
       }
       for (size_t i = 0; i < out_slots[k].size(); ++i) {
         size_t s = out_slots[k][i];
@@ -339,6 +372,10 @@ Session& Session::operator=(Session&&) noexcept = default;
 TensorMap Session::run(const TensorMap& inputs) { return impl_->run(inputs, {}, nullptr); }
 TensorMap Session::run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap) {
   return impl_->run(inputs, tapped, tap);
+}
+TensorMap Session::run_nested(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap,
+                              ThreadPool* pool, int threads) {
+  return impl_->run(inputs, tapped, tap, pool, pool ? threads : 1);
 }
 const Graph& Session::graph() const { return impl_->graph; }
 

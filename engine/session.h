@@ -11,12 +11,17 @@
 
 namespace mq {
 
+class ThreadPool;
+
 /// Session settings.
 struct SessionOptions {
   int threads = 0;  ///< worker threads; 0 = all hardware threads; at most max_session_threads()
   /// Largest tensor a run may create, in bytes; 0 = no limit but memory itself. Set it when
   /// running models from untrusted sources: a small file can declare huge activations.
   int64_t max_tensor_bytes = 0;
+  /// Most iterations one Loop node may run per call; 0 = no limit. A Loop without a trip
+  /// count runs until its body says stop: set it when running untrusted models.
+  int64_t max_loop_iterations = 0;
   /// Time every step of every run; read it with Session::profile().
   bool profile = false;
   /// Compile the graph for speed (engine/plan/plan.h): fp32 convolutions in NHWC with their
@@ -49,8 +54,15 @@ class Session {
 
   /// Runs with named inputs; returns every graph output by name.
   TensorMap run(const TensorMap& inputs);
-  /// Same, calling `tap` for each value named in `tapped` (graph inputs included).
+  /// Same, calling `tap` for each value named in `tapped` (graph inputs included; values
+  /// inside If / Loop / Scan subgraphs too, each time the subgraph runs).
   TensorMap run(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap);
+
+  /// For executors that run a subgraph's Session inside a step of the enclosing one: runs
+  /// on `pool` (the enclosing run's workers, idle while the step waits; may be null) with
+  /// `threads` threads instead of this Session's own.
+  TensorMap run_nested(const TensorMap& inputs, const std::vector<std::string>& tapped, const Tap& tap,
+                       ThreadPool* pool, int threads);
 
   /// Time per step and per op type over the runs so far (SessionOptions::profile; empty
   /// steps without it). reset_profile() starts a new count, e.g. after warm-up runs.

@@ -1,9 +1,11 @@
 #include "ir/attributes.h"
 
+#include "ir/graph.h"
+
 namespace mq {
 
 const char* attr_type_name(const AttrValue& v) {
-  static const char* names[] = {"int", "float", "string", "ints", "floats", "strings", "tensor"};
+  static const char* names[] = {"int", "float", "string", "ints", "floats", "strings", "tensor", "graph"};
   return names[v.index()];
 }
 
@@ -52,6 +54,31 @@ std::vector<std::string> Attributes::get_strings_or(const std::string& n,
 }
 const Tensor& Attributes::get_tensor(const std::string& n) const { return get<Tensor>(n, "tensor"); }
 
-bool Attributes::operator==(const Attributes& o) const { return values_ == o.values_; }
+Graph& Attributes::get_graph(const std::string& n) const {
+  const GraphRef& g = get<GraphRef>(n, "graph");
+  if (!g) fail<InvalidArgument>("attribute '", n, "' holds no graph");
+  return *g;
+}
+
+std::vector<std::string> Attributes::graph_names() const {
+  std::vector<std::string> r;
+  for (auto& [k, v] : values_)
+    if (std::holds_alternative<GraphRef>(v)) r.push_back(k);
+  return r;
+}
+
+bool Attributes::operator==(const Attributes& o) const {
+  if (values_.size() != o.values_.size()) return false;
+  for (auto a = values_.begin(), b = o.values_.begin(); a != values_.end(); ++a, ++b) {
+    if (a->first != b->first || a->second.index() != b->second.index()) return false;
+    if (auto* g = std::get_if<GraphRef>(&a->second)) {
+      const GraphRef& h = std::get<GraphRef>(b->second);
+      if (bool(*g) != bool(h) || (*g && !same_structure(**g, *h))) return false;
+    } else if (a->second != b->second) {
+      return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace mq

@@ -2,6 +2,7 @@
 /// Typed node attributes; a wrong type or a missing required attribute is an error naming it.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -10,9 +11,18 @@
 
 namespace mq {
 
+class Graph;
+
+/// A graph-valued attribute (the body of If, Loop, Scan). The subgraph is self-contained:
+/// values it reads from enclosing graphs are its trailing inputs, fed from the node's
+/// trailing operands (see ir/ops/control_flow.h). Copies share the graph; Graph::clone()
+/// copies it deeply. Two subgraph attributes are equal when their graphs are the same
+/// structure (same_structure in ir/graph.h).
+using GraphRef = std::shared_ptr<Graph>;
+
 /// One attribute value.
 using AttrValue = std::variant<int64_t, float, std::string, std::vector<int64_t>, std::vector<float>,
-                               std::vector<std::string>, Tensor>;
+                               std::vector<std::string>, Tensor, GraphRef>;
 
 /// Name of the type held by an AttrValue ("int", "floats", ...).
 const char* attr_type_name(const AttrValue& v);
@@ -39,6 +49,10 @@ class Attributes {
   std::vector<float> get_floats_or(const std::string& name, std::vector<float> def) const;
   std::vector<std::string> get_strings_or(const std::string& name, std::vector<std::string> def) const;
   const Tensor& get_tensor(const std::string& name) const;
+  /// The subgraph held by a graph attribute (never null; throws when absent or null).
+  Graph& get_graph(const std::string& name) const;
+  /// The names of the graph-valued attributes, sorted.
+  std::vector<std::string> graph_names() const;
 
   bool operator==(const Attributes& o) const;
 

@@ -147,6 +147,24 @@ void Graph::remove_node(Node* node) {
   std::erase_if(nodes_, [&](auto& n) { return n.get() == node; });
 }
 
+void Graph::erase_operand(Node* node, size_t i) {
+  if (i >= node->inputs_.size()) fail<Error>(node->describe(), ": no operand ", i, " to remove");
+  if (Value* old = node->inputs_[i]) {
+    auto it = std::find(old->users_.begin(), old->users_.end(), node);
+    if (it != old->users_.end()) old->users_.erase(it);
+  }
+  node->inputs_.erase(node->inputs_.begin() + std::ptrdiff_t(i));
+}
+
+void Graph::remove_input(Value* v) {
+  auto it = std::find(inputs_.begin(), inputs_.end(), v);
+  if (it == inputs_.end()) fail<Error>("'", v->name_, "' is not a graph input");
+  if (!v->users_.empty() || is_output(v)) fail<Error>("cannot remove graph input '", v->name_, "': it is still read");
+  inputs_.erase(it);
+  value_by_name_.erase(v->name_);
+  std::erase_if(values_, [&](auto& p) { return p.get() == v; });
+}
+
 void Graph::rename_node(Node* node, const std::string& name) {
   if (node->name_ == name) return;
   if (node_by_name_.count(name)) fail<InvalidArgument>("a node named '", name, "' exists already");
@@ -295,6 +313,8 @@ Graph Graph::clone() const {
     c->name_ = n->name_;
     c->op_ = n->op_;
     c->attrs_ = n->attrs_;
+    for (const std::string& a : n->attrs_.graph_names())
+      c->attrs_.set(a, std::make_shared<Graph>(n->attrs_.get_graph(a).clone()));
     for (Value* in : n->inputs_) {
       Value* m = in ? map.at(in) : nullptr;
       c->inputs_.push_back(m);
@@ -312,6 +332,42 @@ Graph Graph::clone() const {
   }
   for (Value* o : outputs_) g.outputs_.push_back(map.at(o));
   return g;
+}
+
+namespace {
+bool same_values(const std::vector<Value*>& a, const std::vector<Value*>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!a[i] || !b[i]) {
+      if (a[i] != b[i]) return false;
+      continue;
+    }
+    // (types compared as text: an anonymous unknown dim equals no other under Dim's ==)
+    if (a[i]->name() != b[i]->name() || a[i]->type().str() != b[i]->type().str()) return false;
+  }
+  return true;
+}
+}  // namespace
+
+bool same_structure(const Graph& a, const Graph& b) {
+  if (!same_values(a.inputs(), b.inputs()) || !same_values(a.outputs(), b.outputs())) return false;
+  if (a.node_count() != b.node_count()) return false;
+  std::vector<Value*> ca, cb;
+  for (Value* v : a.values())
+    if (v->is_constant()) ca.push_back(v);
+  for (Value* v : b.values())
+    if (v->is_constant()) cb.push_back(v);
+  if (!same_values(ca, cb)) return false;
+  for (size_t i = 0; i < ca.size(); ++i)
+    if (!(*ca[i]->constant() == *cb[i]->constant())) return false;
+  std::vector<Node*> na = a.nodes(), nb = b.nodes();
+  for (size_t i = 0; i < na.size(); ++i) {
+    if (na[i]->name() != nb[i]->name() || na[i]->op() != nb[i]->op() || !(na[i]->attrs() == nb[i]->attrs()))
+      return false;
+    if (!same_values(na[i]->inputs(), nb[i]->inputs()) || !same_values(na[i]->outputs(), nb[i]->outputs()))
+      return false;
+  }
+  return true;
 }
 
 }  // namespace mq

@@ -98,7 +98,8 @@ class Graph {
   Graph(Graph&&) = default;
   Graph& operator=(Graph&&) = default;
 
-  /// A deep copy (constants share their storage, which is immutable by convention).
+  /// A deep copy, subgraphs included (constants share their storage, which is immutable by
+  /// convention).
   Graph clone() const;
 
   std::string name;                  ///< model name
@@ -124,6 +125,10 @@ class Graph {
   void set_input(Node* node, size_t i, Value* v);
   /// Removes a node whose outputs are no longer read.
   void remove_node(Node* node);
+  /// Removes operand `i` of `node`; the later operands move down by one.
+  void erase_operand(Node* node, size_t i);
+  /// Removes a graph input that nothing reads (no node, not a graph output).
+  void remove_input(Value* v);
   /// Renames a node; throws when the name is taken.
   void rename_node(Node* node, const std::string& name);
   /// Renames a value; throws when the name is taken.
@@ -163,5 +168,9 @@ class Graph {
   std::unordered_map<std::string, Value*> value_by_name_;
   std::unordered_map<std::string, Node*> node_by_name_;
 };
+
+/// True when both graphs have the same inputs, constants (names, types, data), nodes (names,
+/// ops, attributes including subgraphs, operands and outputs by name and type) and outputs.
+bool same_structure(const Graph& a, const Graph& b);
 
 }  // namespace mq

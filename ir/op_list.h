@@ -43,6 +43,8 @@
   X(Reshape) X(Flatten) X(Transpose) X(Concat) X(Split) X(Slice) X(Squeeze) X(Unsqueeze)       \
   X(Gather) X(Shape) X(Size) X(ConstantOfShape) X(Expand) X(Pad) X(Resize) X(Identity)         \
   X(Dropout) X(Range) X(Tile)                                                                  \
+  /* control flow (subgraphs in graph attributes; ir/control_flow.h) */                      \
+  X(If) X(Loop) X(Scan)                                                                        \
   /* quantization: ONNX standard ops */                                                      \
   X(QuantizeLinear) X(DequantizeLinear) X(DynamicQuantizeLinear) X(QLinearMatMul)              \
   X(QLinearConv) X(MatMulInteger) X(ConvInteger)                                               \

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "ir/control_flow.h"
 #include "ir/infer.h"
 
 namespace mq {
@@ -62,6 +63,8 @@ void verify(const Graph& g) {
       defined.insert(o);
     }
     check_types(*n);
+    for (auto& [attr, sub] : subgraphs(*n))
+      with_context(n->describe() + ": subgraph '" + attr + "'", [&, sub = sub] { verify(*sub); return 0; });
   }
   for (Value* o : g.outputs())
     if (!defined.count(o)) fail<Error>("graph output '", o->name(), "' is never defined");

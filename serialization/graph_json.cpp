@@ -3,7 +3,9 @@
 
 #include <cstring>
 
+#include "ir/control_flow.h"
 #include "ir/verifier.h"
+#include "serialization/limits.h"
 #include "serialization/io.h"
 #include "serialization/json_util.h"
 
@@ -135,6 +137,8 @@ json attr_to_json(const AttrValue& v) {
           json a = json::array();
           for (float f : x) a.push_back(detail::float_to_json(f));
           j["value"] = a;
+        } else if constexpr (std::is_same_v<T, GraphRef>) {
+          fail<InvalidArgument>("graph attributes are written by graph_body");
         } else if constexpr (std::is_same_v<T, Tensor>) {
           json t;
           t["dtype"] = std::string(dtype_name(x.dtype()));
@@ -215,17 +219,30 @@ AttrValue attr_from_json(const json& j, const std::string& ctx) {
 
 std::string value_type_to_json(const ValueType& t) { return type_to_json(t).dump(); }
 
-std::string graph_to_json(const Graph& g) {
+namespace {
+bool has_subgraphs(const Graph& g) {
+  for (Node* n : g.nodes())
+    if (!subgraphs(*n).empty()) return true;
+  return false;
+}
+
+// The storage key prefix of the constants of subgraph `attr` of node `n` under `prefix`.
+std::string sub_prefix(const std::string& prefix, const Node& n, const std::string& attr) {
+  return prefix + n.name() + "/" + attr + "/";
+}
+
+// Inputs, constants, nodes and outputs of `g`; constants of subgraphs carry their storage
+// key ("key"), which `prefix` starts.
+json graph_body(const Graph& g, const std::string& prefix) {
   json j;
-  j["format"] = "monoquant.graph";
-  j["version"] = kGraphJsonVersion;
-  j["name"] = g.name;
-  j["opset"] = g.opset;
-  j["metadata"] = g.metadata;
   json inputs = json::array(), consts = json::array(), nodes = json::array(), outputs = json::array();
   for (Value* v : g.inputs()) inputs.push_back({{"name", v->name()}, {"type", type_to_json(v->type())}});
   for (Value* v : g.values())
-    if (v->is_constant()) consts.push_back({{"name", v->name()}, {"type", type_to_json(v->type())}});
+    if (v->is_constant()) {
+      json c = {{"name", v->name()}, {"type", type_to_json(v->type())}};
+      if (!prefix.empty()) c["key"] = prefix + v->name();
+      consts.push_back(std::move(c));
+    }
   for (Node* n : g.nodes()) {
     json jn;
     jn["name"] = n->name();
@@ -237,7 +254,16 @@ std::string graph_to_json(const Graph& g) {
     for (Value* v : n->outputs()) outs.push_back({{"name", v->name()}, {"type", type_to_json(v->type())}});
     jn["outputs"] = outs;
     json attrs = json::object();
-    for (auto& [k, a] : n->attrs().all()) attrs[k] = attr_to_json(a);
+    for (auto& [k, a] : n->attrs().all()) {
+      if (auto* sub = std::get_if<GraphRef>(&a)) {
+        if (!*sub) fail<InvalidArgument>(n->describe(), ": attribute '", k, "' holds no graph");
+        json body = graph_body(**sub, sub_prefix(prefix, *n, k));
+        body["name"] = (*sub)->name;
+        attrs[k] = {{"type", "graph"}, {"value", std::move(body)}};
+      } else {
+        attrs[k] = attr_to_json(a);
+      }
+    }
     jn["attrs"] = attrs;
     nodes.push_back(std::move(jn));
   }
@@ -246,27 +272,37 @@ std::string graph_to_json(const Graph& g) {
   j["constants"] = consts;
   j["nodes"] = nodes;
   j["outputs"] = outputs;
+  return j;
+}
+
+void stored_constants(const Graph& g, const std::string& prefix, std::vector<std::pair<std::string, const Value*>>& r) {
+  for (Value* v : g.values())
+    if (v->is_constant()) r.emplace_back(prefix + v->name(), v);
+  for (Node* n : g.nodes())
+    for (auto& [attr, sub] : subgraphs(*n)) stored_constants(*sub, sub_prefix(prefix, *n, attr), r);
+}
+}  // namespace
+
+std::vector<std::pair<std::string, const Value*>> stored_constants(const Graph& g) {
+  std::vector<std::pair<std::string, const Value*>> r;
+  stored_constants(g, "", r);
+  return r;
+}
+
+std::string graph_to_json(const Graph& g) {
+  json j = graph_body(g, "");
+  j["format"] = "monoquant.graph";
+  j["version"] = has_subgraphs(g) ? kGraphJsonVersion : 1;  // version 1 readers read graphs without subgraphs
+  j["name"] = g.name;
+  j["opset"] = g.opset;
+  j["metadata"] = g.metadata;
   return j.dump();
 }
 
-Graph graph_from_json(const std::string& text, const ConstantSource& constants, const std::string& file) {
-  const std::string ctx = file + ": graph description";
-  json j = detail::parse_json_strict(text, ctx);
-  if (!j.is_object()) bad(ctx, "must be a JSON object");
-  if (get_string(j, "format", ctx) != "monoquant.graph") bad(ctx, "'format' is not monoquant.graph");
-  int64_t version = as_int(field(j, "version", ctx), ctx + ": version");
-  if (version < 1 || version > kGraphJsonVersion)
-    fail<UnsupportedError>(ctx, ": version ", version, " is newer than this monoquant supports (",
-                           kGraphJsonVersion, ")");
-  Graph g;
-  g.name = get_string(j, "name", ctx);
-  g.opset = as_int(field(j, "opset", ctx), ctx + ": opset");
-  const json& meta = field(j, "metadata", ctx);
-  if (!meta.is_object()) bad(ctx, "'metadata' must be an object");
-  for (auto& [k, v] : meta.items()) {
-    if (!v.is_string()) bad(ctx, "metadata '" + printable(k) + "' is not a string");
-    g.metadata[k] = v.get<std::string>();
-  }
+namespace {
+// Fills `g` from graph_body's JSON; `depth` counts the subgraphs around it.
+void read_body(Graph& g, const json& j, const ConstantSource& constants, const std::string& ctx,
+               const std::string& file, int depth) {
   for (auto& in : get_array(j, "inputs", ctx)) {
     std::string name = get_string(in, "name", ctx + ": input");
     std::string c = ctx + ": input '" + printable(name) + "'";
@@ -278,7 +314,8 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
     std::string c = ctx + ": constant '" + printable(name) + "'";
     if (g.find_value(name)) bad(c, "duplicate value name");
     ValueType t = type_from_json(field(cj, "type", c), c);
-    Tensor data = constants(name, t);
+    std::string key = depth > 0 ? get_string(cj, "key", c) : name;
+    Tensor data = constants(key, t);
     if (data.dtype() != t.dtype || !(Shape(data.dims()) == t.shape))
       bad(c, "tensor data is " + std::string(dtype_name(data.dtype())) + Shape(data.dims()).str() +
                  " but the description says " + t.str());
@@ -318,7 +355,21 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
     spec.num_outputs = spec.output_names.size();
     const json& attrs = field(nj, "attrs", c);
     if (!attrs.is_object()) bad(c, "'attrs' must be an object");
-    for (auto& [k, a] : attrs.items()) spec.attrs.set(k, attr_from_json(a, c + ": attribute '" + printable(k) + "'"));
+    for (auto& [k, a] : attrs.items()) {
+      std::string actx = c + ": attribute '" + printable(k) + "'";
+      if (a.is_object() && a.contains("type") && a["type"] == "graph") {
+        if (depth + 1 > limits::kMaxSubgraphDepth)
+          bad(actx, "subgraphs nested more than " + std::to_string(limits::kMaxSubgraphDepth) + " deep");
+        const json& body = field(a, "value", actx);
+        auto sub = std::make_shared<Graph>();
+        sub->name = get_string(body, "name", actx);
+        sub->opset = g.opset;
+        read_body(*sub, body, constants, actx, file, depth + 1);
+        spec.attrs.set(k, std::move(sub));
+      } else {
+        spec.attrs.set(k, attr_from_json(a, actx));
+      }
+    }
     Node* n = with_context(file, [&] { return g.add_node(*op, std::move(spec)); });
     for (size_t i = 0; i < out_types.size(); ++i) n->output(i)->set_type(out_types[i]);
   }
@@ -328,6 +379,28 @@ Graph graph_from_json(const std::string& text, const ConstantSource& constants, 
     if (!v) bad(ctx, "output '" + printable(o.get<std::string>()) + "' is not defined");
     g.add_output(v);
   }
+}
+}  // namespace
+
+Graph graph_from_json(const std::string& text, const ConstantSource& constants, const std::string& file) {
+  const std::string ctx = file + ": graph description";
+  json j = detail::parse_json_strict(text, ctx);
+  if (!j.is_object()) bad(ctx, "must be a JSON object");
+  if (get_string(j, "format", ctx) != "monoquant.graph") bad(ctx, "'format' is not monoquant.graph");
+  int64_t version = as_int(field(j, "version", ctx), ctx + ": version");
+  if (version < 1 || version > kGraphJsonVersion)
+    fail<UnsupportedError>(ctx, ": version ", version, " is newer than this monoquant supports (",
+                           kGraphJsonVersion, ")");
+  Graph g;
+  g.name = get_string(j, "name", ctx);
+  g.opset = as_int(field(j, "opset", ctx), ctx + ": opset");
+  const json& meta = field(j, "metadata", ctx);
+  if (!meta.is_object()) bad(ctx, "'metadata' must be an object");
+  for (auto& [k, v] : meta.items()) {
+    if (!v.is_string()) bad(ctx, "metadata '" + printable(k) + "' is not a string");
+    g.metadata[k] = v.get<std::string>();
+  }
+  read_body(g, j, constants, ctx, file, 0);
   with_context(file, [&] { verify(g); });  // stored types must be what the ops give
   return g;
 }

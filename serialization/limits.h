@@ -22,6 +22,8 @@ inline constexpr size_t kMaxPickleMemo = size_t(1) << 19;
 /// Bytes the tensors of a torch archive may take, as a multiple of the archive's size (a
 /// storage shared by several tensors is copied for each; tied weights need 2).
 inline constexpr uint64_t kMaxTensorCopies = 16;
+/// Nesting depth of subgraphs (If / Loop / Scan bodies inside bodies) in a saved graph.
+inline constexpr int kMaxSubgraphDepth = 16;
 /// (Names and values from a file are echoed in messages cut to mq::kMaxEchoedChars, ir/error.h.)
 
 }  // namespace mq::serialization::limits

@@ -114,8 +114,64 @@ class Writer {
             return fb::CreateAttribute(b, n, fb::AttrKind::strings, 0, 0, 0, 0, 0, b.CreateVectorOfStrings(x));
           if constexpr (std::is_same_v<T, Tensor>)
             return fb::CreateAttribute(b, n, fb::AttrKind::tensor, 0, 0, 0, 0, 0, 0, tensor(x));
+          if constexpr (std::is_same_v<T, GraphRef>) {
+            if (!x) fail<InvalidArgument>("attribute '", name, "' holds no graph");
+            Parts p = parts(*x, path);
+            auto sub = fb::CreateSubgraph(b, b.CreateString(x->name), p.inputs, p.consts, p.nodes, p.outputs);
+            return fb::CreateAttribute(b, n, fb::AttrKind::graph, 0, 0, 0, 0, 0, 0, 0, sub);
+          }
         },
         a);
+  }
+
+  /// A graph's values, constants, nodes and outputs, numbered inputs first, then constants,
+  /// then node outputs in order.
+  struct Parts {
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Value>>> inputs;
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Constant>>> consts;
+    flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Node>>> nodes;
+    flatbuffers::Offset<flatbuffers::Vector<int>> outputs;
+  };
+  std::string path;
+  Parts parts(const Graph& g, const std::string& file) {
+    std::unordered_map<const Value*, int> index;
+    std::vector<flatbuffers::Offset<fb::Value>> inputs;
+    std::vector<flatbuffers::Offset<fb::Constant>> consts;
+    std::vector<flatbuffers::Offset<fb::Node>> nodes;
+    for (Value* v : g.inputs()) {
+      index[v] = int(index.size());
+      inputs.push_back(value(v));
+    }
+    for (Value* v : g.values()) {
+      if (!v->is_constant()) continue;
+      index[v] = int(index.size());
+      auto name = b.CreateString(v->name());
+      auto t = type(v->type());
+      consts.push_back(fb::CreateConstant(b, name, t, tensor(*v->constant())));
+    }
+    for (Node* n : g.nodes()) {
+      std::vector<int> ins;
+      for (Value* v : n->inputs()) {
+        if (v && !index.count(v)) fail<InvalidArgument>(file, ": ", n->describe(), " reads '", v->name(), "' before it is defined");
+        ins.push_back(v ? index.at(v) : -1);
+      }
+      std::vector<flatbuffers::Offset<fb::Value>> outs;
+      for (Value* v : n->outputs()) {
+        index[v] = int(index.size());
+        outs.push_back(value(v));
+      }
+      std::vector<flatbuffers::Offset<fb::Attribute>> attrs;
+      for (auto& [k, a] : n->attrs().all()) attrs.push_back(attr(k, a));
+      auto name = b.CreateString(n->name());
+      auto op = b.CreateSharedString(std::string(n->op_name()));
+      nodes.push_back(fb::CreateNode(b, name, op, b.CreateVector(ins), b.CreateVector(outs), b.CreateVector(attrs)));
+    }
+    std::vector<int> outs;
+    for (Value* v : g.outputs()) {
+      if (!index.count(v)) fail<InvalidArgument>(file, ": graph output '", v->name(), "' is not defined");
+      outs.push_back(index.at(v));
+    }
+    return {b.CreateVector(inputs), b.CreateVector(consts), b.CreateVector(nodes), b.CreateVector(outs)};
   }
 };
 
@@ -189,48 +245,12 @@ struct Loader {
 void save_mqm(const Graph& g, const std::string& path) {
   Writer w;
   auto& b = w.b;
-  std::unordered_map<const Value*, int> index;
-  std::vector<flatbuffers::Offset<fb::Value>> inputs;
-  std::vector<flatbuffers::Offset<fb::Constant>> consts;
-  std::vector<flatbuffers::Offset<fb::Node>> nodes;
-  for (Value* v : g.inputs()) {
-    index[v] = int(index.size());
-    inputs.push_back(w.value(v));
-  }
-  for (Value* v : g.values()) {
-    if (!v->is_constant()) continue;
-    index[v] = int(index.size());
-    auto name = b.CreateString(v->name());
-    auto t = w.type(v->type());
-    consts.push_back(fb::CreateConstant(b, name, t, w.tensor(*v->constant())));
-  }
-  for (Node* n : g.nodes()) {
-    std::vector<int> ins;
-    for (Value* v : n->inputs()) {
-      if (v && !index.count(v)) fail<InvalidArgument>(path, ": ", n->describe(), " reads '", v->name(), "' before it is defined");
-      ins.push_back(v ? index.at(v) : -1);
-    }
-    std::vector<flatbuffers::Offset<fb::Value>> outs;
-    for (Value* v : n->outputs()) {
-      index[v] = int(index.size());
-      outs.push_back(w.value(v));
-    }
-    std::vector<flatbuffers::Offset<fb::Attribute>> attrs;
-    for (auto& [k, a] : n->attrs().all()) attrs.push_back(w.attr(k, a));
-    auto name = b.CreateString(n->name());
-    auto op = b.CreateSharedString(std::string(n->op_name()));
-    nodes.push_back(fb::CreateNode(b, name, op, b.CreateVector(ins), b.CreateVector(outs), b.CreateVector(attrs)));
-  }
-  std::vector<int> outs;
-  for (Value* v : g.outputs()) {
-    if (!index.count(v)) fail<InvalidArgument>(path, ": graph output '", v->name(), "' is not defined");
-    outs.push_back(index.at(v));
-  }
+  w.path = path;
+  Writer::Parts p = w.parts(g, path);
   std::vector<flatbuffers::Offset<fb::KeyValue>> meta;
   for (auto& [k, v] : g.metadata) meta.push_back(fb::CreateKeyValue(b, b.CreateString(k), b.CreateString(v)));
   auto model = fb::CreateModel(b, b.CreateString("monoquant"), b.CreateString(g.name), g.opset, b.CreateVector(meta),
-                               b.CreateVector(inputs), b.CreateVector(consts), b.CreateVector(nodes),
-                               b.CreateVector(outs), w.data_size, w.checksum());
+                               p.inputs, p.consts, p.nodes, p.outputs, w.data_size, w.checksum());
   fb::FinishModelBuffer(b, model);
 
   AtomicFile f(path);
@@ -249,51 +269,23 @@ void save_mqm(const Graph& g, const std::string& path) {
 }
 
 namespace {
-Graph read_mqm_file(const std::string& path) {
-  auto file = MappedFile::open(path);
-  ByteReader r(file->bytes(), path);
-  auto magic = r.take(4, "magic");
-  if (std::memcmp(magic.data(), kMagic, 4) != 0) r.error("magic", "not an .mqm file");
-  uint32_t version = r.u32("version");
-  if (version != kMqmVersion)
-    fail<UnsupportedError>(path, ": version: format version ", version, " is not supported (this monoquant reads ",
-                           kMqmVersion, ")");
-  uint64_t fb_size = r.u64("flatbuffer size");
-  if (fb_size > r.remaining()) r.error("flatbuffer size", fb_size, " bytes, but only ", r.remaining(), " follow");
-  if (fb_size >= FLATBUFFERS_MAX_BUFFER_SIZE) r.error("flatbuffer size", "too large");
-  auto buf = r.take(fb_size, "flatbuffer");
-  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(buf.data()), buf.size());
-  if (!fb::VerifyModelBuffer(v)) r.error("flatbuffer", "the FlatBuffers verifier rejected the model (corrupted file)");
-  const fb::Model* m = fb::GetModel(buf.data());
-
-  Loader L{file, path};
-  size_t data_start = align64(kPreamble + fb_size);
-  if (data_start > file->bytes().size() || m->data_size() > file->bytes().size() - data_start)
-    r.error("data section", "declares ", m->data_size(), " bytes at offset ", data_start, " but the file has ",
-            file->bytes().size());
-  L.data = file->bytes().data() + data_start;
-  L.data_size = m->data_size();
-  if (m->data_crc32() && verify_checksum() &&
-      crc32(std::span(L.data, size_t(L.data_size))) != *m->data_crc32())
-    r.error("data section", "CRC-32 mismatch: the tensor data is corrupted (MONOQUANT_MQM_CHECKSUM=0 skips this check)");
-
-  Graph g;
-  g.name = m->name() ? m->name()->str() : "";
-  g.opset = m->opset();
-  if (m->metadata())
-    for (const fb::KeyValue* kv : *m->metadata()) g.metadata[kv->key()->str()] = kv->value() ? kv->value()->str() : "";
+// Fills `g` from the parts of a Model or a Subgraph (values numbered as save_mqm does).
+template <class In, class Consts, class Nodes, class Outs>
+void read_graph(const Loader& L, Graph& g, const In* inputs, const Consts* constants, const Nodes* nodes,
+                const Outs* outputs, int depth) {
+  const std::string& path = L.path;
   std::vector<Value*> values;
   auto fresh = [&](const std::string& name, const std::string& what) {
     if (g.find_value(name)) L.bad(what, "duplicate value name '" + printable(name) + "'");
   };
-  if (m->inputs())
-    for (const fb::Value* in : *m->inputs()) {
+  if (inputs)
+    for (const fb::Value* in : *inputs) {
       std::string ctx = "input '" + printable(in->name()->str()) + "'";
       fresh(in->name()->str(), ctx);
       values.push_back(g.add_input(in->name()->str(), L.type(in->type(), ctx)));
     }
-  if (m->constants())
-    for (const fb::Constant* c : *m->constants()) {
+  if (constants)
+    for (const fb::Constant* c : *constants) {
       std::string ctx = "constant '" + printable(c->name()->str()) + "'";
       fresh(c->name()->str(), ctx);
       Tensor t = L.tensor(c->data(), ctx);
@@ -305,8 +297,8 @@ Graph read_mqm_file(const std::string& path) {
       val->set_type(type);
       values.push_back(val);
     }
-  if (m->nodes())
-    for (const fb::Node* n : *m->nodes()) {
+  if (nodes)
+    for (const fb::Node* n : *nodes) {
       std::string ctx = "node '" + printable(n->name()->str()) + "'";
       if (g.find_node(n->name()->str())) L.bad(ctx, "duplicate node name");
       auto op = op_from_name(n->op()->str());
@@ -351,6 +343,20 @@ Graph read_mqm_file(const std::string& path) {
               break;
             }
             case fb::AttrKind::tensor: spec.attrs.set(an, L.tensor(a->t(), actx)); break;
+            case fb::AttrKind::graph: {
+              if (!a->g()) L.bad(actx, "graph attribute without a graph");
+              if (depth + 1 > limits::kMaxSubgraphDepth)
+                L.bad(actx, "subgraphs nested more than " + std::to_string(limits::kMaxSubgraphDepth) + " deep");
+              auto sub = std::make_shared<Graph>();
+              sub->name = a->g()->name() ? a->g()->name()->str() : "";
+              sub->opset = g.opset;
+              with_context(actx, [&] {
+                read_graph(L, *sub, a->g()->inputs(), a->g()->constants(), a->g()->nodes(), a->g()->outputs(), depth + 1);
+                return 0;
+              });
+              spec.attrs.set(an, std::move(sub));
+              break;
+            }
             default: L.bad(actx, "unknown attribute kind " + std::to_string(int(a->kind())));
           }
         }
@@ -360,11 +366,50 @@ Graph read_mqm_file(const std::string& path) {
         values.push_back(node->output(i));
       }
     }
-  if (m->outputs())
-    for (int idx : *m->outputs()) {
+  if (outputs)
+    for (int idx : *outputs) {
       if (idx < 0 || idx >= int(values.size())) L.bad("outputs", "value index " + std::to_string(idx) + " out of range");
       g.add_output(values[size_t(idx)]);
     }
+}
+
+Graph read_mqm_file(const std::string& path) {
+  auto file = MappedFile::open(path);
+  ByteReader r(file->bytes(), path);
+  auto magic = r.take(4, "magic");
+  if (std::memcmp(magic.data(), kMagic, 4) != 0) r.error("magic", "not an .mqm file");
+  uint32_t version = r.u32("version");
+  if (version != kMqmVersion)
+    fail<UnsupportedError>(path, ": version: format version ", version, " is not supported (this monoquant reads ",
+                           kMqmVersion, ")");
+  uint64_t fb_size = r.u64("flatbuffer size");
+  if (fb_size > r.remaining()) r.error("flatbuffer size", fb_size, " bytes, but only ", r.remaining(), " follow");
+  if (fb_size >= FLATBUFFERS_MAX_BUFFER_SIZE) r.error("flatbuffer size", "too large");
+  auto buf = r.take(fb_size, "flatbuffer");
+  // each level of subgraph nesting adds tables (Node → Attribute → Subgraph); the depth
+  // limit is checked with a clear message while reading
+  flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(),
+                          64 + 4 * (limits::kMaxSubgraphDepth + 4));
+  if (!fb::VerifyModelBuffer(v)) r.error("flatbuffer", "the FlatBuffers verifier rejected the model (corrupted file)");
+  const fb::Model* m = fb::GetModel(buf.data());
+
+  Loader L{file, path};
+  size_t data_start = align64(kPreamble + fb_size);
+  if (data_start > file->bytes().size() || m->data_size() > file->bytes().size() - data_start)
+    r.error("data section", "declares ", m->data_size(), " bytes at offset ", data_start, " but the file has ",
+            file->bytes().size());
+  L.data = file->bytes().data() + data_start;
+  L.data_size = m->data_size();
+  if (m->data_crc32() && verify_checksum() &&
+      crc32(std::span(L.data, size_t(L.data_size))) != *m->data_crc32())
+    r.error("data section", "CRC-32 mismatch: the tensor data is corrupted (MONOQUANT_MQM_CHECKSUM=0 skips this check)");
+
+  Graph g;
+  g.name = m->name() ? m->name()->str() : "";
+  g.opset = m->opset();
+  if (m->metadata())
+    for (const fb::KeyValue* kv : *m->metadata()) g.metadata[kv->key()->str()] = kv->value() ? kv->value()->str() : "";
+  read_graph(L, g, m->inputs(), m->constants(), m->nodes(), m->outputs(), 0);
   with_context(path, [&] { verify(g); });  // stored types must be what the ops give
   return g;
 }

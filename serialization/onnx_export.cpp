@@ -29,6 +29,7 @@
 #include <tuple>
 #include <set>
 
+#include "ir/control_flow.h"
 #include "serialization/io.h"
 #include "serialization/onnx_tensor.h"
 #include "serialization/onnx_util.h"
@@ -63,9 +64,55 @@ bool is_layer_only_attr(const std::string& k) {
          k == "h_scale" || k == "h_zero_point";
 }
 
+// Renames the values of the subgraphs of `g` (not the outer values they take as inputs)
+// whose names an enclosing graph or an earlier subgraph uses: ONNX names are unique across
+// a model's nested graphs. `seen` holds the names used so far.
+void unique_subgraph_names(Graph& g, std::set<std::string>& seen) {
+  for (Value* v : g.values()) seen.insert(v->name());
+  for (Node* n : g.nodes())
+    for (auto& [attr, sub] : subgraphs(*n)) {
+      const size_t own = sub->inputs().size() - outer_operand_count(*n);
+      std::set<const Value*> outer(sub->inputs().begin() + std::ptrdiff_t(own), sub->inputs().end());
+      for (Value* v : sub->values()) {
+        if (outer.count(v)) continue;
+        if (seen.count(v->name())) {
+          std::string base = n->name() + "_" + attr + "_" + v->name(), name = base;
+          for (int i = 1; seen.count(name) || sub->find_value(name); ++i) name = base + "_" + std::to_string(i);
+          sub->rename_value(v, name);
+        }
+        seen.insert(v->name());
+      }
+      unique_subgraph_names(*sub, seen);
+    }
+}
+
+// The lowest opset that expresses every op of `g` and of its subgraphs.
+int64_t opset_for(const Graph& g, int64_t opset) {
+  for (Node* n : g.nodes()) {
+    opset = std::max(opset, min_opset_for(n->op()));
+    if (is_lstm(n->op()) && n->attrs().get_int_or("layout", 0) != 0) opset = std::max<int64_t>(opset, 14);
+    for (auto& [attr, sub] : subgraphs(*n)) opset = opset_for(*sub, opset);
+  }
+  return opset;
+}
+
 class Exporter {
  public:
-  Exporter(const Graph& g, const OnnxExportOptions& o) : g_(g), opts_(o) {}
+  Exporter(const Graph& g, const OnnxExportOptions& o) : g_(g), opts_(o), taken_(own_taken_) {}
+  // A subgraph's exporter: writes into `gp`; its outer inputs are the names `outer` of the
+  // enclosing graph; fresh names avoid every name in `taken`.
+  Exporter(const Graph& g, const OnnxExportOptions& o, onnx::GraphProto* gp, std::set<std::string>& taken,
+           const std::vector<std::string>& outer)
+      : g_(g), opts_(o), graph_(gp), taken_(taken) {
+    const size_t own = g.inputs().size() - outer.size();
+    for (size_t i = 0; i < outer.size(); ++i) renamed_[g.inputs()[own + i]] = outer[i];
+    gp->set_name(g.name.empty() ? "subgraph" : g.name);
+    for (size_t i = 0; i < own; ++i) {
+      value_info(g.inputs()[i], g.inputs()[i]->name(), gp->add_input());
+      qdq_if_quantized(g.inputs()[i]);
+    }
+    body();
+  }
 
   onnx::ModelProto run() {
     onnx::ModelProto m;
@@ -75,26 +122,15 @@ class Exporter {
     onnx::GraphProto* gp = m.mutable_graph();
     graph_ = gp;
     gp->set_name(g_.name.empty() ? "monoquant" : g_.name);
-    int64_t opset = opts_.min_opset;
-    for (Node* n : g_.nodes()) {
-      opset = std::max(opset, min_opset_for(n->op()));
-      if (is_lstm(n->op()) && n->attrs().get_int_or("layout", 0) != 0) opset = std::max<int64_t>(opset, 14);
-    }
+    const int64_t opset = opset_for(g_, opts_.min_opset);
     for (Value* v : g_.inputs()) {
       value_info(v, v->name(), gp->add_input());
       qdq_if_quantized(v);
     }
-    for (Value* v : g_.values())
-      if (v->is_constant()) constant(v);
-    for (Node* n : g_.nodes()) {
-      with_context(n->describe(), [&] { node(n); });
-      for (Value* o : n->outputs()) qdq_if_quantized(o);
-    }
-    for (Value* v : g_.outputs()) {
-      // Graph outputs keep their names: they are the producers' outputs, before any QDQ.
-      value_info(v, v->name(), gp->add_output());
-    }
-    prune();
+    for_each_graph(const_cast<Graph&>(g_), [&](Graph& x) {
+      for (Value* v : x.values()) taken_.insert(v->name());
+    });
+    body();
     auto* op = m.add_opset_import();
     op->set_domain("");
     op->set_version(opset);
@@ -107,6 +143,40 @@ class Exporter {
   }
 
  private:
+  // Constants, nodes and outputs of g_ into graph_ (inputs are written by the caller).
+  void body() {
+    for (Value* v : g_.values())
+      if (v->is_constant()) constant(v);
+    for (Node* n : g_.nodes()) {
+      with_context(n->describe(), [&] { node(n); });
+      for (Value* o : n->outputs()) qdq_if_quantized(o);
+    }
+    for (Value* v : g_.outputs()) {
+      // Graph outputs keep their names: they are the producers' outputs, before any QDQ.
+      value_info(v, v->name(), graph_->add_output());
+    }
+    prune();
+  }
+  // If / Loop / Scan: the op's own operands, its attributes without outer_inputs, and each
+  // subgraph exported with its outer inputs read by name from this graph.
+  void control_flow(const Node* n, const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
+    const size_t formal = formal_operand_count(*n);
+    std::vector<std::string> outer(ins.begin() + std::ptrdiff_t(formal), ins.end());
+    auto* p = add(std::string(n->op_name()), n->name(), {ins.begin(), ins.begin() + std::ptrdiff_t(formal)}, outs);
+    Attributes plain;
+    for (auto& [k, a] : n->attrs().all())
+      if (k != "outer_inputs" && !std::holds_alternative<GraphRef>(a)) plain.set(k, a);
+    copy_attrs(n->op(), plain, p);
+    for (auto& [attr, sub] : subgraphs(*n)) {
+      auto* pa = p->add_attribute();
+      pa->set_name(attr);
+      pa->set_type(onnx::AttributeProto::GRAPH);
+      with_context("subgraph '" + attr + "'", [&, sub = sub] {
+        Exporter(*sub, opts_, pa->mutable_g(), taken_, outer);
+        return 0;
+      });
+    }
+  }
   // The name consumers use for a value (after its QDQ pair, if any).
   std::string use(const Value* v) const {
     if (!v) return "";
@@ -246,9 +316,11 @@ class Exporter {
             } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
               pa->set_type(onnx::AttributeProto::STRINGS);
               for (auto& v : x) pa->add_strings(v);
-            } else {
+            } else if constexpr (std::is_same_v<T, Tensor>) {
               pa->set_type(onnx::AttributeProto::TENSOR);
               detail::tensor_to_proto(x, "", pa->mutable_t());
+            } else {
+              fail<UnsupportedError>("attribute '", k, "': subgraphs are not exported to ONNX");
             }
           },
           a);
@@ -265,6 +337,9 @@ class Exporter {
       case OpKind::DynamicQLinear: return dynamic_qlinear(n, ins, outs);
       case OpKind::QLSTM:
       case OpKind::DynamicQLSTM: return qlstm(n, ins, outs);
+      case OpKind::If:
+      case OpKind::Loop:
+      case OpKind::Scan: return control_flow(n, ins, outs);
       default: break;
     }
     std::string op = n->op() == OpKind::Conv2d ? "Conv" : std::string(n->op_name());
@@ -429,6 +504,14 @@ class Exporter {
     }
     copy_attrs(n->op(), n->attrs(), add("LSTM", n->name(), ins, outs), false);
   }
+  static void reads_of(const onnx::GraphProto& g, std::set<std::string>& names) {
+    for (const auto& nd : g.node()) {
+      for (const auto& in : nd.input()) names.insert(in);
+      for (const auto& a : nd.attribute())
+        if (a.has_g()) reads_of(a.g(), names);
+    }
+    for (const auto& o : g.output()) names.insert(o.name());
+  }
   // Drops the nodes and initializers nothing reads (e.g. a weight's plain DequantizeLinear
   // when only its transposed form is used). Nodes are in topological order.
   void prune() {
@@ -438,8 +521,11 @@ class Exporter {
     for (int i = graph_->node_size() - 1; i >= 0; --i) {
       const auto& nd = graph_->node(i);
       for (const auto& o : nd.output()) keep[size_t(i)] = keep[size_t(i)] || live.count(o);
-      if (keep[size_t(i)])
+      if (keep[size_t(i)]) {
         for (const auto& in : nd.input()) live.insert(in);
+        for (const auto& a : nd.attribute())
+          if (a.has_g()) reads_of(a.g(), live);  // names a subgraph reads from this graph
+      }
     }
     google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
     for (int i = 0; i < graph_->node_size(); ++i)
@@ -468,13 +554,19 @@ class Exporter {
   onnx::GraphProto* graph_ = nullptr;
   std::map<const Value*, std::string> renamed_;
   std::map<const Value*, std::string> dequantized_;
-  std::set<std::string> taken_;
+  std::set<std::string> own_taken_;
+  std::set<std::string>& taken_;  // names in use in the whole model (shared with subgraph exporters)
 };
 
 }  // namespace
 
 void export_onnx(const Graph& g, const std::string& path, const OnnxExportOptions& opts) {
-  onnx::ModelProto m = with_context(path, [&] { return Exporter(g, opts).run(); });
+  onnx::ModelProto m = with_context(path, [&] {
+    Graph unique = g.clone();
+    std::set<std::string> seen;
+    unique_subgraph_names(unique, seen);
+    return Exporter(unique, opts).run();
+  });
   std::string bytes;
   if (!m.SerializeToString(&bytes)) fail<IoError>(path, ": cannot serialize the ONNX model (over 2 GiB?)");
   write_file_atomic(path, std::as_bytes(std::span<const char>(bytes.data(), bytes.size())));

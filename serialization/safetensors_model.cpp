@@ -28,27 +28,26 @@ void save_safetensors_model(const Graph& g, const std::string& path) {
   std::map<std::string, Tensor> tensors;
   json quant = json::object();
   std::set<std::string> names;
-  for (Value* v : g.values())
-    if (v->is_constant()) names.insert(v->name());
+  const auto stored = stored_constants(g);
+  for (auto& [key, v] : stored) names.insert(key);
   auto put = [&](const std::string& key, Tensor t) {
     if (!tensors.emplace(key, std::move(t)).second)
       fail<UnsupportedError>(path, ": tensor name '", key, "' is used twice (a constant is named like the ",
                              "companion of a quantized constant)");
   };
-  for (Value* v : g.values()) {
-    if (!v->is_constant()) continue;
+  for (auto& [key, v] : stored) {
     const Tensor& t = *v->constant();
     if (!t.quant()) {
-      put(v->name(), t);
+      put(key, t);
       continue;
     }
-    check_tensor_quant(t, v->name());
+    check_tensor_quant(t, key);
     const QuantParams& q = *t.quant();
     Tensor plain = t;
     plain.set_quant(std::nullopt);
-    put(v->name(), plain);
-    put(v->name() + ".scale", Tensor::from_vector<float>({int64_t(q.scales.size())}, q.scales));
-    put(v->name() + ".zero_point", Tensor::from_vector<int32_t>({int64_t(q.zero_points.size())}, q.zero_points));
+    put(key, plain);
+    put(key + ".scale", Tensor::from_vector<float>({int64_t(q.scales.size())}, q.scales));
+    put(key + ".zero_point", Tensor::from_vector<int32_t>({int64_t(q.zero_points.size())}, q.zero_points));
     bool symmetric = true;
     for (int32_t z : q.zero_points) symmetric &= z == 0;
     json e;
@@ -57,7 +56,7 @@ void save_safetensors_model(const Graph& g, const std::string& path) {
     e["dtype"] = safetensors_dtype_name(t.dtype());
     e["qtype"] = std::string(dtype_name(q.qtype));
     e["symmetric"] = symmetric;
-    quant[v->name()] = e;
+    quant[key] = e;
   }
   std::map<std::string, std::string> meta{{"format", kFormat},
                                           {"format_version", std::to_string(kVersion)},
@@ -160,9 +159,11 @@ WeightsReport read_safetensors_weights(Graph& g, const std::string& path) {
   }
   for (auto& [name, _] : c.tensors)
     if (!replacement.count(name)) rep.unused_in_file.push_back(name);
+  std::map<std::string, const Tensor*> current;
+  for (auto& [key, v] : stored_constants(g)) current[key] = &*v->constant();
   auto source = [&](const std::string& name, const ValueType&) -> Tensor {
     auto it = replacement.find(name);
-    return it != replacement.end() ? it->second : *g.find_value(name)->constant();
+    return it != replacement.end() ? it->second : *current.at(name);
   };
   g = graph_from_json(graph_to_json(g), source, path);
   return rep;

@@ -7,8 +7,7 @@ namespace mq::serialization {
 
 void save_torch_model(const Graph& g, const std::string& path) {
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (Value* v : g.values())
-    if (v->is_constant()) tensors.emplace_back(v->name(), *v->constant());
+  for (auto& [key, v] : stored_constants(g)) tensors.emplace_back(key, *v->constant());
   save_torch_state_dict(path, tensors, {{kTorchGraphRecord, graph_to_json(g)}});
 }
 

@@ -14,6 +14,7 @@
 #include "engine/observers/qparams.h"
 #include "engine/quantize.h"
 #include "engine/quantize/rewrite.h"
+#include "ir/control_flow.h"
 
 namespace mq {
 
@@ -259,8 +260,8 @@ QuantizeResult dynamic_quantize(const Graph& g, const QuantizeOptions& options, 
   return quantize_impl(g, nullptr, o, validation);
 }
 
-Graph dequantize_model(const Graph& g) {
-  Graph out = g.clone();
+namespace {
+void dequantize_layers(Graph& out) {
   std::vector<std::string> output_names;
   for (Value* v : out.outputs()) output_names.push_back(v->name());
   // Replace each quantized layer by its float layer with dequantized weights.
@@ -344,6 +345,12 @@ Graph dequantize_model(const Graph& g) {
   for (size_t i = 0; i < output_names.size(); ++i)
     if (out.outputs()[i]->name() != output_names[i] && !out.find_value(output_names[i]))
       out.rename_value(out.outputs()[i], output_names[i]);
+}
+}  // namespace
+
+Graph dequantize_model(const Graph& g) {
+  Graph out = g.clone();
+  for_each_graph(out, dequantize_layers);  // the layers of If / Loop / Scan bodies too
   return out;
 }
 

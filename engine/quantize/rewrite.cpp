@@ -11,6 +11,7 @@
 #include <set>
 
 #include "engine/observers/qparams.h"
+#include "ir/control_flow.h"
 
 namespace mq::quant {
 
@@ -354,27 +355,42 @@ struct Rewriter {
 
 }  // namespace
 
-std::vector<std::string> values_to_observe(const Graph& g, const LayerSelection& layers) {
-  std::set<std::string> names;
+namespace {
+void observe(const Graph& g, const LayerSelection& layers, std::set<std::string>& names) {
   for (Node* n : g.nodes()) {
+    // layers inside If / Loop / Scan bodies are calibrated like any other (a Session taps
+    // values inside subgraphs by name)
+    for (auto& [attr, sub] : subgraphs(*n)) observe(*sub, layers, names);
     if (!layers.selects(*n) || !ineligible(*n).empty()) continue;
     names.insert(n->input(0)->name());
     if (n->output(0)) names.insert(n->output(0)->name());
     if (Node* act = fusable_activation(g, *n)) names.insert(act->output(0)->name());
   }
+}
+}  // namespace
+
+std::vector<std::string> values_to_observe(const Graph& g, const LayerSelection& layers) {
+  std::set<std::string> names;
+  observe(g, layers, names);
   return {names.begin(), names.end()};
 }
 
 void rewrite(Graph& q, const Calibration* cal, const QuantizeOptions& options,
              std::vector<LayerReport>& reports, std::vector<LayerProbe>& probes) {
-  Rewriter r{q, cal, options, reports, probes, {}};
-  r.run();
+  // the main graph, then each subgraph (its signature stays float: the rewrite keeps the
+  // names and types of graph outputs)
+  for_each_graph(q, [&](Graph& g) {
+    Rewriter r{g, cal, options, reports, probes, {}};
+    r.run();
+  });
 }
 
 int64_t constant_bytes(const Graph& g) {
   int64_t n = 0;
   for (Value* v : g.values())
     if (v->is_constant()) n += int64_t(v->constant()->nbytes());
+  for (Node* node : g.nodes())
+    for (auto& [attr, sub] : subgraphs(*node)) n += constant_bytes(*sub);
   return n;
 }
 

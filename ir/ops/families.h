@@ -11,6 +11,7 @@ void register_shape_ops();    // shape_ops.cpp
 void register_reduce();       // reduce.cpp
 void register_pool_norm();    // pool_norm.cpp
 void register_quantized();    // quantized.cpp
+void register_control_flow(); // control_flow.cpp: If, Loop, Scan
 
 /// Output 0 = input 0's type (dtype and shape).
 void infer_same_as_input0(InferContext& c);

@@ -20,6 +20,7 @@ void register_all() {
   ops::register_reduce();
   ops::register_pool_norm();
   ops::register_quantized();
+  ops::register_control_flow();
 }
 }  // namespace
 

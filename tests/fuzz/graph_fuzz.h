@@ -86,7 +86,7 @@ inline bool make_inputs(const Graph& g, TensorMap& out) {
 /// verify → Session(1 thread) → run once on small inputs.
 inline void run_graph(const Graph& g) {
   verify(g);
-  Session session(g, {.threads = 1, .max_tensor_bytes = kMaxTensorBytes});
+  Session session(g, {.threads = 1, .max_tensor_bytes = kMaxTensorBytes, .max_loop_iterations = 4096});
   int64_t constant_bytes = 0;
   for (const Value* v : g.values())
     if (v->is_constant()) constant_bytes += int64_t(v->constant()->nbytes());

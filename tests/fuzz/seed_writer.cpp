@@ -1,7 +1,7 @@
 // Writes the seed corpora of the graph and calibration fuzz targets from real files
 // (scripts/fuzz.sh runs it in the fuzz build folder; nothing it writes is committed).
 //   mq_fuzz_seed_writer CORPUS_ROOT [model.onnx | data.npy | data.pb]...
-// Two tiny graphs built here, and for each model: the fp32 graph, its dynamic- and static-int8 versions as .mqm,
+// Tiny graphs built here (a CNN, an LSTM, If / Loop / Scan), and for each model: the fp32 graph, its dynamic- and static-int8 versions as .mqm,
 // .safetensors and .pt, and the int8 graphs as QDQ .onnx. For each .npy / .pb: the first rows
 // as calibration-source inputs of calibration_model.h in every file kind. Plus calibration
 // tables from every observer kind. The file-reader targets (fuzz_mqm, fuzz_safetensors,
@@ -17,6 +17,7 @@
 #include <iostream>
 #include <iterator>
 
+#include "../control_flow_graphs.h"
 #include "calibration_model.h"
 #include "engine/api.h"
 #include "engine/quantize.h"
@@ -163,6 +164,17 @@ void tiny_seeds() {
     graph_seeds(g, "tiny_lstm");
     save_model(g, (corpus("fuzz_onnx_model") / "tiny_lstm.onnx").string());
   });
+  // control flow: an If with a nested If (Linear layers in the branches), a Loop, a Scan
+  for (auto& [stem, make] : std::vector<std::pair<std::string, Graph (*)()>>{
+           {"tiny_if", [] { return test::make_if_graph(); }},
+           {"tiny_loop", [] { return test::make_loop_graph(); }},
+           {"tiny_scan", [] { return test::make_scan_graph(true); }}}) {
+    attempt(stem, [&, stem = stem, make = make] {
+      Graph g = make();
+      graph_seeds(g, stem);
+      save_model(g, (corpus("fuzz_onnx_model") / (stem + ".onnx")).string());
+    });
+  }
 }
 
 /// A TensorProto (f32) by hand: dims (1), data_type (2), name (8), raw_data (9).

@@ -98,3 +98,22 @@ TEST_CASE("verify refuses an output type its node's inference does not give (a s
     CHECK(std::string(e.what()).find("pads") != std::string::npos);
   }
 }
+
+TEST_CASE("mutation API: erase_operand shifts the later operands; remove_input refuses a read input") {
+  Graph g;
+  Value* a = g.add_input("a", f32({2}));
+  Value* b = g.add_input("b", f32({2}));
+  Value* c = g.add_input("c", f32({2}));
+  Node* n = g.add_node(OpKind::Sum, {.name = "sum", .inputs = {a, b, c}});
+  g.add_output(n->output(0));
+  g.erase_operand(n, 1);
+  REQUIRE(n->inputs().size() == 2);
+  CHECK(n->input(1) == c);
+  CHECK(b->users().empty());
+  CHECK(c->users().size() == 1);
+  CHECK_THROWS_AS(g.remove_input(a), Error);  // still read by 'sum'
+  g.remove_input(b);
+  CHECK(g.inputs().size() == 2);
+  CHECK(g.find_value("b") == nullptr);
+  verify(g);
+}
