@@ -85,6 +85,13 @@ bool run_pool_2d(ExecContext& c, const kernels::PoolParams& p, bool is_max) {
 
 void run_max_pool(ExecContext& c) {
   const kernels::PoolParams p = pool_params(c);
+  if (nhwc(c) && c.in(0).dtype() != DType::f32 && c.outputs.size() == 1) {  // int8 data in a compiled plan
+    const Tensor& x = c.in(0);
+    if (x.dtype() == DType::u8) kernels::max_pool_nhwc(p, x.dim(3), x.data<uint8_t>(), c.out(0).data<uint8_t>());
+    else if (x.dtype() == DType::i8) kernels::max_pool_nhwc(p, x.dim(3), x.data<int8_t>(), c.out(0).data<int8_t>());
+    else fail<UnsupportedError>(c.node.describe(), ": dtype ", dtype_name(x.dtype()), " is not supported");
+    return;
+  }
   if (run_pool_2d(c, p, true)) return;
   int64_t* idx = c.outputs.size() > 1 ? c.out(1).data<int64_t>() : nullptr;
   const Tensor& x = c.in(0);

@@ -123,7 +123,8 @@ bool sink_through(Graph& g, Node* u) {
     attrs.set("axis", kToNchw[size_t(axis)]);
   } else if (op == OpKind::MaxPool || op == OpKind::AveragePool) {
     Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    if (!is_transpose(p, kToNchw) || u->outputs().size() != 1 || out->dtype() != DType::f32 ||
+    const bool int8_max = op == OpKind::MaxPool && (out->dtype() == DType::u8 || out->dtype() == DType::i8);
+    if (!is_transpose(p, kToNchw) || u->outputs().size() != 1 || (out->dtype() != DType::f32 && !int8_max) ||
         attrs.get_ints_or("kernel_shape", {}).size() != 2)
       return false;
     ins = {p->input(0)};

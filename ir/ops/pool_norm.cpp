@@ -64,7 +64,11 @@ void pool(InferContext& c, bool is_max) {
     c.set(1, DType::i64, Shape(y));
   }
 }
-void max_pool(InferContext& c) { pool(c, true); }
+void max_pool(InferContext& c) {
+  pool(c, true);
+  // the maximum of int8 data keeps its per-tensor quantization
+  if (const auto& q = c.in(0).quant; q && q->scales.size() == 1) c.outputs[0].quant = q;
+}
 void avg_pool(InferContext& c) { pool(c, false); }
 
 void global_pool(InferContext& c) {

@@ -101,6 +101,34 @@ void max_pool(const PoolParams& p, const T* x, T* y, int64_t* indices) {
   }
 }
 
+template <class T>
+void max_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y) {
+  const int64_t C = channels, N = C > 0 ? p.nc / C : 0;
+  const int64_t IH = p.in[1], IW = p.in[2], OH = p.out[1], OW = p.out[2];
+  std::vector<T> acc(static_cast<size_t>(C));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        std::fill(acc.begin(), acc.end(), std::numeric_limits<T>::lowest());
+        T* a = acc.data();
+        for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+          const int64_t ih = oh * p.stride[1] - p.pad_begin[1] + kh * p.dilation[1];
+          if (ih < 0 || ih >= IH) continue;
+          for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+            const int64_t iw = ow * p.stride[2] - p.pad_begin[2] + kw * p.dilation[2];
+            if (iw < 0 || iw >= IW) continue;
+            const T* px = x + ((n * IH + ih) * IW + iw) * C;
+            for (int64_t c = 0; c < C; ++c) a[c] = a[c] < px[c] ? px[c] : a[c];
+          }
+        }
+        std::copy(acc.begin(), acc.end(), y + ((n * OH + oh) * OW + ow) * C);
+      }
+}
+
+template void max_pool_nhwc<float>(const PoolParams&, int64_t, const float*, float*);
+template void max_pool_nhwc<uint8_t>(const PoolParams&, int64_t, const uint8_t*, uint8_t*);
+template void max_pool_nhwc<int8_t>(const PoolParams&, int64_t, const int8_t*, int8_t*);
+
 template void max_pool<float>(const PoolParams&, const float*, float*, int64_t*);
 template void max_pool<uint8_t>(const PoolParams&, const uint8_t*, uint8_t*, int64_t*);
 template void max_pool<int8_t>(const PoolParams&, const int8_t*, int8_t*, int64_t*);

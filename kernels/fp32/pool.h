@@ -22,6 +22,9 @@ struct PoolParams {
 /// (a window lying entirely in the padding yields the lowest value and index -1).
 template <class T>
 void max_pool(const PoolParams& p, const T* x, T* y, int64_t* indices);
+/// 2-D max pooling of x stored [N, H, W, C] (p.nc = N·C; spatial dims in p.in[1..2]).
+template <class T>
+void max_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y);
 /// Average pooling (fp32).
 void avg_pool_f32(const PoolParams& p, const float* x, float* y);
 /// Global average / max over `spatial` elements of each of `nc` planes.

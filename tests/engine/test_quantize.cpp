@@ -190,7 +190,9 @@ TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
   CHECK(q.info.model_sqnr_db > 25);
 }
 
-TEST_CASE("a quantized conv net with SiLU between its layers runs the same with the compiled plan (NHWC int8, layers fused)") {
+TEST_CASE("a quantized conv net with SiLU and MaxPool between its layers runs the same with the compiled plan (NHWC int8, layers fused)") {
+  for (bool relu : {false, true}) {  // SiLU (f32 MaxPool between DQ and Q) or Relu fused (int8 MaxPool)
+  CAPTURE(relu);
   std::mt19937 rng(21);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(12), Dim(12)}), {}});
@@ -199,15 +201,22 @@ TEST_CASE("a quantized conv net with SiLU between its layers runs the same with 
   Value* c1 = g.add_node(OpKind::Conv2d, {.name = "conv1", .inputs = {x, g.add_constant("w1", random_tensor({8, 3, 3, 3}, rng, 0.3f)),
                                                                        g.add_constant("b1", random_tensor({8}, rng, 0.1f))},
                                           .attrs = a})->output(0);
-  Value* s = g.add_node(OpKind::Sigmoid, {.name = "sig", .inputs = {c1}})->output(0);
-  Value* silu = g.add_node(OpKind::Mul, {.name = "silu", .inputs = {c1, s}})->output(0);
-  Value* c2 = g.add_node(OpKind::Conv2d, {.name = "conv2", .inputs = {silu, g.add_constant("w2", random_tensor({4, 8, 3, 3}, rng, 0.3f)),
+  Value* silu = relu ? g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c1}})->output(0)
+                     : g.add_node(OpKind::Mul, {.name = "silu", .inputs = {c1, g.add_node(OpKind::Sigmoid, {.name = "sig", .inputs = {c1}})->output(0)}})
+                           ->output(0);
+  Attributes pool;
+  pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+  pool.set("strides", std::vector<int64_t>{2, 2});
+  Value* pooled = g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {silu}, .attrs = pool})->output(0);
+  Value* c2 = g.add_node(OpKind::Conv2d, {.name = "conv2", .inputs = {pooled, g.add_constant("w2", random_tensor({4, 8, 3, 3}, rng, 0.3f)),
                                                                        g.add_constant("b2", random_tensor({4}, rng, 0.1f))},
                                           .attrs = a, .output_names = {"y"}})->output(0);
   g.add_output(c2);
   TensorListSource src(batches(g, 4, rng));
   QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
   REQUIRE(count(q.graph, OpKind::QConv2d) == 2);
+  for (Node* n : q.graph.nodes())
+    if (n->op() == OpKind::MaxPool) CHECK((n->input(0)->dtype() == DType::u8) == relu);  // pooling int8 data
   TensorMap in{{"x", random_tensor({2, 3, 12, 12}, rng)}};
   const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
   for (int threads : {1, 2}) {
@@ -218,12 +227,13 @@ TEST_CASE("a quantized conv net with SiLU between its layers runs the same with 
       nhwc += n->op() == OpKind::QConv2d && n->attrs().get_string_or("layout", "") == "NHWC";
       transposes += n->op() == OpKind::Transpose;
     }
-    CHECK(fused >= 1);
-    CHECK(nhwc == 2);        // int8 convolutions run NHWC end to end:
-    CHECK(transposes <= 2);  // the model's input and output are the only layout changes
+    CHECK((fused >= 1) == !relu);  // the Relu variant has no float chain left
+    CHECK(nhwc == 2);        // int8 convolutions (and the int8 MaxPool between them) run NHWC end
+    CHECK(transposes <= 2);  // to end: the model's input and output are the only layout changes
     const Tensor got = fast.run(in).at("y");
     REQUIRE(got.dims() == want.dims());
     CHECK(std::memcmp(got.raw(), want.raw(), size_t(want.numel()) * dtype_size(want.dtype())) == 0);
+  }
   }
 }
 
