@@ -50,6 +50,17 @@ struct Executor {
   bool makes_outputs = false;
 };
 
+/// The state n's executor prepares once (prepare_with_options or prepare; null when it has
+/// neither). Errors name the node.
+std::shared_ptr<void> prepare_node(const Node& n, const SessionOptions& options);
+
+/// Runs one node on its own (what constant folding does): output types inferred from the
+/// operands, outputs allocated, the executor prepared and run on one thread. Returns no
+/// tensors (and runs nothing) when an output's shape is not static or holds more than
+/// `max_elements` elements or all of them more than `max_bytes` bytes (0: no limit).
+std::vector<Tensor> run_node(const Node& n, const std::vector<const Tensor*>& inputs, int64_t max_elements = 0,
+                             int64_t max_bytes = 0);
+
 /// Registers the executor of an op (called from engine/ops/*.cpp register functions).
 void set_executor(OpKind op, Executor e);
 /// The executor of an op (run is nullptr when the engine cannot run it).

@@ -96,11 +96,7 @@ struct Session::Impl {
       for (Value* v : n->outputs()) outs.push_back(slot[v]);
       in_slots.push_back(std::move(ins));
       out_slots.push_back(std::move(outs));
-      const Executor& e = executor(n->op());
-      if (e.prepare_with_options)
-        states.push_back(with_context(n->describe(), [&] { return e.prepare_with_options(*n, options); }));
-      else
-        states.push_back(e.prepare ? with_context(n->describe(), [&] { return e.prepare(*n); }) : nullptr);
+      states.push_back(prepare_node(*n, options));
       for (auto& [attr, sub] : subgraphs(*n))
         for_each_graph(*sub, [&](Graph& g) {
           for (Value* v : g.values()) nested_names.insert(v->name());

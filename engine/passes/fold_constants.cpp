@@ -21,28 +21,9 @@ bool foldable(const Node& n) {
 }
 
 std::vector<Tensor> evaluate(const Node& n) {
-  ExecContext ctx{n, {}, {}, nullptr, nullptr, 1};
-  std::vector<ValueType> types;
-  for (Value* v : n.inputs()) {
-    ctx.inputs.push_back(v ? &*v->constant() : nullptr);
-    types.push_back(v ? v->type() : ValueType{});
-  }
-  auto out_types = infer_node(n, types, ctx.inputs);
-  double bytes = 0;
-  for (auto& t : out_types) {
-    if (!t.shape.is_static()) return {};
-    double elements = 1;
-    for (int64_t d : t.shape.values()) elements *= double(d);
-    if (elements > double(kMaxFoldElements)) return {};  // too large to hold: left to run time
-    bytes += elements * double(dtype_size(t.dtype));
-  }
-  if (bytes > double(kMaxFoldBytes)) return {};
-  for (auto& t : out_types) ctx.outputs.emplace_back(t.dtype, t.shape.values());
-  std::shared_ptr<void> state;
-  if (auto prep = executor(n.op()).prepare) state = prep(n);
-  ctx.state = state.get();
-  executor(n.op()).run(ctx);
-  return std::move(ctx.outputs);
+  std::vector<const Tensor*> inputs;
+  for (Value* v : n.inputs()) inputs.push_back(v ? &*v->constant() : nullptr);
+  return run_node(n, inputs, kMaxFoldElements, kMaxFoldBytes);  // too large to hold: left to run time
 }
 }  // namespace
 

@@ -33,3 +33,16 @@ TEST_CASE("every IR op has type inference, an executor and an ONNX importer buil
   for (const auto& name : import_only) CHECK(onnx_ops.count(name) == 1);
   for (const auto& name : own) CHECK(onnx_ops.count(name) == 0);
 }
+
+TEST_CASE("run_node runs one node on its own (constant folding's way), within size limits") {
+  Graph g;
+  Value* a = g.add_constant("a", Tensor::from_vector<float>({2, 2}, {1, 2, 3, 4}));
+  Value* b = g.add_constant("b", Tensor::from_vector<float>({2}, {10, 20}));
+  Node* add = g.add_node(OpKind::Add, {.name = "add", .inputs = {a, b}});
+  const std::vector<Tensor> out = run_node(*add, {&*a->constant(), &*b->constant()});
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].dims() == std::vector<int64_t>{2, 2});
+  CHECK(std::vector<float>(out[0].data<float>(), out[0].data<float>() + 4) == std::vector<float>{11, 22, 13, 24});
+  CHECK(run_node(*add, {&*a->constant(), &*b->constant()}, 3).empty());      // 4 elements > 3
+  CHECK(run_node(*add, {&*a->constant(), &*b->constant()}, 0, 15).empty());  // 16 bytes > 15
+}
