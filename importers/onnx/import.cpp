@@ -301,7 +301,9 @@ struct Importer {
       fallback.push_back({DType::boolean, Shape(std::vector<Dim>{}), {}});
       for (size_t i = 2; i < inputs.size(); ++i) fallback.push_back(operand_type(i));
     } else if (op == "Scan") {
-      int64_t m = attrs.get_int("num_scan_inputs");
+      const int64_t m = attrs.get_int("num_scan_inputs");
+      if (m < 1 || m > int64_t(inputs.size()))
+        fail<FormatError>("attribute 'num_scan_inputs' is ", m, " but the node has ", inputs.size(), " operands");
       for (size_t i = 0; i < inputs.size(); ++i) {
         ValueType t = operand_type(i);
         if (int64_t(i) >= int64_t(inputs.size()) - m) t.shape = Shape::unknown_rank();  // one slice
