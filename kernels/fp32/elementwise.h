@@ -5,11 +5,15 @@
 #include <cstdint>
 
 #include "kernels/fp32/broadcast.h"
+#include "kernels/fp32/vmath.h"
 
 namespace mq::kernels {
 
 /// Binary arithmetic ops (output type = operand type).
 enum class BinaryOp { add, sub, mul, div, pow, max, min };
+
+/// vmath's vectorized form of a BinaryOp other than pow.
+inline Arith arith_of(BinaryOp op) { return Arith(int(op) - (op > BinaryOp::pow ? 1 : 0)); }
 /// Comparisons (output bool).
 enum class CompareOp { equal, less, greater, less_equal, greater_equal };
 /// Logic ops on bool operands.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace mq::kernels {
 
@@ -17,40 +18,15 @@ struct Arg {
   bool scalar = false;
 };
 
-template <class Op>
-void apply2(const Arg& a, const Arg& b, float* y, int64_t n, Op op) {
-  if (!a.scalar && !b.scalar) {
-    for (int64_t i = 0; i < n; ++i) y[i] = op(a.p[i], b.p[i]);
-  } else if (!a.scalar) {
-    const float s = b.s;
-    for (int64_t i = 0; i < n; ++i) y[i] = op(a.p[i], s);
-  } else if (!b.scalar) {
-    const float s = a.s;
-    for (int64_t i = 0; i < n; ++i) y[i] = op(s, b.p[i]);
-  } else {
-    std::fill(y, y + n, op(a.s, b.s));
-  }
-}
-
-// the same float operations as kernels::binary<float>
-inline float max_op(float a, float b) { return (std::isnan(a) || a > b) ? a : b; }
-inline float min_op(float a, float b) { return (std::isnan(a) || a < b) ? a : b; }
-
 void binary_block(BinaryOp op, const Arg& a, const Arg& b, float* y, int64_t n) {
-  if (op != BinaryOp::pow) {
-    arith_f32(Arith(int(op) - (op > BinaryOp::pow ? 1 : 0)), a.scalar ? &a.s : a.p, a.scalar ? 0 : 1,
-              b.scalar ? &b.s : b.p, b.scalar ? 0 : 1, y, n);
+  const float* pa = a.scalar ? &a.s : a.p;
+  const float* pb = b.scalar ? &b.s : b.p;
+  const int64_t sa = a.scalar ? 0 : 1, sb = b.scalar ? 0 : 1;
+  if (op == BinaryOp::pow) {  // std::pow, as kernels::binary<float>
+    for (int64_t i = 0; i < n; ++i) y[i] = std::pow(pa[i * sa], pb[i * sb]);
     return;
   }
-  switch (op) {
-    case BinaryOp::add: return apply2(a, b, y, n, [](float u, float v) { return u + v; });
-    case BinaryOp::sub: return apply2(a, b, y, n, [](float u, float v) { return u - v; });
-    case BinaryOp::mul: return apply2(a, b, y, n, [](float u, float v) { return u * v; });
-    case BinaryOp::div: return apply2(a, b, y, n, [](float u, float v) { return u / v; });
-    case BinaryOp::pow: return apply2(a, b, y, n, [](float u, float v) { return std::pow(u, v); });
-    case BinaryOp::max: return apply2(a, b, y, n, max_op);
-    case BinaryOp::min: return apply2(a, b, y, n, min_op);
-  }
+  arith_f32(arith_of(op), pa, sa, pb, sb, y, n);
 }
 
 }  // namespace
