@@ -55,9 +55,7 @@ namespace {
 
 mq::LayerSelection to_engine(const LayerSelection& s) {
   mq::LayerSelection out;
-  out.linear = s.linear;
-  out.conv2d = s.conv2d;
-  out.lstm = s.lstm;
+  out.types = s.types;
   out.include = s.include;
   out.exclude = s.exclude;
   return out;
@@ -146,6 +144,7 @@ void copy_report(const From& f, To& t) {
     auto& o = t.layers.emplace_back();
     o.name = l.name;
     o.type = l.type;
+    o.pattern = l.pattern;
     o.quantized = l.quantized;
     o.scheme = l.scheme;
     o.activation = l.activation;

@@ -18,6 +18,37 @@ void InferContext::require(size_t i) const {
     fail<ShapeError>("operand ", i, " is required");
 }
 
+namespace {
+
+/// Ops whose outputs are some of their first operand's values, moved: int8 data keeps its
+/// per-tensor quantization through them (Concat when every operand has the same).
+bool moves_values(const Node& n) {
+  switch (n.op()) {
+    case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze:
+    case OpKind::Transpose: case OpKind::Identity: case OpKind::Slice: case OpKind::Split:
+    case OpKind::MaxPool: case OpKind::Concat: case OpKind::Expand: case OpKind::Tile:
+      return true;
+    case OpKind::Resize:
+      return n.attrs().get_string_or("mode", "nearest") == "nearest";
+    default:
+      return false;
+  }
+}
+
+void keep_quantization(const Node& n, const std::vector<ValueType>& inputs, std::vector<ValueType>& outputs) {
+  if (inputs.empty() || !moves_values(n)) return;
+  const auto& q = inputs[0].quant;
+  if (!q || q->per_channel()) return;
+  const size_t data_operands = n.op() == OpKind::Concat ? inputs.size() : 1;
+  for (size_t i = 1; i < data_operands; ++i)
+    if (inputs[i].dtype != inputs[0].dtype || inputs[i].quant != q) return;
+  for (size_t i = 0; i < outputs.size(); ++i)
+    if (outputs[i].dtype == inputs[0].dtype && !outputs[i].quant && (n.op() != OpKind::MaxPool || i == 0))
+      outputs[i].quant = q;
+}
+
+}  // namespace
+
 std::vector<ValueType> infer_node(const Node& node, const std::vector<ValueType>& inputs,
                                   const std::vector<const Tensor*>& values) {
   InferFn fn = infer_fn(node.op());
@@ -25,6 +56,7 @@ std::vector<ValueType> infer_node(const Node& node, const std::vector<ValueType>
   InferContext ctx{node, inputs, values, {}};
   try {
     fn(ctx);
+    keep_quantization(node, inputs, ctx.outputs);
   } catch (const ShapeError& e) {
     throw ShapeError(node.describe() + ": " + e.message());
   } catch (const UnsupportedError& e) {

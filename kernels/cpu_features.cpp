@@ -48,12 +48,14 @@ CpuFeatures detect() {
   const bool avx512bw = (ebx >> 30) & 1;
   const bool avx512vl = (ebx >> 31) & 1;
   const bool avx512vnni = (ecx >> 11) & 1;
+  const bool avx512vbmi = (ecx >> 1) & 1;
   unsigned eax1 = 0, ebx1 = 0, ecx1 = 0, edx1 = 0;
   __cpuid_count(7, 1, eax1, ebx1, ecx1, edx1);
   const bool avxvnni = (eax1 >> 4) & 1;
   f.avx2 = ymm_state && avx2 && fma;
   f.avx512 = f.avx2 && zmm_state && avx512f && avx512bw && avx512vl && avx512dq;
   f.avx512vnni = f.avx512 && avx512vnni;
+  f.avx512vbmi = f.avx512 && avx512vbmi;
   f.avxvnni = f.avx2 && avxvnni;
   const bool amx_tile = (edx >> 24) & 1, amx_int8 = (edx >> 25) & 1;
   const bool tile_state = (xcr0 & 0x60000) == 0x60000;  // XTILECFG + XTILEDATA

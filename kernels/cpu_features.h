@@ -12,6 +12,7 @@ struct CpuFeatures {
   bool avx512 = false;       ///< AVX512 F, BW, VL and DQ, with ZMM state enabled by the OS.
   bool avx512vnni = false;   ///< AVX512_VNNI (vpdpbusd on zmm).
   bool avxvnni = false;      ///< AVX_VNNI (VEX-encoded vpdpbusd on ymm).
+  bool avx512vbmi = false;   ///< AVX512_VBMI (vpermi2b: 128-byte table lookups), with avx512.
   bool amx = false;          ///< AMX-TILE + AMX-INT8 with tile state enabled and granted by
                              ///< the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM), plus avx512vnni.
 };

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/api.h"
+#include "engine/quantize/patterns/pattern.h"
 #include "tools/common.h"
 
 namespace mq::cli {
@@ -30,11 +31,12 @@ bool is_layer(OpKind op) {
   }
 }
 
+/// monoquant's own quantized ops (the registry's patterns produce them) and the quantized
+/// ops of imported ONNX files.
 bool is_quantized_layer(OpKind op) {
+  if (quant::pattern_producing(op)) return true;
   switch (op) {
-    case OpKind::QLinear: case OpKind::QConv2d: case OpKind::QLSTM: case OpKind::DynamicQLinear:
-    case OpKind::DynamicQLSTM: case OpKind::QLinearMatMul: case OpKind::QLinearConv: case OpKind::MatMulInteger:
-    case OpKind::ConvInteger:
+    case OpKind::QLinearMatMul: case OpKind::QLinearConv: case OpKind::MatMulInteger: case OpKind::ConvInteger:
       return true;
     default:
       return false;

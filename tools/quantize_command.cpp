@@ -4,6 +4,7 @@
 
 #include "engine/api.h"
 #include "engine/quantize.h"
+#include "engine/quantize/patterns/pattern.h"
 #include "ir/error.h"
 #include "tools/common.h"
 
@@ -69,16 +70,15 @@ LayerSelection parse_layers(const QuantizeArgs& a) {
   LayerSelection sel;
   sel.include = a.include;
   sel.exclude = a.exclude;
-  if (!a.layers.empty()) {
-    sel.linear = sel.conv2d = sel.lstm = false;
-    for (auto l : a.layers) {
-      for (auto& ch : l) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-      if (l == "linear") sel.linear = true;
-      else if (l == "conv2d" || l == "conv") sel.conv2d = true;
-      else if (l == "lstm") sel.lstm = true;
-      else if (l == "all") sel.linear = sel.conv2d = sel.lstm = true;
-      else throw UsageError("--layers: unknown layer type '" + l + "' (expected linear, conv2d, lstm)");
+  for (auto l : a.layers) {
+    for (auto& ch : l) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    if (l == "all") {
+      sel.types.clear();
+      return sel;
     }
+    if (!quant::pattern_named(l))
+      throw UsageError("--layers: unknown layer type '" + l + "' (expected " + quant::pattern_names() + " or all)");
+    sel.types.push_back(l);
   }
   return sel;
 }
@@ -260,7 +260,7 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("-m,--mode", a->mode, "static (calibrated activations) or dynamic (activations per call)")
       ->check(CLI::IsMember({"static", "dynamic"}));
-  cmd->add_option("--layers", a->layers, "Layer types to quantize: linear,conv2d,lstm (default all)")->delimiter(',')
+  cmd->add_option("--layers", a->layers, "Patterns to quantize (default all): " + quant::pattern_names())->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_option("--include", a->include, "Quantize only layers whose name matches (glob; repeatable)")
       ->allow_extra_args(false);

@@ -8,6 +8,7 @@
 #include "engine/ops/fused_program.h"
 #include "engine/ops/parallel.h"
 #include "kernels/fp32/fused_elementwise.h"
+#include "kernels/int8/lookup.h"
 
 namespace mq::ops {
 
@@ -73,13 +74,7 @@ void run_lookup(ExecContext& ctx, const FusedState& s) {
   if (!s.table8.empty()) {
     auto* py = static_cast<uint8_t*>(ctx.out(0).raw());
     const uint8_t* t = s.table8.data();
-    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) {
-      // local copies: byte stores may alias the captured pointers, which would be reloaded
-      const uint8_t* in = px + b;
-      uint8_t* out = py + b;
-      const uint8_t* tab = t;
-      for (int64_t i = 0, n = e - b; i < n; ++i) out[i] = tab[in[i]];
-    });
+    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::lookup_u8(px + b, py + b, e - b, t); });
   } else {
     float* py = ctx.out(0).data<float>();
     const float* t = s.table32.data();

@@ -145,7 +145,10 @@ std::vector<Node*> chain_of(const Graph& g, Node* root, const std::unordered_set
         if (!p || in_group.count(p) || taken.count(p) || g.is_output(v) || !candidate(p) ||
             !same_shape(v->shape(), shape))
           continue;
-        if (!std::all_of(v->users().begin(), v->users().end(), [&](const Node* u) { return in_group.count(u) != 0; }))
+        // a DequantizeLinear is cheap to compute again: the chain takes it even when others
+        // read it too (the int8 value is then what the chain reads)
+        if (p->op() != OpKind::DequantizeLinear &&
+            !std::all_of(v->users().begin(), v->users().end(), [&](const Node* u) { return in_group.count(u) != 0; }))
           continue;
         group.push_back(p);
         in_group.insert(p);
@@ -167,7 +170,7 @@ bool quantize_root(const Node* n, float& scale, int32_t& zp) {
 /// Replaces `group` (in execution order, the root last) and `quant` (a QuantizeLinear reading
 /// the root, or null) by one FusedElementwise node; false when its operands are more than one
 /// step takes.
-bool replace_chain(Graph& g, const std::vector<Node*>& group, Node* quant) {
+bool replace_chain(Graph& g, const std::vector<Node*>& group, Node* quant, std::vector<const Node*>& removed) {
   std::unordered_map<const Value*, int32_t> slot_of_result;
   std::vector<Value*> externals;
   std::vector<k::FusedInstr> program;
@@ -235,7 +238,11 @@ bool replace_chain(Graph& g, const std::vector<Node*>& group, Node* quant) {
   g.rename_value(out, g.unique_name(out_name + "_unfused"));
   g.rename_value(fused->output(0), out_name);
   if (quant) g.remove_node(quant);
-  for (auto it = group.rbegin(); it != group.rend(); ++it) g.remove_node(*it);
+  for (auto it = group.rbegin(); it != group.rend(); ++it)  // a shared DequantizeLinear stays for its other readers
+    if ((*it)->output(0)->users().empty()) {
+      removed.push_back(*it);
+      g.remove_node(*it);
+    }
   g.rename_node(fused, name);
   return true;
 }
@@ -266,8 +273,10 @@ void fuse_elementwise(Graph& g) {
     std::vector<Node*> group = chain_of(g, root, taken);
     if (group.size() + (quant ? 1 : 0) < 2) continue;
     std::sort(group.begin(), group.end(), [&](const Node* a, const Node* b) { return position[a] < position[b]; });
-    if (!replace_chain(g, group, quant)) continue;
-    for (const Node* n : group) taken.insert(n);
+    std::vector<const Node*> removed;
+    if (!replace_chain(g, group, quant, removed)) continue;
+    // a DequantizeLinear others still read may join their chains too
+    for (const Node* n : removed) taken.insert(n);
     if (quant) taken.insert(quant);
   }
 }

@@ -77,7 +77,7 @@ std::string QuantizationInfo::json() const {
   j["mode"] = mode;
   j["layers"] = nlohmann::json::array();
   for (auto& l : layers) {
-    j["layers"].push_back({{"name", l.name}, {"type", l.type}, {"quantized", l.quantized}, {"scheme", l.scheme},
+    j["layers"].push_back({{"name", l.name}, {"type", l.type}, {"pattern", l.pattern}, {"quantized", l.quantized}, {"scheme", l.scheme},
                            {"activation", l.activation}, {"weight_sqnr_db", l.quantized ? num(l.weight_sqnr_db) : nullptr},
                            {"output_sqnr_db", l.has_output_sqnr ? num(l.output_sqnr_db) : nullptr},
                            {"weight_bytes_fp32", l.weight_bytes_fp32}, {"weight_bytes_int8", l.weight_bytes_int8},

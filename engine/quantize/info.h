@@ -9,7 +9,8 @@ namespace mq {
 /// One candidate layer.
 struct LayerReport {
   std::string name;            ///< node name
-  std::string type;            ///< Linear, Conv2d, LSTM
+  std::string type;            ///< op type (Linear, Conv2d, LSTM, Add, Concat, ...)
+  std::string pattern;         ///< the registry pattern that handled it (linear, add, ...)
   bool quantized = false;
   std::string scheme;          ///< e.g. "static w:s8/channel a:u8", or why it stayed float
   std::string activation;      ///< fused activation ("relu", "clip" or "")

@@ -16,15 +16,17 @@ enum class QuantMode { static_quant, dynamic_quant };
 /// What validation does when a check fails.
 enum class OnFailure { error, warn, ignore };
 
-/// Which layers are quantized: by type, then by name (glob patterns, `*` and `?`).
+/// Which layers are quantized: by pattern (the registry in engine/quantize/patterns/: linear,
+/// conv2d, lstm, add, mul, activation, concat, data_movement), then by node name (glob
+/// patterns, `*` and `?`).
 struct LayerSelection {
-  bool linear = true;
-  bool conv2d = true;
-  bool lstm = true;
-  std::vector<std::string> include;  ///< names or globs; empty = every layer of the types
+  std::vector<std::string> types;    ///< pattern names; empty = every pattern
+  std::vector<std::string> include;  ///< names or globs; empty = every node of the types
   std::vector<std::string> exclude;  ///< names or globs never quantized
-  /// True when the node is a layer of a selected type whose name passes include/exclude.
+  /// True when a pattern of `types` matches the node and its name passes include/exclude.
   bool selects(const Node& n) const;
+  /// InvalidArgument naming an unknown type.
+  void check() const;
 };
 
 /// Calibration settings.

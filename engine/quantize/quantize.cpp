@@ -13,6 +13,7 @@
 #include "engine/api.h"
 #include "engine/observers/qparams.h"
 #include "engine/quantize.h"
+#include "engine/quantize/patterns/pattern.h"
 #include "engine/quantize/rewrite.h"
 #include "ir/control_flow.h"
 
@@ -261,83 +262,33 @@ QuantizeResult dynamic_quantize(const Graph& g, const QuantizeOptions& options, 
 }
 
 namespace {
-void dequantize_layers(Graph& out) {
+/// True when `a` and `b` are the same scalar constant (a QuantizeLinear and a
+/// DequantizeLinear with the same scale and zero point).
+bool same_constant(const Value* a, const Value* b) {
+  if (a == b) return true;
+  if (!a || !b || !a->is_constant() || !b->is_constant()) return false;
+  return *a->constant() == *b->constant();
+}
+
+void dequantize_graph(Graph& out) {
   std::vector<std::string> output_names;
   for (Value* v : out.outputs()) output_names.push_back(v->name());
-  // Replace each quantized layer by its float layer with dequantized weights.
+  // each quantized node back to float by the pattern that made it
   for (Node* n : out.nodes()) {
-    OpKind fop;
-    switch (n->op()) {
-      case OpKind::QLinear: case OpKind::DynamicQLinear: fop = OpKind::Linear; break;
-      case OpKind::QConv2d: fop = OpKind::Conv2d; break;
-      case OpKind::QLSTM: case OpKind::DynamicQLSTM: fop = OpKind::LSTM; break;
-      default: continue;
+    if (const quant::Pattern* p = quant::pattern_producing(n->op())) {
+      p->to_float(out, n);
+    } else if (const quant::Pattern* f = quant::pattern_for(*n)) {
+      f->to_float(out, n);
     }
-    std::string name = n->name();
-    std::vector<std::string> out_names;
-    for (Value* o : n->outputs()) out_names.push_back(o->name());
-    Value* x = n->input(0);
-    // static layers read int8 activations: read the float value behind the QuantizeLinear
-    if (x->dtype() != DType::f32) {
-      Node* dq = out.insert_node(n, OpKind::DequantizeLinear,
-                                 {.name = out.unique_name(name + "_dq_in"),
-                                  .inputs = {x, out.add_constant(out.unique_name(name + "_xs"), Tensor::scalar<float>(x->type().quant->scales[0])),
-                                             x->dtype() == DType::u8
-                                                 ? out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<uint8_t>(uint8_t(x->type().quant->zero_points[0])))
-                                                 : out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<int8_t>(int8_t(x->type().quant->zero_points[0])))}});
-      x = dq->output(0);
-    }
-    Attributes attrs = n->attrs();
-    std::string act = attrs.get_string_or("activation", "");
-    for (const char* k : {"activation", "clip_min", "clip_max", "x_scale", "x_zero_point", "h_scale", "h_zero_point"}) attrs.erase(k);
-    std::vector<Value*> ins{x};
-    Tensor w = dequantize_tensor(*n->input(1)->constant());
-    if (fop == OpKind::LSTM) {
-      int64_t D = attrs.get_string_or("direction", "forward") == "bidirectional" ? 2 : 1;
-      int64_t H = attrs.get_int("hidden_size");
-      Tensor r = dequantize_tensor(*n->input(2)->constant());
-      ins.push_back(out.add_constant(out.unique_name(name + "_W"), w.reshaped({D, 4 * H, w.dim(1)})));
-      ins.push_back(out.add_constant(out.unique_name(name + "_R"), r.reshaped({D, 4 * H, H})));
-      for (size_t i = 3; i < 7; ++i) ins.push_back(n->input(i));
-    } else {
-      ins.push_back(out.add_constant(out.unique_name(name + "_W"), w));
-      Value* b = n->input(2);
-      if (b && b->dtype() == DType::i32) {
-        Tensor bt = *b->constant();
-        auto q = *bt.quant();
-        auto iv = bt.to_int64();
-        std::vector<float> bf(iv.size());
-        for (size_t i = 0; i < iv.size(); ++i) bf[i] = float(iv[i]) * q.scales[q.scales.size() == 1 ? 0 : i];
-        b = out.add_constant(out.unique_name(name + "_B"), Tensor::from_vector<float>({int64_t(bf.size())}, bf));
-      }
-      ins.push_back(b);
-    }
-    Node* f = out.insert_node(n, fop, {.name = out.unique_name(name + "_float"), .inputs = ins, .attrs = attrs,
-                                       .num_outputs = n->outputs().size()});
-    Node* last = f;
-    if (act == "relu") last = out.insert_node(n, OpKind::Relu, {.name = out.unique_name(name + "_relu"), .inputs = {f->output(0)}});
-    if (act == "clip") {
-      Value* lo = out.add_constant(out.unique_name(name + "_min"), Tensor::scalar<float>(n->attrs().get_float_or("clip_min", -INFINITY)));
-      Value* hi = out.add_constant(out.unique_name(name + "_max"), Tensor::scalar<float>(n->attrs().get_float_or("clip_max", INFINITY)));
-      last = out.insert_node(n, OpKind::Clip, {.name = out.unique_name(name + "_clip"), .inputs = {f->output(0), lo, hi}});
-    }
-    // a static layer's int8 output is read through a DequantizeLinear: give float readers the float value
-    Value* y = n->output(0);
-    if (y->dtype() != DType::f32) {
-      for (Node* u : std::vector<Node*>(y->users()))
-        if (u->op() == OpKind::DequantizeLinear) out.replace_all_uses(u->output(0), last->output(0));
-      // remaining int8 readers (other static layers, transparent ops) get a QuantizeLinear
-      if (!y->users().empty()) {
-        Value* s = n->input(3);
-        Value* z = n->input(4);
-        Node* qn = out.insert_node(n, OpKind::QuantizeLinear, {.name = out.unique_name(name + "_requantize"), .inputs = {last->output(0), s, z}});
-        out.replace_all_uses(y, qn->output(0));
-      }
-    } else {
-      for (size_t i = 0; i < n->outputs().size(); ++i) out.replace_all_uses(n->output(i), (i == 0 ? last : f)->output(i == 0 ? 0 : i));
-    }
-    out.remove_node(n);
-    out.rename_node(f, name);
+  }
+  // the quantization of activations between them goes: DequantizeLinear(QuantizeLinear(x)) is x
+  for (Node* n : out.nodes()) {
+    if (n->op() != OpKind::DequantizeLinear || !n->input(0)) continue;
+    Node* q = n->input(0)->producer();
+    if (!q || q->op() != OpKind::QuantizeLinear || !same_constant(q->input(1), n->input(1)) ||
+        !same_constant(q->input(2), n->input(2)))
+      continue;
+    out.replace_all_uses(n->output(0), q->input(0));
   }
   out.remove_unused();
   out.topo_sort();
@@ -350,7 +301,7 @@ void dequantize_layers(Graph& out) {
 
 Graph dequantize_model(const Graph& g) {
   Graph out = g.clone();
-  for_each_graph(out, dequantize_layers);  // the layers of If / Loop / Scan bodies too
+  for_each_graph(out, dequantize_graph);  // the layers of If / Loop / Scan bodies too
   return out;
 }
 

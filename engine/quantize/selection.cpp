@@ -1,6 +1,9 @@
 #include <fnmatch.h>
 
+#include <algorithm>
+
 #include "engine/quantize/options.h"
+#include "engine/quantize/patterns/pattern.h"
 
 namespace mq {
 
@@ -13,11 +16,21 @@ bool matches_any(const std::vector<std::string>& globs, const std::string& name)
 }  // namespace
 
 bool LayerSelection::selects(const Node& n) const {
-  bool type_ok = (n.op() == OpKind::Linear && linear) || (n.op() == OpKind::Conv2d && conv2d) ||
-                 (n.op() == OpKind::LSTM && lstm);
-  if (!type_ok) return false;
+  const quant::Pattern* p = quant::pattern_for(n);
+  if (!p) return false;
+  if (!types.empty() && std::none_of(types.begin(), types.end(), [&](const std::string& t) {
+        const quant::Pattern* q = quant::pattern_named(t);
+        return q == p;
+      }))
+    return false;
   if (!include.empty() && !matches_any(include, n.name())) return false;
   return !matches_any(exclude, n.name());
+}
+
+void LayerSelection::check() const {
+  for (const std::string& t : types)
+    if (!quant::pattern_named(t))
+      fail<InvalidArgument>("unknown layer type '", t, "' (expected ", quant::pattern_names(), ")");
 }
 
 }  // namespace mq

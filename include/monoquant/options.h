@@ -36,12 +36,12 @@ struct ObserverOptions {
   int32_t quantized_bins = 128;      ///< entropy: quantized levels
 };
 
-/// Which layers are quantized: by type, then by name (names or globs with `*` and `?`).
+/// Which layers are quantized: by pattern, then by name (names or globs with `*` and `?`).
+/// Patterns: linear, conv2d, lstm (weight layers), add, mul, activation, concat,
+/// data_movement (ops that run on int8 values between quantized layers).
 struct LayerSelection {
-  bool linear = true;
-  bool conv2d = true;
-  bool lstm = true;
-  std::vector<std::string> include;  ///< empty = every layer of the selected types
+  std::vector<std::string> types;    ///< pattern names; empty = every pattern
+  std::vector<std::string> include;  ///< empty = every node of the selected patterns
   std::vector<std::string> exclude;  ///< never quantized
 };
 

@@ -66,8 +66,6 @@ void pool(InferContext& c, bool is_max) {
 }
 void max_pool(InferContext& c) {
   pool(c, true);
-  // the maximum of int8 data keeps its per-tensor quantization
-  if (const auto& q = c.in(0).quant; q && q->scales.size() == 1) c.outputs[0].quant = q;
 }
 void avg_pool(InferContext& c) { pool(c, false); }
 

@@ -162,8 +162,6 @@ void transpose(InferContext& c) {
   std::vector<Dim> out;
   for (int64_t a : axes) out.push_back(in[size_t(a)]);
   c.set(0, c.dtype(0), Shape(std::move(out)));
-  // moving int8 data keeps its per-tensor quantization
-  if (const auto& q = c.in(0).quant; q && q->scales.size() == 1) c.outputs[0].quant = q;
 }
 
 void concat(InferContext& c) {

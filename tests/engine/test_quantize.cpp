@@ -191,7 +191,7 @@ TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
 }
 
 TEST_CASE("a quantized conv net with SiLU and MaxPool between its layers runs the same with the compiled plan (NHWC int8, layers fused)") {
-  for (bool relu : {false, true}) {  // SiLU (f32 MaxPool between DQ and Q) or Relu fused (int8 MaxPool)
+  for (bool relu : {false, true}) {  // SiLU (an int8 chain: a 256-entry table) or Relu fused into conv1
   CAPTURE(relu);
   std::mt19937 rng(21);
   Graph g;
@@ -216,7 +216,7 @@ TEST_CASE("a quantized conv net with SiLU and MaxPool between its layers runs th
   QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
   REQUIRE(count(q.graph, OpKind::QConv2d) == 2);
   for (Node* n : q.graph.nodes())
-    if (n->op() == OpKind::MaxPool) CHECK((n->input(0)->dtype() == DType::u8) == relu);  // pooling int8 data
+    if (n->op() == OpKind::MaxPool) CHECK(n->input(0)->dtype() == DType::u8);  // pooling int8 data either way
   TensorMap in{{"x", random_tensor({2, 3, 12, 12}, rng)}};
   const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
   for (int threads : {1, 2}) {
@@ -262,7 +262,7 @@ TEST_CASE("layer selection by type, by name glob and by exclusion") {
   TensorListSource src(batches(g, 4, rng));
   Calibration cal = calibrate(g, src);
   QuantizeOptions o;
-  o.layers.conv2d = false;
+  o.layers.types = {"linear"};
   QuantizeResult a = static_quantize(g, cal, o, &src);
   CHECK(count(a.graph, OpKind::QConv2d) == 0);
   CHECK(count(a.graph, OpKind::Conv2d) == 1);
@@ -276,7 +276,9 @@ TEST_CASE("layer selection by type, by name glob and by exclusion") {
   c.layers.exclude = {"head"};
   QuantizeResult e = static_quantize(g, cal, c, &src);
   CHECK(count(e.graph, OpKind::Linear) == 1);
-  CHECK(e.info.layers[1].scheme == "float (not selected)");
+  const auto head = std::find_if(e.info.layers.begin(), e.info.layers.end(), [](const LayerReport& l) { return l.name == "head"; });
+  REQUIRE(head != e.info.layers.end());
+  CHECK(head->scheme == "float (not selected)");
 }
 
 TEST_CASE("on_failure: error throws, warn reports, ignore clears") {

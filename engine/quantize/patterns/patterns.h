@@ -1,0 +1,27 @@
+#pragma once
+/// The patterns of the registry (internal to engine/quantize/patterns/).
+#include "engine/quantize/patterns/pattern.h"
+#include "engine/quantize/patterns/rewriter.h"
+
+namespace mq::quant {
+
+const Pattern& linear_pattern();
+const Pattern& conv2d_pattern();
+const Pattern& lstm_pattern();
+const Pattern& add_pattern();
+const Pattern& mul_pattern();
+const Pattern& activation_pattern();
+const Pattern& concat_pattern();
+const Pattern& data_movement_pattern();
+
+/// True when some reader of `y` is a node a selected pattern quantizes: only then is an
+/// int8 form's output worth quantizing (float readers would dequantize it again).
+bool wants_int8(const Graph& g, const Value* y, const LayerSelection& layers);
+/// The float value behind int8 value `v`: the input of the QuantizeLinear that made it, or a
+/// new DequantizeLinear of it before `before` (dequantize_model).
+Value* float_of(Graph& g, Value* v, Node* before);
+/// Replaces int8 node `n` by float node `f` computing the same values (dequantize_model):
+/// n's DequantizeLinear readers read f's outputs, other readers a QuantizeLinear of them.
+void requantize_readers(Graph& g, Node* n, Node* f);
+
+}  // namespace mq::quant

@@ -1,0 +1,130 @@
+// The shared state of a quantization rewrite and the loop that runs the patterns.
+#include "engine/quantize/patterns/rewriter.h"
+
+#include <algorithm>
+
+#include "engine/quantize/patterns/pattern.h"
+
+namespace mq::quant {
+
+QuantScheme Rewriter::activation_scheme() const {
+  return {o.activation_type, o.symmetric_activations, false, QuantConvention::pytorch};
+}
+
+Value* Rewriter::scalar_const(const std::string& name, float v) {
+  return g.add_constant(g.unique_name(name), Tensor::scalar<float>(v));
+}
+
+Value* Rewriter::zp_const(const std::string& name, int32_t zp, DType type) {
+  if (type == DType::i8) return g.add_constant(g.unique_name(name), Tensor::scalar<int8_t>(int8_t(zp)));
+  return g.add_constant(g.unique_name(name), Tensor::scalar<uint8_t>(uint8_t(zp)));
+}
+
+QuantParams Rewriter::params(const Value* x) const { return cal->params(x->name(), activation_scheme()); }
+
+Value* Rewriter::existing_int8(Value* x) const {
+  if (auto it = quantized.find(x); it != quantized.end()) return it->second;
+  Node* p = x->producer();
+  if (p && p->op() == OpKind::DequantizeLinear && p->input(0)) {
+    const auto& q = p->input(0)->type().quant;
+    if (q && !q->per_channel()) return p->input(0);
+  }
+  return nullptr;
+}
+
+namespace {
+Value* quantize_node(Rewriter& r, Value* x, const QuantParams& qp, Node* before, const std::string& hint) {
+  Value* s = r.scalar_const(hint + "_scale", qp.scales.at(0));
+  Value* z = r.zp_const(hint + "_zero_point", qp.zero_points.at(0), qp.qtype);
+  Node* qn = r.g.insert_node(before, OpKind::QuantizeLinear, {.name = r.g.unique_name(hint + "_quantize"), .inputs = {x, s, z}});
+  qn->output(0)->set_quant(qp);
+  return qn->output(0);
+}
+}  // namespace
+
+Value* Rewriter::int8_input(Value* x, Node* before) {
+  if (Value* v = existing_int8(x)) return v;
+  Value* q = quantize_node(*this, x, params(x), before, x->name());
+  quantized[x] = q;
+  return q;
+}
+
+Value* Rewriter::int8_with(Value* x, const QuantParams& qp, Node* before) {
+  Value* xq = existing_int8(x);
+  if (xq && xq->type().quant && *xq->type().quant == qp) return xq;
+  // requantize an int8 value through its own DequantizeLinear (the plan makes the pair one
+  // 256-entry table), else quantize the float value
+  Value* src = xq ? dequantize_fresh(xq, before, x->name()) : x;
+  return quantize_node(*this, src, qp, before, x->name() + "_requant");
+}
+
+Value* Rewriter::dequantize_fresh(Value* xq, Node* before, const std::string& hint) {
+  const QuantParams& qp = *xq->type().quant;
+  Value* s = scalar_const(hint + "_scale", qp.scales.at(0));
+  Value* z = zp_const(hint + "_zero_point", qp.zero_points.at(0), xq->dtype());
+  Node* d = g.insert_node(before, OpKind::DequantizeLinear, {.name = g.unique_name(hint + "_dequantize"), .inputs = {xq, s, z}});
+  return d->output(0);
+}
+
+void Rewriter::publish_int8(Value* y, Value* yq, const Node* keep) {
+  quantized[y] = yq;
+  std::vector<Node*> readers;
+  for (Node* u : y->users())
+    if (u != keep && std::find(readers.begin(), readers.end(), u) == readers.end()) readers.push_back(u);
+  if (readers.empty()) return;
+  Value*& d = dequantized[yq];
+  if (!d) d = dequantize_fresh(yq, readers.front(), y->name());
+  quantized[d] = yq;
+  for (Node* u : readers)
+    for (size_t i = 0; i < u->inputs().size(); ++i)
+      if (u->input(i) == y) g.set_input(u, i, d);
+}
+
+void Rewriter::remove(Node* n) {
+  removed.insert(n);
+  g.remove_node(n);
+}
+
+void Rewriter::replace_outputs(Node* old, Node* fresh, Node* act) {
+  // keep value and node names stable for users (graph outputs, layer selection)
+  std::vector<std::string> names;
+  Node* last = act ? act : old;
+  for (Value* v : last->outputs()) names.push_back(v->name());
+  for (size_t i = 0; i < last->outputs().size() && i < fresh->outputs().size(); ++i)
+    g.replace_all_uses(last->output(i), fresh->output(i));
+  if (act) remove(act);
+  // the layer's own outputs may still be read (by nothing else when fused)
+  for (Value* v : old->outputs())
+    if (!v->users().empty()) return;
+  remove(old);
+  for (size_t i = 0; i < fresh->outputs().size() && i < names.size(); ++i)
+    if (!g.find_value(names[i])) g.rename_value(fresh->output(i), names[i]);
+}
+
+void Rewriter::run() {
+  // Visited in execution order, so a node's producers are rewritten before it; nodes a
+  // pattern removes (a fused activation) are skipped.
+  const std::vector<Node*> order = g.nodes();
+  for (Node* n : order) {
+    if (removed.count(n)) continue;
+    const Pattern* p = pattern_for(*n);
+    if (!p || !p->supports(o.mode)) continue;
+    LayerReport rep;
+    rep.name = n->name();
+    rep.type = std::string(n->op_name());
+    rep.pattern = std::string(p->name());
+    bool report = p->weighted();  // weight layers are always reported; int8 forms when quantized
+    if (!o.layers.selects(*n)) {
+      rep.scheme = "float (not selected)";
+    } else if (std::string why = p->ineligible(g, *n); !why.empty()) {
+      rep.scheme = "float (" + why + ")";
+    } else {
+      report = p->rewrite(*this, n, rep);
+    }
+    if (report) reports.push_back(rep);
+  }
+  g.remove_unused();
+  g.topo_sort();
+}
+
+}  // namespace mq::quant

@@ -1,0 +1,56 @@
+#pragma once
+/// The state a quantization rewrite shares between patterns: which float values already have
+/// an int8 version, and the helpers that insert QuantizeLinear / DequantizeLinear.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "engine/quantize.h"
+#include "engine/quantize/rewrite.h"
+
+namespace mq::quant {
+
+struct Rewriter {
+  Graph& g;
+  const Calibration* cal;  ///< null in dynamic mode
+  const QuantizeOptions& o;
+  std::vector<LayerReport>& reports;
+  std::vector<LayerProbe>& probes;
+  std::map<const Value*, Value*> quantized;  ///< float value → its int8 version
+  std::map<const Value*, Value*> dequantized;  ///< int8 value → the DequantizeLinear output float readers share
+  std::set<const Value*> int8_fed;           ///< float outputs of elementwise steps fused into an int8 chain
+  std::set<const Node*> removed;             ///< nodes freed during the rewrite (not to be visited)
+
+  /// The activation quantization scheme the options ask for.
+  QuantScheme activation_scheme() const;
+  Value* scalar_const(const std::string& name, float v);
+  /// A zero-point constant of the activation type.
+  Value* zp_const(const std::string& name, int32_t zp, DType type);
+  /// Calibrated QuantParams of a float value (the value must have been observed).
+  QuantParams params(const Value* x) const;
+  bool calibrated(const Value* x) const { return cal && cal->has(x->name()); }
+
+  /// The int8 version of float value `x` if one exists (quantized earlier, or `x` is the
+  /// output of a per-tensor DequantizeLinear), else null.
+  Value* existing_int8(Value* x) const;
+  /// The int8 version of `x`, quantizing it with its calibrated range before `before` if
+  /// there is none yet.
+  Value* int8_input(Value* x, Node* before);
+  /// `x` quantized with `qp` (per tensor) before `before`: its own int8 version when that has
+  /// `qp` already, a requantization of it otherwise, else a new QuantizeLinear of `x`.
+  Value* int8_with(Value* x, const QuantParams& qp, Node* before);
+  /// A fresh DequantizeLinear of int8 value `xq` before `before` (one reader: the compiled
+  /// plan fuses it into that reader's elementwise pass).
+  Value* dequantize_fresh(Value* xq, Node* before, const std::string& hint);
+  /// Makes `y` int8: records `yq` as its int8 version and points every float reader of `y`
+  /// (except `keep`, and graph outputs) at a DequantizeLinear of `yq`.
+  void publish_int8(Value* y, Value* yq, const Node* keep);
+  /// Replaces `old` (and its fused activation `act`) by `fresh`, keeping value names.
+  void replace_outputs(Node* old, Node* fresh, Node* act);
+  void remove(Node* n);
+  /// Runs every selected pattern over the graph in execution order.
+  void run();
+};
+
+}  // namespace mq::quant

@@ -1,0 +1,46 @@
+// Byte table lookup: scalar, and AVX512-VBMI (two vpermi2b over the table's halves, the
+// index's top bit selecting between them: 64 bytes in four instructions).
+#include "kernels/int8/lookup.h"
+
+#include <immintrin.h>
+
+#include "kernels/cpu_features.h"
+
+namespace mq::kernels {
+
+void lookup_u8_scalar(const uint8_t* x, uint8_t* y, int64_t n, const uint8_t* table) {
+  for (int64_t i = 0; i < n; ++i) y[i] = table[x[i]];
+}
+
+namespace {
+
+#define MQ_VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,bmi2")))
+
+MQ_VBMI inline __m512i look(__m512i idx, __m512i t0, __m512i t1, __m512i t2, __m512i t3) {
+  const __m512i lo = _mm512_permutex2var_epi8(t0, idx, t1);  // table[idx & 127]
+  const __m512i hi = _mm512_permutex2var_epi8(t2, idx, t3);  // table[128 + (idx & 127)]
+  return _mm512_mask_blend_epi8(_mm512_movepi8_mask(idx), lo, hi);
+}
+
+MQ_VBMI void lookup_u8_avx512vbmi(const uint8_t* x, uint8_t* y, int64_t n, const uint8_t* table) {
+  const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
+  const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(y + i, look(_mm512_loadu_si512(x + i), t0, t1, t2, t3));
+  if (i < n) {
+    const __mmask64 m = _bzhi_u64(~0ull, unsigned(n - i));
+    _mm512_mask_storeu_epi8(y + i, m, look(_mm512_maskz_loadu_epi8(m, x + i), t0, t1, t2, t3));
+  }
+}
+
+#undef MQ_VBMI
+
+}  // namespace
+
+void lookup_u8(const uint8_t* x, uint8_t* y, int64_t n, const uint8_t* table) {
+  static const bool vbmi = cpu_features().avx512vbmi && active_isa() >= Isa::avx512vnni;
+  if (vbmi) lookup_u8_avx512vbmi(x, y, n, table);
+  else lookup_u8_scalar(x, y, n, table);
+}
+
+}  // namespace mq::kernels

@@ -1,0 +1,171 @@
+// The quantization-pattern registry: int8 values between quantized layers through residual
+// Adds, SiLU chains, Concat, MaxPool and Resize, selection by pattern, dequantize_model, and
+// the compiled plan running the result without a float round trip.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <set>
+
+#include "engine/api.h"
+#include "engine/quantize.h"
+#include "engine/quantize/patterns/pattern.h"
+#include "engine/session.h"
+#include "random_tensor.h"
+
+using namespace mq;
+
+namespace {
+
+using test::random_tensor;
+
+struct Builder {
+  Graph g;
+  std::mt19937 rng{31};
+  int convs = 0;
+  Value* conv(Value* x, int64_t cin, int64_t cout) {
+    Attributes a;
+    a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    const std::string n = "conv" + std::to_string(++convs);
+    return g.add_node(OpKind::Conv2d, {.name = n, .inputs = {x, g.add_constant(n + "_w", random_tensor({cout, cin, 3, 3}, rng, 0.3f)),
+                                                              g.add_constant(n + "_b", random_tensor({cout}, rng, 0.1f))},
+                                       .attrs = a})->output(0);
+  }
+  Value* silu(Value* x) {
+    Value* s = g.add_node(OpKind::Sigmoid, {.inputs = {x}})->output(0);
+    return g.add_node(OpKind::Mul, {.inputs = {x, s}})->output(0);
+  }
+};
+
+/// A CSP-style block: conv → SiLU → (conv → SiLU) + residual → Concat with a second branch →
+/// MaxPool → Resize ×2 (nearest) → conv → y.
+Graph csp_block() {
+  Builder b;
+  Value* x = b.g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(8), Dim(8)}), {}});
+  Value* a = b.silu(b.conv(x, 3, 8));
+  Value* r = b.g.add_node(OpKind::Add, {.name = "residual", .inputs = {a, b.silu(b.conv(a, 8, 8))}})->output(0);
+  Value* c = b.g.add_node(OpKind::Concat, {.name = "concat", .inputs = {r, b.silu(b.conv(a, 8, 4))},
+                                           .attrs = [] { Attributes t; t.set("axis", int64_t(1)); return t; }()})->output(0);
+  Attributes pool;
+  pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+  pool.set("strides", std::vector<int64_t>{2, 2});
+  Value* p = b.g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {c}, .attrs = pool})->output(0);
+  Value* scales = b.g.add_constant("scales", Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f}));
+  Value* up = b.g.add_node(OpKind::Resize, {.name = "up", .inputs = {p, nullptr, scales}})->output(0);
+  Value* y = b.conv(up, 12, 5);
+  b.g.rename_value(y, "y");
+  b.g.add_output(y);
+  return std::move(b.g);
+}
+
+std::vector<TensorMap> batches(const Graph& g, int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<TensorMap> out;
+  for (int i = 0; i < n; ++i) out.push_back({{"x", random_tensor({4, 3, 8, 8}, rng)}});
+  return out;
+  (void)g;
+}
+
+int count(const Graph& g, OpKind op) {
+  int n = 0;
+  for (Node* node : g.nodes()) n += node->op() == op;
+  return n;
+}
+
+const Node* find_op(const Graph& g, OpKind op) {
+  for (Node* n : g.nodes())
+    if (n->op() == op) return n;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("every pattern has its own name, found again by name; unknown names are errors naming the choices") {
+  std::set<std::string> names;
+  for (const quant::Pattern* p : quant::patterns()) {
+    CHECK(names.insert(std::string(p->name())).second);
+    CHECK(quant::pattern_named(p->name()) == p);
+    CHECK_FALSE(p->summary().empty());
+    CHECK(quant::pattern_names().find(std::string(p->name())) != std::string::npos);
+  }
+  CHECK(quant::pattern_named("Conv") == quant::pattern_named("conv2d"));
+  CHECK(quant::pattern_named("nope") == nullptr);
+  Graph g = csp_block();
+  TensorListSource src(batches(g, 2, 1));
+  Calibration cal = calibrate(g, src);
+  QuantizeOptions o;
+  o.layers.types = {"conv2d", "softmax"};
+  try {
+    static_quantize(g, cal, o);
+    FAIL("an unknown pattern name was accepted");
+  } catch (const InvalidArgument& e) {
+    CHECK(std::string(e.what()).find("unknown layer type 'softmax'") != std::string::npos);
+    CHECK(std::string(e.what()).find("concat") != std::string::npos);
+  }
+}
+
+TEST_CASE("int8 stays int8 between convolutions: residual Add, SiLU, Concat, MaxPool and Resize run on int8 values") {
+  Graph g = csp_block();
+  TensorListSource src(batches(g, 6, 2));
+  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+  REQUIRE(count(q.graph, OpKind::QConv2d) == 4);
+  CHECK(q.info.model_sqnr_db > 25);
+  // the Concat, MaxPool and Resize move u8 values; the Add's result is quantized once
+  for (OpKind op : {OpKind::Concat, OpKind::MaxPool, OpKind::Resize}) {
+    const Node* n = find_op(q.graph, op);
+    REQUIRE(n);
+    CHECK(n->output(0)->dtype() == DType::u8);
+  }
+  std::map<std::string, int> quantized;  // pattern → quantized nodes in the report
+  for (const LayerReport& l : q.info.layers) quantized[l.pattern] += l.quantized;
+  CHECK(quantized["conv2d"] == 4);
+  CHECK(quantized["add"] == 1);
+  CHECK(quantized["mul"] == 3);
+  CHECK(quantized["activation"] == 3);  // each Sigmoid inside its SiLU chain
+  CHECK(quantized["concat"] == 1);
+  CHECK(quantized["data_movement"] == 2);
+  for (const LayerReport& l : q.info.layers)
+    if (l.pattern == "add" || l.pattern == "concat") CHECK(l.has_output_sqnr);
+
+  // the compiled plan: one int8 pass per SiLU or Add, no float tensor between the convolutions,
+  // the same bytes as the graph run op by op
+  TensorMap in = batches(g, 1, 3)[0];
+  const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
+  for (int threads : {1, 2}) {
+    Session fast(q.graph, {.threads = threads});
+    int fused = 0;
+    for (Node* n : fast.graph().nodes()) {
+      if (n->op() != OpKind::FusedElementwise) continue;
+      ++fused;
+      CHECK(n->output(0)->dtype() == DType::u8);
+    }
+    CHECK(fused >= 4);
+    const Tensor got = fast.run(in).at("y");
+    REQUIRE(got.dims() == want.dims());
+    CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+  }
+}
+
+TEST_CASE("selecting only the convolutions keeps the ops between them float") {
+  Graph g = csp_block();
+  TensorListSource src(batches(g, 4, 4));
+  QuantizeOptions o;
+  o.layers.types = {"conv2d"};
+  QuantizeResult q = static_quantize(g, calibrate(g, src, {.layers = o.layers}), o, &src);
+  CHECK(count(q.graph, OpKind::QConv2d) == 4);
+  for (OpKind op : {OpKind::Concat, OpKind::MaxPool, OpKind::Resize}) CHECK(find_op(q.graph, op)->output(0)->dtype() == DType::f32);
+  for (const LayerReport& l : q.info.layers) CHECK(l.pattern == "conv2d");
+}
+
+TEST_CASE("dequantize_model returns every pattern's nodes to float") {
+  Graph g = csp_block();
+  TensorListSource src(batches(g, 4, 5));
+  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+  Graph d = dequantize_model(q.graph);
+  for (OpKind op : {OpKind::QConv2d, OpKind::QuantizeLinear, OpKind::DequantizeLinear}) CHECK(count(d, op) == 0);
+  for (Node* n : d.nodes())
+    for (Value* v : n->outputs()) CHECK_MESSAGE(v->dtype() == DType::f32, v->name());
+  TensorMap in = batches(g, 1, 6)[0];
+  CHECK(sqnr_db(Session(g).run(in).at("y"), Session(d).run(in).at("y")) > 25);
+}
