@@ -24,7 +24,7 @@ class ConcatPattern final : public Pattern {
     bool any_int8 = false;
     for (Value* v : n->inputs()) any_int8 = any_int8 || (v && r.existing_int8(v));
     Value* y = n->output(0);
-    if (!any_int8 || !wants_int8(r.g, y, r.o.layers)) return false;
+    if (!any_int8 || !r.demanded(y)) return false;
     if (!r.calibrated(y)) {
       rep.scheme = "float (not calibrated)";
       return true;
@@ -35,7 +35,7 @@ class ConcatPattern final : public Pattern {
     Node* c = r.g.insert_node(n, OpKind::Concat, {.name = r.g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs()});
     c->output(0)->set_quant(qp);
     r.probes.push_back({r.reports.size(), y->name(), c->output(0)->name(), true});
-    r.publish_int8(y, c->output(0), nullptr);
+    r.publish_int8(y, c->output(0));
     rep.quantized = true;
     rep.scheme = "static a:" + std::string(dtype_name(qp.qtype));
     return true;

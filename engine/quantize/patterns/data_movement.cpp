@@ -40,6 +40,7 @@ class DataMovementPattern final : public Pattern {
   bool rewrite(Rewriter& r, Node* n, LayerReport& rep) const override {
     Value* xq = r.existing_int8(n->input(0));
     if (!xq || !xq->type().quant) return false;
+    if (std::none_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return v && r.demanded(v); })) return false;
     std::vector<Value*> ins = n->inputs();
     ins[0] = xq;
     const size_t outs = n->op() == OpKind::MaxPool ? 1 : n->outputs().size();
@@ -47,7 +48,7 @@ class DataMovementPattern final : public Pattern {
                                            .num_outputs = outs});
     for (size_t i = 0; i < outs; ++i) {
       m->output(i)->set_quant(xq->type().quant);
-      r.publish_int8(n->output(i), m->output(i), nullptr);
+      r.publish_int8(n->output(i), m->output(i));
     }
     rep.quantized = true;
     rep.scheme = "int8 (exact)";

@@ -1,8 +1,9 @@
 // Patterns "add", "mul" and "activation": elementwise ops whose operands are int8 values run
 // between DequantizeLinear and QuantizeLinear nodes; the compiled plan fuses each chain into
 // one pass with int8 in and out (a 256-entry table when it reads one int8 tensor: SiLU,
-// HardSwish, Sigmoid, ...). A step whose result only other such steps of the same shape read
-// stays inside the chain (SiLU's Sigmoid), so a chain is quantized once, at its end.
+// HardSwish, Sigmoid, ...). A step's result is quantized only where an int8 op that is not
+// itself a step (a layer, Concat, a data-movement op) reads it; results other steps read stay
+// float inside the chain, so a chain is quantized once, at its end.
 #include <algorithm>
 
 #include "engine/quantize/patterns/patterns.h"
@@ -45,39 +46,57 @@ bool elementwise_step(const Rewriter& r, const Node& u) {
          p->ineligible(r.g, u).empty();
 }
 
-/// True when only elementwise steps with an output of `y`'s (static) shape read `y`: the
-/// plan computes `y` inside their fused pass, so it needs no quantization of its own.
-bool inside_chain(const Rewriter& r, const Value* y) {
-  if (r.g.is_output(y) || y->users().empty() || !y->shape().is_static()) return false;
-  return std::all_of(y->users().begin(), y->users().end(), [&](const Node* u) {
-    return elementwise_step(r, *u) && u->output(0)->shape() == y->shape();
-  });
+/// How `y`'s readers use it: some quantized op that is not an elementwise step (a layer,
+/// Concat, a data-movement op) wants it int8; some elementwise step continues the chain.
+struct Readers {
+  bool int8_op = false, chain = false;
+};
+Readers readers_of(const Rewriter& r, const Value* y) {
+  Readers k;
+  for (const Node* u : y->users()) {
+    const Pattern* p = pattern_for(*u);
+    if (elementwise_step(r, *u)) {
+      k.chain = true;
+    } else if (p && r.o.layers.selects(*u) && p->ineligible(r.g, *u).empty()) {
+      const bool layer = (p == &linear_pattern() || p == &conv2d_pattern()) && u->input(0) == y;
+      const bool form = !p->weighted() && std::any_of(u->outputs().begin(), u->outputs().end(),
+                                                      [&](const Value* v) { return v && r.demanded(v); });
+      k.int8_op = k.int8_op || layer || form;
+    }
+  }
+  return k;
 }
 
 bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
+  // only where an int8 consumer downstream reads the chain's result (else the chain stays
+  // float: quantizing its operands would add error for nothing)
+  Value* y = n->output(0);
+  if (!r.demanded(y)) return false;
   // every operand is a constant, an int8 value, or the float result of a step inside the chain
+  for (Value* v : n->inputs()) {
+    if (!v || v->is_constant() || r.int8_fed.count(v)) continue;
+    if (v->dtype() != DType::f32 || !r.existing_int8(v)) return false;
+  }
+  // read the shared DequantizeLinear of each int8 operand (the plan fuses it into the pass)
   for (size_t i = 0; i < n->inputs().size(); ++i) {
     Value* v = n->input(i);
     if (!v || v->is_constant() || r.int8_fed.count(v)) continue;
-    if (v->dtype() != DType::f32) return false;
+    if (v->producer() && v->producer()->op() == OpKind::DequantizeLinear) continue;
     Value* vq = r.existing_int8(v);
-    if (!vq) return false;
-    // read the shared DequantizeLinear of the int8 value (the plan fuses it into the pass)
-    if (!v->producer() || v->producer()->op() != OpKind::DequantizeLinear) {
-      Value*& d = r.dequantized[vq];
-      if (!d) d = r.dequantize_fresh(vq, n, v->name());
-      r.quantized[d] = vq;
-      r.g.set_input(n, i, d);
-    }
+    Value*& d = r.dequantized[vq];
+    if (!d) d = r.dequantize_fresh(vq, n, v->name());
+    r.quantized[d] = vq;
+    r.g.set_input(n, i, d);
   }
-  Value* y = n->output(0);
-  if (inside_chain(r, y)) {
+  // A chain is quantized once, where an int8 op reads it: its steps in between stay float
+  // inside the plan's fused pass (a GELU or SiLU written out is not rounded at every step).
+  const Readers k = readers_of(r, y);
+  if (!k.int8_op || r.g.is_output(y)) {
     r.int8_fed.insert(y);
     rep.quantized = true;
     rep.scheme = "static (inside an int8 elementwise chain)";
     return true;
   }
-  if (!wants_int8(r.g, y, r.o.layers)) return false;  // float readers only: the chain ends in float
   if (!r.calibrated(y)) {
     rep.scheme = "float (not calibrated)";
     return true;
@@ -88,7 +107,7 @@ bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
   Node* q = r.g.insert_node(n, OpKind::QuantizeLinear, {.name = r.g.unique_name(y->name() + "_quantize"), .inputs = {y, s, z}});
   q->output(0)->set_quant(qp);
   r.probes.push_back({r.reports.size(), y->name(), q->output(0)->name(), true});
-  r.publish_int8(y, q->output(0), q);
+  r.publish_int8(y, q->output(0));
   rep.quantized = true;
   rep.scheme = "static a:" + std::string(dtype_name(qp.qtype));
   return true;

@@ -6,11 +6,6 @@
 
 namespace mq::quant {
 
-bool wants_int8(const Graph&, const Value* y, const LayerSelection& layers) {
-  return std::any_of(y->users().begin(), y->users().end(),
-                     [&](const Node* u) { return pattern_for(*u) != nullptr && layers.selects(*u); });
-}
-
 Value* float_of(Graph& g, Value* v, Node* before) {
   if (!v || v->dtype() == DType::f32 || !v->type().quant) return v;
   Node* p = v->producer();

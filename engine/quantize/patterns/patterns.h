@@ -14,9 +14,6 @@ const Pattern& activation_pattern();
 const Pattern& concat_pattern();
 const Pattern& data_movement_pattern();
 
-/// True when some reader of `y` is a node a selected pattern quantizes: only then is an
-/// int8 form's output worth quantizing (float readers would dequantize it again).
-bool wants_int8(const Graph& g, const Value* y, const LayerSelection& layers);
 /// The float value behind int8 value `v`: the input of the QuantizeLinear that made it, or a
 /// new DequantizeLinear of it before `before` (dequantize_model).
 Value* float_of(Graph& g, Value* v, Node* before);

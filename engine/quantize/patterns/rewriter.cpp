@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "engine/quantize/patterns/pattern.h"
+#include "engine/quantize/patterns/patterns.h"
 
 namespace mq::quant {
 
@@ -66,20 +66,6 @@ Value* Rewriter::dequantize_fresh(Value* xq, Node* before, const std::string& hi
   return d->output(0);
 }
 
-void Rewriter::publish_int8(Value* y, Value* yq, const Node* keep) {
-  quantized[y] = yq;
-  std::vector<Node*> readers;
-  for (Node* u : y->users())
-    if (u != keep && std::find(readers.begin(), readers.end(), u) == readers.end()) readers.push_back(u);
-  if (readers.empty()) return;
-  Value*& d = dequantized[yq];
-  if (!d) d = dequantize_fresh(yq, readers.front(), y->name());
-  quantized[d] = yq;
-  for (Node* u : readers)
-    for (size_t i = 0; i < u->inputs().size(); ++i)
-      if (u->input(i) == y) g.set_input(u, i, d);
-}
-
 void Rewriter::remove(Node* n) {
   removed.insert(n);
   g.remove_node(n);
@@ -105,6 +91,19 @@ void Rewriter::run() {
   // Visited in execution order, so a node's producers are rewritten before it; nodes a
   // pattern removes (a fused activation) are skipped.
   const std::vector<Node*> order = g.nodes();
+  const size_t first_probe = probes.size();
+  // which values an int8 layer downstream would read as int8 (from the readers back)
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    const Node* u = *it;
+    const Pattern* p = pattern_for(*u);
+    if (!p || !p->supports(o.mode) || !o.layers.selects(*u) || !p->ineligible(g, *u).empty()) continue;
+    if (p == &linear_pattern() || p == &conv2d_pattern()) {
+      demand.insert(u->input(0));
+    } else if (!p->weighted() && std::any_of(u->outputs().begin(), u->outputs().end(), [&](const Value* v) { return v && demanded(v); })) {
+      for (const Value* v : u->inputs())
+        if (v && !v->is_constant()) demand.insert(v);
+    }
+  }
   for (Node* n : order) {
     if (removed.count(n)) continue;
     const Pattern* p = pattern_for(*n);
@@ -124,6 +123,17 @@ void Rewriter::run() {
     if (report) reports.push_back(rep);
   }
   g.remove_unused();
+  // an int8 result no int8 reader took in the end (its reader stayed float) is gone again
+  for (size_t i = first_probe; i < probes.size();) {
+    if (!probes[i].dequantize || g.find_value(probes[i].quant_value)) {
+      ++i;
+      continue;
+    }
+    LayerReport& rep = reports.at(probes[i].report);
+    rep.quantized = false;
+    rep.scheme = "float (no int8 reader)";
+    probes.erase(probes.begin() + std::ptrdiff_t(i));
+  }
   g.topo_sort();
 }
 

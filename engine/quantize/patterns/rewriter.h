@@ -21,6 +21,12 @@ struct Rewriter {
   std::map<const Value*, Value*> dequantized;  ///< int8 value → the DequantizeLinear output float readers share
   std::set<const Value*> int8_fed;           ///< float outputs of elementwise steps fused into an int8 chain
   std::set<const Node*> removed;             ///< nodes freed during the rewrite (not to be visited)
+  std::set<const Value*> demand;             ///< float values an int8 consumer downstream would read
+
+  /// True when a quantized layer (Linear, Conv2d) reads `v` as int8, directly or through
+  /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form
+  /// producing `v` worth making.
+  bool demanded(const Value* v) const { return demand.count(v) != 0; }
 
   /// The activation quantization scheme the options ask for.
   QuantScheme activation_scheme() const;
@@ -43,9 +49,10 @@ struct Rewriter {
   /// A fresh DequantizeLinear of int8 value `xq` before `before` (one reader: the compiled
   /// plan fuses it into that reader's elementwise pass).
   Value* dequantize_fresh(Value* xq, Node* before, const std::string& hint);
-  /// Makes `y` int8: records `yq` as its int8 version and points every float reader of `y`
-  /// (except `keep`, and graph outputs) at a DequantizeLinear of `yq`.
-  void publish_int8(Value* y, Value* yq, const Node* keep);
+  /// Records `yq` as the int8 version of float value `y`: int8 readers (layers, int8 forms)
+  /// read it; float readers keep reading `y` (an elementwise step switches to a
+  /// DequantizeLinear of `yq` itself, which the plan fuses into its pass).
+  void publish_int8(Value* y, Value* yq) { quantized[y] = yq; }
   /// Replaces `old` (and its fused activation `act`) by `fresh`, keeping value names.
   void replace_outputs(Node* old, Node* fresh, Node* act);
   void remove(Node* n);
