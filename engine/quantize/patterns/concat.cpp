@@ -1,4 +1,4 @@
-// Pattern "concat": Concat of int8 values. Every operand is brought to the output's
+// Pattern "concat": Concat of int8 values (at least one operand int8 already). Every operand is brought to the output's
 // calibrated scale (an operand already at it is used as it is; another int8 operand is
 // requantized by a 256-entry table in the plan; a float operand is quantized), then the
 // bytes are concatenated.

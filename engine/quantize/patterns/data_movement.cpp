@@ -36,11 +36,15 @@ class DataMovementPattern final : public Pattern {
       if (n.op() == OpKind::MaxPool && i > 0 && g.is_output(n.output(i))) return "the Indices output is read";
     return "";
   }
-  void observe(const Graph&, const Node&, std::set<std::string>&) const override {}  // exact: nothing to observe
+  /// Exact on int8 values; the input's range is what quantizes a float input here.
+  void observe(const Graph&, const Node& n, std::set<std::string>& names) const override { names.insert(n.input(0)->name()); }
   bool rewrite(Rewriter& r, Node* n, LayerReport& rep) const override {
-    Value* xq = r.existing_int8(n->input(0));
-    if (!xq || !xq->type().quant) return false;
     if (std::none_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return v && r.demanded(v); })) return false;
+    // a float input (a model input sliced and concatenated before the first convolution) is
+    // quantized here, so what follows moves bytes instead of floats
+    Value* xq = r.existing_int8(n->input(0));
+    if (!xq && r.calibrated(n->input(0))) xq = r.int8_input(n->input(0), n);
+    if (!xq || !xq->type().quant) return false;
     std::vector<Value*> ins = n->inputs();
     ins[0] = xq;
     const size_t outs = n->op() == OpKind::MaxPool ? 1 : n->outputs().size();
