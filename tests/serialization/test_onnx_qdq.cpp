@@ -15,6 +15,7 @@
 
 #include "engine/api.h"
 #include "engine/quantize.h"
+#include "csp_block.h"
 #include "interop_util.h"
 #include "serialization/npy.h"
 #include "serialization/serialization.h"
@@ -199,6 +200,14 @@ TEST_CASE("interop: onnxruntime runs monoquant's int8 models exported as QDQ ONN
     QuantizeResult d = dynamic_quantize(f);
     REQUIRE(count_op(d.graph, OpKind::DynamicQLSTM) == 1);
     cases.add("lstm_dynamic_" + dir_attr, d.graph, in, {{"sqnr_db", 30.0}});
+  }
+  {  // int8 between the layers: SiLU chains, residual Add, Concat, MaxPool, Resize (QDQ around each)
+    Graph f = test::csp_block(Dim(2));
+    auto src = random_source(f, rng, 8, -1.f, 1.f);
+    QuantizeResult q = static_quantize(f, calibrate(f, src));
+    REQUIRE(count_op(q.graph, OpKind::QConv2d) == 4);
+    REQUIRE(count_op(q.graph, OpKind::Concat) == 1);
+    cases.add("csp_block", q.graph, {{"x", random_tensor({2, 3, 8, 8}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
   }
   {  // the bundled Fashion-MNIST CNN, calibrated on examples/data, 256 test images
     std::string ex = std::string(MQ_SOURCE_DIR) + "/examples/";
