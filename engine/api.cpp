@@ -22,6 +22,7 @@ namespace {
 void optimize_one(Graph& g) {
   passes::inline_outer_constants(g);
   passes::remove_identities(g);
+  passes::fuse_qdq(g);  // before folding: it needs the weights' DequantizeLinear
   passes::fold_constants(g);
   passes::fold_batch_norm(g);
   passes::fuse_layers(g);

@@ -223,13 +223,6 @@ void print_text(const nlohmann::json& js) {
 
 int inspect_model(const InspectArgs& a) {
   Graph g = load_model(a.model, {.optimize = !a.no_optimize});
-  bool qdq = false;
-  for (const Node* n : g.nodes()) qdq |= n->op() == OpKind::QuantizeLinear;
-  if (qdq && !a.no_optimize && serialization::file_extension(a.model) == ".onnx") {
-    // constant folding would turn DequantizeLinear(int8 weight) into float weights
-    detail("QDQ model: shown as imported (not optimized)");
-    g = load_model(a.model, {.optimize = false});
-  }
   nlohmann::json js = describe(g, a.model);
   if (a.json) std::cout << js.dump(2) << '\n';
   else print_text(js);

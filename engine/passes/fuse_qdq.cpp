@@ -1,0 +1,161 @@
+// QDQ models — DequantizeLinear → Conv → QuantizeLinear, as ONNX Runtime's quantize_static,
+// NNCF or PyTorch's exporter write them — run on the int8 kernels: each such group becomes a
+// QConv2d with the file's own scales and zero points (per-tensor activations u8 or s8,
+// symmetric s8 weights per tensor or per output channel, int32 or float bias, an optional
+// Relu before the QuantizeLinear). What does not match stays as it is (exact float Q/DQ).
+#include <cmath>
+
+#include "engine/passes/passes.h"
+
+namespace mq::passes {
+
+namespace {
+
+bool scalar_f32(const Value* v, float& out) {
+  if (!v || !v->is_constant() || v->dtype() != DType::f32 || v->constant()->numel() != 1) return false;
+  out = v->constant()->data<float>()[0];
+  return std::isfinite(out) && out > 0.f;
+}
+
+/// A per-tensor QuantizeLinear / DequantizeLinear on u8 / s8: its scale, zero point and type.
+bool per_tensor(const Node* n, QuantParams& q) {
+  if (!n || n->inputs().size() > 3) return false;
+  const Value* data = n->op() == OpKind::DequantizeLinear ? n->input(0) : n->output(0);
+  if (!data || (data->dtype() != DType::u8 && data->dtype() != DType::i8)) return false;
+  float s = 0.f;
+  if (!scalar_f32(n->input(1), s)) return false;
+  int32_t zp = 0;
+  if (const Value* z = n->input(2)) {
+    if (!z->is_constant() || z->dtype() != data->dtype() || z->constant()->numel() != 1) return false;
+    zp = int32_t(z->constant()->to_int64()[0]);
+  }
+  q = QuantParams{{s}, {zp}, std::nullopt, data->dtype()};
+  return true;
+}
+
+/// The int8 weight behind a DequantizeLinear of a constant s8 tensor with zero points 0:
+/// per tensor, or per output channel (axis 0).
+bool int8_weight(const Node* dq, Tensor& w) {
+  if (!dq || dq->op() != OpKind::DequantizeLinear) return false;
+  const Value* x = dq->input(0);
+  const Value* s = dq->input(1);
+  if (!x || !x->is_constant() || x->dtype() != DType::i8 || x->constant()->rank() < 1) return false;
+  if (!s || !s->is_constant() || s->dtype() != DType::f32) return false;
+  const int64_t channels = x->constant()->dim(0);
+  const int64_t n = s->constant()->numel();
+  if (n != 1 && (n != channels || s->constant()->rank() != 1 || dq->attrs().get_int_or("axis", 1) != 0)) return false;
+  QuantParams q;
+  q.scales = s->constant()->to_float();
+  for (float v : q.scales)
+    if (!(std::isfinite(v) && v > 0.f)) return false;
+  if (const Value* z = dq->input(2)) {
+    if (!z->is_constant() || z->constant()->numel() != n) return false;
+    for (int64_t v : z->constant()->to_int64())
+      if (v != 0) return false;
+  }
+  q.zero_points.assign(q.scales.size(), 0);
+  if (n != 1) q.axis = 0;
+  q.qtype = DType::i8;
+  w = *x->constant();
+  w.set_quant(q);
+  return true;
+}
+
+/// The bias in units of x_scale · w_scale[c]: the file's int32 values when they are in those
+/// units already, else the float bias rounded to them. False when it is not a constant.
+bool int32_bias(const Value* b, float sx, const std::vector<float>& sw, int64_t channels, Tensor& out) {
+  std::vector<double> real(static_cast<size_t>(channels), 0.0);
+  const Node* dq = b->producer();
+  if (dq && dq->op() == OpKind::DequantizeLinear && dq->input(0)->is_constant() && dq->input(0)->dtype() == DType::i32 &&
+      dq->input(1)->is_constant()) {
+    const auto q = dq->input(0)->constant()->to_int64();
+    const auto s = dq->input(1)->constant()->to_float();
+    if (int64_t(q.size()) != channels || (s.size() != 1 && int64_t(s.size()) != channels)) return false;
+    bool same_units = true;
+    for (int64_t c = 0; c < channels; ++c) {
+      const double want = double(sx) * double(sw[size_t(sw.size() == 1 ? 0 : c)]);
+      const double have = s[size_t(s.size() == 1 ? 0 : c)];
+      same_units = same_units && std::fabs(have - want) <= 1e-6 * want;
+      real[size_t(c)] = double(q[size_t(c)]) * have;
+    }
+    if (same_units) {
+      out = *dq->input(0)->constant();
+      out.set_quant(std::nullopt);
+      return true;
+    }
+  } else if (b->is_constant() && b->dtype() == DType::f32 && b->constant()->numel() == channels) {
+    const auto f = b->constant()->to_float();
+    for (int64_t c = 0; c < channels; ++c) real[size_t(c)] = f[size_t(c)];
+  } else {
+    return false;
+  }
+  std::vector<int32_t> q(static_cast<size_t>(channels));
+  for (int64_t c = 0; c < channels; ++c) {
+    const double unit = double(sx) * double(sw[size_t(sw.size() == 1 ? 0 : c)]);
+    q[size_t(c)] = int32_t(std::clamp(std::nearbyint(real[size_t(c)] / unit), -2147483648.0, 2147483647.0));
+  }
+  out = Tensor::from_vector<int32_t>({channels}, q);
+  return true;
+}
+
+Value* scalar_constant(Graph& g, const std::string& name, const QuantParams& q, bool zero_point) {
+  if (!zero_point) return g.add_constant(g.unique_name(name + "_scale"), Tensor::scalar<float>(q.scales[0]));
+  if (q.qtype == DType::i8) return g.add_constant(g.unique_name(name + "_zero_point"), Tensor::scalar<int8_t>(int8_t(q.zero_points[0])));
+  return g.add_constant(g.unique_name(name + "_zero_point"), Tensor::scalar<uint8_t>(uint8_t(q.zero_points[0])));
+}
+
+/// Conv2d `n` as QConv2d when its operands and result are QDQ; false when they are not.
+bool fuse_conv(Graph& g, Node* n) {
+  QuantParams qx, qy;
+  Node* dqx = n->input(0) ? n->input(0)->producer() : nullptr;
+  if (!dqx || dqx->op() != OpKind::DequantizeLinear || !per_tensor(dqx, qx)) return false;
+  Value* xq = dqx->input(0);
+  if (!xq->shape().has_rank() || xq->shape().rank() != 4) return false;
+  if (xq->type().quant && *xq->type().quant != qx) return false;
+  Tensor w;
+  if (!n->input(1) || !int8_weight(n->input(1)->producer(), w)) return false;
+  // the result: read by one QuantizeLinear, maybe through a Relu
+  Value* y = n->output(0);
+  if (g.is_output(y) || y->users().size() != 1) return false;
+  Node* relu = y->users()[0]->op() == OpKind::Relu ? y->users()[0] : nullptr;
+  Value* last = relu ? relu->output(0) : y;
+  if (relu && (g.is_output(last) || last->users().size() != 1)) return false;
+  Node* qn = last->users().empty() ? nullptr : last->users()[0];
+  if (!qn || qn->op() != OpKind::QuantizeLinear || qn->input(0) != last || !per_tensor(qn, qy)) return false;
+  const int64_t channels = w.dim(0);
+  std::vector<float> sw = w.quant()->scales;
+  Tensor bias;
+  if (n->input(2) && !int32_bias(n->input(2), qx.scales[0], sw, channels, bias)) return false;
+
+  if (!xq->type().quant) xq->set_quant(qx);
+  Attributes attrs = n->attrs();
+  if (relu) attrs.set("activation", std::string("relu"));
+  const std::string name = n->name();
+  Value* wv = g.add_constant(g.unique_name(name + "_weight_int8"), w);
+  Value* bv = n->input(2) ? g.add_constant(g.unique_name(name + "_bias_int32"), bias) : nullptr;
+  Node* fused = g.insert_node(n, OpKind::QConv2d, {.name = g.unique_name(name + "_int8"),
+                                                    .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false),
+                                                               scalar_constant(g, name, qy, true)},
+                                                    .attrs = attrs});
+  fused->output(0)->set_quant(qy);
+  const std::string out_name = qn->output(0)->name();
+  g.replace_all_uses(qn->output(0), fused->output(0));
+  g.remove_node(qn);
+  if (relu) g.remove_node(relu);
+  g.remove_node(n);
+  g.rename_node(fused, name);
+  g.rename_value(fused->output(0), out_name);
+  return true;
+}
+
+}  // namespace
+
+int fuse_qdq(Graph& g) {
+  int fused = 0;
+  for (Node* n : g.nodes())
+    if (n->op() == OpKind::Conv2d && fuse_conv(g, n)) ++fused;
+  if (fused) g.remove_unused();
+  return fused;
+}
+
+}  // namespace mq::passes
