@@ -1,0 +1,119 @@
+// QDQ models (DequantizeLinear → Conv → [Relu] → QuantizeLinear) run as QConv2d with the
+// file's scales and zero points, and give what the QDQ graph run op by op gives.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "engine/api.h"
+#include "engine/passes/passes.h"
+#include "engine/session.h"
+#include "random_tensor.h"
+
+using namespace mq;
+
+namespace {
+
+struct QdqConv {
+  DType act = DType::u8;      ///< activation type (u8 or s8 zero points)
+  bool per_channel = true;
+  bool relu = true;
+  bool int32_bias = true;
+  int64_t weight_zero_point = 0;
+};
+
+Value* scalar(Graph& g, const std::string& name, float v) { return g.add_constant(name, Tensor::scalar<float>(v)); }
+Value* zero_point(Graph& g, const std::string& name, DType t, int32_t v) {
+  return t == DType::i8 ? g.add_constant(name, Tensor::scalar<int8_t>(int8_t(v))) : g.add_constant(name, Tensor::scalar<uint8_t>(uint8_t(v)));
+}
+
+/// x f32 [N,4,6,6] → Q → DQ → Conv(DQ(w s8), bias) → [Relu] → Q → DQ → y.
+Graph qdq_conv(const QdqConv& o) {
+  std::mt19937 rng(11);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(4), Dim(6), Dim(6)}), {}});
+  const int32_t xz = o.act == DType::u8 ? 128 : 0;
+  Value* xs = scalar(g, "xs", 0.02f);
+  Value* q = g.add_node(OpKind::QuantizeLinear, {.name = "qx", .inputs = {x, xs, zero_point(g, "xz", o.act, xz)}})->output(0);
+  Value* dq = g.add_node(OpKind::DequantizeLinear, {.name = "dqx", .inputs = {q, xs, zero_point(g, "xz2", o.act, xz)}})->output(0);
+  Tensor w(DType::i8, {3, 4, 3, 3});
+  for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = int8_t(int(rng() % 255) - 127);
+  Tensor ws = o.per_channel ? Tensor::from_vector<float>({3}, {0.004f, 0.007f, 0.003f}) : Tensor::scalar<float>(0.005f);
+  Tensor wz = o.per_channel ? Tensor::from_vector<int8_t>({3}, {0, int8_t(o.weight_zero_point), 0}) : Tensor::scalar<int8_t>(int8_t(o.weight_zero_point));
+  Attributes axis0;
+  axis0.set("axis", int64_t(0));
+  Value* wv = g.add_node(OpKind::DequantizeLinear, {.name = "dqw", .inputs = {g.add_constant("w", w), g.add_constant("ws", ws), g.add_constant("wz", wz)},
+                                                    .attrs = axis0})->output(0);
+  Value* b = nullptr;
+  if (o.int32_bias) {
+    std::vector<float> bs;
+    for (float s : ws.to_float()) bs.push_back(0.02f * s);
+    if (!o.per_channel) bs.assign(3, 0.02f * 0.005f);
+    b = g.add_node(OpKind::DequantizeLinear, {.name = "dqb", .inputs = {g.add_constant("b", Tensor::from_vector<int32_t>({3}, {40, -300, 7})),
+                                                                        g.add_constant("bs", Tensor::from_vector<float>({3}, bs))},
+                                              .attrs = axis0})->output(0);
+  } else {
+    b = g.add_constant("b", Tensor::from_vector<float>({3}, {0.05f, -0.1f, 0.02f}));
+  }
+  Attributes pads;
+  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* y = g.add_node(OpKind::Conv2d, {.name = "conv", .inputs = {dq, wv, b}, .attrs = pads})->output(0);
+  if (o.relu) y = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {y}})->output(0);
+  const int32_t yz = o.act == DType::u8 ? (o.relu ? 0 : 120) : (o.relu ? -128 : 0);
+  Value* ys = scalar(g, "ys", 0.03f);
+  Value* yq = g.add_node(OpKind::QuantizeLinear, {.name = "qy", .inputs = {y, ys, zero_point(g, "yz", o.act, yz)}})->output(0);
+  Value* out = g.add_node(OpKind::DequantizeLinear, {.name = "dqy", .inputs = {yq, ys, zero_point(g, "yz2", o.act, yz)}, .output_names = {"y"}})->output(0);
+  g.add_output(out);
+  return g;
+}
+
+int count(const Graph& g, OpKind op) {
+  int n = 0;
+  for (Node* node : g.nodes()) n += node->op() == op;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("a QDQ convolution runs as QConv2d with the file's parameters and the QDQ graph's results") {
+  for (DType act : {DType::u8, DType::i8})
+    for (bool per_channel : {true, false})
+      for (bool relu : {true, false})
+        for (bool int32_bias : {true, false}) {
+          CAPTURE(dtype_name(act));
+          CAPTURE(per_channel);
+          CAPTURE(relu);
+          CAPTURE(int32_bias);
+          Graph g = qdq_conv({act, per_channel, relu, int32_bias});
+          Graph f = g.clone();
+          CHECK(passes::fuse_qdq(f) == 1);
+          REQUIRE(count(f, OpKind::QConv2d) == 1);
+          CHECK(count(f, OpKind::Conv2d) == 0);
+          std::mt19937 rng(3);
+          TensorMap in{{"x", test::random_tensor({2, 4, 6, 6}, rng, 1.5f)}};
+          const Tensor want = Session(g, {.optimize = false}).run(in).at("y");
+          const Tensor got = Session(f, {.optimize = false}).run(in).at("y");
+          REQUIRE(got.dims() == want.dims());
+          // the same integer result up to one output step where float rounding of the
+          // QDQ graph's conv lands on the other side of a rounding boundary
+          int64_t off = 0;
+          for (int64_t i = 0; i < want.numel(); ++i) {
+            const float d = std::fabs(got.data<float>()[i] - want.data<float>()[i]);
+            CHECK(d <= 0.03f * 1.001f);
+            off += d > 0.f;
+          }
+          CHECK(off <= want.numel() / 50);
+        }
+}
+
+TEST_CASE("QDQ convolutions the int8 kernels cannot run exactly stay as they are") {
+  Graph g = qdq_conv({DType::u8, true, true, true, /*weight_zero_point=*/3});  // asymmetric weights
+  CHECK(passes::fuse_qdq(g) == 0);
+  CHECK(count(g, OpKind::Conv2d) == 1);
+}
+
+TEST_CASE("load_model fuses the QDQ convolutions of an ONNX file") {
+  Graph g = qdq_conv({});
+  optimize_graph(g);
+  CHECK(count(g, OpKind::QConv2d) == 1);
+}
