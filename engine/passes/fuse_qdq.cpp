@@ -33,13 +33,16 @@ bool per_tensor(const Node* n, QuantParams& q) {
   return true;
 }
 
-/// The int8 weight behind a DequantizeLinear of a constant s8 tensor with zero points 0:
-/// per tensor, or per output channel (axis 0).
+/// The int8 weight behind a DequantizeLinear of a constant symmetric 8-bit tensor — s8 with
+/// zero points 0, or u8 with zero points 128 (as monoquant's own QDQ export writes them for
+/// ONNX Runtime's u8 kernels; the same values shifted) — per tensor, or per output channel
+/// (axis 0).
 bool int8_weight(const Node* dq, Tensor& w) {
   if (!dq || dq->op() != OpKind::DequantizeLinear) return false;
   const Value* x = dq->input(0);
   const Value* s = dq->input(1);
-  if (!x || !x->is_constant() || x->dtype() != DType::i8 || x->constant()->rank() < 1) return false;
+  if (!x || !x->is_constant() || (x->dtype() != DType::i8 && x->dtype() != DType::u8) || x->constant()->rank() < 1) return false;
+  const int64_t symmetric_zp = x->dtype() == DType::u8 ? 128 : 0;
   if (!s || !s->is_constant() || s->dtype() != DType::f32) return false;
   const int64_t channels = x->constant()->dim(0);
   const int64_t n = s->constant()->numel();
@@ -49,14 +52,23 @@ bool int8_weight(const Node* dq, Tensor& w) {
   for (float v : q.scales)
     if (!(std::isfinite(v) && v > 0.f)) return false;
   if (const Value* z = dq->input(2)) {
-    if (!z->is_constant() || z->constant()->numel() != n) return false;
+    if (!z->is_constant() || z->dtype() != x->dtype() || z->constant()->numel() != n) return false;
     for (int64_t v : z->constant()->to_int64())
-      if (v != 0) return false;
+      if (v != symmetric_zp) return false;
+  } else if (symmetric_zp != 0) {
+    return false;
   }
   q.zero_points.assign(q.scales.size(), 0);
   if (n != 1) q.axis = 0;
   q.qtype = DType::i8;
-  w = *x->constant();
+  if (x->dtype() == DType::i8) {
+    w = *x->constant();
+  } else {
+    w = Tensor(DType::i8, x->constant()->dims());
+    const uint8_t* src = x->constant()->data<uint8_t>();
+    int8_t* dst = w.data<int8_t>();
+    for (int64_t i = 0; i < w.numel(); ++i) dst[i] = int8_t(int(src[i]) - 128);
+  }
   w.set_quant(q);
   return true;
 }

@@ -3,12 +3,16 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "engine/api.h"
 #include "engine/passes/passes.h"
+#include "engine/quantize.h"
 #include "engine/session.h"
+#include "csp_block.h"
 #include "random_tensor.h"
+#include "serialization/test_helpers.h"
 
 using namespace mq;
 
@@ -116,4 +120,23 @@ TEST_CASE("load_model fuses the QDQ convolutions of an ONNX file") {
   Graph g = qdq_conv({});
   optimize_graph(g);
   CHECK(count(g, OpKind::QConv2d) == 1);
+}
+
+TEST_CASE("monoquant's own QDQ export (u8 weights, zero point 128) comes back as int8 layers with the same outputs") {
+  Graph f = test::csp_block();
+  std::mt19937 rng(5);
+  std::vector<TensorMap> data;
+  for (int i = 0; i < 4; ++i) data.push_back({{"x", test::random_tensor({2, 3, 8, 8}, rng, 1.f)}});
+  TensorListSource src(data);
+  QuantizeResult q = static_quantize(f, calibrate(f, src));
+  REQUIRE(count(q.graph, OpKind::QConv2d) == 4);
+  test::TempDir dir;
+  save_model(q.graph, dir / "csp.onnx");
+  Graph back = load_model(dir / "csp.onnx");
+  CHECK(count(back, OpKind::QConv2d) == 4);
+  CHECK(count(back, OpKind::Conv2d) == 0);
+  const Tensor want = Session(q.graph).run(data[0]).at("y");
+  const Tensor got = Session(back).run(data[0]).at("y");
+  REQUIRE(got.dims() == want.dims());
+  CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
 }
