@@ -1,6 +1,6 @@
-// QDQ models — DequantizeLinear → Conv → QuantizeLinear, as ONNX Runtime's quantize_static,
-// NNCF or PyTorch's exporter write them — run on the int8 kernels: each such group becomes a
-// QConv2d with the file's own scales and zero points (per-tensor activations u8 or s8,
+// QDQ models — DequantizeLinear → Conv / Gemm / MatMul → QuantizeLinear, as ONNX Runtime's
+// quantize_static, NNCF or PyTorch's exporter write them — run on the int8 kernels: each such
+// group becomes a QConv2d or QLinear with the file's own scales and zero points (per-tensor activations u8 or s8,
 // symmetric s8 weights per tensor or per output channel, int32 or float bias, an optional
 // Relu before the QuantizeLinear). What does not match stays as it is (exact float Q/DQ).
 #include <cmath>
@@ -37,16 +37,19 @@ bool per_tensor(const Node* n, QuantParams& q) {
 /// zero points 0, or u8 with zero points 128 (as monoquant's own QDQ export writes them for
 /// ONNX Runtime's u8 kernels; the same values shifted) — per tensor, or per output channel
 /// (axis 0).
-bool int8_weight(const Node* dq, Tensor& w) {
+bool int8_weight(const Node* dq, Tensor& w, int64_t channel_axis = 0) {
   if (!dq || dq->op() != OpKind::DequantizeLinear) return false;
   const Value* x = dq->input(0);
   const Value* s = dq->input(1);
   if (!x || !x->is_constant() || (x->dtype() != DType::i8 && x->dtype() != DType::u8) || x->constant()->rank() < 1) return false;
   const int64_t symmetric_zp = x->dtype() == DType::u8 ? 128 : 0;
   if (!s || !s->is_constant() || s->dtype() != DType::f32) return false;
-  const int64_t channels = x->constant()->dim(0);
+  if (channel_axis >= int64_t(x->constant()->rank())) return false;
+  const int64_t channels = x->constant()->dim(size_t(channel_axis));
   const int64_t n = s->constant()->numel();
-  if (n != 1 && (n != channels || s->constant()->rank() != 1 || dq->attrs().get_int_or("axis", 1) != 0)) return false;
+  int64_t axis = dq->attrs().get_int_or("axis", 1);
+  if (axis < 0) axis += int64_t(x->constant()->rank());
+  if (n != 1 && (n != channels || s->constant()->rank() != 1 || axis != channel_axis)) return false;
   QuantParams q;
   q.scales = s->constant()->to_float();
   for (float v : q.scales)
@@ -59,7 +62,7 @@ bool int8_weight(const Node* dq, Tensor& w) {
     return false;
   }
   q.zero_points.assign(q.scales.size(), 0);
-  if (n != 1) q.axis = 0;
+  if (n != 1) q.axis = channel_axis;
   q.qtype = DType::i8;
   if (x->dtype() == DType::i8) {
     w = *x->constant();
@@ -160,12 +163,108 @@ bool fuse_conv(Graph& g, Node* n) {
   return true;
 }
 
+/// [K,N] int8 (channels on axis 1) → [N,K] (channels on axis 0), as Linear keeps weights.
+Tensor transpose_weight(const Tensor& w) {
+  const int64_t k = w.dim(0), n = w.dim(1);
+  Tensor t(DType::i8, {n, k});
+  const int8_t* src = w.data<int8_t>();
+  int8_t* dst = t.data<int8_t>();
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) dst[j * k + i] = src[i * n + j];
+  QuantParams q = *w.quant();
+  if (q.axis) q.axis = 0;
+  t.set_quant(q);
+  return t;
+}
+
+/// The QuantizeLinear reading `y` (maybe through a Relu), or null; `relu` gets the Relu.
+Node* output_quantize(const Graph& g, Value* y, Node*& relu, QuantParams& qy) {
+  relu = nullptr;
+  if (g.is_output(y) || y->users().size() != 1) return nullptr;
+  relu = y->users()[0]->op() == OpKind::Relu ? y->users()[0] : nullptr;
+  Value* last = relu ? relu->output(0) : y;
+  if (relu && (g.is_output(last) || last->users().size() != 1)) return nullptr;
+  Node* qn = last->users().empty() ? nullptr : last->users()[0];
+  if (!qn || qn->op() != OpKind::QuantizeLinear || qn->input(0) != last || !per_tensor(qn, qy)) return nullptr;
+  return qn;
+}
+
+/// Gemm (alpha 1, no transA, bias C [N]) or MatMul (2-D int8 weight, then maybe an Add of a
+/// bias [N]) of QDQ operands, quantized at its output, as QLinear.
+bool fuse_linear(Graph& g, Node* n) {
+  const bool gemm = n->op() == OpKind::Gemm;
+  if (gemm && (n->attrs().get_float_or("alpha", 1.f) != 1.f || n->attrs().get_int_or("transA", 0) != 0)) return false;
+  QuantParams qx, qy;
+  Node* dqx = n->input(0) ? n->input(0)->producer() : nullptr;
+  if (!dqx || dqx->op() != OpKind::DequantizeLinear || !per_tensor(dqx, qx)) return false;
+  Value* xq = dqx->input(0);
+  if (!xq->shape().has_rank() || xq->shape().rank() < (gemm ? 2u : 1u)) return false;
+  if (xq->type().quant && *xq->type().quant != qx) return false;
+  const bool trans_b = gemm && n->attrs().get_int_or("transB", 0) != 0;
+  Node* dqw = n->input(1) ? n->input(1)->producer() : nullptr;
+  if (!dqw || !dqw->input(0) || !dqw->input(0)->is_constant() || dqw->input(0)->constant()->rank() != 2) return false;
+  Tensor w;
+  if (!int8_weight(dqw, w, trans_b ? 0 : 1)) return false;
+  if (!trans_b) w = transpose_weight(w);
+  const int64_t channels = w.dim(0);
+  // the bias: Gemm's C (beta 1), or a MatMul's one Add reader with a constant [N] operand
+  Value* bias_value = nullptr;
+  Node* add = nullptr;
+  Value* y = n->output(0);
+  if (gemm) {
+    if (n->input(2)) {
+      if (n->attrs().get_float_or("beta", 1.f) != 1.f) return false;
+      bias_value = n->input(2);
+    }
+  } else if (!g.is_output(y) && y->users().size() == 1 && y->users()[0]->op() == OpKind::Add) {
+    add = y->users()[0];
+    Value* other = add->input(0) == y ? add->input(1) : add->input(0);
+    const Node* p = other ? other->producer() : nullptr;
+    const bool constant = other && (other->is_constant() || (p && p->op() == OpKind::DequantizeLinear && p->input(0)->is_constant()));
+    if (!constant || !other->shape().has_rank() || other->shape().rank() != 1) {
+      add = nullptr;
+    } else {
+      bias_value = other;
+      y = add->output(0);
+    }
+  }
+  Node* relu = nullptr;
+  Node* qn = output_quantize(g, y, relu, qy);
+  if (!qn) return false;
+  std::vector<float> sw = w.quant()->scales;
+  Tensor bias;
+  if (bias_value && !int32_bias(bias_value, qx.scales[0], sw, channels, bias)) return false;
+
+  if (!xq->type().quant) xq->set_quant(qx);
+  Attributes attrs;
+  if (relu) attrs.set("activation", std::string("relu"));
+  const std::string name = n->name();
+  Value* wv = g.add_constant(g.unique_name(name + "_weight_int8"), w);
+  Value* bv = bias_value ? g.add_constant(g.unique_name(name + "_bias_int32"), bias) : nullptr;
+  Node* fused = g.insert_node(n, OpKind::QLinear, {.name = g.unique_name(name + "_int8"),
+                                                    .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false),
+                                                               scalar_constant(g, name, qy, true)},
+                                                    .attrs = attrs});
+  fused->output(0)->set_quant(qy);
+  const std::string out_name = qn->output(0)->name();
+  g.replace_all_uses(qn->output(0), fused->output(0));
+  g.remove_node(qn);
+  if (relu) g.remove_node(relu);
+  if (add) g.remove_node(add);
+  g.remove_node(n);
+  g.rename_node(fused, name);
+  g.rename_value(fused->output(0), out_name);
+  return true;
+}
+
 }  // namespace
 
 int fuse_qdq(Graph& g) {
   int fused = 0;
   for (Node* n : g.nodes())
-    if (n->op() == OpKind::Conv2d && fuse_conv(g, n)) ++fused;
+    if ((n->op() == OpKind::Conv2d && fuse_conv(g, n)) ||
+        ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, n)))
+      ++fused;
   if (fused) g.remove_unused();
   return fused;
 }

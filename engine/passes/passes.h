@@ -14,8 +14,9 @@ void fold_batch_norm(Graph& g);
 /// MatMul with a constant 2-D weight → Linear; a constant per-channel Add after a Linear or
 /// Conv2d → its bias.
 void fuse_layers(Graph& g);
-/// QDQ models: DequantizeLinear → Conv2d (int8 weights) → [Relu] → QuantizeLinear becomes a
-/// QConv2d with the file's scales and zero points. Returns how many were fused.
+/// QDQ models: DequantizeLinear → Conv2d / Gemm / MatMul (int8 weights) → [Relu] →
+/// QuantizeLinear becomes a QConv2d / QLinear with the file's scales and zero points. Returns
+/// how many were fused.
 int fuse_qdq(Graph& g);
 
 }  // namespace mq::passes

@@ -140,3 +140,43 @@ TEST_CASE("monoquant's own QDQ export (u8 weights, zero point 128) comes back as
   REQUIRE(got.dims() == want.dims());
   CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
 }
+
+TEST_CASE("a QDQ MatMul with a bias Add and a QDQ Gemm run as QLinear") {
+  for (bool gemm : {false, true}) {
+    CAPTURE(gemm);
+    std::mt19937 rng(13);
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(6)}), {}});
+    Value* xs = scalar(g, "xs", 0.02f);
+    Value* q = g.add_node(OpKind::QuantizeLinear, {.inputs = {x, xs, zero_point(g, "xz", DType::u8, 128)}})->output(0);
+    Value* dq = g.add_node(OpKind::DequantizeLinear, {.inputs = {q, xs, zero_point(g, "xz2", DType::u8, 128)}})->output(0);
+    // MatMul: W [K=6, N=4], channels on axis 1; Gemm (transB): W [N=4, K=6], channels on axis 0
+    Tensor w(DType::i8, gemm ? std::vector<int64_t>{4, 6} : std::vector<int64_t>{6, 4});
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = int8_t(int(rng() % 255) - 127);
+    Attributes axis;
+    axis.set("axis", int64_t(gemm ? 0 : 1));
+    Value* wv = g.add_node(OpKind::DequantizeLinear, {.inputs = {g.add_constant("w", w), g.add_constant("ws", Tensor::from_vector<float>({4}, {0.004f, 0.006f, 0.002f, 0.005f})),
+                                                                 g.add_constant("wz", Tensor::from_vector<int8_t>({4}, {0, 0, 0, 0}))},
+                                                      .attrs = axis})->output(0);
+    Value* bias = g.add_constant("b", Tensor::from_vector<float>({4}, {0.1f, -0.2f, 0.05f, 0.f}));
+    Value* y = nullptr;
+    if (gemm) {
+      Attributes t;
+      t.set("transB", int64_t(1));
+      y = g.add_node(OpKind::Gemm, {.inputs = {dq, wv, bias}, .attrs = t})->output(0);
+    } else {
+      y = g.add_node(OpKind::MatMul, {.inputs = {dq, wv}})->output(0);
+      y = g.add_node(OpKind::Add, {.inputs = {y, bias}})->output(0);
+    }
+    Value* ys = scalar(g, "ys", 0.01f);
+    Value* yq = g.add_node(OpKind::QuantizeLinear, {.inputs = {y, ys, zero_point(g, "yz", DType::u8, 100)}})->output(0);
+    g.add_output(g.add_node(OpKind::DequantizeLinear, {.inputs = {yq, ys, zero_point(g, "yz2", DType::u8, 100)}, .output_names = {"y"}})->output(0));
+    Graph f = g.clone();
+    CHECK(passes::fuse_qdq(f) == 1);
+    CHECK(count(f, OpKind::QLinear) == 1);
+    TensorMap in{{"x", test::random_tensor({5, 6}, rng, 2.f)}};
+    const Tensor want = Session(g, {.optimize = false}).run(in).at("y");
+    const Tensor got = Session(f, {.optimize = false}).run(in).at("y");
+    for (int64_t i = 0; i < want.numel(); ++i) CHECK(std::fabs(got.data<float>()[i] - want.data<float>()[i]) <= 0.01f * 1.001f);
+  }
+}
