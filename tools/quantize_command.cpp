@@ -32,6 +32,7 @@ struct QuantizeArgs {
   int64_t validation_samples = 32;
   bool no_round_trip = false;
   bool no_fuse = false;
+  bool requantize = false;
   std::string report;
   int threads = 0;
   std::string save_calibration, load_calibration;
@@ -64,6 +65,26 @@ ObserverOptions parse_observer(const std::string& spec) {
     o.percentile = p;
   }
   return o;
+}
+
+/// "83 int8 layers, 192 QuantizeLinear" for a model that holds quantized ops, else "".
+std::string quantized_content(const Graph& g) {
+  int64_t layers = 0, qdq = 0;
+  for (const Node* n : g.nodes()) {
+    switch (n->op()) {
+      case OpKind::QuantizeLinear: case OpKind::DequantizeLinear: ++qdq; break;
+      case OpKind::QLinearConv: case OpKind::QLinearMatMul: case OpKind::MatMulInteger: case OpKind::ConvInteger:
+        ++layers;
+        break;
+      default:
+        layers += quant::pattern_producing(n->op()) != nullptr;
+    }
+  }
+  if (!layers && !qdq) return "";
+  std::string s;
+  if (layers) s = std::to_string(layers) + " int8 layers";
+  if (qdq) s += (s.empty() ? "" : ", ") + std::to_string(qdq) + " QuantizeLinear / DequantizeLinear";
+  return s;
 }
 
 LayerSelection parse_layers(const QuantizeArgs& a) {
@@ -135,6 +156,14 @@ int quantize_model(const QuantizeArgs& a) {
   note("importing " + a.model);
   Graph g = load_model(a.model);
   seconds["import"] = seconds_since(t0);
+  if (std::string what = quantized_content(g); !what.empty()) {
+    if (!a.requantize)
+      fail<InvalidArgument>(a.model, ": the model is already quantized (", what,
+                            "); it runs as it is (monoquant run / bench). To quantize it again from the float "
+                            "values it holds, pass --requantize.");
+    note("already quantized (" + what + "): returned to float first (--requantize)");
+    g = dequantize_model(g);
+  }
 
   // ---- data: calibration samples first, the last --validation-samples held back ----
   std::unique_ptr<FileSource> data;
@@ -260,6 +289,8 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("-m,--mode", a->mode, "static (calibrated activations) or dynamic (activations per call)")
       ->check(CLI::IsMember({"static", "dynamic"}));
+  cmd->add_flag("--requantize", a->requantize,
+                "The model is quantized already (QDQ, QOperator or monoquant's int8 ops): return it to float and quantize it again");
   cmd->add_option("--layers", a->layers, "Patterns to quantize (default all): " + quant::pattern_names())->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_option("--include", a->include, "Quantize only layers whose name matches (glob; repeatable)")

@@ -647,3 +647,29 @@ TEST_CASE("cli: quantize a streaming model, its state fed back with --state") {
   CHECK(r.code == 3);
   check_error_line(r);
 }
+
+TEST_CASE("cli: quantizing a model that is quantized already says so; --requantize quantizes it again") {
+  if (!have(kMnist8) || !quantize_available()) {
+    MESSAGE("skipped: mnist8 or quantize not available");
+    return;
+  }
+  TempDir tmp;
+  const std::string calib = kShared + "/models/mnist8/test_data_set_0";
+  auto r = run_cli("quantize " + q(kMnist8) + " --calib " + q(calib) + " -o " + q(tmp / "m.int8.onnx") + " --quiet --on-failure warn");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  // the QDQ file runs on the int8 kernels: inspect counts its convolutions as quantized layers
+  auto ins = run_cli("inspect " + q(tmp / "m.int8.onnx") + " --json");
+  REQUIRE(ins.code == 0);
+  CHECK(parse_json(ins.out)["quantized_layers"].get<int64_t>() >= 2);
+  r = run_cli("quantize " + q(tmp / "m.int8.onnx") + " --calib " + q(calib) + " -o " + q(tmp / "again.mqm"));
+  CHECK(r.code == 3);
+  CHECK(r.err.find("already quantized") != std::string::npos);
+  CHECK(r.err.find("--requantize") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp / "again.mqm"));
+  r = run_cli("quantize " + q(tmp / "m.int8.onnx") + " --calib " + q(calib) + " -o " + q(tmp / "again.mqm") +
+              " --requantize --on-failure warn");
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(fs::exists(tmp / "again.mqm"));
+}

@@ -201,6 +201,7 @@ void layer_to_float(Graph& out, Node* n, OpKind fop) {
                                        : out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<int8_t>(int8_t(q.zero_points[0])));
     x = out.insert_node(n, OpKind::DequantizeLinear, {.name = out.unique_name(name + "_dq_in"), .inputs = {x, s, z}})->output(0);
   }
+  const float x_scale = n->input(0)->type().quant ? n->input(0)->type().quant->scales.at(0) : 1.f;
   Attributes attrs = n->attrs();
   std::string act = attrs.get_string_or("activation", "");
   for (const char* k : {"activation", "clip_min", "clip_max", "x_scale", "x_zero_point", "h_scale", "h_zero_point"}) attrs.erase(k);
@@ -217,11 +218,17 @@ void layer_to_float(Graph& out, Node* n, OpKind fop) {
     ins.push_back(out.add_constant(out.unique_name(name + "_W"), w));
     Value* b = n->input(2);
     if (b && b->dtype() == DType::i32) {
-      Tensor bt = *b->constant();
-      auto q = *bt.quant();
+      // int32 bias in units of x_scale · w_scale[c] (its own QuantParams say so when present)
+      const Tensor& bt = *b->constant();
+      std::vector<float> scales;
+      if (bt.quant()) {
+        scales = bt.quant()->scales;
+      } else {
+        for (float sw : n->input(1)->constant()->quant()->scales) scales.push_back(x_scale * sw);
+      }
       auto iv = bt.to_int64();
       std::vector<float> bf(iv.size());
-      for (size_t i = 0; i < iv.size(); ++i) bf[i] = float(iv[i]) * q.scales[q.scales.size() == 1 ? 0 : i];
+      for (size_t i = 0; i < iv.size(); ++i) bf[i] = float(iv[i]) * scales.at(scales.size() == 1 ? 0 : i);
       b = out.add_constant(out.unique_name(name + "_B"), Tensor::from_vector<float>({int64_t(bf.size())}, bf));
     }
     ins.push_back(b);
