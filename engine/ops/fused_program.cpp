@@ -1,5 +1,7 @@
 #include "engine/ops/fused_program.h"
 
+#include <cmath>
+
 #include "kernels/fp32/broadcast.h"
 
 namespace mq::ops {
@@ -35,8 +37,8 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
     const int64_t* w = &ints[4 * i];
     k::FusedInstr& in = prog[i];
     // the largest op code per kind
-    const int64_t max_op[] = {int64_t(k::BinaryOp::min), int64_t(k::UnaryOp::cos), int64_t(k::Activation::gelu_tanh), 0, 0, 0};
-    if (w[0] < 0 || w[0] > int64_t(k::FusedKind::dequantize) || w[1] < 0 || w[1] > max_op[w[0]])
+    const int64_t max_op[] = {int64_t(k::BinaryOp::min), int64_t(k::UnaryOp::cos), int64_t(k::Activation::gelu_tanh), 0, 0, 0, 1};
+    if (w[0] < 0 || w[0] > int64_t(k::FusedKind::fake_quant) || w[1] < 0 || w[1] > max_op[w[0]])
       fail<InvalidArgument>(n.describe(), ": instruction ", i, " has kind ", w[0], " and op ", w[1],
                             ", which are not an elementwise operation");
     in.kind = k::FusedKind(w[0]);
@@ -64,6 +66,15 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
     in.b = binary ? int32_t(w[3]) : 0;
     in.imm = floats[3 * i];
     in.params = {floats[3 * i + 1], floats[3 * i + 2]};
+    if (in.kind == k::FusedKind::fake_quant || in.kind == k::FusedKind::dequantize) {
+      // dequantize: u8 or s8 by its operand; fake_quant: u8 (op 0) or s8 (op 1)
+      const bool dq = in.kind == k::FusedKind::dequantize;
+      const float lo = dq || in.op == 1 ? -128.f : 0.f, hi = dq ? 255.f : lo + 255.f;
+      if (!(in.params.alpha > 0.f) || !std::isfinite(in.params.alpha) || !(in.imm >= lo && in.imm <= hi) ||
+          in.imm != std::nearbyint(in.imm))
+        fail<InvalidArgument>(n.describe(), ": instruction ", i, " has scale ", in.params.alpha, " and zero point ", in.imm,
+                              ", which are not a quantization");
+    }
   }
   return prog;
 }

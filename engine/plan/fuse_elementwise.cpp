@@ -38,6 +38,30 @@ bool per_tensor(const Node* n, DType q, float& scale, int32_t& zp) {
   return n->inputs().size() <= 3;
 }
 
+/// The QuantizeLinear whose result only DequantizeLinear `dq` reads, back with the same
+/// per-tensor scale and zero point (a QDQ model's fake quantization inside a chain), or null.
+const Node* fake_quant_source(const Node* dq) {
+  if (dq->op() != OpKind::DequantizeLinear || !dq->input(0)) return nullptr;
+  const Node* q = dq->input(0)->producer();
+  if (!q || q->op() != OpKind::QuantizeLinear || !is_f32(q->input(0)) || q->outputs().size() != 1) return nullptr;
+  // only when this DequantizeLinear is the one reader: else the int8 tensor exists anyway and
+  // reading it (1 byte an element) beats computing the float value again
+  if (q->output(0)->users().size() != 1) return nullptr;
+  const DType t = dq->input(0)->dtype();
+  if (t != DType::u8 && t != DType::i8) return nullptr;
+  float s1 = 0.f, s2 = 0.f;
+  int32_t z1 = 0, z2 = 0;
+  if (!per_tensor(q, t, s1, z1) || !per_tensor(dq, t, s2, z2) || s1 != s2 || z1 != z2) return nullptr;
+  return q;
+}
+
+/// Operand `i` of `n` as the fused program reads it: a fake-quantizing DequantizeLinear reads
+/// the float value its QuantizeLinear quantizes.
+Value* operand(const Node* n, size_t i) {
+  if (const Node* q = fake_quant_source(n)) return q->input(0);
+  return n->input(i);
+}
+
 /// The instruction `n` computes (operand slots left for the caller), or false when `n` is
 /// not an fp32 elementwise op the fused kernel evaluates exactly as the op's own executor.
 /// `operands` gets how many of n's inputs are data operands (Clip's bounds are parameters).
@@ -82,6 +106,15 @@ bool instruction_of(const Node* n, k::FusedInstr& in, size_t& operands) {
       const Value* x = n->input(0);
       float scale = 0.f;
       int32_t zp = 0;
+      if (fake_quant_source(n)) {  // DequantizeLinear(QuantizeLinear(f)): round f to the grid
+        per_tensor(n, x->dtype(), scale, zp);
+        in.kind = k::FusedKind::fake_quant;
+        in.op = x->dtype() == DType::u8 ? 0 : 1;
+        in.params = {scale, 0.f};
+        in.imm = float(zp);
+        operands = 1;
+        return true;
+      }
       if (!x || (x->dtype() != DType::u8 && x->dtype() != DType::i8) || !per_tensor(n, x->dtype(), scale, zp)) return false;
       in.kind = k::FusedKind::dequantize;
       in.params = {scale, 0.f};
@@ -140,15 +173,26 @@ std::vector<Node*> chain_of(const Graph& g, Node* root, const std::unordered_set
   for (bool grew = true; grew;) {
     grew = false;
     for (size_t gi = 0; gi < group.size() && group.size() < ops::kMaxFusedInstructions; ++gi) {
-      for (Value* v : group[gi]->inputs()) {
+      std::vector<Value*> reads;
+      size_t count = 0;
+      k::FusedInstr scratch;
+      if (!instruction_of(group[gi], scratch, count)) count = group[gi]->inputs().size();
+      for (size_t i = 0; i < count; ++i) reads.push_back(operand(group[gi], i));
+      for (Value* v : reads) {
         Node* p = v ? v->producer() : nullptr;
         if (!p || in_group.count(p) || taken.count(p) || g.is_output(v) || !candidate(p) ||
             !same_shape(v->shape(), shape))
           continue;
         // a DequantizeLinear is cheap to compute again: the chain takes it even when others
         // read it too (the int8 value is then what the chain reads)
-        if (p->op() != OpKind::DequantizeLinear &&
-            !std::all_of(v->users().begin(), v->users().end(), [&](const Node* u) { return in_group.count(u) != 0; }))
+        // readers: the chain, or a QuantizeLinear only the chain's fake quantization reads
+        auto in_chain = [&](const Node* u) {
+          if (in_group.count(u)) return true;
+          return u->op() == OpKind::QuantizeLinear && !g.is_output(u->output(0)) && !u->output(0)->users().empty() &&
+                 std::all_of(u->output(0)->users().begin(), u->output(0)->users().end(),
+                             [&](const Node* r) { return in_group.count(r) != 0 && fake_quant_source(r) == u; });
+        };
+        if (p->op() != OpKind::DequantizeLinear && !std::all_of(v->users().begin(), v->users().end(), in_chain))
           continue;
         group.push_back(p);
         in_group.insert(p);
@@ -192,7 +236,7 @@ bool replace_chain(Graph& g, const std::vector<Node*>& group, Node* quant, std::
     instruction_of(n, p.in, operands);
     bool immediate_used = false;
     for (size_t i = 0; i < operands; ++i) {
-      Value* v = n->input(i);
+      Value* v = operand(n, i);
       float imm = 0.f;
       const bool inside = v->producer() && std::find(group.begin(), group.end(), v->producer()) != group.end();
       if (!inside && p.in.kind == k::FusedKind::binary && !immediate_used && scalar_constant(v, imm)) {
@@ -240,8 +284,13 @@ bool replace_chain(Graph& g, const std::vector<Node*>& group, Node* quant, std::
   if (quant) g.remove_node(quant);
   for (auto it = group.rbegin(); it != group.rend(); ++it)  // a shared DequantizeLinear stays for its other readers
     if ((*it)->output(0)->users().empty()) {
+      Node* q = const_cast<Node*>(fake_quant_source(*it));
       removed.push_back(*it);
       g.remove_node(*it);
+      if (q && q->output(0)->users().empty() && !g.is_output(q->output(0))) {  // its QuantizeLinear had no other reader
+        removed.push_back(q);
+        g.remove_node(q);
+      }
     }
   g.rename_node(fused, name);
   return true;

@@ -80,12 +80,24 @@ void fused_elementwise(const FusedInstr* prog, int32_t num_instr, const FusedOpe
         std::fill(dst, dst + len, a.s);
         x = dst;
       }
+      if (in.kind == FusedKind::fake_quant) {  // a QuantizeLinear → DequantizeLinear pair, by the same kernels
+        const QuantAffine q{in.params.alpha, int32_t(in.imm)};
+        alignas(64) uint8_t bytes[kFusedBlock];
+        if (in.op == 0) {
+          qk.quantize_u8(x, size_t(len), q, bytes);
+          qk.dequantize_u8(bytes, size_t(len), q, dst);
+        } else {
+          qk.quantize_s8(x, size_t(len), q, reinterpret_cast<int8_t*>(bytes));
+          qk.dequantize_s8(reinterpret_cast<const int8_t*>(bytes), size_t(len), q, dst);
+        }
+        continue;
+      }
       switch (in.kind) {
         case FusedKind::unary: unary<float>(UnaryOp(in.op), x, dst, len); break;
         case FusedKind::activation: activation_f32(Activation(in.op), in.params, x, dst, len); break;
         case FusedKind::relu: relu<float>(x, dst, len); break;
         case FusedKind::clip: clip<float>(x, dst, len, in.params.alpha, in.params.beta); break;
-        case FusedKind::binary: case FusedKind::dequantize: break;
+        case FusedKind::binary: case FusedKind::dequantize: case FusedKind::fake_quant: break;
       }
     }
     if (y.type == FusedType::u8) qk.quantize_u8(last, size_t(len), y.q, static_cast<uint8_t*>(y.ptr) + base);

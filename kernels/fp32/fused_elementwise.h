@@ -20,6 +20,7 @@ enum class FusedKind : uint8_t {
   relu,        ///< y = max(a, 0), NaN kept
   clip,        ///< y = min(max(a, lo), hi) with lo = params.alpha, hi = params.beta
   dequantize,  ///< y = (a − imm) · params.alpha, a an int8 input (u8 or s8)
+  fake_quant,  ///< y = dequantize(quantize(a)) with scale params.alpha, zero point imm, op 0 u8 / 1 s8
 };
 
 /// Element type of an input or of the output: f32, or int8 with an affine quantization.

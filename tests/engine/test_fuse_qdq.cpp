@@ -180,3 +180,28 @@ TEST_CASE("a QDQ MatMul with a bias Add and a QDQ Gemm run as QLinear") {
     for (int64_t i = 0; i < want.numel(); ++i) CHECK(std::fabs(got.data<float>()[i] - want.data<float>()[i]) <= 0.01f * 1.001f);
   }
 }
+
+TEST_CASE("a QDQ SiLU (Sigmoid's result quantized and read back) is one int8 pass in the compiled plan, bit for bit") {
+  Graph g;
+  Value* x = g.add_input("x", {DType::u8, Shape({Dim(2), Dim(3), Dim(5), Dim(7)}), {}});
+  auto dq = [&](Value* v, float s, int z) {
+    return g.add_node(OpKind::DequantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+  };
+  auto qz = [&](Value* v, float s, int z) {
+    return g.add_node(OpKind::QuantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+  };
+  Value* sig = g.add_node(OpKind::Sigmoid, {.inputs = {dq(x, 0.05f, 100)}})->output(0);
+  Value* mul = g.add_node(OpKind::Mul, {.inputs = {dq(x, 0.05f, 100), dq(qz(sig, 1.f / 255, 0), 1.f / 255, 0)}})->output(0);
+  Value* y = qz(mul, 0.04f, 10);
+  g.rename_value(y, "y");
+  g.add_output(y);
+  Tensor in(DType::u8, {2, 3, 5, 7});
+  for (int64_t i = 0; i < in.numel(); ++i) in.data<uint8_t>()[i] = uint8_t(i * 37);
+  const Tensor want = Session(g, {.optimize = false}).run({{"x", in}}).at("y");
+  Session fast(g);
+  CHECK(count(fast.graph(), OpKind::FusedElementwise) == 1);
+  CHECK(count(fast.graph(), OpKind::QuantizeLinear) == 0);
+  CHECK(count(fast.graph(), OpKind::Sigmoid) == 0);
+  const Tensor got = fast.run({{"x", in}}).at("y");
+  CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+}

@@ -103,7 +103,7 @@ TEST_CASE("int8 stays int8 between convolutions: residual Add, SiLU, Concat, Max
       ++fused;
       CHECK(n->output(0)->dtype() == DType::u8);
     }
-    CHECK(fused >= 4);
+    CHECK(fused >= 3);  // the SiLUs; the residual Add takes conv2's SiLU into its pass
     const Tensor got = fast.run(in).at("y");
     REQUIRE(got.dims() == want.dims());
     CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
