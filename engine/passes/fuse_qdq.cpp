@@ -1,6 +1,8 @@
 // QDQ models — DequantizeLinear → Conv / Gemm / MatMul → QuantizeLinear, as ONNX Runtime's
 // quantize_static, NNCF or PyTorch's exporter write them — run on the int8 kernels: each such
-// group becomes a QConv2d or QLinear with the file's own scales and zero points (per-tensor activations u8 or s8,
+// group becomes a QConv2d or QLinear with the file's own scales and zero points, and ops that
+// only move values (Concat, Slice, MaxPool, Resize nearest, Reshape, ...) between
+// DequantizeLinear and QuantizeLinear run on the int8 values (per-tensor activations u8 or s8,
 // symmetric s8 weights per tensor or per output channel, int32 or float bias, an optional
 // Relu before the QuantizeLinear). What does not match stays as it is (exact float Q/DQ).
 #include <cmath>
@@ -257,13 +259,74 @@ bool fuse_linear(Graph& g, Node* n) {
   return true;
 }
 
+/// True for ops whose result is some of their data operands' values, moved: they run on
+/// int8 values as they are (Concat's operands brought to one scale first).
+bool moves_values(const Node* n) {
+  switch (n->op()) {
+    case OpKind::Concat: case OpKind::Slice: case OpKind::Reshape: case OpKind::Transpose: case OpKind::Squeeze:
+    case OpKind::Unsqueeze: case OpKind::Flatten:
+      return n->outputs().size() == 1;
+    case OpKind::MaxPool:
+      return n->outputs().size() == 1 || !n->output(1) || n->output(1)->users().empty();
+    case OpKind::Resize:
+      return n->attrs().get_string_or("mode", "nearest") == "nearest";
+    default:
+      return false;
+  }
+}
+
+/// DequantizeLinear → data movement → QuantizeLinear: the op on the int8 values, exact.
+bool fuse_data_movement(Graph& g, Node* n) {
+  const bool concat = n->op() == OpKind::Concat;
+  const size_t data_operands = concat ? n->inputs().size() : 1;
+  Value* y = n->output(0);
+  QuantParams qy;
+  if (g.is_output(y) || y->users().size() != 1 || y->users()[0]->op() != OpKind::QuantizeLinear || !per_tensor(y->users()[0], qy))
+    return false;
+  Node* qn = y->users()[0];
+  std::vector<Value*> ins = n->inputs();
+  for (size_t i = 0; i < data_operands; ++i) {
+    Node* dq = ins[i] ? ins[i]->producer() : nullptr;
+    QuantParams qx;
+    if (!dq || dq->op() != OpKind::DequantizeLinear || !per_tensor(dq, qx) || qx.qtype != qy.qtype) return false;
+    if (!concat && qx != qy) return false;
+  }
+  for (size_t i = data_operands; i < ins.size(); ++i)
+    if (ins[i] && ins[i]->dtype() == DType::f32 && !ins[i]->is_constant()) return false;
+  for (size_t i = 0; i < data_operands; ++i) {
+    Node* dq = ins[i]->producer();
+    QuantParams qx;
+    per_tensor(dq, qx);
+    if (qx == qy) {
+      ins[i] = dq->input(0);
+      if (!ins[i]->type().quant) ins[i]->set_quant(qx);
+      continue;
+    }
+    // a Concat operand at another scale: requantized (the plan makes the pair one table)
+    Node* rq = g.insert_node(n, OpKind::QuantizeLinear, {.name = g.unique_name(n->name() + "_requantize"),
+                                                         .inputs = {ins[i], qn->input(1), qn->input(2)}});
+    rq->output(0)->set_quant(qy);
+    ins[i] = rq->output(0);
+  }
+  Node* m = g.insert_node(n, n->op(), {.name = g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs()});
+  m->output(0)->set_quant(qy);
+  const std::string out_name = qn->output(0)->name(), name = n->name();
+  g.replace_all_uses(qn->output(0), m->output(0));
+  g.remove_node(qn);
+  g.remove_node(n);
+  g.rename_node(m, name);
+  g.rename_value(m->output(0), out_name);
+  return true;
+}
+
 }  // namespace
 
 int fuse_qdq(Graph& g) {
   int fused = 0;
   for (Node* n : g.nodes())
     if ((n->op() == OpKind::Conv2d && fuse_conv(g, n)) ||
-        ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, n)))
+        ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, n)) ||
+        (moves_values(n) && fuse_data_movement(g, n)))
       ++fused;
   if (fused) g.remove_unused();
   return fused;

@@ -205,3 +205,39 @@ TEST_CASE("a QDQ SiLU (Sigmoid's result quantized and read back) is one int8 pas
   const Tensor got = fast.run({{"x", in}}).at("y");
   CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
 }
+
+TEST_CASE("ops that only move values between DequantizeLinear and QuantizeLinear run on the int8 values, exactly") {
+  Graph g;
+  Value* a = g.add_input("a", {DType::u8, Shape({Dim(1), Dim(2), Dim(4), Dim(4)}), {}});
+  Value* b = g.add_input("b", {DType::u8, Shape({Dim(1), Dim(3), Dim(4), Dim(4)}), {}});
+  auto dq = [&](Value* v, float s, int z) {
+    return g.add_node(OpKind::DequantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+  };
+  auto qz = [&](Value* v, float s, int z) {
+    return g.add_node(OpKind::QuantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+  };
+  Attributes axis1;
+  axis1.set("axis", int64_t(1));
+  // operands at two scales: b is requantized to the output's
+  Value* c = qz(g.add_node(OpKind::Concat, {.name = "concat", .inputs = {dq(a, 0.1f, 10), dq(b, 0.07f, 3)}, .attrs = axis1})->output(0), 0.1f, 10);
+  Attributes pool;
+  pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+  pool.set("strides", std::vector<int64_t>{2, 2});
+  Value* p = qz(g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {dq(c, 0.1f, 10)}, .attrs = pool})->output(0), 0.1f, 10);
+  Value* y = dq(p, 0.1f, 10);
+  g.rename_value(y, "y");
+  g.add_output(y);
+  Graph f = g.clone();
+  CHECK(passes::fuse_qdq(f) == 2);
+  for (Node* n : f.nodes())
+    if (n->op() == OpKind::Concat || n->op() == OpKind::MaxPool) CHECK(n->output(0)->dtype() == DType::u8);
+  Tensor ta(DType::u8, {1, 2, 4, 4}), tb(DType::u8, {1, 3, 4, 4});
+  for (int64_t i = 0; i < ta.numel(); ++i) ta.data<uint8_t>()[i] = uint8_t(i * 29);
+  for (int64_t i = 0; i < tb.numel(); ++i) tb.data<uint8_t>()[i] = uint8_t(i * 53);
+  TensorMap in{{"a", ta}, {"b", tb}};
+  const Tensor want = Session(g, {.optimize = false}).run(in).at("y");
+  for (bool optimize : {false, true}) {
+    const Tensor got = Session(f, {.optimize = optimize}).run(in).at("y");
+    CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+  }
+}
