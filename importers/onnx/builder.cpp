@@ -25,6 +25,16 @@ std::vector<std::string> registered_ops() {
   return ops;
 }
 
+std::string builder_key(const ::onnx::NodeProto& n) {
+  const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
+  return default_domain ? n.op_type() : n.domain() + "::" + n.op_type();
+}
+
+Value* BuildContext::required_value(Value* v, const char* what) const {
+  if (!v) fail<FormatError>("operand '", what, "' is required");
+  return v;
+}
+
 Value* BuildContext::required(size_t i) const {
   Value* v = input(i);
   if (!v) fail<FormatError>("operand ", i, " is required");

@@ -28,6 +28,8 @@ class BuildContext {
   Value* input(size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
   /// Operand i; throws naming the operand when absent.
   Value* required(size_t i) const;
+  /// `v` itself; throws naming it (`what`) when absent.
+  Value* required_value(Value* v, const char* what) const;
   const std::vector<Value*>& inputs() const { return inputs_; }
   const Attributes& attrs() const { return attrs_; }
   size_t num_outputs() const { return size_t(proto.output_size()); }
@@ -72,5 +74,10 @@ void register_shape_builders();
 void register_reduce_builders();
 void register_pool_norm_builders();
 void register_quantized_builders();
+void register_microsoft_builders();
+
+/// The registry key of an ONNX node: its op type, prefixed "domain::" outside the default
+/// domain (com.microsoft::QLinearAdd).
+std::string builder_key(const ::onnx::NodeProto& n);
 
 }  // namespace mq::onnx

@@ -189,8 +189,8 @@ struct Importer {
     int index = 0;
     for (const auto& n : gp.node()) {
       const bool default_domain = n.domain().empty() || n.domain() == "ai.onnx";
-      const bool known = default_domain && (n.op_type() == "Constant" || is_control_flow_op(n) ||
-                                            find_builder(n.op_type()));  // Constant: build_constant
+      const bool known = (default_domain && (n.op_type() == "Constant" || is_control_flow_op(n))) ||
+                         find_builder(builder_key(n));  // Constant: build_constant
       if (!known) {
         std::string key = n.op_type().empty() ? "(no op_type)" : printable(n.op_type());
         if (!default_domain) key = printable(n.domain()) + "::" + key;
@@ -246,7 +246,7 @@ struct Importer {
       }
       BuildContext c(g, n, opset, g.unique_name(node_name), std::move(inputs),
                      convert_attributes(n, base_dir));
-      const Builder builder = find_builder(n.op_type());
+      const Builder builder = find_builder(builder_key(n));
       if (!builder) fail<UnsupportedError>("op '", printable(n.op_type()), "' is not supported");
       builder(c);
       for (int i = 0; i < n.output_size(); ++i) {
@@ -361,6 +361,7 @@ void register_all_once() {
     register_reduce_builders();
     register_pool_norm_builders();
     register_quantized_builders();
+    register_microsoft_builders();
     return true;
   }();
   (void)done;

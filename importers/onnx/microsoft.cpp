@@ -1,0 +1,183 @@
+// Builders for ONNX Runtime's quantized contrib ops (domain com.microsoft), as
+// onnxruntime.quantization writes them in QOperator format and for dynamic LSTMs. Each is
+// lowered to standard ops between DequantizeLinear and QuantizeLinear with the file's scales
+// and zero points: the compiled plan runs those chains as int8 passes, and the QDQ fusion
+// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. DynamicQuantizeLSTM becomes an LSTM
+// with its weights dequantized (monoquant's dynamic quantization makes it int8 again).
+#include <cmath>
+
+#include "importers/onnx/builder.h"
+
+namespace mq::onnx {
+
+namespace {
+
+constexpr const char* kDomain = "com.microsoft::";
+
+Value* dequantize(BuildContext& c, Value* x, Value* scale, Value* zero_point) {
+  return c.emit_internal(OpKind::DequantizeLinear, {x, c.required_value(scale, "scale"), zero_point}, {})->output(0);
+}
+
+/// Op(DQ(inputs...)) → QuantizeLinear(y_scale, y_zero_point) as this node's output.
+void requantized(BuildContext& c, OpKind op, std::vector<Value*> operands, Attributes attrs, Value* ys, Value* yz) {
+  Value* y = c.emit_internal(op, std::move(operands), std::move(attrs))->output(0);
+  c.emit(OpKind::QuantizeLinear, {y, c.required_value(ys, "y_scale"), yz}, {});
+}
+
+/// X, X_scale, X_zero_point, Y_scale, Y_zero_point: a unary op on int8 values.
+void unary(BuildContext& c, OpKind op, Attributes attrs = {}) {
+  Value* x = dequantize(c, c.required(0), c.input(1), c.input(2));
+  requantized(c, op, {x}, std::move(attrs), c.input(3), c.input(4));
+}
+
+/// A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point.
+void binary(BuildContext& c, OpKind op) {
+  Value* a = dequantize(c, c.required(0), c.input(1), c.input(2));
+  Value* b = dequantize(c, c.required(3), c.input(4), c.input(5));
+  requantized(c, op, {a, b}, {}, c.input(6), c.input(7));
+}
+
+void channels_first(const BuildContext& c) {
+  if (c.attrs().get_int_or("channels_last", 0) != 0)
+    fail<UnsupportedError>("attribute 'channels_last' 1 is not supported (NCHW only)");
+}
+
+/// Y_scale, Y_zero_point, then (X, X_scale, X_zero_point) per operand.
+void concat(BuildContext& c) {
+  if (c.num_inputs() < 5 || (c.num_inputs() - 2) % 3 != 0)
+    fail<FormatError>("QLinearConcat takes Y_scale, Y_zero_point and triples (X, X_scale, X_zero_point), got ",
+                      c.num_inputs(), " operands");
+  std::vector<Value*> xs;
+  for (size_t i = 2; i < c.num_inputs(); i += 3) xs.push_back(dequantize(c, c.required(i), c.input(i + 1), c.input(i + 2)));
+  Attributes at;
+  at.set("axis", c.attrs().get_int("axis"));
+  requantized(c, OpKind::Concat, xs, at, c.input(0), c.input(1));
+}
+
+/// A, a_scale, a_zp, B, b_scale, b_zp, C (int32, scale a_scale · b_scale), y_scale?, y_zp?
+void qgemm(BuildContext& c) {
+  Value* a = dequantize(c, c.required(0), c.input(1), c.input(2));
+  Value* b = dequantize(c, c.required(3), c.input(4), c.input(5));
+  Attributes at;
+  for (const char* k : {"alpha", "transA", "transB"})
+    if (c.attrs().has(k)) at.set(k, c.attrs().all().at(k));
+  at.set("beta", 1.f);
+  std::vector<Value*> ops{a, b};
+  if (Value* bias = c.input(6)) {
+    const Value* as = c.input(1);
+    const Value* bs = c.input(4);
+    if (!as || !bs || !as->is_constant() || !bs->is_constant())
+      fail<UnsupportedError>("QGemm with a bias needs constant a_scale and b_scale");
+    const auto sa = as->constant()->to_float();
+    const auto sb = bs->constant()->to_float();
+    if (sa.size() != 1) fail<UnsupportedError>("QGemm: a_scale must be a scalar");
+    std::vector<float> s;
+    for (float v : sb) s.push_back(sa[0] * v);
+    Tensor st = s.size() == 1 ? Tensor::scalar<float>(s[0]) : Tensor::from_vector<float>({int64_t(s.size())}, s);
+    Attributes axis0;
+    axis0.set("axis", int64_t(0));
+    ops.push_back(c.emit_internal(OpKind::DequantizeLinear, {bias, c.constant("bias_scale", std::move(st))}, axis0)->output(0));
+  }
+  if (c.input(7)) {
+    requantized(c, OpKind::Gemm, ops, at, c.input(7), c.input(8));
+  } else {
+    c.emit(OpKind::Gemm, ops, at);
+  }
+}
+
+/// A f32, B int8, b_scale, b_zero_point?, bias?: a float MatMul with B dequantized.
+void dynamic_quantize_matmul(BuildContext& c) {
+  Value* b = dequantize(c, c.required(1), c.input(2), c.input(3));
+  if (Value* bias = c.input(4)) {
+    Value* y = c.emit_internal(OpKind::MatMul, {c.required(0), b}, {})->output(0);
+    c.emit(OpKind::Add, {y, bias}, {});
+  } else {
+    c.emit(OpKind::MatMul, {c.required(0), b}, {});
+  }
+}
+
+/// A, B, a_scale, b_scale, a_zero_point?, b_zero_point?, bias?: MatMul of the dequantized operands.
+void matmul_integer_to_float(BuildContext& c) {
+  Value* a = dequantize(c, c.required(0), c.input(2), c.input(4));
+  Value* b = dequantize(c, c.required(1), c.input(3), c.input(5));
+  if (Value* bias = c.input(6)) {
+    Value* y = c.emit_internal(OpKind::MatMul, {a, b}, {})->output(0);
+    c.emit(OpKind::Add, {y, bias}, {});
+  } else {
+    c.emit(OpKind::MatMul, {a, b}, {});
+  }
+}
+
+/// W [D, I, 4H] (or R [D, H, 4H]) int8 with per-direction or per-column scales and zero
+/// points → float [D, 4H, I] as ONNX LSTM keeps it.
+Tensor lstm_weight(const Value* w, const Value* scale, const Value* zero_point, const char* what) {
+  if (!w || !w->is_constant() || !scale || !scale->is_constant())
+    fail<UnsupportedError>(what, " and its scale must be constants");
+  const Tensor& t = *w->constant();
+  if (t.rank() != 3 || (t.dtype() != DType::i8 && t.dtype() != DType::u8))
+    fail<ShapeError>(what, " must be an int8 [D, I, 4H] tensor, got ", dtype_name(t.dtype()), " ", t.shape().str());
+  const int64_t D = t.dim(0), I = t.dim(1), G = t.dim(2);
+  const auto s = scale->constant()->to_float();
+  const auto z = zero_point && zero_point->is_constant() ? zero_point->constant()->to_int64() : std::vector<int64_t>{};
+  const bool per_column = int64_t(s.size()) == D * G;
+  if (!per_column && int64_t(s.size()) != D) fail<ShapeError>(what, " scale has ", s.size(), " values for ", D, " directions of ", G, " columns");
+  if (!z.empty() && z.size() != s.size()) fail<ShapeError>(what, " zero point has ", z.size(), " values, its scale ", s.size());
+  const auto q = t.to_int64();
+  Tensor out(DType::f32, {D, G, I});
+  float* o = out.data<float>();
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = 0; i < I; ++i)
+      for (int64_t g = 0; g < G; ++g) {
+        const size_t k = size_t(per_column ? d * G + g : d);
+        o[(d * G + g) * I + i] = float(double(q[size_t((d * I + i) * G + g)] - (z.empty() ? 0 : z[k])) * double(s[k]));
+      }
+  return out;
+}
+
+void dynamic_quantize_lstm(BuildContext& c) {
+  Tensor w = lstm_weight(c.input(1), c.input(8), c.input(9), "W");
+  Tensor r = lstm_weight(c.input(2), c.input(10), c.input(11), "R");
+  std::vector<Value*> ops{c.required(0), c.constant("W", std::move(w)), c.constant("R", std::move(r))};
+  for (size_t i = 3; i < 8; ++i) ops.push_back(c.input(i));
+  while (!ops.empty() && !ops.back()) ops.pop_back();
+  Attributes at = c.attrs();
+  c.emit(OpKind::LSTM, ops, at);
+}
+
+}  // namespace
+
+void register_microsoft_builders() {
+  const std::string d = kDomain;
+  register_builder(d + "QuantizeLinear", [](BuildContext& c) { build_same(c, OpKind::QuantizeLinear); });
+  register_builder(d + "DequantizeLinear", [](BuildContext& c) { build_same(c, OpKind::DequantizeLinear); });
+  register_builder(d + "QLinearAdd", [](BuildContext& c) { binary(c, OpKind::Add); });
+  register_builder(d + "QLinearMul", [](BuildContext& c) { binary(c, OpKind::Mul); });
+  register_builder(d + "QLinearSigmoid", [](BuildContext& c) { unary(c, OpKind::Sigmoid); });
+  register_builder(d + "QLinearLeakyRelu", [](BuildContext& c) {
+    Attributes at;
+    at.set("alpha", c.attrs().get_float_or("alpha", 0.01f));
+    unary(c, OpKind::LeakyRelu, at);
+  });
+  register_builder(d + "QLinearGlobalAveragePool", [](BuildContext& c) {
+    channels_first(c);
+    unary(c, OpKind::GlobalAveragePool);
+  });
+  register_builder(d + "QLinearSoftmax", [](BuildContext& c) {
+    // before opset 13 Softmax flattens from `axis`; both agree when axis is the last dim
+    const int64_t axis = c.attrs().get_int_or("axis", -1);
+    const Value* x = c.required(0);
+    const bool last = axis == -1 || (x->shape().has_rank() && axis == int64_t(x->shape().rank()) - 1);
+    if (c.attrs().get_int_or("opset", 13) < 13 && !last)
+      fail<UnsupportedError>("QLinearSoftmax before opset 13 over a dim other than the last");
+    Attributes at;
+    at.set("axis", axis);
+    unary(c, OpKind::Softmax, at);
+  });
+  register_builder(d + "QLinearConcat", concat);
+  register_builder(d + "QGemm", qgemm);
+  register_builder(d + "DynamicQuantizeMatMul", dynamic_quantize_matmul);
+  register_builder(d + "MatMulIntegerToFloat", matmul_integer_to_float);
+  register_builder(d + "DynamicQuantizeLSTM", dynamic_quantize_lstm);
+}
+
+}  // namespace mq::onnx
