@@ -266,4 +266,9 @@ TEST_CASE("dynamic quantize, s8 activations and min_sqnr_db") {
   failing.validation_samples = 16;
   mq::Error e = error_of([&] { mq::static_quantize(c, cal, failing, &validation); });
   CHECK(e.kind() == mq::ErrorKind::validation);
+  // one "validation failed" prefix, however the message is wrapped
+  const std::string what = e.what();
+  CAPTURE(what);
+  CHECK(what.find("validation failed") != std::string::npos);
+  CHECK(what.find("validation failed") == what.rfind("validation failed"));
 }
