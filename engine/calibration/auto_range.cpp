@@ -88,7 +88,7 @@ AutoRangeSelector::AutoRangeSelector(const Graph& g, const std::vector<std::stri
       e.rule = rules[0];
     } else {
       e.readers.clear();
-      e.rule = Rule::own;
+      e.rule = Rule::none;
     }
   }
 }
@@ -97,6 +97,7 @@ void AutoRangeSelector::record(const std::string& name, const Tensor& t) {
   auto it = entries_.find(name);
   if (it == entries_.end() || t.dtype() != DType::f32 || t.numel() == 0) return;
   Entry& e = it->second;
+  if (e.rule == Rule::none) return;
   const int64_t room = std::min(budget_ - int64_t(e.data.size()), std::max<int64_t>(budget_ / 8, 1));
   if (room <= 0 && !e.data.empty()) return;
   switch (e.rule) {
@@ -109,9 +110,8 @@ void AutoRangeSelector::record(const std::string& name, const Tensor& t) {
     case Rule::lstm:
       if (t.rank() == 3) return keep_lstm(e, t, room);
       break;
-    case Rule::own: break;
+    case Rule::none: break;
   }
-  keep_values(e, t, room);
 }
 
 // The first batch fixes the unit; a later batch whose unit does not fit is skipped. At least
@@ -126,10 +126,20 @@ void AutoRangeSelector::keep_conv(Entry& e, const Tensor& t, int64_t room) const
   if (e.unit[0] != C || h > H || w > W) return;
   const float* p = t.data<float>();
   for (int64_t n = 0; n < N && (room >= unit || e.data.empty()); ++n, room -= unit) {
-    const int64_t y0 = int64_t(e.rng() % uint64_t(H - h + 1)), x0 = int64_t(e.rng() % uint64_t(W - w + 1));
+    // the batch's first window is centred on its largest |x| (the values a clipped range
+    // loses are then always scored), the others are random
+    int64_t item = n, y0 = int64_t(e.rng() % uint64_t(H - h + 1)), x0 = int64_t(e.rng() % uint64_t(W - w + 1));
+    if (n == 0) {
+      const int64_t at =
+          std::max_element(p, p + N * C * H * W, [](float a, float b) { return std::fabs(a) < std::fabs(b); }) - p;
+      const int64_t yx = at % (H * W);
+      item = at / (C * H * W);
+      y0 = std::clamp<int64_t>(yx / W - h / 2, 0, H - h);
+      x0 = std::clamp<int64_t>(yx % W - w / 2, 0, W - w);
+    }
     for (int64_t c = 0; c < C; ++c)
       for (int64_t y = 0; y < h; ++y) {
-        const float* row = p + ((n * C + c) * H + y0 + y) * W + x0;
+        const float* row = p + ((item * C + c) * H + y0 + y) * W + x0;
         e.data.insert(e.data.end(), row, row + w);
       }
   }
@@ -142,8 +152,12 @@ void AutoRangeSelector::keep_rows(Entry& e, const Tensor& t, int64_t room) const
   const int64_t rows = std::clamp<int64_t>(room / K, e.data.empty() ? 1 : 0, R);
   if (rows == 0) return;
   const int64_t stride = R / rows, offset = int64_t(e.rng() % uint64_t(stride));
+  // the row holding the largest |x| replaces the first pick (the values a clipped range loses
+  // are then always scored)
+  const float* p = t.data<float>();
+  const int64_t top = (std::max_element(p, p + R * K, [](float a, float b) { return std::fabs(a) < std::fabs(b); }) - p) / K;
   for (int64_t r = 0; r < rows; ++r) {
-    const float* row = t.data<float>() + (offset + r * stride) * K;
+    const float* row = p + (r == 0 ? top : offset + r * stride) * K;
     e.data.insert(e.data.end(), row, row + K);
   }
 }
@@ -162,15 +176,6 @@ void AutoRangeSelector::keep_lstm(Entry& e, const Tensor& t, int64_t room) const
     }
 }
 
-void AutoRangeSelector::keep_values(Entry& e, const Tensor& t, int64_t room) const {
-  e.unit = {1};
-  const int64_t n = t.numel(), count = std::clamp<int64_t>(room, 1, n);
-  const double stride = double(n) / double(count);
-  const int64_t offset = int64_t(e.rng() % uint64_t(std::max<int64_t>(1, int64_t(stride))));
-  const float* p = t.data<float>();
-  for (int64_t i = 0; i < count; ++i) e.data.push_back(p[std::min(n - 1, offset + int64_t(double(i) * stride))]);
-}
-
 int64_t AutoRangeSelector::kept() const {
   int64_t n = 0;
   for (auto& [name, e] : entries_) n += int64_t(e.data.size());
@@ -186,7 +191,6 @@ double AutoRangeSelector::error(const Entry& e, const Tensor& x, const std::vect
     if (acc.bad_test > acc.bad_ref) return std::numeric_limits<double>::infinity();
     return acc.signal > 0 ? acc.noise / acc.signal : acc.noise;
   };
-  if (e.readers.empty()) return noise_ratio(x, xq);
   double total = 0;
   for (size_t r = 0; r < e.readers.size(); ++r) {
     const Node& n = *e.readers[r];
@@ -207,7 +211,10 @@ void AutoRangeSelector::select(std::map<std::string, std::unique_ptr<Observer>>&
   std::vector<Job> jobs;
   for (auto& [name, e] : entries_) {
     auto it = observers.find(name);
-    if (it != observers.end() && !e.data.empty() && it->second->kind() == ObserverKind::auto_select)
+    if (it == observers.end() || it->second->kind() != ObserverKind::auto_select) continue;
+    if (e.data.empty())  // no layer to measure the error in: MinMax, the first candidate
+      it->second = std::move(auto_candidates(it->second->stats()).front());
+    else
       jobs.push_back({&name, &e, &it->second});
   }
   std::atomic<size_t> next{0};
@@ -239,7 +246,7 @@ void AutoRangeSelector::choose(const std::string& name, const Entry& e, std::uni
       case Rule::conv: dims = {units, e.unit[0], e.unit[1], e.unit[2]}; break;
       case Rule::linear: dims = {units, e.unit[0]}; break;
       case Rule::lstm: dims = {units, e.unit[0], e.unit[1]}; break;  // batch-first, see below
-      case Rule::own: dims = {units}; break;
+      case Rule::none: break;
     }
     Tensor x(DType::f32, dims);
     if (e.rule == Rule::lstm && e.readers[0]->attrs().get_int_or("layout", 0) == 0) {
