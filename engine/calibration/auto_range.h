@@ -4,7 +4,8 @@
 /// minimises the error of what reads the value, measured on calibration samples.
 ///
 /// During calibration each watched value keeps a bounded subsample of what it carried (at
-/// most `budget` floats per value, whatever the number of samples):
+/// most `budget` floats per value, whatever the number of samples; each batch may fill half of
+/// what is left, and the part of a batch holding its largest |x| is always kept):
 ///   - read by Conv2d layers: spatial windows [C, h, w] of the samples (a window at least as
 ///     large as the layers' kernels; a convolution of a window is a convolution too);
 ///   - read by Linear layers: whole rows [K] of the samples;
@@ -14,7 +15,8 @@
 /// activation default), every reading layer is run on it in float with its own weights
 /// (run_node), and the outputs are compared with the layers' outputs on the unquantized
 /// subsample; the candidate with the smallest sum over layers of noise / signal (SqnrAccumulator)
-/// wins, MinMax on ties. A value read by no layer (a layer's output that only float ops read)
+/// wins, but MinMax is kept unless a candidate halves its error (a layer's gain from clipping
+/// often does not reach the model's output; see choose()). A value read by no layer (a layer's output that only float ops read)
 /// keeps MinMax: scoring it on its own quantization error picked clipped ranges that float
 /// consumers taking maxima or logits cannot afford (magika: 30.0 → 10.2 dB).
 #include <cstdint>
