@@ -281,8 +281,9 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember({"u8", "s8", "i8"}));
   cmd->add_flag("--symmetric-activations", a->symmetric, "Symmetric activation ranges (zero point 0 / 128)");
   cmd->add_option("--observer", a->observer,
-                  "Activation observer: minmax, moving-average, percentile[:P] (e.g. percentile:99.9), entropy, mse, "
-                  "auto (per tensor, the candidate range with the least error in the layers reading it)");
+                  "Activation observer: minmax (default), moving-average, percentile[:P] (e.g. percentile:99.9), "
+                  "entropy, mse, auto (per tensor, the candidate range with the least error in the layers reading "
+                  "it; docs/comparison.md)");
   cmd->add_option("--min-sqnr", a->min_sqnr,
                   "Fallback target in dB: return the worst layers to float until the model SQNR reaches it");
   cmd->add_option("--fail-below", a->fail_below, "Validation fails when an output SQNR is below this (dB)");
