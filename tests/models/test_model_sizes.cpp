@@ -10,6 +10,8 @@
 // (captcha_ocr_ort_int8 is already int8 and not importable: not a case.)
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+
 #include <filesystem>
 
 #include "engine/api.h"
@@ -46,8 +48,9 @@ bool known_exception(const std::string& model, bool dynamic, const std::string& 
 }  // namespace
 
 TEST_CASE("model sizes: no format writes a larger file than the fp32 ONNX input") {
-  const auto dir = std::filesystem::temp_directory_path() / "mq_model_sizes";
-  std::filesystem::create_directories(dir);
+  std::string templ = (std::filesystem::temp_directory_path() / "mq_model_sizes_XXXXXX").string();
+  REQUIRE(::mkdtemp(templ.data()) != nullptr);
+  const std::filesystem::path dir = templ;
   for (const Case& c : cases()) {
     if (!std::filesystem::exists(c.model)) {
       MESSAGE("skipped ", c.name, ": ", c.model, " is absent");
