@@ -75,6 +75,7 @@ mq::ObserverOptions to_engine(const ObserverOptions& o) {
     case ObserverKind::percentile: out.kind = mq::ObserverKind::percentile; break;
     case ObserverKind::entropy: out.kind = mq::ObserverKind::entropy; break;
     case ObserverKind::mse: out.kind = mq::ObserverKind::mse; break;
+    case ObserverKind::auto_select: out.kind = mq::ObserverKind::auto_select; break;
     default: mq::fail<mq::InvalidArgument>("unknown observer kind ", int(o.kind));
   }
   out.axis = o.axis;

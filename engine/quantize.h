@@ -32,6 +32,9 @@ class Calibration {
   int64_t samples() const { return samples_; }
   const ObserverOptions& observer() const { return observer_; }
   std::vector<std::string> values() const;
+  /// The observer that gives a value's range ("minmax", "percentile:99.99", ...; with the
+  /// auto observer, the candidate chosen for it); throws InvalidArgument when not observed.
+  std::string observer_of(const std::string& value) const;
 
   /// Saves / loads the calibration (a JSON table) — calibrate once, quantize many times.
   void save(const std::string& path) const;

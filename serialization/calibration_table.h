@@ -8,7 +8,7 @@
 ///   "format": "monoquant-calibration", "version": 1,
 ///   "values": {
 ///     "<value name>": {
-///       "observer": "minmax" | "moving-average" | "percentile" | "entropy",
+///       "observer": "minmax" | "moving-average" | "percentile" | "entropy" | "mse" | "auto",
 ///       "batches": 12, "elements": 4096,
 ///       "axis": 1,                              (optional; per-channel observers)
 ///       "min": [..], "max": [..],               (one per tensor or per channel)

@@ -1,7 +1,9 @@
 // Graphs as safetensors files: constants as tensors, quant params as companion tensors, the
 // graph description in __metadata__; and loading plain weight files into a graph.
+#include <charconv>
 #include <set>
 
+#include "serialization/deflate.h"
 #include "serialization/graph_json.h"
 #include "serialization/json_util.h"
 #include "serialization/safetensors.h"
@@ -13,7 +15,7 @@ using detail::json;
 
 namespace {
 constexpr const char* kFormat = "monoquant";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 1: the graph JSON in "graph"; 2: deflated in "graph_deflated" (both read)
 
 void check_tensor_quant(const Tensor& t, const std::string& name) {
   const QuantParams& q = *t.quant();
@@ -60,8 +62,14 @@ void save_safetensors_model(const Graph& g, const std::string& path) {
   }
   std::map<std::string, std::string> meta{{"format", kFormat},
                                           {"format_version", std::to_string(kVersion)},
-                                          {"graph", graph_to_json(g)},
+                                          {"graph_deflated", ""},
+                                          {"graph_bytes", ""},
                                           {"quantization", quant.dump()}};
+  // version 2: the graph description deflated and base64-encoded (a JSON text escaped inside
+  // the JSON header made the file larger than its ONNX source for graphs of many small nodes)
+  const std::string graph = graph_to_json(g);
+  meta["graph_deflated"] = base64_encode(deflate_raw(std::as_bytes(std::span(graph.data(), graph.size()))));
+  meta["graph_bytes"] = std::to_string(graph.size());
   save_safetensors(path, tensors, meta);
 }
 
@@ -77,9 +85,10 @@ Graph read_safetensors_model(const std::string& path) {
   };
   if (meta("format") != kFormat)
     fail<FormatError>(path, ": __metadata__: format is '", meta("format"), "', not '", kFormat, "'");
-  if (meta("format_version") != std::to_string(kVersion))
-    fail<UnsupportedError>(path, ": __metadata__: format_version '", meta("format_version"),
-                           "' is not supported (expected ", kVersion, ")");
+  const std::string& version = meta("format_version");
+  if (version != "1" && version != std::to_string(kVersion))
+    fail<UnsupportedError>(path, ": __metadata__: format_version '", version, "' is not supported (expected 1 or ",
+                           kVersion, ")");
   json quant = detail::parse_json_strict(meta("quantization"), path + ": __metadata__: quantization");
   if (!quant.is_object()) fail<FormatError>(path, ": __metadata__: quantization must be a JSON object");
   std::set<std::string> companions;
@@ -127,7 +136,15 @@ Graph read_safetensors_model(const std::string& path) {
       fail<FormatError>(path, ": constant '", name, "' has no tensor in the file");
     return it->second;
   };
-  return graph_from_json(meta("graph"), source, path);
+  if (version == "1") return graph_from_json(meta("graph"), source, path);
+  const std::string& bytes = meta("graph_bytes");
+  uint64_t size = 0;
+  const auto [end, ec] = std::from_chars(bytes.data(), bytes.data() + bytes.size(), size);
+  if (ec != std::errc() || end != bytes.data() + bytes.size() || bytes.empty())
+    fail<FormatError>(path, ": __metadata__: graph_bytes '", printable(bytes), "' is not a byte count");
+  const std::string ctx = path + ": __metadata__: graph_deflated";
+  const std::vector<std::byte> text = inflate_raw(base64_decode(meta("graph_deflated"), ctx), size, ctx);
+  return graph_from_json(std::string(reinterpret_cast<const char*>(text.data()), text.size()), source, path);
 }
 }  // namespace
 

@@ -297,11 +297,13 @@ void save_torch_state_dict(const std::string& path, const std::vector<std::pair<
   with_context(path, [&] {
     ZipWriter zip(f, 64);
     const std::string dir = prefix + "/";
-    zip.add(dir + "data.pkl", pkl.bytes());
+    zip.add(dir + "data.pkl", pkl.bytes(), true);  // deflated: torch.load inflates it
     zip.add(dir + "byteorder", std::string_view("little"));
     for (auto& [key, t] : w.storages)
       zip.add(dir + "data/" + key, std::span<const std::byte>(static_cast<const std::byte*>(t.raw()), t.nbytes()));
-    for (auto& [name, bytes] : extra_records) zip.add(dir + name, std::string_view(bytes));
+    // monoquant's own records (the graph description: JSON text) are deflated; torch.load
+    // ignores them and the tensors stay stored and aligned
+    for (auto& [name, bytes] : extra_records) zip.add(dir + name, std::string_view(bytes), true);
     zip.add(dir + "version", std::string_view("3\n"));
     std::random_device rd;
     zip.add(dir + ".data/serialization_id", std::to_string(uint64_t(rd()) << 32 | rd()));

@@ -14,7 +14,7 @@ namespace mq::serialization {
 /// Writes an OrderedDict state dict of `tensors` (in order) as a torch.save archive whose
 /// records live under `prefix/`. Tensors with quant() set and dtype i8 / u8 / i32 become
 /// torch quantized tensors (per_tensor_affine or per_channel_affine; storages QInt8Storage,
-/// QUInt8Storage, QInt32Storage). `extra_records` (name → bytes) are added under the prefix.
+/// QUInt8Storage, QInt32Storage). `extra_records` (name → bytes) are added under the prefix, deflated.
 void save_torch_state_dict(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                            const std::map<std::string, std::string>& extra_records = {},
                            const std::string& prefix = "archive");

@@ -1,7 +1,9 @@
-// Zip archives: stored writer with aligned data, checked reader (stored + deflate).
+// Zip archives: writer with aligned data (stored, or deflated on request), checked reader (stored + deflate).
 #include "serialization/zip.h"
 
 #include <zlib.h>
+
+#include "serialization/deflate.h"
 
 #include <algorithm>
 #include <limits>
@@ -182,42 +184,15 @@ std::vector<std::byte> ZipReader::extract(const ZipEntry& e) const {
     auto d = stored_data(e, true);
     return {d.begin(), d.end()};
   }
-  // The declared size is only a claim: bound it by what deflate can produce from the bytes
-  // really present, and grow the output with what inflate really produces.
-  if (e.size > limits::kMaxDecompressedBytes || e.size > e.compressed_size * limits::kMaxDeflateRatio + 64)
-    fail<FormatError>(file_, ": entry '", printable(e.name), "': declares ", e.size, " bytes from ", e.compressed_size,
-                      " compressed bytes (limit: ", limits::kMaxDeflateRatio, ":1 and ",
-                      limits::kMaxDecompressedBytes, " bytes)");
-  std::vector<std::byte> out;
-  z_stream zs{};
-  if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail<FormatError>(file_, ": entry '", printable(e.name), "': zlib init failed");
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<std::byte*>(bytes_.data() + e.data_offset));
-  zs.avail_in = uInt(e.compressed_size);
-  int rc = Z_OK;
-  while (rc == Z_OK && zs.total_out < e.size) {
-    size_t chunk = size_t(std::min<uint64_t>(e.size - zs.total_out, 1 << 20));
-    out.resize(size_t(zs.total_out) + chunk);
-    zs.next_out = reinterpret_cast<Bytef*>(out.data() + zs.total_out);
-    zs.avail_out = uInt(chunk);
-    rc = inflate(&zs, Z_NO_FLUSH);
-    if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;  // input ran out: truncated stream
-  }
-  if (rc == Z_OK && zs.total_out == e.size) {  // the stream must end exactly here
-    Bytef extra;
-    zs.next_out = &extra;
-    zs.avail_out = 1;
-    rc = inflate(&zs, Z_FINISH);
-  }
-  uint64_t produced = zs.total_out;
-  inflateEnd(&zs);
-  if (rc != Z_STREAM_END || produced != e.size)
-    fail<FormatError>(file_, ": entry '", printable(e.name), "': corrupt deflate data (expected ", e.size, " bytes)");
-  out.resize(size_t(produced));
+  if (e.compressed_size > bytes_.size() || e.data_offset > bytes_.size() - e.compressed_size)
+    fail<FormatError>(file_, ": entry '", printable(e.name), "': data outside the archive");
+  std::vector<std::byte> out = inflate_raw(bytes_.subspan(size_t(e.data_offset), size_t(e.compressed_size)), e.size,
+                                           file_ + ": entry '" + printable(e.name) + "'");
   if (crc32(out) != e.crc) fail<FormatError>(file_, ": entry '", printable(e.name), "': CRC-32 mismatch");
   return out;
 }
 
-void ZipWriter::add(const std::string& name, std::span<const std::byte> data) {
+void ZipWriter::add(const std::string& name, std::span<const std::byte> data, bool deflated) {
   if (finished_) fail<Error>("zip writer: entry '", name, "' added after finish()");
   if (!name_is_safe(name)) fail<InvalidArgument>("zip writer: unsafe entry name '", name, "'");
   if (name.size() > 0xFFFF) fail<InvalidArgument>("zip writer: entry name too long");
@@ -225,16 +200,20 @@ void ZipWriter::add(const std::string& name, std::span<const std::byte> data) {
   if (data.size() >= 0xFFFFFFFFull || off >= 0xFFFFFFFFull)
     fail<UnsupportedError>("zip writer: entry '", name, "' needs zip64 (over 4 GiB), which is not supported");
   size_t base = size_t(off) + 30 + name.size() + 4;
-  size_t pad = (alignment_ - base % alignment_) % alignment_;
+  size_t pad = deflated ? 0 : (alignment_ - base % alignment_) % alignment_;  // only stored data is read in place
   uint32_t crc = crc32(data);
+  const uint16_t method = deflated ? 8 : 0;
+  std::vector<std::byte> packed;
+  if (deflated) packed = deflate_raw(data);
+  const std::span<const std::byte> body = deflated ? std::span<const std::byte>(packed) : data;
   sink_.write_le<uint32_t>(kLocalSig);
   sink_.write_le<uint16_t>(20);  // version needed
   sink_.write_le<uint16_t>(0);   // flags
-  sink_.write_le<uint16_t>(0);   // stored
+  sink_.write_le<uint16_t>(method);
   sink_.write_le<uint16_t>(0);
   sink_.write_le<uint16_t>(kDosDate);
   sink_.write_le<uint32_t>(crc);
-  sink_.write_le<uint32_t>(uint32_t(data.size()));
+  sink_.write_le<uint32_t>(uint32_t(body.size()));
   sink_.write_le<uint32_t>(uint32_t(data.size()));
   sink_.write_le<uint16_t>(uint16_t(name.size()));
   sink_.write_le<uint16_t>(uint16_t(4 + pad));
@@ -251,8 +230,8 @@ void ZipWriter::add(const std::string& name, std::span<const std::byte> data) {
     sink_.write(zs, k);
     left -= k;
   }
-  sink_.write(data.data(), data.size());
-  written_.push_back({name, crc, uint32_t(data.size()), uint32_t(off)});
+  sink_.write(body.data(), body.size());
+  written_.push_back({name, crc, uint32_t(data.size()), uint32_t(body.size()), uint32_t(off), method});
 }
 
 void ZipWriter::finish() {
@@ -266,11 +245,11 @@ void ZipWriter::finish() {
     sink_.write_le<uint16_t>(20);  // made by
     sink_.write_le<uint16_t>(20);  // needed
     sink_.write_le<uint16_t>(0);
-    sink_.write_le<uint16_t>(0);
+    sink_.write_le<uint16_t>(w.method);
     sink_.write_le<uint16_t>(0);
     sink_.write_le<uint16_t>(kDosDate);
     sink_.write_le<uint32_t>(w.crc);
-    sink_.write_le<uint32_t>(w.size);
+    sink_.write_le<uint32_t>(w.compressed_size);
     sink_.write_le<uint32_t>(w.size);
     sink_.write_le<uint16_t>(uint16_t(w.name.size()));
     sink_.write_le<uint16_t>(0);  // extra

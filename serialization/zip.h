@@ -1,8 +1,8 @@
 #pragma once
 /// A minimal zip archive reader and writer: what .npz files and torch.save archives need.
-/// The writer stores entries uncompressed with CRC-32 and starts every entry's data at a
-/// multiple of `alignment` bytes by padding the local header's extra field (id "FB", as
-/// PyTorch does). The reader trusts only the central directory, checks every offset and size
+/// The writer stores entries uncompressed (or deflated on request) with CRC-32 and starts every
+/// stored entry's data at a multiple of `alignment` bytes by padding the local header's extra
+/// field (id "FB", as PyTorch does). The reader trusts only the central directory, checks every offset and size
 /// against the archive, rejects names that would escape the archive's folder, overlapping
 /// entries and zip64 archives, and inflates deflated entries with zlib.
 #include <cstdint>
@@ -51,14 +51,15 @@ class ZipReader {
   std::vector<ZipEntry> entries_;
 };
 
-/// Writes a zip archive of stored entries to a sink.
+/// Writes a zip archive of stored (or deflated) entries to a sink.
 class ZipWriter {
  public:
   explicit ZipWriter(ByteSink& sink, size_t alignment = 64) : sink_(sink), alignment_(alignment) {}
-  /// Appends an entry; its data starts at a multiple of the alignment.
-  void add(const std::string& name, std::span<const std::byte> data);
-  void add(const std::string& name, std::string_view text) {
-    add(name, std::as_bytes(std::span<const char>(text.data(), text.size())));
+  /// Appends an entry; stored data starts at a multiple of the alignment. `deflated` stores
+  /// it compressed (method 8, not aligned: it is never read in place) instead.
+  void add(const std::string& name, std::span<const std::byte> data, bool deflated = false);
+  void add(const std::string& name, std::string_view text, bool deflated = false) {
+    add(name, std::as_bytes(std::span<const char>(text.data(), text.size())), deflated);
   }
   /// Writes the central directory. No entry may be added afterwards.
   void finish();
@@ -67,8 +68,10 @@ class ZipWriter {
   struct Written {
     std::string name;
     uint32_t crc;
-    uint32_t size;
+    uint32_t size;             ///< bytes after extraction
+    uint32_t compressed_size;  ///< bytes in the archive
     uint32_t header_offset;
+    uint16_t method;           ///< 0 stored, 8 deflated
   };
   ByteSink& sink_;
   size_t alignment_;

@@ -1,4 +1,5 @@
 // monoquant quantize: import → calibrate → quantize → validate → save, and the report.
+#include <map>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
@@ -207,6 +208,13 @@ int quantize_model(const QuantizeArgs& a) {
     copts.progress = [&](int64_t done, int64_t expected) { progress.update(done, expected ? expected : calib_end); };
     cal = calibrate(g, *calib_src, copts);
     progress.finish();
+    if (copts.observer.kind == ObserverKind::auto_select) {
+      std::map<std::string, int> chosen;
+      for (const std::string& v : cal.values()) ++chosen[cal.observer_of(v)];
+      std::string line = "auto observer chose:";
+      for (auto& [name, count] : chosen) line += " " + name + " ×" + std::to_string(count);
+      note(line);
+    }
     seconds["calibrate"] = seconds_since(t0);
   } else if (!a.load_calibration.empty()) {
     t0 = clock::now();
@@ -304,7 +312,9 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->check(CLI::IsMember({"u8", "s8", "i8"}));
   cmd->add_flag("--symmetric-activations", a->symmetric, "Symmetric activation ranges (zero point 0 / 128)");
   cmd->add_option("--observer", a->observer,
-                  "Activation observer: minmax, moving-average, percentile[:P] (e.g. percentile:99.9), entropy, mse");
+                  "Activation observer: minmax (default), moving-average, percentile[:P] (e.g. percentile:99.9), "
+                  "entropy, mse, auto (per tensor, the candidate range with the least error in the layers reading "
+                  "it; docs/comparison.md)");
   cmd->add_option("--min-sqnr", a->min_sqnr,
                   "Fallback target in dB: return the worst layers to float until the model SQNR reaches it");
   cmd->add_option("--fail-below", a->fail_below, "Validation fails when an output SQNR is below this (dB)");

@@ -272,8 +272,8 @@ std::pair<double, double> mse_range(const StreamingHistogram& hist, double min, 
 HistogramObserver::HistogramObserver(ObserverOptions options)
     : options_(std::move(options)), hist_(options_.bins) {
   if (options_.kind != ObserverKind::percentile && options_.kind != ObserverKind::entropy &&
-      options_.kind != ObserverKind::mse)
-    fail<InvalidArgument>("HistogramObserver needs kind percentile, entropy or mse");
+      options_.kind != ObserverKind::mse && options_.kind != ObserverKind::auto_select)
+    fail<InvalidArgument>("HistogramObserver needs kind percentile, entropy, mse or auto");
   if (options_.axis) fail<InvalidArgument>(observer_kind_name(options_.kind), " observers are per tensor only");
   if (!(options_.percentile > 0.0 && options_.percentile <= 100.0))
     fail<InvalidArgument>("percentile must be in (0, 100], got ", options_.percentile);
@@ -302,6 +302,7 @@ std::pair<float, float> HistogramObserver::min_max() const {
 
 ObservedRange HistogramObserver::range(bool symmetric) const {
   const auto [mn, mx] = min_max();
+  if (kind() == ObserverKind::auto_select) return {{mn}, {mx}, std::nullopt};  // MinMax until calibrate() chooses
   const auto [lo_d, hi_d] = kind() == ObserverKind::entropy ? entropy_threshold(hist_, options_.quantized_bins, mn, mx)
                             : kind() == ObserverKind::mse   ? mse_range(hist_, mn, mx, symmetric)
                                                             : percentile_range(hist_, options_.percentile, symmetric);

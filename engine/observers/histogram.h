@@ -79,7 +79,7 @@ class StreamingHistogram {
   std::vector<uint64_t> counts_;
 };
 
-/// Percentile, entropy or MSE observer over a StreamingHistogram (per tensor only).
+/// Percentile, entropy, MSE or auto observer over a StreamingHistogram (per tensor only).
 class HistogramObserver final : public Observer {
  public:
   /// `options.kind` must be percentile, entropy or mse; options.axis must be empty.

@@ -18,16 +18,17 @@ std::string_view observer_kind_name(ObserverKind kind) {
     case ObserverKind::percentile: return "percentile";
     case ObserverKind::entropy: return "entropy";
     case ObserverKind::mse: return "mse";
+    case ObserverKind::auto_select: return "auto";
   }
   return "?";
 }
 
 ObserverKind parse_observer_kind(std::string_view name) {
   for (ObserverKind k : {ObserverKind::minmax, ObserverKind::moving_average, ObserverKind::percentile,
-                         ObserverKind::entropy, ObserverKind::mse})
+                         ObserverKind::entropy, ObserverKind::mse, ObserverKind::auto_select})
     if (observer_kind_name(k) == name) return k;
   fail<InvalidArgument>("unknown observer '", std::string(name),
-                        "' (known: minmax, moving-average, percentile, entropy, mse)");
+                        "' (known: minmax, moving-average, percentile, entropy, mse, auto)");
 }
 
 void batch_min_max(const float* data, std::span<const int64_t> dims, std::optional<int64_t> axis,
@@ -93,7 +94,8 @@ std::unique_ptr<Observer> make_observer(const ObserverOptions& options) {
     case ObserverKind::moving_average: return std::make_unique<MovingAverageMinMaxObserver>(options);
     case ObserverKind::percentile:
     case ObserverKind::entropy:
-    case ObserverKind::mse: return std::make_unique<HistogramObserver>(options);
+    case ObserverKind::mse:
+    case ObserverKind::auto_select: return std::make_unique<HistogramObserver>(options);
   }
   fail<InvalidArgument>("unknown observer kind ", int(options.kind));
 }

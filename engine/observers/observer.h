@@ -12,6 +12,10 @@
 ///   "entropy"         histogram, range minimizing KL divergence (TensorRT / ORT algorithm)
 ///   "mse"             histogram, range minimizing the expected squared quantization error
 ///                     (clipping plus rounding on the 8-bit grid)
+///   "auto"            histogram plus a bounded subsample; calibrate() replaces it per value
+///                     by the candidate (minmax, percentile, mse, entropy) whose range gives
+///                     the least error in the layers that read the value
+///                     (engine/calibration/auto_range.h); on its own its range is MinMax's
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -28,9 +32,9 @@
 namespace mq {
 
 /// The observer algorithms monoquant offers.
-enum class ObserverKind : uint8_t { minmax, moving_average, percentile, entropy, mse };
+enum class ObserverKind : uint8_t { minmax, moving_average, percentile, entropy, mse, auto_select };
 
-/// "minmax", "moving-average", "percentile", "entropy", "mse".
+/// "minmax", "moving-average", "percentile", "entropy", "mse", "auto".
 std::string_view observer_kind_name(ObserverKind kind);
 /// Inverse of observer_kind_name; throws InvalidArgument listing the known names.
 ObserverKind parse_observer_kind(std::string_view name);
@@ -102,7 +106,7 @@ class Observer {
 
 /// Builds an observer; throws InvalidArgument on inconsistent options.
 std::unique_ptr<Observer> make_observer(const ObserverOptions& options);
-/// Builds an observer from a name: "minmax", "moving-average", "entropy", "mse", "percentile" or
+/// Builds an observer from a name: "minmax", "moving-average", "entropy", "mse", "auto", "percentile" or
 /// "percentile:<value>" (e.g. "percentile:99.9"); `axis` makes minmax / moving-average per
 /// channel.
 std::unique_ptr<Observer> make_observer(std::string_view spec, std::optional<int64_t> axis = {});

@@ -1,7 +1,10 @@
 // calibrate(): runs the fp32 model over calibration batches and observes the values that
 // quantization needs.
+#include <optional>
 #include <set>
+#include <sstream>
 
+#include "engine/calibration/auto_range.h"
 #include "engine/quantize.h"
 #include "engine/quantize/rewrite.h"
 #include "serialization/calibration_table.h"
@@ -18,6 +21,19 @@ std::vector<std::string> Calibration::values() const {
   std::vector<std::string> r;
   for (auto& [k, v] : observers_) r.push_back(k);
   return r;
+}
+
+std::string Calibration::observer_of(const std::string& value) const {
+  auto it = observers_.find(value);
+  if (it == observers_.end()) fail<InvalidArgument>("value '", value, "' was not calibrated");
+  const Observer& o = *it->second;
+  std::string name(observer_kind_name(o.kind()));
+  if (o.kind() == ObserverKind::percentile) {
+    std::ostringstream p;
+    p << o.options().percentile;
+    name += ":" + p.str();
+  }
+  return name;
 }
 
 void Calibration::save(const std::string& path) const {
@@ -43,6 +59,8 @@ Calibration calibrate(const Graph& g, CalibrationSource& source, const Calibrati
   Calibration cal;
   cal.observer_ = options.observer;
   for (auto& v : watch) cal.observers_[v] = make_observer(options.observer);
+  std::optional<AutoRangeSelector> automatic;  // --observer auto: subsamples to choose ranges on
+  if (options.observer.kind == ObserverKind::auto_select) automatic.emplace(g, watch, options.layers);
   Session s(g, {.threads = options.threads, .optimize = false});
   StateFeed feed(g, options.state);
   int64_t done = 0;
@@ -55,6 +73,7 @@ Calibration calibrate(const Graph& g, CalibrationSource& source, const Calibrati
       if (t.dtype() == DType::f32 && t.numel() > 0)
         with_context("calibrating '" + v.name() + "'", [&] {
           cal.observers_.at(v.name())->observe(t);
+          if (automatic) automatic->record(v.name(), t);
           return 0;
         });
     });
@@ -67,6 +86,7 @@ Calibration calibrate(const Graph& g, CalibrationSource& source, const Calibrati
   // values that never produced data (e.g. empty tensors) are dropped
   for (auto it = cal.observers_.begin(); it != cal.observers_.end();)
     it = it->second->batches() == 0 ? cal.observers_.erase(it) : std::next(it);
+  if (automatic) automatic->select(cal.observers_, options.threads);
   return cal;
 }
 

@@ -23,8 +23,10 @@ struct SessionOptions {
   bool optimize = true;          ///< compile the graph for speed (layouts, fused epilogues)
 };
 
-/// The activation observer algorithms.
-enum class ObserverKind : uint8_t { minmax, moving_average, percentile, entropy, mse };
+/// The activation observer algorithms. `auto_select` ("auto" on the command line) picks, per
+/// calibrated value, the candidate range (minmax, percentile 99.9/99.99/99.999, mse, entropy)
+/// that gives the least error in the layers reading the value on the calibration samples.
+enum class ObserverKind : uint8_t { minmax, moving_average, percentile, entropy, mse, auto_select };
 
 /// Which observer calibration runs on each activation.
 struct ObserverOptions {

@@ -182,6 +182,15 @@ TEST_CASE("calibrate from tensors and from a callback; static quantize with opti
   mq::Calibration from_callback = mq::calibrate(m, cb, copt);
   CHECK(from_callback.samples() == 64);
 
+  // the auto observer through the public API: it calibrates and quantizes like any other
+  mq::CalibrationOptions auto_opt;
+  auto_opt.observer.kind = mq::ObserverKind::auto_select;
+  mq::Calibration automatic = mq::calibrate(m, batches, auto_opt);
+  CHECK(automatic.values() == from_tensors.values());
+  mq::QuantizeOptions auto_q;
+  auto_q.validate = false;
+  CHECK_FALSE(mq::static_quantize(m, automatic, auto_q).report.layers.empty());
+
   auto dir = temp_dir("calib");
   from_tensors.save((dir / "cal.json").string());
   mq::Calibration reloaded = mq::Calibration::load((dir / "cal.json").string());
@@ -268,4 +277,9 @@ TEST_CASE("dynamic quantize, s8 activations and min_sqnr_db") {
   failing.validation_samples = 16;
   mq::Error e = error_of([&] { mq::static_quantize(c, cal, failing, &validation); });
   CHECK(e.kind() == mq::ErrorKind::validation);
+  // one "validation failed" prefix, however the message is wrapped
+  const std::string what = e.what();
+  CAPTURE(what);
+  CHECK(what.find("validation failed") != std::string::npos);
+  CHECK(what.find("validation failed") == what.rfind("validation failed"));
 }

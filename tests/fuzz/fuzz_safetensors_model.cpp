@@ -1,4 +1,4 @@
-// End to end: a .safetensors model (graph description in __metadata__) is loaded, verified,
+// End to end: a .safetensors model (graph description in __metadata__, plain or deflated) is loaded, verified,
 // compiled into a Session and run. The custom mutator parses the header and the graph JSON
 // it carries, mutates the graph structurally (mutate_json: attribute values, shapes,
 // dtypes, operands), re-serialises the header and keeps the data section; inputs without
@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "graph_fuzz.h"
+#include "serialization/deflate.h"
 #include "mutate.h"
 
 namespace {
@@ -19,8 +20,29 @@ size_t mutate_safetensors(uint8_t* data, size_t size, size_t max_size, mq::fuzz:
   json header = json::parse(data + 8, data + 8 + n, nullptr, false);
   if (header.is_discarded() || !header.is_object() || !header.contains("__metadata__")) return 0;
   json& meta = header["__metadata__"];
-  if (!meta.is_object() || !meta.contains("graph") || !meta["graph"].is_string()) return 0;
-  json graph = json::parse(meta["graph"].get<std::string>(), nullptr, false);
+  if (!meta.is_object()) return 0;
+  std::string text;
+  if (meta.contains("graph") && meta["graph"].is_string()) {
+    text = meta["graph"].get<std::string>();
+  } else if (meta.contains("graph_deflated") && meta["graph_deflated"].is_string() && meta.contains("graph_bytes") &&
+             meta["graph_bytes"].is_string()) {
+    // version 2: inflate the graph; the mutant is written as version 1 (plain "graph")
+    try {
+      const std::string ctx = "fuzz";
+      auto bytes = mq::serialization::inflate_raw(
+          mq::serialization::base64_decode(meta["graph_deflated"].get<std::string>(), ctx),
+          std::stoull(meta["graph_bytes"].get<std::string>()), ctx);
+      text.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    } catch (const std::exception&) {
+      return 0;
+    }
+    meta.erase("graph_deflated");
+    meta.erase("graph_bytes");
+    meta["format_version"] = "1";
+  } else {
+    return 0;
+  }
+  json graph = json::parse(text, nullptr, false);
   if (graph.is_discarded() || !graph.is_structured()) return 0;
   for (size_t i = 0, k = 1 + mq::fuzz::pick(rng, 3); i < k; ++i) mq::fuzz::mutate_json(rng, graph);
   meta["graph"] = graph.dump();

@@ -1,7 +1,9 @@
 """numpy reads our .npy/.npz and safetensors reads our .safetensors; both write files back
 (python_written.npy/.npz/.safetensors) for the C++ side to read."""
+import base64
 import json
 import os
+import zlib
 
 import numpy as np
 from safetensors import safe_open
@@ -25,8 +27,10 @@ tensors = load_file(path)
 with safe_open(path, framework="numpy") as f:
     meta = f.metadata()
 check(meta["format"] == "monoquant", f"metadata format {meta.get('format')}")
-check(meta["format_version"] == "1", "format_version")
-graph = json.loads(meta["graph"])
+check(meta["format_version"] == "2", "format_version")
+graph_text = zlib.decompress(base64.b64decode(meta["graph_deflated"]), -15)  # raw deflate
+check(len(graph_text) == int(meta["graph_bytes"]), "graph_bytes")
+graph = json.loads(graph_text)
 check([n["op"] for n in graph["nodes"]] == ["DynamicQLinear", "Relu"], f"graph ops {graph['nodes']}")
 quant = json.loads(meta["quantization"])
 check(quant["fc.weight"]["scheme"] == "per_channel_affine" and quant["fc.weight"]["axis"] == 0, f"scheme {quant}")

@@ -1,6 +1,10 @@
 // Hand-built graphs and graph comparison for the serialization tests.
 #include "test_helpers.h"
 
+#include <cstring>
+
+#include "serialization/deflate.h"
+
 namespace mq::test {
 
 Graph make_quantized_mlp() {
@@ -81,6 +85,22 @@ void check_graphs_equal(const Graph& a, const Graph& b) {
       CHECK(na[i]->outputs()[k]->type() == nb[i]->outputs()[k]->type());
     }
   }
+}
+
+std::vector<std::byte> mqm_as_version1(const std::vector<std::byte>& v2) {
+  uint64_t stored, fb_size;
+  std::memcpy(&stored, v2.data() + 8, 8);
+  std::memcpy(&fb_size, v2.data() + 16, 8);
+  const auto fb = serialization::inflate_raw(std::span(v2).subspan(24, size_t(stored)), fb_size, "test");
+  const size_t data_v1 = (16 + fb.size() + 63) / 64 * 64, data_v2 = (24 + size_t(stored) + 63) / 64 * 64;
+  std::vector<std::byte> v1(data_v1 + (v2.size() - data_v2));
+  std::memcpy(v1.data(), v2.data(), 4);  // magic
+  const uint32_t version = 1;
+  std::memcpy(v1.data() + 4, &version, 4);
+  std::memcpy(v1.data() + 8, &fb_size, 8);
+  std::memcpy(v1.data() + 16, fb.data(), fb.size());
+  std::memcpy(v1.data() + data_v1, v2.data() + data_v2, v2.size() - data_v2);
+  return v1;
 }
 
 }  // namespace mq::test

@@ -52,5 +52,8 @@ Graph make_quantized_mlp();
 Graph make_float_mlp();
 /// Structure, types, attrs and constant bytes equal (names, ops, wiring).
 void check_graphs_equal(const Graph& a, const Graph& b);
+/// The same .mqm file as format version 1 wrote it (FlatBuffer stored uncompressed after a
+/// 16-byte preamble), from a version 2 file's bytes.
+std::vector<std::byte> mqm_as_version1(const std::vector<std::byte>& v2);
 
 }  // namespace mq::test

@@ -24,6 +24,22 @@ TEST_CASE("mqm: round trip with borrowed, aligned tensor data") {
   test::check_graphs_equal(f, load_graph(dir / "f.mqm"));
 }
 
+TEST_CASE("mqm: version 2 stores the FlatBuffer deflated; version 1 files still load") {
+  test::TempDir dir;
+  Graph g = test::make_quantized_mlp();
+  save_graph(g, dir / "m.mqm");
+  auto good = read_file(dir / "m.mqm");
+  uint32_t version;
+  uint64_t stored, fb_size;
+  std::memcpy(&version, good.data() + 4, 4);
+  std::memcpy(&stored, good.data() + 8, 8);
+  std::memcpy(&fb_size, good.data() + 16, 8);
+  CHECK(version == 2);
+  CHECK(stored < fb_size);
+  test::write_bytes(dir / "v1.mqm", test::mqm_as_version1(good));
+  test::check_graphs_equal(g, load_graph(dir / "v1.mqm"));
+}
+
 TEST_CASE("mqm: corrupted and truncated files fail cleanly") {
   test::TempDir dir;
   save_graph(test::make_quantized_mlp(), dir / "m.mqm");
@@ -43,17 +59,23 @@ TEST_CASE("mqm: corrupted and truncated files fail cleanly") {
   std::memcpy(big.data() + 8, &huge, 8);
   test::write_bytes(dir / "big.mqm", big);
   test::expect_error<FormatError>([&] { load_mqm(dir / "big.mqm"); }, {"flatbuffer size"});
-  // The verifier: a root offset pointing outside the buffer.
-  auto root = good;
+  auto fb_huge = good;
+  std::memcpy(fb_huge.data() + 16, &huge, 8);
+  test::write_bytes(dir / "fbhuge.mqm", fb_huge);
+  test::expect_error<FormatError>([&] { load_mqm(dir / "fbhuge.mqm"); }, {"fbhuge.mqm", "flatbuffer"});
+  // The verifier (on a version 1 file, whose FlatBuffer is stored as it is): a root offset
+  // pointing outside the buffer.
+  auto root = test::mqm_as_version1(good);
   uint32_t far = 0x7ffffff0;
   std::memcpy(root.data() + 16, &far, 4);
   test::write_bytes(dir / "root.mqm", root);
   test::expect_error<FormatError>([&] { load_mqm(dir / "root.mqm"); }, {"root.mqm", "verifier"});
-  // Every single-byte corruption of the FlatBuffer: an mq::Error or a valid graph, never a crash.
-  uint64_t fb_size;
-  std::memcpy(&fb_size, good.data() + 8, 8);
+  // Every single-byte corruption of the compressed FlatBuffer: an mq::Error or a valid graph,
+  // never a crash.
+  uint64_t stored;
+  std::memcpy(&stored, good.data() + 8, 8);
   int errors = 0;
-  for (size_t i = 16; i < 16 + fb_size; ++i) {
+  for (size_t i = 24; i < 24 + stored; ++i) {
     auto c = good;
     c[i] ^= std::byte{0x5a};
     test::write_bytes(dir / "c.mqm", c);

@@ -1,4 +1,5 @@
 // safetensors: low-level round trips, every validation rule, graph models and weights.
+#include "serialization/deflate.h"
 #include "serialization/graph_json.h"
 #include "serialization/safetensors.h"
 #include "serialization/serialization.h"
@@ -99,6 +100,57 @@ TEST_CASE("safetensors model: quantized graph round trip") {
   Graph h = load_safetensors_model(dir / "m.safetensors");
   test::check_graphs_equal(g, h);
   CHECK(h.find_value("fc.weight")->constant()->quant()->axis == 0);
+}
+
+TEST_CASE("safetensors model: version 2 deflates the graph description; version 1 files still load") {
+  test::TempDir dir;
+  Graph g = test::make_quantized_mlp();
+  save_safetensors_model(g, dir / "m.safetensors");
+  auto c = load_safetensors(dir / "m.safetensors");
+  CHECK(c.metadata.at("format_version") == "2");
+  CHECK(c.metadata.count("graph") == 0);
+  const std::string json = graph_to_json(g);
+  CHECK(c.metadata.at("graph_bytes") == std::to_string(json.size()));
+  auto text = inflate_raw(base64_decode(c.metadata.at("graph_deflated"), "t"), json.size(), "t");
+  CHECK(std::string(reinterpret_cast<const char*>(text.data()), text.size()) == json);
+  // the same file as version 1 wrote it
+  auto rewrite = [&](const std::string& name, std::map<std::string, std::string> meta) {
+    save_safetensors(dir / name, c.tensors, meta);
+    return dir / name;
+  };
+  auto v1 = c.metadata;
+  v1.erase("graph_deflated");
+  v1.erase("graph_bytes");
+  v1["graph"] = json;
+  v1["format_version"] = "1";
+  test::check_graphs_equal(g, load_safetensors_model(rewrite("v1.safetensors", v1)));
+  auto bad = c.metadata;
+  bad["graph_bytes"] = "12x";
+  test::expect_error<FormatError>([&] { load_safetensors_model(rewrite("b1.safetensors", bad)); },
+                                  {"b1.safetensors", "graph_bytes"});
+  bad = c.metadata;
+  bad["graph_deflated"] = "not base64!";
+  test::expect_error<FormatError>([&] { load_safetensors_model(rewrite("b2.safetensors", bad)); },
+                                  {"b2.safetensors", "graph_deflated", "base64"});
+  bad = c.metadata;
+  bad["graph_bytes"] = std::to_string(json.size() + 1);
+  test::expect_error<FormatError>([&] { load_safetensors_model(rewrite("b3.safetensors", bad)); },
+                                  {"b3.safetensors", "graph_deflated", "corrupt deflate"});
+}
+
+TEST_CASE("base64 and raw deflate round trips") {
+  for (std::string s : {"", "f", "fo", "foo", "foob", "fooba", "foobar"}) {
+    auto b = std::as_bytes(std::span(s.data(), s.size()));
+    const std::string e = base64_encode(b);
+    auto d = base64_decode(e, "t");
+    CHECK(std::string(reinterpret_cast<const char*>(d.data()), d.size()) == s);
+    auto z = inflate_raw(deflate_raw(b), s.size(), "t");
+    CHECK(std::string(reinterpret_cast<const char*>(z.data()), z.size()) == s);
+  }
+  CHECK(base64_encode(std::as_bytes(std::span("foobar", 6))) == "Zm9vYmFy");
+  CHECK(base64_encode(std::as_bytes(std::span("fo", 2))) == "Zm8=");
+  for (const char* bad : {"Zm8", "Zm=8", "Z===", "Zm8=Zm8=", "Zm 8"})
+    test::expect_error<FormatError>([&] { base64_decode(bad, "ctx"); }, {"ctx", "base64"});
 }
 
 TEST_CASE("safetensors model: weights from a plain file replace constants by name") {
