@@ -1,0 +1,27 @@
+// ONNX Runtime's QOperator models (com.microsoft quantized ops) run in monoquant with ONNX
+// Runtime's results: small models written and run by ONNX Runtime in the interop venv
+// (tests/interop/make_ort_qoperator.py).
+#include <doctest/doctest.h>
+
+#include "engine/api.h"
+#include "engine/session.h"
+#include "engine/sqnr.h"
+#include "interop_util.h"
+#include "serialization/npy.h"
+
+using namespace mq;
+
+TEST_CASE("interop: QOperator models (QLinearConv, QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/GlobalAveragePool, QGemm, dynamic MatMuls) match ONNX Runtime") {
+  MQ_REQUIRE_INTEROP_PYTHON(python);
+  test::TempDir dir;
+  MQ_RUN_INTEROP(python, "make_ort_qoperator.py", dir);
+  for (const char* name : {"qoperator_cnn", "qgemm", "dynamic_matmul", "matmul_integer_to_float"}) {
+    CAPTURE(name);
+    Graph g = load_model(dir / (std::string(name) + ".onnx"));
+    const Tensor x = serialization::load_npy(dir / ("data/" + std::string(name) + "_x.npy"));
+    const Tensor want = serialization::load_npy(dir / ("data/" + std::string(name) + "_y.npy"));
+    const Tensor got = Session(g).run({{"x", x}}).at("y");
+    REQUIRE(got.dims() == want.dims());
+    CHECK(sqnr_db(want, got) >= 40.0);
+  }
+}
