@@ -259,6 +259,74 @@ bool fuse_linear(Graph& g, Node* n) {
   return true;
 }
 
+/// ONNX's QLinearConv (2-D, constant symmetric int8 weights, int32 bias) as QConv2d, which
+/// runs on the int8 convolution kernels (QLinearConv's own executor is the scalar reference).
+bool fuse_qlinear_conv(Graph& g, Node* n) {
+  Value* xq = n->input(0);
+  if (!xq || (xq->dtype() != DType::u8 && xq->dtype() != DType::i8) || !xq->shape().has_rank() || xq->shape().rank() != 4)
+    return false;
+  float xs = 0.f, ys = 0.f;
+  if (!scalar_f32(n->input(1), xs) || !scalar_f32(n->input(6), ys)) return false;
+  auto zero_point = [&](size_t i, DType t, int32_t& z) {
+    const Value* v = n->input(i);
+    if (!v) return z = 0, true;
+    if (!v->is_constant() || v->dtype() != t || v->constant()->numel() != 1) return false;
+    z = int32_t(v->constant()->to_int64()[0]);
+    return true;
+  };
+  int32_t xz = 0, yz = 0;
+  const DType yt = n->output(0)->dtype();
+  if (!zero_point(2, xq->dtype(), xz) || !zero_point(7, yt, yz)) return false;
+  // the weight: reuse the DequantizeLinear reading of int8_weight on a stand-in node
+  const Value* w = n->input(3);
+  const Value* ws = n->input(4);
+  if (!w || !w->is_constant() || w->dtype() != DType::i8 || w->constant()->rank() != 4 || !ws || !ws->is_constant()) return false;
+  const auto scales = ws->constant()->to_float();
+  const int64_t channels = w->constant()->dim(0);
+  if (scales.size() != 1 && int64_t(scales.size()) != channels) return false;
+  for (float v : scales)
+    if (!(std::isfinite(v) && v > 0.f)) return false;
+  if (const Value* wz = n->input(5)) {
+    if (!wz->is_constant()) return false;
+    for (int64_t v : wz->constant()->to_int64())
+      if (v != 0) return false;
+  }
+  Value* b = n->input(8);
+  if (b && (!b->is_constant() || b->dtype() != DType::i32 || b->constant()->numel() != channels)) return false;
+  QuantParams wq;
+  wq.scales = scales;
+  wq.zero_points.assign(scales.size(), 0);
+  if (scales.size() != 1) wq.axis = 0;
+  wq.qtype = DType::i8;
+  Tensor wt = *w->constant();
+  wt.set_quant(wq);
+  const QuantParams qx{{xs}, {xz}, std::nullopt, xq->dtype()};
+  if (xq->type().quant && *xq->type().quant != qx) return false;
+  if (!xq->type().quant) xq->set_quant(qx);
+  const QuantParams qy{{ys}, {yz}, std::nullopt, yt};
+  Attributes attrs;
+  for (const char* k : {"group", "auto_pad", "strides", "pads", "dilations", "kernel_shape"})
+    if (n->attrs().has(k)) attrs.set(k, n->attrs().all().at(k));
+  const std::string name = n->name();
+  Value* bv = nullptr;
+  if (b) {
+    Tensor bt = *b->constant();
+    bt.set_quant(std::nullopt);
+    bv = g.add_constant(g.unique_name(name + "_bias_int32"), bt);
+  }
+  Node* fused = g.insert_node(n, OpKind::QConv2d, {.name = g.unique_name(name + "_int8"),
+                                                    .inputs = {xq, g.add_constant(g.unique_name(name + "_weight_int8"), wt), bv,
+                                                               scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
+                                                    .attrs = attrs});
+  fused->output(0)->set_quant(qy);
+  const std::string out_name = n->output(0)->name();
+  g.replace_all_uses(n->output(0), fused->output(0));
+  g.remove_node(n);
+  g.rename_node(fused, name);
+  g.rename_value(fused->output(0), out_name);
+  return true;
+}
+
 /// True for ops whose result is some of their data operands' values, moved: they run on
 /// int8 values as they are (Concat's operands brought to one scale first).
 bool moves_values(const Node* n) {
@@ -326,7 +394,7 @@ int fuse_qdq(Graph& g) {
   for (Node* n : g.nodes())
     if ((n->op() == OpKind::Conv2d && fuse_conv(g, n)) ||
         ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, n)) ||
-        (moves_values(n) && fuse_data_movement(g, n)))
+        (moves_values(n) && fuse_data_movement(g, n)) || (n->op() == OpKind::QLinearConv && fuse_qlinear_conv(g, n)))
       ++fused;
   if (fused) g.remove_unused();
   return fused;
