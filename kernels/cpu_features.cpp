@@ -73,6 +73,7 @@ Isa best_isa() {
   if (f.amx) return Isa::amx;
   if (f.avx512vnni) return Isa::avx512vnni;
   if (f.avxvnni) return Isa::avxvnni;
+  if (f.avx512) return Isa::avx512;
   if (f.avx2) return Isa::avx2;
   return Isa::scalar;
 }
@@ -82,6 +83,7 @@ bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::scalar: return true;
     case Isa::avx2: return f.avx2;
+    case Isa::avx512: return f.avx512;
     case Isa::avxvnni: return f.avxvnni;
     case Isa::avx512vnni: return f.avx512vnni;
     case Isa::amx: return f.amx;
@@ -91,9 +93,7 @@ bool isa_supported(Isa isa) {
 
 bool parse_isa(const char* text, Isa* out) {
   if (text == nullptr) return false;
-  static constexpr Isa all[] = {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni,
-                                   Isa::amx};
-  for (Isa isa : all) {
+  for (Isa isa : isa_tiers) {
     if (std::strcmp(text, isa_name(isa)) == 0) {
       *out = isa;
       return true;
@@ -111,8 +111,8 @@ Isa resolve_isa(const char* requested, Isa best) {
 Isa active_isa() {
   static const Isa isa = [] {
     Isa resolved = resolve_isa(std::getenv("MONOQUANT_ISA"), best_isa());
-    // A CPU may have AVX512-VNNI without AVX-VNNI (Ice Lake, Cascade Lake): forcing
-    // "avxvnni" there must not select a tier it cannot run.
+    // A CPU may have AVX512-VNNI without AVX-VNNI (Ice Lake, Cascade Lake), or AVX-VNNI
+    // without AVX-512 (Alder Lake): a forced tier it cannot run becomes the next lower one.
     while (!isa_supported(resolved)) resolved = static_cast<Isa>(static_cast<int>(resolved) - 1);
     return resolved;
   }();
@@ -123,6 +123,7 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
     case Isa::avxvnni: return "avxvnni";
     case Isa::avx512vnni: return "avx512vnni";
     case Isa::amx: return "amx";
