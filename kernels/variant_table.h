@@ -5,6 +5,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include "kernels/cpu_features.h"
 
@@ -23,6 +24,24 @@ const Variant& select_variant(std::span<const Variant> variants, Isa isa) {
   for (const Variant& v : variants)
     if (isa_allows(isa, v.isa)) best = &v;
   return *best;
+}
+
+/// The entries of `variants` this CPU can run, in table order (what tests and benchmarks
+/// iterate).
+template <class Variant>
+std::vector<const Variant*> supported_variants(std::span<const Variant> variants) {
+  std::vector<const Variant*> out;
+  for (const Variant& v : variants)
+    if (isa_supported(v.isa)) out.push_back(&v);
+  return out;
+}
+
+/// The tiers of isa_tiers this CPU supports, lowest first.
+inline std::vector<Isa> supported_tiers() {
+  std::vector<Isa> out;
+  for (Isa isa : isa_tiers)
+    if (isa_supported(isa)) out.push_back(isa);
+  return out;
 }
 
 }  // namespace mq::kernels

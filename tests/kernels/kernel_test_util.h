@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/cpu_features.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels::test {
 
@@ -22,23 +22,18 @@ namespace mq::kernels::test {
 /// with a message naming it and the tier it needs.
 template <class Variant>
 std::vector<const Variant*> runnable(std::span<const Variant> variants) {
-  std::vector<const Variant*> out;
-  for (const Variant& v : variants) {
-    if (isa_supported(v.isa)) out.push_back(&v);
-    else MESSAGE("skipping " << std::string(v.name) << ": CPU lacks " << std::string(isa_name(v.isa)));
-  }
-  return out;
+  for (const Variant& v : variants)
+    if (!isa_supported(v.isa))
+      MESSAGE("skipping " << std::string(v.name) << ": CPU lacks " << std::string(isa_name(v.isa)));
+  return supported_variants(variants);
 }
 
 /// The tiers of isa_tiers this CPU supports (for kernels that combine several families);
 /// each other tier is skipped with a message.
 inline std::vector<Isa> runnable_tiers() {
-  std::vector<Isa> out;
-  for (Isa isa : isa_tiers) {
-    if (isa_supported(isa)) out.push_back(isa);
-    else MESSAGE("skipping tier " << std::string(isa_name(isa)) << ": CPU lacks it");
-  }
-  return out;
+  for (Isa isa : isa_tiers)
+    if (!isa_supported(isa)) MESSAGE("skipping tier " << std::string(isa_name(isa)) << ": CPU lacks it");
+  return supported_tiers();
 }
 
 /// 64-byte aligned heap buffer of T.
