@@ -10,18 +10,18 @@ extern "C" void omp_set_num_threads(int);  // libgomp, oneDNN's threading runtim
 
 namespace mq::kernels {
 
-void sgemm_f32__avx2(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k,
-                     const float* a, std::size_t lda, const float* w, std::size_t ldw,
-                     const float* bias, float* c, std::size_t ldc, bool accumulate);
-void sgemm_f32__avx512(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k,
-                       const float* a, std::size_t lda, const float* w, std::size_t ldw,
-                       const float* bias, float* c, std::size_t ldc, bool accumulate);
+void sgemm_f32__avx2(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                     const float* w, std::size_t ldw, const float* bias, float* c, std::size_t ldc,
+                     bool accumulate);
+void sgemm_f32__avx512(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
+                       std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
+                       std::size_t ldc, bool accumulate);
 
 namespace {
 
-void sgemm_f32__scalar(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k,
-                       const float* a, std::size_t lda, const float* w, std::size_t ldw,
-                       const float* bias, float* c, std::size_t ldc, bool accumulate) {
+void sgemm_f32__scalar(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
+                       std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
+                       std::size_t ldc, bool accumulate) {
   for (std::size_t m = m0; m < m1; ++m)
     for (std::size_t j = 0; j < n; ++j) {
       float s = 0.0f;
@@ -40,18 +40,16 @@ constexpr SGemmVariant variants[] = {
 };
 
 // oneDNN's sgemm on rows [m0, m1); false when it declines the call.
-bool sgemm_onednn(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
-                  std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
-                  std::size_t ldc, bool accumulate) {
+bool sgemm_onednn(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+                  const float* w, std::size_t ldw, const float* bias, float* c, std::size_t ldc, bool accumulate) {
   // single-threaded: callers split rows over the Session's threads
   omp_set_num_threads(1);
   if (bias && !accumulate)
     for (std::size_t m = m0; m < m1; ++m)
       for (std::size_t j = 0; j < n; ++j) c[m * ldc + j] = bias[j];
   const float beta = accumulate || bias ? 1.f : 0.f;
-  if (dnnl_sgemm('N', 'T', dnnl_dim_t(m1 - m0), dnnl_dim_t(n), dnnl_dim_t(k), 1.f,
-                 a + m0 * lda, dnnl_dim_t(lda), w, dnnl_dim_t(ldw), beta, c + m0 * ldc,
-                 dnnl_dim_t(ldc)) != dnnl_success)
+  if (dnnl_sgemm('N', 'T', dnnl_dim_t(m1 - m0), dnnl_dim_t(n), dnnl_dim_t(k), 1.f, a + m0 * lda, dnnl_dim_t(lda),
+                 w, dnnl_dim_t(ldw), beta, c + m0 * ldc, dnnl_dim_t(ldc)) != dnnl_success)
     return false;
   if (bias && accumulate)
     for (std::size_t m = m0; m < m1; ++m)
@@ -70,9 +68,8 @@ const SGemmVariant& sgemm_active() {
   return v;
 }
 
-void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
-           std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
-           std::size_t ldc, bool accumulate) {
+void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+           const float* w, std::size_t ldw, const float* bias, float* c, std::size_t ldc, bool accumulate) {
   if (m1 <= m0) return;
   const SGemmVariant& v = sgemm_active();
   // a small matrix-vector product (an RNN step): Eigen's GEMV, without oneDNN's per-call cost

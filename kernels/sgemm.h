@@ -13,14 +13,13 @@ namespace mq::kernels {
 /// (which picks its own ISA) unless the active variant is the scalar one or the product is a
 /// small matrix-vector one (an RNN step); otherwise, or when oneDNN declines, the active
 /// variant.
-void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
-           std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
-           std::size_t ldc, bool accumulate = false);
+void sgemm(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a, std::size_t lda,
+           const float* w, std::size_t ldw, const float* bias, float* c, std::size_t ldc, bool accumulate = false);
 
 /// An sgemm kernel: the arguments and result of sgemm.
-using SGemmFn = void (*)(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k,
-                         const float* a, std::size_t lda, const float* w, std::size_t ldw,
-                         const float* bias, float* c, std::size_t ldc, bool accumulate);
+using SGemmFn = void (*)(std::size_t m0, std::size_t m1, std::size_t n, std::size_t k, const float* a,
+                         std::size_t lda, const float* w, std::size_t ldw, const float* bias, float* c,
+                         std::size_t ldc, bool accumulate);
 
 /// One compiled sgemm variant.
 struct SGemmVariant {

@@ -22,8 +22,8 @@ const VMathKernels& vmath_kernels_avx512();
 
 /// One compiled table of the vectorized float functions.
 struct VMathVariant {
-  const char* name;              ///< e.g. "vmath__avx512".
-  Isa isa;                       ///< Tier it needs.
+  const char* name;             ///< e.g. "vmath__avx512".
+  Isa isa;                      ///< Tier it needs.
   const VMathKernels* kernels;  ///< The functions.
 };
 
