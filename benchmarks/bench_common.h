@@ -106,7 +106,8 @@ inline std::string onednn_version() {
 inline void add_context() {
   benchmark::AddCustomContext("compiler", __VERSION__);
   std::string tiers;
-  for (kernels::Isa isa : kernels::supported_tiers()) tiers += (tiers.empty() ? "" : " ") + std::string(kernels::isa_name(isa));
+  for (kernels::Isa isa : kernels::supported_tiers())
+    tiers += (tiers.empty() ? "" : " ") + std::string(kernels::isa_name(isa));
   benchmark::AddCustomContext("isa_supported", tiers);
   benchmark::AddCustomContext("isa_active", kernels::isa_name(kernels::active_isa()));
   benchmark::AddCustomContext("monoquant_threads", std::to_string(bench_threads()));
