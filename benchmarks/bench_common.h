@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/thread_pool.h"
+#include "kernels/variant_table.h"
 
 #ifdef MQ_HAVE_DNNL
 #include <dlfcn.h>
@@ -104,6 +105,11 @@ inline std::string onednn_version() {
 /// Context lines of the JSON/console report: compiler, thread counts, oneDNN version.
 inline void add_context() {
   benchmark::AddCustomContext("compiler", __VERSION__);
+  std::string tiers;
+  for (kernels::Isa isa : kernels::supported_tiers())
+    tiers += (tiers.empty() ? "" : " ") + std::string(kernels::isa_name(isa));
+  benchmark::AddCustomContext("isa_supported", tiers);
+  benchmark::AddCustomContext("isa_active", kernels::isa_name(kernels::active_isa()));
   benchmark::AddCustomContext("monoquant_threads", std::to_string(bench_threads()));
 #ifdef MQ_HAVE_DNNL
   benchmark::AddCustomContext("onednn_version", onednn_version());
@@ -116,5 +122,11 @@ inline std::string shape_name(const char* family, const char* impl, std::size_t 
   return std::string(family) + "/" + impl + "/" + std::to_string(m) + "x" + std::to_string(n) +
          "x" + std::to_string(k) + "/threads:" + std::to_string(bench_threads());
 }
+
+/// Name of a benchmark of one variant or tier: the impl part is the variant's name (e.g.
+/// "qgemm_u8s8_8x48__avx512vnni") or "int8__<tier>" for kernels that combine several
+/// families; benchmarks/kernel_table.py tabulates every impl containing "__" in its
+/// variants section.
+inline std::string tier_impl(kernels::Isa isa) { return std::string("int8__") + kernels::isa_name(isa); }
 
 }  // namespace mq::bench

@@ -1,5 +1,7 @@
 // qconv vs our fp32 conv vs oneDNN int8 convolution on three layers at 56×56 (batch 1):
-// 3×3 64→64 pad 1, 1×1 64→256, depthwise 3×3 on 128 channels pad 1.
+// 3×3 64→64 pad 1, 1×1 64→256, depthwise 3×3 on 128 channels pad 1. Also every tier this
+// CPU has on the dense layers (conv/int8__<tier>/...) and every depthwise variant it has on
+// the depthwise one (conv/qconv_dw__<isa>/...).
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -44,7 +46,8 @@ std::string bench_name(const char* impl, const Layer& l) {
 
 // Output pixel ranges split over the pool, as the engine's QLinearConv does.
 // wmax = 127: full-range weights; 63: 7-bit weights (AVX2 fast path, see bench_qgemm).
-void bm_int8_ours(benchmark::State& st, Layer l, int wmax) {
+// isa: the tier qconv runs; dw: a depthwise variant run directly instead (or null).
+void bm_int8_ours(benchmark::State& st, Layer l, int wmax, kernels::Isa isa, const kernels::QConvDwVariant* dw) {
   const auto s = qshape(l);
   const std::size_t pixels = s.out_h() * s.out_w();
   const std::size_t kdim = l.k * l.k * (l.cin / l.groups);
@@ -55,7 +58,7 @@ void bm_int8_ours(benchmark::State& st, Layer l, int wmax) {
   Buffer<std::uint8_t> packed(kernels::qconv_packed_size(s));
   kernels::qconv_pack(s, w.data(), packed.get());
   const std::size_t tasks = std::min(pool().size(), std::max<std::size_t>(1, pixels / 64));
-  const std::size_t scratch_per = (std::max<std::size_t>(64, kernels::qconv_scratch_size(s)) + 63) / 64 * 64;
+  const std::size_t scratch_per = (std::max<std::size_t>(64, kernels::qconv_scratch_size(s, isa)) + 63) / 64 * 64;
   Buffer<std::uint8_t> scratch(scratch_per * tasks);
   std::vector<std::int32_t> bias(l.cout, 100);
   std::vector<float> mult(l.cout, 1e-4f);
@@ -63,15 +66,21 @@ void bm_int8_ours(benchmark::State& st, Layer l, int wmax) {
   epi.output = kernels::QGemmOutput::u8; epi.a_zp = 3; epi.bias32 = bias.data();
   epi.per_channel = true; epi.multiplier = mult.data(); epi.out_zp = 128;
   auto body = [&](std::size_t t) {
-    kernels::qconv(s, epi, x.get(), packed.get(), y.get(), scratch.get() + t * scratch_per,
-                   pixels * t / tasks, pixels * (t + 1) / tasks);
+    if (dw)
+      dw->fn(s, epi, x.get(), packed.get(), y.get(), pixels * t / tasks, pixels * (t + 1) / tasks);
+    else
+      kernels::qconv(s, epi, x.get(), packed.get(), y.get(), scratch.get() + t * scratch_per,
+                     pixels * t / tasks, pixels * (t + 1) / tasks, isa);
   };
   for (auto _ : st) {
     if (tasks > 1) pool().parallel_for(tasks, body); else body(0);
     benchmark::ClobberMemory();
   }
   set_counters(st, macs(l));
-  st.SetLabel(l.groups > 1 ? "depthwise" : kernels::qgemm_active().name);
+  if (l.groups > 1)
+    st.SetLabel(dw ? dw->name : kernels::qconv_dw_select(isa).name);
+  else
+    st.SetLabel(std::string(kernels::qgemm_select(isa).name) + " " + kernels::qconv_select(isa).name);
 }
 
 // NHWC im2col of output pixels [p0, p1): col[p − p0][(i·kw + j)·Cin + ci] (0 outside).
@@ -180,12 +189,29 @@ int main(int argc, char** argv) {
                           {"1x1_64to256_56x56", 56, 64, 256, 1, 0, 1},
                           {"dw3x3_128_56x56", 56, 128, 128, 3, 1, 128}};
   for (const Layer& l : layers) {
-    benchmark::RegisterBenchmark(bench_name("int8_ours", l).c_str(), bm_int8_ours, l, 127)->UseRealTime();
-    benchmark::RegisterBenchmark(bench_name("int8_ours_w7", l).c_str(), bm_int8_ours, l, 63)->UseRealTime();
+    const kernels::Isa active = kernels::active_isa();
+    const kernels::QConvDwVariant* none = nullptr;
+    benchmark::RegisterBenchmark(bench_name("int8_ours", l).c_str(), bm_int8_ours, l, 127, active, none)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(bench_name("int8_ours_w7", l).c_str(), bm_int8_ours, l, 63, active, none)
+        ->UseRealTime();
     if (l.groups == 1)
       benchmark::RegisterBenchmark(bench_name("fp32_ours", l).c_str(), bm_fp32_ours, l)->UseRealTime();
     else if (bench_threads() == 1)
       benchmark::RegisterBenchmark(bench_name("fp32_ours", l).c_str(), bm_fp32_engine_dw, l)->UseRealTime();
+  }
+  // Every tier (dense layers) and depthwise variant (the depthwise layer) this CPU has.
+  for (const Layer& l : layers) {
+    if (l.groups == 1) {
+      for (kernels::Isa isa : kernels::supported_tiers())
+        benchmark::RegisterBenchmark(bench_name(tier_impl(isa).c_str(), l).c_str(), bm_int8_ours, l, 127, isa,
+                                     static_cast<const kernels::QConvDwVariant*>(nullptr))
+            ->UseRealTime();
+    } else {
+      for (const kernels::QConvDwVariant* v : kernels::supported_variants(kernels::qconv_dw_variants()))
+        benchmark::RegisterBenchmark(bench_name(v->name, l).c_str(), bm_int8_ours, l, 127, v->isa, v)
+            ->UseRealTime();
+    }
   }
 #ifdef MQ_HAVE_DNNL
   // oneDNN last: its OpenMP workers keep spinning after each call and would take the core

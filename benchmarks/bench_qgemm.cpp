@@ -1,4 +1,5 @@
-// qgemm vs our fp32 GEMM (Eigen) vs oneDNN int8 matmul on shapes of real layers (M×N×K).
+// qgemm vs our fp32 GEMM vs oneDNN int8 matmul on shapes of real layers (M×N×K), and every
+// qgemm and sgemm variant this CPU has on a subset of them (gemm/<variant name>/...).
 #include <vector>
 
 #include "bench_common.h"
@@ -19,7 +20,9 @@ struct Shape {
 
 // wmax = 127: full-range weights (on AVX2 most blocks take the exact split path);
 // wmax = 63: 7-bit weights, where vpmaddubsw cannot saturate (the AVX2 fast path).
-void bm_int8_ours(benchmark::State& st, Shape s, int wmax) {
+// v: the variant to run (null: the active one, as the engine does).
+void bm_int8_ours(benchmark::State& st, Shape s, int wmax, const kernels::QGemmVariant* v) {
+  const kernels::QGemmVariant& variant = v ? *v : kernels::qgemm_active();
   Buffer<std::uint8_t> a(s.m * s.k);
   std::vector<std::int8_t> w(s.n * s.k);
   fill(a.get(), s.m * s.k, 0, 255);
@@ -34,26 +37,28 @@ void bm_int8_ours(benchmark::State& st, Shape s, int wmax) {
   p.packed_b = packed.get(); p.output = kernels::QGemmOutput::u8; p.c = c.get(); p.ldc = s.n;
   p.bias32 = bias.data(); p.per_channel = true; p.multiplier = mult.data(); p.out_zp = 128;
   for (auto _ : st) {
-    kernels::qgemm_parallel(pool(), p);
+    kernels::qgemm_parallel(pool(), p, variant);
     benchmark::ClobberMemory();
   }
   set_counters(st, double(s.m) * s.n * s.k);
-  st.SetLabel(kernels::qgemm_active().name);
+  st.SetLabel(variant.name);
 }
 
-void bm_fp32_eigen(benchmark::State& st, Shape s) {
+// fn: the sgemm variant to run (null: kernels::sgemm, oneDNN's sgemm or the active variant).
+void bm_fp32_eigen(benchmark::State& st, Shape s, kernels::SGemmFn fn) {
+  if (!fn) fn = kernels::sgemm;
   Buffer<float> a(s.m * s.k), w(s.n * s.k), c(s.m * s.n);
   fill(a.get(), s.m * s.k, -1, 1);
   fill(w.get(), s.n * s.k, -1, 1);
   const std::size_t threads = pool().size();
   for (auto _ : st) {
     if (threads == 1 || s.m < 2 * threads) {
-      kernels::sgemm(0, s.m, s.n, s.k, a.get(), s.k, w.get(), s.k, nullptr, c.get(), s.n);
+      fn(0, s.m, s.n, s.k, a.get(), s.k, w.get(), s.k, nullptr, c.get(), s.n, false);
     } else {
       const std::size_t step = (s.m + threads - 1) / threads;
       pool().parallel_for(threads, [&](std::size_t t) {
         const std::size_t m0 = t * step, m1 = std::min(s.m, m0 + step);
-        if (m0 < m1) kernels::sgemm(m0, m1, s.n, s.k, a.get(), s.k, w.get(), s.k, nullptr, c.get(), s.n);
+        if (m0 < m1) fn(m0, m1, s.n, s.k, a.get(), s.k, w.get(), s.k, nullptr, c.get(), s.n, false);
       });
     }
     benchmark::ClobberMemory();
@@ -99,12 +104,23 @@ int main(int argc, char** argv) {
                           {1, 2048, 512}};  // the last two: LSTM step 4H×H, H = 256, 512
   for (std::size_t i = 0; i < std::size(shapes) - 2; ++i) {
     const Shape s = shapes[i];
-    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 127)
+    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 127, nullptr)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours_w7", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 63)
+    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours_w7", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 63, nullptr)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(shape_name("gemm", "fp32_eigen", s.m, s.n, s.k).c_str(), bm_fp32_eigen, s)
+    benchmark::RegisterBenchmark(shape_name("gemm", "fp32_eigen", s.m, s.n, s.k).c_str(), bm_fp32_eigen, s, nullptr)
         ->UseRealTime();
+  }
+  // Every variant this CPU has (the scalar ones included), on shapes small enough for them.
+  const Shape variant_shapes[] = {{256, 256, 256}, {128, 768, 768}, {3136, 64, 576}, {4, 1024, 1024},
+                                  {1, 1024, 1024}};
+  for (const Shape& s : variant_shapes) {
+    for (const kernels::QGemmVariant* v : kernels::supported_variants(kernels::qgemm_variants()))
+      benchmark::RegisterBenchmark(shape_name("gemm", v->name, s.m, s.n, s.k).c_str(), bm_int8_ours, s, 127, v)
+          ->UseRealTime();
+    for (const kernels::SGemmVariant* v : kernels::supported_variants(kernels::sgemm_variants()))
+      benchmark::RegisterBenchmark(shape_name("gemm", v->name, s.m, s.n, s.k).c_str(), bm_fp32_eigen, s, v->fn)
+          ->UseRealTime();
   }
 #ifdef MQ_HAVE_DNNL
   // oneDNN last: its OpenMP workers keep spinning after each call and would take the core

@@ -1,5 +1,6 @@
 // qlstm_sequence vs an fp32 LSTM built from kernels::sgemm, batch 1, input = hidden = H:
-// one step (T = 1) and a whole sequence (T = 32). Both are single-threaded kernels.
+// one step (T = 1) and a whole sequence (T = 32). Both are single-threaded kernels. Also
+// every tier this CPU has (lstm/int8__<tier>/...).
 #include <cmath>
 #include <string>
 #include <vector>
@@ -27,7 +28,8 @@ void set_lstm_counters(benchmark::State& st, std::size_t t, std::size_t h) {
 }
 
 // wmax = 127: full-range weights; 63: 7-bit weights (AVX2 fast path, see bench_qgemm).
-void bm_int8_ours(benchmark::State& st, std::size_t t, std::size_t h, int wmax) {
+// isa: the tier qlstm_sequence runs.
+void bm_int8_ours(benchmark::State& st, std::size_t t, std::size_t h, int wmax, kernels::Isa isa) {
   const std::size_t g = 4 * h;
   std::vector<std::int8_t> w(g * h), r(g * h);
   fill(w.data(), w.size(), -wmax, wmax);
@@ -45,11 +47,11 @@ void bm_int8_ours(benchmark::State& st, std::size_t t, std::size_t h, int wmax) 
   fill(x.get(), t * h, -1, 1);
   Buffer<std::uint8_t> scratch(kernels::qlstm_scratch_size(p) + 64);
   for (auto _ : st) {
-    kernels::qlstm_sequence(p, x.get(), nullptr, nullptr, y.get(), h_out.get(), c_out.get(), scratch.get());
+    kernels::qlstm_sequence(p, x.get(), nullptr, nullptr, y.get(), h_out.get(), c_out.get(), scratch.get(), isa);
     benchmark::ClobberMemory();
   }
   set_lstm_counters(st, t, h);
-  st.SetLabel(kernels::qgemm_active().name);
+  st.SetLabel(kernels::qgemm_select(isa).name);
 }
 
 float sigmoid(float v) { return 1.f / (1.f + std::exp(-v)); }
@@ -90,11 +92,18 @@ void bm_fp32_ours(benchmark::State& st, std::size_t t, std::size_t h) {
 int main(int argc, char** argv) {
   for (std::size_t t : {std::size_t(1), std::size_t(32)}) {
     for (std::size_t h : {std::size_t(256), std::size_t(512)}) {
-      benchmark::RegisterBenchmark(bench_name("int8_ours", t, h).c_str(), bm_int8_ours, t, h, 127)->UseRealTime();
-      benchmark::RegisterBenchmark(bench_name("int8_ours_w7", t, h).c_str(), bm_int8_ours, t, h, 63)->UseRealTime();
+      const kernels::Isa active = kernels::active_isa();
+      benchmark::RegisterBenchmark(bench_name("int8_ours", t, h).c_str(), bm_int8_ours, t, h, 127, active)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(bench_name("int8_ours_w7", t, h).c_str(), bm_int8_ours, t, h, 63, active)
+          ->UseRealTime();
       benchmark::RegisterBenchmark(bench_name("fp32_ours", t, h).c_str(), bm_fp32_ours, t, h)->UseRealTime();
     }
   }
+  for (kernels::Isa isa : kernels::supported_tiers())
+    benchmark::RegisterBenchmark(bench_name(tier_impl(isa).c_str(), 32, 256).c_str(), bm_int8_ours, std::size_t(32),
+                                 std::size_t(256), 127, isa)
+        ->UseRealTime();
   add_context();
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();

@@ -14,6 +14,10 @@ and OMP_NUM_THREADS=T (the oneDNN benchmarks refuse to run when the two differ).
 are named family/impl/shape/threads:T; the kernel names shown are the labels the benchmarks
 set (monoquant's active qgemm kernel, oneDNN's impl_info_str), not a list kept here.
 
+Every binary also measures each kernel variant (or, for convolution and LSTM, each tier) the
+CPU has, named family/<variant>__<isa>/shape or family/int8__<tier>/shape: these run in the
+best configuration only and get their own section.
+
 Numbers: GMAC/s = GOPS / 2, median over --repetitions repetitions of one run. Ratios
 (ours/oneDNN, int8/fp32) are ratios of medians measured in the same run of the same binary
 (the machine is shared and noisy); "ours TT/1T" divides the medians of the T-thread and the
@@ -57,6 +61,7 @@ CONFIGS = {
     "best": {},
     "vnni": {"MONOQUANT_ISA": "avx512vnni", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE_VNNI"},
 }
+VARIANT_MARK = "__"  # in the impl part of the per-variant / per-tier benchmarks' names
 NAME_RE = re.compile(r"([^/]+)/([^/]+)/([^/]+)/threads:(\d+)")
 
 
@@ -106,11 +111,14 @@ def has_match(binary, filt):
     return bool(out.stdout.strip())
 
 
-def run(binary, env, args):
+def run(binary, env, args, cfg):
     cmd = [binary, "--benchmark_format=json", f"--benchmark_repetitions={args.repetitions}",
            f"--benchmark_min_time={args.min_time}"]
     if args.filter:
         cmd.append(f"--benchmark_filter={args.filter}")
+    elif cfg != "best":
+        # the per-variant / per-tier benchmarks do not depend on the ISA caps: best only
+        cmd.append(f"--benchmark_filter=-{VARIANT_MARK}")
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"error: {' '.join(cmd)} exited with {res.returncode}\n{res.stderr}")
@@ -190,7 +198,7 @@ def main():
                 print(f"running {os.path.basename(binary)} config={cfg} threads={t}"
                       + (f" (other load {load:.1f} CPUs)" if load is not None else ""),
                       file=sys.stderr, flush=True)
-                out = run(binary, config_env(cfg, t), args)
+                out = run(binary, config_env(cfg, t), args, cfg)
                 for k, v in out.get("context", {}).items():
                     if k in ("compiler", "onednn_version"):
                         context.setdefault(k, v)
@@ -283,6 +291,25 @@ def main():
                     if "amx" in lab:
                         notes.append(f"vnni, {t}T, {fam} {shape}: oneDNN still reports {lab} "
                                      "(ONEDNN_MAX_CPU_ISA not honoured?)")
+
+    # ---- every variant / tier the CPU has (impls named <variant>__<isa> or int8__<tier>)
+    for t in threads:
+        rows = [(fam, shape) for fam, shape in order
+                if any(VARIANT_MARK in i for i in med.get(("best", t, fam, shape), {}))]
+        if not rows:
+            continue
+        lines.append(f"## every variant and tier, {t} thread{'s' if t > 1 else ''} (best)")
+        lines.append("")
+        lines.append("GMAC/s of each kernel variant (or, for convolution and LSTM, each tier) this "
+                     "CPU has, run directly whatever the active tier.")
+        lines.append("")
+        lines.append("| shape | variant | GMAC/s | label |")
+        lines.append("|---|---|---|---|")
+        for fam, shape in rows:
+            for impl, v in med[("best", t, fam, shape)].items():
+                if VARIANT_MARK in impl:
+                    lines.append(f"| {fam} {shape} | {impl} | {fmt(v['gmacs'])} | {v['label']} |")
+        lines.append("")
 
     # ---- contention: a T-thread median far below the 1-thread one means the cores were busy
     # (OpenMP's spin-waiting barriers collapse when a core is taken by another process).

@@ -1,5 +1,6 @@
-# Source files named *__avx2.cpp, *__avxvnni.cpp, *__avx512vnni.cpp hold one ISA's code and
-# are the only ones compiled with that ISA's flags. Everything else is baseline x86-64.
+# Source files named *__<tier>.cpp (the tiers of kernels/cpu_features.h: avx2, avx512, avxvnni,
+# avx512vnni, amx) hold one ISA's code and are the only ones compiled with that tier's flags.
+# Everything else is baseline x86-64.
 # In fuzz builds (MQ_BUILD_FUZZERS) these files are not instrumented by ASan / UBSan: clang
 # takes tens of minutes per file on their intrinsics when they are; scripts/fuzz.sh runs the
 # scalar tier (MONOQUANT_ISA=scalar), whose kernels are instrumented.
@@ -14,6 +15,9 @@ function(mq_apply_isa_flags)
     elseif(src MATCHES "__avx512vnni\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
         "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx2;-mfma;-mf16c")
+    elseif(src MATCHES "__avx512\\.cpp$")
+      set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+        "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx2;-mfma;-mf16c")
     elseif(src MATCHES "__avxvnni\\.cpp$")
       set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavxvnni;-mavx2;-mfma;-mf16c")
     elseif(src MATCHES "__avx2\\.cpp$")

@@ -19,6 +19,8 @@
 ///   FusedElementwise(X0, X1, ...) -> Y: a Session's compiled plan only (never in saved models):
 ///     a chain of fp32 elementwise ops evaluated in one pass (engine/plan/fuse_elementwise.cpp
 ///     documents the program attributes); Y has the broadcast shape of the operands.
+// (clang-format cannot lay out a list of macro calls, one group per line)
+// clang-format off
 #define MQ_OP_LIST(X)                                                                          \
   /* layers users select for quantization */                                                 \
   X(Linear) X(Conv2d) X(LSTM)                                                                  \
@@ -53,6 +55,7 @@
   /* a compiled plan's fused steps */                                                        \
   X(FusedElementwise)
 
+// clang-format on
 namespace mq {
 
 /// Every IR op.

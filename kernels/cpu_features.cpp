@@ -39,8 +39,8 @@ CpuFeatures detect() {
   const bool avx = (ecx >> 28) & 1;
   if (!osxsave || !avx) return f;
   const std::uint64_t xcr0 = read_xcr0();
-  const bool ymm_state = (xcr0 & 0x6) == 0x6;           // SSE + AVX state
-  const bool zmm_state = (xcr0 & 0xE6) == 0xE6;         // + opmask, ZMM_Hi256, Hi16_ZMM
+  const bool ymm_state = (xcr0 & 0x6) == 0x6;    // SSE + AVX state
+  const bool zmm_state = (xcr0 & 0xE6) == 0xE6;  // + opmask, ZMM_Hi256, Hi16_ZMM
   __cpuid_count(7, 0, eax, ebx, ecx, edx);
   const bool avx2 = (ebx >> 5) & 1;
   const bool avx512f = (ebx >> 16) & 1;
@@ -75,6 +75,7 @@ Isa best_isa() {
   if (f.amx) return Isa::amx;
   if (f.avx512vnni) return Isa::avx512vnni;
   if (f.avxvnni) return Isa::avxvnni;
+  if (f.avx512) return Isa::avx512;
   if (f.avx2) return Isa::avx2;
   return Isa::scalar;
 }
@@ -84,6 +85,7 @@ bool isa_supported(Isa isa) {
   switch (isa) {
     case Isa::scalar: return true;
     case Isa::avx2: return f.avx2;
+    case Isa::avx512: return f.avx512;
     case Isa::avxvnni: return f.avxvnni;
     case Isa::avx512vnni: return f.avx512vnni;
     case Isa::amx: return f.amx;
@@ -93,9 +95,7 @@ bool isa_supported(Isa isa) {
 
 bool parse_isa(const char* text, Isa* out) {
   if (text == nullptr) return false;
-  static constexpr Isa all[] = {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni,
-                                   Isa::amx};
-  for (Isa isa : all) {
+  for (Isa isa : isa_tiers) {
     if (std::strcmp(text, isa_name(isa)) == 0) {
       *out = isa;
       return true;
@@ -113,8 +113,8 @@ Isa resolve_isa(const char* requested, Isa best) {
 Isa active_isa() {
   static const Isa isa = [] {
     Isa resolved = resolve_isa(std::getenv("MONOQUANT_ISA"), best_isa());
-    // A CPU may have AVX512-VNNI without AVX-VNNI (Ice Lake, Cascade Lake): forcing
-    // "avxvnni" there must not select a tier it cannot run.
+    // A CPU may have AVX512-VNNI without AVX-VNNI (Ice Lake, Cascade Lake), or AVX-VNNI
+    // without AVX-512 (Alder Lake): a forced tier it cannot run becomes the next lower one.
     while (!isa_supported(resolved)) resolved = static_cast<Isa>(static_cast<int>(resolved) - 1);
     return resolved;
   }();
@@ -125,6 +125,7 @@ const char* isa_name(Isa isa) {
   switch (isa) {
     case Isa::scalar: return "scalar";
     case Isa::avx2: return "avx2";
+    case Isa::avx512: return "avx512";
     case Isa::avxvnni: return "avxvnni";
     case Isa::avx512vnni: return "avx512vnni";
     case Isa::amx: return "amx";

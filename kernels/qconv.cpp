@@ -1,4 +1,5 @@
-// qconv: weight packing, im2col lowering onto qgemm, depthwise dispatch.
+// qconv: weight packing, the depthwise and dense variant lists, im2col lowering onto qgemm
+// and dispatch.
 #include "kernels/qconv.h"
 
 #include <algorithm>
@@ -7,6 +8,7 @@
 
 #include "kernels/qconv_dw_internal.h"
 #include "kernels/qgemm_internal.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels {
 using namespace qgemm_detail;
@@ -167,17 +169,34 @@ void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::ui
   }
 }
 
-void qconv_depthwise(Isa isa, const QConvShape& s, const QGemmParams& epi,
-                     const std::uint8_t* x, const void* packed, void* y, std::size_t p0,
-                     std::size_t p1) {
-  switch (isa) {
-    case Isa::amx:  // AMX has no depthwise form; every AMX CPU has AVX512-VNNI
-    case Isa::avx512vnni: qconv_dw__avx512vnni(s, epi, x, packed, y, p0, p1); break;
-    case Isa::avxvnni: qconv_dw__avxvnni(s, epi, x, packed, y, p0, p1); break;
-    case Isa::avx2: qconv_dw__avx2(s, epi, x, packed, y, p0, p1); break;
-    case Isa::scalar: qconv_dw_generic(s, epi, x, packed, y, p0, p1); break;
-  }
-}
+namespace {
+
+// The one list of depthwise variants: drives selection, tests and benchmarks. AMX has no
+// depthwise form (every AMX CPU runs the AVX512-VNNI one).
+constexpr QConvDwVariant dw_variants[] = {
+    {"qconv_dw__scalar", Isa::scalar, qconv_dw_generic},
+    {"qconv_dw__avx2", Isa::avx2, qconv_dw__avx2},
+    {"qconv_dw__avxvnni", Isa::avxvnni, qconv_dw__avxvnni},
+    {"qconv_dw__avx512vnni", Isa::avx512vnni, qconv_dw__avx512vnni},
+};
+
+// The one list of dense-convolution variants (the direct AMX kernel also gathers the ends of
+// a range that cut an output row through the indirect VNNI kernel).
+constexpr QConvVariant conv_variants[] = {
+    {"qconv_im2col__scalar", Isa::scalar, nullptr, nullptr},
+    {"qconv_indirect__avx512vnni", Isa::avx512vnni, nullptr, qconv_indirect__avx512vnni},
+    {"qconv_direct__amx", Isa::amx, qconv_rows__amx, qconv_indirect__avx512vnni},
+};
+
+}  // namespace
+
+std::span<const QConvDwVariant> qconv_dw_variants() { return dw_variants; }
+
+const QConvDwVariant& qconv_dw_select(Isa isa) { return select_variant(qconv_dw_variants(), isa); }
+
+std::span<const QConvVariant> qconv_variants() { return conv_variants; }
+
+const QConvVariant& qconv_select(Isa isa) { return select_variant(qconv_variants(), isa); }
 
 std::size_t qconv_packed_size(const QConvShape& s) {
   if (s.depthwise()) return qconv_dw::packed_bytes(s);
@@ -215,7 +234,7 @@ namespace {
 constexpr std::size_t amx_pad_limit = 1u << 20;
 
 // Shapes of the direct AMX kernel (qconv_rows__amx).
-bool direct_amx(const QConvShape& s) {
+bool direct_shape(const QConvShape& s) {
   return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c && !s.pointwise() &&
          !s.depthwise();
 }
@@ -224,25 +243,25 @@ std::size_t padded_image_bytes(const QConvShape& s) {
   return (s.in_h + s.pad_t + s.pad_b) * (s.in_w + s.pad_l + s.pad_r) * s.in_c;
 }
 
-bool amx_padded(const QConvShape& s) {
-  return qgemm_active().isa == Isa::amx && direct_amx(s) &&
-         padded_image_bytes(s) <= amx_pad_limit;
+bool amx_padded(const QConvShape& s, const QConvVariant& v) {
+  return v.direct_rows && direct_shape(s) && padded_image_bytes(s) <= amx_pad_limit;
 }
 
 }  // namespace
 
-std::size_t qconv_scratch_size(const QConvShape& s) {
+std::size_t qconv_scratch_size(const QConvShape& s, Isa isa) {
   if (s.depthwise() || s.pointwise()) return 0;
   const std::size_t im2col = align64(im2col_rows(s) * gemm_k(s));
-  return amx_padded(s) ? std::max(im2col, align64(padded_image_bytes(s))) : im2col;
+  return amx_padded(s, qconv_select(isa)) ? std::max(im2col, align64(padded_image_bytes(s)))
+                                          : im2col;
 }
 
 namespace {
 
 // K×K (or strided / padded 1×1) convolution of pixels [p0, p1) through im2col + qgemm.
-void qconv_im2col(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                  const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
-  const QGemmVariant& v = qgemm_active();
+void qconv_im2col(const QGemmVariant& v, const QConvShape& s, const QGemmParams& epi,
+                  const std::uint8_t* x, const void* packed, void* y, void* scratch,
+                  std::size_t p0, std::size_t p1) {
   const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
   QGemmParams p = epi;
   p.n = og;
@@ -274,9 +293,9 @@ void qconv_im2col(const QConvShape& s, const QGemmParams& epi, const std::uint8_
 
 // Output rows [ra, rb) (of the flattened N·OH rows) on the direct AMX kernel, image by
 // image, from a copy of the input rows they read with the padding filled with a_zp.
-void direct_amx_padded(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                       const void* packed, void* y, void* scratch, std::size_t ra,
-                       std::size_t rb) {
+void direct_padded(const QConvVariant& v, const QConvShape& s, const QGemmParams& epi,
+                   const std::uint8_t* x, const void* packed, void* y, void* scratch,
+                   std::size_t ra, std::size_t rb) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c;
   const std::size_t hp = s.in_h + s.pad_t + s.pad_b, wp = s.in_w + s.pad_l + s.pad_r;
   const std::uint8_t zp = static_cast<std::uint8_t>(epi.a_zp);
@@ -302,8 +321,8 @@ void direct_amx_padded(const QConvShape& s, const QGemmParams& epi, const std::u
       std::memcpy(row + s.pad_l * C, x + ((b * s.in_h + std::size_t(iy)) * s.in_w) * C, s.in_w * C);
       std::memset(row + (s.pad_l + s.in_w) * C, zp, s.pad_r * C);
     }
-    qconv_rows__amx(t, epi, xp, packed, static_cast<std::uint8_t*>(y) + b * oh * ow * s.out_c * es,
-                    r0, r1);
+    v.direct_rows(t, epi, xp, packed,
+                  static_cast<std::uint8_t*>(y) + b * oh * ow * s.out_c * es, r0, r1);
   }
 }
 
@@ -312,24 +331,32 @@ bool indirect_vnni(const QConvShape& s) {
          s.kh * s.kw <= qconv_indirect_max_taps;
 }
 
-// Pixels [p0, p1) of a K×K (or strided / padded 1×1) convolution on the active tier.
-void qconv_gathered(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                    const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
-  if (static_cast<int>(qgemm_active().isa) >= static_cast<int>(Isa::avx512vnni) &&
-      indirect_vnni(s))
-    qconv_indirect__avx512vnni(s, epi, x, packed, y, p0, p1);
+// The variants one tier selects.
+struct Kernels {
+  const QGemmVariant& gemm;
+  const QConvVariant& conv;
+};
+
+// Pixels [p0, p1) of a K×K (or strided / padded 1×1) convolution.
+void qconv_gathered(const Kernels& k, const QConvShape& s, const QGemmParams& epi,
+                    const std::uint8_t* x, const void* packed, void* y, void* scratch,
+                    std::size_t p0, std::size_t p1) {
+  if (k.conv.indirect && indirect_vnni(s))
+    k.conv.indirect(s, epi, x, packed, y, p0, p1);
   else
-    qconv_im2col(s, epi, x, packed, y, scratch, p0, p1);
+    qconv_im2col(k.gemm, s, epi, x, packed, y, scratch, p0, p1);
 }
 
 }  // namespace
 
 void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
+           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1,
+           Isa isa) {
   if (s.depthwise()) {
-    qconv_depthwise(active_isa(), s, epi, x, packed, y, p0, p1);
+    qconv_dw_select(isa).fn(s, epi, x, packed, y, p0, p1);
     return;
   }
+  const Kernels k{qgemm_select(isa), qconv_select(isa)};
   if (s.pointwise()) {  // the input is the GEMM's A matrix (one group)
     QGemmParams p = epi;
     p.m = s.batch * s.out_h() * s.out_w();
@@ -340,22 +367,22 @@ void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
     p.packed_b = packed;
     p.c = y;
     p.ldc = s.out_c;
-    qgemm_active().fn(p, p0, p1, 0, s.out_c);
+    k.gemm.fn(p, p0, p1, 0, s.out_c);
     return;
   }
-  if (qgemm_active().isa == Isa::amx && direct_amx(s)) {
+  if (k.conv.direct_rows && direct_shape(s)) {
     // Whole output rows run on the direct AMX kernel; the ends of a range that cut a row
     // go through the indirect VNNI kernel (or im2col).
     const std::size_t ow = s.out_w(), ra = (p0 + ow - 1) / ow, rb = p1 / ow;
     if (ra < rb) {
-      if (p0 < ra * ow) qconv_gathered(s, epi, x, packed, y, scratch, p0, ra * ow);
-      if (amx_padded(s)) direct_amx_padded(s, epi, x, packed, y, scratch, ra, rb);
-      else qconv_rows__amx(s, epi, x, packed, y, ra, rb);
-      if (rb * ow < p1) qconv_gathered(s, epi, x, packed, y, scratch, rb * ow, p1);
+      if (p0 < ra * ow) qconv_gathered(k, s, epi, x, packed, y, scratch, p0, ra * ow);
+      if (amx_padded(s, k.conv)) direct_padded(k.conv, s, epi, x, packed, y, scratch, ra, rb);
+      else k.conv.direct_rows(s, epi, x, packed, y, ra, rb);
+      if (rb * ow < p1) qconv_gathered(k, s, epi, x, packed, y, scratch, rb * ow, p1);
       return;
     }
   }
-  qconv_gathered(s, epi, x, packed, y, scratch, p0, p1);
+  qconv_gathered(k, s, epi, x, packed, y, scratch, p0, p1);
 }
 
 }  // namespace mq::kernels

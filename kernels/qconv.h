@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "kernels/qgemm.h"
 
@@ -35,21 +36,52 @@ std::size_t qconv_packed_size(const QConvShape& s);
 /// Packs weights w [Cout][kh][kw][Cin/groups] (64-byte aligned destination).
 void qconv_pack(const QConvShape& s, const std::int8_t* w, void* packed);
 
-/// Bytes of scratch qconv needs (im2col rows; 0 for 1×1 and depthwise).
-std::size_t qconv_scratch_size(const QConvShape& s);
+/// A convolution kernel over a range of output pixels [p0, p1) (or of output rows of the
+/// flattened N·OH rows, for QConvVariant::direct_rows) of the flattened output; `epi` as for
+/// qconv.
+using QConvRangeFn = void (*)(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                              const void* packed, void* y, std::size_t p0, std::size_t p1);
 
-/// Runs the convolution. `epi` supplies the epilogue exactly as for qgemm (output kind,
-/// a_zp, bias32, multiplier/per_channel, out_zp, qmin/qmax, a_scale/w_scale/bias_f32) with
-/// per-channel arrays indexed by output channel; its m/n/k/a/lda/packed_b/c/ldc are ignored.
-/// x: NHWC input, y: NHWC output (row stride out_c elements), scratch: qconv_scratch_size
+/// One compiled depthwise variant (s.depthwise(), the depthwise packed layout).
+struct QConvDwVariant {
+  const char* name;  ///< e.g. "qconv_dw__avx512vnni".
+  Isa isa;           ///< Tier the variant needs.
+  QConvRangeFn fn;   ///< Output pixels [p0, p1).
+};
+
+/// Every compiled depthwise variant, lowest tier first (including those this CPU cannot run).
+std::span<const QConvDwVariant> qconv_dw_variants();
+
+/// The best depthwise variant at or below `isa` that the CPU supports.
+const QConvDwVariant& qconv_dw_select(Isa isa);
+
+/// Kernels of a dense (not depthwise) convolution that read the NHWC input themselves
+/// instead of im2col rows; they use the packed weights and epilogue of the qgemm variant of
+/// the same tier. Shapes they do not cover, and the scalar entry, run im2col + qgemm.
+struct QConvVariant {
+  const char* name;          ///< e.g. "qconv_direct__amx".
+  Isa isa;                   ///< Tier the variant needs.
+  QConvRangeFn direct_rows;  ///< Whole output rows [r0, r1) (null: none).
+  QConvRangeFn indirect;     ///< Output pixels [p0, p1) through tap pointers (null: none).
+};
+
+/// Every compiled dense-convolution variant, lowest tier first.
+std::span<const QConvVariant> qconv_variants();
+
+/// The best dense-convolution variant at or below `isa` that the CPU supports.
+const QConvVariant& qconv_select(Isa isa);
+
+/// Bytes of scratch qconv needs on tier `isa` (im2col rows; 0 for 1×1 and depthwise).
+std::size_t qconv_scratch_size(const QConvShape& s, Isa isa = active_isa());
+
+/// Runs the convolution with the variants `isa` selects (qgemm, depthwise, dense). `epi`
+/// supplies the epilogue exactly as for qgemm (output kind, a_zp, bias32,
+/// multiplier/per_channel, out_zp, qmin/qmax, a_scale/w_scale/bias_f32) with per-channel
+/// arrays indexed by output channel; its m/n/k/a/lda/packed_b/c/ldc are ignored. x: NHWC
+/// input, y: NHWC output (row stride out_c elements), scratch: qconv_scratch_size(s, isa)
 /// bytes, 64-byte aligned. Pixel rows [p0, p1) of the flattened N·OH·OW output only.
 void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1);
-
-/// The depthwise path of qconv (s.depthwise()) on a given tier, which the CPU must support
-/// (isa_supported); qconv uses active_isa(). Exposed so that tests can check every tier.
-void qconv_depthwise(Isa isa, const QConvShape& s, const QGemmParams& epi,
-                     const std::uint8_t* x, const void* packed, void* y, std::size_t p0,
-                     std::size_t p1);
+           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1,
+           Isa isa = active_isa());
 
 }  // namespace mq::kernels

@@ -1,6 +1,6 @@
 // Depthwise Conv2d on ymm registers, one output pixel at a time: a 64-channel block is two
 // 32-channel halves of 4 phase accumulators each (layout in qconv_dw_internal.h). Included
-// by qconv__avx2.cpp (vpmaddubsw + vpmaddwd per phase: each 16-bit pair holds one product and
+// by qconv_dw__avx2.cpp (vpmaddubsw + vpmaddwd per phase: each 16-bit pair holds one product and
 // a zero, so nothing saturates) and qconv_dw__avxvnni.cpp (MQ_DW_VNNI: one vpdpbusd).
 // Defines MQ_DW_ENTRY(s, epi, x, packed, y, p0, p1) in namespace mq::kernels.
 #include <immintrin.h>

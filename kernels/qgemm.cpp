@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "kernels/qgemm_internal.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels {
 using namespace qgemm_detail;
@@ -30,12 +31,7 @@ bool pair_saturates(int w0, int w1) {
 
 std::span<const QGemmVariant> qgemm_variants() { return variants; }
 
-const QGemmVariant& qgemm_select(Isa isa) {
-  const QGemmVariant* best = &variants[0];
-  for (const QGemmVariant& v : variants)
-    if (static_cast<int>(v.isa) <= static_cast<int>(isa) && isa_supported(v.isa)) best = &v;
-  return *best;
-}
+const QGemmVariant& qgemm_select(Isa isa) { return select_variant(qgemm_variants(), isa); }
 
 const QGemmVariant& qgemm_active() {
   static const QGemmVariant& v = qgemm_select(active_isa());

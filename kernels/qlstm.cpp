@@ -5,14 +5,15 @@
 #include <cstring>
 
 #include "kernels/qgemm.h"
-#include "kernels/qlstm_gates_impl.h"
 #include "kernels/qgemm_internal.h"
+#include "kernels/qlstm_gates_impl.h"
 #include "kernels/quant.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels {
 using qgemm_detail::align64;
 
-void lstm_gates__avx2(const float* g, std::size_t H, float* c, float* h);
+void lstm_gates__avx2(const float* g, std::size_t hidden, float* c, float* h);
 
 namespace {
 
@@ -41,13 +42,25 @@ Scratch carve(const QLstmParams& p, void* scratch) {
   return s;
 }
 
-// Gate activations and the c/h update for one batch row on the baseline ISA (SSE2): the
-// same algorithm, and so the same bits, as the AVX2 version.
-void gates_baseline(const float* g, std::size_t H, float* c, float* h) {
-  lstm_gates_impl<xsimd::sse2>(g, H, c, h);
+// The scalar tier's gates, on the baseline ISA (SSE2): the same algorithm, and so the same
+// bits, as the AVX2 version.
+void lstm_gates__scalar(const float* g, std::size_t hidden, float* c, float* h) {
+  lstm_gates_impl<xsimd::sse2>(g, hidden, c, h);
 }
 
+// The one list of gates variants: drives selection, tests and benchmarks.
+constexpr LstmGatesVariant gates_variants[] = {
+    {"lstm_gates__scalar", Isa::scalar, lstm_gates__scalar},
+    {"lstm_gates__avx2", Isa::avx2, lstm_gates__avx2},
+};
+
 }  // namespace
+
+std::span<const LstmGatesVariant> lstm_gates_variants() { return gates_variants; }
+
+const LstmGatesVariant& lstm_gates_select(Isa isa) {
+  return select_variant(lstm_gates_variants(), isa);
+}
 
 std::size_t qlstm_scratch_size(const QLstmParams& p) {
   const std::size_t TB = p.seq_len * p.batch, BH = p.batch * p.hidden;
@@ -56,12 +69,12 @@ std::size_t qlstm_scratch_size(const QLstmParams& p) {
 }
 
 void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0,
-                    float* y, float* h_out, float* c_out, void* scratch) {
+                    float* y, float* h_out, float* c_out, void* scratch, Isa isa) {
   const std::size_t T = p.seq_len, B = p.batch, In = p.input_size, H = p.hidden;
   const Scratch s = carve(p, scratch);
-  const QuantKernels& qk = quant_active();
-  const QGemmVariant& gemm = qgemm_active();
-  const bool simd_gates = active_isa() != Isa::scalar;
+  const QuantKernels& qk = *quant_select(isa).kernels;
+  const QGemmVariant& gemm = qgemm_select(isa);
+  const LstmGatesFn gates = lstm_gates_select(isa).fn;
   // 1. X·W for every step at once: quantize x (one range for the sequence), fp32 epilogue.
   float lo = 0.0f, hi = 0.0f;
   if (!p.x_q && T * B * In > 0) qk.minmax_f32(x, T * B * In, &lo, &hi);
@@ -90,10 +103,7 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
     gr.a_scale = hq.scale;
     gr.c = g;
     gemm.fn(gr, 0, B, 0, 4 * H);
-    for (std::size_t b = 0; b < B; ++b) {
-      if (simd_gates) lstm_gates__avx2(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
-      else gates_baseline(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
-    }
+    for (std::size_t b = 0; b < B; ++b) gates(g + b * 4 * H, H, s.c + b * H, s.h + b * H);
     if (y) std::memcpy(y + t * B * H, s.h, B * H * sizeof(float));
   }
   std::memcpy(h_out, s.h, B * H * sizeof(float));

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "kernels/quant.h"
 
@@ -26,10 +27,29 @@ struct QLstmParams {
 /// Scratch bytes qlstm_sequence needs (64-byte aligned buffer).
 std::size_t qlstm_scratch_size(const QLstmParams& p);
 
-/// Runs the sequence. x [T×B×In]; h0, c0 [B×H] or null (zeros); y [T×B×H] or null;
-/// h_out, c_out [B×H] (required). Quantization of x and of each h_t is per tensor, from its
-/// own min/max (dynamic).
+/// Runs the sequence with the variants `isa` selects (quant, qgemm, gates). x [T×B×In];
+/// h0, c0 [B×H] or null (zeros); y [T×B×H] or null; h_out, c_out [B×H] (required).
+/// Quantization of x and of each h_t is per tensor, from its own min/max (dynamic).
 void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0,
-                    float* y, float* h_out, float* c_out, void* scratch);
+                    float* y, float* h_out, float* c_out, void* scratch,
+                    Isa isa = active_isa());
+
+/// Gate activations and the c/h update of one batch row: g [4H] pre-activations in ONNX
+/// order (i, o, f, c); c [H] is updated in place and h [H] written. Every variant gives the
+/// same bits.
+using LstmGatesFn = void (*)(const float* g, std::size_t hidden, float* c, float* h);
+
+/// One compiled gates variant.
+struct LstmGatesVariant {
+  const char* name;  ///< e.g. "lstm_gates__avx2".
+  Isa isa;           ///< Tier the variant needs.
+  LstmGatesFn fn;    ///< Entry point.
+};
+
+/// Every compiled gates variant, lowest tier first (including those this CPU cannot run).
+std::span<const LstmGatesVariant> lstm_gates_variants();
+
+/// The best gates variant at or below `isa` that the CPU supports.
+const LstmGatesVariant& lstm_gates_select(Isa isa);
 
 }  // namespace mq::kernels

@@ -2,7 +2,7 @@
 // arch. xsimd's exp and tanh are the same algorithm on every arch and the library is built
 // without FMA contraction, so every tier produces the same bits. Tails are computed in a
 // zero-padded batch rather than with libm. Included by qlstm.cpp (SSE2, the x86-64 baseline)
-// and qlstm__avx2.cpp; the anonymous namespace keeps each file's copy its own.
+// and qlstm_gates__avx2.cpp; the anonymous namespace keeps each file's copy its own.
 #pragma once
 #include <cstddef>
 #include <cstring>

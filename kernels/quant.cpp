@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/reference/quant_ref.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels {
 
@@ -12,22 +13,17 @@ const QuantKernels& quant_kernels_avx2();
 const QuantKernels& quant_kernels_avx512();
 
 std::span<const QuantVariant> quant_variants() {
-  // The one list of quantization variants (AVX-VNNI CPUs use the AVX2 table).
+  // The one list of quantization variants (VNNI adds nothing here: AVX-VNNI CPUs without
+  // AVX-512 use the AVX2 table).
   static const QuantVariant variants[] = {
       {"quant__scalar", Isa::scalar, &reference::quant_kernels()},
       {"quant__avx2", Isa::avx2, &quant_kernels_avx2()},
-      {"quant__avx512", Isa::avx512vnni, &quant_kernels_avx512()},
+      {"quant__avx512", Isa::avx512, &quant_kernels_avx512()},
   };
   return variants;
 }
 
-const QuantVariant& quant_select(Isa isa) {
-  const auto all = quant_variants();
-  const QuantVariant* best = &all[0];
-  for (const QuantVariant& v : all)
-    if (static_cast<int>(v.isa) <= static_cast<int>(isa) && isa_supported(v.isa)) best = &v;
-  return *best;
-}
+const QuantVariant& quant_select(Isa isa) { return select_variant(quant_variants(), isa); }
 
 const QuantKernels& quant_active() {
   static const QuantKernels& k = *quant_select(active_isa()).kernels;

@@ -1,4 +1,4 @@
-// The Eigen fp32 GEMM body shared by sgemm__avx2.cpp and sgemm__avx512vnni.cpp. Each includes
+// The Eigen fp32 GEMM body shared by sgemm__avx2.cpp and sgemm__avx512.cpp. Each includes
 // it after renaming Eigen's namespace (#define Eigen mq_eigen_<isa>), so that the linker can
 // never hand a baseline caller (the fp32 op kernels instantiate Eigen at the baseline ISA
 // too) an ISA-specific copy of an Eigen template.

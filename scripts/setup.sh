@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
       libeigen3-dev libxsimd-dev libprotobuf-dev protobuf-compiler libonnx-dev libonnx-testdata
       libflatbuffers-dev flatbuffers-compiler nlohmann-json3-dev doctest-dev libbenchmark-dev
-      libcli11-dev libdnnl-dev ocl-icd-opencl-dev zlib1g-dev dpkg-dev binutils python3 python3-numpy python3-venv)
+      libcli11-dev libdnnl-dev ocl-icd-opencl-dev zlib1g-dev dpkg-dev binutils python3 python3-numpy python3-venv
+      clang-format-14)  # scripts/check_format.sh
 if [ "${MQ_WITH_PYTHON_PEERS:-0}" = 1 ]; then
   pkgs+=(python3-torch python3-onnx dataset-fashion-mnist)
 fi

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian packages; a Python venv with onnxruntime and safetensors
-# from PyPI for the interoperability tests), builds, and runs the whole test suite with ctest
+# from PyPI for the interoperability tests), checks the C++ formatting (scripts/check_format.sh;
+# a file not formatted as .clang-format says fails the run before anything is built), builds,
+# and runs the whole test suite with ctest
 # twice: the Release build (build/), then an ASan + UBSan build (build-asan/) where any
 # sanitizer report fails the run. The fuzz entry runs once (it builds its own sanitized
 # targets with clang). Extra arguments go to both ctest runs.
@@ -8,6 +10,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 MQ_WITH_PYTHON_PEERS=1 bash "$root/scripts/setup.sh"
+bash "$root/scripts/check_format.sh"
 export MQ_PYTHON="$(bash "$root/scripts/python_peers.sh")"
 bash "$root/scripts/build.sh"
 build="${MQ_BUILD_DIR:-$root/build}"

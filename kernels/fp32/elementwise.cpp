@@ -198,12 +198,15 @@ MQ_NUMERIC_TYPES(MQ_INST)
 template void compare<bool>(CompareOp, const BroadcastPlan&, const bool*, const bool*, bool*);
 template void where<bool>(const BroadcastPlan&, const bool*, const bool*, const bool*, bool*);
 
+// (clang-format cannot lay out a list of macro calls)
+// clang-format off
 #define MQ_INST_TO(From, To) template void convert<From, To>(const From*, To*, int64_t);
 #define MQ_INST_FROM(From)                                                              \
   MQ_INST_TO(From, float) MQ_INST_TO(From, double) MQ_INST_TO(From, int8_t)             \
   MQ_INST_TO(From, uint8_t) MQ_INST_TO(From, int16_t) MQ_INST_TO(From, uint16_t)        \
   MQ_INST_TO(From, int32_t) MQ_INST_TO(From, uint32_t) MQ_INST_TO(From, int64_t)        \
   MQ_INST_TO(From, uint64_t) MQ_INST_TO(From, bool)
+// clang-format on
 MQ_NUMERIC_TYPES(MQ_INST_FROM)
 MQ_INST_FROM(bool)
 #undef MQ_INST_FROM

@@ -1,13 +1,13 @@
-// Dispatch of the vectorized float functions; the SSE2 version (baseline x86-64) serves the
-// scalar tier and CPUs without AVX2.
+// The variant list of the vectorized float functions and their dispatch; the SSE2 version
+// (baseline x86-64) serves the scalar tier and CPUs without AVX2.
 #include "kernels/fp32/vmath.h"
 
 #include <cstring>
 #include <limits>
 #include <xsimd/xsimd.hpp>
 
-#include "kernels/cpu_features.h"
 #include "kernels/fp32/vmath_kernels.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels {
 
@@ -15,14 +15,24 @@ namespace {
 #include "kernels/fp32/vmath_impl.h"
 
 const VMathKernels& active() {
-  const Isa isa = active_isa();
-  if (static_cast<int>(isa) >= static_cast<int>(Isa::avx512vnni)) return vmath_kernels_avx512();
-  if (isa != Isa::scalar) return vmath_kernels_avx2();
-  return vmath_kernels_sse2();
+  static const VMathKernels& k = *vmath_select(active_isa()).kernels;
+  return k;
 }
 }  // namespace
 
 const VMathKernels& vmath_kernels_sse2() { return vmath_kernels_for<xsimd::sse2>(); }
+
+std::span<const VMathVariant> vmath_variants() {
+  // The one list of vmath variants: drives selection and tests.
+  static const VMathVariant variants[] = {
+      {"vmath__scalar", Isa::scalar, &vmath_kernels_sse2()},
+      {"vmath__avx2", Isa::avx2, &vmath_kernels_avx2()},
+      {"vmath__avx512", Isa::avx512, &vmath_kernels_avx512()},
+  };
+  return variants;
+}
+
+const VMathVariant& vmath_select(Isa isa) { return select_variant(vmath_variants(), isa); }
 
 void exp_f32(const float* x, float* y, int64_t n) { active().exp(x, y, n); }
 void sigmoid_f32(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n); }

@@ -1,5 +1,8 @@
-// Helpers shared by the kernel tests: aligned buffers and seeded random fills.
+// Helpers shared by the kernel tests: the runnable entries of a variant table, aligned
+// buffers and seeded random fills.
 #pragma once
+
+#include <doctest/doctest.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -7,9 +10,31 @@
 #include <cstring>
 #include <memory>
 #include <random>
+#include <span>
+#include <string>
 #include <vector>
 
+#include "kernels/variant_table.h"
+
 namespace mq::kernels::test {
+
+/// The entries of a family's variant table this CPU can run; each other entry is skipped
+/// with a message naming it and the tier it needs.
+template <class Variant>
+std::vector<const Variant*> runnable(std::span<const Variant> variants) {
+  for (const Variant& v : variants)
+    if (!isa_supported(v.isa))
+      MESSAGE("skipping " << std::string(v.name) << ": CPU lacks " << std::string(isa_name(v.isa)));
+  return supported_variants(variants);
+}
+
+/// The tiers of isa_tiers this CPU supports (for kernels that combine several families);
+/// each other tier is skipped with a message.
+inline std::vector<Isa> runnable_tiers() {
+  for (Isa isa : isa_tiers)
+    if (!isa_supported(isa)) MESSAGE("skipping tier " << std::string(isa_name(isa)) << ": CPU lacks it");
+  return supported_tiers();
+}
 
 /// 64-byte aligned heap buffer of T.
 template <class T>

@@ -31,6 +31,7 @@ TEST_CASE("cpu features: MONOQUANT_ISA in this process's environment is honoured
   const CpuFeatures& f = cpu_features();
   CHECK((!f.amx || f.avx512vnni));     // the AMX tier's epilogue and tails are AVX-512
   CHECK((!f.avx512vnni || f.avx512));
+  CHECK((!f.avxvnni || f.avx2));
   CHECK((!f.avx512 || f.avx2));
 }
 
@@ -52,8 +53,11 @@ TEST_CASE("cpu features: MONOQUANT_ISA parsing and lowering") {
   CHECK(isa == Isa::amx);
   CHECK(resolve_isa("avx512vnni", Isa::amx) == Isa::avx512vnni);
   CHECK(resolve_isa("amx", Isa::avx512vnni) == Isa::avx512vnni);
-  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni, Isa::amx}) {
-    CHECK(parse_isa(isa_name(i), &isa));
-    CHECK(isa == i);
+  CHECK(resolve_isa("avx512", Isa::avx512vnni) == Isa::avx512);
+  CHECK(resolve_isa("avxvnni", Isa::avx512) == Isa::avx512);
+  for (int i = 0; i < isa_count; ++i) {
+    CHECK(static_cast<int>(isa_tiers[i]) == i);  // the list is the enum, lowest first
+    CHECK(parse_isa(isa_name(isa_tiers[i]), &isa));
+    CHECK(isa == isa_tiers[i]);
   }
 }

@@ -1,4 +1,5 @@
-// qconv (active tier) against the direct-convolution reference, bit for bit.
+// qconv on every tier the CPU has, and every depthwise variant, against the
+// direct-convolution reference, bit for bit.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -16,9 +17,10 @@ using mq::kernels::test::Aligned;
 
 namespace {
 
-// direct_rows: run every output row through qconv_rows__amx itself (the AMX kernel without
-// the zero-point-padded copy qconv gives it for images up to 1 MiB).
-void check_conv(const QConvShape& s, QGemmOutput out, bool direct_rows = false) {
+// qconv on every tier the CPU has; with `direct_rows`, every output row through that kernel
+// itself instead (the AMX kernel without the zero-point-padded copy qconv gives it for
+// images up to 1 MiB).
+void check_conv(const QConvShape& s, QGemmOutput out, QConvRangeFn direct_rows = nullptr) {
   const std::size_t cg = s.in_c / s.groups, pixels = s.batch * s.out_h() * s.out_w();
   std::vector<std::uint8_t> x(s.batch * s.in_h * s.in_w * s.in_c);
   std::vector<std::int8_t> w(s.out_c * s.kh * s.kw * cg);
@@ -43,21 +45,29 @@ void check_conv(const QConvShape& s, QGemmOutput out, bool direct_rows = false) 
   epi.w_scale = ws.data();
   epi.bias_f32 = bf.data();
   const std::size_t es = out == QGemmOutput::u8 ? 1 : 4;
-  std::vector<std::uint8_t> y_ref(pixels * s.out_c * es), y_got(y_ref.size());
+  std::vector<std::uint8_t> y_ref(pixels * s.out_c * es);
   reference::qconv(s, epi, x.data(), w.data(), y_ref.data());
-  Aligned<std::uint8_t> packed(qconv_packed_size(s)), scratch(qconv_scratch_size(s) + 64);
+  Aligned<std::uint8_t> packed(qconv_packed_size(s));
   qconv_pack(s, w.data(), packed.data());
-  const std::size_t half = pixels / 2;  // two disjoint pixel ranges
-  if (direct_rows) {
-    qconv_rows__amx(s, epi, x.data(), packed.data(), y_got.data(), 0, s.batch * s.out_h());
-  } else {
-    qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), 0, half);
-    qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), half, pixels);
-  }
   INFO("in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k "
              << s.kh << "x" << s.kw << " stride " << s.stride_h << " groups " << s.groups
              << " out " << int(out));
-  CHECK(y_ref == y_got);
+  if (direct_rows) {
+    std::vector<std::uint8_t> y_got(y_ref.size());
+    direct_rows(s, epi, x.data(), packed.data(), y_got.data(), 0, s.batch * s.out_h());
+    CHECK(y_ref == y_got);
+    return;
+  }
+  const std::size_t half = pixels / 2;  // two disjoint pixel ranges
+  static const std::vector<Isa> tiers = test::runnable_tiers();  // skips reported once
+  for (Isa isa : tiers) {
+    INFO("tier " << std::string(isa_name(isa)));
+    std::vector<std::uint8_t> y_got(y_ref.size());
+    Aligned<std::uint8_t> scratch(qconv_scratch_size(s, isa) + 64);
+    qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), 0, half, isa);
+    qconv(s, epi, x.data(), packed.data(), y_got.data(), scratch.data(), half, pixels, isa);
+    CHECK(y_ref == y_got);
+  }
 }
 
 }  // namespace
@@ -104,17 +114,18 @@ TEST_CASE("qconv: shapes of the direct AMX path (one group, in_c a multiple of 6
   shapes.push_back(t);                                             // ow 2, padded 1×1
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
-  if (isa_supported(Isa::amx)) {  // the kernel's own edge gathering, without the padded copy
+  // the direct kernels' own edge gathering, without the padded copy
+  for (const QConvVariant* v : test::runnable(qconv_variants())) {
+    if (!v->direct_rows) continue;
+    INFO(std::string(v->name));
     for (const QConvShape& sh : shapes)
-      for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::s32}) check_conv(sh, o, /*direct_rows=*/true);
-  } else {
-    MESSAGE("skipping qconv_rows__amx: CPU lacks amx");
+      for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::s32}) check_conv(sh, o, v->direct_rows);
   }
 }
 
 namespace {
 
-// One depthwise configuration, run on every tier the CPU supports.
+// One depthwise configuration, run on every depthwise variant the CPU supports.
 struct DwCase {
   QConvShape s;
   QGemmOutput out = QGemmOutput::u8;
@@ -124,11 +135,9 @@ struct DwCase {
   int x_const = -1, w_const = 1000;  // constant fills (x ≥ 0, w in [-128, 127]) or random
 };
 
-std::vector<Isa> dw_tiers() {
-  std::vector<Isa> t;
-  for (Isa i : {Isa::scalar, Isa::avx2, Isa::avxvnni, Isa::avx512vnni, Isa::amx})
-    if (isa_supported(i)) t.push_back(i);
-  return t;
+const std::vector<const QConvDwVariant*>& dw_variants() {
+  static const std::vector<const QConvDwVariant*> vs = test::runnable(qconv_dw_variants());
+  return vs;  // skips reported once
 }
 
 std::size_t elem_bytes(QGemmOutput o) {
@@ -179,13 +188,13 @@ void check_dw(const DwCase& d) {
   // Pixel ranges: uneven splits (1 pixel, a few, the rest) as the engine's threads do.
   const std::size_t a = std::min<std::size_t>(1, pixels), b = std::min<std::size_t>(a + 6, pixels);
   const std::size_t c = std::max(b, pixels - std::min<std::size_t>(pixels, 3));
-  for (Isa isa : dw_tiers()) {
+  for (const QConvDwVariant* v : dw_variants()) {
     std::vector<std::uint8_t> y = y0;
-    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), 0, a);
-    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), a, b);
-    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), b, c);
-    qconv_depthwise(isa, s, epi, x.data(), packed.data(), y.data(), c, pixels);
-    INFO("tier " << std::string(isa_name(isa)) << " batch " << s.batch << " in " << s.in_h << "x" << s.in_w
+    v->fn(s, epi, x.data(), packed.data(), y.data(), 0, a);
+    v->fn(s, epi, x.data(), packed.data(), y.data(), a, b);
+    v->fn(s, epi, x.data(), packed.data(), y.data(), b, c);
+    v->fn(s, epi, x.data(), packed.data(), y.data(), c, pixels);
+    INFO(std::string(v->name) << " batch " << s.batch << " in " << s.in_h << "x" << s.in_w
                  << " C " << C << " k " << s.kh << "x" << s.kw << " stride " << s.stride_h << "x"
                  << s.stride_w << " dil " << s.dil_h << " pad " << s.pad_t << "," << s.pad_l << ","
                  << s.pad_b << "," << s.pad_r << " out " << int(d.out) << " per_channel "
@@ -211,7 +220,7 @@ QConvShape dw_shape(std::size_t C, std::size_t k_h, std::size_t k_w, std::size_t
 }  // namespace
 
 TEST_CASE("qconv depthwise: every tier matches the reference bit for bit") {
-  REQUIRE(!dw_tiers().empty());
+  REQUIRE(!dw_variants().empty());
   std::vector<QConvShape> shapes;
   for (std::size_t C : {1, 15, 16, 17, 64, 70, 130}) {
     QConvShape s = dw_shape(C, 3, 3, 1);

@@ -1,9 +1,12 @@
-// qlstm_sequence against the fp32 LSTM reference on dequantized weights. Tolerance: the
-// dynamic u8 quantization of x and h bounds the error; max |Δ| ≤ 0.03 on y, h and c.
+// qlstm_sequence on every tier against the fp32 LSTM reference on dequantized weights.
+// Tolerance: the dynamic u8 quantization of x and h bounds the error; max |Δ| ≤ 0.03 on y, h
+// and c. Every tier gives the same bits, and every gates variant the scalar one's.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "kernels/qgemm.h"
@@ -47,13 +50,20 @@ void check_lstm(std::size_t T, std::size_t B, std::size_t In, std::size_t H, boo
   p.packed_w = pw.data(); p.w_scale = ws.data(); p.packed_r = pr.data(); p.r_scale = rs.data();
   p.bias = bias.data(); p.reverse = reverse;
   Aligned<std::uint8_t> scratch(qlstm_scratch_size(p));
-  std::vector<float> y(T * B * H), h(B * H), c(B * H);
-  qlstm_sequence(p, x.data(), h0.data(), c0.data(), y.data(), h.data(), c.data(), scratch.data());
   INFO("T=" << T << " B=" << B << " In=" << In << " H=" << H << " reverse=" << reverse);
-  CHECK(max_abs_diff(y, y_ref) <= 0.03f);
-  CHECK(max_abs_diff(h, h_ref) <= 0.03f);
-  CHECK(max_abs_diff(c, c_ref) <= 0.03f);
-  MESSAGE("max |dy| = " << max_abs_diff(y, y_ref) << ", |dc| = " << max_abs_diff(c, c_ref));
+  std::vector<float> y0;  // the scalar tier's result
+  static const std::vector<Isa> tiers = test::runnable_tiers();  // skips reported once
+  for (Isa isa : tiers) {
+    INFO("tier " << std::string(isa_name(isa)));
+    std::vector<float> y(T * B * H), h(B * H), c(B * H);
+    qlstm_sequence(p, x.data(), h0.data(), c0.data(), y.data(), h.data(), c.data(), scratch.data(),
+                   isa);
+    CHECK(max_abs_diff(y, y_ref) <= 0.03f);
+    CHECK(max_abs_diff(h, h_ref) <= 0.03f);
+    CHECK(max_abs_diff(c, c_ref) <= 0.03f);
+    if (y0.empty()) y0 = y;
+    CHECK(std::memcmp(y.data(), y0.data(), y.size() * sizeof(float)) == 0);
+  }
 }
 
 }  // namespace
@@ -63,4 +73,22 @@ TEST_CASE("qlstm: sequence matches the fp32 reference within tolerance") {
   check_lstm(7, 3, 33, 20, true);
   check_lstm(4, 2, 64, 64, false);
   check_lstm(1, 1, 5, 3, false);
+}
+
+TEST_CASE("qlstm: every gates variant gives the scalar variant's bits") {
+  for (std::size_t H : {1, 3, 4, 8, 15, 16, 17, 64, 67}) {
+    std::vector<float> g(4 * H), c0(H);
+    test::fill_float(g.data(), g.size(), -12.0f, 12.0f);
+    test::fill_float(c0.data(), c0.size(), -3.0f, 3.0f);
+    const LstmGatesVariant& ref = lstm_gates_variants()[0];
+    std::vector<float> c_ref = c0, h_ref(H);
+    ref.fn(g.data(), H, c_ref.data(), h_ref.data());
+    for (const LstmGatesVariant* v : test::runnable(lstm_gates_variants())) {
+      INFO(std::string(v->name) << " H=" << H);
+      std::vector<float> c = c0, h(H);
+      v->fn(g.data(), H, c.data(), h.data());
+      CHECK(std::memcmp(c.data(), c_ref.data(), H * sizeof(float)) == 0);
+      CHECK(std::memcmp(h.data(), h_ref.data(), H * sizeof(float)) == 0);
+    }
+  }
 }

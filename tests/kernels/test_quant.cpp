@@ -28,13 +28,9 @@ std::vector<float> sample(std::size_t n, float scale) {
 
 TEST_CASE("quant: every variant matches the reference") {
   const QuantKernels& ref = reference::quant_kernels();
-  for (const QuantVariant& v : quant_variants()) {
-    if (!isa_supported(v.isa)) {
-      MESSAGE("skipping " << std::string(v.name));
-      continue;
-    }
-    INFO(std::string(v.name));
-    const QuantKernels& k = *v.kernels;
+  for (const QuantVariant* v : test::runnable(quant_variants())) {
+    INFO(std::string(v->name));
+    const QuantKernels& k = *v->kernels;
     for (std::size_t n : {0, 1, 7, 8, 15, 16, 17, 31, 33, 64, 100, 1000}) {
       INFO("n=" << n);
       const QuantAffine q{0.37f, 131}, qs{0.21f, -7};

@@ -7,11 +7,13 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu_features.h"
 #include "kernels/fp32/vmath.h"
 #include "kernels/fp32/vmath_kernels.h"
+#include "kernel_test_util.h"
 
 using namespace mq::kernels;
 
@@ -81,7 +83,7 @@ TEST_CASE("vmath: every ISA tier gives the same bits") {
     k.gelu(x.data(), out.data() + 4 * n, n);
     return out;
   };
-  const std::vector<float> want = run(vmath_kernels_sse2());
+  const std::vector<float> want = run(*vmath_variants()[0].kernels);
   // the same bits, except that a NaN may come out with another sign or payload
   const auto same = [&](const std::vector<float>& got) {
     size_t differ = 0;
@@ -89,16 +91,10 @@ TEST_CASE("vmath: every ISA tier gives the same bits") {
       if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 && !(std::isnan(got[i]) && std::isnan(want[i]))) ++differ;
     return differ;
   };
-  int tiers = 1;
-  if (isa_supported(Isa::avx2)) {
-    CHECK(same(run(vmath_kernels_avx2())) == 0);
-    ++tiers;
+  for (const VMathVariant* v : test::runnable(vmath_variants())) {
+    INFO(std::string(v->name));
+    CHECK(same(run(*v->kernels)) == 0);
   }
-  if (isa_supported(Isa::avx512vnni)) {
-    CHECK(same(run(vmath_kernels_avx512())) == 0);
-    ++tiers;
-  }
-  MESSAGE(tiers << " tiers compared");
 }
 
 TEST_CASE("vmath: arith on every tier equals the scalar float operations, scalars on either side, tails") {
@@ -116,10 +112,7 @@ TEST_CASE("vmath: arith on every tier equals the scalar float operations, scalar
       default: return (std::isnan(u) || u < v) ? u : v;
     }
   };
-  std::vector<const VMathKernels*> tiers = {&vmath_kernels_sse2()};
-  if (isa_supported(Isa::avx2)) tiers.push_back(&vmath_kernels_avx2());
-  if (isa_supported(Isa::avx512vnni)) tiers.push_back(&vmath_kernels_avx512());
-  for (const VMathKernels* k : tiers)
+  for (const VMathVariant* v : test::runnable(vmath_variants()))
     for (int op = 0; op < 6; ++op)
       for (int64_t n : {int64_t(1), int64_t(7), int64_t(16), int64_t(33), int64_t(a.size())})
         for (int mode = 0; mode < 4; ++mode) {  // both arrays, a scalar, b scalar, both scalars
@@ -128,7 +121,7 @@ TEST_CASE("vmath: arith on every tier equals the scalar float operations, scalar
           CAPTURE(mode);
           const int64_t sa = (mode == 0 || mode == 2) ? 1 : 0, sb = (mode == 0 || mode == 1) ? 1 : 0;
           std::vector<float> y(size_t(n), nan);
-          k->arith(op, a.data(), sa, b.data(), sb, y.data(), n);
+          v->kernels->arith(op, a.data(), sa, b.data(), sb, y.data(), n);
           size_t wrong = 0;
           for (int64_t i = 0; i < n; ++i) {
             const float want = ref(op, a[size_t(sa ? i : 0)], b[size_t(sb ? i : 0)]);

@@ -558,9 +558,10 @@ TEST_CASE("cli: quantized models give bit-identical outputs on every forced ISA 
     INFO(r.err);
     REQUIRE(r.code == 0);
     std::string first;
-    for (const char* isa : {"scalar", "avx2", "avxvnni", "avx512vnni", "amx"}) {
+    for (mq::kernels::Isa tier : mq::kernels::isa_tiers) {
+      const std::string isa = mq::kernels::isa_name(tier);
       CAPTURE(isa);
-      ::setenv("MONOQUANT_ISA", isa, 1);
+      ::setenv("MONOQUANT_ISA", isa.c_str(), 1);
       const std::string out = tmp / (c.name + "_" + isa + ".npz");
       auto rr = run_cli("run " + q(q8) + " --input " + q(c.input) + " --output " + q(out));
       INFO(rr.err);

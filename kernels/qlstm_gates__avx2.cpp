@@ -3,8 +3,8 @@
 
 namespace mq::kernels {
 
-void lstm_gates__avx2(const float* g, std::size_t H, float* c, float* h) {
-  lstm_gates_impl<xsimd::avx2>(g, H, c, h);
+void lstm_gates__avx2(const float* g, std::size_t hidden, float* c, float* h) {
+  lstm_gates_impl<xsimd::avx2>(g, hidden, c, h);
 }
 
 }  // namespace mq::kernels
