@@ -20,7 +20,10 @@ const char* error_kind_name(ErrorKind kind) {
 }
 
 Error::Error(ErrorKind kind, const std::string& message, std::string file, std::string node, std::string field)
-    : std::runtime_error(message), kind_(kind), file_(std::move(file)), node_(std::move(node)),
+    : std::runtime_error(message),
+      kind_(kind),
+      file_(std::move(file)),
+      node_(std::move(node)),
       field_(std::move(field)) {}
 Error::~Error() = default;
 

@@ -8,11 +8,13 @@ namespace monoquant {
 Model::Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
-  return guarded([&] {
-    mq::LoadOptions o;
-    o.optimize = options.optimize;
-    return Model(std::make_shared<const Impl>(Impl{mq::load_model(path, o)}));
-  }, path);
+  return guarded(
+      [&] {
+        mq::LoadOptions o;
+        o.optimize = options.optimize;
+        return Model(std::make_shared<const Impl>(Impl{mq::load_model(path, o)}));
+      },
+      path);
 }
 
 void Model::save(const std::string& path) const {
@@ -74,11 +76,11 @@ void Session::run(const TensorMap& inputs, TensorMap& outputs) {
     }
     Tensor& dst = it->second;
     if (dst.dtype() != t.dtype() || dst.dims() != t.dims())
-      throw Error(ErrorKind::shape, "output '" + name + "': the caller's tensor is " + dtype_name(dst.dtype()) +
-                                        " of " + std::to_string(dst.numel()) + " elements in " +
-                                        std::to_string(dst.rank()) + " dims, the run made " +
-                                        dtype_name(t.dtype()) + " of " + std::to_string(t.numel()) +
-                                        " elements in " + std::to_string(t.rank()) + " dims",
+      throw Error(ErrorKind::shape,
+                  "output '" + name + "': the caller's tensor is " + dtype_name(dst.dtype()) + " of " +
+                      std::to_string(dst.numel()) + " elements in " + std::to_string(dst.rank()) +
+                      " dims, the run made " + dtype_name(t.dtype()) + " of " + std::to_string(t.numel()) +
+                      " elements in " + std::to_string(t.rank()) + " dims",
                   "", "", name);
     if (t.nbytes()) std::memcpy(dst.raw(), t.raw(), t.nbytes());
   }

@@ -35,8 +35,8 @@ DataSource DataSource::files(const Model& model, std::vector<std::string> paths,
   return guarded([&] {
     mq::FileSourceOptions o;
     o.batch_size = batch_size;
-    return DataSource(std::make_unique<Impl>(
-        Impl{std::make_unique<mq::FileSource>(model.impl().graph, std::move(paths), o)}));
+    return DataSource(
+        std::make_unique<Impl>(Impl{std::make_unique<mq::FileSource>(model.impl().graph, std::move(paths), o)}));
   });
 }
 
@@ -79,7 +79,8 @@ Calibration calibrate(const Model& model, DataSource& data, const CalibrationOpt
   });
 }
 
-Calibration calibrate(const Model& model, const std::vector<TensorMap>& batches, const CalibrationOptions& options) {
+Calibration calibrate(const Model& model, const std::vector<TensorMap>& batches,
+                      const CalibrationOptions& options) {
   DataSource data = DataSource::tensors(batches);
   return calibrate(model, data, options);
 }
@@ -87,7 +88,8 @@ Calibration calibrate(const Model& model, const std::vector<TensorMap>& batches,
 namespace {
 QuantizeResult to_public(mq::QuantizeResult q) {
   Report report = monoquant::to_public(q.info);
-  return QuantizeResult{Model(std::make_shared<const Model::Impl>(Model::Impl{std::move(q.graph)})), std::move(report)};
+  return QuantizeResult{Model(std::make_shared<const Model::Impl>(Model::Impl{std::move(q.graph)})),
+                        std::move(report)};
 }
 }  // namespace
 
@@ -105,7 +107,8 @@ QuantizeResult dynamic_quantize(const Model& model, const QuantizeOptions& optio
   return guarded([&] {
     mq::QuantizeOptions o = to_engine(options);
     o.mode = mq::QuantMode::dynamic_quant;
-    return to_public(mq::dynamic_quantize(model.impl().graph, o, validation ? validation->impl().source.get() : nullptr));
+    return to_public(
+        mq::dynamic_quantize(model.impl().graph, o, validation ? validation->impl().source.get() : nullptr));
   });
 }
 

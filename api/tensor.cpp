@@ -28,7 +28,8 @@ Tensor Tensor::view(DType dtype, std::vector<int64_t> dims, void* data) {
   for (int64_t d : t.dims_)
     if (d < 0) throw Error(ErrorKind::invalid_argument, "Tensor::view: negative dim " + std::to_string(d));
   if (dtype == DType::undefined) throw Error(ErrorKind::invalid_argument, "Tensor::view: undefined dtype");
-  if (!data && t.numel() > 0) throw Error(ErrorKind::invalid_argument, "Tensor::view: null data for a non-empty tensor");
+  if (!data && t.numel() > 0)
+    throw Error(ErrorKind::invalid_argument, "Tensor::view: null data for a non-empty tensor");
   t.data_ = data;
   return t;
 }
@@ -50,13 +51,13 @@ Tensor Tensor::clone() const {
 
 void Tensor::check_type(DType t) const {
   if (t != dtype_)
-    throw Error(ErrorKind::invalid_argument, std::string("tensor of dtype ") + dtype_name(dtype_) +
-                                                 " read as " + dtype_name(t));
+    throw Error(ErrorKind::invalid_argument,
+                std::string("tensor of dtype ") + dtype_name(dtype_) + " read as " + dtype_name(t));
 }
 
 void Tensor::throw_count_mismatch(size_t given) const {
-  throw Error(ErrorKind::shape, "tensor of " + std::to_string(numel()) + " elements given " +
-                                    std::to_string(given) + " values");
+  throw Error(ErrorKind::shape,
+              "tensor of " + std::to_string(numel()) + " elements given " + std::to_string(given) + " values");
 }
 
 const char* version() { return MONOQUANT_VERSION_STRING; }

@@ -37,17 +37,15 @@ inline ThreadPool& pool() {
 /// GOPS (2 ops per MAC) and the share of this machine's AVX512-VNNI peak (362 GMAC/s/core).
 inline void set_counters(benchmark::State& st, double macs) {
   st.counters["GOPS"] = benchmark::Counter(2.0 * macs * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  st.counters["pct_vnni_peak"] = benchmark::Counter(
-      macs / (362e9 * static_cast<double>(bench_threads())) * 100.0,
-      benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["pct_vnni_peak"] = benchmark::Counter(macs / (362e9 * static_cast<double>(bench_threads())) * 100.0,
+                                                    benchmark::Counter::kIsIterationInvariantRate);
   st.counters["threads"] = static_cast<double>(bench_threads());
 }
 
 /// 64-byte aligned, zero-initialised buffer.
 template <class T>
 struct Buffer {
-  explicit Buffer(std::size_t n)
-      : p(static_cast<T*>(std::aligned_alloc(64, (n * sizeof(T) + 127) / 64 * 64))) {
+  explicit Buffer(std::size_t n) : p(static_cast<T*>(std::aligned_alloc(64, (n * sizeof(T) + 127) / 64 * 64))) {
     std::fill(p.get(), p.get() + n, T{});
   }
   T* get() const { return p.get(); }
@@ -85,16 +83,14 @@ inline bool onednn_threads_match(benchmark::State& st) {
   const std::string msg =
       "oneDNN would use " + (t > 0 ? std::to_string(t) : std::string("an unknown number of")) +
       " threads but monoquant uses MONOQUANT_BENCH_THREADS=" + std::to_string(bench_threads()) +
-      "; set OMP_NUM_THREADS=" + std::to_string(bench_threads()) +
-      " (benchmarks/kernel_table.py sets both)";
+      "; set OMP_NUM_THREADS=" + std::to_string(bench_threads()) + " (benchmarks/kernel_table.py sets both)";
   st.SkipWithError(msg.c_str());
   return false;
 }
 
 inline std::string onednn_version() {
   const dnnl_version_t* v = dnnl_version();
-  std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-                  std::to_string(v->patch);
+  std::string s = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
   if (v->cpu_runtime == DNNL_RUNTIME_OMP) s += " (OpenMP)";
   else if (v->cpu_runtime == DNNL_RUNTIME_TBB) s += " (TBB)";
   else if (v->cpu_runtime == DNNL_RUNTIME_SEQ) s += " (sequential)";
@@ -117,10 +113,9 @@ inline void add_context() {
 #endif
 }
 
-inline std::string shape_name(const char* family, const char* impl, std::size_t m,
-                              std::size_t n, std::size_t k) {
-  return std::string(family) + "/" + impl + "/" + std::to_string(m) + "x" + std::to_string(n) +
-         "x" + std::to_string(k) + "/threads:" + std::to_string(bench_threads());
+inline std::string shape_name(const char* family, const char* impl, std::size_t m, std::size_t n, std::size_t k) {
+  return std::string(family) + "/" + impl + "/" + std::to_string(m) + "x" + std::to_string(n) + "x" +
+         std::to_string(k) + "/threads:" + std::to_string(bench_threads());
 }
 
 /// Name of a benchmark of one variant or tier: the impl part is the variant's name (e.g.

@@ -63,24 +63,26 @@ void bm_int8_ours(benchmark::State& st, Layer l, int wmax, kernels::Isa isa, con
   std::vector<std::int32_t> bias(l.cout, 100);
   std::vector<float> mult(l.cout, 1e-4f);
   kernels::QGemmParams epi;
-  epi.output = kernels::QGemmOutput::u8; epi.a_zp = 3; epi.bias32 = bias.data();
-  epi.per_channel = true; epi.multiplier = mult.data(); epi.out_zp = 128;
+  epi.output = kernels::QGemmOutput::u8;
+  epi.a_zp = 3;
+  epi.bias32 = bias.data();
+  epi.per_channel = true;
+  epi.multiplier = mult.data();
+  epi.out_zp = 128;
   auto body = [&](std::size_t t) {
-    if (dw)
-      dw->fn(s, epi, x.get(), packed.get(), y.get(), pixels * t / tasks, pixels * (t + 1) / tasks);
+    if (dw) dw->fn(s, epi, x.get(), packed.get(), y.get(), pixels * t / tasks, pixels * (t + 1) / tasks);
     else
-      kernels::qconv(s, epi, x.get(), packed.get(), y.get(), scratch.get() + t * scratch_per,
-                     pixels * t / tasks, pixels * (t + 1) / tasks, isa);
+      kernels::qconv(s, epi, x.get(), packed.get(), y.get(), scratch.get() + t * scratch_per, pixels * t / tasks,
+                     pixels * (t + 1) / tasks, isa);
   };
   for (auto _ : st) {
-    if (tasks > 1) pool().parallel_for(tasks, body); else body(0);
+    if (tasks > 1) pool().parallel_for(tasks, body);
+    else body(0);
     benchmark::ClobberMemory();
   }
   set_counters(st, macs(l));
-  if (l.groups > 1)
-    st.SetLabel(dw ? dw->name : kernels::qconv_dw_select(isa).name);
-  else
-    st.SetLabel(std::string(kernels::qgemm_select(isa).name) + " " + kernels::qconv_select(isa).name);
+  if (l.groups > 1) st.SetLabel(dw ? dw->name : kernels::qconv_dw_select(isa).name);
+  else st.SetLabel(std::string(kernels::qgemm_select(isa).name) + " " + kernels::qconv_select(isa).name);
 }
 
 // NHWC im2col of output pixels [p0, p1): col[p − p0][(i·kw + j)·Cin + ci] (0 outside).
@@ -93,10 +95,8 @@ void im2col_nhwc(const Layer& l, const float* x, std::size_t p0, std::size_t p1,
       for (std::size_t j = 0; j < l.k; ++j) {
         const long iy = oy - long(l.pad) + long(i), ix = ox - long(l.pad) + long(j);
         float* dst = row + (i * l.k + j) * l.cin;
-        if (iy < 0 || ix < 0 || iy >= long(l.hw) || ix >= long(l.hw))
-          std::fill(dst, dst + l.cin, 0.f);
-        else
-          std::copy_n(x + (std::size_t(iy) * l.hw + std::size_t(ix)) * l.cin, l.cin, dst);
+        if (iy < 0 || ix < 0 || iy >= long(l.hw) || ix >= long(l.hw)) std::fill(dst, dst + l.cin, 0.f);
+        else std::copy_n(x + (std::size_t(iy) * l.hw + std::size_t(ix)) * l.cin, l.cin, dst);
       }
   }
 }
@@ -119,12 +119,12 @@ void bm_fp32_ours(benchmark::State& st, Layer l) {
     } else {
       float* c = col.get() + t * chunk * kdim;
       im2col_nhwc(l, x.get(), p0, p1, c);
-      kernels::sgemm(0, p1 - p0, l.cout, kdim, c, kdim, w.get(), kdim, nullptr,
-                     y.get() + p0 * l.cout, l.cout);
+      kernels::sgemm(0, p1 - p0, l.cout, kdim, c, kdim, w.get(), kdim, nullptr, y.get() + p0 * l.cout, l.cout);
     }
   };
   for (auto _ : st) {
-    if (tasks > 1) pool().parallel_for(tasks, body); else body(0);
+    if (tasks > 1) pool().parallel_for(tasks, body);
+    else body(0);
     benchmark::ClobberMemory();
   }
   set_counters(st, macs(l));
@@ -165,8 +165,8 @@ void bm_int8_onednn(benchmark::State& st, Layer l) {
   memory::desc wu_md(wdims, dt::s8, G > 1 ? tag::goihw : tag::oihw), w_md(wdims, dt::s8, tag::any);
   primitive_attr attr;
   attr.set_output_scales(2, std::vector<float>(l.cout, 1e-4f));
-  convolution_forward::desc d(prop_kind::forward_inference, algorithm::convolution_direct, src_md,
-                              w_md, dst_md, {1, 1}, {P, P}, {P, P});
+  convolution_forward::desc d(prop_kind::forward_inference, algorithm::convolution_direct, src_md, w_md, dst_md,
+                              {1, 1}, {P, P}, {P, P});
   convolution_forward::primitive_desc pd(d, attr, eng);
   memory X(src_md, eng), Wu(wu_md, eng), W(pd.weights_desc(), eng), Y(dst_md, eng);
   fill(static_cast<std::uint8_t*>(X.get_data_handle()), l.hw * l.hw * l.cin, 0, 255);

@@ -33,9 +33,20 @@ void bm_int8_ours(benchmark::State& st, Shape s, int wmax, const kernels::QGemmV
   std::vector<std::int32_t> bias(s.n, 100);
   std::vector<float> mult(s.n, 1e-4f);
   kernels::QGemmParams p;
-  p.m = s.m; p.n = s.n; p.k = s.k; p.a = a.get(); p.lda = s.k; p.a_zp = 3;
-  p.packed_b = packed.get(); p.output = kernels::QGemmOutput::u8; p.c = c.get(); p.ldc = s.n;
-  p.bias32 = bias.data(); p.per_channel = true; p.multiplier = mult.data(); p.out_zp = 128;
+  p.m = s.m;
+  p.n = s.n;
+  p.k = s.k;
+  p.a = a.get();
+  p.lda = s.k;
+  p.a_zp = 3;
+  p.packed_b = packed.get();
+  p.output = kernels::QGemmOutput::u8;
+  p.c = c.get();
+  p.ldc = s.n;
+  p.bias32 = bias.data();
+  p.per_channel = true;
+  p.multiplier = mult.data();
+  p.out_zp = 128;
   for (auto _ : st) {
     kernels::qgemm_parallel(pool(), p, variant);
     benchmark::ClobberMemory();
@@ -75,8 +86,8 @@ void bm_int8_onednn(benchmark::State& st, Shape s) {
   engine eng(engine::kind::cpu, 0);
   stream strm(eng);
   const memory::dim M = s.m, N = s.n, K = s.k;
-  memory::desc a_md({M, K}, dt::u8, tag::ab), wu_md({K, N}, dt::s8, tag::ba),
-      w_md({K, N}, dt::s8, tag::any), c_md({M, N}, dt::u8, tag::ab);
+  memory::desc a_md({M, K}, dt::u8, tag::ab), wu_md({K, N}, dt::s8, tag::ba), w_md({K, N}, dt::s8, tag::any),
+      c_md({M, N}, dt::u8, tag::ab);
   primitive_attr attr;
   attr.set_output_scales(2, std::vector<float>(s.n, 1e-4f));
   matmul::primitive_desc pd(matmul::desc(a_md, w_md, c_md), attr, eng);
@@ -97,23 +108,25 @@ void bm_int8_onednn(benchmark::State& st, Shape s) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Shape shapes[] = {{256, 256, 256},   {512, 512, 512},  {1024, 1024, 1024},
-                          {2048, 2048, 2048}, {128, 768, 768},  {128, 3072, 768},
-                          {3136, 64, 576},   {4, 1024, 1024},  {1, 1024, 256},
-                          {1, 1024, 1024},   {1, 2048, 512},   {1, 1024, 256},
+  const Shape shapes[] = {{256, 256, 256}, {512, 512, 512},  {1024, 1024, 1024}, {2048, 2048, 2048},
+                          {128, 768, 768}, {128, 3072, 768}, {3136, 64, 576},    {4, 1024, 1024},
+                          {1, 1024, 256},  {1, 1024, 1024},  {1, 2048, 512},     {1, 1024, 256},
                           {1, 2048, 512}};  // the last two: LSTM step 4H×H, H = 256, 512
   for (std::size_t i = 0; i < std::size(shapes) - 2; ++i) {
     const Shape s = shapes[i];
-    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 127, nullptr)
+    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 127,
+                                 nullptr)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours_w7", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 63, nullptr)
+    benchmark::RegisterBenchmark(shape_name("gemm", "int8_ours_w7", s.m, s.n, s.k).c_str(), bm_int8_ours, s, 63,
+                                 nullptr)
         ->UseRealTime();
-    benchmark::RegisterBenchmark(shape_name("gemm", "fp32_eigen", s.m, s.n, s.k).c_str(), bm_fp32_eigen, s, nullptr)
+    benchmark::RegisterBenchmark(shape_name("gemm", "fp32_eigen", s.m, s.n, s.k).c_str(), bm_fp32_eigen, s,
+                                 nullptr)
         ->UseRealTime();
   }
   // Every variant this CPU has (the scalar ones included), on shapes small enough for them.
-  const Shape variant_shapes[] = {{256, 256, 256}, {128, 768, 768}, {3136, 64, 576}, {4, 1024, 1024},
-                                  {1, 1024, 1024}};
+  const Shape variant_shapes[] = {
+      {256, 256, 256}, {128, 768, 768}, {3136, 64, 576}, {4, 1024, 1024}, {1, 1024, 1024}};
   for (const Shape& s : variant_shapes) {
     for (const kernels::QGemmVariant* v : kernels::supported_variants(kernels::qgemm_variants()))
       benchmark::RegisterBenchmark(shape_name("gemm", v->name, s.m, s.n, s.k).c_str(), bm_int8_ours, s, 127, v)

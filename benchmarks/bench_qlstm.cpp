@@ -40,8 +40,14 @@ void bm_int8_ours(benchmark::State& st, std::size_t t, std::size_t h, int wmax, 
   std::vector<float> ws(g, 0.5f / wmax / std::sqrt(float(h))), bias(g);
   fill(bias.data(), g, -0.1, 0.1);
   kernels::QLstmParams p;
-  p.seq_len = t; p.batch = 1; p.input_size = h; p.hidden = h;
-  p.packed_w = pw.get(); p.w_scale = ws.data(); p.packed_r = pr.get(); p.r_scale = ws.data();
+  p.seq_len = t;
+  p.batch = 1;
+  p.input_size = h;
+  p.hidden = h;
+  p.packed_w = pw.get();
+  p.w_scale = ws.data();
+  p.packed_r = pr.get();
+  p.r_scale = ws.data();
   p.bias = bias.data();
   Buffer<float> x(t * h), y(t * h), h_out(h), c_out(h);
   fill(x.get(), t * h, -1, 1);
@@ -101,8 +107,8 @@ int main(int argc, char** argv) {
     }
   }
   for (kernels::Isa isa : kernels::supported_tiers())
-    benchmark::RegisterBenchmark(bench_name(tier_impl(isa).c_str(), 32, 256).c_str(), bm_int8_ours, std::size_t(32),
-                                 std::size_t(256), 127, isa)
+    benchmark::RegisterBenchmark(bench_name(tier_impl(isa).c_str(), 32, 256).c_str(), bm_int8_ours,
+                                 std::size_t(32), std::size_t(256), 127, isa)
         ->UseRealTime();
   add_context();
   benchmark::Initialize(&argc, argv);

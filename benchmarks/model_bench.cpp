@@ -66,7 +66,8 @@ mq::Tensor rows_cycled(const mq::Tensor& t, int64_t start, int64_t count) {
   mq::Tensor out(t.dtype(), dims);
   auto* dst = static_cast<std::byte*>(out.raw());
   const auto* src = static_cast<const std::byte*>(t.raw());
-  for (int64_t r = 0; r < count; ++r) std::memcpy(dst + size_t(r) * row_bytes, src + size_t((start + r) % n) * row_bytes, row_bytes);
+  for (int64_t r = 0; r < count; ++r)
+    std::memcpy(dst + size_t(r) * row_bytes, src + size_t((start + r) % n) * row_bytes, row_bytes);
   return out;
 }
 
@@ -178,9 +179,10 @@ int quantize_cmd(const Args& a) {
   r["rss_mib_after_load"] = peak_rss_mib();
 
   t0 = Clock::now();
-  mq::Calibration cal = mq::calibrate(g, calib, {.observer = mq::make_observer(a.observer)->options(), .threads = a.threads});
+  mq::Calibration cal =
+      mq::calibrate(g, calib, {.observer = mq::make_observer(a.observer)->options(), .threads = a.threads});
   r["calibrate_s"] = seconds_since(t0);
-  mq::QuantizeOptions opt;           // defaults, except: report failed checks, don't throw
+  mq::QuantizeOptions opt;  // defaults, except: report failed checks, don't throw
   opt.on_failure = mq::OnFailure::warn;
   opt.threads = a.threads;
   calib.rewind();
@@ -211,7 +213,8 @@ int quantize_cmd(const Args& a) {
     mq::serialization::save_npz((fs::path(a.out_dir) / "int8.npz").string(), run_eval(s8, inputs, a.eval_batch));
     if (d) {
       mq::Session sd(d->graph, {.threads = a.threads});
-      mq::serialization::save_npz((fs::path(a.out_dir) / "dynamic.npz").string(), run_eval(sd, inputs, a.eval_batch));
+      mq::serialization::save_npz((fs::path(a.out_dir) / "dynamic.npz").string(),
+                                  run_eval(sd, inputs, a.eval_batch));
     }
     r["eval_rows"] = row_count(inputs);
     r["eval_s"] = seconds_since(t3);

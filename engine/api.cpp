@@ -48,7 +48,11 @@ Graph load_model(const std::string& path, const LoadOptions& options) {
                           "' (expected .onnx, .mqm, .safetensors, .pt or .pth)");
   }
   // reading_file: errors (and running out of memory) name the file, in printable text.
-  if (options.optimize) reading_file(path, [&] { optimize_graph(g); return 0; });
+  if (options.optimize)
+    reading_file(path, [&] {
+      optimize_graph(g);
+      return 0;
+    });
   return g;
 }
 

@@ -34,7 +34,8 @@ void set_executor(OpKind op, Executor e) { table()[size_t(op)] = e; }
 
 std::shared_ptr<void> prepare_node(const Node& n, const SessionOptions& options) {
   const Executor& e = executor(n.op());
-  if (e.prepare_with_options) return with_context(n.describe(), [&] { return e.prepare_with_options(n, options); });
+  if (e.prepare_with_options)
+    return with_context(n.describe(), [&] { return e.prepare_with_options(n, options); });
   if (e.prepare) return with_context(n.describe(), [&] { return e.prepare(n); });
   return nullptr;
 }

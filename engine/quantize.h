@@ -61,8 +61,7 @@ struct QuantizeResult {
 /// Rewrites the selected layers into int8 ops with calibrated activation ranges; validates
 /// on `validation` (held-back samples; SQNR checks are skipped without it). Throws
 /// ValidationError when validation fails and on_failure is error.
-QuantizeResult static_quantize(const Graph& g, const Calibration& calibration,
-                               const QuantizeOptions& options = {},
+QuantizeResult static_quantize(const Graph& g, const Calibration& calibration, const QuantizeOptions& options = {},
                                CalibrationSource* validation = nullptr);
 /// Weights int8 ahead of time, activations quantized at run time (Linear, LSTM).
 QuantizeResult dynamic_quantize(const Graph& g, const QuantizeOptions& options = {},

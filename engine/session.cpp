@@ -17,9 +17,7 @@
 
 namespace mq {
 
-int max_session_threads() {
-  return int(std::clamp(4u * std::thread::hardware_concurrency(), 1u, 256u));
-}
+int max_session_threads() { return int(std::clamp(4u * std::thread::hardware_concurrency(), 1u, 256u)); }
 
 struct Session::Impl {
   Graph graph;
@@ -27,32 +25,32 @@ struct Session::Impl {
   int threads = 1;
   std::vector<Node*> order;
   std::unordered_map<const Value*, size_t> slot;  // value → index into env
-  std::vector<int> use_count;                      // reads per slot (graph outputs count)
-  std::vector<std::shared_ptr<void>> states;       // per node prepared state
+  std::vector<int> use_count;                     // reads per slot (graph outputs count)
+  std::vector<std::shared_ptr<void>> states;      // per node prepared state
   std::vector<std::vector<size_t>> in_slots, out_slots;
   std::vector<size_t> input_slots, output_slots;
   std::vector<bool> is_const;
   std::unique_ptr<ThreadPool> workers;
   // Inference is skipped for a node whose operand types are those of the previous run, unless
   // its output type may depend on operand values that are not constants (shape operands).
-  std::vector<char> shape_only;                    // per step: output types follow from operand types
+  std::vector<char> shape_only;  // per step: output types follow from operand types
   /// What one run() changes: buffers and the last operand and output types per step. Runs
   /// take one from `idle` (or make one), so concurrent runs never share it.
   struct RunState {
     BufferPool pool;
     std::vector<std::vector<ValueType>> last_in, last_out;
     std::vector<std::vector<std::vector<int64_t>>> out_dims;  // per step: last_out's dims
-    std::vector<std::vector<const Tensor*>> in_ptrs;           // per step, capacity kept
-    std::vector<std::vector<Tensor>> out_bufs;                 // per step, capacity kept
-    std::vector<std::vector<int64_t>> input_dims;              // the last run's graph input dims
+    std::vector<std::vector<const Tensor*>> in_ptrs;          // per step, capacity kept
+    std::vector<std::vector<Tensor>> out_bufs;                // per step, capacity kept
+    std::vector<std::vector<int64_t>> input_dims;             // the last run's graph input dims
     std::vector<DType> input_dtypes;
   };
   std::mutex state_mutex;  // guards idle, step_ms, run_ms, runs
   std::vector<std::unique_ptr<RunState>> idle;
-  std::mutex pool_mutex;   // the worker pool serves one run at a time; others run on their own thread
+  std::mutex pool_mutex;  // the worker pool serves one run at a time; others run on their own thread
   std::vector<std::pair<size_t, const Tensor*>> constants;  // slot, data
   std::unordered_set<std::string> nested_names;  // values of subgraphs (tapped by their nodes' executors)
-  std::vector<double> step_ms;  // profile: per step, summed over runs
+  std::vector<double> step_ms;                   // profile: per step, summed over runs
   double run_ms = 0;
   int64_t runs = 0;
 
@@ -105,14 +103,31 @@ struct Session::Impl {
     for (Node* n : order) {
       bool values_matter = false;
       switch (n->op()) {
-        case OpKind::Reshape: case OpKind::Split: case OpKind::Slice: case OpKind::Squeeze: case OpKind::Unsqueeze:
-        case OpKind::ConstantOfShape: case OpKind::Expand: case OpKind::Pad: case OpKind::Resize: case OpKind::Range:
-        case OpKind::Tile: case OpKind::ReduceMean: case OpKind::ReduceMax: case OpKind::ReduceMin:
-        case OpKind::ReduceSum: case OpKind::ReduceProd: case OpKind::ReduceL2: case OpKind::QuantizeLinear:
-        case OpKind::DequantizeLinear: case OpKind::DynamicQuantizeLinear: case OpKind::QLinearMatMul:
-        case OpKind::QLinearConv: case OpKind::MatMulInteger: case OpKind::ConvInteger: case OpKind::Clip:
-          values_matter = true;
-          break;
+        case OpKind::Reshape:
+        case OpKind::Split:
+        case OpKind::Slice:
+        case OpKind::Squeeze:
+        case OpKind::Unsqueeze:
+        case OpKind::ConstantOfShape:
+        case OpKind::Expand:
+        case OpKind::Pad:
+        case OpKind::Resize:
+        case OpKind::Range:
+        case OpKind::Tile:
+        case OpKind::ReduceMean:
+        case OpKind::ReduceMax:
+        case OpKind::ReduceMin:
+        case OpKind::ReduceSum:
+        case OpKind::ReduceProd:
+        case OpKind::ReduceL2:
+        case OpKind::QuantizeLinear:
+        case OpKind::DequantizeLinear:
+        case OpKind::DynamicQuantizeLinear:
+        case OpKind::QLinearMatMul:
+        case OpKind::QLinearConv:
+        case OpKind::MatMulInteger:
+        case OpKind::ConvInteger:
+        case OpKind::Clip: values_matter = true; break;
         default: break;
       }
       bool all_const = true;
@@ -157,8 +172,7 @@ struct Session::Impl {
     for (size_t i = 0; i < s.rank(); ++i) {
       const Dim& d = s[i];
       if (d.is_static() && d.value != t.dim(i))
-        fail<InvalidArgument>("input '", v.name(), "' must have shape ", s.str(), ", got ",
-                              t.shape().str());
+        fail<InvalidArgument>("input '", v.name(), "' must have shape ", s.str(), ", got ", t.shape().str());
       if (!d.is_static() && !d.symbol.empty()) {
         auto [it, fresh] = symbols.emplace(d.symbol, t.dim(i));
         if (!fresh && it->second != t.dim(i))
@@ -245,8 +259,12 @@ struct Session::Impl {
       const Value* v = graph.find_value(name);
       if (!v && nested_names.count(name)) continue;  // tapped inside a subgraph
       if (!v)
-        fail<InvalidArgument>("no value named '", name, "' to tap", options.optimize ? " (the compiled plan may have fused it away: "
-                              "build the Session with SessionOptions::optimize = false to tap intermediate values)" : "");
+        fail<InvalidArgument>(
+            "no value named '", name, "' to tap",
+            options.optimize
+                ? " (the compiled plan may have fused it away: "
+                  "build the Session with SessionOptions::optimize = false to tap intermediate values)"
+                : "");
       tap_slot[slot.at(v)] = 1;
     }
     if (tap)
@@ -255,8 +273,8 @@ struct Session::Impl {
 
     for (size_t k = 0; k < order.size(); ++k) {
       Node* n = order[k];
-      ExecContext ctx{*n, std::move(state->in_ptrs[k]), std::move(state->out_bufs[k]), states[k].get(), run_pool,
-                      run_threads};
+      ExecContext ctx{
+          *n, std::move(state->in_ptrs[k]), std::move(state->out_bufs[k]), states[k].get(), run_pool, run_threads};
       ctx.inputs.clear();
       ctx.outputs.clear();
       if (tap) {
@@ -286,8 +304,7 @@ struct Session::Impl {
         const std::vector<ValueType>& out_types = last_out[k];
         state->out_dims[k].clear();
         for (size_t i = 0; i < n->outputs().size(); ++i) {
-          if (i >= out_types.size() || !out_types[i].shape.is_static() ||
-              out_types[i].dtype == DType::undefined)
+          if (i >= out_types.size() || !out_types[i].shape.is_static() || out_types[i].dtype == DType::undefined)
             fail<ShapeError>(n->describe(), ": output ", i, " has no concrete type at run time (",
                              i < out_types.size() ? out_types[i].str() : "none", ")");
           if (options.max_tensor_bytes > 0) {
@@ -343,7 +360,8 @@ struct Session::Impl {
       for (Value* v : graph.inputs()) {
         const Tensor& t = inputs.at(v->name());
         state->input_dims.push_back(t.dims());
-        state->input_dtypes.push_back(t.quant() ? DType::undefined : t.dtype());  // quantized inputs: always checked
+        state->input_dtypes.push_back(t.quant() ? DType::undefined
+                                                : t.dtype());  // quantized inputs: always checked
       }
     }
     TensorMap out;
@@ -359,8 +377,7 @@ struct Session::Impl {
   }
 };
 
-Session::Session(const Graph& graph, SessionOptions options)
-    : impl_(std::make_unique<Impl>(graph, options)) {}
+Session::Session(const Graph& graph, SessionOptions options) : impl_(std::make_unique<Impl>(graph, options)) {}
 Session::~Session() = default;
 Session::Session(Session&&) noexcept = default;
 Session& Session::operator=(Session&&) noexcept = default;

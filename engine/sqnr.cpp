@@ -35,8 +35,12 @@ void accumulate(SqnrAccumulator& a, std::span<const T> ref, std::span<const T> t
 void SqnrAccumulator::add(const float* ref, const float* test, int64_t n) { accumulate(*this, ref, test, n); }
 void SqnrAccumulator::add(const double* ref, const double* test, int64_t n) { accumulate(*this, ref, test, n); }
 
-void SqnrAccumulator::add(std::span<const float> ref, std::span<const float> test) { accumulate(*this, ref, test); }
-void SqnrAccumulator::add(std::span<const double> ref, std::span<const double> test) { accumulate(*this, ref, test); }
+void SqnrAccumulator::add(std::span<const float> ref, std::span<const float> test) {
+  accumulate(*this, ref, test);
+}
+void SqnrAccumulator::add(std::span<const double> ref, std::span<const double> test) {
+  accumulate(*this, ref, test);
+}
 
 double SqnrAccumulator::db() const {
   if (bad_ref || bad_test) return -std::numeric_limits<double>::infinity();

@@ -14,9 +14,9 @@ namespace mq {
 
 /// Accumulates the SQNR of many (reference, test) pairs, streamed in any number of pieces.
 struct SqnrAccumulator {
-  double signal = 0, noise = 0;  ///< Σ ref², Σ (ref − test)² over the finite pairs
-  double max_abs = 0;            ///< largest |ref − test| over the finite pairs
-  int64_t count = 0;             ///< pairs added
+  double signal = 0, noise = 0;       ///< Σ ref², Σ (ref − test)² over the finite pairs
+  double max_abs = 0;                 ///< largest |ref − test| over the finite pairs
+  int64_t count = 0;                  ///< pairs added
   int64_t bad_ref = 0, bad_test = 0;  ///< NaN or infinite values on each side
 
   /// Adds n pairs (float or double).

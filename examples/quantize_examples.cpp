@@ -19,7 +19,8 @@ namespace {
 
 /// Test images u8 [N,28,28] → f32 batches shaped like the model input, divided by 255.
 mq::Tensor batch_of(const mq::Tensor& images, int64_t start, int64_t count, bool sequence) {
-  std::vector<int64_t> dims = sequence ? std::vector<int64_t>{count, 28, 28} : std::vector<int64_t>{count, 1, 28, 28};
+  std::vector<int64_t> dims =
+      sequence ? std::vector<int64_t>{count, 28, 28} : std::vector<int64_t>{count, 1, 28, 28};
   mq::Tensor t(mq::DType::f32, dims);
   const uint8_t* src = images.data<uint8_t>() + start * 784;
   float* dst = t.data<float>();
@@ -81,8 +82,9 @@ int main(int argc, char** argv) {
       mq::Session fs32(g), s8(q.graph);
       double a32 = top1(fs32, images, labels, seq), a8 = top1(s8, images, labels, seq);
       char line[256];
-      std::snprintf(line, sizeof line, "%-6s %-8s %8.2f%% %8.2f%% %8.1f %10lld %10lld %8.1f", name.c_str(), "static", a32,
-                    a8, q.info.model_sqnr_db, (long long)q.info.size_before, (long long)q.info.size_after, secs);
+      std::snprintf(line, sizeof line, "%-6s %-8s %8.2f%% %8.2f%% %8.1f %10lld %10lld %8.1f", name.c_str(),
+                    "static", a32, a8, q.info.model_sqnr_db, (long long)q.info.size_before,
+                    (long long)q.info.size_after, secs);
       summary.push_back(line);
       for (const char* ext : {".mqm", ".safetensors", ".pt", ".onnx"}) {
         fs::path file = out / (name + ".int8" + ext);
@@ -97,8 +99,9 @@ int main(int argc, char** argv) {
         mq::QuantizeResult d = mq::dynamic_quantize(g, {}, &validation);
         mq::Session sd(d.graph);
         double ad = top1(sd, images, labels, seq);
-        std::snprintf(line, sizeof line, "%-6s %-8s %8.2f%% %8.2f%% %8.1f %10lld %10lld %8s", name.c_str(), "dynamic", a32,
-                      ad, d.info.model_sqnr_db, (long long)d.info.size_before, (long long)d.info.size_after, "");
+        std::snprintf(line, sizeof line, "%-6s %-8s %8.2f%% %8.2f%% %8.1f %10lld %10lld %8s", name.c_str(),
+                      "dynamic", a32, ad, d.info.model_sqnr_db, (long long)d.info.size_before,
+                      (long long)d.info.size_after, "");
         summary.push_back(line);
       }
     }

@@ -14,14 +14,11 @@ const T& Attributes::get(const std::string& name, const char* type) const {
   auto it = values_.find(name);
   if (it == values_.end()) fail<InvalidArgument>("attribute '", name, "' is required");
   if (auto* p = std::get_if<T>(&it->second)) return *p;
-  fail<InvalidArgument>("attribute '", name, "' must be of type ", type, ", not ",
-                        attr_type_name(it->second));
+  fail<InvalidArgument>("attribute '", name, "' must be of type ", type, ", not ", attr_type_name(it->second));
 }
 
 int64_t Attributes::get_int(const std::string& n) const { return get<int64_t>(n, "int"); }
-int64_t Attributes::get_int_or(const std::string& n, int64_t d) const {
-  return has(n) ? get_int(n) : d;
-}
+int64_t Attributes::get_int_or(const std::string& n, int64_t d) const { return has(n) ? get_int(n) : d; }
 float Attributes::get_float(const std::string& n) const {
   // An integer attribute where a float is expected is accepted (exporters do write these).
   auto it = values_.find(n);
@@ -29,9 +26,7 @@ float Attributes::get_float(const std::string& n) const {
     if (auto* p = std::get_if<int64_t>(&it->second)) return float(*p);
   return get<float>(n, "float");
 }
-float Attributes::get_float_or(const std::string& n, float d) const {
-  return has(n) ? get_float(n) : d;
-}
+float Attributes::get_float_or(const std::string& n, float d) const { return has(n) ? get_float(n) : d; }
 std::string Attributes::get_string(const std::string& n) const { return get<std::string>(n, "string"); }
 std::string Attributes::get_string_or(const std::string& n, const std::string& d) const {
   return has(n) ? get_string(n) : d;
@@ -48,8 +43,7 @@ std::vector<float> Attributes::get_floats(const std::string& n) const {
 std::vector<float> Attributes::get_floats_or(const std::string& n, std::vector<float> d) const {
   return has(n) ? get_floats(n) : d;
 }
-std::vector<std::string> Attributes::get_strings_or(const std::string& n,
-                                                    std::vector<std::string> d) const {
+std::vector<std::string> Attributes::get_strings_or(const std::string& n, std::vector<std::string> d) const {
   return has(n) ? get<std::vector<std::string>>(n, "strings") : d;
 }
 const Tensor& Attributes::get_tensor(const std::string& n) const { return get<Tensor>(n, "tensor"); }

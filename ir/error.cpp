@@ -61,7 +61,8 @@ std::string for_file(const std::string& path, const std::string& msg) {
   return printable(path, 4096) + ": " + short_numbers(printable(m, 1 << 16));
 }
 [[noreturn]] void out_of_memory(const std::string& path) {
-  throw FormatError(for_file(path, "out of memory while reading the file (corrupt, or too large for this machine)"));
+  throw FormatError(
+      for_file(path, "out of memory while reading the file (corrupt, or too large for this machine)"));
 }
 }  // namespace
 

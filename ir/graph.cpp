@@ -14,9 +14,7 @@ std::string ValueType::str() const {
   return s;
 }
 
-std::string Node::describe() const {
-  return "node '" + name_ + "' (" + std::string(op_name()) + ")";
-}
+std::string Node::describe() const { return "node '" + name_ + "' (" + std::string(op_name()) + ")"; }
 
 Value* Graph::new_value(std::string name) {
   if (name.empty() || value_by_name_.count(name)) name = unique_name(name.empty() ? "v" : name);
@@ -159,7 +157,8 @@ void Graph::erase_operand(Node* node, size_t i) {
 void Graph::remove_input(Value* v) {
   auto it = std::find(inputs_.begin(), inputs_.end(), v);
   if (it == inputs_.end()) fail<Error>("'", v->name_, "' is not a graph input");
-  if (!v->users_.empty() || is_output(v)) fail<Error>("cannot remove graph input '", v->name_, "': it is still read");
+  if (!v->users_.empty() || is_output(v))
+    fail<Error>("cannot remove graph input '", v->name_, "': it is still read");
   inputs_.erase(it);
   value_by_name_.erase(v->name_);
   std::erase_if(values_, [&](auto& p) { return p.get() == v; });

@@ -82,11 +82,11 @@ class Node {
 
 /// What add_node needs besides the op.
 struct NodeSpec {
-  std::string name;                        ///< unique; made unique if empty or taken
-  std::vector<Value*> inputs;              ///< nullptr for absent optional operands
+  std::string name;            ///< unique; made unique if empty or taken
+  std::vector<Value*> inputs;  ///< nullptr for absent optional operands
   Attributes attrs;
   size_t num_outputs = 1;
-  std::vector<std::string> output_names;   ///< optional; generated when empty
+  std::vector<std::string> output_names;  ///< optional; generated when empty
 };
 
 /// A graph of nodes in topological order. Owns its values and nodes.
@@ -102,8 +102,8 @@ class Graph {
   /// convention).
   Graph clone() const;
 
-  std::string name;                  ///< model name
-  int64_t opset = 0;                 ///< source opset (informational)
+  std::string name;                             ///< model name
+  int64_t opset = 0;                            ///< source opset (informational)
   std::map<std::string, std::string> metadata;  ///< free-form producer metadata
 
   // ---- building ----

@@ -14,8 +14,7 @@ void InferContext::set(size_t i, DType dt, Shape s) {
 }
 
 void InferContext::require(size_t i) const {
-  if (i >= inputs.size() || inputs[i].dtype == DType::undefined)
-    fail<ShapeError>("operand ", i, " is required");
+  if (i >= inputs.size() || inputs[i].dtype == DType::undefined) fail<ShapeError>("operand ", i, " is required");
 }
 
 namespace {
@@ -24,14 +23,20 @@ namespace {
 /// per-tensor quantization through them (Concat when every operand has the same).
 bool moves_values(const Node& n) {
   switch (n.op()) {
-    case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze:
-    case OpKind::Transpose: case OpKind::Identity: case OpKind::Slice: case OpKind::Split:
-    case OpKind::MaxPool: case OpKind::Concat: case OpKind::Expand: case OpKind::Tile:
-      return true;
-    case OpKind::Resize:
-      return n.attrs().get_string_or("mode", "nearest") == "nearest";
-    default:
-      return false;
+    case OpKind::Reshape:
+    case OpKind::Flatten:
+    case OpKind::Squeeze:
+    case OpKind::Unsqueeze:
+    case OpKind::Transpose:
+    case OpKind::Identity:
+    case OpKind::Slice:
+    case OpKind::Split:
+    case OpKind::MaxPool:
+    case OpKind::Concat:
+    case OpKind::Expand:
+    case OpKind::Tile: return true;
+    case OpKind::Resize: return n.attrs().get_string_or("mode", "nearest") == "nearest";
+    default: return false;
   }
 }
 

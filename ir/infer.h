@@ -11,9 +11,9 @@ namespace mq {
 /// What an inference function sees and fills.
 struct InferContext {
   const Node& node;
-  std::vector<ValueType> inputs;            ///< one per operand; dtype undefined when absent
-  std::vector<const Tensor*> values;        ///< operand values when known (else nullptr)
-  std::vector<ValueType> outputs;           ///< to fill, one per node output
+  std::vector<ValueType> inputs;      ///< one per operand; dtype undefined when absent
+  std::vector<const Tensor*> values;  ///< operand values when known (else nullptr)
+  std::vector<ValueType> outputs;     ///< to fill, one per node output
 
   size_t num_inputs() const { return inputs.size(); }
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i].dtype != DType::undefined; }

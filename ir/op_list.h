@@ -63,7 +63,7 @@ enum class OpKind : uint16_t {
 #define MQ_X(name) name,
   MQ_OP_LIST(MQ_X)
 #undef MQ_X
-  count_
+      count_
 };
 
 inline constexpr size_t kOpCount = size_t(OpKind::count_);

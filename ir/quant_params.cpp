@@ -23,7 +23,8 @@ std::string QuantParams::str() const {
 void QuantParams::check() const {
   if (scales.empty()) fail<ShapeError>("quantization parameters have no scale");
   if (zero_points.size() != scales.size())
-    fail<ShapeError>("quantization parameters have ", scales.size(), " scales but ", zero_points.size(), " zero points");
+    fail<ShapeError>("quantization parameters have ", scales.size(), " scales but ", zero_points.size(),
+                     " zero points");
   for (float v : scales)
     if (!(std::isfinite(v) && v > 0)) fail<ShapeError>("scale ", v, " must be finite and > 0");
   int64_t lo = INT32_MIN, hi = INT32_MAX;

@@ -67,8 +67,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b) {
     } else if (db.is_static() && db.value == 1) {
       out[i] = da;
     } else if (da.is_static() && db.is_static()) {
-      if (da.value != db.value)
-        fail<ShapeError>("shapes ", a.str(), " and ", b.str(), " do not broadcast");
+      if (da.value != db.value) fail<ShapeError>("shapes ", a.str(), " and ", b.str(), " do not broadcast");
       out[i] = da;
     } else {
       out[i] = da.is_static() ? da : db;

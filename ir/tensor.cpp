@@ -15,7 +15,8 @@ std::shared_ptr<Storage> Storage::allocate(size_t bytes) {
   size_t rounded = (bytes + kTensorAlignment - 1) / kTensorAlignment * kTensorAlignment;
   if (rounded == 0) rounded = kTensorAlignment;
   // a shape read from a file can ask for anything: fail with a message rather than abort
-  if (bytes > kMaxStorageBytes) fail<ShapeError>("a tensor of ", bytes, " bytes is too large (limit ", kMaxStorageBytes, ")");
+  if (bytes > kMaxStorageBytes)
+    fail<ShapeError>("a tensor of ", bytes, " bytes is too large (limit ", kMaxStorageBytes, ")");
   void* p = std::aligned_alloc(kTensorAlignment, rounded);
   if (!p) fail<Error>("out of memory allocating a tensor of ", bytes, " bytes");
   std::memset(p, 0, rounded);
@@ -55,8 +56,8 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> dims, std::shared_ptr<Storage> 
     : dtype_(dtype), dims_(std::move(dims)), storage_(std::move(storage)), offset_(offset) {
   size_t need = size_t(checked_numel(dims_)) * dtype_size(dtype_);
   if (!storage_ || offset_ > storage_->size() || storage_->size() - offset_ < need)
-    fail<FormatError>("tensor view of ", need, " bytes at offset ", offset_,
-                      " exceeds its storage of ", storage_ ? storage_->size() : 0, " bytes");
+    fail<FormatError>("tensor view of ", need, " bytes at offset ", offset_, " exceeds its storage of ",
+                      storage_ ? storage_->size() : 0, " bytes");
 }
 
 int64_t Tensor::numel() const {
@@ -87,16 +88,15 @@ template <class Out>
 static std::vector<Out> convert_all(const Tensor& t) {
   std::vector<Out> v(size_t(t.numel()));
   switch (t.dtype()) {
-#define MQ_X(nm, ct, sz)                                                      \
-  case DType::nm: {                                                          \
-    auto* p = static_cast<const ct*>(t.raw());                               \
-    for (size_t i = 0; i < v.size(); ++i) v[i] = convert_one<Out>(p[i]);     \
-    break;                                                                   \
+#define MQ_X(nm, ct, sz)                                                 \
+  case DType::nm: {                                                      \
+    auto* p = static_cast<const ct*>(t.raw());                           \
+    for (size_t i = 0; i < v.size(); ++i) v[i] = convert_one<Out>(p[i]); \
+    break;                                                               \
   }
     MQ_DTYPE_LIST(MQ_X)
 #undef MQ_X
-    default:
-      fail<Error>("cannot convert a tensor of dtype ", dtype_name(t.dtype()));
+    default: fail<Error>("cannot convert a tensor of dtype ", dtype_name(t.dtype()));
   }
   return v;
 }

@@ -26,7 +26,8 @@ void check_types(const Node& n) {
     if (ok && have.shape.has_rank() && want.shape.has_rank()) {
       ok = have.shape.rank() == want.shape.rank();
       for (size_t k = 0; ok && k < want.shape.rank(); ++k)
-        ok = !have.shape[k].is_static() || !want.shape[k].is_static() || have.shape[k].value == want.shape[k].value;
+        ok =
+            !have.shape[k].is_static() || !want.shape[k].is_static() || have.shape[k].value == want.shape[k].value;
     }
     if (!ok)
       fail<ShapeError>(n.describe(), ": output '", n.outputs()[i]->name(), "' is typed ", have.str(),
@@ -42,17 +43,23 @@ void verify(const Graph& g) {
   for (Value* in : g.inputs())
     if (in->is_constant()) fail<Error>("graph input '", in->name(), "' is also a constant");
   for (Value* v : g.values()) {
-    if (v->type().quant) with_context("value '" + v->name() + "'", [&] { v->type().quant->check(); return 0; });
+    if (v->type().quant)
+      with_context("value '" + v->name() + "'", [&] {
+        v->type().quant->check();
+        return 0;
+      });
     if (v->is_constant() && v->constant()->quant())
-      with_context("constant '" + v->name() + "'", [&] { v->constant()->quant()->check(); return 0; });
+      with_context("constant '" + v->name() + "'", [&] {
+        v->constant()->quant()->check();
+        return 0;
+      });
   }
   for (Node* n : g.nodes()) {
     for (size_t i = 0; i < n->inputs().size(); ++i) {
       Value* in = n->inputs()[i];
       if (!in) continue;
       if (!defined.count(in))
-        fail<Error>(n->describe(), ": operand ", i, " '", in->name(),
-                    "' is not defined before the node");
+        fail<Error>(n->describe(), ": operand ", i, " '", in->name(), "' is not defined before the node");
       auto& users = in->users();
       if (std::find(users.begin(), users.end(), n) == users.end())
         fail<Error>(n->describe(), ": value '", in->name(), "' does not list it as a user");
@@ -64,7 +71,10 @@ void verify(const Graph& g) {
     }
     check_types(*n);
     for (auto& [attr, sub] : subgraphs(*n))
-      with_context(n->describe() + ": subgraph '" + attr + "'", [&, sub = sub] { verify(*sub); return 0; });
+      with_context(n->describe() + ": subgraph '" + attr + "'", [&, sub = sub] {
+        verify(*sub);
+        return 0;
+      });
   }
   for (Value* o : g.outputs())
     if (!defined.count(o)) fail<Error>("graph output '", o->name(), "' is never defined");

@@ -20,13 +20,13 @@ inline constexpr Isa isa_tiers[isa_count] = {Isa::scalar,  Isa::avx2,       Isa:
 
 /// Raw CPU features relevant to monoquant's kernels (OS support for the registers included).
 struct CpuFeatures {
-  bool avx2 = false;         ///< AVX2 and FMA, with YMM state enabled by the OS.
-  bool avx512 = false;       ///< AVX512 F, BW, VL and DQ, with ZMM state enabled by the OS.
-  bool avx512vnni = false;   ///< AVX512_VNNI (vpdpbusd on zmm).
-  bool avxvnni = false;      ///< AVX_VNNI (VEX-encoded vpdpbusd on ymm).
-  bool avx512vbmi = false;   ///< AVX512_VBMI (vpermi2b: 128-byte table lookups), with avx512.
-  bool amx = false;          ///< AMX-TILE + AMX-INT8 with tile state enabled and granted by
-                             ///< the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM), plus avx512vnni.
+  bool avx2 = false;        ///< AVX2 and FMA, with YMM state enabled by the OS.
+  bool avx512 = false;      ///< AVX512 F, BW, VL and DQ, with ZMM state enabled by the OS.
+  bool avx512vnni = false;  ///< AVX512_VNNI (vpdpbusd on zmm).
+  bool avxvnni = false;     ///< AVX_VNNI (VEX-encoded vpdpbusd on ymm).
+  bool avx512vbmi = false;  ///< AVX512_VBMI (vpermi2b: 128-byte table lookups), with avx512.
+  bool amx = false;         ///< AMX-TILE + AMX-INT8 with tile state enabled and granted by
+                            ///< the OS (Linux: arch_prctl ARCH_REQ_XCOMP_PERM), plus avx512vnni.
 };
 
 /// Features of the running CPU, detected once.

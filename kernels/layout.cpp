@@ -11,8 +11,7 @@ namespace {
 // dst[c][r] = src[r][c] for one 16×16 block (row strides in bytes).
 inline void transpose16(const std::uint8_t* src, std::size_t ss, std::uint8_t* dst, std::size_t ds) {
   __m128i a[16], b[16];
-  for (int i = 0; i < 16; ++i)
-    a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * ss));
+  for (int i = 0; i < 16; ++i) a[i] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i * ss));
   for (int i = 0; i < 8; ++i) {  // bytes of rows 2i, 2i+1
     b[2 * i] = _mm_unpacklo_epi8(a[2 * i], a[2 * i + 1]);
     b[2 * i + 1] = _mm_unpackhi_epi8(a[2 * i], a[2 * i + 1]);

@@ -16,18 +16,14 @@ using namespace qgemm_detail;
 namespace {
 
 std::size_t gemm_k(const QConvShape& s) { return s.kh * s.kw * (s.in_c / s.groups); }
-std::size_t group_bytes(const QConvShape& s) {
-  return align64(qgemm_packed_size(s.out_c / s.groups, gemm_k(s)));
-}
+std::size_t group_bytes(const QConvShape& s) { return align64(qgemm_packed_size(s.out_c / s.groups, gemm_k(s))); }
 // Output pixels gathered per qgemm call: ~128 KiB of im2col rows (L2), a multiple of 32
 // (whole AMX row blocks) between 32 and 512.
 std::size_t im2col_rows(const QConvShape& s) {
   const std::size_t rows = (128 * 1024 / std::max<std::size_t>(gemm_k(s), 1)) / 32 * 32;
   return std::clamp<std::size_t>(rows, 32, 512);
 }
-std::size_t elem_size(QGemmOutput o) {
-  return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4;
-}
+std::size_t elem_size(QGemmOutput o) { return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4; }
 
 // Copies and fills of a few bytes (one tap row of a few channels): inline 8-byte moves
 // instead of a library call per tap.
@@ -54,8 +50,8 @@ inline void fill_bytes(std::uint8_t* dst, std::uint8_t v, std::size_t n) {
 // Rows [r0, r1) of the im2col matrix of group g (row stride K); padding reads a_zp. With one
 // group and unit dilation the in-range taps of a kernel row are contiguous in the input and
 // are copied at once.
-void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint8_t zp,
-            std::size_t r0, std::size_t r1, std::uint8_t* out) {
+void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint8_t zp, std::size_t r0,
+            std::size_t r1, std::uint8_t* out) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_c / s.groups, K = gemm_k(s);
   const bool runs = s.groups == 1 && s.dil_w == 1;
   std::size_t b = r0 / (oh * ow), oy = (r0 / ow) % oh, ox = r0 % ow;  // advanced per row
@@ -78,17 +74,14 @@ void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint
         const long hi = std::clamp<long>(long(s.in_w) - ix0, lo, long(s.kw));
         if (lo > 0) fill_bytes(dst, zp, std::size_t(lo) * cg);
         if (hi > lo)
-          copy_bytes(dst + std::size_t(lo) * cg, row + std::size_t(ix0 + lo) * s.in_c,
-                      std::size_t(hi - lo) * cg);
+          copy_bytes(dst + std::size_t(lo) * cg, row + std::size_t(ix0 + lo) * s.in_c, std::size_t(hi - lo) * cg);
         if (hi < long(s.kw)) fill_bytes(dst + std::size_t(hi) * cg, zp, (s.kw - std::size_t(hi)) * cg);
         continue;
       }
       for (std::size_t kx = 0; kx < s.kw; ++kx) {
         const long ix = ix0 + long(kx * s.dil_w);
-        if (ix < 0 || ix >= long(s.in_w))
-          fill_bytes(dst + kx * cg, zp, cg);
-        else
-          copy_bytes(dst + kx * cg, row + std::size_t(ix) * s.in_c + g * cg, cg);
+        if (ix < 0 || ix >= long(s.in_w)) fill_bytes(dst + kx * cg, zp, cg);
+        else copy_bytes(dst + kx * cg, row + std::size_t(ix) * s.in_c + g * cg, cg);
       }
     }
   }
@@ -99,8 +92,8 @@ void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint
 // Portable depthwise kernel (the scalar tier, and the fallback of the SIMD tiers for
 // parameters their shortcuts do not cover): per 64-channel block and chunk of pixels, one
 // tap at a time with the tap's weights unpacked to natural order; padding taps are skipped.
-void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                      const void* packed, void* y, std::size_t p0, std::size_t p1) {
+void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                      void* y, std::size_t p0, std::size_t p1) {
   constexpr std::size_t chunk = 16;
   const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c, T = qconv_dw::taps(s);
   const auto* wt = static_cast<const std::int8_t*>(packed);
@@ -136,8 +129,8 @@ void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::ui
             std::uint32_t* a = acc[q];
             if (small_zp) {  // |x − a_zp| ≤ 255, |w| ≤ 128: the product fits int16 (pmullw)
               for (std::size_t c = 0; c < cn; ++c)
-                a[c] += static_cast<std::uint32_t>(static_cast<std::int32_t>(static_cast<std::int16_t>(
-                    static_cast<std::int16_t>(xp[c] - zp16) * w[c])));
+                a[c] += static_cast<std::uint32_t>(static_cast<std::int32_t>(
+                    static_cast<std::int16_t>(static_cast<std::int16_t>(xp[c] - zp16) * w[c])));
             } else {
               for (std::size_t c = 0; c < cn; ++c)
                 a[c] += (std::uint32_t(xp[c]) - zp) * static_cast<std::uint32_t>(std::int32_t(w[c]));
@@ -221,8 +214,7 @@ void qconv_pack(const QConvShape& s, const std::int8_t* w, void* packed) {
     return;
   }
   const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
-  for (std::size_t g = 0; g < s.groups; ++g)
-    qgemm_pack_b(w + g * og * K, K, og, K, dst + g * group_bytes(s));
+  for (std::size_t g = 0; g < s.groups; ++g) qgemm_pack_b(w + g * og * K, K, og, K, dst + g * group_bytes(s));
 }
 
 namespace {
@@ -235,8 +227,7 @@ constexpr std::size_t amx_pad_limit = 1u << 20;
 
 // Shapes of the direct AMX kernel (qconv_rows__amx).
 bool direct_shape(const QConvShape& s) {
-  return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c && !s.pointwise() &&
-         !s.depthwise();
+  return s.groups == 1 && s.in_c % 64 == 0 && s.in_c <= qconv_amx_max_in_c && !s.pointwise() && !s.depthwise();
 }
 
 std::size_t padded_image_bytes(const QConvShape& s) {
@@ -252,16 +243,14 @@ bool amx_padded(const QConvShape& s, const QConvVariant& v) {
 std::size_t qconv_scratch_size(const QConvShape& s, Isa isa) {
   if (s.depthwise() || s.pointwise()) return 0;
   const std::size_t im2col = align64(im2col_rows(s) * gemm_k(s));
-  return amx_padded(s, qconv_select(isa)) ? std::max(im2col, align64(padded_image_bytes(s)))
-                                          : im2col;
+  return amx_padded(s, qconv_select(isa)) ? std::max(im2col, align64(padded_image_bytes(s))) : im2col;
 }
 
 namespace {
 
 // K×K (or strided / padded 1×1) convolution of pixels [p0, p1) through im2col + qgemm.
-void qconv_im2col(const QGemmVariant& v, const QConvShape& s, const QGemmParams& epi,
-                  const std::uint8_t* x, const void* packed, void* y, void* scratch,
-                  std::size_t p0, std::size_t p1) {
+void qconv_im2col(const QGemmVariant& v, const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                  const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
   const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
   QGemmParams p = epi;
   p.n = og;
@@ -293,9 +282,8 @@ void qconv_im2col(const QGemmVariant& v, const QConvShape& s, const QGemmParams&
 
 // Output rows [ra, rb) (of the flattened N·OH rows) on the direct AMX kernel, image by
 // image, from a copy of the input rows they read with the padding filled with a_zp.
-void direct_padded(const QConvVariant& v, const QConvShape& s, const QGemmParams& epi,
-                   const std::uint8_t* x, const void* packed, void* y, void* scratch,
-                   std::size_t ra, std::size_t rb) {
+void direct_padded(const QConvVariant& v, const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                   const void* packed, void* y, void* scratch, std::size_t ra, std::size_t rb) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c;
   const std::size_t hp = s.in_h + s.pad_t + s.pad_b, wp = s.in_w + s.pad_l + s.pad_r;
   const std::uint8_t zp = static_cast<std::uint8_t>(epi.a_zp);
@@ -321,8 +309,7 @@ void direct_padded(const QConvVariant& v, const QConvShape& s, const QGemmParams
       std::memcpy(row + s.pad_l * C, x + ((b * s.in_h + std::size_t(iy)) * s.in_w) * C, s.in_w * C);
       std::memset(row + (s.pad_l + s.in_w) * C, zp, s.pad_r * C);
     }
-    v.direct_rows(t, epi, xp, packed,
-                  static_cast<std::uint8_t*>(y) + b * oh * ow * s.out_c * es, r0, r1);
+    v.direct_rows(t, epi, xp, packed, static_cast<std::uint8_t*>(y) + b * oh * ow * s.out_c * es, r0, r1);
   }
 }
 
@@ -338,20 +325,16 @@ struct Kernels {
 };
 
 // Pixels [p0, p1) of a K×K (or strided / padded 1×1) convolution.
-void qconv_gathered(const Kernels& k, const QConvShape& s, const QGemmParams& epi,
-                    const std::uint8_t* x, const void* packed, void* y, void* scratch,
-                    std::size_t p0, std::size_t p1) {
-  if (k.conv.indirect && indirect_vnni(s))
-    k.conv.indirect(s, epi, x, packed, y, p0, p1);
-  else
-    qconv_im2col(k.gemm, s, epi, x, packed, y, scratch, p0, p1);
+void qconv_gathered(const Kernels& k, const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                    const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
+  if (k.conv.indirect && indirect_vnni(s)) k.conv.indirect(s, epi, x, packed, y, p0, p1);
+  else qconv_im2col(k.gemm, s, epi, x, packed, y, scratch, p0, p1);
 }
 
 }  // namespace
 
-void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1,
-           Isa isa) {
+void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed, void* y,
+           void* scratch, std::size_t p0, std::size_t p1, Isa isa) {
   if (s.depthwise()) {
     qconv_dw_select(isa).fn(s, epi, x, packed, y, p0, p1);
     return;

@@ -12,20 +12,21 @@ namespace mq::kernels {
 
 /// Geometry of one Conv2d (NHWC input, output channel-major weights).
 struct QConvShape {
-  std::size_t batch = 1, in_h = 0, in_w = 0, in_c = 0;  ///< Input N, H, W, C.
-  std::size_t out_c = 0;                                 ///< Output channels.
-  std::size_t kh = 1, kw = 1;                            ///< Kernel size.
-  std::size_t stride_h = 1, stride_w = 1;                ///< Strides.
+  std::size_t batch = 1, in_h = 0, in_w = 0, in_c = 0;     ///< Input N, H, W, C.
+  std::size_t out_c = 0;                                   ///< Output channels.
+  std::size_t kh = 1, kw = 1;                              ///< Kernel size.
+  std::size_t stride_h = 1, stride_w = 1;                  ///< Strides.
   std::size_t pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;  ///< Padding (filled with a_zp).
-  std::size_t dil_h = 1, dil_w = 1;                      ///< Dilations.
-  std::size_t groups = 1;                                ///< Groups (in_c, out_c divisible).
+  std::size_t dil_h = 1, dil_w = 1;                        ///< Dilations.
+  std::size_t groups = 1;                                  ///< Groups (in_c, out_c divisible).
   std::size_t out_h() const { return (in_h + pad_t + pad_b - dil_h * (kh - 1) - 1) / stride_h + 1; }
   std::size_t out_w() const { return (in_w + pad_l + pad_r - dil_w * (kw - 1) - 1) / stride_w + 1; }
   /// True for groups == in_c == out_c (one filter per channel; a 1-channel conv included).
   bool depthwise() const { return groups == in_c && groups == out_c; }
   /// True when the input is directly the GEMM A matrix.
   bool pointwise() const {
-    return kh == 1 && kw == 1 && stride_h == 1 && stride_w == 1 && pad_t + pad_l + pad_b + pad_r == 0 && groups == 1;
+    return kh == 1 && kw == 1 && stride_h == 1 && stride_w == 1 && pad_t + pad_l + pad_b + pad_r == 0 &&
+           groups == 1;
   }
 };
 
@@ -80,8 +81,7 @@ std::size_t qconv_scratch_size(const QConvShape& s, Isa isa = active_isa());
 /// arrays indexed by output channel; its m/n/k/a/lda/packed_b/c/ldc are ignored. x: NHWC
 /// input, y: NHWC output (row stride out_c elements), scratch: qconv_scratch_size(s, isa)
 /// bytes, 64-byte aligned. Pixel rows [p0, p1) of the flattened N·OH·OW output only.
-void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-           const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1,
-           Isa isa = active_isa());
+void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed, void* y,
+           void* scratch, std::size_t p0, std::size_t p1, Isa isa = active_isa());
 
 }  // namespace mq::kernels

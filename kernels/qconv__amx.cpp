@@ -38,8 +38,8 @@ struct ConvCtx {
 
 // Points src/stride at the 16 × (64·chunks) activations of `t` for tap (ky, kx), gathering
 // them when some pixel falls into the padding.
-inline void tap_source(const ConvCtx& c, const TileSource& t, std::size_t ky, std::size_t kx,
-                       std::uint8_t* gather, const std::uint8_t** src, long* stride) {
+inline void tap_source(const ConvCtx& c, const TileSource& t, std::size_t ky, std::size_t kx, std::uint8_t* gather,
+                       const std::uint8_t** src, long* stride) {
   const QConvShape& s = c.s;
   const long iy = long(t.oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
   const long ix0 = long(t.ox0 * s.stride_w + kx * s.dil_w) - long(s.pad_l);
@@ -81,8 +81,7 @@ void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb, Dr
         // A gathered tile's chunk cc is at gather + cc·1024 with row stride 64.
         const auto a = [&](int i) { return stride[i] < 0 ? src[i] + cc * 1024 : src[i] + cc * 64; };
         tile_step<RA, RB>(a(0), stride[0] < 0 ? 64 : stride[0], a(RA - 1),
-                          stride[RA - 1] < 0 ? 64 : stride[RA - 1], b0 + 1024 * step,
-                          b1 + 1024 * step);
+                          stride[RA - 1] < 0 ? 64 : stride[RA - 1], b0 + 1024 * step, b1 + 1024 * step);
         drain();
       }
     }
@@ -90,9 +89,8 @@ void conv_compute(const ConvCtx& c, const TileSource (&t)[2], std::size_t nb, Dr
 
 // One block: row tile t[0] (output rows [m0, m0 + rows0)), and t[1] ([m1, m1 + rows1)) when
 // rows1 > 0, on one or two column tiles from packed block nb.
-void run_block(Pipeline& pl, const ConvCtx& ctx, const TileSource (&t)[2], std::size_t nb,
-               bool two_cols, std::size_t m0, std::size_t rows0, std::size_t m1,
-               std::size_t rows1) {
+void run_block(Pipeline& pl, const ConvCtx& ctx, const TileSource (&t)[2], std::size_t nb, bool two_cols,
+               std::size_t m0, std::size_t rows0, std::size_t m1, std::size_t rows1) {
   if (rows1 > 0) {
     if (two_cols) pl.run<2, 2>([&](auto&& d) { conv_compute<2, 2>(ctx, t, nb, d); }, m0, rows0, m1, rows1, nb);
     else pl.run<2, 1>([&](auto&& d) { conv_compute<2, 1>(ctx, t, nb, d); }, m0, rows0, m1, rows1, nb);
@@ -105,8 +103,8 @@ void run_block(Pipeline& pl, const ConvCtx& ctx, const TileSource (&t)[2], std::
 }  // namespace
 
 // Output rows [r0, r1) of the flattened N·OH rows, every pixel of each.
-void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                     const void* packed, void* y, std::size_t r0, std::size_t r1) {
+void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                     void* y, std::size_t r0, std::size_t r1) {
   const std::size_t oh = s.out_h(), ow = s.out_w();
   QGemmParams p = epi;
   p.m = s.batch * oh * ow;
@@ -116,8 +114,7 @@ void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uin
   p.ldc = s.out_c;
   const PackedView w = view(packed);
   alignas(64) std::uint8_t gather[2][max_chunks * 16 * 64];
-  const ConvCtx ctx{s, x, w, s.in_c / 64, static_cast<std::uint8_t>(epi.a_zp),
-                    {gather[0], gather[1]}};
+  const ConvCtx ctx{s, x, w, s.in_c / 64, static_cast<std::uint8_t>(epi.a_zp), {gather[0], gather[1]}};
   // Whole 16-pixel tiles of every row first; then the last ow % 16 pixels of every row, with
   // the A and C tiles configured to that many rows.
   const std::size_t full = ow / 16, rem = ow % 16;
@@ -139,8 +136,7 @@ void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uin
     for (std::size_t nb = 0; nb < nb1; nb += 2)
       for (std::size_t r = r0; r < r1; r += 2) {
         const TileSource t[2] = {{r / oh, r % oh, ox0, rem}, {(r + 1) / oh, (r + 1) % oh, ox0, rem}};
-        run_block(pl, ctx, t, nb, nb + 1 < nb1, r * ow + ox0, rem, (r + 1) * ow + ox0,
-                  r + 1 < r1 ? rem : 0);
+        run_block(pl, ctx, t, nb, nb + 1 < nb1, r * ow + ox0, rem, (r + 1) * ow + ox0, r + 1 < r1 ? rem : 0);
       }
   }
   pl.flush();

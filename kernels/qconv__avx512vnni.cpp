@@ -29,9 +29,8 @@ inline std::int32_t load_u32(const std::uint8_t* p) {
 // MR pixels × NV 16-column vectors; ptrs[r·taps + t] is pixel r's activations for tap t.
 template <int MR, int NV>
 __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView& b,
-                                         const std::uint8_t* const* ptrs, std::size_t taps,
-                                         std::size_t cq, std::size_t m, std::size_t nb0,
-                                         std::size_t nend) {
+                                         const std::uint8_t* const* ptrs, std::size_t taps, std::size_t cq,
+                                         std::size_t m, std::size_t nb0, std::size_t nend) {
   const std::int8_t* bp = b.data + nb0 * b.block_bytes;
   const std::size_t bs = b.block_bytes;
   __m512i acc[MR][NV];  // starting at the column compensation
@@ -64,9 +63,8 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
 }
 
 template <int NV>
-void conv_rows(const QGemmParams& p, const PackedView& b, const std::uint8_t* const* ptrs,
-               std::size_t taps, std::size_t cq, std::size_t m, std::size_t rows,
-               std::size_t nb0, std::size_t nend) {
+void conv_rows(const QGemmParams& p, const PackedView& b, const std::uint8_t* const* ptrs, std::size_t taps,
+               std::size_t cq, std::size_t m, std::size_t rows, std::size_t nb0, std::size_t nend) {
   switch (rows) {
     case 8: conv_tile<8, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
     case 7: conv_tile<7, NV>(p, b, ptrs, taps, cq, m, nb0, nend); break;
@@ -82,9 +80,8 @@ void conv_rows(const QGemmParams& p, const PackedView& b, const std::uint8_t* co
 
 // The 64-column panel of the GEMM kernel: up to 6 pixels × 4 vectors (24 accumulators).
 template <>
-void conv_rows<4>(const QGemmParams& p, const PackedView& b, const std::uint8_t* const* ptrs,
-                  std::size_t taps, std::size_t cq, std::size_t m, std::size_t rows,
-                  std::size_t nb0, std::size_t nend) {
+void conv_rows<4>(const QGemmParams& p, const PackedView& b, const std::uint8_t* const* ptrs, std::size_t taps,
+                  std::size_t cq, std::size_t m, std::size_t rows, std::size_t nb0, std::size_t nend) {
   switch (rows) {
     case 6: conv_tile<6, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
     case 5: conv_tile<5, 4>(p, b, ptrs, taps, cq, m, nb0, nend); break;
@@ -100,9 +97,9 @@ void conv_rows<4>(const QGemmParams& p, const PackedView& b, const std::uint8_t*
 struct TapGeometry {
   const QConvShape& s;
   const std::uint8_t* x;
-  const std::uint8_t* zp_row;      // in_c bytes of a_zp, for padding taps
+  const std::uint8_t* zp_row;        // in_c bytes of a_zp, for padding taps
   std::size_t tap_offset[max_taps];  // byte offset of each tap from a pixel's first tap
-  long span_h, span_w;             // extent of the kernel in input rows / columns − 1
+  long span_h, span_w;               // extent of the kernel in input rows / columns − 1
   explicit TapGeometry(const QConvShape& sh, const std::uint8_t* in, const std::uint8_t* zp)
       : s(sh), x(in), zp_row(zp) {
     for (std::size_t ky = 0; ky < s.kh; ++ky)
@@ -146,9 +143,8 @@ void tap_pointers(const TapGeometry& g, std::size_t m0, std::size_t m1, const st
 
 }  // namespace
 
-void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi,
-                                const std::uint8_t* x, const void* packed, void* y,
-                                std::size_t p0, std::size_t p1) {
+void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                                const void* packed, void* y, std::size_t p0, std::size_t p1) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), taps = s.kh * s.kw, C = s.in_c;
   QGemmParams p = epi;
   p.m = s.batch * oh * ow;

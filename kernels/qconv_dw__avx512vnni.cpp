@@ -26,13 +26,13 @@ using namespace qconv_dw;
 /// What the pixel-group kernels need about one channel block.
 struct Block {
   const QGemmParams* p;
-  const std::uint8_t* w;  // this block's T records of 256 bytes
-  const long* off;        // per-tap byte offsets from a pixel's first tap (interior pixels)
+  const std::uint8_t* w;    // this block's T records of 256 bytes
+  const long* off;          // per-tap byte offsets from a pixel's first tap (interior pixels)
   std::size_t T, C, c0, n;  // taps, channels, first channel, valid channels (≤ 64)
   const BlockConsts* k;
-  long xstep;       // bytes between the first taps of neighbouring output pixels in a row
-  float lo, hi;     // clamp bounds minus out_zp (u8/s8)
-  short zp;         // out_zp (u8/s8, added in int16)
+  long xstep;               // bytes between the first taps of neighbouring output pixels in a row
+  float lo, hi;             // clamp bounds minus out_zp (u8/s8)
+  short zp;                 // out_zp (u8/s8, added in int16)
   const std::size_t* pixs;  // output pixel of each slot of a border group (tap pointers)
 };
 
@@ -65,8 +65,8 @@ MQ_INLINE __m512 phase_ps(const float* v, int j) {
 // Writes the 64 channels of pixel pix from its 4 phase accumulators, or (Pair, ≤ 32 valid
 // channels) channels 0..31 of pixel pix from the low halves and of pixel pix2 from the high.
 template <bool Tail, QGemmOutput O, bool Pair>
-MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t pix2, __m512i a0,
-                        __m512i a1, __m512i a2, __m512i a3) {
+MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t pix2, __m512i a0, __m512i a1, __m512i a2,
+                        __m512i a3) {
   const QGemmParams& p = *bk.p;
   __m512i acc[4] = {a0, a1, a2, a3};
   switch (O) {
@@ -94,8 +94,8 @@ MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t pix2, __m5
         r = _mm512_min_epi8(_mm512_max_epi8(r, _mm512_set1_epi8(char(p.qmin))), _mm512_set1_epi8(char(p.qmax)));
       }
       // Lane bytes are [q0 ×4, q1 ×4, q2 ×4, q3 ×4]: byte 4j + k is channel 4k + j of the lane.
-      const __m512i idx = _mm512_broadcast_i32x4(
-          _mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+      const __m512i idx =
+          _mm512_broadcast_i32x4(_mm_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
       r = _mm512_shuffle_epi8(r, idx);
       std::uint8_t* dst = static_cast<std::uint8_t*>(p.c) + pix * bk.C + bk.c0;
       if (Pair) {
@@ -103,10 +103,8 @@ MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t pix2, __m5
         std::uint8_t* dst2 = static_cast<std::uint8_t*>(p.c) + pix2 * bk.C + bk.c0;
         _mm256_mask_storeu_epi8(dst, m32, _mm512_castsi512_si256(r));
         _mm256_mask_storeu_epi8(dst2, m32, _mm512_extracti64x4_epi64(r, 1));
-      } else if (Tail)
-        _mm512_mask_storeu_epi8(dst, _cvtu64_mask64(bk.n >= 64 ? ~0ull : (1ull << bk.n) - 1), r);
-      else
-        _mm512_storeu_si512(dst, r);
+      } else if (Tail) _mm512_mask_storeu_epi8(dst, _cvtu64_mask64(bk.n >= 64 ? ~0ull : (1ull << bk.n) - 1), r);
+      else _mm512_storeu_si512(dst, r);
       break;
     }
     case QGemmOutput::f32: {
@@ -157,8 +155,8 @@ MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t pix2, __m5
 // fully unrolled), else 0. Pair (≤ 32 valid channels): each zmm holds pixels 2v and 2v + 1
 // in its 256-bit halves, so P/2 accumulator sets serve P pixels.
 template <int P, bool Interior, bool Tail, QGemmOutput O, int KT, bool Pair>
-__attribute__((noinline)) void group(const Block& bk, const std::uint8_t* const* src,
-                                     const std::uint8_t* first, std::size_t pix) {
+__attribute__((noinline)) void group(const Block& bk, const std::uint8_t* const* src, const std::uint8_t* first,
+                                     std::size_t pix) {
   constexpr int V = Pair ? P / 2 : P;
   const __mmask64 m = _cvtu64_mask64(bk.n >= 64 ? ~0ull : (1ull << bk.n) - 1);
   const __mmask32 m32 = _cvtu32_mask32(bk.n >= 32 ? ~0u : (1u << bk.n) - 1);
@@ -222,8 +220,7 @@ __attribute__((noinline)) void group(const Block& bk, const std::uint8_t* const*
 // pixel's first tap; pixel i of the run starts i·xstep further and tap t lies off[t] beyond.
 // Else (groups == 1) src holds P·T tap pointers (the a_zp row for padding taps).
 template <int P, bool Interior, bool Tail, QGemmOutput O, bool Pair>
-void pixels(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
-            std::size_t groups) {
+void pixels(const Block& bk, const std::uint8_t* const* src, std::size_t pix, std::size_t groups) {
   const std::uint8_t* first = src[0];
   if (bk.T == 9) {  // 3×3
     for (std::size_t g = 0; g < groups; ++g, pix += P, first += P * bk.xstep)
@@ -238,8 +235,7 @@ void pixels(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
 }
 
 template <int P, bool Interior, bool Tail, bool Pair>
-MQ_INLINE void run_kind(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
-                        std::size_t groups) {
+MQ_INLINE void run_kind(const Block& bk, const std::uint8_t* const* src, std::size_t pix, std::size_t groups) {
   switch (bk.p->output) {
     case QGemmOutput::u8: pixels<P, Interior, Tail, QGemmOutput::u8, Pair>(bk, src, pix, groups); break;
     case QGemmOutput::s8: pixels<P, Interior, Tail, QGemmOutput::s8, Pair>(bk, src, pix, groups); break;
@@ -250,8 +246,7 @@ MQ_INLINE void run_kind(const Block& bk, const std::uint8_t* const* src, std::si
 
 // Groups of P pixels; Pair: the paired mode of blocks with ≤ 32 channels.
 template <int P, bool Interior, bool Pair = false>
-MQ_INLINE void run(const Block& bk, const std::uint8_t* const* src, std::size_t pix,
-                   std::size_t groups = 1) {
+MQ_INLINE void run(const Block& bk, const std::uint8_t* const* src, std::size_t pix, std::size_t groups = 1) {
   if constexpr (Pair) run_kind<P, Interior, true, true>(bk, src, pix, groups);
   else if (bk.n == block) run_kind<P, Interior, false, false>(bk, src, pix, groups);
   else run_kind<P, Interior, true, false>(bk, src, pix, groups);
@@ -262,8 +257,8 @@ constexpr int pair_pixels = 8;  // pixels per group in paired mode (4 accumulato
 // P pixels per group outside paired mode: 6 for 3×3 (24 accumulators), else 4 (measured:
 // 6 is slower for the 5×5 / 7×7 loops and for paired mode).
 template <int P>
-void drive(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-           const void* packed, void* y, std::size_t p0, std::size_t p1) {
+void drive(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed, void* y,
+           std::size_t p0, std::size_t p1) {
   const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c, T = taps(s);
   const std::size_t H = s.in_h, W = s.in_w;
   const long ext_h = long((s.kh - 1) * s.dil_h), ext_w = long((s.kw - 1) * s.dil_w);
@@ -271,8 +266,7 @@ void drive(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
   std::memset(zrow, epi.a_zp, sizeof zrow);
   long off[max_taps];
   for (std::size_t ky = 0; ky < s.kh; ++ky)
-    for (std::size_t kx = 0; kx < s.kw; ++kx)
-      off[ky * s.kw + kx] = long((ky * s.dil_h * W + kx * s.dil_w) * C);
+    for (std::size_t kx = 0; kx < s.kw; ++kx) off[ky * s.kw + kx] = long((ky * s.dil_h * W + kx * s.dil_w) * C);
   const std::int32_t* wsum = weight_sums(s, packed);
   // Output columns [ox_lo, ox_hi) have every tap inside the input width.
   std::size_t ox_lo = ow, ox_hi = 0;
@@ -290,10 +284,18 @@ void drive(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
   int pending = 0;
   for (std::size_t c0 = 0; c0 < C; c0 += block) {
     block_consts(s, epi, wsum, c0, &k);
-    const Block bk{&p, static_cast<const std::uint8_t*>(packed) + (c0 / block) * T * 256, off,
-                   T, C, c0, std::min(block, C - c0), &k, xstep,
+    const Block bk{&p,
+                   static_cast<const std::uint8_t*>(packed) + (c0 / block) * T * 256,
+                   off,
+                   T,
+                   C,
+                   c0,
+                   std::min(block, C - c0),
+                   &k,
+                   xstep,
                    static_cast<float>(epi.qmin - epi.out_zp),
-                   static_cast<float>(epi.qmax - epi.out_zp), static_cast<short>(epi.out_zp),
+                   static_cast<float>(epi.qmax - epi.out_zp),
+                   static_cast<short>(epi.out_zp),
                    pend_pix};
     const bool pair = bk.n <= 32;  // two pixels per zmm, groups of 8
     const int queue = pair ? pair_pixels : P;
@@ -333,8 +335,7 @@ void drive(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
         i0 = std::max(ox, ox_lo), i1 = std::min(ox_end, ox_hi);
       borders(ox, i0);
       if (i0 < i1) {
-        const std::uint8_t* first =
-            x + ((b * H + std::size_t(iy0)) * W + (i0 * s.stride_w - s.pad_l)) * C + c0;
+        const std::uint8_t* first = x + ((b * H + std::size_t(iy0)) * W + (i0 * s.stride_w - s.pad_l)) * C + c0;
         std::size_t q = pix + (i0 - ox), n = i1 - i0;
         if (pair && n >= std::size_t(pair_pixels)) {
           const std::size_t g2 = n / pair_pixels;
@@ -367,8 +368,8 @@ void drive(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
 
 }  // namespace
 
-void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                          const void* packed, void* y, std::size_t p0, std::size_t p1) {
+void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                          void* y, std::size_t p0, std::size_t p1) {
   if (!simd_exact(s, epi)) return qconv_dw_generic(s, epi, x, packed, y, p0, p1);
   if (taps(s) == 9) drive<6>(s, epi, x, packed, y, p0, p1);
   else drive<4>(s, epi, x, packed, y, p0, p1);

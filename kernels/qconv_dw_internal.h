@@ -36,8 +36,7 @@ static inline std::size_t weight_index(std::size_t T, std::size_t c, std::size_t
 
 /// Σ_t w[c][t] per channel (Cb·64 entries).
 static inline const std::int32_t* weight_sums(const QConvShape& s, const void* packed) {
-  return reinterpret_cast<const std::int32_t*>(static_cast<const std::uint8_t*>(packed) +
-                                               weight_bytes(s));
+  return reinterpret_cast<const std::int32_t*>(static_cast<const std::uint8_t*>(packed) + weight_bytes(s));
 }
 
 /// True when the SIMD kernels are exact for these parameters: kh·kw ≤ max_taps, a_zp is a
@@ -80,8 +79,8 @@ static inline bool saturating_clamp(const QGemmParams& p, const float* scale, st
   return true;
 }
 
-static inline void block_consts(const QConvShape& s, const QGemmParams& p,
-                                const std::int32_t* wsum, std::size_t c0, BlockConsts* k) {
+static inline void block_consts(const QConvShape& s, const QGemmParams& p, const std::int32_t* wsum,
+                                std::size_t c0, BlockConsts* k) {
   using qgemm_detail::wrap_add;
   using qgemm_detail::wrap_mul;
   for (std::size_t j = 0; j < 4; ++j)
@@ -95,12 +94,9 @@ static inline void block_consts(const QConvShape& s, const QGemmParams& p,
       }
       k->comp[e] = wrap_add(p.bias32 ? p.bias32[c] : 0, wrap_mul(-p.a_zp, wsum[c]));
       const std::size_t n = p.per_channel ? c : 0;
-      if (p.output == QGemmOutput::f32)
-        k->scale[e] = p.a_scale * p.w_scale[n];
-      else if (p.output != QGemmOutput::s32)
-        k->scale[e] = p.multiplier[n];
-      else
-        k->scale[e] = 0.0f;
+      if (p.output == QGemmOutput::f32) k->scale[e] = p.a_scale * p.w_scale[n];
+      else if (p.output != QGemmOutput::s32) k->scale[e] = p.multiplier[n];
+      else k->scale[e] = 0.0f;
       k->fbias[e] = p.output == QGemmOutput::f32 && p.bias_f32 ? p.bias_f32[c] : 0.0f;
     }
   k->saturate = (p.output == QGemmOutput::u8 || p.output == QGemmOutput::s8) &&
@@ -111,12 +107,12 @@ static inline void block_consts(const QConvShape& s, const QGemmParams& p,
 
 namespace mq::kernels {
 // Depthwise entry points (packed: qconv_pack's depthwise layout above).
-void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                      const void* packed, void* y, std::size_t p0, std::size_t p1);
-void qconv_dw__avx2(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                    const void* packed, void* y, std::size_t p0, std::size_t p1);
-void qconv_dw__avxvnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                       const void* packed, void* y, std::size_t p0, std::size_t p1);
-void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                          const void* packed, void* y, std::size_t p0, std::size_t p1);
+void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                      void* y, std::size_t p0, std::size_t p1);
+void qconv_dw__avx2(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                    void* y, std::size_t p0, std::size_t p1);
+void qconv_dw__avxvnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                       void* y, std::size_t p0, std::size_t p1);
+void qconv_dw__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                          void* y, std::size_t p0, std::size_t p1);
 }  // namespace mq::kernels

@@ -68,8 +68,8 @@ MQ_INLINE void transpose(__m256i a[4]) {
 
 // Writes the 32 channels of half h of one pixel.
 template <bool Tail>
-MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t h, __m256i a0,
-                        __m256i a1, __m256i a2, __m256i a3) {
+MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t h, __m256i a0, __m256i a1, __m256i a2,
+                        __m256i a3) {
   const QGemmParams& p = *bk.p;
   __m256i acc[4] = {a0, a1, a2, a3};
   const std::size_t first = 32 * h;  // first channel of the half within the block
@@ -96,8 +96,8 @@ MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t h, __m256i
         r = _mm256_packs_epi16(a, b);
         r = _mm256_min_epi8(_mm256_max_epi8(r, _mm256_set1_epi8(char(p.qmin))), _mm256_set1_epi8(char(p.qmax)));
       }
-      const __m256i idx = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
-                                           0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+      const __m256i idx = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5,
+                                           9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
       r = _mm256_shuffle_epi8(r, idx);
       std::uint8_t* dst = static_cast<std::uint8_t*>(p.c) + pix * bk.C + bk.c0 + first;
       if (Tail && bk.n < first + 32) {
@@ -147,8 +147,7 @@ MQ_INLINE void epilogue(const Block& bk, std::size_t pix, std::size_t h, __m256i
 // src holds the T tap pointers (a_zp row for padding taps).
 // KT: the tap count when known at compile time (the tap loop is then fully unrolled), else 0.
 template <int NH, bool Interior, bool Tail, int KT>
-__attribute__((noinline)) void pixel(const Block& bk, const std::uint8_t* const* src,
-                                     std::size_t pix) {
+__attribute__((noinline)) void pixel(const Block& bk, const std::uint8_t* const* src, std::size_t pix) {
   __m256i acc[NH][4];
   for (int h = 0; h < NH; ++h)
     for (int j = 0; j < 4; ++j)
@@ -165,8 +164,7 @@ __attribute__((noinline)) void pixel(const Block& bk, const std::uint8_t* const*
       for (int j = 0; j < 4; ++j) acc[h][j] = dot(acc[h][j], xv, w + 64 * j + 32 * h);
     }
   }
-  for (int h = 0; h < NH; ++h)
-    epilogue<Tail>(bk, pix, h, acc[h][0], acc[h][1], acc[h][2], acc[h][3]);
+  for (int h = 0; h < NH; ++h) epilogue<Tail>(bk, pix, h, acc[h][0], acc[h][1], acc[h][2], acc[h][3]);
 }
 
 template <bool Interior, int KT>
@@ -186,8 +184,8 @@ MQ_INLINE void run(const Block& bk, const std::uint8_t* const* src, std::size_t 
 
 }  // namespace
 
-void MQ_DW_ENTRY(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                 const void* packed, void* y, std::size_t p0, std::size_t p1) {
+void MQ_DW_ENTRY(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed, void* y,
+                 std::size_t p0, std::size_t p1) {
   if (!simd_exact(s, epi)) return qconv_dw_generic(s, epi, x, packed, y, p0, p1);
   const std::size_t oh = s.out_h(), ow = s.out_w(), C = s.in_c, T = taps(s);
   const std::size_t H = s.in_h, W = s.in_w;
@@ -196,8 +194,7 @@ void MQ_DW_ENTRY(const QConvShape& s, const QGemmParams& epi, const std::uint8_t
   std::memset(zrow, epi.a_zp, sizeof zrow);
   long off[max_taps];
   for (std::size_t ky = 0; ky < s.kh; ++ky)
-    for (std::size_t kx = 0; kx < s.kw; ++kx)
-      off[ky * s.kw + kx] = long((ky * s.dil_h * W + kx * s.dil_w) * C);
+    for (std::size_t kx = 0; kx < s.kw; ++kx) off[ky * s.kw + kx] = long((ky * s.dil_h * W + kx * s.dil_w) * C);
   const std::int32_t* wsum = weight_sums(s, packed);
   BlockConsts k;
   const std::uint8_t* ptrs[max_taps];
@@ -206,8 +203,15 @@ void MQ_DW_ENTRY(const QConvShape& s, const QGemmParams& epi, const std::uint8_t
   const std::uint8_t* x_end = x + s.batch * H * W * C;
   for (std::size_t c0 = 0; c0 < C; c0 += block) {
     block_consts(s, epi, wsum, c0, &k);
-    const Block bk{&p, static_cast<const std::uint8_t*>(packed) + (c0 / block) * T * 256, off,
-                   T, C, c0, std::min(block, C - c0), &k, x_end};
+    const Block bk{&p,
+                   static_cast<const std::uint8_t*>(packed) + (c0 / block) * T * 256,
+                   off,
+                   T,
+                   C,
+                   c0,
+                   std::min(block, C - c0),
+                   &k,
+                   x_end};
     std::size_t b = p0 / (oh * ow), oy = (p0 / ow) % oh, ox = p0 % ow;
     for (std::size_t pix = p0; pix < p1; ++pix) {
       const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
@@ -221,8 +225,7 @@ void MQ_DW_ENTRY(const QConvShape& s, const QGemmParams& epi, const std::uint8_t
           for (std::size_t kx = 0; kx < s.kw; ++kx) {
             const long ix = ix0 + long(kx * s.dil_w);
             const bool in = iy >= 0 && ix >= 0 && iy < long(H) && ix < long(W);
-            ptrs[ky * s.kw + kx] =
-                in ? x + ((b * H + std::size_t(iy)) * W + std::size_t(ix)) * C + c0 : zrow;
+            ptrs[ky * s.kw + kx] = in ? x + ((b * H + std::size_t(iy)) * W + std::size_t(ix)) * C + c0 : zrow;
           }
         }
         run<false>(bk, ptrs, pix);

@@ -41,12 +41,11 @@ const QGemmVariant& qgemm_active() {
 std::size_t qgemm_packed_size(std::size_t n, std::size_t k) {
   const std::size_t n_blocks = (n + qgemm_block_n - 1) / qgemm_block_n;
   const std::size_t k4 = (k + 3) / 4;
-  return sizeof(PackedHeader) + align64(n_blocks * 16 * sizeof(std::int32_t)) +
-         align64(n_blocks) + n_blocks * padded_k4(k4) * 64;
+  return sizeof(PackedHeader) + align64(n_blocks * 16 * sizeof(std::int32_t)) + align64(n_blocks) +
+         n_blocks * padded_k4(k4) * 64;
 }
 
-void qgemm_pack_b(const std::int8_t* w, std::size_t ldw, std::size_t n, std::size_t k,
-                  void* packed) {
+void qgemm_pack_b(const std::int8_t* w, std::size_t ldw, std::size_t n, std::size_t k, void* packed) {
   assert((reinterpret_cast<std::uintptr_t>(packed) & 63) == 0);
   const std::size_t n_blocks = (n + qgemm_block_n - 1) / qgemm_block_n;
   const std::size_t k4 = (k + 3) / 4, k4p = padded_k4(k4);
@@ -75,8 +74,7 @@ void qgemm_pack_b(const std::int8_t* w, std::size_t ldw, std::size_t n, std::siz
           if (col < n && kk < k) quad[i] = w[col * ldw + kk];
           sum += quad[i];
         }
-        needs_exact = needs_exact || pair_saturates(quad[0], quad[1]) ||
-                      pair_saturates(quad[2], quad[3]);
+        needs_exact = needs_exact || pair_saturates(quad[0], quad[1]) || pair_saturates(quad[2], quad[3]);
         std::memcpy(data + (nb * k4p + q) * 64 + j * 4, quad, 4);
       }
       colsum[col] = sum;
@@ -111,8 +109,7 @@ QGemmSplit qgemm_plan(std::size_t m, std::size_t n, std::size_t k, std::size_t t
   return s;
 }
 
-void qgemm_run_task(const QGemmVariant& v, const QGemmParams& p, const QGemmSplit& s,
-                    std::size_t task) {
+void qgemm_run_task(const QGemmVariant& v, const QGemmParams& p, const QGemmSplit& s, std::size_t task) {
   if (s.tasks <= 1) {
     v.fn(p, 0, p.m, 0, p.n);
   } else if (s.split_m) {
@@ -125,8 +122,8 @@ void qgemm_run_task(const QGemmVariant& v, const QGemmParams& p, const QGemmSpli
 }
 
 // Scalar kernel over the packed layout: one row × one 16-column block at a time.
-void qgemm_u8s8_1x16__scalar(const QGemmParams& p, std::size_t m0, std::size_t m1,
-                             std::size_t n0, std::size_t n1) {
+void qgemm_u8s8_1x16__scalar(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0,
+                             std::size_t n1) {
   const PackedView b = view(p.packed_b);
   const std::size_t k4 = b.h->k4;
   for (std::size_t nb = n0 / 16; nb * 16 < n1; ++nb) {

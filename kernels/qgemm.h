@@ -23,29 +23,28 @@ enum class QGemmOutput {
 
 /// One qgemm call. acc[m][n] = Σ_k (a[m][k] − a_zp) · w[n][k] (int32, wrapping).
 struct QGemmParams {
-  std::size_t m = 0, n = 0, k = 0;     ///< Problem size.
-  const std::uint8_t* a = nullptr;     ///< Activations, row-major, row stride lda bytes.
-  std::size_t lda = 0;                 ///< Row stride of A in bytes (≥ k).
-  std::int32_t a_zp = 0;               ///< Zero point of A.
-  const void* packed_b = nullptr;      ///< From qgemm_pack_b (64-byte aligned).
+  std::size_t m = 0, n = 0, k = 0;        ///< Problem size.
+  const std::uint8_t* a = nullptr;        ///< Activations, row-major, row stride lda bytes.
+  std::size_t lda = 0;                    ///< Row stride of A in bytes (≥ k).
+  std::int32_t a_zp = 0;                  ///< Zero point of A.
+  const void* packed_b = nullptr;         ///< From qgemm_pack_b (64-byte aligned).
   QGemmOutput output = QGemmOutput::s32;  ///< Epilogue kind.
-  void* c = nullptr;                   ///< Output, row-major, element type by `output`.
-  std::size_t ldc = 0;                 ///< Row stride of C in elements (≥ n).
-  const std::int32_t* bias32 = nullptr;  ///< Optional int32 bias per column (u8/s8/s32).
-  bool per_channel = false;            ///< multiplier / w_scale hold n values (else 1).
-  const float* multiplier = nullptr;   ///< Requantization multiplier (u8/s8).
-  std::int32_t out_zp = 0;             ///< Output zero point (u8/s8).
-  std::int32_t qmin = 0, qmax = 255;   ///< Output clamp in the quantized domain (ReLU/Clip).
-  float a_scale = 1.0f;                ///< Scale of A (f32).
-  const float* w_scale = nullptr;      ///< Weight scale(s) (f32).
-  const float* bias_f32 = nullptr;     ///< Optional float bias per column (f32).
-  bool accumulate = false;             ///< f32: add the result into C.
+  void* c = nullptr;                      ///< Output, row-major, element type by `output`.
+  std::size_t ldc = 0;                    ///< Row stride of C in elements (≥ n).
+  const std::int32_t* bias32 = nullptr;   ///< Optional int32 bias per column (u8/s8/s32).
+  bool per_channel = false;               ///< multiplier / w_scale hold n values (else 1).
+  const float* multiplier = nullptr;      ///< Requantization multiplier (u8/s8).
+  std::int32_t out_zp = 0;                ///< Output zero point (u8/s8).
+  std::int32_t qmin = 0, qmax = 255;      ///< Output clamp in the quantized domain (ReLU/Clip).
+  float a_scale = 1.0f;                   ///< Scale of A (f32).
+  const float* w_scale = nullptr;         ///< Weight scale(s) (f32).
+  const float* bias_f32 = nullptr;        ///< Optional float bias per column (f32).
+  bool accumulate = false;                ///< f32: add the result into C.
 };
 
 /// A micro-kernel driver: computes rows [m0, m1) × columns [n0, n1) of C. n0 must be a
 /// multiple of qgemm_block_n (n1 may be n).
-using QGemmFn = void (*)(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0,
-                         std::size_t n1);
+using QGemmFn = void (*)(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1);
 
 /// One compiled qgemm variant (ISA and register tile).
 struct QGemmVariant {
@@ -70,15 +69,13 @@ std::size_t qgemm_packed_size(std::size_t n, std::size_t k);
 /// Packs row-major s8 weights w[N×K] (row stride ldw) into `packed` (64-byte aligned,
 /// qgemm_packed_size bytes): blocks of 16 columns × 4 k, column sums for the zero-point
 /// term, and per block whether the AVX2 int16 pair step could saturate.
-void qgemm_pack_b(const std::int8_t* w, std::size_t ldw, std::size_t n, std::size_t k,
-                  void* packed);
+void qgemm_pack_b(const std::int8_t* w, std::size_t ldw, std::size_t n, std::size_t k, void* packed);
 
 /// Column sums Σ_k w[n][k] stored in a packed buffer (n padded to a multiple of 16).
 const std::int32_t* qgemm_packed_colsum(const void* packed);
 
 /// Computes a range with the active variant.
-inline void qgemm(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0,
-                  std::size_t n1) {
+inline void qgemm(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {
   qgemm_active().fn(p, m0, m1, n0, n1);
 }
 
@@ -87,17 +84,16 @@ inline void qgemm(const QGemmParams& p) { qgemm_active().fn(p, 0, p.m, 0, p.n); 
 
 /// How qgemm_parallel splits a call: `tasks` ranges of rows (split_m) or of columns.
 struct QGemmSplit {
-  std::size_t tasks = 1;   ///< Number of ranges.
-  bool split_m = true;     ///< Rows (true) or columns (false).
-  std::size_t step = 0;    ///< Rows or columns per range (columns: multiple of 16).
+  std::size_t tasks = 1;  ///< Number of ranges.
+  bool split_m = true;    ///< Rows (true) or columns (false).
+  std::size_t step = 0;   ///< Rows or columns per range (columns: multiple of 16).
 };
 
 /// Plans a split for `threads` threads; each range gets at least ~64K MACs.
 QGemmSplit qgemm_plan(std::size_t m, std::size_t n, std::size_t k, std::size_t threads);
 
 /// Runs range `task` of a plan with variant `v`.
-void qgemm_run_task(const QGemmVariant& v, const QGemmParams& p, const QGemmSplit& s,
-                    std::size_t task);
+void qgemm_run_task(const QGemmVariant& v, const QGemmParams& p, const QGemmSplit& s, std::size_t task);
 
 /// Runs qgemm on a pool exposing size() and parallel_for(n, fn) (mq::ThreadPool).
 template <class Pool>

@@ -18,8 +18,8 @@ using namespace qgemm_detail;
 // Accumulates rows [m, m + 16·RA) × packed column blocks [nb, nb + RB) over all of K into
 // the C tiles (a tail row tile of fewer rows when the tiles are configured so).
 template <int RA, int RB, class Drain>
-void compute(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t rows,
-             std::size_t nb, Drain&& drain) {
+void compute(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t rows, std::size_t nb,
+             Drain&& drain) {
   zero_tiles<RA, RB>();
   const long lda = static_cast<long>(p.lda);
   const std::uint8_t* a0 = p.a + m * p.lda;
@@ -42,21 +42,25 @@ void compute(const QGemmParams& p, const PackedView& b, std::size_t m, std::size
 }
 
 template <int RB>
-void column_panel(const QGemmParams& p, const PackedView& b, Pipeline& pl, std::size_t m0,
-                  std::size_t m1, std::size_t nb) {
+void column_panel(const QGemmParams& p, const PackedView& b, Pipeline& pl, std::size_t m0, std::size_t m1,
+                  std::size_t nb) {
   std::size_t m = m0;
-  for (; m + 32 <= m1; m += 32) pl.run<2, RB>([&](auto&& drain) { compute<2, RB>(p, b, m, 32, nb, drain); }, m, 16, m + 16, 16, nb);
-  if (m < m1) pl.run<1, RB>([&](auto&& drain) { compute<1, RB>(p, b, m, 16, nb, drain); }, m, 16, 0, 0, nb);  // one 16-row tile left (m1 − m0 is a multiple of 16)
+  for (; m + 32 <= m1; m += 32)
+    pl.run<2, RB>([&](auto&& drain) { compute<2, RB>(p, b, m, 32, nb, drain); }, m, 16, m + 16, 16, nb);
+  if (m < m1)
+    pl.run<1, RB>([&](auto&& drain) { compute<1, RB>(p, b, m, 16, nb, drain); }, m, 16, 0, 0,
+                  nb);  // one 16-row tile left (m1 − m0 is a multiple of 16)
 }
 
 // The last rows (fewer than 16) of [m, m + rows): A and C tiles configured to `rows` rows.
-void tail_rows(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t rows,
-               std::size_t n0, std::size_t n1) {
+void tail_rows(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t rows, std::size_t n0,
+               std::size_t n1) {
   configure_tiles(rows);
   Pipeline pl(p, b, n1);
   const std::size_t nb1 = (n1 + 15) / 16;
   for (std::size_t nb = n0 / 16; nb < nb1; nb += 2) {
-    if (nb + 1 < nb1) pl.run<1, 2>([&](auto&& drain) { compute<1, 2>(p, b, m, rows, nb, drain); }, m, rows, 0, 0, nb);
+    if (nb + 1 < nb1)
+      pl.run<1, 2>([&](auto&& drain) { compute<1, 2>(p, b, m, rows, nb, drain); }, m, rows, 0, 0, nb);
     else pl.run<1, 1>([&](auto&& drain) { compute<1, 1>(p, b, m, rows, nb, drain); }, m, rows, 0, 0, nb);
   }
   pl.flush();
@@ -64,8 +68,7 @@ void tail_rows(const QGemmParams& p, const PackedView& b, std::size_t m, std::si
 
 }  // namespace
 
-void qgemm_u8s8_32x32__amx(const QGemmParams& p, std::size_t m0, std::size_t m1,
-                           std::size_t n0, std::size_t n1) {
+void qgemm_u8s8_32x32__amx(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {
   // Below amx_min_rows rows an AMX tile is mostly empty and the VNNI kernel is faster.
   constexpr std::size_t amx_min_rows = 4;
   if (m1 - m0 < amx_min_rows || n1 <= n0) {
@@ -79,8 +82,7 @@ void qgemm_u8s8_32x32__amx(const QGemmParams& p, std::size_t m0, std::size_t m1,
     Pipeline pl(p, b, n1);
     // Row chunks of ~512 KiB of A stay in L2 while each 32-column panel of B is swept over
     // them from L1.
-    const std::size_t mc =
-        std::max<std::size_t>(32, (512 * 1024 / std::max<std::size_t>(p.k, 1)) / 32 * 32);
+    const std::size_t mc = std::max<std::size_t>(32, (512 * 1024 / std::max<std::size_t>(p.k, 1)) / 32 * 32);
     const std::size_t nb0 = n0 / 16, nb1 = (n1 + 15) / 16;
     for (std::size_t mb = m0; mb < m_full; mb += mc) {
       const std::size_t me = std::min(m_full, mb + mc);

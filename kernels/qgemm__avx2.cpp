@@ -42,8 +42,7 @@ struct DotSplit {
 
 }  // namespace
 
-void qgemm_u8s8_4x16__avx2(const QGemmParams& p, std::size_t m0, std::size_t m1,
-                           std::size_t n0, std::size_t n1) {
+void qgemm_u8s8_4x16__avx2(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0, std::size_t n1) {
   const PackedView b = view(p.packed_b);
   constexpr std::size_t mc = 64;
   for (std::size_t mb = m0; mb < m1; mb += mc) {
@@ -51,10 +50,8 @@ void qgemm_u8s8_4x16__avx2(const QGemmParams& p, std::size_t m0, std::size_t m1,
     for (std::size_t n = n0; n < n1; n += 16) {
       const std::size_t nb = n / 16;
       const std::size_t nend = std::min(n1, n + 16);
-      if (b.needs_exact[nb])
-        ymm_rows<DotSplit, 4>(p, b, mb, me, nb, nend);
-      else
-        ymm_rows<DotMaddubs, 4>(p, b, mb, me, nb, nend);
+      if (b.needs_exact[nb]) ymm_rows<DotSplit, 4>(p, b, mb, me, nb, nend);
+      else ymm_rows<DotMaddubs, 4>(p, b, mb, me, nb, nend);
     }
   }
 }

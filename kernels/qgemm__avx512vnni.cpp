@@ -24,7 +24,7 @@ inline std::int32_t load_u32(const std::uint8_t* p) {
 // MR rows × NV 16-column vectors, KU independent accumulator sets along k.
 template <int MR, int NV, int KU>
 __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t nb0,
-          std::size_t nend) {
+                                    std::size_t nend) {
   const std::size_t k4 = b.h->k4;
   const std::size_t kfull = p.k / 4;
   const std::size_t lda = p.lda;
@@ -39,8 +39,7 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
     const __m512i comp = column_comp(p, b, n, column_mask(nend - n));
     MQ_UNROLL for (int r = 0; r < MR; ++r) acc[0][r][v] = comp;
   }
-  MQ_UNROLL for (int u = 1; u < KU; ++u)
-    MQ_UNROLL for (int r = 0; r < MR; ++r)
+  MQ_UNROLL for (int u = 1; u < KU; ++u) MQ_UNROLL for (int r = 0; r < MR; ++r)
       MQ_UNROLL for (int v = 0; v < NV; ++v) acc[u][r][v] = _mm512_setzero_si512();
   std::size_t q = 0;
   for (; q + KU <= kfull; q += KU) {
@@ -57,8 +56,7 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
     __m512i bv[NV];
     MQ_UNROLL for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_si512(bp + v * bs + q * 64);
     MQ_UNROLL for (int r = 0; r < MR; ++r) {
-      const std::int32_t quad =
-          q < kfull ? load_u32(a + r * lda + 4 * q) : load_quad(a + r * lda, q, p.k);
+      const std::int32_t quad = q < kfull ? load_u32(a + r * lda + 4 * q) : load_quad(a + r * lda, q, p.k);
       const __m512i av = _mm512_set1_epi32(quad);
       MQ_UNROLL for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_dpbusd_epi32(acc[0][r][v], av, bv[v]);
     }
@@ -78,8 +76,8 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
 }
 
 template <int NV>
-void rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1,
-          std::size_t nb0, std::size_t nend) {
+void rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1, std::size_t nb0,
+          std::size_t nend) {
   std::size_t m = m0;
   for (; m + 8 <= m1; m += 8) tile<8, NV, 1>(p, b, m, nb0, nend);
   switch (m1 - m) {
@@ -97,8 +95,8 @@ void rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t
 // A 64-column panel: 6×64 tiles (24 accumulators), so that N = 64 or a 16-column remainder
 // never runs on a single vector column with too few independent vpdpbusd chains.
 template <>
-void rows<4>(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1,
-             std::size_t nb0, std::size_t nend) {
+void rows<4>(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1, std::size_t nb0,
+             std::size_t nend) {
   std::size_t m = m0;
   for (; m + 6 <= m1; m += 6) tile<6, 4, 1>(p, b, m, nb0, nend);
   switch (m1 - m) {
@@ -113,8 +111,8 @@ void rows<4>(const QGemmParams& p, const PackedView& b, std::size_t m0, std::siz
 
 }  // namespace
 
-void qgemm_u8s8_8x48__avx512vnni(const QGemmParams& p, std::size_t m0, std::size_t m1,
-                                 std::size_t n0, std::size_t n1) {
+void qgemm_u8s8_8x48__avx512vnni(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0,
+                                 std::size_t n1) {
   const PackedView b = view(p.packed_b);
   constexpr std::size_t mc = 96;  // rows of A kept hot in L2 while B panels stream
   for (std::size_t mb = m0; mb < m1; mb += mc) {

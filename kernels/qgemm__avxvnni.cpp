@@ -18,14 +18,13 @@ struct DotVnni {
 
 }  // namespace
 
-void qgemm_u8s8_6x16__avxvnni(const QGemmParams& p, std::size_t m0, std::size_t m1,
-                              std::size_t n0, std::size_t n1) {
+void qgemm_u8s8_6x16__avxvnni(const QGemmParams& p, std::size_t m0, std::size_t m1, std::size_t n0,
+                              std::size_t n1) {
   const PackedView b = view(p.packed_b);
   constexpr std::size_t mc = 96;
   for (std::size_t mb = m0; mb < m1; mb += mc) {
     const std::size_t me = std::min(m1, mb + mc);
-    for (std::size_t n = n0; n < n1; n += 16)
-      ymm_rows<DotVnni, 6>(p, b, mb, me, n / 16, std::min(n1, n + 16));
+    for (std::size_t n = n0; n < n1; n += 16) ymm_rows<DotVnni, 6>(p, b, mb, me, n / 16, std::min(n1, n + 16));
   }
 }
 

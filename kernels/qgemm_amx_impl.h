@@ -15,13 +15,9 @@ static_assert(sizeof(TileConfig) == 64);
 // GCC 12's _tile_loadconfig declares only 8 bytes of its operand as read (so stores to the
 // rest of the configuration can be dropped) and _tile_loadd declares no memory read at all
 // (so stores to a buffer it loads can be moved after it): both are written here in full.
-inline void load_tile_config(const TileConfig& cfg) {
-  __asm__ volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
-}
-#define MQ_TILE_LOAD(tile, base, stride)                                          \
-  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #tile ::"r"((const void*)(base)), \
-                   "r"((long)(stride))                                            \
-                   : "memory")
+inline void load_tile_config(const TileConfig& cfg) { __asm__ volatile("ldtilecfg %0" ::"m"(cfg) : "memory"); }
+#define MQ_TILE_LOAD(tile, base, stride) \
+  __asm__ volatile("tileloadd (%0,%1,1), %%tmm" #tile ::"r"((const void*)(base)), "r"((long)(stride)) : "memory")
 
 // tmm0..3: C (row tile i, column tile j → 2i + j); tmm4, 5: A row tiles; tmm6, 7: B column
 // tiles. Every tile is 64 bytes wide; C and A tiles have `rows` rows (16, or fewer for the
@@ -49,8 +45,8 @@ inline void zero_tiles() {
 // One 64-byte k step of such a block: A row tiles from a0 / a1 (row strides sa0 / sa1 bytes),
 // B tiles from b0 / b1 (packed, row stride 64).
 template <int RA, int RB>
-inline void tile_step(const std::uint8_t* a0, long sa0, const std::uint8_t* a1, long sa1,
-                      const std::int8_t* b0, const std::int8_t* b1) {
+inline void tile_step(const std::uint8_t* a0, long sa0, const std::uint8_t* a1, long sa1, const std::int8_t* b0,
+                      const std::int8_t* b1) {
   MQ_TILE_LOAD(4, a0, sa0);
   MQ_TILE_LOAD(6, b0, 64);
   _tile_dpbusd(0, 4, 6);
@@ -77,8 +73,8 @@ void store_tiles(std::int32_t* c) {
 // Epilogue of `rows` stored rows of one 16-column vector, for one output kind: the
 // parameters live in registers (the byte stores would otherwise force them to be reloaded).
 template <QGemmOutput O>
-void finish_vector(const QGemmParams& p, const EpiVec& e, __m512i comp, std::size_t m,
-                   std::size_t n, std::size_t rows, const std::int32_t* __restrict c) {
+void finish_vector(const QGemmParams& p, const EpiVec& e, __m512i comp, std::size_t m, std::size_t n,
+                   std::size_t rows, const std::int32_t* __restrict c) {
   const std::size_t ldc = p.ldc;
   const __mmask16 mask = e.mask;
   const __m512i zp = e.zp;
@@ -107,8 +103,7 @@ void finish_vector(const QGemmParams& p, const EpiVec& e, __m512i comp, std::siz
   } else {
     auto* __restrict out = static_cast<std::int32_t*>(p.c) + m * ldc + n;
     for (std::size_t r = 0; r < rows; ++r)
-      _mm512_mask_storeu_epi32(out + r * ldc, mask,
-                               _mm512_add_epi32(_mm512_load_si512(c + r * c_ld), comp));
+      _mm512_mask_storeu_epi32(out + r * ldc, mask, _mm512_add_epi32(_mm512_load_si512(c + r * c_ld), comp));
   }
 }
 
@@ -118,8 +113,7 @@ struct PendingPiece {
   const std::int32_t* c = nullptr;     // its int32 sums (row stride c_ld)
 };
 
-inline void finish_piece(const QGemmParams& p, const PackedView& b, const PendingPiece& d,
-                         std::size_t n1) {
+inline void finish_piece(const QGemmParams& p, const PackedView& b, const PendingPiece& d, std::size_t n1) {
   const EpiVec e = epi_vec(p, d.n, std::min(n1, d.n + 16));
   const __m512i comp = column_comp(p, b, d.n, e.mask);
   switch (p.output) {
@@ -140,8 +134,8 @@ class Pipeline {
   // at packed block nb; row tile 0 holds output rows [m0, m0 + rows0), row tile 1 (if RA is
   // 2) rows [m1, m1 + rows1).
   template <int RA, int RB, class Compute>
-  void run(Compute&& compute, std::size_t m0, std::size_t rows0, std::size_t m1,
-           std::size_t rows1, std::size_t nb) {
+  void run(Compute&& compute, std::size_t m0, std::size_t rows0, std::size_t m1, std::size_t rows1,
+           std::size_t nb) {
     compute([this] { drain_one(); });
     flush();
     std::int32_t* c = buf_[cur_];

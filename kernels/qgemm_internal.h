@@ -28,17 +28,17 @@ static inline std::size_t padded_k4(std::size_t k4) { return (k4 + 15) & ~std::s
 /// Views into a packed buffer.
 struct PackedView {
   const PackedHeader* h;
-  const std::int32_t* colsum;      // n_blocks*16
-  const std::uint8_t* needs_exact; // n_blocks flags (AVX2 saturation)
-  const std::int8_t* data;         // [n_blocks][padded_k4][16][4]
-  std::size_t block_bytes;         // padded_k4*64
+  const std::int32_t* colsum;       // n_blocks*16
+  const std::uint8_t* needs_exact;  // n_blocks flags (AVX2 saturation)
+  const std::int8_t* data;          // [n_blocks][padded_k4][16][4]
+  std::size_t block_bytes;          // padded_k4*64
 };
 
 static inline PackedView view(const void* packed) {
   const auto* base = static_cast<const std::uint8_t*>(packed);
   const auto* h = static_cast<const PackedHeader*>(packed);
-  return {h, reinterpret_cast<const std::int32_t*>(base + h->colsum_offset),
-          base + h->exact_offset, reinterpret_cast<const std::int8_t*>(base + h->data_offset),
+  return {h, reinterpret_cast<const std::int32_t*>(base + h->colsum_offset), base + h->exact_offset,
+          reinterpret_cast<const std::int8_t*>(base + h->data_offset),
           padded_k4(static_cast<std::size_t>(h->k4)) * 64};
 }
 
@@ -50,16 +50,14 @@ static inline std::int32_t wrap_mul(std::int32_t a, std::int32_t b) {
 }
 
 /// Compensation added to the raw Σ a·w of column n: bias32[n] − a_zp·colsum[n].
-static inline std::int32_t column_term(const QGemmParams& p, const std::int32_t* colsum,
-                                       std::size_t n) {
+static inline std::int32_t column_term(const QGemmParams& p, const std::int32_t* colsum, std::size_t n) {
   const std::int32_t bias = p.bias32 ? p.bias32[n] : 0;
   return wrap_add(bias, wrap_mul(-p.a_zp, colsum[n]));
 }
 
 /// Writes one output element from a compensated accumulator (the scalar epilogue; SIMD
 /// epilogues perform the same float operations in the same order).
-static inline void store_one(const QGemmParams& p, std::size_t m, std::size_t n,
-                             std::int32_t acc) {
+static inline void store_one(const QGemmParams& p, std::size_t m, std::size_t n, std::int32_t acc) {
   switch (p.output) {
     case QGemmOutput::u8:
     case QGemmOutput::s8: {
@@ -71,8 +69,7 @@ static inline void store_one(const QGemmParams& p, std::size_t m, std::size_t n,
       const std::int32_t q = static_cast<std::int32_t>(std::nearbyint(x)) + p.out_zp;
       if (p.output == QGemmOutput::u8)
         static_cast<std::uint8_t*>(p.c)[m * p.ldc + n] = static_cast<std::uint8_t>(q);
-      else
-        static_cast<std::int8_t*>(p.c)[m * p.ldc + n] = static_cast<std::int8_t>(q);
+      else static_cast<std::int8_t*>(p.c)[m * p.ldc + n] = static_cast<std::int8_t>(q);
       break;
     }
     case QGemmOutput::f32: {
@@ -83,9 +80,7 @@ static inline void store_one(const QGemmParams& p, std::size_t m, std::size_t n,
       *c = p.accumulate ? *c + x : x;
       break;
     }
-    case QGemmOutput::s32:
-      static_cast<std::int32_t*>(p.c)[m * p.ldc + n] = acc;
-      break;
+    case QGemmOutput::s32: static_cast<std::int32_t*>(p.c)[m * p.ldc + n] = acc; break;
   }
 }
 
@@ -101,30 +96,24 @@ static inline std::int32_t load_quad(const std::uint8_t* a, std::size_t q, std::
 
 namespace mq::kernels {
 // Variant entry points, one per ISA translation unit (listed in qgemm.cpp).
-void qgemm_u8s8_1x16__scalar(const QGemmParams&, std::size_t, std::size_t, std::size_t,
-                             std::size_t);
-void qgemm_u8s8_4x16__avx2(const QGemmParams&, std::size_t, std::size_t, std::size_t,
-                           std::size_t);
-void qgemm_u8s8_6x16__avxvnni(const QGemmParams&, std::size_t, std::size_t, std::size_t,
-                              std::size_t);
-void qgemm_u8s8_8x48__avx512vnni(const QGemmParams&, std::size_t, std::size_t, std::size_t,
-                                 std::size_t);
-void qgemm_u8s8_32x32__amx(const QGemmParams&, std::size_t, std::size_t, std::size_t,
-                           std::size_t);
+void qgemm_u8s8_1x16__scalar(const QGemmParams&, std::size_t, std::size_t, std::size_t, std::size_t);
+void qgemm_u8s8_4x16__avx2(const QGemmParams&, std::size_t, std::size_t, std::size_t, std::size_t);
+void qgemm_u8s8_6x16__avxvnni(const QGemmParams&, std::size_t, std::size_t, std::size_t, std::size_t);
+void qgemm_u8s8_8x48__avx512vnni(const QGemmParams&, std::size_t, std::size_t, std::size_t, std::size_t);
+void qgemm_u8s8_32x32__amx(const QGemmParams&, std::size_t, std::size_t, std::size_t, std::size_t);
 
 struct QConvShape;
 
 // Direct AMX convolution (kernels/qconv__amx.cpp): one group, in_c a multiple of 64 up to
 // qconv_amx_max_in_c. Output rows [r0, r1) of the flattened N·OH rows.
 inline constexpr std::size_t qconv_amx_max_in_c = 1024;
-void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-                     const void* packed, void* y, std::size_t r0, std::size_t r1);
+void qconv_rows__amx(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const void* packed,
+                     void* y, std::size_t r0, std::size_t r1);
 
 // Indirect AVX512-VNNI convolution (kernels/qconv__avx512vnni.cpp): one group, in_c a
 // multiple of 4 up to qconv_indirect_max_in_c, at most qconv_indirect_max_taps taps.
 // Output pixels [p0, p1).
 inline constexpr std::size_t qconv_indirect_max_in_c = 2048, qconv_indirect_max_taps = 64;
-void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi,
-                                const std::uint8_t* x, const void* packed, void* y,
-                                std::size_t p0, std::size_t p1);
+void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
+                                const void* packed, void* y, std::size_t p0, std::size_t p1);
 }  // namespace mq::kernels

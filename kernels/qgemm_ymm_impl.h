@@ -18,27 +18,23 @@ inline __m256i load_partial_epi32(const std::int32_t* ptr, std::size_t cnt) {
 inline __m256 load_partial_ps(const float* ptr, std::size_t cnt) {
   return _mm256_castsi256_ps(load_partial_epi32(reinterpret_cast<const std::int32_t*>(ptr), cnt));
 }
-inline void store_partial(void* dst, const void* src, std::size_t bytes) {
-  std::memcpy(dst, src, bytes);
-}
+inline void store_partial(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
 
 template <int MR>
-void ymm_epilogue(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t n,
-                  std::size_t cnt, const __m256i* acc) {
-  __m256i comp = _mm256_mullo_epi32(
-      _mm256_set1_epi32(-p.a_zp), _mm256_load_si256(reinterpret_cast<const __m256i*>(b.colsum + n)));
+void ymm_epilogue(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t n, std::size_t cnt,
+                  const __m256i* acc) {
+  __m256i comp = _mm256_mullo_epi32(_mm256_set1_epi32(-p.a_zp),
+                                    _mm256_load_si256(reinterpret_cast<const __m256i*>(b.colsum + n)));
   if (p.bias32) comp = _mm256_add_epi32(comp, load_partial_epi32(p.bias32 + n, cnt));
   switch (p.output) {
     case QGemmOutput::u8:
     case QGemmOutput::s8: {
-      const __m256 mult = p.per_channel ? load_partial_ps(p.multiplier + n, cnt)
-                                        : _mm256_set1_ps(p.multiplier[0]);
+      const __m256 mult = p.per_channel ? load_partial_ps(p.multiplier + n, cnt) : _mm256_set1_ps(p.multiplier[0]);
       const __m256 lo = _mm256_set1_ps(static_cast<float>(p.qmin - p.out_zp));
       const __m256 hi = _mm256_set1_ps(static_cast<float>(p.qmax - p.out_zp));
       const __m256i zp = _mm256_set1_epi32(p.out_zp);
-      const __m256i shuffle = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-                                               -1, -1, -1, 0, 4, 8, 12, -1, -1, -1, -1, -1, -1,
-                                               -1, -1, -1, -1, -1, -1);
+      const __m256i shuffle = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4,
+                                               8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1);
       auto* c = static_cast<std::uint8_t*>(p.c);
       _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r) {
         __m256 x = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(acc[r], comp)), mult);
@@ -54,8 +50,7 @@ void ymm_epilogue(const QGemmParams& p, const PackedView& b, std::size_t m, std:
       break;
     }
     case QGemmOutput::f32: {
-      const __m256 ws = p.per_channel ? load_partial_ps(p.w_scale + n, cnt)
-                                      : _mm256_set1_ps(p.w_scale[0]);
+      const __m256 ws = p.per_channel ? load_partial_ps(p.w_scale + n, cnt) : _mm256_set1_ps(p.w_scale[0]);
       const __m256 s = _mm256_mul_ps(_mm256_set1_ps(p.a_scale), ws);
       const __m256 bias = p.bias_f32 ? load_partial_ps(p.bias_f32 + n, cnt) : _mm256_setzero_ps();
       auto* c = static_cast<float*>(p.c);
@@ -94,22 +89,20 @@ void ymm_epilogue(const QGemmParams& p, const PackedView& b, std::size_t m, std:
 }
 
 template <class Dot, int MR, int KU>
-void ymm_tile(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t nb,
-              std::size_t nend) {
+void ymm_tile(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t nb, std::size_t nend) {
   const std::size_t k4 = b.h->k4;
   const std::size_t kfull = p.k / 4;
   const std::size_t lda = p.lda;
   const std::uint8_t* a = p.a + m * lda;
   const std::int8_t* bp = b.data + nb * b.block_bytes;
   __m256i acc[KU][MR][2];
-  _Pragma("GCC unroll 8") for (int u = 0; u < KU; ++u)
-    _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r) acc[u][r][0] = acc[u][r][1] = _mm256_setzero_si256();
+  _Pragma("GCC unroll 8") for (int u = 0; u < KU; ++u) _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r)
+      acc[u][r][0] = acc[u][r][1] = _mm256_setzero_si256();
   std::size_t q = 0;
   for (; q + KU <= kfull; q += KU) {
     _Pragma("GCC unroll 8") for (int u = 0; u < KU; ++u) {
       const auto b0 = Dot::prep(_mm256_load_si256(reinterpret_cast<const __m256i*>(bp + (q + u) * 64)));
-      const auto b1 =
-          Dot::prep(_mm256_load_si256(reinterpret_cast<const __m256i*>(bp + (q + u) * 64 + 32)));
+      const auto b1 = Dot::prep(_mm256_load_si256(reinterpret_cast<const __m256i*>(bp + (q + u) * 64 + 32)));
       _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r) {
         const __m256i av = _mm256_set1_epi32(load_u32(a + r * lda + 4 * (q + u)));
         acc[u][r][0] = Dot::step(acc[u][r][0], av, b0);
@@ -121,8 +114,7 @@ void ymm_tile(const QGemmParams& p, const PackedView& b, std::size_t m, std::siz
     const auto b0 = Dot::prep(_mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 64)));
     const auto b1 = Dot::prep(_mm256_load_si256(reinterpret_cast<const __m256i*>(bp + q * 64 + 32)));
     _Pragma("GCC unroll 8") for (int r = 0; r < MR; ++r) {
-      const std::int32_t quad =
-          q < kfull ? load_u32(a + r * lda + 4 * q) : load_quad(a + r * lda, q, p.k);
+      const std::int32_t quad = q < kfull ? load_u32(a + r * lda + 4 * q) : load_quad(a + r * lda, q, p.k);
       const __m256i av = _mm256_set1_epi32(quad);
       acc[0][r][0] = Dot::step(acc[0][r][0], av, b0);
       acc[0][r][1] = Dot::step(acc[0][r][1], av, b1);
@@ -142,8 +134,8 @@ void ymm_tile(const QGemmParams& p, const PackedView& b, std::size_t m, std::siz
 
 // Rows [m0, m1) of one 16-column block, MR-row tiles then the remainder.
 template <class Dot, int MR>
-void ymm_rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1,
-              std::size_t nb, std::size_t nend) {
+void ymm_rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1, std::size_t nb,
+              std::size_t nend) {
   std::size_t m = m0;
   for (; m + MR <= m1; m += MR) ymm_tile<Dot, MR, 1>(p, b, m, nb, nend);
   switch (m1 - m) {

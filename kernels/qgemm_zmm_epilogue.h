@@ -20,8 +20,7 @@ struct EpiVec {
 #define MQ_INLINE inline __attribute__((always_inline))
 
 // bias32 − a_zp·colsum for the 16 columns from n (the lanes outside `mask` hold garbage).
-MQ_INLINE __m512i column_comp(const QGemmParams& p, const PackedView& b, std::size_t n,
-                              __mmask16 mask) {
+MQ_INLINE __m512i column_comp(const QGemmParams& p, const PackedView& b, std::size_t n, __mmask16 mask) {
   __m512i comp = _mm512_mullo_epi32(_mm512_set1_epi32(-p.a_zp), _mm512_load_si512(b.colsum + n));
   if (p.bias32) comp = _mm512_add_epi32(comp, _mm512_maskz_loadu_epi32(mask, p.bias32 + n));
   return comp;
@@ -35,13 +34,11 @@ MQ_INLINE EpiVec epi_vec(const QGemmParams& p, std::size_t n, std::size_t nend) 
   e.lo = _mm512_set1_ps(static_cast<float>(p.qmin - p.out_zp));
   e.hi = _mm512_set1_ps(static_cast<float>(p.qmax - p.out_zp));
   if (p.output == QGemmOutput::f32) {
-    const __m512 ws = p.per_channel ? _mm512_maskz_loadu_ps(e.mask, p.w_scale + n)
-                                    : _mm512_set1_ps(p.w_scale[0]);
+    const __m512 ws = p.per_channel ? _mm512_maskz_loadu_ps(e.mask, p.w_scale + n) : _mm512_set1_ps(p.w_scale[0]);
     e.scale = _mm512_mul_ps(_mm512_set1_ps(p.a_scale), ws);
     if (p.bias_f32) e.bias = _mm512_maskz_loadu_ps(e.mask, p.bias_f32 + n);
   } else if (p.output != QGemmOutput::s32) {
-    e.scale = p.per_channel ? _mm512_maskz_loadu_ps(e.mask, p.multiplier + n)
-                            : _mm512_set1_ps(p.multiplier[0]);
+    e.scale = p.per_channel ? _mm512_maskz_loadu_ps(e.mask, p.multiplier + n) : _mm512_set1_ps(p.multiplier[0]);
   } else {
     e.scale = _mm512_setzero_ps();
   }
@@ -49,8 +46,7 @@ MQ_INLINE EpiVec epi_vec(const QGemmParams& p, std::size_t n, std::size_t nend) 
 }
 
 // Writes one row of one 16-column vector from a compensated accumulator.
-MQ_INLINE void epi_store(const QGemmParams& p, const EpiVec& e, std::size_t m, std::size_t n,
-                         __m512i acc) {
+MQ_INLINE void epi_store(const QGemmParams& p, const EpiVec& e, std::size_t m, std::size_t n, __m512i acc) {
   switch (p.output) {
     case QGemmOutput::u8:
     case QGemmOutput::s8: {

@@ -58,9 +58,7 @@ constexpr LstmGatesVariant gates_variants[] = {
 
 std::span<const LstmGatesVariant> lstm_gates_variants() { return gates_variants; }
 
-const LstmGatesVariant& lstm_gates_select(Isa isa) {
-  return select_variant(lstm_gates_variants(), isa);
-}
+const LstmGatesVariant& lstm_gates_select(Isa isa) { return select_variant(lstm_gates_variants(), isa); }
 
 std::size_t qlstm_scratch_size(const QLstmParams& p) {
   const std::size_t TB = p.seq_len * p.batch, BH = p.batch * p.hidden;
@@ -68,8 +66,8 @@ std::size_t qlstm_scratch_size(const QLstmParams& p) {
          2 * align64(BH * sizeof(float));
 }
 
-void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0,
-                    float* y, float* h_out, float* c_out, void* scratch, Isa isa) {
+void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0, float* y, float* h_out,
+                    float* c_out, void* scratch, Isa isa) {
   const std::size_t T = p.seq_len, B = p.batch, In = p.input_size, H = p.hidden;
   const Scratch s = carve(p, scratch);
   const QuantKernels& qk = *quant_select(isa).kernels;
@@ -81,16 +79,37 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
   const QuantAffine xq = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
   qk.quantize_u8(x, T * B * In, xq, s.xq);
   QGemmParams gx;
-  gx.m = T * B; gx.n = 4 * H; gx.k = In; gx.a = s.xq; gx.lda = In; gx.a_zp = xq.zero_point;
-  gx.packed_b = p.packed_w; gx.output = QGemmOutput::f32; gx.c = s.gates; gx.ldc = 4 * H;
-  gx.per_channel = true; gx.a_scale = xq.scale; gx.w_scale = p.w_scale; gx.bias_f32 = p.bias;
+  gx.m = T * B;
+  gx.n = 4 * H;
+  gx.k = In;
+  gx.a = s.xq;
+  gx.lda = In;
+  gx.a_zp = xq.zero_point;
+  gx.packed_b = p.packed_w;
+  gx.output = QGemmOutput::f32;
+  gx.c = s.gates;
+  gx.ldc = 4 * H;
+  gx.per_channel = true;
+  gx.a_scale = xq.scale;
+  gx.w_scale = p.w_scale;
+  gx.bias_f32 = p.bias;
   gemm.fn(gx, 0, gx.m, 0, gx.n);
   // 2. Steps.
-  if (h0) std::memcpy(s.h, h0, B * H * sizeof(float)); else std::memset(s.h, 0, B * H * sizeof(float));
-  if (c0) std::memcpy(s.c, c0, B * H * sizeof(float)); else std::memset(s.c, 0, B * H * sizeof(float));
+  if (h0) std::memcpy(s.h, h0, B * H * sizeof(float));
+  else std::memset(s.h, 0, B * H * sizeof(float));
+  if (c0) std::memcpy(s.c, c0, B * H * sizeof(float));
+  else std::memset(s.c, 0, B * H * sizeof(float));
   QGemmParams gr;
-  gr.m = B; gr.n = 4 * H; gr.k = H; gr.a = s.hq; gr.lda = H; gr.packed_b = p.packed_r;
-  gr.output = QGemmOutput::f32; gr.ldc = 4 * H; gr.per_channel = true; gr.w_scale = p.r_scale;
+  gr.m = B;
+  gr.n = 4 * H;
+  gr.k = H;
+  gr.a = s.hq;
+  gr.lda = H;
+  gr.packed_b = p.packed_r;
+  gr.output = QGemmOutput::f32;
+  gr.ldc = 4 * H;
+  gr.per_channel = true;
+  gr.w_scale = p.r_scale;
   gr.accumulate = true;
   for (std::size_t step = 0; step < T; ++step) {
     const std::size_t t = p.reverse ? T - 1 - step : step;

@@ -14,12 +14,12 @@ namespace mq::kernels {
 /// activations (sigmoid, tanh, tanh); the engine rejects other attributes.
 struct QLstmParams {
   std::size_t seq_len = 0, batch = 0, input_size = 0, hidden = 0;  ///< T, B, In, H.
-  const void* packed_w = nullptr;  ///< qgemm_pack_b of W [4H × In] (s8).
-  const float* w_scale = nullptr;  ///< 4H per-row scales of W.
-  const void* packed_r = nullptr;  ///< qgemm_pack_b of R [4H × H] (s8).
-  const float* r_scale = nullptr;  ///< 4H per-row scales of R.
-  const float* bias = nullptr;     ///< Optional 4H bias (ONNX Wb + Rb, pre-summed).
-  bool reverse = false;            ///< Process time steps T−1 … 0.
+  const void* packed_w = nullptr;                                  ///< qgemm_pack_b of W [4H × In] (s8).
+  const float* w_scale = nullptr;                                  ///< 4H per-row scales of W.
+  const void* packed_r = nullptr;                                  ///< qgemm_pack_b of R [4H × H] (s8).
+  const float* r_scale = nullptr;                                  ///< 4H per-row scales of R.
+  const float* bias = nullptr;       ///< Optional 4H bias (ONNX Wb + Rb, pre-summed).
+  bool reverse = false;              ///< Process time steps T−1 … 0.
   const QuantAffine* x_q = nullptr;  ///< Static u8 parameters for x (null: from x's range).
   const QuantAffine* h_q = nullptr;  ///< Static u8 parameters for h (null: per step, dynamic).
 };
@@ -30,9 +30,8 @@ std::size_t qlstm_scratch_size(const QLstmParams& p);
 /// Runs the sequence with the variants `isa` selects (quant, qgemm, gates). x [T×B×In];
 /// h0, c0 [B×H] or null (zeros); y [T×B×H] or null; h_out, c_out [B×H] (required).
 /// Quantization of x and of each h_t is per tensor, from its own min/max (dynamic).
-void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0,
-                    float* y, float* h_out, float* c_out, void* scratch,
-                    Isa isa = active_isa());
+void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0, float* y, float* h_out,
+                    float* c_out, void* scratch, Isa isa = active_isa());
 
 /// Gate activations and the c/h update of one batch row: g [4H] pre-activations in ONNX
 /// order (i, o, f, c); c [H] is updated in place and h [H] written. Every variant gives the

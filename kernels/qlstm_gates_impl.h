@@ -24,9 +24,8 @@ inline void lstm_gates_impl(const float* g, std::size_t H, float* c, float* h) {
   std::size_t j = 0;
   for (; j + w <= H; j += w) {
     bf cn, hn;
-    step(bf::load_unaligned(g + j), bf::load_unaligned(g + H + j),
-         bf::load_unaligned(g + 2 * H + j), bf::load_unaligned(g + 3 * H + j),
-         bf::load_unaligned(c + j), &cn, &hn);
+    step(bf::load_unaligned(g + j), bf::load_unaligned(g + H + j), bf::load_unaligned(g + 2 * H + j),
+         bf::load_unaligned(g + 3 * H + j), bf::load_unaligned(c + j), &cn, &hn);
     cn.store_unaligned(c + j);
     hn.store_unaligned(h + j);
   }
@@ -39,8 +38,8 @@ inline void lstm_gates_impl(const float* g, std::size_t H, float* c, float* h) {
     std::memcpy(in[3], g + 3 * H + j, r * sizeof(float));
     std::memcpy(in[4], c + j, r * sizeof(float));
     bf cn, hn;
-    step(bf::load_aligned(in[0]), bf::load_aligned(in[1]), bf::load_aligned(in[2]),
-         bf::load_aligned(in[3]), bf::load_aligned(in[4]), &cn, &hn);
+    step(bf::load_aligned(in[0]), bf::load_aligned(in[1]), bf::load_aligned(in[2]), bf::load_aligned(in[3]),
+         bf::load_aligned(in[4]), &cn, &hn);
     alignas(64) float out[2][w];
     cn.store_aligned(out[0]);
     hn.store_aligned(out[1]);

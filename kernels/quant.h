@@ -11,7 +11,7 @@ namespace mq::kernels {
 
 /// Scale and zero point of an affine quantization: real = (q − zero_point) · scale.
 struct QuantAffine {
-  float scale = 1.0f;        ///< Step between quantized levels (> 0).
+  float scale = 1.0f;           ///< Step between quantized levels (> 0).
   std::int32_t zero_point = 0;  ///< Quantized value of real 0.
 };
 
@@ -26,16 +26,15 @@ struct QuantKernels {
   /// y = float(x − zp) · scale.
   void (*dequantize_s8)(const std::int8_t* x, std::size_t n, QuantAffine q, float* y);
   /// u8 → u8 with a new scale: y = clamp(rne(float(x − in.zp) · (in.scale / out.scale)) + out.zp).
-  void (*requantize_u8)(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAffine out,
-                        std::uint8_t* y);
+  void (*requantize_u8)(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAffine out, std::uint8_t* y);
   /// Minimum and maximum of x; NaNs are ignored (no numbers: +inf and −inf).
   void (*minmax_f32)(const float* x, std::size_t n, float* min_out, float* max_out);
 };
 
 /// One compiled table of quantization kernels.
 struct QuantVariant {
-  const char* name;  ///< e.g. "quant__avx2".
-  Isa isa;           ///< Tier it needs.
+  const char* name;             ///< e.g. "quant__avx2".
+  Isa isa;                      ///< Tier it needs.
   const QuantKernels* kernels;  ///< The functions.
 };
 

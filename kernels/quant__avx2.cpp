@@ -13,9 +13,9 @@ using A = xsimd::avx2;
 
 // 8 int32 already in range → 8 bytes.
 inline void narrow_store(__m256i v, void* dst) {
-  const __m256i packed16 = _mm256_packs_epi32(v, v);          // lanes: 0-3,0-3 | 4-7,4-7
+  const __m256i packed16 = _mm256_packs_epi32(v, v);  // lanes: 0-3,0-3 | 4-7,4-7
   const __m128i lo = _mm256_castsi256_si128(packed16), hi = _mm256_extracti128_si256(packed16, 1);
-  const __m128i w = _mm_unpacklo_epi64(lo, hi);                // 8 int16 in order
+  const __m128i w = _mm_unpacklo_epi64(lo, hi);  // 8 int16 in order
   const __m128i b = _mm_shuffle_epi8(w, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, -1, -1, -1, -1, -1, -1, -1, -1));
   _mm_storel_epi64(static_cast<__m128i*>(dst), b);
 }

@@ -3,8 +3,7 @@
 // `narrow_store_u8/s8(batch<int32_t, A>, ptr)` and `load_widen(u8/s8 ptr) -> batch<int32_t, A>`.
 
 template <class A>
-void quantize_impl(const float* x, std::size_t n, QuantAffine q, float qlo, float qhi,
-                   void* y, bool is_signed) {
+void quantize_impl(const float* x, std::size_t n, QuantAffine q, float qlo, float qhi, void* y, bool is_signed) {
   using bf = xsimd::batch<float, A>;
   using bi = xsimd::batch<std::int32_t, A>;
   constexpr std::size_t W = bf::size;
@@ -46,14 +45,12 @@ void dequantize_t(const T* x, std::size_t n, QuantAffine q, float* y) {
   const bf scale(q.scale);
   const bi zp(q.zero_point);
   std::size_t i = 0;
-  for (; i + W <= n; i += W)
-    (xsimd::batch_cast<float>(load_widen(x + i) - zp) * scale).store_unaligned(y + i);
+  for (; i + W <= n; i += W) (xsimd::batch_cast<float>(load_widen(x + i) - zp) * scale).store_unaligned(y + i);
   for (; i < n; ++i) y[i] = static_cast<float>(x[i] - q.zero_point) * q.scale;
 }
 
 template <class A>
-void requantize_u8_t(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAffine out,
-                     std::uint8_t* y) {
+void requantize_u8_t(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAffine out, std::uint8_t* y) {
   using bf = xsimd::batch<float, A>;
   using bi = xsimd::batch<std::int32_t, A>;
   constexpr std::size_t W = bf::size;
@@ -105,6 +102,6 @@ void minmax_t(const float* x, std::size_t n, float* min_out, float* max_out) {
 
 template <class A>
 constexpr QuantKernels make_table() {
-  return {quantize_u8_t<A>, quantize_s8_t<A>, dequantize_t<A, std::uint8_t>,
-          dequantize_t<A, std::int8_t>, requantize_u8_t<A>, minmax_t<A>};
+  return {quantize_u8_t<A>,   quantize_s8_t<A>, dequantize_t<A, std::uint8_t>, dequantize_t<A, std::int8_t>,
+          requantize_u8_t<A>, minmax_t<A>};
 }

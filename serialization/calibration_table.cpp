@@ -152,7 +152,8 @@ CalibrationEntry entry_from_json(const json& j, const std::string& where) {
       hs.exponent = int32_t(ex);
     }
     hs.counts = h.ints<uint64_t>("counts");
-    if (hs.counts.empty() || hs.counts.size() > (size_t(1) << 24)) h.bad("counts", "a non-empty array of at most 2^24 counts");
+    if (hs.counts.empty() || hs.counts.size() > (size_t(1) << 24))
+      h.bad("counts", "a non-empty array of at most 2^24 counts");
     s.histogram = std::move(hs);
   }
   if (r.has("qparams")) {

@@ -40,15 +40,15 @@ struct HistogramStats {
 
 /// An observer's complete state: enough to recompute QuantParams or resume observing.
 struct ObserverStats {
-  std::string kind;                      ///< observer name, e.g. "minmax", "entropy"
-  std::optional<int64_t> axis;           ///< channel axis of per-channel observers
-  int64_t batches = 0;                   ///< number of observe() calls that saw data
-  int64_t elements = 0;                  ///< total number of values observed
-  std::vector<float> min;                ///< running minimum(s); empty before any data
-  std::vector<float> max;                ///< running maximum(s); same length as min
-  double averaging_constant = 0.01;      ///< moving-average weight of each new batch
-  double percentile = 99.99;             ///< percentile observer's coverage in percent
-  int32_t quantized_bins = 128;          ///< entropy observer's number of quantized levels
+  std::string kind;                         ///< observer name, e.g. "minmax", "entropy"
+  std::optional<int64_t> axis;              ///< channel axis of per-channel observers
+  int64_t batches = 0;                      ///< number of observe() calls that saw data
+  int64_t elements = 0;                     ///< total number of values observed
+  std::vector<float> min;                   ///< running minimum(s); empty before any data
+  std::vector<float> max;                   ///< running maximum(s); same length as min
+  double averaging_constant = 0.01;         ///< moving-average weight of each new batch
+  double percentile = 99.99;                ///< percentile observer's coverage in percent
+  int32_t quantized_bins = 128;             ///< entropy observer's number of quantized levels
   std::optional<HistogramStats> histogram;  ///< histogram observers only
 
   bool operator==(const ObserverStats&) const = default;
@@ -56,8 +56,8 @@ struct ObserverStats {
 
 /// One value's entry: the stats, and the QuantParams if they have been chosen.
 struct CalibrationEntry {
-  ObserverStats stats;                ///< what was observed
-  std::optional<QuantParams> qparams; ///< the parameters chosen from it, if any
+  ObserverStats stats;                 ///< what was observed
+  std::optional<QuantParams> qparams;  ///< the parameters chosen from it, if any
   bool operator==(const CalibrationEntry&) const = default;
 };
 

@@ -29,8 +29,9 @@ std::vector<std::byte> deflate_raw(std::span<const std::byte> bytes) {
 
 std::vector<std::byte> inflate_raw(std::span<const std::byte> compressed, uint64_t size, const std::string& ctx) {
   if (size > limits::kMaxDecompressedBytes || size > uint64_t(compressed.size()) * limits::kMaxDeflateRatio + 64)
-    fail<FormatError>(ctx, ": declares ", size, " bytes from ", compressed.size(), " compressed bytes (limit: ",
-                      limits::kMaxDeflateRatio, ":1 and ", limits::kMaxDecompressedBytes, " bytes)");
+    fail<FormatError>(ctx, ": declares ", size, " bytes from ", compressed.size(),
+                      " compressed bytes (limit: ", limits::kMaxDeflateRatio, ":1 and ",
+                      limits::kMaxDecompressedBytes, " bytes)");
   std::vector<std::byte> out;
   z_stream zs{};
   if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) fail<FormatError>(ctx, ": zlib init failed");

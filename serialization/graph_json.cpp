@@ -38,7 +38,8 @@ int64_t as_int(const json& v, const std::string& ctx) {
 DType as_dtype(const json& v, const std::string& ctx) {
   if (!v.is_string()) bad(ctx, "dtype must be a string");
   DType d = dtype_from_name(v.get<std::string>());
-  if (d == DType::undefined && v.get<std::string>() != "undefined") bad(ctx, "unknown dtype '" + printable(v.get<std::string>()) + "'");
+  if (d == DType::undefined && v.get<std::string>() != "undefined")
+    bad(ctx, "unknown dtype '" + printable(v.get<std::string>()) + "'");
   return d;
 }
 
@@ -75,12 +76,9 @@ json type_to_json(const ValueType& t) {
   } else {
     json dims = json::array();
     for (const Dim& d : t.shape.dims()) {
-      if (d.is_static())
-        dims.push_back(d.value);
-      else if (!d.symbol.empty())
-        dims.push_back(d.symbol);
-      else
-        dims.push_back(nullptr);
+      if (d.is_static()) dims.push_back(d.value);
+      else if (!d.symbol.empty()) dims.push_back(d.symbol);
+      else dims.push_back(nullptr);
     }
     j["shape"] = dims;
   }
@@ -97,14 +95,10 @@ ValueType type_from_json(const json& j, const std::string& ctx) {
   } else if (s.is_array()) {
     std::vector<Dim> dims;
     for (auto& d : s) {
-      if (d.is_null())
-        dims.emplace_back();
-      else if (d.is_string())
-        dims.push_back(Dim::sym(d.get<std::string>()));
-      else if (d.is_number_integer() && d.get<int64_t>() >= 0)
-        dims.emplace_back(d.get<int64_t>());
-      else
-        bad(ctx, "bad dimension " + printable(d.dump()));
+      if (d.is_null()) dims.emplace_back();
+      else if (d.is_string()) dims.push_back(Dim::sym(d.get<std::string>()));
+      else if (d.is_number_integer() && d.get<int64_t>() >= 0) dims.emplace_back(d.get<int64_t>());
+      else bad(ctx, "bad dimension " + printable(d.dump()));
     }
     t.shape = Shape(std::move(dims));
   } else {
@@ -275,7 +269,8 @@ json graph_body(const Graph& g, const std::string& prefix) {
   return j;
 }
 
-void stored_constants(const Graph& g, const std::string& prefix, std::vector<std::pair<std::string, const Value*>>& r) {
+void stored_constants(const Graph& g, const std::string& prefix,
+                      std::vector<std::pair<std::string, const Value*>>& r) {
   for (Value* v : g.values())
     if (v->is_constant()) r.emplace_back(prefix + v->name(), v);
   for (Node* n : g.nodes())

@@ -159,7 +159,8 @@ class Writer {
     for (Node* n : g.nodes()) {
       std::vector<int> ins;
       for (Value* v : n->inputs()) {
-        if (v && !index.count(v)) fail<InvalidArgument>(file, ": ", n->describe(), " reads '", v->name(), "' before it is defined");
+        if (v && !index.count(v))
+          fail<InvalidArgument>(file, ": ", n->describe(), " reads '", v->name(), "' before it is defined");
         ins.push_back(v ? index.at(v) : -1);
       }
       std::vector<flatbuffers::Offset<fb::Value>> outs;
@@ -171,7 +172,8 @@ class Writer {
       for (auto& [k, a] : n->attrs().all()) attrs.push_back(attr(k, a));
       auto name = b.CreateString(n->name());
       auto op = b.CreateSharedString(std::string(n->op_name()));
-      nodes.push_back(fb::CreateNode(b, name, op, b.CreateVector(ins), b.CreateVector(outs), b.CreateVector(attrs)));
+      nodes.push_back(
+          fb::CreateNode(b, name, op, b.CreateVector(ins), b.CreateVector(outs), b.CreateVector(attrs)));
     }
     std::vector<int> outs;
     for (Value* v : g.outputs()) {
@@ -212,10 +214,8 @@ struct Loader {
       std::vector<Dim> dims;
       if (t->dims())
         for (const fb::Dim* d : *t->dims()) {
-          if (d->value() >= 0)
-            dims.emplace_back(d->value());
-          else
-            dims.push_back(d->symbol() ? Dim::sym(d->symbol()->str()) : Dim());
+          if (d->value() >= 0) dims.emplace_back(d->value());
+          else dims.push_back(d->symbol() ? Dim::sym(d->symbol()->str()) : Dim());
         }
       r.shape = Shape(std::move(dims));
     }
@@ -234,12 +234,13 @@ struct Loader {
     }
     if (numel > limits::kMaxTensorElements) bad(ctx, "tensor too large");
     uint64_t want = checked_mul(numel, dtype_size(dt), path + ": " + ctx);
-    if (t->size() != want) bad(ctx, "data size " + std::to_string(t->size()) + " != " + std::to_string(want) +
-                                        " bytes for its dims and dtype");
+    if (t->size() != want)
+      bad(ctx, "data size " + std::to_string(t->size()) + " != " + std::to_string(want) +
+                   " bytes for its dims and dtype");
     if (t->offset() % 64) bad(ctx, "data offset " + std::to_string(t->offset()) + " is not 64-byte aligned");
     if (t->offset() > data_size || want > data_size - t->offset())
-      bad(ctx, "data [" + std::to_string(t->offset()) + ", +" + std::to_string(want) + ") is outside the data section of " +
-                   std::to_string(data_size) + " bytes");
+      bad(ctx, "data [" + std::to_string(t->offset()) + ", +" + std::to_string(want) +
+                   ") is outside the data section of " + std::to_string(data_size) + " bytes");
     auto st = Storage::borrow(const_cast<std::byte*>(data + t->offset()), want, file);
     Tensor r(dt, dims, st, 0);
     r.set_quant(quant(t->quant(), ctx));
@@ -256,8 +257,9 @@ void save_mqm(const Graph& g, const std::string& path) {
   Writer::Parts p = w.parts(g, path);
   std::vector<flatbuffers::Offset<fb::KeyValue>> meta;
   for (auto& [k, v] : g.metadata) meta.push_back(fb::CreateKeyValue(b, b.CreateString(k), b.CreateString(v)));
-  auto model = fb::CreateModel(b, b.CreateString("monoquant"), b.CreateString(g.name), g.opset, b.CreateVector(meta),
-                               p.inputs, p.consts, p.nodes, p.outputs, w.data_size, w.checksum());
+  auto model =
+      fb::CreateModel(b, b.CreateString("monoquant"), b.CreateString(g.name), g.opset, b.CreateVector(meta),
+                      p.inputs, p.consts, p.nodes, p.outputs, w.data_size, w.checksum());
   fb::FinishModelBuffer(b, model);
 
   const std::vector<std::byte> packed =
@@ -318,7 +320,8 @@ void read_graph(const Loader& L, Graph& g, const In* inputs, const Consts* const
       spec.name = n->name()->str();
       if (n->inputs())
         for (int idx : *n->inputs()) {
-          if (idx < -1 || idx >= int(values.size())) L.bad(ctx, "input index " + std::to_string(idx) + " is not defined yet");
+          if (idx < -1 || idx >= int(values.size()))
+            L.bad(ctx, "input index " + std::to_string(idx) + " is not defined yet");
           spec.inputs.push_back(idx < 0 ? nullptr : values[size_t(idx)]);
         }
       std::vector<ValueType> types;
@@ -339,9 +342,7 @@ void read_graph(const Loader& L, Graph& g, const In* inputs, const Consts* const
             case fb::AttrKind::int_: spec.attrs.set(an, a->i()); break;
             case fb::AttrKind::float_: spec.attrs.set(an, a->f()); break;
             case fb::AttrKind::string_: spec.attrs.set(an, a->s() ? a->s()->str() : std::string()); break;
-            case fb::AttrKind::ints:
-              spec.attrs.set(an, longs(a->ints()));
-              break;
+            case fb::AttrKind::ints: spec.attrs.set(an, longs(a->ints())); break;
             case fb::AttrKind::floats:
               spec.attrs.set(an, a->floats() ? std::vector<float>(a->floats()->begin(), a->floats()->end())
                                              : std::vector<float>{});
@@ -362,7 +363,8 @@ void read_graph(const Loader& L, Graph& g, const In* inputs, const Consts* const
               sub->name = a->g()->name() ? a->g()->name()->str() : "";
               sub->opset = g.opset;
               with_context(actx, [&] {
-                read_graph(L, *sub, a->g()->inputs(), a->g()->constants(), a->g()->nodes(), a->g()->outputs(), depth + 1);
+                read_graph(L, *sub, a->g()->inputs(), a->g()->constants(), a->g()->nodes(), a->g()->outputs(),
+                           depth + 1);
                 return 0;
               });
               spec.attrs.set(an, std::move(sub));
@@ -379,7 +381,8 @@ void read_graph(const Loader& L, Graph& g, const In* inputs, const Consts* const
     }
   if (outputs)
     for (int idx : *outputs) {
-      if (idx < 0 || idx >= int(values.size())) L.bad("outputs", "value index " + std::to_string(idx) + " out of range");
+      if (idx < 0 || idx >= int(values.size()))
+        L.bad("outputs", "value index " + std::to_string(idx) + " out of range");
       g.add_output(values[size_t(idx)]);
     }
 }
@@ -391,8 +394,8 @@ Graph read_mqm_file(const std::string& path) {
   if (std::memcmp(magic.data(), kMagic, 4) != 0) r.error("magic", "not an .mqm file");
   uint32_t version = r.u32("version");
   if (version != 1 && version != kMqmVersion)
-    fail<UnsupportedError>(path, ": version: format version ", version, " is not supported (this monoquant reads 1 and ",
-                           kMqmVersion, ")");
+    fail<UnsupportedError>(path, ": version: format version ", version,
+                           " is not supported (this monoquant reads 1 and ", kMqmVersion, ")");
   uint64_t stored = r.u64(version == 1 ? "flatbuffer size" : "compressed flatbuffer size");
   uint64_t fb_size = version == 1 ? stored : r.u64("flatbuffer size");
   if (stored > r.remaining()) r.error("flatbuffer size", stored, " bytes, but only ", r.remaining(), " follow");
@@ -407,7 +410,8 @@ Graph read_mqm_file(const std::string& path) {
   // limit is checked with a clear message while reading
   flatbuffers::Verifier v(reinterpret_cast<const uint8_t*>(buf.data()), buf.size(),
                           64 + 4 * (limits::kMaxSubgraphDepth + 4));
-  if (!fb::VerifyModelBuffer(v)) r.error("flatbuffer", "the FlatBuffers verifier rejected the model (corrupted file)");
+  if (!fb::VerifyModelBuffer(v))
+    r.error("flatbuffer", "the FlatBuffers verifier rejected the model (corrupted file)");
   const fb::Model* m = fb::GetModel(buf.data());
 
   Loader L{file, path};
@@ -417,15 +421,16 @@ Graph read_mqm_file(const std::string& path) {
             file->bytes().size());
   L.data = file->bytes().data() + data_start;
   L.data_size = m->data_size();
-  if (m->data_crc32() && verify_checksum() &&
-      crc32(std::span(L.data, size_t(L.data_size))) != *m->data_crc32())
-    r.error("data section", "CRC-32 mismatch: the tensor data is corrupted (MONOQUANT_MQM_CHECKSUM=0 skips this check)");
+  if (m->data_crc32() && verify_checksum() && crc32(std::span(L.data, size_t(L.data_size))) != *m->data_crc32())
+    r.error("data section",
+            "CRC-32 mismatch: the tensor data is corrupted (MONOQUANT_MQM_CHECKSUM=0 skips this check)");
 
   Graph g;
   g.name = m->name() ? m->name()->str() : "";
   g.opset = m->opset();
   if (m->metadata())
-    for (const fb::KeyValue* kv : *m->metadata()) g.metadata[kv->key()->str()] = kv->value() ? kv->value()->str() : "";
+    for (const fb::KeyValue* kv : *m->metadata())
+      g.metadata[kv->key()->str()] = kv->value() ? kv->value()->str() : "";
   read_graph(L, g, m->inputs(), m->constants(), m->nodes(), m->outputs(), 0);
   with_context(path, [&] { verify(g); });  // stored types must be what the ops give
   return g;

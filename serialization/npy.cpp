@@ -14,10 +14,9 @@ struct Descr {
   DType dtype;
 };
 // '<' little-endian, '|' not applicable (1 byte); '=' native is accepted on read (x86-64).
-constexpr Descr kDescrs[] = {{"f4", DType::f32}, {"f8", DType::f64}, {"f2", DType::f16},
-                             {"i1", DType::i8},  {"u1", DType::u8},  {"i2", DType::i16},
-                             {"u2", DType::u16}, {"i4", DType::i32}, {"u4", DType::u32},
-                             {"i8", DType::i64}, {"u8", DType::u64}, {"b1", DType::boolean}};
+constexpr Descr kDescrs[] = {{"f4", DType::f32}, {"f8", DType::f64}, {"f2", DType::f16}, {"i1", DType::i8},
+                             {"u1", DType::u8},  {"i2", DType::i16}, {"u2", DType::u16}, {"i4", DType::i32},
+                             {"u4", DType::u32}, {"i8", DType::i64}, {"u8", DType::u64}, {"b1", DType::boolean}};
 
 // A tiny parser for the Python dict literal of the header.
 class HeaderParser {
@@ -96,7 +95,8 @@ Tensor read_npy(std::span<const std::byte> bytes, const std::string& file) {
   auto magic = r.take(6, "magic");
   if (std::memcmp(magic.data(), "\x93NUMPY", 6) != 0) r.error("magic", "not a .npy file");
   uint8_t major = r.u8("version"), minor = r.u8("version");
-  if (major < 1 || major > 3 || minor != 0) r.error("version", "unsupported version ", int(major), ".", int(minor));
+  if (major < 1 || major > 3 || minor != 0)
+    r.error("version", "unsupported version ", int(major), ".", int(minor));
   size_t header_len = major == 1 ? r.u16("header length") : r.u32("header length");
   auto hb = r.take(header_len, "header");
   std::string_view header(reinterpret_cast<const char*>(hb.data()), hb.size());
@@ -126,8 +126,10 @@ Tensor read_npy(std::span<const std::byte> bytes, const std::string& file) {
   }
   if (!p.at_end()) p.error("trailing characters after the dictionary");
   if (!descr || !fortran || !shape) p.error("'descr', 'fortran_order' and 'shape' are all required");
-  if (*fortran) r.error("fortran_order", "Fortran-ordered arrays are not supported (save a C-ordered copy, "
-                                         "e.g. numpy.ascontiguousarray)");
+  if (*fortran)
+    r.error("fortran_order",
+            "Fortran-ordered arrays are not supported (save a C-ordered copy, "
+            "e.g. numpy.ascontiguousarray)");
   DType dt = DType::undefined;
   if (descr->size() == 3) {
     char order = (*descr)[0];
@@ -135,7 +137,8 @@ Tensor read_npy(std::span<const std::byte> bytes, const std::string& file) {
       if (descr->substr(1) == d.text) dt = d.dtype;
     if (dt != DType::undefined) {
       bool one_byte = dtype_size(dt) == 1;
-      if (order == '>' && !one_byte) r.error("descr", "big-endian data ('", printable(*descr), "') is not supported");
+      if (order == '>' && !one_byte)
+        r.error("descr", "big-endian data ('", printable(*descr), "') is not supported");
       if (order != '<' && order != '|' && order != '=' && !(order == '>' && one_byte))
         r.error("descr", "unknown byte order in '", printable(*descr), "'");
     }
@@ -189,10 +192,8 @@ void write_npy(ByteSink& out, const Tensor& t) {
   out.write("\x93NUMPY", 6);
   out.write_le<uint8_t>(uint8_t(version));
   out.write_le<uint8_t>(0);
-  if (version == 1)
-    out.write_le<uint16_t>(uint16_t(header.size()));
-  else
-    out.write_le<uint32_t>(uint32_t(header.size()));
+  if (version == 1) out.write_le<uint16_t>(uint16_t(header.size()));
+  else out.write_le<uint32_t>(uint32_t(header.size()));
   out.write(header);
   if (t.nbytes()) out.write(t.raw(), t.nbytes());
 }

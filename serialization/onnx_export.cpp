@@ -54,9 +54,7 @@ int64_t min_opset_for(OpKind op) {
   }
 }
 
-bool is_lstm(OpKind op) {
-  return op == OpKind::LSTM || op == OpKind::QLSTM || op == OpKind::DynamicQLSTM;
-}
+bool is_lstm(OpKind op) { return op == OpKind::LSTM || op == OpKind::QLSTM || op == OpKind::DynamicQLSTM; }
 
 // Attributes of monoquant's layers that are not the float op's.
 bool is_layer_only_attr(const std::string& k) {
@@ -185,7 +183,8 @@ class Exporter {
   }
   std::string fresh(const std::string& base) {
     std::string n = base;
-    for (int i = 1; g_.find_value(n) || g_.find_node(n) || taken_.count(n); ++i) n = base + "_" + std::to_string(i);
+    for (int i = 1; g_.find_value(n) || g_.find_node(n) || taken_.count(n); ++i)
+      n = base + "_" + std::to_string(i);
     taken_.insert(n);
     return n;
   }
@@ -221,7 +220,8 @@ class Exporter {
     std::string s = fresh(base + "_scale"), z = fresh(base + "_zero_point");
     std::vector<int64_t> dims;
     if (q.axis) dims = {int64_t(q.scales.size())};
-    else if (q.scales.size() != 1) fail<InvalidArgument>("'", base, "': per-tensor quant params with ", q.scales.size(), " scales");
+    else if (q.scales.size() != 1)
+      fail<InvalidArgument>("'", base, "': per-tensor quant params with ", q.scales.size(), " scales");
     initializer(Tensor::from_vector<float>(dims, q.scales), s);
     Tensor zt(q.qtype, dims);
     for (size_t i = 0; i < q.zero_points.size(); ++i) {
@@ -230,8 +230,9 @@ class Exporter {
         case DType::i8: zt.data<int8_t>()[i] = int8_t(v); break;
         case DType::u8: zt.data<uint8_t>()[i] = uint8_t(v); break;
         case DType::i32: zt.data<int32_t>()[i] = v; break;
-        default: fail<UnsupportedError>("'", base, "': ONNX QDQ needs int8, uint8 or int32 quantization, not ",
-                                        dtype_name(q.qtype));
+        default:
+          fail<UnsupportedError>("'", base, "': ONNX QDQ needs int8, uint8 or int32 quantization, not ",
+                                 dtype_name(q.qtype));
       }
     }
     initializer(zt, z);
@@ -291,7 +292,8 @@ class Exporter {
     for (auto& kv : attrs.all()) {
       const std::string& k = kv.first;  // (not a structured binding: captured below)
       const AttrValue& a = kv.second;
-      if ((!layer_attrs && is_layer_only_attr(k)) || (is_lstm(op) && k == "layout" && std::get_if<int64_t>(&a) && !std::get<int64_t>(a)))
+      if ((!layer_attrs && is_layer_only_attr(k)) ||
+          (is_lstm(op) && k == "layout" && std::get_if<int64_t>(&a) && !std::get<int64_t>(a)))
         continue;
       auto* pa = p->add_attribute();
       pa->set_name(k);
@@ -346,8 +348,7 @@ class Exporter {
     copy_attrs(n, add(op, n->name(), ins, outs));
   }
   void linear(const Node* n, std::vector<std::string> ins, const std::vector<std::string>& outs) {
-    if (!n->attrs().all().empty())
-      fail<UnsupportedError>("Linear attributes are not expressible in ONNX");
+    if (!n->attrs().all().empty()) fail<UnsupportedError>("Linear attributes are not expressible in ONNX");
     const Shape& xs = n->input(0)->shape();
     if (opts_.linear_as_gemm && xs.has_rank() && xs.rank() == 2) {
       auto* g = add("Gemm", n->name(), ins, outs);
@@ -398,7 +399,8 @@ class Exporter {
     }
     TransposedWeight tw = transposed_weight(w);
     std::string wf = fresh(w->name() + "_t");
-    auto* d = add("DequantizeLinear", fresh(w->name() + "_t_DequantizeLinear"), {tw.data, tw.scale, tw.zero_point}, {wf});
+    auto* d = add("DequantizeLinear", fresh(w->name() + "_t_DequantizeLinear"), {tw.data, tw.scale, tw.zero_point},
+                  {wf});
     if (tw.per_channel) attr_int(d, "axis", 1);
     std::string mm = bias.empty() ? out : fresh(n->name() + "_matmul");
     add("MatMul", n->name(), {xf, wf}, {mm});
@@ -458,14 +460,16 @@ class Exporter {
     } else if (!act.empty()) {
       fail<UnsupportedError>("activation '", act, "'");
     }
-    add("QuantizeLinear", fresh(n->name() + "_QuantizeLinear"), {y, ins[3], ins.size() > 4 ? ins[4] : ""}, {outs[0]});
+    add("QuantizeLinear", fresh(n->name() + "_QuantizeLinear"), {y, ins[3], ins.size() > 4 ? ins[4] : ""},
+        {outs[0]});
   }
   // DynamicQLinear: DynamicQuantizeLinear(x) → DequantizeLinear → Gemm / MatMul+Add with the
   // DequantizeLinear'd weight and the float bias.
   void dynamic_qlinear(const Node* n, const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
     int8_weight(n, 1, 2);
     const std::string& base = n->name();
-    std::string xq = fresh(base + "_x_quantized"), xs = fresh(base + "_x_scale"), xz = fresh(base + "_x_zero_point");
+    std::string xq = fresh(base + "_x_quantized"), xs = fresh(base + "_x_scale"),
+                xz = fresh(base + "_x_zero_point");
     add("DynamicQuantizeLinear", fresh(base + "_DynamicQuantizeLinear"), {ins[0]}, {xq, xs, xz});
     TransposedWeight tw = transposed_weight(n->input(1));
     std::string acc = fresh(base + "_int32"), accf = fresh(base + "_int32_float"), sc = fresh(base + "_scale");

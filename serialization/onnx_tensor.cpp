@@ -15,9 +15,9 @@ struct Code {
   int code;
   DType dtype;
 };
-constexpr Code kCodes[] = {{1, DType::f32},  {2, DType::u8},   {3, DType::i8},     {4, DType::u16},
-                           {5, DType::i16},  {6, DType::i32},  {7, DType::i64},    {9, DType::boolean},
-                           {10, DType::f16}, {11, DType::f64}, {12, DType::u32},   {13, DType::u64},
+constexpr Code kCodes[] = {{1, DType::f32},  {2, DType::u8},   {3, DType::i8},   {4, DType::u16},
+                           {5, DType::i16},  {6, DType::i32},  {7, DType::i64},  {9, DType::boolean},
+                           {10, DType::f16}, {11, DType::f64}, {12, DType::u32}, {13, DType::u64},
                            {16, DType::bf16}};
 
 template <class Src>
@@ -77,11 +77,11 @@ Tensor read_onnx_tensor(std::span<const std::byte> bytes, const std::string& fil
   uint64_t nbytes = checked_mul(numel, dtype_size(dt), ctx);
   // Check that the data is there before allocating anything.
   if (p.data_location() != onnx::TensorProto::EXTERNAL && !p.has_raw_data()) {
-    int64_t n = dt == DType::f32 ? p.float_data_size()
-                : dt == DType::f64 ? p.double_data_size()
-                : dt == DType::i64 ? p.int64_data_size()
+    int64_t n = dt == DType::f32                         ? p.float_data_size()
+                : dt == DType::f64                       ? p.double_data_size()
+                : dt == DType::i64                       ? p.int64_data_size()
                 : (dt == DType::u32 || dt == DType::u64) ? p.uint64_data_size()
-                                                          : p.int32_data_size();
+                                                         : p.int32_data_size();
     if (uint64_t(n) != numel) fail<FormatError>(ctx, ": ", n, " values for ", numel, " elements");
   } else if (p.has_raw_data() && p.raw_data().size() != nbytes) {
     fail<FormatError>(ctx, ": raw_data holds ", p.raw_data().size(), " bytes, dims and data_type need ", nbytes);

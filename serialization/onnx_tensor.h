@@ -13,7 +13,8 @@ namespace mq::serialization {
 Tensor load_onnx_tensor(const std::string& path);
 /// Parses TensorProto bytes; `file` names the source, `base_dir` resolves external data
 /// (empty: external data is rejected).
-Tensor read_onnx_tensor(std::span<const std::byte> bytes, const std::string& file, const std::string& base_dir = "");
+Tensor read_onnx_tensor(std::span<const std::byte> bytes, const std::string& file,
+                        const std::string& base_dir = "");
 
 /// The ONNX TensorProto data type code of a dtype (1 = FLOAT, ...); UnsupportedError if none.
 int onnx_dtype_code(DType t);

@@ -11,13 +11,47 @@ namespace mq::serialization {
 namespace {
 // Opcodes (pickletools names).
 enum : uint8_t {
-  MARK = '(', STOP = '.', POP = '0', POP_MARK = '1', BININT = 'J', BININT1 = 'K', BININT2 = 'M',
-  NONE = 'N', BINPERSID = 'Q', REDUCE = 'R', BINUNICODE = 'X', SHORT_BINUNICODE = 0x8c,
-  SHORT_BINSTRING = 'U', BINSTRING = 'T', APPEND = 'a', BUILD = 'b', GLOBAL = 'c', DICT = 'd',
-  EMPTY_DICT = '}', APPENDS = 'e', BINGET = 'h', LONG_BINGET = 'j', LIST = 'l', EMPTY_LIST = ']',
-  BINPUT = 'q', LONG_BINPUT = 'r', SETITEM = 's', TUPLE = 't', EMPTY_TUPLE = ')', SETITEMS = 'u',
-  BINFLOAT = 'G', PROTO = 0x80, NEWOBJ = 0x81, TUPLE1 = 0x85, TUPLE2 = 0x86, TUPLE3 = 0x87,
-  NEWTRUE = 0x88, NEWFALSE = 0x89, LONG1 = 0x8a, SHORT_BINBYTES = 'C', BINBYTES = 'B',
+  MARK = '(',
+  STOP = '.',
+  POP = '0',
+  POP_MARK = '1',
+  BININT = 'J',
+  BININT1 = 'K',
+  BININT2 = 'M',
+  NONE = 'N',
+  BINPERSID = 'Q',
+  REDUCE = 'R',
+  BINUNICODE = 'X',
+  SHORT_BINUNICODE = 0x8c,
+  SHORT_BINSTRING = 'U',
+  BINSTRING = 'T',
+  APPEND = 'a',
+  BUILD = 'b',
+  GLOBAL = 'c',
+  DICT = 'd',
+  EMPTY_DICT = '}',
+  APPENDS = 'e',
+  BINGET = 'h',
+  LONG_BINGET = 'j',
+  LIST = 'l',
+  EMPTY_LIST = ']',
+  BINPUT = 'q',
+  LONG_BINPUT = 'r',
+  SETITEM = 's',
+  TUPLE = 't',
+  EMPTY_TUPLE = ')',
+  SETITEMS = 'u',
+  BINFLOAT = 'G',
+  PROTO = 0x80,
+  NEWOBJ = 0x81,
+  TUPLE1 = 0x85,
+  TUPLE2 = 0x86,
+  TUPLE3 = 0x87,
+  NEWTRUE = 0x88,
+  NEWFALSE = 0x89,
+  LONG1 = 0x8a,
+  SHORT_BINBYTES = 'C',
+  BINBYTES = 'B',
 };
 
 // True when the object graph under `root` has a cycle (iterative DFS).
@@ -106,7 +140,8 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
   // A container's depth after `child` went into it.
   auto nest = [&](PyObject& parent, const PyRef& child) {
     if (child && child->depth + 1 > parent.depth) parent.depth = child->depth + 1;
-    if (parent.depth > limits::kMaxPickleDepth) err("objects nested deeper than ", limits::kMaxPickleDepth, " levels");
+    if (parent.depth > limits::kMaxPickleDepth)
+      err("objects nested deeper than ", limits::kMaxPickleDepth, " levels");
   };
   auto make = [&](PyObject::Kind k) {
     count();
@@ -136,7 +171,8 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
     if (marks.empty()) err("no MARK on the stack");
     size_t m = marks.back();
     marks.pop_back();
-    std::vector<PyRef> items(std::make_move_iterator(stack.begin() + long(m)), std::make_move_iterator(stack.end()));
+    std::vector<PyRef> items(std::make_move_iterator(stack.begin() + long(m)),
+                             std::make_move_iterator(stack.end()));
     stack.resize(m);
     return items;
   };
@@ -172,180 +208,182 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
   };
 
   try {
-  for (;;) {
-    uint8_t code = r.u8("data.pkl opcode");
-    switch (code) {
-      case PROTO: {
-        uint8_t v = r.u8("data.pkl protocol");
-        if (v > 5) err("unsupported pickle protocol ", int(v));
-        break;
-      }
-      case STOP: {
-        if (stack.size() != 1 || !marks.empty()) err("STOP with ", stack.size(), " objects on the stack");
-        if (has_cycle(stack.back())) err("the object graph has a reference cycle");
-        return stack.back();
-      }
-      case MARK: marks.push_back(stack.size()); break;
-      case POP: pop(); break;
-      case POP_MARK: pop_mark(); break;
-      case NONE: stack.push_back(make(PyObject::Kind::none)); break;
-      case NEWTRUE:
-      case NEWFALSE: {
-        auto o = make(PyObject::Kind::boolean);
-        o->b = code == NEWTRUE;
-        stack.push_back(o);
-        break;
-      }
-      case BININT1:
-      case BININT2:
-      case BININT: {
-        auto o = make(PyObject::Kind::integer);
-        o->i = code == BININT1 ? r.u8("int") : code == BININT2 ? r.u16("int") : int64_t(int32_t(r.u32("int")));
-        stack.push_back(o);
-        break;
-      }
-      case LONG1: {
-        uint8_t n = r.u8("long length");
-        if (n > 8) err("integer of ", int(n), " bytes is too large");
-        auto b = r.take(n, "long");
-        uint64_t v = 0;
-        for (size_t k = 0; k < n; ++k) v |= uint64_t(uint8_t(b[k])) << (8 * k);
-        if (n > 0 && n < 8 && (uint8_t(b[n - 1]) & 0x80)) v |= ~uint64_t(0) << (8 * n);  // sign-extend
-        auto o = make(PyObject::Kind::integer);
-        o->i = int64_t(v);
-        stack.push_back(o);
-        break;
-      }
-      case BINFLOAT: {
-        uint64_t be = r.u64("float");
-        auto o = make(PyObject::Kind::floating);
-        o->f = std::bit_cast<double>(__builtin_bswap64(be));
-        stack.push_back(o);
-        break;
-      }
-      case BINUNICODE: string_of(r.u32("string length"), PyObject::Kind::string); break;
-      case SHORT_BINUNICODE: string_of(r.u8("string length"), PyObject::Kind::string); break;
-      case SHORT_BINSTRING: string_of(r.u8("string length"), PyObject::Kind::string); break;
-      case BINSTRING: string_of(r.u32("string length"), PyObject::Kind::string); break;
-      case SHORT_BINBYTES: string_of(r.u8("bytes length"), PyObject::Kind::bytes); break;
-      case BINBYTES: string_of(r.u32("bytes length"), PyObject::Kind::bytes); break;
-      case EMPTY_TUPLE: push_tuple({}); break;
-      case TUPLE: push_tuple(pop_mark()); break;
-      case TUPLE1:
-      case TUPLE2:
-      case TUPLE3: {
-        size_t n = code - TUPLE1 + 1;
-        std::vector<PyRef> items(n);
-        for (size_t k = n; k-- > 0;) items[k] = pop();
-        push_tuple(std::move(items));
-        break;
-      }
-      case EMPTY_LIST: stack.push_back(make(PyObject::Kind::list)); break;
-      case LIST: {
-        auto l = make(PyObject::Kind::list);
-        l->items = pop_mark();
-        for (auto& it : l->items) nest(*l, it);
-        stack.push_back(l);
-        break;
-      }
-      case EMPTY_DICT: stack.push_back(make(PyObject::Kind::dict)); break;
-      case DICT: {
-        auto kv = pop_mark();
-        auto d = make(PyObject::Kind::dict);
-        add_to_dict(*d, kv);
-        stack.push_back(d);
-        break;
-      }
-      case APPEND: {
-        PyRef v = pop();
-        PyObject& l = top();
-        if (l.kind != PyObject::Kind::list) err("APPEND to a ", l.describe());
-        nest(l, v);
-        l.items.push_back(std::move(v));
-        break;
-      }
-      case APPENDS: {
-        auto items = pop_mark();
-        PyObject& l = top();
-        if (l.kind != PyObject::Kind::list) err("APPENDS to a ", l.describe());
-        for (auto& it : items) {
-          nest(l, it);
-          l.items.push_back(std::move(it));
-        }
-        break;
-      }
-      case SETITEM: {
-        std::vector<PyRef> kv(2);
-        kv[1] = pop();
-        kv[0] = pop();
-        add_to_dict(top(), kv);
-        break;
-      }
-      case SETITEMS: {
-        auto kv = pop_mark();
-        add_to_dict(top(), kv);
-        break;
-      }
-      case GLOBAL: {
-        std::string module = line("global module");
-        std::string name = line("global name");
-        if (!allowed_globals.count(module + "." + name))
-          err("global '", printable(module + "." + name), "' is not allowed (only known torch globals are; nothing is executed)");
-        auto g = make(PyObject::Kind::global);
-        g->s = module;
-        g->name = name;
-        stack.push_back(g);
-        break;
-      }
-      case REDUCE:
-      case NEWOBJ: {
-        PyRef args = pop();
-        PyRef callable = pop();
-        if (args->kind != PyObject::Kind::tuple) err("REDUCE arguments are a ", args->describe(), ", not a tuple");
-        if (callable->kind != PyObject::Kind::global) err("REDUCE of a ", callable->describe());
-        if (callable->is_global("collections", "OrderedDict") && args->items.empty()) {
-          stack.push_back(make(PyObject::Kind::dict));
+    for (;;) {
+      uint8_t code = r.u8("data.pkl opcode");
+      switch (code) {
+        case PROTO: {
+          uint8_t v = r.u8("data.pkl protocol");
+          if (v > 5) err("unsupported pickle protocol ", int(v));
           break;
         }
-        auto c = make(PyObject::Kind::call);
-        nest(*c, args);
-        c->items = {callable, args};
-        stack.push_back(c);
-        break;
+        case STOP: {
+          if (stack.size() != 1 || !marks.empty()) err("STOP with ", stack.size(), " objects on the stack");
+          if (has_cycle(stack.back())) err("the object graph has a reference cycle");
+          return stack.back();
+        }
+        case MARK: marks.push_back(stack.size()); break;
+        case POP: pop(); break;
+        case POP_MARK: pop_mark(); break;
+        case NONE: stack.push_back(make(PyObject::Kind::none)); break;
+        case NEWTRUE:
+        case NEWFALSE: {
+          auto o = make(PyObject::Kind::boolean);
+          o->b = code == NEWTRUE;
+          stack.push_back(o);
+          break;
+        }
+        case BININT1:
+        case BININT2:
+        case BININT: {
+          auto o = make(PyObject::Kind::integer);
+          o->i = code == BININT1 ? r.u8("int") : code == BININT2 ? r.u16("int") : int64_t(int32_t(r.u32("int")));
+          stack.push_back(o);
+          break;
+        }
+        case LONG1: {
+          uint8_t n = r.u8("long length");
+          if (n > 8) err("integer of ", int(n), " bytes is too large");
+          auto b = r.take(n, "long");
+          uint64_t v = 0;
+          for (size_t k = 0; k < n; ++k) v |= uint64_t(uint8_t(b[k])) << (8 * k);
+          if (n > 0 && n < 8 && (uint8_t(b[n - 1]) & 0x80)) v |= ~uint64_t(0) << (8 * n);  // sign-extend
+          auto o = make(PyObject::Kind::integer);
+          o->i = int64_t(v);
+          stack.push_back(o);
+          break;
+        }
+        case BINFLOAT: {
+          uint64_t be = r.u64("float");
+          auto o = make(PyObject::Kind::floating);
+          o->f = std::bit_cast<double>(__builtin_bswap64(be));
+          stack.push_back(o);
+          break;
+        }
+        case BINUNICODE: string_of(r.u32("string length"), PyObject::Kind::string); break;
+        case SHORT_BINUNICODE: string_of(r.u8("string length"), PyObject::Kind::string); break;
+        case SHORT_BINSTRING: string_of(r.u8("string length"), PyObject::Kind::string); break;
+        case BINSTRING: string_of(r.u32("string length"), PyObject::Kind::string); break;
+        case SHORT_BINBYTES: string_of(r.u8("bytes length"), PyObject::Kind::bytes); break;
+        case BINBYTES: string_of(r.u32("bytes length"), PyObject::Kind::bytes); break;
+        case EMPTY_TUPLE: push_tuple({}); break;
+        case TUPLE: push_tuple(pop_mark()); break;
+        case TUPLE1:
+        case TUPLE2:
+        case TUPLE3: {
+          size_t n = code - TUPLE1 + 1;
+          std::vector<PyRef> items(n);
+          for (size_t k = n; k-- > 0;) items[k] = pop();
+          push_tuple(std::move(items));
+          break;
+        }
+        case EMPTY_LIST: stack.push_back(make(PyObject::Kind::list)); break;
+        case LIST: {
+          auto l = make(PyObject::Kind::list);
+          l->items = pop_mark();
+          for (auto& it : l->items) nest(*l, it);
+          stack.push_back(l);
+          break;
+        }
+        case EMPTY_DICT: stack.push_back(make(PyObject::Kind::dict)); break;
+        case DICT: {
+          auto kv = pop_mark();
+          auto d = make(PyObject::Kind::dict);
+          add_to_dict(*d, kv);
+          stack.push_back(d);
+          break;
+        }
+        case APPEND: {
+          PyRef v = pop();
+          PyObject& l = top();
+          if (l.kind != PyObject::Kind::list) err("APPEND to a ", l.describe());
+          nest(l, v);
+          l.items.push_back(std::move(v));
+          break;
+        }
+        case APPENDS: {
+          auto items = pop_mark();
+          PyObject& l = top();
+          if (l.kind != PyObject::Kind::list) err("APPENDS to a ", l.describe());
+          for (auto& it : items) {
+            nest(l, it);
+            l.items.push_back(std::move(it));
+          }
+          break;
+        }
+        case SETITEM: {
+          std::vector<PyRef> kv(2);
+          kv[1] = pop();
+          kv[0] = pop();
+          add_to_dict(top(), kv);
+          break;
+        }
+        case SETITEMS: {
+          auto kv = pop_mark();
+          add_to_dict(top(), kv);
+          break;
+        }
+        case GLOBAL: {
+          std::string module = line("global module");
+          std::string name = line("global name");
+          if (!allowed_globals.count(module + "." + name))
+            err("global '", printable(module + "." + name),
+                "' is not allowed (only known torch globals are; nothing is executed)");
+          auto g = make(PyObject::Kind::global);
+          g->s = module;
+          g->name = name;
+          stack.push_back(g);
+          break;
+        }
+        case REDUCE:
+        case NEWOBJ: {
+          PyRef args = pop();
+          PyRef callable = pop();
+          if (args->kind != PyObject::Kind::tuple)
+            err("REDUCE arguments are a ", args->describe(), ", not a tuple");
+          if (callable->kind != PyObject::Kind::global) err("REDUCE of a ", callable->describe());
+          if (callable->is_global("collections", "OrderedDict") && args->items.empty()) {
+            stack.push_back(make(PyObject::Kind::dict));
+            break;
+          }
+          auto c = make(PyObject::Kind::call);
+          nest(*c, args);
+          c->items = {callable, args};
+          stack.push_back(c);
+          break;
+        }
+        case BUILD: {
+          PyRef st = pop();
+          nest(top(), st);
+          top().state = std::move(st);
+          break;
+        }
+        case BINPERSID: {
+          auto p = make(PyObject::Kind::persistent_id);
+          p->items = {pop()};
+          nest(*p, p->items[0]);
+          stack.push_back(p);
+          break;
+        }
+        case BINPUT:
+        case LONG_BINPUT: {
+          uint32_t k = code == BINPUT ? r.u8("memo index") : r.u32("memo index");
+          if (memo.size() >= limits::kMaxPickleMemo && !memo.count(k)) err("too many memo entries");
+          memo[k] = stack.empty() ? nullptr : stack.back();
+          if (!memo[k]) err("BINPUT on an empty stack");
+          break;
+        }
+        case BINGET:
+        case LONG_BINGET: {
+          uint32_t k = code == BINGET ? r.u8("memo index") : r.u32("memo index");
+          auto it = memo.find(k);
+          if (it == memo.end()) err("memo index ", k, " was never stored");
+          count();
+          stack.push_back(it->second);
+          break;
+        }
+        default: err("opcode 0x", std::hex, int(code), " is not allowed");
       }
-      case BUILD: {
-        PyRef st = pop();
-        nest(top(), st);
-        top().state = std::move(st);
-        break;
-      }
-      case BINPERSID: {
-        auto p = make(PyObject::Kind::persistent_id);
-        p->items = {pop()};
-        nest(*p, p->items[0]);
-        stack.push_back(p);
-        break;
-      }
-      case BINPUT:
-      case LONG_BINPUT: {
-        uint32_t k = code == BINPUT ? r.u8("memo index") : r.u32("memo index");
-        if (memo.size() >= limits::kMaxPickleMemo && !memo.count(k)) err("too many memo entries");
-        memo[k] = stack.empty() ? nullptr : stack.back();
-        if (!memo[k]) err("BINPUT on an empty stack");
-        break;
-      }
-      case BINGET:
-      case LONG_BINGET: {
-        uint32_t k = code == BINGET ? r.u8("memo index") : r.u32("memo index");
-        auto it = memo.find(k);
-        if (it == memo.end()) err("memo index ", k, " was never stored");
-        count();
-        stack.push_back(it->second);
-        break;
-      }
-      default: err("opcode 0x", std::hex, int(code), " is not allowed");
     }
-  }
   } catch (...) {
     stack.clear();
     memo.clear();

@@ -20,7 +20,20 @@ using PyRef = std::shared_ptr<PyObject>;
 
 /// One unpickled object. Calls (REDUCE / NEWOBJ) are kept as data, not executed.
 struct PyObject {
-  enum class Kind { none, boolean, integer, floating, string, bytes, tuple, list, dict, global, call, persistent_id };
+  enum class Kind {
+    none,
+    boolean,
+    integer,
+    floating,
+    string,
+    bytes,
+    tuple,
+    list,
+    dict,
+    global,
+    call,
+    persistent_id
+  };
   Kind kind = Kind::none;
   bool b = false;
   int64_t i = 0;
@@ -55,25 +68,25 @@ PyRef read_pickle(std::span<const std::byte> bytes, const std::string& file,
 class PickleWriter {
  public:
   explicit PickleWriter(ByteSink& out) : out_(out) {}
-  void proto();                                    ///< PROTO 2
+  void proto();                                                 ///< PROTO 2
   void global(std::string_view module, std::string_view name);  ///< GLOBAL
-  void mark();                                     ///< MARK
-  void tuple();                                    ///< TUPLE (items since MARK)
-  void tuple_n(size_t n);                          ///< EMPTY_TUPLE / TUPLE1..3 (or MARK-less TUPLE)
+  void mark();                                                  ///< MARK
+  void tuple();                                                 ///< TUPLE (items since MARK)
+  void tuple_n(size_t n);                                       ///< EMPTY_TUPLE / TUPLE1..3 (or MARK-less TUPLE)
   void empty_tuple();
   void empty_dict();
   void empty_list();
-  void reduce();                                   ///< REDUCE
-  void build();                                    ///< BUILD
-  void persid();                                   ///< BINPERSID
-  void setitems();                                 ///< SETITEMS (pairs since MARK)
-  void appends();                                  ///< APPENDS
+  void reduce();    ///< REDUCE
+  void build();     ///< BUILD
+  void persid();    ///< BINPERSID
+  void setitems();  ///< SETITEMS (pairs since MARK)
+  void appends();   ///< APPENDS
   void none();
   void boolean(bool v);
-  void integer(int64_t v);                         ///< BININT1 / BININT2 / BININT / LONG1
-  void floating(double v);                         ///< BINFLOAT (big-endian)
-  void string(std::string_view s);                 ///< BINUNICODE
-  void stop();                                     ///< STOP
+  void integer(int64_t v);          ///< BININT1 / BININT2 / BININT / LONG1
+  void floating(double v);          ///< BINFLOAT (big-endian)
+  void string(std::string_view s);  ///< BINUNICODE
+  void stop();                      ///< STOP
 
  private:
   void op(uint8_t c) { out_.write(&c, 1); }

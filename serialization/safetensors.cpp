@@ -16,11 +16,10 @@ struct DTypeName {
   const char* name;
   DType dtype;
 };
-constexpr DTypeName kNames[] = {{"BOOL", DType::boolean}, {"U8", DType::u8},   {"I8", DType::i8},
-                                {"I16", DType::i16},      {"U16", DType::u16}, {"F16", DType::f16},
-                                {"BF16", DType::bf16},    {"I32", DType::i32}, {"U32", DType::u32},
-                                {"F32", DType::f32},      {"F64", DType::f64}, {"I64", DType::i64},
-                                {"U64", DType::u64}};
+constexpr DTypeName kNames[] = {
+    {"BOOL", DType::boolean}, {"U8", DType::u8},     {"I8", DType::i8},   {"I16", DType::i16}, {"U16", DType::u16},
+    {"F16", DType::f16},      {"BF16", DType::bf16}, {"I32", DType::i32}, {"U32", DType::u32}, {"F32", DType::f32},
+    {"F64", DType::f64},      {"I64", DType::i64},   {"U64", DType::u64}};
 
 struct Entry {
   std::string name;
@@ -46,11 +45,13 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
   ByteReader r(bytes, file);
   uint64_t n = r.u64("header length");
   if (n > kMaxHeader) r.error("header length", n, " exceeds the limit of ", kMaxHeader, " bytes");
-  if (n > r.remaining()) r.error("header length", n, " is larger than the rest of the file (", r.remaining(), " bytes)");
+  if (n > r.remaining())
+    r.error("header length", n, " is larger than the rest of the file (", r.remaining(), " bytes)");
   auto hb = r.take(n, "header");
   std::string_view text(reinterpret_cast<const char*>(hb.data()), hb.size());
   size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos || text[first] != '{') r.error("header", "must be a JSON object starting with '{'");
+  if (first == std::string_view::npos || text[first] != '{')
+    r.error("header", "must be a JSON object starting with '{'");
   json h = detail::parse_json_strict(text, file + ": header");
   if (!h.is_object()) r.error("header", "must be a JSON object");
 
@@ -82,14 +83,16 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
     }
     uint64_t numel = 1;
     for (auto& d : val["shape"]) {
-      if (!d.is_number_unsigned()) r.error(field, "shape entries must be non-negative integers, got ", printable(d.dump()));
+      if (!d.is_number_unsigned())
+        r.error(field, "shape entries must be non-negative integers, got ", printable(d.dump()));
       uint64_t v = d.get<uint64_t>();
       numel = checked_mul(numel, v, file + ": " + field + ": shape");
       e.shape.push_back(int64_t(v));
     }
     if (numel > (uint64_t(1) << 48)) r.error(field, "too many elements");
     for (auto& o : val["data_offsets"])
-      if (!o.is_number_unsigned()) r.error(field, "data_offsets must be non-negative integers, got ", printable(o.dump()));
+      if (!o.is_number_unsigned())
+        r.error(field, "data_offsets must be non-negative integers, got ", printable(o.dump()));
     e.begin = val["data_offsets"][0].get<uint64_t>();
     e.end = val["data_offsets"][1].get<uint64_t>();
     if (e.end < e.begin) r.error(field, "data_offsets end ", e.end, " < begin ", e.begin);
@@ -103,8 +106,9 @@ SafetensorsContents read_safetensors(std::span<const std::byte> bytes, const std
   uint64_t expect = 0;
   for (auto& e : entries) {
     if (e.begin != expect)
-      r.error("tensor '" + printable(e.name) + "'", "data_offsets begin at ", e.begin, " but the previous tensor ends at ",
-              expect, expect == 0 ? " (the first tensor must start at 0)" : " (holes and overlaps are invalid)");
+      r.error("tensor '" + printable(e.name) + "'", "data_offsets begin at ", e.begin,
+              " but the previous tensor ends at ", expect,
+              expect == 0 ? " (the first tensor must start at 0)" : " (holes and overlaps are invalid)");
     expect = e.end;
   }
   if (expect != r.remaining())
@@ -137,9 +141,8 @@ void write_safetensors(ByteSink& out, const std::map<std::string, Tensor>& tenso
     if (kv.first == "__metadata__") fail<InvalidArgument>("safetensors: a tensor cannot be named __metadata__");
     order.push_back(&kv);
   }
-  std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) {
-    return dtype_size(a->second.dtype()) > dtype_size(b->second.dtype());
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [](auto* a, auto* b) { return dtype_size(a->second.dtype()) > dtype_size(b->second.dtype()); });
   json h = json::object();
   if (!metadata.empty()) h["__metadata__"] = metadata;
   uint64_t off = 0;

@@ -13,8 +13,8 @@ namespace mq::serialization {
 
 /// The contents of a safetensors file.
 struct SafetensorsContents {
-  std::map<std::string, Tensor> tensors;            ///< by name; data copied to aligned storage
-  std::map<std::string, std::string> metadata;      ///< the "__metadata__" object
+  std::map<std::string, Tensor> tensors;        ///< by name; data copied to aligned storage
+  std::map<std::string, std::string> metadata;  ///< the "__metadata__" object
 };
 
 /// The safetensors name of a dtype ("F32"); UnsupportedError for dtypes it cannot hold.

@@ -118,7 +118,8 @@ Graph read_safetensors_model(const std::string& path) {
     if (e.contains("axis")) {
       if (!e["axis"].is_number_integer()) fail<FormatError>(ctx, ": axis must be an integer");
       int64_t axis = e["axis"].get<int64_t>();
-      if (axis < -int64_t(t.rank()) || axis >= int64_t(t.rank())) fail<FormatError>(ctx, ": axis ", axis, " out of range");
+      if (axis < -int64_t(t.rank()) || axis >= int64_t(t.rank()))
+        fail<FormatError>(ctx, ": axis ", axis, " out of range");
       q.axis = axis;
     }
     q.qtype = t.dtype();
@@ -127,7 +128,8 @@ Graph read_safetensors_model(const std::string& path) {
       if (qt != DType::undefined) q.qtype = qt;
     }
     size_t channels = q.axis ? size_t(t.dim(size_t(normalize_axis(*q.axis, int64_t(t.rank()))))) : 1;
-    if (q.scales.size() != channels) fail<FormatError>(ctx, ": ", q.scales.size(), " scales for ", channels, " channels");
+    if (q.scales.size() != channels)
+      fail<FormatError>(ctx, ": ", q.scales.size(), " scales for ", channels, " channels");
     t.set_quant(q);
   }
   auto source = [&](const std::string& name, const ValueType&) -> Tensor {

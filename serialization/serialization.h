@@ -31,9 +31,9 @@ Graph load_safetensors_model(const std::string& path);
 
 /// What load_safetensors_weights did.
 struct WeightsReport {
-  std::vector<std::string> replaced;        ///< constants whose data came from the file
-  std::vector<std::string> unused_in_file;  ///< file tensors with no constant of that name
-  std::vector<std::string> missing_in_file; ///< constants the file does not hold
+  std::vector<std::string> replaced;         ///< constants whose data came from the file
+  std::vector<std::string> unused_in_file;   ///< file tensors with no constant of that name
+  std::vector<std::string> missing_in_file;  ///< constants the file does not hold
 };
 /// Replaces the constants of `g` by the tensors of the same name in a (plain) safetensors
 /// file, e.g. one written by the Python safetensors package; dtype and shape must match
@@ -52,8 +52,8 @@ Graph load_torch_model(const std::string& path);
 
 /// Options of the QDQ ONNX export.
 struct OnnxExportOptions {
-  int64_t min_opset = 13;        ///< raised automatically when an op needs a newer opset
-  bool linear_as_gemm = true;    ///< Linear with a rank-2 input → Gemm(transB=1), else MatMul+Add
+  int64_t min_opset = 13;      ///< raised automatically when an op needs a newer opset
+  bool linear_as_gemm = true;  ///< Linear with a rank-2 input → Gemm(transB=1), else MatMul+Add
   /// monoquant's int8 layer weights are written as uint8 with zero point 128 (the same real
   /// values). ONNX Runtime then runs them on its u8×u8 kernels, which are exact on every
   /// CPU; its u8×s8 kernels (what int8 weights select) use vpmaddubsw on AVX2 CPUs without

@@ -18,12 +18,12 @@ struct StorageKind {
   bool quantized;
 };
 constexpr StorageKind kStorages[] = {
-    {"FloatStorage", DType::f32, false},  {"HalfStorage", DType::f16, false},
+    {"FloatStorage", DType::f32, false},     {"HalfStorage", DType::f16, false},
     {"BFloat16Storage", DType::bf16, false}, {"DoubleStorage", DType::f64, false},
-    {"LongStorage", DType::i64, false},   {"IntStorage", DType::i32, false},
-    {"ShortStorage", DType::i16, false},  {"CharStorage", DType::i8, false},
-    {"ByteStorage", DType::u8, false},    {"BoolStorage", DType::boolean, false},
-    {"QInt8Storage", DType::i8, true},    {"QUInt8Storage", DType::u8, true},
+    {"LongStorage", DType::i64, false},      {"IntStorage", DType::i32, false},
+    {"ShortStorage", DType::i16, false},     {"CharStorage", DType::i8, false},
+    {"ByteStorage", DType::u8, false},       {"BoolStorage", DType::boolean, false},
+    {"QInt8Storage", DType::i8, true},       {"QUInt8Storage", DType::u8, true},
     {"QInt32Storage", DType::i32, true}};
 
 const char* storage_name(DType dt, bool quantized) {
@@ -39,8 +39,8 @@ class StateDictWriter {
   std::vector<std::pair<std::string, Tensor>> storages;  // key = index
 
   void tensor(const Tensor& t, const std::string& key) {
-    bool q = t.quant().has_value() &&
-             (t.dtype() == DType::i8 || t.dtype() == DType::u8 || t.dtype() == DType::i32);
+    bool q =
+        t.quant().has_value() && (t.dtype() == DType::i8 || t.dtype() == DType::u8 || t.dtype() == DType::i32);
     p_.global("torch._utils", q ? "_rebuild_qtensor" : "_rebuild_tensor_v2");
     p_.mark();
     storage(t, q);
@@ -84,7 +84,8 @@ class StateDictWriter {
     if (q.scales.empty() || q.scales.size() != q.zero_points.size())
       fail<InvalidArgument>("torch: tensor '", key, "': quant params need as many scales as zero points (>= 1)");
     if (!q.axis) {
-      if (q.scales.size() != 1) fail<InvalidArgument>("torch: tensor '", key, "': per-tensor params with several scales");
+      if (q.scales.size() != 1)
+        fail<InvalidArgument>("torch: tensor '", key, "': per-tensor params with several scales");
       p_.global("torch", "per_tensor_affine");
       p_.floating(q.scales[0]);
       p_.integer(q.zero_points[0]);
@@ -93,7 +94,8 @@ class StateDictWriter {
     }
     int64_t axis = normalize_axis(*q.axis, int64_t(t.rank()));
     if (int64_t(q.scales.size()) != t.dim(size_t(axis)))
-      fail<InvalidArgument>("torch: tensor '", key, "': ", q.scales.size(), " scales for ", t.dim(size_t(axis)), " channels");
+      fail<InvalidArgument>("torch: tensor '", key, "': ", q.scales.size(), " scales for ", t.dim(size_t(axis)),
+                            " channels");
     p_.mark();
     p_.global("torch", "per_channel_affine");
     std::vector<double> s(q.scales.begin(), q.scales.end());
@@ -109,9 +111,9 @@ class StateDictWriter {
 // ---------------------------------------------------------------- reading
 const std::set<std::string>& allowed_globals() {
   static const std::set<std::string> g = [] {
-    std::set<std::string> s{"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
+    std::set<std::string> s{"collections.OrderedDict",       "torch._utils._rebuild_tensor_v2",
                             "torch._utils._rebuild_qtensor", "torch._utils._rebuild_parameter",
-                            "torch.per_tensor_affine", "torch.per_channel_affine"};
+                            "torch.per_tensor_affine",       "torch.per_channel_affine"};
     for (auto& k : kStorages) s.insert(std::string("torch.") + k.name);
     return s;
   }();
@@ -139,7 +141,8 @@ class StateDictReader {
     std::vector<int64_t> size = int_tuple(*args[2], ctx + ": size");
     std::vector<int64_t> stride = int_tuple(*args[3], ctx + ": stride");
     if (size.size() != stride.size()) err(ctx, "size and stride differ in rank");
-    if (quant_storage != q) err(ctx, q ? "quantized tensor on a plain storage" : "plain tensor on a quantized storage");
+    if (quant_storage != q)
+      err(ctx, q ? "quantized tensor on a plain storage" : "plain tensor on a quantized storage");
     // Every element must lie inside the storage: offset + Σ (size-1)·stride < numel.
     uint64_t numel_storage = bytes.size() / dtype_size(dt);
     uint64_t numel = 1, last = uint64_t(offset);
@@ -209,8 +212,8 @@ class StateDictReader {
     }
     uint64_t want = checked_mul(uint64_t(numel), dtype_size(kind->dtype), ctx);
     if (it->second.size() != want)
-      err(ctx, "storage 'data/", printable(key), "' holds ", it->second.size(), " bytes, but ", numel, " elements of ",
-          dtype_name(kind->dtype), " need ", want);
+      err(ctx, "storage 'data/", printable(key), "' holds ", it->second.size(), " bytes, but ", numel,
+          " elements of ", dtype_name(kind->dtype), " need ", want);
     return {kind->dtype, kind->quantized, it->second};
   }
   static void gather(Tensor& t, std::span<const std::byte> src, uint64_t offset, const std::vector<int64_t>& size,
@@ -319,7 +322,8 @@ TorchArchive read_torch_state_dict(std::span<const std::byte> bytes, const std::
   if (prefix.empty()) fail<FormatError>(file, ": records must live under one top folder");
   for (auto& e : zip.entries())
     if (e.name.compare(0, prefix.size(), prefix) != 0)
-      fail<FormatError>(file, ": record '", printable(e.name), "' is outside the top folder '", printable(prefix), "'");
+      fail<FormatError>(file, ": record '", printable(e.name), "' is outside the top folder '", printable(prefix),
+                        "'");
   const ZipEntry* pkl = zip.find(prefix + "data.pkl");
   if (!pkl) fail<FormatError>(file, ": no data.pkl record (not a torch.save archive)");
   if (const ZipEntry* bo = zip.find(prefix + "byteorder")) {

@@ -49,11 +49,10 @@ uint32_t crc32(std::span<const std::byte> bytes, uint32_t crc) {
   return uint32_t(c);
 }
 
-ZipReader::ZipReader(std::span<const std::byte> bytes, std::string file)
-    : bytes_(bytes), file_(std::move(file)) {
+ZipReader::ZipReader(std::span<const std::byte> bytes, std::string file) : bytes_(bytes), file_(std::move(file)) {
   ByteReader r(bytes_, file_);
-  if (bytes_.size() < 22) r.error("end of central directory", "file too small to be a zip archive (",
-                                   bytes_.size(), " bytes)");
+  if (bytes_.size() < 22)
+    r.error("end of central directory", "file too small to be a zip archive (", bytes_.size(), " bytes)");
   // The end record is in the last 22 + 65535 bytes (it may be followed by a comment).
   size_t lo = bytes_.size() > 22 + 65535 ? bytes_.size() - 22 - 65535 : 0;
   size_t eocd = std::numeric_limits<size_t>::max();
@@ -88,7 +87,8 @@ ZipReader::ZipReader(std::span<const std::byte> bytes, std::string file)
     if (sig == kZip64LocatorSig) {
       r.seek(eocd - 20 + 8, "zip64 locator");
       uint64_t rec = r.u64("zip64 locator");
-      if (rec > eocd - 20 || eocd - 20 - rec < 56) r.error("zip64 locator", "record offset ", rec, " out of range");
+      if (rec > eocd - 20 || eocd - 20 - rec < 56)
+        r.error("zip64 locator", "record offset ", rec, " out of range");
       r.seek(rec, "zip64 end record");
       if (r.u32("zip64 end record") != 0x06064b50) r.error("zip64 end record", "bad signature");
       r.take(4 + 8, "zip64 end record");  // record size, versions, disk numbers
@@ -143,7 +143,8 @@ ZipReader::ZipReader(std::span<const std::byte> bytes, std::string file)
     if (!names.insert(e.name).second) r.error(field, "duplicate entry name");
     // The local header: only its name and extra lengths are used (sizes come from above).
     ByteReader l(bytes_, file_);
-    if (uint64_t(header_offset) + 30 > cd_offset) r.error(field, "local header offset ", header_offset, " out of range");
+    if (uint64_t(header_offset) + 30 > cd_offset)
+      r.error(field, "local header offset ", header_offset, " out of range");
     l.seek(header_offset, field + " local header");
     if (l.u32(field) != kLocalSig) r.error(field, "bad local header signature at offset ", header_offset);
     l.seek(header_offset + 26, field);
@@ -154,8 +155,8 @@ ZipReader::ZipReader(std::span<const std::byte> bytes, std::string file)
     l.take(lextra_len, field + " local extra field");
     e.data_offset = l.position();
     if (e.data_offset > cd_offset || e.compressed_size > cd_offset - e.data_offset)
-      r.error(field, "data [", e.data_offset, ", +", e.compressed_size,
-              ") runs past the archive's data area (", cd_offset, " bytes)");
+      r.error(field, "data [", e.data_offset, ", +", e.compressed_size, ") runs past the archive's data area (",
+              cd_offset, " bytes)");
     ranges.emplace_back(header_offset, e.data_offset + e.compressed_size);
     entries_.push_back(std::move(e));
   }
@@ -175,7 +176,8 @@ std::span<const std::byte> ZipReader::stored_data(const ZipEntry& e, bool check_
   if (e.method != 0)
     fail<FormatError>(file_, ": entry '", printable(e.name), "': compressed; a stored entry is required");
   auto d = bytes_.subspan(e.data_offset, e.size);
-  if (check_crc && crc32(d) != e.crc) fail<FormatError>(file_, ": entry '", printable(e.name), "': CRC-32 mismatch");
+  if (check_crc && crc32(d) != e.crc)
+    fail<FormatError>(file_, ": entry '", printable(e.name), "': CRC-32 mismatch");
   return d;
 }
 
@@ -186,8 +188,8 @@ std::vector<std::byte> ZipReader::extract(const ZipEntry& e) const {
   }
   if (e.compressed_size > bytes_.size() || e.data_offset > bytes_.size() - e.compressed_size)
     fail<FormatError>(file_, ": entry '", printable(e.name), "': data outside the archive");
-  std::vector<std::byte> out = inflate_raw(bytes_.subspan(size_t(e.data_offset), size_t(e.compressed_size)), e.size,
-                                           file_ + ": entry '" + printable(e.name) + "'");
+  std::vector<std::byte> out = inflate_raw(bytes_.subspan(size_t(e.data_offset), size_t(e.compressed_size)),
+                                           e.size, file_ + ": entry '" + printable(e.name) + "'");
   if (crc32(out) != e.crc) fail<FormatError>(file_, ": entry '", printable(e.name), "': CRC-32 mismatch");
   return out;
 }
@@ -220,11 +222,10 @@ void ZipWriter::add(const std::string& name, std::span<const std::byte> data, bo
   sink_.write(name);
   sink_.write("FB");
   sink_.write_le<uint16_t>(uint16_t(pad));
-  static const char zs[64] = {'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z',
-                              'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z',
-                              'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z',
-                              'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z',
-                              'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z'};
+  static const char zs[64] = {'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z',
+                              'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z',
+                              'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z',
+                              'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z', 'Z'};
   for (size_t left = pad; left > 0;) {
     size_t k = std::min(left, sizeof zs);
     sink_.write(zs, k);

@@ -71,7 +71,7 @@ class ZipWriter {
     uint32_t size;             ///< bytes after extraction
     uint32_t compressed_size;  ///< bytes in the archive
     uint32_t header_offset;
-    uint16_t method;           ///< 0 stored, 8 deflated
+    uint16_t method;  ///< 0 stored, 8 deflated
   };
   ByteSink& sink_;
   size_t alignment_;

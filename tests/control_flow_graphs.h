@@ -7,9 +7,7 @@
 
 namespace mq::test {
 
-inline ValueType f32_type(std::vector<int64_t> dims) {
-  return {DType::f32, Shape(dims), {}};
-}
+inline ValueType f32_type(std::vector<int64_t> dims) { return {DType::f32, Shape(dims), {}}; }
 
 /// x f32[2,4], c bool[] → If(c) with outer values x, b (a constant of the main graph) and c:
 ///   then: Linear(x, W1 (the branch's own constant), b) → Relu
@@ -40,9 +38,7 @@ inline Graph make_if_graph() {
                                              .output_names = {"then_fc_out"}})
                  ->output(0);
   then_g->add_output(
-      then_g
-          ->add_node(OpKind::Relu,
-                     {.name = "then_relu", .inputs = {h}, .output_names = {"then_out"}})
+      then_g->add_node(OpKind::Relu, {.name = "then_relu", .inputs = {h}, .output_names = {"then_out"}})
           ->output(0));
 
   auto else_g = std::make_shared<Graph>();
@@ -55,12 +51,10 @@ inline Graph make_if_graph() {
                  ->output(0);
   auto inner_then = std::make_shared<Graph>();
   Value* it = inner_then->add_input("else_fc_out", f32_type({2, 3}));
-  inner_then->add_output(
-      inner_then->add_node(OpKind::Relu, {.name = "inner_relu", .inputs = {it}})->output(0));
+  inner_then->add_output(inner_then->add_node(OpKind::Relu, {.name = "inner_relu", .inputs = {it}})->output(0));
   auto inner_else = std::make_shared<Graph>();
   Value* ie = inner_else->add_input("else_fc_out", f32_type({2, 3}));
-  inner_else->add_output(
-      inner_else->add_node(OpKind::Neg, {.name = "inner_neg", .inputs = {ie}})->output(0));
+  inner_else->add_output(inner_else->add_node(OpKind::Neg, {.name = "inner_neg", .inputs = {ie}})->output(0));
   Attributes inner;
   inner.set("then_branch", inner_then);
   inner.set("else_branch", inner_else);
@@ -75,8 +69,7 @@ inline Graph make_if_graph() {
   a.set("then_branch", then_g);
   a.set("else_branch", else_g);
   a.set("outer_inputs", int64_t(3));
-  g.add_output(g.add_node(OpKind::If,
-                          {.name = "if", .inputs = {c, x, b, c}, .attrs = a, .output_names = {"y"}})
+  g.add_output(g.add_node(OpKind::If, {.name = "if", .inputs = {c, x, b, c}, .attrs = a, .output_names = {"y"}})
                    ->output(0));
   return g;
 }
@@ -88,8 +81,7 @@ inline std::vector<float> if_graph_reference(const std::vector<float>& x, bool c
   for (int r = 0; r < 2; ++r)
     for (int o = 0; o < 3; ++o) {
       float s = b[o];
-      for (int i = 0; i < 4; ++i)
-        s += x[size_t(r * 4 + i)] * (c ? 0.1f : -0.05f) * float(o * 4 + i + 1);
+      for (int i = 0; i < 4; ++i) s += x[size_t(r * 4 + i)] * (c ? 0.1f : -0.05f) * float(o * 4 + i + 1);
       y[size_t(r * 3 + o)] = c ? std::max(s, 0.f) : -s;
     }
   return y;
@@ -109,15 +101,11 @@ inline Graph make_loop_graph() {
   Value* v = body->add_input("v", f32_type({3}));
   Value* bw = body->add_input("w", f32_type({3}));
   Value* two = body->add_constant("two", Tensor::from_vector<float>({1}, {2}));
+  body->add_output(body->add_node(OpKind::Identity, {.name = "keep_going", .inputs = {cond}})->output(0));
   body->add_output(
-      body->add_node(OpKind::Identity, {.name = "keep_going", .inputs = {cond}})->output(0));
+      body->add_node(OpKind::Add, {.name = "step", .inputs = {v, bw}, .output_names = {"v_next"}})->output(0));
   body->add_output(
-      body->add_node(OpKind::Add, {.name = "step", .inputs = {v, bw}, .output_names = {"v_next"}})
-          ->output(0));
-  body->add_output(
-      body->add_node(OpKind::Mul,
-                     {.name = "double", .inputs = {v, two}, .output_names = {"v_twice"}})
-          ->output(0));
+      body->add_node(OpKind::Mul, {.name = "double", .inputs = {v, two}, .output_names = {"v_twice"}})->output(0));
   Attributes a;
   a.set("body", body);
   a.set("outer_inputs", int64_t(1));
@@ -141,22 +129,18 @@ inline Graph make_scan_graph(bool reverse) {
   auto body = std::make_shared<Graph>();
   Value* bs = body->add_input("acc", f32_type({2}));
   Value* bx = body->add_input("row", f32_type({2}));
-  Value* sum = body->add_node(OpKind::Add,
-                              {.name = "acc_add", .inputs = {bs, bx}, .output_names = {"acc_next"}})
+  Value* sum = body->add_node(OpKind::Add, {.name = "acc_add", .inputs = {bs, bx}, .output_names = {"acc_next"}})
                    ->output(0);
   body->add_output(sum);
-  body->add_output(body->add_node(OpKind::Identity,
-                                  {.name = "emit", .inputs = {sum}, .output_names = {"acc_out"}})
-                       ->output(0));
+  body->add_output(
+      body->add_node(OpKind::Identity, {.name = "emit", .inputs = {sum}, .output_names = {"acc_out"}})->output(0));
   Attributes a;
   a.set("body", body);
   a.set("num_scan_inputs", int64_t(1));
   a.set("scan_input_directions", std::vector<int64_t>{reverse ? 1 : 0});
-  Node* n = g.add_node(OpKind::Scan, {.name = "scan",
-                                      .inputs = {s, x},
-                                      .attrs = a,
-                                      .num_outputs = 2,
-                                      .output_names = {"sum", "running"}});
+  Node* n = g.add_node(
+      OpKind::Scan,
+      {.name = "scan", .inputs = {s, x}, .attrs = a, .num_outputs = 2, .output_names = {"sum", "running"}});
   g.add_output(n->output(0));
   g.add_output(n->output(1));
   return g;

@@ -18,9 +18,13 @@ struct CspBuilder {
     Attributes a;
     a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
     const std::string n = "conv" + std::to_string(++convs);
-    return g.add_node(OpKind::Conv2d, {.name = n, .inputs = {x, g.add_constant(n + "_w", random_tensor({cout, cin, 3, 3}, rng, 0.3f)),
-                                                              g.add_constant(n + "_b", random_tensor({cout}, rng, 0.1f))},
-                                       .attrs = a})->output(0);
+    return g
+        .add_node(OpKind::Conv2d,
+                  {.name = n,
+                   .inputs = {x, g.add_constant(n + "_w", random_tensor({cout, cin, 3, 3}, rng, 0.3f)),
+                              g.add_constant(n + "_b", random_tensor({cout}, rng, 0.1f))},
+                   .attrs = a})
+        ->output(0);
   }
   Value* silu(Value* x) {
     Value* s = g.add_node(OpKind::Sigmoid, {.inputs = {x}})->output(0);
@@ -28,15 +32,22 @@ struct CspBuilder {
   }
 };
 
-/// A CSP-style block, input x [N,3,8,8], output y [N,5,8,8]: conv → SiLU → (conv → SiLU) + residual → Concat with a second branch →
-/// MaxPool → Resize ×2 (nearest) → conv → y.
+/// A CSP-style block, input x [N,3,8,8], output y [N,5,8,8]: conv → SiLU → (conv → SiLU) + residual → Concat with
+/// a second branch → MaxPool → Resize ×2 (nearest) → conv → y.
 inline Graph csp_block(Dim batch = Dim::sym("N")) {
   CspBuilder b;
   Value* x = b.g.add_input("x", {DType::f32, Shape({batch, Dim(3), Dim(8), Dim(8)}), {}});
   Value* a = b.silu(b.conv(x, 3, 8));
   Value* r = b.g.add_node(OpKind::Add, {.name = "residual", .inputs = {a, b.silu(b.conv(a, 8, 8))}})->output(0);
-  Value* c = b.g.add_node(OpKind::Concat, {.name = "concat", .inputs = {r, b.silu(b.conv(a, 8, 4))},
-                                           .attrs = [] { Attributes t; t.set("axis", int64_t(1)); return t; }()})->output(0);
+  Value* c = b.g.add_node(OpKind::Concat, {.name = "concat",
+                                           .inputs = {r, b.silu(b.conv(a, 8, 4))},
+                                           .attrs =
+                                               [] {
+                                                 Attributes t;
+                                                 t.set("axis", int64_t(1));
+                                                 return t;
+                                               }()})
+                 ->output(0);
   Attributes pool;
   pool.set("kernel_shape", std::vector<int64_t>{2, 2});
   pool.set("strides", std::vector<int64_t>{2, 2});

@@ -58,19 +58,36 @@ TensorMap random_inputs(const Graph& g, const BenchArgs& a, std::mt19937& rng) {
     std::uniform_real_distribution<float> uf(0.f, 1.f);
     std::uniform_int_distribution<int> ui(0, 9);
     switch (in->dtype()) {
-      case DType::f32: for (size_t i = 0; i < n; ++i) t.data<float>()[i] = uf(rng); break;
-      case DType::f64: for (size_t i = 0; i < n; ++i) t.data<double>()[i] = uf(rng); break;
-      case DType::u8: for (size_t i = 0; i < n; ++i) t.data<uint8_t>()[i] = uint8_t(ui(rng)); break;
-      case DType::i8: for (size_t i = 0; i < n; ++i) t.data<int8_t>()[i] = int8_t(ui(rng)); break;
-      case DType::i32: for (size_t i = 0; i < n; ++i) t.data<int32_t>()[i] = ui(rng); break;
-      case DType::i64: for (size_t i = 0; i < n; ++i) t.data<int64_t>()[i] = ui(rng); break;
-      case DType::boolean: for (size_t i = 0; i < n; ++i) t.data<bool>()[i] = ui(rng) & 1; break;
-      default: fail<UnsupportedError>("input '", in->name(), "': random ", dtype_name(in->dtype()), " data is not supported");
+      case DType::f32:
+        for (size_t i = 0; i < n; ++i) t.data<float>()[i] = uf(rng);
+        break;
+      case DType::f64:
+        for (size_t i = 0; i < n; ++i) t.data<double>()[i] = uf(rng);
+        break;
+      case DType::u8:
+        for (size_t i = 0; i < n; ++i) t.data<uint8_t>()[i] = uint8_t(ui(rng));
+        break;
+      case DType::i8:
+        for (size_t i = 0; i < n; ++i) t.data<int8_t>()[i] = int8_t(ui(rng));
+        break;
+      case DType::i32:
+        for (size_t i = 0; i < n; ++i) t.data<int32_t>()[i] = ui(rng);
+        break;
+      case DType::i64:
+        for (size_t i = 0; i < n; ++i) t.data<int64_t>()[i] = ui(rng);
+        break;
+      case DType::boolean:
+        for (size_t i = 0; i < n; ++i) t.data<bool>()[i] = ui(rng) & 1;
+        break;
+      default:
+        fail<UnsupportedError>("input '", in->name(), "': random ", dtype_name(in->dtype()),
+                               " data is not supported");
     }
     out[in->name()] = t;
   }
   for (const auto& [name, dims] : overrides)
-    if (!g.find_value(name) || std::find(g.inputs().begin(), g.inputs().end(), g.find_value(name)) == g.inputs().end())
+    if (!g.find_value(name) ||
+        std::find(g.inputs().begin(), g.inputs().end(), g.find_value(name)) == g.inputs().end())
       throw UsageError("--shape " + name + ": the model has no input named '" + name + "'");
   return out;
 }
@@ -84,7 +101,7 @@ Stats stats_of(std::vector<double> ms) {
   if (ms.empty()) return s;
   std::sort(ms.begin(), ms.end());
   auto pct = [&](double p) {
-    size_t i = size_t(std::ceil(p / 100.0 * double(ms.size()))) ;
+    size_t i = size_t(std::ceil(p / 100.0 * double(ms.size())));
     return ms[std::min(ms.size() - 1, i ? i - 1 : 0)];
   };
   s.p50 = pct(50);
@@ -118,8 +135,8 @@ int bench_models(const BenchArgs& a) {
   }
   note("benchmarking " + std::to_string(a.iterations) + " iterations" + (es.size() > 1 ? " (interleaved)" : "") +
        " after " + std::to_string(a.warmup) + " warm-up runs, " + std::to_string(es[0].session->threads()) +
-       " threads, int8 kernels " + kernels::isa_name(kernels::active_isa()) + " (" +
-       kernels::qgemm_active().name + "; MONOQUANT_ISA lowers the tier)");
+       " threads, int8 kernels " + kernels::isa_name(kernels::active_isa()) + " (" + kernels::qgemm_active().name +
+       "; MONOQUANT_ISA lowers the tier)");
   for (int i = 0; i < a.warmup; ++i)
     for (auto& e : es) e.session->run(e.inputs);
   for (auto& e : es) e.session->reset_profile();
@@ -157,8 +174,10 @@ int bench_models(const BenchArgs& a) {
     for (size_t i = 0; i < es.size(); ++i) {
       const Profile p = es[i].session->profile();
       nlohmann::json ops = nlohmann::json::array(), steps = nlohmann::json::array();
-      for (const auto& o : p.by_op()) ops.push_back({{"op", o.op}, {"ms", o.ms / double(p.runs)}, {"steps", o.count}});
-      for (const auto& st : p.steps) steps.push_back({{"node", st.node}, {"op", st.op}, {"ms", st.ms / double(p.runs)}});
+      for (const auto& o : p.by_op())
+        ops.push_back({{"op", o.op}, {"ms", o.ms / double(p.runs)}, {"steps", o.count}});
+      for (const auto& st : p.steps)
+        steps.push_back({{"node", st.node}, {"op", st.op}, {"ms", st.ms / double(p.runs)}});
       js["models"][i]["profile"] = {{"ms_per_run", p.run_ms / double(p.runs)},
                                     {"session_ms", p.overhead_ms() / double(p.runs)},
                                     {"by_op", ops},
@@ -181,7 +200,8 @@ int bench_models(const BenchArgs& a) {
   if (es.size() == 2 && st[1].p50 > 0)
     s << "speedup (p50 of the first / p50 of the second): " << fixed(st[0].p50 / st[1].p50, 2) << "x\n";
   if (a.profile)
-    for (auto& e : es) s << "\n" << e.path << " (timed runs; the profile's clock adds a little):\n" << e.session->profile().str();
+    for (auto& e : es)
+      s << "\n" << e.path << " (timed runs; the profile's clock adds a little):\n" << e.session->profile().str();
   std::cout << s.str();
   return kOk;
 }
@@ -198,8 +218,7 @@ void add_bench_command(CLI::App& app, Runner& run) {
   cmd->add_option("-b,--batch", a->batch, "Size of a symbolic batch dimension")->check(CLI::PositiveNumber);
   cmd->add_option("-n,--iterations", a->iterations, "Timed runs per model")->check(CLI::PositiveNumber);
   cmd->add_option("--warmup", a->warmup, "Untimed runs first")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--shape", a->shapes, "Input shape override NAME=1x28x28 (repeatable)")
-      ->allow_extra_args(false);
+  cmd->add_option("--shape", a->shapes, "Input shape override NAME=1x28x28 (repeatable)")->allow_extra_args(false);
   cmd->add_flag("--json", a->json, "Print the result as JSON");
   cmd->add_flag("--profile", a->profile, "Also print the time per op type and the slowest steps");
   cmd->callback([a, &run] { run = [a] { return bench_models(*a); }; });

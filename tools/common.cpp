@@ -120,8 +120,7 @@ Tensor prepare_array(const Tensor& t, const Value& in, double scale, const std::
         std::copy(ints.begin(), ints.end(), c.data<int64_t>());
         break;
       }
-      default:
-        fail<InvalidArgument>(file, ": cannot convert ", dtype_name(v.dtype()), " to ", dtype_name(want));
+      default: fail<InvalidArgument>(file, ": cannot convert ", dtype_name(v.dtype()), " to ", dtype_name(want));
     }
     v = c;
   } else if (scale != 1.0 && is_float(v.dtype()) && v.dtype() == DType::f32) {
@@ -173,7 +172,8 @@ Tensor slice_rows(const Tensor& t, int64_t begin, int64_t end) {
   return s;
 }
 
-ArraySource::ArraySource(TensorMap arrays, int64_t batch) : arrays_(std::move(arrays)), batch_(std::max<int64_t>(1, batch)) {
+ArraySource::ArraySource(TensorMap arrays, int64_t batch)
+    : arrays_(std::move(arrays)), batch_(std::max<int64_t>(1, batch)) {
   rows_ = -1;
   for (auto& [name, t] : arrays_) {
     int64_t r = t.rank() ? t.dim(0) : 1;
@@ -327,8 +327,7 @@ std::vector<int64_t> parse_dims(const std::string& text) {
 
 std::pair<std::string, std::string> split_assignment(const std::string& text, const std::string& what) {
   auto eq = text.find('=');
-  if (eq == std::string::npos || eq == 0)
-    throw UsageError(what + " '" + text + "': expected NAME=VALUE");
+  if (eq == std::string::npos || eq == 0) throw UsageError(what + " '" + text + "': expected NAME=VALUE");
   return {text.substr(0, eq), text.substr(eq + 1)};
 }
 

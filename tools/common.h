@@ -20,11 +20,11 @@ namespace mq::cli {
 
 /// The documented exit codes (docs/cli.md).
 enum ExitCode : int {
-  kOk = 0,              ///< success
+  kOk = 0,                ///< success
   kValidationFailed = 1,  ///< quantization validation failed (--on-failure error)
-  kUsage = 2,           ///< bad command line
-  kInputError = 3,      ///< bad file, unsupported op, shapes, bad data
-  kInternal = 4,        ///< a bug in monoquant
+  kUsage = 2,             ///< bad command line
+  kInputError = 3,        ///< bad file, unsupported op, shapes, bad data
+  kInternal = 4,          ///< a bug in monoquant
 };
 
 /// A command-line problem found after parsing (exit code 2).

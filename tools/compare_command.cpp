@@ -97,7 +97,8 @@ std::unique_ptr<CalibrationSource> open_data(const Graph& g, const CompareArgs& 
     if (ext == ".npy") {
       if (g.inputs().size() != 1)
         throw UsageError("--data " + a.data + ": the model has several inputs; give an .npz named after them");
-      arrays[g.inputs()[0]->name()] = prepare_array(serialization::load_npy(a.data), *g.inputs()[0], a.scale, a.data);
+      arrays[g.inputs()[0]->name()] =
+          prepare_array(serialization::load_npy(a.data), *g.inputs()[0], a.scale, a.data);
     } else {
       auto npz = serialization::load_npz(a.data);
       for (const Value* in : g.inputs()) {
@@ -112,7 +113,8 @@ std::unique_ptr<CalibrationSource> open_data(const Graph& g, const CompareArgs& 
     return src;
   }
   if (a.scale != 1.0) throw UsageError("--scale applies to .npy / .npz data only");
-  auto src = std::make_unique<FileSource>(g, std::vector<std::string>{a.data}, FileSourceOptions{.batch_size = batch});
+  auto src =
+      std::make_unique<FileSource>(g, std::vector<std::string>{a.data}, FileSourceOptions{.batch_size = batch});
   total = src->sample_count();
   return src;
 }
@@ -128,7 +130,8 @@ int compare_models(const CompareArgs& a) {
   if (!a.labels.empty()) {
     require_extension(a.labels, {".npy"}, "labels");
     Tensor l = serialization::load_npy(a.labels);
-    if (!is_integer(l.dtype())) fail<InvalidArgument>(a.labels, ": labels must be integers, not ", dtype_name(l.dtype()));
+    if (!is_integer(l.dtype()))
+      fail<InvalidArgument>(a.labels, ": labels must be integers, not ", dtype_name(l.dtype()));
     labels = l.to_int64();
   }
 
@@ -175,9 +178,8 @@ int compare_models(const CompareArgs& a) {
       if (it != batch->end()) qin[in->name()] = it->second;
     }
     float_taps.clear();
-    TensorMap fo = fs.run(*batch, float_tap_names, [&](const Value& v, const Tensor& t) {
-      float_taps[v.name()] = to_doubles(t);
-    });
+    TensorMap fo = fs.run(*batch, float_tap_names,
+                          [&](const Value& v, const Tensor& t) { float_taps[v.name()] = to_doubles(t); });
     TensorMap qo = qs.run(qin, quant_tap_names, [&](const Value& v, const Tensor& t) {
       auto idx = quant_tap_index.find(v.name());
       if (idx == quant_tap_index.end()) return;
@@ -249,12 +251,13 @@ int compare_models(const CompareArgs& a) {
   if (!js["layers"].empty()) {
     size_t w = 5;
     for (auto& t : taps) w = std::max(w, t.layer.size());
-    s << "\nlayer" << std::string(w - 5, ' ') << "  " << "SQNR dB   value\n";
+    s << "\nlayer" << std::string(w - 5, ' ') << "  "
+      << "SQNR dB   value\n";
     for (auto& t : taps) {
       if (!t.acc.count) continue;
       std::string v = fixed(t.acc.db(), 2);
-      s << t.layer << std::string(w - t.layer.size(), ' ') << "  " << v << std::string(v.size() < 8 ? 8 - v.size() : 0, ' ')
-        << "  " << t.value << '\n';
+      s << t.layer << std::string(w - t.layer.size(), ' ') << "  " << v
+        << std::string(v.size() < 8 ? 8 - v.size() : 0, ' ') << "  " << t.value << '\n';
     }
   }
   s << '\n';
@@ -285,7 +288,8 @@ void add_compare_command(CLI::App& app, Runner& run) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("-n,--max-samples", a->max_samples, "Compare at most this many samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--scale", a->scale, "Multiply integer data converted to float inputs by this (e.g. 0.00392157)");
+  cmd->add_option("--scale", a->scale,
+                  "Multiply integer data converted to float inputs by this (e.g. 0.00392157)");
   add_threads_option(cmd, a->threads);
   cmd->add_flag("--no-layers", a->no_layers, "Skip the per-layer SQNR (faster)");
   cmd->add_flag("--json", a->json, "Print the result as JSON");

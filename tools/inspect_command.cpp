@@ -21,13 +21,23 @@ struct InspectArgs {
 
 bool is_layer(OpKind op) {
   switch (op) {
-    case OpKind::Linear: case OpKind::Conv2d: case OpKind::LSTM: case OpKind::GRU: case OpKind::RNN:
-    case OpKind::MatMul: case OpKind::Gemm: case OpKind::QLinear: case OpKind::QConv2d: case OpKind::QLSTM:
-    case OpKind::DynamicQLinear: case OpKind::DynamicQLSTM: case OpKind::QLinearMatMul: case OpKind::QLinearConv:
-    case OpKind::MatMulInteger: case OpKind::ConvInteger:
-      return true;
-    default:
-      return false;
+    case OpKind::Linear:
+    case OpKind::Conv2d:
+    case OpKind::LSTM:
+    case OpKind::GRU:
+    case OpKind::RNN:
+    case OpKind::MatMul:
+    case OpKind::Gemm:
+    case OpKind::QLinear:
+    case OpKind::QConv2d:
+    case OpKind::QLSTM:
+    case OpKind::DynamicQLinear:
+    case OpKind::DynamicQLSTM:
+    case OpKind::QLinearMatMul:
+    case OpKind::QLinearConv:
+    case OpKind::MatMulInteger:
+    case OpKind::ConvInteger: return true;
+    default: return false;
   }
 }
 
@@ -36,10 +46,11 @@ bool is_layer(OpKind op) {
 bool is_quantized_layer(OpKind op) {
   if (quant::pattern_producing(op)) return true;
   switch (op) {
-    case OpKind::QLinearMatMul: case OpKind::QLinearConv: case OpKind::MatMulInteger: case OpKind::ConvInteger:
-      return true;
-    default:
-      return false;
+    case OpKind::QLinearMatMul:
+    case OpKind::QLinearConv:
+    case OpKind::MatMulInteger:
+    case OpKind::ConvInteger: return true;
+    default: return false;
   }
 }
 
@@ -53,9 +64,11 @@ std::optional<QuantParams> quant_of(const Value* v) {
 std::string quant_text(const std::optional<QuantParams>& q) {
   if (!q) return "";
   std::string s = std::string(dtype_name(q->qtype));
-  if (q->per_channel()) s += " per-channel(axis " + std::to_string(*q->axis) + ", " + std::to_string(q->scales.size()) + ")";
+  if (q->per_channel())
+    s += " per-channel(axis " + std::to_string(*q->axis) + ", " + std::to_string(q->scales.size()) + ")";
   else if (!q->scales.empty())
-    s += " per-tensor scale=" + fixed(q->scales[0], 6) + " zp=" + std::to_string(q->zero_points.empty() ? 0 : q->zero_points[0]);
+    s += " per-tensor scale=" + fixed(q->scales[0], 6) +
+         " zp=" + std::to_string(q->zero_points.empty() ? 0 : q->zero_points[0]);
   return s;
 }
 
@@ -73,8 +86,8 @@ std::vector<const Value*> weights_of(const Node& n) {
   for (size_t i = 0; i < n.inputs().size(); ++i) {
     const Value* v = n.input(i);
     if (v && v->is_constant() && v->constant()->rank() >= 2) w.push_back(v);
-    else if (const Node* dq = qdq_dequantize(v); i > 0 && dq && dq->input(0)->is_constant() &&
-                                                  dq->input(0)->constant()->rank() >= 2)
+    else if (const Node* dq = qdq_dequantize(v);
+             i > 0 && dq && dq->input(0)->is_constant() && dq->input(0)->constant()->rank() >= 2)
       w.push_back(dq->input(0));
   }
   return w;
@@ -101,7 +114,8 @@ nlohmann::json describe(const Graph& g, const std::string& path) {
   js["name"] = g.name;
   js["opset"] = g.opset;
   auto value_js = [](const Value* v) {
-    nlohmann::json o{{"name", v->name()}, {"dtype", std::string(dtype_name(v->dtype()))}, {"shape", v->shape().str()}};
+    nlohmann::json o{
+        {"name", v->name()}, {"dtype", std::string(dtype_name(v->dtype()))}, {"shape", v->shape().str()}};
     if (v->type().quant) o["quant"] = quant_text(v->type().quant);
     return o;
   };
@@ -179,10 +193,12 @@ void print_text(const nlohmann::json& js) {
   if (js["opset"].get<int64_t>()) s << "opset      " << js["opset"].get<int64_t>() << '\n';
   for (auto& v : js["inputs"])
     s << "input      " << v["name"].get<std::string>() << "  " << v["dtype"].get<std::string>() << ' '
-      << v["shape"].get<std::string>() << (v.contains("quant") ? "  " + v["quant"].get<std::string>() : "") << '\n';
+      << v["shape"].get<std::string>() << (v.contains("quant") ? "  " + v["quant"].get<std::string>() : "")
+      << '\n';
   for (auto& v : js["outputs"])
     s << "output     " << v["name"].get<std::string>() << "  " << v["dtype"].get<std::string>() << ' '
-      << v["shape"].get<std::string>() << (v.contains("quant") ? "  " + v["quant"].get<std::string>() : "") << '\n';
+      << v["shape"].get<std::string>() << (v.contains("quant") ? "  " + v["quant"].get<std::string>() : "")
+      << '\n';
   s << "nodes      " << js["nodes"].get<int64_t>() << "  (";
   bool first = true;
   std::vector<std::pair<int64_t, std::string>> ops;
@@ -233,7 +249,8 @@ int inspect_model(const InspectArgs& a) {
 
 void add_inspect_command(CLI::App& app, Runner& run) {
   auto a = std::make_shared<InspectArgs>();
-  auto* cmd = app.add_subcommand("inspect", "Summarize a model: inputs, outputs, ops, parameters, sizes, quantization");
+  auto* cmd =
+      app.add_subcommand("inspect", "Summarize a model: inputs, outputs, ops, parameters, sizes, quantization");
   cmd->add_option("model", a->model, "Model file (.onnx, .mqm, .safetensors, .pt, .pth)")->required();
   cmd->add_flag("--json", a->json, "Print the summary as JSON");
   cmd->add_flag("--no-optimize", a->no_optimize, "Show an ONNX model as imported, before the graph passes");

@@ -22,8 +22,6 @@ int error_line(const std::string& msg, int code) {
 
 }  // namespace
 
-
-
 int main(int argc, char** argv) {
   using namespace mq::cli;
   CLI::App app{"monoquant: quantize float ONNX models to validated int8 models", "monoquant"};
@@ -41,14 +39,16 @@ int main(int argc, char** argv) {
   add_compare_command(app, run);
   add_bench_command(app, run);
   for (auto* sub : app.get_subcommands([](CLI::App*) { return true; })) sub->footer(kFooter);
-  app.get_subcommand("quantize")->footer(
-      "Examples:\n"
-      "  monoquant quantize model.onnx --calib samples/ -o model.int8.mqm\n"
-      "  # several inputs: .npz files with one array per input, or one folder per input\n"
-      "  monoquant quantize encoder.onnx --calib calib/ -o encoder.int8.mqm   # calib/tokens/*.npy, calib/mask/*.npy\n"
-      "  # a streaming model: its state output fed back as the next chunk's state input\n"
-      "  monoquant quantize vad.onnx --calib chunks.npz --state state_out=state -o vad.int8.mqm\n\n" +
-      std::string(kFooter));
+  app.get_subcommand("quantize")
+      ->footer(
+          "Examples:\n"
+          "  monoquant quantize model.onnx --calib samples/ -o model.int8.mqm\n"
+          "  # several inputs: .npz files with one array per input, or one folder per input\n"
+          "  monoquant quantize encoder.onnx --calib calib/ -o encoder.int8.mqm   # calib/tokens/*.npy, "
+          "calib/mask/*.npy\n"
+          "  # a streaming model: its state output fed back as the next chunk's state input\n"
+          "  monoquant quantize vad.onnx --calib chunks.npz --state state_out=state -o vad.int8.mqm\n\n" +
+          std::string(kFooter));
 
   try {
     app.parse(argc, argv);
@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
     return kUsage;
   } catch (const mq::ValidationError& e) {
     const std::string msg = e.what();  // the library's messages already say "validation failed"
-    return error_line(msg.rfind("validation failed", 0) == 0 ? msg : "validation failed: " + msg, kValidationFailed);
+    return error_line(msg.rfind("validation failed", 0) == 0 ? msg : "validation failed: " + msg,
+                      kValidationFailed);
   } catch (const mq::Error& e) {
     return error_line(e.what(), kInputError);
   } catch (const std::bad_alloc&) {

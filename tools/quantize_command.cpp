@@ -73,12 +73,13 @@ std::string quantized_content(const Graph& g) {
   int64_t layers = 0, qdq = 0;
   for (const Node* n : g.nodes()) {
     switch (n->op()) {
-      case OpKind::QuantizeLinear: case OpKind::DequantizeLinear: ++qdq; break;
-      case OpKind::QLinearConv: case OpKind::QLinearMatMul: case OpKind::MatMulInteger: case OpKind::ConvInteger:
-        ++layers;
-        break;
-      default:
-        layers += quant::pattern_producing(n->op()) != nullptr;
+      case OpKind::QuantizeLinear:
+      case OpKind::DequantizeLinear: ++qdq; break;
+      case OpKind::QLinearConv:
+      case OpKind::QLinearMatMul:
+      case OpKind::MatMulInteger:
+      case OpKind::ConvInteger: ++layers; break;
+      default: layers += quant::pattern_producing(n->op()) != nullptr;
     }
   }
   if (!layers && !qdq) return "";
@@ -99,7 +100,8 @@ LayerSelection parse_layers(const QuantizeArgs& a) {
       return sel;
     }
     if (!quant::pattern_named(l))
-      throw UsageError("--layers: unknown layer type '" + l + "' (expected " + quant::pattern_names() + " or all)");
+      throw UsageError("--layers: unknown layer type '" + l + "' (expected " + quant::pattern_names() +
+                       " or all)");
     sel.types.push_back(l);
   }
   return sel;
@@ -119,8 +121,9 @@ int quantize_model(const QuantizeArgs& a) {
   if (!a.save_calibration.empty()) check_output_path(a.save_calibration, inputs);
   bool dynamic = a.mode == "dynamic";
   if (!dynamic && a.calib.empty() && a.load_calibration.empty())
-    throw UsageError("static quantization needs calibration data: give --calib PATH (or --load-calibration FILE, "
-                     "or use --mode dynamic)");
+    throw UsageError(
+        "static quantization needs calibration data: give --calib PATH (or --load-calibration FILE, "
+        "or use --mode dynamic)");
   if (dynamic && (!a.load_calibration.empty() || !a.save_calibration.empty()))
     throw UsageError("--mode dynamic uses no calibration: drop --load-calibration / --save-calibration");
 
@@ -132,7 +135,9 @@ int quantize_model(const QuantizeArgs& a) {
   q.activation_type = a.activation_type == "s8" || a.activation_type == "i8" ? DType::i8 : DType::u8;
   q.symmetric_activations = a.symmetric;
   q.fuse_activations = !a.no_fuse;
-  q.on_failure = a.on_failure == "warn" ? OnFailure::warn : a.on_failure == "ignore" ? OnFailure::ignore : OnFailure::error;
+  q.on_failure = a.on_failure == "warn"     ? OnFailure::warn
+                 : a.on_failure == "ignore" ? OnFailure::ignore
+                                            : OnFailure::error;
   q.min_sqnr_db = a.min_sqnr;
   q.fail_below_sqnr_db = a.fail_below;
   q.validation_samples = a.validation_samples;
@@ -205,7 +210,9 @@ int quantize_model(const QuantizeArgs& a) {
          (hold && !overlap ? ", " + std::to_string(hold) + " held back for validation" : ""));
     t0 = clock::now();
     Progress progress("calibrate");
-    copts.progress = [&](int64_t done, int64_t expected) { progress.update(done, expected ? expected : calib_end); };
+    copts.progress = [&](int64_t done, int64_t expected) {
+      progress.update(done, expected ? expected : calib_end);
+    };
     cal = calibrate(g, *calib_src, copts);
     progress.finish();
     if (copts.observer.kind == ObserverKind::auto_select) {
@@ -255,7 +262,8 @@ int quantize_model(const QuantizeArgs& a) {
 
   nlohmann::json report = nlohmann::json::parse(r.info.json());
   report["model"] = a.model;
-  report["output"] = {{"path", a.output}, {"format", serialization::file_extension(a.output)}, {"bytes", out_bytes}};
+  report["output"] = {
+      {"path", a.output}, {"format", serialization::file_extension(a.output)}, {"bytes", out_bytes}};
   report["input_bytes"] = file_bytes(a.model);
   report["validation_overlaps_calibration"] = overlap;
   report["passed"] = r.info.passed();
@@ -268,8 +276,8 @@ int quantize_model(const QuantizeArgs& a) {
     std::cout << report.dump(2) << '\n';
   } else if (!globals().quiet) {
     std::cout << r.info.table();
-    std::cout << "wrote " << a.output << " (" << human_bytes(out_bytes) << ", input " << human_bytes(file_bytes(a.model))
-              << ")\n";
+    std::cout << "wrote " << a.output << " (" << human_bytes(out_bytes) << ", input "
+              << human_bytes(file_bytes(a.model)) << ")\n";
   }
   return kOk;
 }
@@ -278,10 +286,12 @@ int quantize_model(const QuantizeArgs& a) {
 
 void add_quantize_command(CLI::App& app, Runner& run) {
   auto a = std::make_shared<QuantizeArgs>();
-  auto* cmd = app.add_subcommand("quantize", "Quantize a float model to int8 (import, calibrate, quantize, validate, save)");
+  auto* cmd = app.add_subcommand("quantize",
+                                 "Quantize a float model to int8 (import, calibrate, quantize, validate, save)");
   cmd->add_option("model", a->model, "Float model (.onnx, .mqm, .safetensors, .pt, .pth)")->required();
-  cmd->add_option("-o,--output", a->output, "Output model; the format follows the extension (.mqm, .safetensors, "
-                                           ".pt, .pth, .onnx as QDQ)")
+  cmd->add_option("-o,--output", a->output,
+                  "Output model; the format follows the extension (.mqm, .safetensors, "
+                  ".pt, .pth, .onnx as QDQ)")
       ->required();
   cmd->add_option("-c,--calib", a->calib,
                   "Calibration data: .npy, .npz, .pb, .safetensors files or folders (repeatable)")
@@ -293,13 +303,16 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->allow_extra_args(false);
   cmd->add_option("-n,--max-samples", a->max_samples, "Calibrate on at most this many samples (0 = all)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_option("-b,--batch", a->batch, "Calibration batch size when every input has a symbolic batch dim (else one sample per run)")
+  cmd->add_option("-b,--batch", a->batch,
+                  "Calibration batch size when every input has a symbolic batch dim (else one sample per run)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("-m,--mode", a->mode, "static (calibrated activations) or dynamic (activations per call)")
       ->check(CLI::IsMember({"static", "dynamic"}));
   cmd->add_flag("--requantize", a->requantize,
-                "The model is quantized already (QDQ, QOperator or monoquant's int8 ops): return it to float and quantize it again");
-  cmd->add_option("--layers", a->layers, "Patterns to quantize (default all): " + quant::pattern_names())->delimiter(',')
+                "The model is quantized already (QDQ, QOperator or monoquant's int8 ops): return it to float and "
+                "quantize it again");
+  cmd->add_option("--layers", a->layers, "Patterns to quantize (default all): " + quant::pattern_names())
+      ->delimiter(',')
       ->allow_extra_args(false);
   cmd->add_option("--include", a->include, "Quantize only layers whose name matches (glob; repeatable)")
       ->allow_extra_args(false);
@@ -328,7 +341,8 @@ void add_quantize_command(CLI::App& app, Runner& run) {
   cmd->add_option("-r,--report", a->report, "Write the JSON report to this file");
   add_threads_option(cmd, a->threads);
   cmd->add_option("--save-calibration", a->save_calibration, "Write the calibration table (JSON) to this file");
-  cmd->add_option("--load-calibration", a->load_calibration, "Use a saved calibration table instead of calibrating");
+  cmd->add_option("--load-calibration", a->load_calibration,
+                  "Use a saved calibration table instead of calibrating");
   cmd->add_flag("--json", a->json, "Print the JSON report instead of the table");
   cmd->callback([a, &run] { run = [a] { return quantize_model(*a); }; });
 }

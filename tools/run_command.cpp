@@ -55,7 +55,8 @@ TensorMap read_inputs(const Graph& g, const std::vector<std::string>& args, doub
       }
       continue;
     }
-    if (ext != ".npy") throw UsageError("--input " + arg + ": expected a .npy file (or NAME=FILE.npy, or an .npz)");
+    if (ext != ".npy")
+      throw UsageError("--input " + arg + ": expected a .npy file (or NAME=FILE.npy, or an .npz)");
     if (name.empty()) {
       if (g.inputs().size() != 1)
         throw UsageError("--input " + arg + ": the model has " + std::to_string(g.inputs().size()) +
@@ -66,7 +67,8 @@ TensorMap read_inputs(const Graph& g, const std::vector<std::string>& args, doub
     out[name] = prepare_array(serialization::load_npy(file), in, scale, file);
   }
   for (const Value* v : g.inputs())
-    if (!out.count(v->name())) throw UsageError("no --input given for model input '" + v->name() + "' " + v->type().str());
+    if (!out.count(v->name()))
+      throw UsageError("no --input given for model input '" + v->name() + "' " + v->type().str());
   return out;
 }
 
@@ -133,7 +135,8 @@ void add_run_command(CLI::App& app, Runner& run) {
   cmd->add_option("-o,--output", a->output, "Write every output to this .npz (or .npy for one output)");
   add_threads_option(cmd, a->threads);
   cmd->add_option("--values", a->values, "Values printed per output")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--scale", a->scale, "Multiply integer data converted to float inputs by this (e.g. 0.00392157)");
+  cmd->add_option("--scale", a->scale,
+                  "Multiply integer data converted to float inputs by this (e.g. 0.00392157)");
   cmd->add_flag("--json", a->json, "Print outputs as JSON");
   cmd->callback([a, &run] { run = [a] { return run_model(*a); }; });
 }

@@ -52,7 +52,8 @@ int64_t product(const std::vector<int64_t>& dims) {
 
 AutoRangeSelector::AutoRangeSelector(const Graph& g, const std::vector<std::string>& watched,
                                      const LayerSelection& layers, int64_t budget, int64_t total_budget)
-    : budget_(std::max<int64_t>(1, std::min(budget, total_budget / std::max<int64_t>(1, int64_t(watched.size()))))) {
+    : budget_(
+          std::max<int64_t>(1, std::min(budget, total_budget / std::max<int64_t>(1, int64_t(watched.size()))))) {
   for (const std::string& name : watched) {
     Entry& e = entries_[name];
     e.rng.seed(uint32_t(std::hash<std::string>{}(name)));
@@ -157,7 +158,8 @@ void AutoRangeSelector::keep_rows(Entry& e, const Tensor& t, int64_t room) const
   // the row holding the largest |x| replaces the first pick (the values a clipped range loses
   // are then always scored)
   const float* p = t.data<float>();
-  const int64_t top = (std::max_element(p, p + R * K, [](float a, float b) { return std::fabs(a) < std::fabs(b); }) - p) / K;
+  const int64_t top =
+      (std::max_element(p, p + R * K, [](float a, float b) { return std::fabs(a) < std::fabs(b); }) - p) / K;
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = p + (r == 0 ? top : offset + r * stride) * K;
     e.data.insert(e.data.end(), row, row + K);
@@ -216,8 +218,7 @@ void AutoRangeSelector::select(std::map<std::string, std::unique_ptr<Observer>>&
     if (it == observers.end() || it->second->kind() != ObserverKind::auto_select) continue;
     if (e.data.empty())  // no layer to measure the error in: MinMax, the first candidate
       it->second = std::move(auto_candidates(it->second->stats()).front());
-    else
-      jobs.push_back({&name, &e, &it->second});
+    else jobs.push_back({&name, &e, &it->second});
   }
   std::atomic<size_t> next{0};
   std::mutex failed_mutex;
@@ -232,7 +233,8 @@ void AutoRangeSelector::select(std::map<std::string, std::unique_ptr<Observer>>&
       }
     }
   };
-  const int n = std::max(1, std::min<int>(threads > 0 ? threads : int(std::thread::hardware_concurrency()), int(jobs.size())));
+  const int n = std::max(
+      1, std::min<int>(threads > 0 ? threads : int(std::thread::hardware_concurrency()), int(jobs.size())));
   std::vector<std::thread> pool;
   for (int t = 1; t < n; ++t) pool.emplace_back(work);
   work();
@@ -240,7 +242,8 @@ void AutoRangeSelector::select(std::map<std::string, std::unique_ptr<Observer>>&
   if (failed) std::rethrow_exception(failed);
 }
 
-void AutoRangeSelector::choose(const std::string& name, const Entry& e, std::unique_ptr<Observer>& observer) const {
+void AutoRangeSelector::choose(const std::string& name, const Entry& e,
+                               std::unique_ptr<Observer>& observer) const {
   with_context("choosing the range of '" + name + "'", [&] {
     const int64_t units = int64_t(e.data.size()) / product(e.unit);
     std::vector<int64_t> dims;

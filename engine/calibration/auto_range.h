@@ -16,8 +16,8 @@
 /// (run_node), and the outputs are compared with the layers' outputs on the unquantized
 /// subsample; the candidate with the smallest sum over layers of noise / signal (SqnrAccumulator)
 /// wins, but MinMax is kept unless a candidate halves its error (a layer's gain from clipping
-/// often does not reach the model's output; see choose()). A value read by no layer (a layer's output that only float ops read)
-/// keeps MinMax: scoring it on its own quantization error picked clipped ranges that float
+/// often does not reach the model's output; see choose()). A value read by no layer (a layer's output that only
+/// float ops read) keeps MinMax: scoring it on its own quantization error picked clipped ranges that float
 /// consumers taking maxima or logits cannot afford (magika: 30.0 → 10.2 dB).
 #include <cstdint>
 #include <map>

@@ -49,18 +49,20 @@ Tensor to_dtype(const Tensor& t, DType want, const std::string& path, const std:
     for (int64_t i = 0; i < t.numel(); ++i) d[i] = float(s[i]);
     return o;
   }
-  fail<InvalidArgument>(path, ": array for input '", input, "' is ", dtype_name(t.dtype()), " but the model expects ",
-                        dtype_name(want));
+  fail<InvalidArgument>(path, ": array for input '", input, "' is ", dtype_name(t.dtype()),
+                        " but the model expects ", dtype_name(want));
 }
 
 /// A contiguous copy of the view of `t` with `dims`, source strides `strides` (elements per
 /// dim) and first element `offset`.
 Tensor strided(const Tensor& t, std::vector<int64_t> dims, const std::vector<int64_t>& strides, int64_t offset) {
   if (dims.size() > size_t(kernels::kMaxCopyRank))
-    fail<UnsupportedError>("calibration array of rank ", dims.size(), " is above the supported ", kernels::kMaxCopyRank);
+    fail<UnsupportedError>("calibration array of rank ", dims.size(), " is above the supported ",
+                           kernels::kMaxCopyRank);
   Tensor o(t.dtype(), std::move(dims));
   if (o.numel() > 0)
-    kernels::strided_copy(t.raw(), o.raw(), {int(o.rank()), o.dims().data(), strides.data(), offset, dtype_size(t.dtype())});
+    kernels::strided_copy(t.raw(), o.raw(),
+                          {int(o.rank()), o.dims().data(), strides.data(), offset, dtype_size(t.dtype())});
   o.set_quant(t.quant());
   return o;
 }
@@ -187,15 +189,18 @@ StateFeed::StateFeed(const Graph& model, std::vector<StateLink> links) : links_(
       if (v->name() == l.output) out = v;
     for (Value* v : model.inputs())
       if (v->name() == l.input) in = v;
-    if (!out) fail<InvalidArgument>("state link ", l.output, "=", l.input, ": the model has no output '", l.output, "'");
-    if (!in) fail<InvalidArgument>("state link ", l.output, "=", l.input, ": the model has no input '", l.input, "'");
+    if (!out)
+      fail<InvalidArgument>("state link ", l.output, "=", l.input, ": the model has no output '", l.output, "'");
+    if (!in)
+      fail<InvalidArgument>("state link ", l.output, "=", l.input, ": the model has no input '", l.input, "'");
     if (!inputs.insert(l.input).second)
       fail<InvalidArgument>("state link ", l.output, "=", l.input, ": input '", l.input, "' is fed twice");
     if (out->dtype() != in->dtype())
       fail<InvalidArgument>("state link ", l.output, "=", l.input, ": output '", l.output, "' is ",
                             dtype_name(out->dtype()), " but input '", l.input, "' is ", dtype_name(in->dtype()));
     shapes_[l.input] = in->shape().str();
-    if (in->shape().has_rank() && in->shape().is_static()) zeros_[l.input] = Tensor(in->dtype(), in->shape().values());
+    if (in->shape().has_rank() && in->shape().is_static())
+      zeros_[l.input] = Tensor(in->dtype(), in->shape().values());
   }
 }
 
@@ -206,8 +211,8 @@ TensorMap StateFeed::apply(const TensorMap& batch) const {
     if (s != state_.end()) {
       auto b = batch.find(l.input);
       if (b != batch.end() && b->second.dims() != s->second.dims())
-        fail<InvalidArgument>("state output '", l.output, "' has shape ", s->second.shape().str(), " but input '", l.input,
-                              "' of the next batch has ", b->second.shape().str(),
+        fail<InvalidArgument>("state output '", l.output, "' has shape ", s->second.shape().str(), " but input '",
+                              l.input, "' of the next batch has ", b->second.shape().str(),
                               " (a stateful model is fed one sample per run)");
       out[l.input] = s->second;
     } else if (!batch.count(l.input)) {
@@ -271,8 +276,9 @@ FileSource::FileSource(const Graph& model, std::vector<std::string> paths, FileS
         std::sort(list.begin(), list.end());
         if (first.empty()) first = in.name, count = list.size();
         if (list.size() != count)
-          fail<InvalidArgument>(path.string(), ": folder '", in.name, "' holds ", list.size(), " files but folder '", first,
-                                "' holds ", count, " (one file per sample in each input's folder)");
+          fail<InvalidArgument>(path.string(), ": folder '", in.name, "' holds ", list.size(),
+                                " files but folder '", first, "' holds ", count,
+                                " (one file per sample in each input's folder)");
       }
       for (size_t i = 0; i < count; ++i) {
         std::map<std::string, std::string> sample;
@@ -285,21 +291,25 @@ FileSource::FileSource(const Graph& model, std::vector<std::string> paths, FileS
     for (auto& e : fs::directory_iterator(path)) kids.push_back(e.path());
     std::sort(kids.begin(), kids.end());
     for (auto& k : kids)
-      if (fs::is_directory(k) ? fs::exists(k / "input_0.pb") : is_data(k)) files_.push_back(read_entry(k.string()));
+      if (fs::is_directory(k) ? fs::exists(k / "input_0.pb") : is_data(k))
+        files_.push_back(read_entry(k.string()));
   }
-  if (files_.empty()) fail<InvalidArgument>("no calibration samples (.npy, .npz, .pb, .safetensors) found in the given paths");
+  if (files_.empty())
+    fail<InvalidArgument>("no calibration samples (.npy, .npz, .pb, .safetensors) found in the given paths");
   for (auto& f : files_) total_samples_ += f.samples;
   if (total_samples_ == 0) fail<InvalidArgument>("the calibration files hold no samples");
 }
 
-FileSource::Entry FileSource::read_entry(const std::string& path, const std::map<std::string, std::string>& per_input) const {
+FileSource::Entry FileSource::read_entry(const std::string& path,
+                                         const std::map<std::string, std::string>& per_input) const {
   auto read_file = [](const fs::path& p) -> std::map<std::string, Tensor> {
     const std::string e = serialization::file_extension(p.string());
     if (e == ".npy") return {{"0", serialization::load_npy(p.string())}};
     if (e == ".npz") return serialization::load_npz(p.string());
     if (e == ".safetensors") return serialization::load_safetensors(p.string()).tensors;
     if (e == ".pb") return {{"0", onnx::read_tensor_file(p.string())}};
-    fail<InvalidArgument>(p.string(), ": unknown calibration file type '", e, "' (expected .npy, .npz, .pb, .safetensors)");
+    fail<InvalidArgument>(p.string(), ": unknown calibration file type '", e,
+                          "' (expected .npy, .npz, .pb, .safetensors)");
   };
   if (!per_input.empty()) {
     // one file per input: its single array
@@ -307,7 +317,8 @@ FileSource::Entry FileSource::read_entry(const std::string& path, const std::map
     for (const auto& [name, file] : per_input) {
       auto a = read_file(file);
       if (a.size() != 1)
-        fail<InvalidArgument>(file, ": holds ", a.size(), " arrays; a file in the folder of input '", name, "' holds one");
+        fail<InvalidArgument>(file, ": holds ", a.size(), " arrays; a file in the folder of input '", name,
+                              "' holds one");
       arrays[name] = a.begin()->second;
     }
     return stack(path, std::move(arrays), false);
@@ -327,7 +338,8 @@ FileSource::Entry FileSource::read_entry(const std::string& path, const std::map
   return stack(path, read_file(p), ordered);
 }
 
-FileSource::Entry FileSource::stack(const std::string& path, std::map<std::string, Tensor> arrays, bool ordered) const {
+FileSource::Entry FileSource::stack(const std::string& path, std::map<std::string, Tensor> arrays,
+                                    bool ordered) const {
   Entry entry;
   std::string counted;  // the input that set entry.samples
   for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -340,7 +352,8 @@ FileSource::Entry FileSource::stack(const std::string& path, std::map<std::strin
     } else {
       auto it = arrays.find(in.name);
       if (it != arrays.end()) t = &it->second, array_name = in.name;
-      else if (inputs_.size() == 1 && arrays.size() == 1) t = &arrays.begin()->second, array_name = arrays.begin()->first;
+      else if (inputs_.size() == 1 && arrays.size() == 1)
+        t = &arrays.begin()->second, array_name = arrays.begin()->first;
     }
     if (!t) {
       if (in.optional) continue;
@@ -348,10 +361,11 @@ FileSource::Entry FileSource::stack(const std::string& path, std::map<std::strin
     }
     Tensor v = to_dtype(*t, in.dtype, path, in.name);
     auto mismatch = [&]() {
-      fail<InvalidArgument>(path, ": array '", array_name, "' for input '", in.name, "' has shape ", v.shape().str(),
-                            ", the model expects ", in.shape.str(),
-                            in.batch_axis ? " (samples stacked along its batch axis " + std::to_string(*in.batch_axis) + ")"
-                                          : " (whole per sample, or stacked along a new leading axis)");
+      fail<InvalidArgument>(path, ": array '", array_name, "' for input '", in.name, "' has shape ",
+                            v.shape().str(), ", the model expects ", in.shape.str(),
+                            in.batch_axis
+                                ? " (samples stacked along its batch axis " + std::to_string(*in.batch_axis) + ")"
+                                : " (whole per sample, or stacked along a new leading axis)");
     };
     // does `dims` (one sample, model rank) agree with the input's static dims, except `skip`?
     auto agrees = [&](const std::vector<int64_t>& dims, std::optional<size_t> skip) {
@@ -367,11 +381,12 @@ FileSource::Entry FileSource::stack(const std::string& path, std::map<std::strin
       const size_t a = *in.batch_axis;
       std::vector<int64_t> dims = v.dims();
       if (dims.size() + 1 == rank) dims.insert(dims.begin() + std::ptrdiff_t(a), 1);  // one sample, no batch axis
-      else if (dims.size() == rank + 1 && a == 0) dims = [&] {  // [k, m, ...]: k·m samples
-        std::vector<int64_t> d(dims.begin() + 1, dims.end());
-        d[0] *= dims[0];
-        return d;
-      }();
+      else if (dims.size() == rank + 1 && a == 0)
+        dims = [&] {  // [k, m, ...]: k·m samples
+          std::vector<int64_t> d(dims.begin() + 1, dims.end());
+          d[0] *= dims[0];
+          return d;
+        }();
       if (!agrees(dims, a)) mismatch();
       Tensor front = move_axis(v.reshaped(dims), a, 0);  // [n, dims without a...]
       std::vector<int64_t> sd = front.dims();
@@ -407,8 +422,8 @@ FileSource::Entry FileSource::stack(const std::string& path, std::map<std::strin
     const int64_t n = stacked.dim(0);
     if (n != 1 || in.batch_axis) {
       if (!counted.empty() && n != entry.samples)
-        fail<InvalidArgument>(path, ": array '", array_name, "' for input '", in.name, "' has shape ", v.shape().str(),
-                              ", ", n, " samples, but input '", counted, "' has ", entry.samples,
+        fail<InvalidArgument>(path, ": array '", array_name, "' for input '", in.name, "' has shape ",
+                              v.shape().str(), ", ", n, " samples, but input '", counted, "' has ", entry.samples,
                               " (each input holds the same number of samples, or one for all)");
       if (counted.empty()) counted = in.name, entry.samples = n;
     }

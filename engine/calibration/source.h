@@ -172,7 +172,7 @@ class StateFeed {
   std::vector<StateLink> links_;
   std::map<std::string, Tensor> zeros_;  // initial value of each state input with a static shape
   std::map<std::string, std::string> shapes_;
-  TensorMap state_;                       // by input name
+  TensorMap state_;  // by input name
 };
 
 }  // namespace mq

@@ -64,9 +64,7 @@ void StreamingHistogram::clear() {
   exponent_.reset();
 }
 
-uint64_t StreamingHistogram::total() const {
-  return std::accumulate(counts_.begin(), counts_.end(), uint64_t{0});
-}
+uint64_t StreamingHistogram::total() const { return std::accumulate(counts_.begin(), counts_.end(), uint64_t{0}); }
 
 double StreamingHistogram::edge(int64_t b) const {
   if (!exponent_) return 0.0;
@@ -113,8 +111,7 @@ void StreamingHistogram::merge(const StreamingHistogram& other) {
   if (other.exponent_) grow_to(std::max(other.exponent_.value(), exponent_.value_or(other.exponent_.value())));
   // Other's bin b maps to bin ((b − B/2) >> shift) + B/2 of this grid (exact: nested grids).
   const int shift = other.exponent_ ? std::min(*exponent_ - *other.exponent_, 62) : 0;
-  for (int64_t b = 0; b < bins(); ++b)
-    counts_[size_t(((b - half) >> shift) + half)] += other.counts_[size_t(b)];
+  for (int64_t b = 0; b < bins(); ++b) counts_[size_t(((b - half) >> shift) + half)] += other.counts_[size_t(b)];
 }
 
 void StreamingHistogram::assign(std::optional<int32_t> exponent, std::vector<uint64_t> counts) {
@@ -279,7 +276,8 @@ HistogramObserver::HistogramObserver(ObserverOptions options)
     fail<InvalidArgument>("percentile must be in (0, 100], got ", options_.percentile);
   // the entropy search runs on the B/2 bins of |x|
   if (options_.quantized_bins < 2 || options_.quantized_bins > options_.bins / 2)
-    fail<InvalidArgument>("quantized bins must be in [2, bins/2=", options_.bins / 2, "], got ", options_.quantized_bins);
+    fail<InvalidArgument>("quantized bins must be in [2, bins/2=", options_.bins / 2, "], got ",
+                          options_.quantized_bins);
 }
 
 void HistogramObserver::observe(const float* data, std::span<const int64_t> dims) {
@@ -303,9 +301,10 @@ std::pair<float, float> HistogramObserver::min_max() const {
 ObservedRange HistogramObserver::range(bool symmetric) const {
   const auto [mn, mx] = min_max();
   if (kind() == ObserverKind::auto_select) return {{mn}, {mx}, std::nullopt};  // MinMax until calibrate() chooses
-  const auto [lo_d, hi_d] = kind() == ObserverKind::entropy ? entropy_threshold(hist_, options_.quantized_bins, mn, mx)
-                            : kind() == ObserverKind::mse   ? mse_range(hist_, mn, mx, symmetric)
-                                                            : percentile_range(hist_, options_.percentile, symmetric);
+  const auto [lo_d, hi_d] =
+      kind() == ObserverKind::entropy ? entropy_threshold(hist_, options_.quantized_bins, mn, mx)
+      : kind() == ObserverKind::mse   ? mse_range(hist_, mn, mx, symmetric)
+                                      : percentile_range(hist_, options_.percentile, symmetric);
   float lo = std::max(float(lo_d), mn);
   float hi = std::min(float(hi_d), mx);
   lo = std::min(lo, hi);
@@ -351,7 +350,8 @@ ObserverStats HistogramObserver::stats() const {
 
 void HistogramObserver::load_stats(const ObserverStats& s) {
   if (s.kind != observer_kind_name(kind()))
-    fail<InvalidArgument>("stats of a '", s.kind, "' observer given to a ", observer_kind_name(kind()), " observer");
+    fail<InvalidArgument>("stats of a '", s.kind, "' observer given to a ", observer_kind_name(kind()),
+                          " observer");
   if (s.axis) fail<InvalidArgument>(observer_kind_name(kind()), " stats cannot have an axis");
   if (!s.histogram) fail<InvalidArgument>(observer_kind_name(kind()), " stats need a histogram");
   if (s.percentile != options_.percentile || s.quantized_bins != options_.quantized_bins)

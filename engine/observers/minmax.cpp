@@ -8,10 +8,9 @@
 namespace mq {
 namespace {
 
-ObservedRange make_range(const std::vector<float>& lo, const std::vector<float>& hi,
-                         std::optional<int64_t> axis, ObserverKind kind) {
-  if (lo.empty())
-    fail<InvalidArgument>(observer_kind_name(kind), " observer has not seen any data");
+ObservedRange make_range(const std::vector<float>& lo, const std::vector<float>& hi, std::optional<int64_t> axis,
+                         ObserverKind kind) {
+  if (lo.empty()) fail<InvalidArgument>(observer_kind_name(kind), " observer has not seen any data");
   return {lo, hi, axis};
 }
 
@@ -37,7 +36,8 @@ ObserverStats base_stats(const Observer& o, const std::vector<float>& lo, const 
 /// Validates the min/max part of a stats record against an observer's options.
 void check_stats(const Observer& o, const ObserverStats& s) {
   if (s.kind != observer_kind_name(o.kind()))
-    fail<InvalidArgument>("stats of a '", s.kind, "' observer given to a ", observer_kind_name(o.kind()), " observer");
+    fail<InvalidArgument>("stats of a '", s.kind, "' observer given to a ", observer_kind_name(o.kind()),
+                          " observer");
   if (s.axis != o.options().axis) fail<InvalidArgument>("stats axis does not match the observer's");
   if (s.min.size() != s.max.size())
     fail<InvalidArgument>("stats have ", s.min.size(), " minima but ", s.max.size(), " maxima");
@@ -57,7 +57,8 @@ void check_stats(const Observer& o, const ObserverStats& s) {
 
 MinMaxObserver::MinMaxObserver(ObserverOptions options) : options_(std::move(options)) {
   if (options_.kind != ObserverKind::minmax) fail<InvalidArgument>("MinMaxObserver needs kind minmax");
-  if (options_.axis && *options_.axis < 0) fail<InvalidArgument>("observer axis must be ≥ 0, got ", *options_.axis);
+  if (options_.axis && *options_.axis < 0)
+    fail<InvalidArgument>("observer axis must be ≥ 0, got ", *options_.axis);
 }
 
 void MinMaxObserver::observe(const float* data, std::span<const int64_t> dims) {
@@ -88,8 +89,8 @@ void MinMaxObserver::reset() {
 }
 
 size_t MinMaxObserver::state_bytes() const {
-  return sizeof(*this) + (min_.capacity() + max_.capacity() + scratch_min_.capacity() + scratch_max_.capacity()) *
-                             sizeof(float);
+  return sizeof(*this) +
+         (min_.capacity() + max_.capacity() + scratch_min_.capacity() + scratch_max_.capacity()) * sizeof(float);
 }
 
 void MinMaxObserver::merge(const Observer& other) {
@@ -129,7 +130,8 @@ MovingAverageMinMaxObserver::MovingAverageMinMaxObserver(ObserverOptions options
     fail<InvalidArgument>("MovingAverageMinMaxObserver needs kind moving-average");
   if (!(options_.averaging_constant > 0.0 && options_.averaging_constant <= 1.0))
     fail<InvalidArgument>("averaging constant must be in (0, 1], got ", options_.averaging_constant);
-  if (options_.axis && *options_.axis < 0) fail<InvalidArgument>("observer axis must be ≥ 0, got ", *options_.axis);
+  if (options_.axis && *options_.axis < 0)
+    fail<InvalidArgument>("observer axis must be ≥ 0, got ", *options_.axis);
 }
 
 void MovingAverageMinMaxObserver::observe(const float* data, std::span<const int64_t> dims) {
@@ -163,8 +165,8 @@ void MovingAverageMinMaxObserver::reset() {
 }
 
 size_t MovingAverageMinMaxObserver::state_bytes() const {
-  return sizeof(*this) + (min_.capacity() + max_.capacity() + scratch_min_.capacity() + scratch_max_.capacity()) *
-                             sizeof(float);
+  return sizeof(*this) +
+         (min_.capacity() + max_.capacity() + scratch_min_.capacity() + scratch_max_.capacity()) * sizeof(float);
 }
 
 void MovingAverageMinMaxObserver::merge(const Observer& other) {

@@ -38,8 +38,7 @@ void batch_min_max(const float* data, std::span<const int64_t> dims, std::option
     if (d < 0) fail<InvalidArgument>("observed batch has a negative dimension ", d);
   if (axis) {
     if (*axis < 0 || *axis >= int64_t(dims.size()))
-      fail<InvalidArgument>("observer channel axis ", *axis, " out of range for a batch of rank ",
-                            dims.size());
+      fail<InvalidArgument>("observer channel axis ", *axis, " out of range for a batch of rank ", dims.size());
     for (int64_t i = 0; i < *axis; ++i) outer *= dims[size_t(i)];
     channels = dims[size_t(*axis)];
     for (size_t i = size_t(*axis) + 1; i < dims.size(); ++i) inner *= dims[i];
@@ -67,8 +66,7 @@ void batch_min_max(const float* data, std::span<const int64_t> dims, std::option
 }
 
 void Observer::observe(const Tensor& t) {
-  if (t.dtype() != DType::f32)
-    fail<InvalidArgument>("observers take f32 tensors, got ", dtype_name(t.dtype()));
+  if (t.dtype() != DType::f32) fail<InvalidArgument>("observers take f32 tensors, got ", dtype_name(t.dtype()));
   observe(t.data<float>(), std::span<const int64_t>(t.dims()));
 }
 

@@ -42,18 +42,18 @@ ObserverKind parse_observer_kind(std::string_view name);
 /// Everything needed to build an observer.
 struct ObserverOptions {
   ObserverKind kind = ObserverKind::minmax;  ///< which algorithm
-  std::optional<int64_t> axis;    ///< per-channel axis (≥ 0; minmax and moving-average only)
-  double averaging_constant = 0.01;  ///< moving-average: weight of each new batch (PyTorch default)
-  double percentile = 99.99;      ///< percentile: % of values the range must cover, in (0, 100]
-  int32_t bins = 2048;            ///< histogram bins (a power of two ≥ 2·quantized_bins)
-  int32_t quantized_bins = 128;   ///< entropy: quantized levels (ORT's num_quantized_bins)
+  std::optional<int64_t> axis;               ///< per-channel axis (≥ 0; minmax and moving-average only)
+  double averaging_constant = 0.01;          ///< moving-average: weight of each new batch (PyTorch default)
+  double percentile = 99.99;                 ///< percentile: % of values the range must cover, in (0, 100]
+  int32_t bins = 2048;                       ///< histogram bins (a power of two ≥ 2·quantized_bins)
+  int32_t quantized_bins = 128;              ///< entropy: quantized levels (ORT's num_quantized_bins)
 };
 
 /// A chosen float range, per tensor (one entry) or per channel along `axis`.
 struct ObservedRange {
-  std::vector<float> min;        ///< lower end(s)
-  std::vector<float> max;        ///< upper end(s)
-  std::optional<int64_t> axis;   ///< channel axis, none = per tensor
+  std::vector<float> min;       ///< lower end(s)
+  std::vector<float> max;       ///< upper end(s)
+  std::optional<int64_t> axis;  ///< channel axis, none = per tensor
 };
 
 /// Min and max of each channel of a row-major batch (helper shared by the observers).

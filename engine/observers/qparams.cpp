@@ -57,8 +57,7 @@ std::pair<float, int32_t> ort_qparams(float min_val, float max_val, const QuantS
 void check_range(float min_val, float max_val) {
   if (!std::isfinite(min_val) || !std::isfinite(max_val))
     fail<InvalidArgument>("quantization range [", min_val, ", ", max_val, "] is not finite");
-  if (min_val > max_val)
-    fail<InvalidArgument>("quantization range has min ", min_val, " > max ", max_val);
+  if (min_val > max_val) fail<InvalidArgument>("quantization range has min ", min_val, " > max ", max_val);
 }
 
 /// Splits dims around `axis` into (outer, channels, inner) element counts.
@@ -87,8 +86,8 @@ void check_params(const QuantParams& qp, int64_t channels) {
   check_qtype(qp.qtype);
   const size_t want = qp.axis ? size_t(channels) : 1;
   if (qp.scales.size() != want || qp.zero_points.size() != want)
-    fail<InvalidArgument>("quant params have ", qp.scales.size(), " scales and ",
-                          qp.zero_points.size(), " zero points, expected ", want);
+    fail<InvalidArgument>("quant params have ", qp.scales.size(), " scales and ", qp.zero_points.size(),
+                          " zero points, expected ", want);
   for (float s : qp.scales)
     if (!(s > 0.0f) || !std::isfinite(s)) fail<InvalidArgument>("quantization scale ", s, " is not positive");
 }
@@ -110,8 +109,7 @@ QRange quant_range(const QuantScheme& s) {
   return s.symmetric ? QRange{-127, 127} : QRange{-128, 127};
 }
 
-std::pair<float, int32_t> compute_scale_zero_point(float min_val, float max_val,
-                                                   const QuantScheme& scheme) {
+std::pair<float, int32_t> compute_scale_zero_point(float min_val, float max_val, const QuantScheme& scheme) {
   check_range(min_val, max_val);
   return scheme.convention == QuantConvention::pytorch ? pytorch_qparams(min_val, max_val, scheme)
                                                        : ort_qparams(min_val, max_val, scheme);

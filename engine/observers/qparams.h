@@ -42,9 +42,9 @@ enum class QuantConvention : uint8_t {
 
 /// How a range is mapped to integers.
 struct QuantScheme {
-  DType qtype = DType::u8;        ///< u8 or i8
-  bool symmetric = false;         ///< range ±max(|min|, |max|), fixed zero point
-  bool reduce_range = false;      ///< use 7 bits (for CPUs whose u8×s8 products may saturate)
+  DType qtype = DType::u8;    ///< u8 or i8
+  bool symmetric = false;     ///< range ±max(|min|, |max|), fixed zero point
+  bool reduce_range = false;  ///< use 7 bits (for CPUs whose u8×s8 products may saturate)
   QuantConvention convention = QuantConvention::pytorch;  ///< whose formulas to follow
 
   /// Activation default: u8 asymmetric per tensor.
@@ -66,8 +66,7 @@ inline constexpr float kScaleEps = 1.1920928955078125e-07f;
 QRange quant_range(const QuantScheme& scheme);
 
 /// Scale and zero point for one range [min_val, max_val] (min ≤ max; both finite).
-std::pair<float, int32_t> compute_scale_zero_point(float min_val, float max_val,
-                                                   const QuantScheme& scheme);
+std::pair<float, int32_t> compute_scale_zero_point(float min_val, float max_val, const QuantScheme& scheme);
 
 /// Per-tensor QuantParams from one range.
 QuantParams compute_qparams(float min_val, float max_val, const QuantScheme& scheme);
@@ -89,6 +88,5 @@ Tensor dequantize_tensor(const Tensor& q);
 
 /// quantize then dequantize (what the quantized model will see in place of `x`).
 Tensor fake_quantize(const Tensor& x, const QuantParams& qp);
-
 
 }  // namespace mq

@@ -47,7 +47,8 @@ k::ActivationParams params(const ExecContext& ctx, k::Activation act) {
     case k::Activation::hard_sigmoid: return {a.get_float_or("alpha", 0.2f), a.get_float_or("beta", 0.5f)};
     case k::Activation::elu: return {a.get_float_or("alpha", 1.f), 0.f};
     case k::Activation::selu:
-      return {a.get_float_or("alpha", 1.67326319217681884765625f), a.get_float_or("gamma", 1.05070102214813232421875f)};
+      return {a.get_float_or("alpha", 1.67326319217681884765625f),
+              a.get_float_or("gamma", 1.05070102214813232421875f)};
     default: return {};
   }
 }
@@ -58,15 +59,18 @@ void run_activation(ExecContext& ctx) {
   const k::ActivationParams ap = params(ctx, Act);
   const float* px = x.data<float>();
   float* py = ctx.out(0).data<float>();
-  parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::activation_f32(Act, ap, px + b, py + b, e - b); });
+  parallel_elements(ctx, x.numel(),
+                    [&](int64_t b, int64_t e) { k::activation_f32(Act, ap, px + b, py + b, e - b); });
 }
 
 void run_gelu(ExecContext& ctx) {
   const Tensor& x = ctx.in(0);
-  auto act = ctx.attrs().get_string_or("approximate", "none") == "tanh" ? k::Activation::gelu_tanh : k::Activation::gelu;
+  auto act =
+      ctx.attrs().get_string_or("approximate", "none") == "tanh" ? k::Activation::gelu_tanh : k::Activation::gelu;
   const float* px = x.data<float>();
   float* py = ctx.out(0).data<float>();
-  parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::activation_f32(act, {}, px + b, py + b, e - b); });
+  parallel_elements(ctx, x.numel(),
+                    [&](int64_t b, int64_t e) { k::activation_f32(act, {}, px + b, py + b, e - b); });
 }
 
 void run_relu(ExecContext& ctx) {

@@ -37,13 +37,11 @@ std::shared_ptr<void> prepare(const Node& n, const SessionOptions& options) {
   o.profile = false;
   for (auto& [attr, g] : subgraphs(n)) {
     Sub s;
-    s.session = with_context("subgraph '" + attr + "'",
-                             [&, g = g] { return std::make_unique<Session>(*g, o); });
+    s.session = with_context("subgraph '" + attr + "'", [&, g = g] { return std::make_unique<Session>(*g, o); });
     const Graph& sg = s.session->graph();
     for (Value* v : sg.inputs()) s.inputs.push_back(v->name());
     for (Value* v : sg.outputs()) s.outputs.push_back(v->name());
-    if (s.inputs.size() < outer)
-      fail<ShapeError>("subgraph '", attr, "' has fewer inputs than outer values");
+    if (s.inputs.size() < outer) fail<ShapeError>("subgraph '", attr, "' has fewer inputs than outer values");
     s.formal = s.inputs.size() - outer;
     for_each_graph(*g, [&](Graph& x) {
       for (Value* v : x.values()) s.names.insert(v->name());
@@ -68,20 +66,16 @@ std::vector<Tensor> run_sub(ExecContext& c, Sub& s, std::vector<Tensor> own) {
     for (const std::string& name : *c.tapped)
       if (s.names.count(name)) mine.push_back(name);
   // the subgraph runs on the enclosing run's workers (idle while this step waits)
-  TensorMap out =
-      s.session->run_nested(in, mine, mine.empty() ? Session::Tap() : *c.tap, c.pool, c.threads);
+  TensorMap out = s.session->run_nested(in, mine, mine.empty() ? Session::Tap() : *c.tap, c.pool, c.threads);
   std::vector<Tensor> r;
   for (const std::string& name : s.outputs) r.push_back(out.at(name));
   return r;
 }
 
-Sub& sub(ExecContext& c, const char* attr) {
-  return static_cast<State*>(c.state)->subs.at(attr);
-}
+Sub& sub(ExecContext& c, const char* attr) { return static_cast<State*>(c.state)->subs.at(attr); }
 
 bool truth(const Tensor& t, const Node& n, const char* what) {
-  if (t.numel() != 1)
-    fail<ShapeError>(n.describe(), ": ", what, " must hold one element, got ", t.shape().str());
+  if (t.numel() != 1) fail<ShapeError>(n.describe(), ": ", what, " must hold one element, got ", t.shape().str());
   return t.to_int64()[0] != 0;
 }
 
@@ -120,20 +114,17 @@ Tensor take(const Tensor& x, size_t axis, int64_t index) {
 
 /// The tensors of `parts` (same shape) stacked along a new `axis`; `reverse` stacks them last
 /// first.
-Tensor stack(const std::vector<Tensor>& parts, size_t axis, bool reverse, const Node& n,
-             int64_t max_bytes) {
+Tensor stack(const std::vector<Tensor>& parts, size_t axis, bool reverse, const Node& n, int64_t max_bytes) {
   const Tensor& p0 = parts.front();
   if (max_bytes > 0 && double(p0.nbytes()) * double(parts.size()) > double(max_bytes))
     fail<ShapeError>(n.describe(), ": a scan output of ", parts.size(), " × ", p0.nbytes(),
-                     " bytes is above the session's limit of ", max_bytes,
-                     " (SessionOptions::max_tensor_bytes)");
+                     " bytes is above the session's limit of ", max_bytes, " (SessionOptions::max_tensor_bytes)");
   for (const Tensor& p : parts)
     if (p.dims() != p0.dims() || p.dtype() != p0.dtype())
-      fail<ShapeError>(n.describe(), ": a scan output is ", p0.shape().str(),
-                       " in one iteration and ", p.shape().str(), " in another");
+      fail<ShapeError>(n.describe(), ": a scan output is ", p0.shape().str(), " in one iteration and ",
+                       p.shape().str(), " in another");
   std::vector<int64_t> dims = p0.dims();
-  if (axis > dims.size())
-    fail<ShapeError>(n.describe(), ": scan output axis ", axis, " is out of range");
+  if (axis > dims.size()) fail<ShapeError>(n.describe(), ": scan output axis ", axis, " is out of range");
   int64_t outer = 1;
   for (size_t i = 0; i < axis; ++i) outer *= dims[i];
   const size_t inner = block_bytes(dims, axis, p0.dtype());
@@ -194,8 +185,7 @@ void run_loop(ExecContext& c) {
   for (size_t k = 0; k < scans; ++k)
     c.outputs.push_back(
         ys[k].empty() ? empty_stack(body.session->graph().outputs()[1 + carried + k]->type(), 0)
-                      : stack(ys[k], 0, false, c.node,
-                              static_cast<State*>(c.state)->options.max_tensor_bytes));
+                      : stack(ys[k], 0, false, c.node, static_cast<State*>(c.state)->options.max_tensor_bytes));
 }
 
 void run_scan(ExecContext& c) {
@@ -215,8 +205,7 @@ void run_scan(ExecContext& c) {
     size_t axis = size_t(normalize_axis(in_axes[j], int64_t(x.rank())));
     axes.push_back(axis);
     if (len >= 0 && x.dim(axis) != len)
-      fail<ShapeError>(c.node.describe(), ": scan inputs have ", len, " and ", x.dim(axis),
-                       " steps");
+      fail<ShapeError>(c.node.describe(), ": scan inputs have ", len, " and ", x.dim(axis), " steps");
     len = x.dim(axis);
   }
   std::vector<Tensor> st;
@@ -224,8 +213,7 @@ void run_scan(ExecContext& c) {
   std::vector<std::vector<Tensor>> ys(scans);
   for (int64_t t = 0; t < len; ++t) {
     std::vector<Tensor> own = st;
-    for (size_t j = 0; j < m; ++j)
-      own.push_back(take(c.in(states + j), axes[j], in_dirs[j] ? len - 1 - t : t));
+    for (size_t j = 0; j < m; ++j) own.push_back(take(c.in(states + j), axes[j], in_dirs[j] ? len - 1 - t : t));
     std::vector<Tensor> out = run_sub(c, body, std::move(own));
     for (size_t i = 0; i < states; ++i) st[i] = std::move(out[i]);
     for (size_t k = 0; k < scans; ++k) ys[k].push_back(std::move(out[states + k]));
@@ -233,13 +221,11 @@ void run_scan(ExecContext& c) {
   c.outputs = std::move(st);
   for (size_t k = 0; k < scans; ++k) {
     const ValueType& y = body.session->graph().outputs()[states + k]->type();
-    int64_t rank =
-        ys[k].empty() ? int64_t(y.shape.has_rank() ? y.shape.rank() : 0) : int64_t(ys[k][0].rank());
+    int64_t rank = ys[k].empty() ? int64_t(y.shape.has_rank() ? y.shape.rank() : 0) : int64_t(ys[k][0].rank());
     size_t axis = size_t(normalize_axis(out_axes[k], rank + 1));
-    c.outputs.push_back(ys[k].empty()
-                            ? empty_stack(y, axis)
-                            : stack(ys[k], axis, out_dirs[k] != 0, c.node,
-                                    static_cast<State*>(c.state)->options.max_tensor_bytes));
+    c.outputs.push_back(ys[k].empty() ? empty_stack(y, axis)
+                                      : stack(ys[k], axis, out_dirs[k] != 0, c.node,
+                                              static_cast<State*>(c.state)->options.max_tensor_bytes));
   }
 }
 

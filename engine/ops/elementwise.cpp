@@ -106,16 +106,16 @@ void run_pow(ExecContext& ctx) {
   const Tensor& b = ctx.in(1);
   Tensor& y = ctx.out(0);
   if (a.dtype() == DType::f32 && b.dtype() == DType::f32) {
-    k::binary<float>(k::BinaryOp::pow, plan(ctx, y, {&a, &b}), a.data<float>(), b.data<float>(),
-                     y.data<float>());
+    k::binary<float>(k::BinaryOp::pow, plan(ctx, y, {&a, &b}), a.data<float>(), b.data<float>(), y.data<float>());
     return;
   }
   Tensor a64 = converted(ctx.node, a, DType::f64), b64 = converted(ctx.node, b, DType::f64);
   Tensor y64(DType::f64, y.dims());
   k::binary<double>(k::BinaryOp::pow, plan(ctx, y, {&a64, &b64}), a64.data<double>(), b64.data<double>(),
                     y64.data<double>());
-  dispatch<false>(y.dtype(), ctx.node,
-           [&](auto tag) { k::convert<double, decltype(tag)>(y64.data<double>(), ptr<decltype(tag)>(y), y.numel()); });
+  dispatch<false>(y.dtype(), ctx.node, [&](auto tag) {
+    k::convert<double, decltype(tag)>(y64.data<double>(), ptr<decltype(tag)>(y), y.numel());
+  });
 }
 
 template <k::CompareOp Op>
@@ -149,7 +149,9 @@ void run_unary(ExecContext& ctx) {
   });
 }
 
-void run_not(ExecContext& ctx) { k::logical_not(ctx.in(0).data<bool>(), ctx.out(0).data<bool>(), ctx.in(0).numel()); }
+void run_not(ExecContext& ctx) {
+  k::logical_not(ctx.in(0).data<bool>(), ctx.out(0).data<bool>(), ctx.in(0).numel());
+}
 
 void run_where(ExecContext& ctx) {
   const Tensor& c = ctx.in(0);

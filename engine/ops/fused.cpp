@@ -22,8 +22,8 @@ struct FusedState {
   /// A program of one u8 / i8 operand is a function of its 256 values: the result for
   /// each byte, computed once by the same kernel (so a lookup gives the same bits).
   bool lookup = false;
-  std::vector<uint8_t> table8;   // quantized output
-  std::vector<float> table32;    // f32 output
+  std::vector<uint8_t> table8;  // quantized output
+  std::vector<float> table32;   // f32 output
 };
 
 k::FusedType type_of(DType t) {
@@ -55,11 +55,14 @@ std::shared_ptr<void> prepare_fused(const Node& n) {
   auto s = std::make_shared<FusedState>();
   s->program = decode_fused_program(n);
   if (n.output(0)->dtype() != DType::f32) {
-    s->out_q = {n.attrs().get_float_or("output_scale", 0.f), int32_t(n.attrs().get_int_or("output_zero_point", 0))};
+    s->out_q = {n.attrs().get_float_or("output_scale", 0.f),
+                int32_t(n.attrs().get_int_or("output_zero_point", 0))};
     const int64_t lo = n.output(0)->dtype() == DType::u8 ? 0 : -128;
-    if (!(s->out_q.scale > 0.f) || !std::isfinite(s->out_q.scale) || s->out_q.zero_point < lo || s->out_q.zero_point > lo + 255)
-      fail<InvalidArgument>(n.describe(), ": attributes 'output_scale' ", s->out_q.scale, " and 'output_zero_point' ",
-                            s->out_q.zero_point, " are not a ", dtype_name(n.output(0)->dtype()), " quantization");
+    if (!(s->out_q.scale > 0.f) || !std::isfinite(s->out_q.scale) || s->out_q.zero_point < lo ||
+        s->out_q.zero_point > lo + 255)
+      fail<InvalidArgument>(n.describe(), ": attributes 'output_scale' ", s->out_q.scale,
+                            " and 'output_zero_point' ", s->out_q.zero_point, " are not a ",
+                            dtype_name(n.output(0)->dtype()), " quantization");
   }
   const DType in = n.inputs().size() == 1 ? n.input(0)->dtype() : DType::f32;
   if (in == DType::u8 || in == DType::i8) build_table(*s, in, n.output(0)->dtype());
@@ -70,7 +73,8 @@ void run_lookup(ExecContext& ctx, const FusedState& s) {
   const Tensor& x = ctx.in(0);
   const auto* px = static_cast<const uint8_t*>(x.raw());
   if (x.numel() != ctx.out(0).numel())
-    fail<ShapeError>(ctx.node.describe(), ": output ", ctx.out(0).shape().str(), " does not match operand ", x.shape().str());
+    fail<ShapeError>(ctx.node.describe(), ": output ", ctx.out(0).shape().str(), " does not match operand ",
+                     x.shape().str());
   if (!s.table8.empty()) {
     auto* py = static_cast<uint8_t*>(ctx.out(0).raw());
     const uint8_t* t = s.table8.data();
@@ -109,7 +113,8 @@ void run_fused(ExecContext& ctx) {
     sizes[i] = dtype_size(t.dtype());
   }
   k::FusedOutput out;
-  if (!fused_type(y.dtype(), out.type)) fail<InvalidArgument>(ctx.node.describe(), ": output type ", dtype_name(y.dtype()));
+  if (!fused_type(y.dtype(), out.type))
+    fail<InvalidArgument>(ctx.node.describe(), ": output type ", dtype_name(y.dtype()));
   out.q = state->out_q;
   const size_t out_size = dtype_size(y.dtype());
   k::BroadcastPlan plan;
@@ -125,7 +130,8 @@ void run_fused(ExecContext& ctx) {
     if (scratch.size() < need) scratch.resize(need);
     k::FusedOperand ops[k::kMaxBroadcastOperands];
     k::for_each_run(p, [&](const int64_t* o, int64_t at, int64_t n) {
-      for (size_t i = 0; i < num; ++i) ops[i] = {base[i] + size_t(off[i] + o[i]) * sizes[i], p.inner_stride(i), types[i]};
+      for (size_t i = 0; i < num; ++i)
+        ops[i] = {base[i] + size_t(off[i] + o[i]) * sizes[i], p.inner_stride(i), types[i]};
       k::FusedOutput run_out = out;
       run_out.ptr = py + size_t(off[num] + at) * out_size;
       k::fused_elementwise(prog.data(), num_instr, ops, int32_t(num), run_out, n, scratch.data());

@@ -37,7 +37,8 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
     const int64_t* w = &ints[4 * i];
     k::FusedInstr& in = prog[i];
     // the largest op code per kind
-    const int64_t max_op[] = {int64_t(k::BinaryOp::min), int64_t(k::UnaryOp::cos), int64_t(k::Activation::gelu_tanh), 0, 0, 0, 1};
+    const int64_t max_op[] = {
+        int64_t(k::BinaryOp::min), int64_t(k::UnaryOp::cos), int64_t(k::Activation::gelu_tanh), 0, 0, 0, 1};
     if (w[0] < 0 || w[0] > int64_t(k::FusedKind::fake_quant) || w[1] < 0 || w[1] > max_op[w[0]])
       fail<InvalidArgument>(n.describe(), ": instruction ", i, " has kind ", w[0], " and op ", w[1],
                             ", which are not an elementwise operation");
@@ -49,15 +50,16 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
       const int64_t s = w[2 + j];
       if (j == 1 && !binary) continue;
       if (s < k::kFusedImmediate || s >= slots)
-        fail<InvalidArgument>(n.describe(), ": instruction ", i, " reads slot ", s, "; it may read -1 (immediate) to ",
-                              slots - 1);
+        fail<InvalidArgument>(n.describe(), ": instruction ", i, " reads slot ", s,
+                              "; it may read -1 (immediate) to ", slots - 1);
     }
     // int8 operands are read by dequantize instructions only, and those read nothing else
     for (int j = 0; j < (binary ? 2 : 1); ++j) {
       const int64_t s = w[2 + j];
       const bool int8 = s >= 0 && s < inputs && n.input(size_t(s))->dtype() != DType::f32;
       const bool dq = in.kind == k::FusedKind::dequantize;
-      if (dq ? !(s >= 0 && s < inputs && (n.input(size_t(s))->dtype() == DType::u8 || n.input(size_t(s))->dtype() == DType::i8))
+      if (dq ? !(s >= 0 && s < inputs &&
+                 (n.input(size_t(s))->dtype() == DType::u8 || n.input(size_t(s))->dtype() == DType::i8))
              : int8)
         fail<InvalidArgument>(n.describe(), ": instruction ", i, " reads slot ", s, ", which ",
                               dq ? "is not a u8 or i8 operand" : "is not f32");
@@ -72,8 +74,8 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
       const float lo = dq || in.op == 1 ? -128.f : 0.f, hi = dq ? 255.f : lo + 255.f;
       if (!(in.params.alpha > 0.f) || !std::isfinite(in.params.alpha) || !(in.imm >= lo && in.imm <= hi) ||
           in.imm != std::nearbyint(in.imm))
-        fail<InvalidArgument>(n.describe(), ": instruction ", i, " has scale ", in.params.alpha, " and zero point ", in.imm,
-                              ", which are not a quantization");
+        fail<InvalidArgument>(n.describe(), ": instruction ", i, " has scale ", in.params.alpha,
+                              " and zero point ", in.imm, ", which are not a quantization");
     }
   }
   return prog;

@@ -27,10 +27,16 @@ int64_t product(const std::vector<int64_t>& d, size_t from, size_t to) {
 
 kernels::LayerEpilogue layer_epilogue(const Node& n) {
   using A = kernels::LayerActivation;
-  static const std::map<std::string, A> kinds = {
-      {"", A::none},           {"Relu", A::relu}, {"LeakyRelu", A::leaky_relu}, {"Clip", A::clip},
-      {"Sigmoid", A::sigmoid}, {"Tanh", A::tanh}, {"Silu", A::silu},           {"HardSwish", A::hard_swish},
-      {"HardSigmoid", A::hard_sigmoid},           {"Gelu", A::gelu}};
+  static const std::map<std::string, A> kinds = {{"", A::none},
+                                                 {"Relu", A::relu},
+                                                 {"LeakyRelu", A::leaky_relu},
+                                                 {"Clip", A::clip},
+                                                 {"Sigmoid", A::sigmoid},
+                                                 {"Tanh", A::tanh},
+                                                 {"Silu", A::silu},
+                                                 {"HardSwish", A::hard_swish},
+                                                 {"HardSigmoid", A::hard_sigmoid},
+                                                 {"Gelu", A::gelu}};
   kernels::LayerEpilogue e;
   e.act = kinds.at(n.attrs().get_string_or("activation", ""));
   e.alpha = n.attrs().get_float_or("activation_alpha", 0.f);
@@ -54,7 +60,8 @@ void run_linear(ExecContext& c) {
   const kernels::LayerEpilogue e = layer_epilogue(c.node);
   if (e.residual && c.in(3).dims() != c.out(0).dims())
     fail<ShapeError>(c.node.describe(), ": residual ", c.in(3).shape().str(), " does not have the output's shape ",
-                     c.out(0).shape().str(), " (a broadcasting Add cannot be fused; build the Session with "
+                     c.out(0).shape().str(),
+                     " (a broadcasting Add cannot be fused; build the Session with "
                      "SessionOptions::optimize = false)");
   const float* z = e.residual ? c.in(3).data<float>() : nullptr;
   if (k == 0) {
@@ -65,7 +72,8 @@ void run_linear(ExecContext& c) {
   // constant weights: oneDNN's matmul on weights reordered once, on the Session's threads
   if (auto* st = static_cast<LinearState*>(c.state);
       st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
-    auto plan = st->get({c.threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, c.threads); });
+    auto plan = st->get({c.threads},
+                        [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, c.threads); });
     if (plan) {
       if (z && z != y) std::copy(z, z + m * n, y);
       if (plan->run(m, x.data<float>(), y)) return;
@@ -166,7 +174,6 @@ int auto_pad_code(const std::string& s) {
   return 0;
 }
 
-
 /// A Conv2d's oneDNN primitives, one per input shape and thread count, built on first use
 /// (weights constant) and kept for the Session.
 using ConvState = PlanCache<kernels::DnnlConv>;
@@ -202,14 +209,16 @@ void run_conv2d(ExecContext& c) {
   p.pad_top = gh.pad_begin;
   p.pad_left = gw.pad_begin;
   Tensor& y = c.out(0);  // the kernel writes its own geometry: it must be the output's
-  const std::vector<int64_t> want = nhwc ? std::vector<int64_t>{p.n, p.oh, p.ow, p.m}
-                                         : std::vector<int64_t>{p.n, p.m, p.oh, p.ow};
+  const std::vector<int64_t> want =
+      nhwc ? std::vector<int64_t>{p.n, p.oh, p.ow, p.m} : std::vector<int64_t>{p.n, p.m, p.oh, p.ow};
   if (y.dims() != want)
-    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's geometry");
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(),
+                     " does not match the convolution's geometry");
   const kernels::LayerEpilogue e = layer_epilogue(c.node);
   if (e.residual && c.in(3).dims() != y.dims())
     fail<ShapeError>(c.node.describe(), ": residual ", c.in(3).shape().str(), " does not have the output's shape ",
-                     y.shape().str(), " (a broadcasting Add cannot be fused; build the Session with "
+                     y.shape().str(),
+                     " (a broadcasting Add cannot be fused; build the Session with "
                      "SessionOptions::optimize = false)");
   const float* z = e.residual ? c.in(3).data<float>() : nullptr;
   if (y.numel() == 0) return;
@@ -255,13 +264,17 @@ kernels::RnnActivation activation(const std::string& name, const std::vector<flo
     int uses;  // 0 none, 1 alpha, 2 alpha and beta
     float alpha, beta;
   };
-  static const Entry table[] = {
-      {"Sigmoid", K::sigmoid, 0, 0, 0},          {"Tanh", K::tanh, 0, 0, 0},
-      {"Relu", K::relu, 0, 0, 0},                {"HardSigmoid", K::hard_sigmoid, 2, 0.2f, 0.5f},
-      {"LeakyRelu", K::leaky_relu, 1, 0.01f, 0}, {"ThresholdedRelu", K::thresholded_relu, 1, 1.f, 0},
-      {"ScaledTanh", K::scaled_tanh, 2, 1.f, 1.f}, {"Affine", K::affine, 2, 1.f, 0.f},
-      {"Elu", K::elu, 1, 1.f, 0},                {"Softsign", K::softsign, 0, 0, 0},
-      {"Softplus", K::softplus, 0, 0, 0}};
+  static const Entry table[] = {{"Sigmoid", K::sigmoid, 0, 0, 0},
+                                {"Tanh", K::tanh, 0, 0, 0},
+                                {"Relu", K::relu, 0, 0, 0},
+                                {"HardSigmoid", K::hard_sigmoid, 2, 0.2f, 0.5f},
+                                {"LeakyRelu", K::leaky_relu, 1, 0.01f, 0},
+                                {"ThresholdedRelu", K::thresholded_relu, 1, 1.f, 0},
+                                {"ScaledTanh", K::scaled_tanh, 2, 1.f, 1.f},
+                                {"Affine", K::affine, 2, 1.f, 0.f},
+                                {"Elu", K::elu, 1, 1.f, 0},
+                                {"Softsign", K::softsign, 0, 0, 0},
+                                {"Softplus", K::softplus, 0, 0, 0}};
   for (const Entry& e : table) {
     if (name != e.name) continue;
     kernels::RnnActivation a{e.kind, e.alpha, e.beta};
@@ -296,7 +309,8 @@ void run_recurrent(ExecContext& c) {
   std::vector<int32_t> lens;
   if (c.has(4)) {
     for (int64_t v : c.in(4).to_int64()) {
-      if (v < 0 || v > S) fail<InvalidArgument>(c.node.describe(), ": sequence_lens value ", v, " is outside [0, ", S, "]");
+      if (v < 0 || v > S)
+        fail<InvalidArgument>(c.node.describe(), ": sequence_lens value ", v, " is outside [0, ", S, "]");
       lens.push_back(int32_t(v));
     }
     if (int64_t(lens.size()) != B) fail<ShapeError>(c.node.describe(), ": sequence_lens must have ", B, " values");
@@ -327,7 +341,8 @@ void run_recurrent(ExecContext& c) {
   std::vector<kernels::RnnParams> params(size_t(D), p);
   size_t ai = 0, bi = 0;
   for (int64_t d = 0; d < D; ++d) {
-    for (size_t k = 0; k < n_acts; ++k) params[d].act[k] = activation(names[d * n_acts + k], alphas, betas, ai, bi);
+    for (size_t k = 0; k < n_acts; ++k)
+      params[d].act[k] = activation(names[d * n_acts + k], alphas, betas, ai, bi);
     params[d].reverse = dir == "reverse" || d == 1;
   }
   // the directions are independent: one thread each when the Session has two
@@ -353,7 +368,9 @@ void run_recurrent(ExecContext& c) {
     t.y_c = yc ? yc + so : nullptr;
     if (packed) {
       // weights reordered once per Session (and direction) for oneDNN's matmul
-      auto make = [&](int64_t n, int64_t k, const float* m) { return kernels::DnnlLinear::create(n, k, m, nullptr, {}, 1); };
+      auto make = [&](int64_t n, int64_t k, const float* m) {
+        return kernels::DnnlLinear::create(n, k, m, nullptr, {}, 1);
+      };
       wp[dd] = packed->get({d, 0}, [&] { return make(GH, I, t.w); });
       rp[dd] = packed->get({d, 1}, [&] { return make(GH, H, t.r); });
       t.w_packed = wp[dd].get();

@@ -38,9 +38,10 @@ kernels::PoolParams pool_params(const ExecContext& c) {
   p.nc = x.dim(0) * x.dim(nhwc(c) ? 3 : 1);
   const size_t off = 3 - nd;
   for (size_t d = 0; d < nd; ++d) {
-    auto g = kernels::spatial_geometry(x.dim(first + d), kernel[d], strides[d], dil[d], pads[d],
-                                       pads[d + nd], ap, ceil_mode);
-    if (g.out != c.outputs.at(0).dim(first + d))  // the kernel writes what its geometry says: never past the output
+    auto g = kernels::spatial_geometry(x.dim(first + d), kernel[d], strides[d], dil[d], pads[d], pads[d + nd], ap,
+                                       ceil_mode);
+    if (g.out !=
+        c.outputs.at(0).dim(first + d))  // the kernel writes what its geometry says: never past the output
       fail<ShapeError>(c.node.describe(), ": pooling geometry gives ", g.out, " outputs where inference gave ",
                        c.outputs.at(0).dim(first + d));
     p.in[off + d] = x.dim(first + d);
@@ -71,7 +72,8 @@ bool run_pool_2d(ExecContext& c, const kernels::PoolParams& p, bool is_max) {
   std::vector<int64_t> key = x.dims();
   key.push_back(c.threads);
   auto make = [&] { return kernels::DnnlPool::create(p, batch, channels, is_max, nc_last, c.threads); };
-  auto plan = c.state ? static_cast<PoolState*>(c.state)->get(key, make) : std::shared_ptr<kernels::DnnlPool>(make());
+  auto plan =
+      c.state ? static_cast<PoolState*>(c.state)->get(key, make) : std::shared_ptr<kernels::DnnlPool>(make());
   if (plan && plan->run(x.data<float>(), y.data<float>())) return true;
   if (!nc_last) return false;
   const int64_t hw_in = x.dim(1) * x.dim(2), hw_out = y.dim(1) * y.dim(2);
@@ -88,7 +90,8 @@ void run_max_pool(ExecContext& c) {
   if (nhwc(c) && c.in(0).dtype() != DType::f32 && c.outputs.size() == 1) {  // int8 data in a compiled plan
     const Tensor& x = c.in(0);
     if (x.dtype() == DType::u8) kernels::max_pool_nhwc(p, x.dim(3), x.data<uint8_t>(), c.out(0).data<uint8_t>());
-    else if (x.dtype() == DType::i8) kernels::max_pool_nhwc(p, x.dim(3), x.data<int8_t>(), c.out(0).data<int8_t>());
+    else if (x.dtype() == DType::i8)
+      kernels::max_pool_nhwc(p, x.dim(3), x.data<int8_t>(), c.out(0).data<int8_t>());
     else fail<UnsupportedError>(c.node.describe(), ": dtype ", dtype_name(x.dtype()), " is not supported");
     return;
   }
@@ -129,10 +132,9 @@ void run_batch_norm(ExecContext& c) {
   const Tensor& x = c.in(0);
   const int64_t n = x.dim(0), ch = x.dim(1);
   const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
-  kernels::batch_norm_f32(x.data<float>(), c.in(1).data<float>(), c.in(2).data<float>(),
-                          c.in(3).data<float>(), c.in(4).data<float>(),
-                          c.attrs().get_float_or("epsilon", 1e-5f), c.out(0).data<float>(), n, ch,
-                          spatial);
+  kernels::batch_norm_f32(x.data<float>(), c.in(1).data<float>(), c.in(2).data<float>(), c.in(3).data<float>(),
+                          c.in(4).data<float>(), c.attrs().get_float_or("epsilon", 1e-5f), c.out(0).data<float>(),
+                          n, ch, spatial);
 }
 
 void run_instance_norm(ExecContext& c) {
@@ -140,8 +142,7 @@ void run_instance_norm(ExecContext& c) {
   const int64_t n = x.dim(0), ch = x.dim(1);
   const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
   kernels::instance_norm_f32(x.data<float>(), c.in(1).data<float>(), c.in(2).data<float>(),
-                             c.attrs().get_float_or("epsilon", 1e-5f), c.out(0).data<float>(), n,
-                             ch, spatial);
+                             c.attrs().get_float_or("epsilon", 1e-5f), c.out(0).data<float>(), n, ch, spatial);
 }
 
 // Expands a tensor broadcastable to `dims` (right-aligned) into dims' full element count.

@@ -74,7 +74,8 @@ Requant make_requant(const Node& n, size_t channels) {
   for (size_t c = 0; c < channels; ++c) r.multiplier[c] = xq.scales[0] * ws[c] / ys;
   if (n.input(2)) {
     auto b = constant_operand(n, 2, "the bias").to_int64();
-    if (b.size() != channels) fail<ShapeError>(n.describe(), ": bias has ", b.size(), " values for ", channels, " channels");
+    if (b.size() != channels)
+      fail<ShapeError>(n.describe(), ": bias has ", b.size(), " values for ", channels, " channels");
     r.bias32.assign(b.begin(), b.end());
   }
   std::string act = n.attrs().get_string_or("activation", "");
@@ -115,16 +116,17 @@ struct LinearState {
   std::mutex mutex;  // the scratch buffers serve one run at a time (concurrent Session::run)
   size_t n = 0, k = 0;
   Buffer packed;
-  Requant rq;                 // QLinear
+  Requant rq;                  // QLinear
   std::vector<float> w_scale;  // DynamicQLinear
   std::vector<float> bias_f32;
-  Buffer xq;                  // DynamicQLinear scratch
+  Buffer xq;  // DynamicQLinear scratch
 };
 
 std::shared_ptr<void> prepare_linear_common(const Node& n, bool dynamic) {
   auto st = std::make_shared<LinearState>();
   const Tensor& w = constant_operand(n, 1, "the weight");
-  if (w.dtype() != DType::i8 || w.rank() != 2) fail<UnsupportedError>(n.describe(), ": weight must be i8 [out, in]");
+  if (w.dtype() != DType::i8 || w.rank() != 2)
+    fail<UnsupportedError>(n.describe(), ": weight must be i8 [out, in]");
   st->n = size_t(w.dim(0));
   st->k = size_t(w.dim(1));
   st->packed.reserve(qgemm_packed_size(st->n, st->k));
@@ -160,7 +162,8 @@ void run_qlinear(ExecContext& c) {
   auto& st = *static_cast<LinearState*>(c.state);
   std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
-  if (x.dtype() != DType::u8 && x.dtype() != DType::i8) fail<UnsupportedError>(c.node.describe(), ": input must be u8 or i8");
+  if (x.dtype() != DType::u8 && x.dtype() != DType::i8)
+    fail<UnsupportedError>(c.node.describe(), ": input must be u8 or i8");
   check_linear_shapes(c, st);
   QGemmParams p;
   p.m = size_t(x.numel()) / st.k;
@@ -232,7 +235,8 @@ struct ConvState {
 std::shared_ptr<void> prepare_qconv(const Node& n) {
   auto st = std::make_shared<ConvState>();
   const Tensor& w = constant_operand(n, 1, "the weight");
-  if (w.dtype() != DType::i8 || w.rank() != 4) fail<UnsupportedError>(n.describe(), ": weight must be i8 [M, C/g, kh, kw]");
+  if (w.dtype() != DType::i8 || w.rank() != 4)
+    fail<UnsupportedError>(n.describe(), ": weight must be i8 [M, C/g, kh, kw]");
   st->m = w.dim(0);
   st->cin_g = w.dim(1);
   st->kh = w.dim(2);
@@ -284,13 +288,25 @@ void run_qconv(ExecContext& c) {
   int64_t N = x.dim(0), C = x.dim(nhwc ? 3 : 1), H = x.dim(nhwc ? 1 : 2), W = x.dim(nhwc ? 2 : 3);
   resolve_pads(a, H, W, st.kh, st.kw, strides, dil, pads);
   int64_t groups = a.get_int_or("group", 1);
-  if (C != st.cin_g * groups) fail<ShapeError>(c.node.describe(), ": input has ", C, " channels, weight expects ", st.cin_g * groups);
+  if (C != st.cin_g * groups)
+    fail<ShapeError>(c.node.describe(), ": input has ", C, " channels, weight expects ", st.cin_g * groups);
   QConvShape s;
-  s.batch = size_t(N); s.in_h = size_t(H); s.in_w = size_t(W); s.in_c = size_t(C);
-  s.out_c = size_t(st.m); s.kh = size_t(st.kh); s.kw = size_t(st.kw);
-  s.stride_h = size_t(strides[0]); s.stride_w = size_t(strides[1]);
-  s.pad_t = size_t(pads[0]); s.pad_l = size_t(pads[1]); s.pad_b = size_t(pads[2]); s.pad_r = size_t(pads[3]);
-  s.dil_h = size_t(dil[0]); s.dil_w = size_t(dil[1]); s.groups = size_t(groups);
+  s.batch = size_t(N);
+  s.in_h = size_t(H);
+  s.in_w = size_t(W);
+  s.in_c = size_t(C);
+  s.out_c = size_t(st.m);
+  s.kh = size_t(st.kh);
+  s.kw = size_t(st.kw);
+  s.stride_h = size_t(strides[0]);
+  s.stride_w = size_t(strides[1]);
+  s.pad_t = size_t(pads[0]);
+  s.pad_l = size_t(pads[1]);
+  s.pad_b = size_t(pads[2]);
+  s.pad_r = size_t(pads[3]);
+  s.dil_h = size_t(dil[0]);
+  s.dil_w = size_t(dil[1]);
+  s.groups = size_t(groups);
   if (st.packed_for_c != C) {  // packing depends only on the weight and the group layout
     st.shape = s;
     st.packed.reserve(qconv_packed_size(s));
@@ -299,10 +315,11 @@ void run_qconv(ExecContext& c) {
   }
   size_t oh = s.out_h(), ow = s.out_w();
   const Tensor& y = c.out(0);
-  const int64_t yd_[4] = {N, nhwc ? int64_t(oh) : st.m, nhwc ? int64_t(ow) : int64_t(oh), nhwc ? st.m : int64_t(ow)};
+  const int64_t yd_[4] = {N, nhwc ? int64_t(oh) : st.m, nhwc ? int64_t(ow) : int64_t(oh),
+                          nhwc ? st.m : int64_t(ow)};
   if (y.rank() != 4 || y.dim(0) != yd_[0] || y.dim(1) != yd_[1] || y.dim(2) != yd_[2] || y.dim(3) != yd_[3])
-    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's [", yd_[0],
-                     ",", yd_[1], ",", yd_[2], ",", yd_[3], "]");
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's [",
+                     yd_[0], ",", yd_[1], ",", yd_[2], ",", yd_[3], "]");
   // NCHW → NHWC (or the NHWC input itself; s8 data with its sign bits flipped)
   const uint8_t* xs = static_cast<const uint8_t*>(x.raw());
   const uint8_t* xn = xs;
@@ -327,7 +344,8 @@ void run_qconv(ExecContext& c) {
   size_t stride_bytes = (std::max<size_t>(64, scratch_per) + 63) / 64 * 64;
   auto body = [&](size_t t) {
     size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
-    qconv(s, epi, xn, st.packed.data(), y_out, static_cast<std::byte*>(st.scratch.data()) + t * stride_bytes, p0, p1);
+    qconv(s, epi, xn, st.packed.data(), y_out, static_cast<std::byte*>(st.scratch.data()) + t * stride_bytes, p0,
+          p1);
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);
@@ -344,7 +362,8 @@ void register_qlstm_exec();  // qlstm.cpp
 
 void register_qlayer_exec() {
   set_executor(OpKind::QLinear, {run_qlinear, [](const Node& n) { return prepare_linear_common(n, false); }});
-  set_executor(OpKind::DynamicQLinear, {run_dynamic_qlinear, [](const Node& n) { return prepare_linear_common(n, true); }});
+  set_executor(OpKind::DynamicQLinear,
+               {run_dynamic_qlinear, [](const Node& n) { return prepare_linear_common(n, true); }});
   set_executor(OpKind::QConv2d, {run_qconv, prepare_qconv});
   register_qlstm_exec();
 }

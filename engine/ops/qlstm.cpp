@@ -64,8 +64,8 @@ std::shared_ptr<void> prepare(const Node& n, bool is_static) {
   st->packed_w = Storage::allocate(st->w_bytes * size_t(D));
   st->packed_r = Storage::allocate(st->r_bytes * size_t(D));
   for (int64_t d = 0; d < D; ++d) {
-    qgemm_pack_b(w.data<int8_t>() + d * 4 * H * st->input, size_t(st->input), size_t(4 * H),
-                 size_t(st->input), st->packed_w->data() + d * st->w_bytes);
+    qgemm_pack_b(w.data<int8_t>() + d * 4 * H * st->input, size_t(st->input), size_t(4 * H), size_t(st->input),
+                 st->packed_w->data() + d * st->w_bytes);
     qgemm_pack_b(r.data<int8_t>() + d * 4 * H * H, size_t(H), size_t(4 * H), size_t(H),
                  st->packed_r->data() + d * st->r_bytes);
   }
@@ -92,7 +92,8 @@ void run(ExecContext& c) {
   int64_t layout = c.attrs().get_int_or("layout", 0);
   if (x.dtype() != DType::f32 || x.rank() != 3 || x.dim(2) != st.input)
     fail<ShapeError>(c.node.describe(), ": X must be f32 [T, B, ", st.input, "]");
-  int64_t T = layout ? x.dim(1) : x.dim(0), B = layout ? x.dim(0) : x.dim(1), I = st.input, H = st.hidden, D = st.dirs;
+  int64_t T = layout ? x.dim(1) : x.dim(0), B = layout ? x.dim(0) : x.dim(1), I = st.input, H = st.hidden,
+          D = st.dirs;
   for (size_t i : {5, 6})
     if (c.has(i) && (c.in(i).dtype() != DType::f32 || c.in(i).numel() != D * B * H))
       fail<ShapeError>(c.node.describe(), ": initial_h and initial_c must be f32 with ", D * B * H, " values");
@@ -109,7 +110,8 @@ void run(ExecContext& c) {
   if (layout) {
     xt.resize(size_t(T * B * I));
     for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T; ++t) std::memcpy(&xt[size_t((t * B + b) * I)], xp + (b * T + t) * I, size_t(I) * 4);
+      for (int64_t t = 0; t < T; ++t)
+        std::memcpy(&xt[size_t((t * B + b) * I)], xp + (b * T + t) * I, size_t(I) * 4);
     xp = xt.data();
   }
   std::vector<float> y(size_t(T * B * H)), hn(size_t(B * H)), cn(size_t(B * H));
@@ -156,7 +158,8 @@ void run(ExecContext& c) {
     float* o = c.out(k).data<float>();
     for (int64_t d = 0; d < D; ++d)
       for (int64_t b = 0; b < B; ++b)
-        std::memcpy(layout ? o + (b * D + d) * H : o + (d * B + b) * H, &src[size_t((d * B + b) * H)], size_t(H) * 4);
+        std::memcpy(layout ? o + (b * D + d) * H : o + (d * B + b) * H, &src[size_t((d * B + b) * H)],
+                    size_t(H) * 4);
   }
 }
 

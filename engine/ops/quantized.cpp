@@ -24,14 +24,11 @@ using kernels::QuantAffine;
 
 /// Calls fn(offset, count, scale, zero_point) for each contiguous run sharing parameters.
 template <class Fn>
-void for_each_channel_run(const ExecContext& c, const Tensor& x, size_t scale_i, size_t zp_i,
-                          Fn fn) {
+void for_each_channel_run(const ExecContext& c, const Tensor& x, size_t scale_i, size_t zp_i, Fn fn) {
   const Tensor& s = c.in(scale_i);
   auto scales = s.to_float();
-  std::vector<int64_t> zps =
-      c.has(zp_i) ? c.in(zp_i).to_int64() : std::vector<int64_t>(scales.size(), 0);
-  if (zps.size() != scales.size())
-    fail<ShapeError>(c.node.describe(), ": scale and zero point sizes differ");
+  std::vector<int64_t> zps = c.has(zp_i) ? c.in(zp_i).to_int64() : std::vector<int64_t>(scales.size(), 0);
+  if (zps.size() != scales.size()) fail<ShapeError>(c.node.describe(), ": scale and zero point sizes differ");
   for (float sc : scales)
     if (!(sc > 0.f) || !std::isfinite(sc))
       fail<InvalidArgument>(c.node.describe(), ": scale must be positive and finite");
@@ -43,8 +40,7 @@ void for_each_channel_run(const ExecContext& c, const Tensor& x, size_t scale_i,
   int64_t axis = normalize_axis(c.attrs().get_int_or("axis", 1), int64_t(x.rank()));
   int64_t ch = x.dim(size_t(axis));
   if (int64_t(scales.size()) != ch)
-    fail<ShapeError>(c.node.describe(), ": ", scales.size(), " scales for ", ch,
-                     " channels on axis ", axis);
+    fail<ShapeError>(c.node.describe(), ": ", scales.size(), " scales for ", ch, " channels on axis ", axis);
   int64_t inner = 1, outer = 1;
   for (size_t i = size_t(axis) + 1; i < x.rank(); ++i) inner *= x.dim(i);
   for (int64_t i = 0; i < axis; ++i) outer *= x.dim(size_t(i));
@@ -55,10 +51,8 @@ void for_each_channel_run(const ExecContext& c, const Tensor& x, size_t scale_i,
 void quantize_linear(ExecContext& c) {
   const Tensor& x = c.in(0);
   std::vector<float> xf;
-  if (x.dtype() == DType::i32)
-    xf = x.to_float();
-  else if (x.dtype() != DType::f32)
-    fail<UnsupportedError>(c.node.describe(), ": input must be f32 or int32");
+  if (x.dtype() == DType::i32) xf = x.to_float();
+  else if (x.dtype() != DType::f32) fail<UnsupportedError>(c.node.describe(), ": input must be f32 or int32");
   Tensor& y = c.out(0);
   const auto& k = kernels::quant_active();
   const float* px = x.dtype() == DType::f32 ? x.data<float>() : xf.data();
@@ -66,10 +60,8 @@ void quantize_linear(ExecContext& c) {
     // a large run (per-tensor scale) is split over the session's threads; each element is
     // quantized by the same code whatever the split
     parallel_elements(c, n, [&](int64_t b, int64_t e) {
-      if (y.dtype() == DType::u8)
-        k.quantize_u8(px + off + b, size_t(e - b), {s, zp}, y.data<uint8_t>() + off + b);
-      else
-        k.quantize_s8(px + off + b, size_t(e - b), {s, zp}, y.data<int8_t>() + off + b);
+      if (y.dtype() == DType::u8) k.quantize_u8(px + off + b, size_t(e - b), {s, zp}, y.data<uint8_t>() + off + b);
+      else k.quantize_s8(px + off + b, size_t(e - b), {s, zp}, y.data<int8_t>() + off + b);
     });
   });
 }
@@ -95,8 +87,7 @@ void dequantize_linear(ExecContext& c) {
         for (int64_t i = 0; i < n; ++i) py[off + i] = float(int64_t(px[i]) - zp) * s;
         break;
       }
-      default:
-        fail<UnsupportedError>(c.node.describe(), ": input type ", dtype_name(x.dtype()));
+      default: fail<UnsupportedError>(c.node.describe(), ": input type ", dtype_name(x.dtype()));
     }
   });
 }
@@ -205,16 +196,13 @@ struct IntMatMulState {
   std::shared_ptr<Storage> packed;
 };
 
-std::shared_ptr<void> prepare_int_matmul(const Node&) {
-  return std::make_shared<IntMatMulState>();
-}
+std::shared_ptr<void> prepare_int_matmul(const Node&) { return std::make_shared<IntMatMulState>(); }
 
 /// Integer product of one 2-D slice: the u8×s8 qgemm when B's zero point is 0, else the
 /// scalar kernel. `bzp` empty or all zero → no B zero point.
-void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<int32_t>& azp,
-                   const Tensor& b, Int8Type bt, int64_t bo, const std::vector<int32_t>& bzp,
-                   int32_t* y, int64_t m, int64_t n, int64_t k, std::shared_ptr<Storage>* cache,
-                   ThreadPool* pool) {
+void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<int32_t>& azp, const Tensor& b,
+                   Int8Type bt, int64_t bo, const std::vector<int32_t>& bzp, int32_t* y, int64_t m, int64_t n,
+                   int64_t k, std::shared_ptr<Storage>* cache, ThreadPool* pool) {
   const bool b_zero = std::all_of(bzp.begin(), bzp.end(), [](int32_t v) { return v == 0; });
   if (at == Int8Type::u8 && bt == Int8Type::s8 && b_zero && azp.size() <= 1 && (m > 1 || cache)) {
     // qgemm wants B as [N×K] s8: transpose and pack (once when B is a constant), then run
@@ -226,8 +214,7 @@ void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<i
       const int8_t* bp = b.data<int8_t>() + bo;
       for (int64_t kk = 0; kk < k; ++kk)
         for (int64_t j = 0; j < n; ++j) wt[size_t(j * k + kk)] = bp[kk * n + j];
-      packed =
-          Storage::allocate(std::max<size_t>(64, kernels::qgemm_packed_size(size_t(n), size_t(k))));
+      packed = Storage::allocate(std::max<size_t>(64, kernels::qgemm_packed_size(size_t(n), size_t(k))));
       kernels::qgemm_pack_b(wt.data(), size_t(k), size_t(n), size_t(k), packed->data());
     }
     kernels::QGemmParams p;
@@ -241,10 +228,8 @@ void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<i
     p.output = kernels::QGemmOutput::s32;
     p.c = y;
     p.ldc = size_t(n);
-    if (pool)
-      kernels::qgemm_parallel(*pool, p);
-    else
-      kernels::qgemm(p);
+    if (pool) kernels::qgemm_parallel(*pool, p);
+    else kernels::qgemm(p);
     return;
   }
   kernels::IntMatMulParams p;
@@ -268,8 +253,8 @@ void int_matmul_2d(const Tensor& a, Int8Type at, int64_t ao, const std::vector<i
 
 /// Integer matmul of operands (ai, bi) with zero points (azi, bzi) into `y` (int32, the
 /// output's element count). Returns rows m and columns n of each product.
-std::pair<int64_t, int64_t> run_int_matmul(const ExecContext& c, size_t ai, size_t azi, size_t bi,
-                                           size_t bzi, int32_t* y) {
+std::pair<int64_t, int64_t> run_int_matmul(const ExecContext& c, size_t ai, size_t azi, size_t bi, size_t bzi,
+                                           int32_t* y) {
   const Tensor& a = c.in(ai);
   const Tensor& b = c.in(bi);
   const Int8Type at = int8_type(c, a), bt = int8_type(c, b);
@@ -290,22 +275,17 @@ std::pair<int64_t, int64_t> run_int_matmul(const ExecContext& c, size_t ai, size
     const int64_t k = b.dim(0);
     int64_t rows = 1;
     for (size_t i = 0; i + 1 < a.rank(); ++i) rows *= a.dim(i);
-    if (rows && n)
-      int_matmul_2d(a, at, 0, azp, b, bt, 0, bzp, y, rows, n, k, cache, c.pool);
-    else
-      std::fill(y, y + rows * n, 0);
+    if (rows && n) int_matmul_2d(a, at, 0, azp, b, bt, 0, bzp, y, rows, n, k, cache, c.pool);
+    else std::fill(y, y + rows * n, 0);
     return {m, n};
   }
-  for_each_matmul(
-      a, b, [&](int64_t ao, int64_t bo, int64_t yo, int64_t mm, int64_t nn, int64_t kk) {
-        int_matmul_2d(a, at, ao, azp, b, bt, bo, bzp, y + yo, mm, nn, kk, cache, c.pool);
-      });
+  for_each_matmul(a, b, [&](int64_t ao, int64_t bo, int64_t yo, int64_t mm, int64_t nn, int64_t kk) {
+    int_matmul_2d(a, at, ao, azp, b, bt, bo, bzp, y + yo, mm, nn, kk, cache, c.pool);
+  });
   return {m, n};
 }
 
-void matmul_integer(ExecContext& c) {
-  run_int_matmul(c, 0, 2, 1, 3, c.out(0).data<int32_t>());
-}
+void matmul_integer(ExecContext& c) { run_int_matmul(c, 0, 2, 1, 3, c.out(0).data<int32_t>()); }
 
 void qlinear_matmul(ExecContext& c) {
   Tensor& y = c.out(0);
@@ -324,8 +304,8 @@ void qlinear_matmul(ExecContext& c) {
   for (size_t r = 0; r < rows; ++r) {
     const float sa = as[(r % size_t(m)) * asd];
     if (!bsd) {
-      kernels::requantize_i32(acc.data() + r * size_t(n), size_t(n), 0, sa * bs[0] / ys[0], yzp[0],
-                              yt, yp + r * size_t(n));
+      kernels::requantize_i32(acc.data() + r * size_t(n), size_t(n), 0, sa * bs[0] / ys[0], yzp[0], yt,
+                              yp + r * size_t(n));
       continue;
     }
     for (size_t j = 0; j < size_t(n); ++j)
@@ -349,13 +329,11 @@ struct IntConvState {
   int64_t packed_for_c = -1, packed_for_group = -1;
 };
 
-std::shared_ptr<void> prepare_int_conv(const Node&) {
-  return std::make_shared<IntConvState>();
-}
+std::shared_ptr<void> prepare_int_conv(const Node&) { return std::make_shared<IntConvState>(); }
 
 /// Geometry, operands and zero points of ConvInteger / QLinearConv (1-D convs as H = 1).
-kernels::IntConvParams int_conv_params(const ExecContext& c, size_t xi, size_t xzi, size_t wi,
-                                       size_t wzi, std::vector<int32_t>& wzp) {
+kernels::IntConvParams int_conv_params(const ExecContext& c, size_t xi, size_t xzi, size_t wi, size_t wzi,
+                                       std::vector<int32_t>& wzp) {
   const Tensor& x = c.in(xi);
   const Tensor& w = c.in(wi);
   const Attributes& at = c.attrs();
@@ -379,19 +357,18 @@ kernels::IntConvParams int_conv_params(const ExecContext& c, size_t xi, size_t x
   p.dil_h = one_d ? 1 : dil[0];
   p.dil_w = dil[sp - 1];
   if (!one_d) {
-    auto gh =
-        kernels::spatial_geometry(p.h, p.kh, p.stride_h, p.dil_h, pads[0], pads[2], ap, false);
+    auto gh = kernels::spatial_geometry(p.h, p.kh, p.stride_h, p.dil_h, pads[0], pads[2], ap, false);
     p.oh = gh.out;
     p.pad_top = gh.pad_begin;
   }
-  auto gw = kernels::spatial_geometry(p.w, p.kw, p.stride_w, p.dil_w, pads[sp - 1],
-                                      pads[2 * sp - 1], ap, false);
+  auto gw = kernels::spatial_geometry(p.w, p.kw, p.stride_w, p.dil_w, pads[sp - 1], pads[2 * sp - 1], ap, false);
   p.ow = gw.out;
   p.pad_left = gw.pad_begin;
   const Tensor& y = c.outputs.at(0);  // the kernel writes its own geometry: it must be the output's
   if (y.rank() != x.rank() || y.dim(0) != p.n || y.dim(1) != p.m || (!one_d && y.dim(2) != p.oh) ||
       y.dim(y.rank() - 1) != p.ow)
-    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(), " does not match the convolution's geometry");
+    fail<ShapeError>(c.node.describe(), ": output ", y.shape().str(),
+                     " does not match the convolution's geometry");
   p.x = x.raw();
   p.x_type = int8_type(c, x);
   const auto xzp = zero_points(c, xzi);
@@ -408,8 +385,8 @@ kernels::IntConvParams int_conv_params(const ExecContext& c, size_t xi, size_t x
 /// u8 × s8 convolution with zero weight zero points on qconv (NHWC, im2col + qgemm): runs it
 /// with epilogue `epi` (output kind and requantization) into y (NCHW, elements of `esz`
 /// bytes). Returns false when the fast path does not apply.
-bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi,
-                   kernels::QGemmParams epi, size_t esz, void* y) {
+bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi, kernels::QGemmParams epi,
+                   size_t esz, void* y) {
   if (p.x_type != Int8Type::u8 || p.w_type != Int8Type::s8 || p.w_zp) return false;
   kernels::QConvShape s;
   s.batch = size_t(p.n);
@@ -427,10 +404,8 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi,
   s.pad_t = size_t(p.pad_top);
   s.pad_l = size_t(p.pad_left);
   // Trailing pads that give the same output size (the window never reads past them).
-  s.pad_b = size_t(
-      std::max<int64_t>(0, (p.oh - 1) * p.stride_h + p.dil_h * (p.kh - 1) + 1 - p.h - p.pad_top));
-  s.pad_r = size_t(
-      std::max<int64_t>(0, (p.ow - 1) * p.stride_w + p.dil_w * (p.kw - 1) + 1 - p.w - p.pad_left));
+  s.pad_b = size_t(std::max<int64_t>(0, (p.oh - 1) * p.stride_h + p.dil_h * (p.kh - 1) + 1 - p.h - p.pad_top));
+  s.pad_r = size_t(std::max<int64_t>(0, (p.ow - 1) * p.stride_w + p.dil_w * (p.kw - 1) + 1 - p.w - p.pad_left));
   if (int64_t(s.out_h()) != p.oh || int64_t(s.out_w()) != p.ow) return false;
   const int64_t cg = p.c / p.group, khw = p.kh * p.kw;
 
@@ -440,8 +415,7 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi,
     const int8_t* src = static_cast<const int8_t*>(p.wt);
     for (int64_t o = 0; o < p.m; ++o)
       for (int64_t ci = 0; ci < cg; ++ci)
-        for (int64_t k = 0; k < khw; ++k)
-          ohwi[size_t((o * khw + k) * cg + ci)] = src[(o * cg + ci) * khw + k];
+        for (int64_t k = 0; k < khw; ++k) ohwi[size_t((o * khw + k) * cg + ci)] = src[(o * cg + ci) * khw + k];
     dst = Storage::allocate(kernels::qconv_packed_size(s));
     kernels::qconv_pack(s, ohwi.data(), dst->data());
   };
@@ -468,25 +442,20 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi,
   const uint8_t* xs = static_cast<const uint8_t*>(p.x);
   for (int64_t b = 0; b < p.n; ++b)
     for (int64_t ch = 0; ch < p.c; ++ch)
-      for (int64_t i = 0; i < hw; ++i)
-        xn[size_t((b * hw + i) * p.c + ch)] = xs[(b * p.c + ch) * hw + i];
+      for (int64_t i = 0; i < hw; ++i) xn[size_t((b * hw + i) * p.c + ch)] = xs[(b * p.c + ch) * hw + i];
 
   const size_t pixels = size_t(p.n * ohw);
   auto yn = Storage::allocate(std::max<size_t>(1, pixels * size_t(p.m) * esz));
   const size_t scratch_per = (std::max<size_t>(64, kernels::qconv_scratch_size(s)) + 63) / 64 * 64;
-  const size_t tasks =
-      c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
+  const size_t tasks = c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
   auto scratch = Storage::allocate(scratch_per * tasks);
   epi.a_zp = p.x_zp;
   auto body = [&](size_t t) {
     const size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
-    kernels::qconv(s, epi, xn.data(), (*packed)->data(), yn->data(),
-                   scratch->data() + t * scratch_per, p0, p1);
+    kernels::qconv(s, epi, xn.data(), (*packed)->data(), yn->data(), scratch->data() + t * scratch_per, p0, p1);
   };
-  if (tasks > 1)
-    c.pool->parallel_for(tasks, body);
-  else
-    body(0);
+  if (tasks > 1) c.pool->parallel_for(tasks, body);
+  else body(0);
 
   // NHWC → NCHW output.
   const std::byte* src = yn->data();
@@ -494,8 +463,8 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi,
   for (int64_t b = 0; b < p.n; ++b)
     for (int64_t i = 0; i < ohw; ++i)
       for (int64_t ch = 0; ch < p.m; ++ch)
-        std::memcpy(dst + size_t((b * p.m + ch) * ohw + i) * esz,
-                    src + size_t((b * ohw + i) * p.m + ch) * esz, esz);
+        std::memcpy(dst + size_t((b * p.m + ch) * ohw + i) * esz, src + size_t((b * ohw + i) * p.m + ch) * esz,
+                    esz);
   return true;
 }
 

@@ -15,9 +15,7 @@ namespace mq::ops {
 
 namespace {
 
-std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) {
-  return contiguous_strides(dims);
-}
+std::vector<int64_t> strides_of(const std::vector<int64_t>& dims) { return contiguous_strides(dims); }
 
 /// Copies a strided view of `in` into `out` (whose dims give the loop bounds).
 void copy_view(const Tensor& in, Tensor& out, const std::vector<int64_t>& strides, int64_t offset) {
@@ -35,9 +33,7 @@ void copy_view(const Tensor& in, Tensor& out, const std::vector<int64_t>& stride
 }
 
 /// Output 0 = input 0 seen with output 0's dims (no copy).
-void run_view(ExecContext& c) {
-  c.outputs[0] = c.in(0).reshaped(c.out(0).dims());
-}
+void run_view(ExecContext& c) { c.outputs[0] = c.in(0).reshaped(c.out(0).dims()); }
 
 void run_transpose(ExecContext& c) {
   const Tensor& in = c.in(0);
@@ -79,7 +75,9 @@ void run_concat(ExecContext& c) {
     for (size_t i = 0; i < c.inputs.size(); ++i) {
       const Tensor& in = c.in(i);
       size_t block = size_t(in.dim(size_t(axis)) * inner) * es;
-      if (block) kernels::copy_blocks(static_cast<const std::byte*>(in.raw()) + size_t(b) * block, dst, e - b, block, pitch);
+      if (block)
+        kernels::copy_blocks(static_cast<const std::byte*>(in.raw()) + size_t(b) * block, dst, e - b, block,
+                             pitch);
       dst += block;
     }
   };
@@ -127,14 +125,11 @@ void run_slice(ExecContext& c) {
   int64_t r = int64_t(in.rank());
   auto starts = c.in(1).to_int64(), ends = c.in(2).to_int64();
   std::vector<int64_t> axes, steps;
-  if (c.has(3))
-    axes = c.in(3).to_int64();
+  if (c.has(3)) axes = c.in(3).to_int64();
   else
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(int64_t(i));
-  if (c.has(4))
-    steps = c.in(4).to_int64();
-  else
-    steps.assign(starts.size(), 1);
+  if (c.has(4)) steps = c.in(4).to_int64();
+  else steps.assign(starts.size(), 1);
   auto is = strides_of(in.dims());
   std::vector<int64_t> strides = is;
   int64_t offset = 0;
@@ -159,8 +154,7 @@ void run_gather(ExecContext& c) {
   auto idx = c.in(1).to_int64();
   for (int64_t& i : idx) {
     if (i < -n || i >= n)
-      fail<InvalidArgument>(c.node.describe(), ": index ", i, " is out of range for dim ", axis,
-                            " of size ", n);
+      fail<InvalidArgument>(c.node.describe(), ": index ", i, " is out of range for dim ", axis, " of size ", n);
     if (i < 0) i += n;
   }
   if (out.numel() == 0) return;
@@ -178,15 +172,12 @@ void run_shape(ExecContext& c) {
   for (int64_t i = 0; i < c.out(0).numel(); ++i) o[i] = dims[size_t(start + i)];
 }
 
-void run_size(ExecContext& c) {
-  *c.out(0).data<int64_t>() = c.in(0).numel();
-}
+void run_size(ExecContext& c) { *c.out(0).data<int64_t>() = c.in(0).numel(); }
 
 void run_constant_of_shape(ExecContext& c) {
   Tensor& out = c.out(0);
   if (c.attrs().has("value")) {
-    kernels::fill(out.raw(), c.attrs().get_tensor("value").raw(), dtype_size(out.dtype()),
-                  out.numel());
+    kernels::fill(out.raw(), c.attrs().get_tensor("value").raw(), dtype_size(out.dtype()), out.numel());
   } else {
     float zero = 0.f;
     kernels::fill(out.raw(), &zero, sizeof(float), out.numel());
@@ -230,8 +221,7 @@ void run_pad(ExecContext& c) {
   if (r > kernels::kMaxCopyRank) fail<UnsupportedError>("Pad of rank ", r);
   auto pads = c.in(1).to_int64();
   std::vector<int64_t> axes;
-  if (c.has(3))
-    axes = c.in(3).to_int64();
+  if (c.has(3)) axes = c.in(3).to_int64();
   else
     for (int64_t i = 0; i < r; ++i) axes.push_back(i);
   std::vector<int64_t> begin(size_t(r), 0);
@@ -250,8 +240,7 @@ void run_pad(ExecContext& c) {
   uint64_t zero = 0;
   p.value = c.has(2) && c.in(2).numel() > 0 ? c.in(2).raw() : &zero;
   if (p.mode != kernels::PadMode::constant && in.numel() == 0 && out.numel() > 0)
-    fail<InvalidArgument>(c.node.describe(), ": cannot ", mode, "-pad an empty tensor ",
-                          in.shape().str());
+    fail<InvalidArgument>(c.node.describe(), ": cannot ", mode, "-pad an empty tensor ", in.shape().str());
   if (r == 0) {
     std::memcpy(out.raw(), in.raw(), p.elem_size);
     return;
@@ -262,8 +251,7 @@ void run_pad(ExecContext& c) {
 /// Maps output coordinate x of a dim to the source coordinate (ONNX coordinate transforms).
 /// `out_n` is the resized length before flooring (in·scale when scales are given), as the
 /// ONNX reference uses it for align_corners and pytorch_half_pixel.
-double source_coord(const std::string& ct, double x, double scale, int64_t in_n, int64_t out_int,
-                    double out_n) {
+double source_coord(const std::string& ct, double x, double scale, int64_t in_n, int64_t out_int, double out_n) {
   if (ct == "asymmetric") return x / scale;
   if (ct == "align_corners") return out_n == 1 ? 0.0 : x * double(in_n - 1) / (out_n - 1);
   if (ct == "pytorch_half_pixel") return out_n > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
@@ -320,9 +308,8 @@ void run_resize(ExecContext& c) {
     hi[d].resize(size_t(out_n));
     w[d].resize(size_t(out_n));
     for (int64_t x = 0; x < out_n; ++x) {
-      double s = in_n == out_n && scale[d] == 1.0
-                     ? double(x)
-                     : source_coord(ct, double(x), scale[d], in_n, out_n, len[d]);
+      double s = in_n == out_n && scale[d] == 1.0 ? double(x)
+                                                  : source_coord(ct, double(x), scale[d], in_n, out_n, len[d]);
       if (mode == "nearest") {
         lo[d][size_t(x)] = std::clamp<int64_t>(nearest_index(nm, s), 0, in_n - 1);
       } else {
@@ -349,9 +336,7 @@ void run_resize(ExecContext& c) {
   }
 }
 
-void run_identity(ExecContext& c) {
-  c.outputs[0] = c.in(0);
-}
+void run_identity(ExecContext& c) { c.outputs[0] = c.in(0); }
 
 void run_dropout(ExecContext& c) {
   c.outputs[0] = c.in(0);
@@ -370,18 +355,12 @@ void range_typed(ExecContext& c) {
 
 void run_range(ExecContext& c) {
   switch (c.in(0).dtype()) {
-    case DType::f32:
-      return range_typed<float>(c);
-    case DType::f64:
-      return range_typed<double>(c);
-    case DType::i16:
-      return range_typed<int16_t>(c);
-    case DType::i32:
-      return range_typed<int32_t>(c);
-    case DType::i64:
-      return range_typed<int64_t>(c);
-    default:
-      fail<UnsupportedError>(c.node.describe(), ": Range of ", dtype_name(c.in(0).dtype()));
+    case DType::f32: return range_typed<float>(c);
+    case DType::f64: return range_typed<double>(c);
+    case DType::i16: return range_typed<int16_t>(c);
+    case DType::i32: return range_typed<int32_t>(c);
+    case DType::i64: return range_typed<int64_t>(c);
+    default: fail<UnsupportedError>(c.node.describe(), ": Range of ", dtype_name(c.in(0).dtype()));
   }
 }
 

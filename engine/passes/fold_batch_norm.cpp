@@ -14,8 +14,7 @@ bool all_constant(const Node& n, size_t from) {
 
 void fold_batch_norm(Graph& g) {
   for (Node* bn : g.nodes()) {
-    if (bn->op() != OpKind::BatchNormalization || bn->outputs().size() != 1 || !all_constant(*bn, 1))
-      continue;
+    if (bn->op() != OpKind::BatchNormalization || bn->outputs().size() != 1 || !all_constant(*bn, 1)) continue;
     if (bn->attrs().get_int_or("training_mode", 0) != 0) continue;
     Value* x = bn->input(0);
     Node* layer = x->producer();
@@ -48,8 +47,8 @@ void fold_batch_norm(Graph& g) {
       nb[c] = (ob[c] - mean[c]) * k + shift[c];
     }
     Value* nwv = g.add_constant(g.unique_name(w->name() + "_bnfolded"), std::move(nw));
-    Value* nbv = g.add_constant(g.unique_name(layer->name() + "_bias_bnfolded"),
-                                Tensor::from_vector<float>({cout}, nb));
+    Value* nbv =
+        g.add_constant(g.unique_name(layer->name() + "_bias_bnfolded"), Tensor::from_vector<float>({cout}, nb));
     g.set_input(layer, 1, nwv);
     g.set_input(layer, 2, nbv);
     g.replace_all_uses(bn->output(0), x);

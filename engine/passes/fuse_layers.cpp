@@ -65,7 +65,8 @@ void add_to_bias(Graph& g) {
         auto b = layer->input(2)->constant()->to_float();
         for (size_t i = 0; i < extra.size(); ++i) extra[i] += b[i];
       }
-      Value* nb = g.add_constant(g.unique_name(layer->name() + "_bias"), Tensor::from_vector<float>({channels}, extra));
+      Value* nb =
+          g.add_constant(g.unique_name(layer->name() + "_bias"), Tensor::from_vector<float>({channels}, extra));
       g.set_input(layer, 2, nb);
       std::string out_name = add->output(0)->name();
       g.replace_all_uses(add->output(0), y);

@@ -43,7 +43,8 @@ bool int8_weight(const Node* dq, Tensor& w, int64_t channel_axis = 0) {
   if (!dq || dq->op() != OpKind::DequantizeLinear) return false;
   const Value* x = dq->input(0);
   const Value* s = dq->input(1);
-  if (!x || !x->is_constant() || (x->dtype() != DType::i8 && x->dtype() != DType::u8) || x->constant()->rank() < 1) return false;
+  if (!x || !x->is_constant() || (x->dtype() != DType::i8 && x->dtype() != DType::u8) || x->constant()->rank() < 1)
+    return false;
   const int64_t symmetric_zp = x->dtype() == DType::u8 ? 128 : 0;
   if (!s || !s->is_constant() || s->dtype() != DType::f32) return false;
   if (channel_axis >= int64_t(x->constant()->rank())) return false;
@@ -83,8 +84,8 @@ bool int8_weight(const Node* dq, Tensor& w, int64_t channel_axis = 0) {
 bool int32_bias(const Value* b, float sx, const std::vector<float>& sw, int64_t channels, Tensor& out) {
   std::vector<double> real(static_cast<size_t>(channels), 0.0);
   const Node* dq = b->producer();
-  if (dq && dq->op() == OpKind::DequantizeLinear && dq->input(0)->is_constant() && dq->input(0)->dtype() == DType::i32 &&
-      dq->input(1)->is_constant()) {
+  if (dq && dq->op() == OpKind::DequantizeLinear && dq->input(0)->is_constant() &&
+      dq->input(0)->dtype() == DType::i32 && dq->input(1)->is_constant()) {
     const auto q = dq->input(0)->constant()->to_int64();
     const auto s = dq->input(1)->constant()->to_float();
     if (int64_t(q.size()) != channels || (s.size() != 1 && int64_t(s.size()) != channels)) return false;
@@ -117,7 +118,8 @@ bool int32_bias(const Value* b, float sx, const std::vector<float>& sw, int64_t 
 
 Value* scalar_constant(Graph& g, const std::string& name, const QuantParams& q, bool zero_point) {
   if (!zero_point) return g.add_constant(g.unique_name(name + "_scale"), Tensor::scalar<float>(q.scales[0]));
-  if (q.qtype == DType::i8) return g.add_constant(g.unique_name(name + "_zero_point"), Tensor::scalar<int8_t>(int8_t(q.zero_points[0])));
+  if (q.qtype == DType::i8)
+    return g.add_constant(g.unique_name(name + "_zero_point"), Tensor::scalar<int8_t>(int8_t(q.zero_points[0])));
   return g.add_constant(g.unique_name(name + "_zero_point"), Tensor::scalar<uint8_t>(uint8_t(q.zero_points[0])));
 }
 
@@ -150,10 +152,11 @@ bool fuse_conv(Graph& g, Node* n) {
   const std::string name = n->name();
   Value* wv = g.add_constant(g.unique_name(name + "_weight_int8"), w);
   Value* bv = n->input(2) ? g.add_constant(g.unique_name(name + "_bias_int32"), bias) : nullptr;
-  Node* fused = g.insert_node(n, OpKind::QConv2d, {.name = g.unique_name(name + "_int8"),
-                                                    .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false),
-                                                               scalar_constant(g, name, qy, true)},
-                                                    .attrs = attrs});
+  Node* fused = g.insert_node(
+      n, OpKind::QConv2d,
+      {.name = g.unique_name(name + "_int8"),
+       .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
+       .attrs = attrs});
   fused->output(0)->set_quant(qy);
   const std::string out_name = qn->output(0)->name();
   g.replace_all_uses(qn->output(0), fused->output(0));
@@ -195,7 +198,8 @@ Node* output_quantize(const Graph& g, Value* y, Node*& relu, QuantParams& qy) {
 /// bias [N]) of QDQ operands, quantized at its output, as QLinear.
 bool fuse_linear(Graph& g, Node* n) {
   const bool gemm = n->op() == OpKind::Gemm;
-  if (gemm && (n->attrs().get_float_or("alpha", 1.f) != 1.f || n->attrs().get_int_or("transA", 0) != 0)) return false;
+  if (gemm && (n->attrs().get_float_or("alpha", 1.f) != 1.f || n->attrs().get_int_or("transA", 0) != 0))
+    return false;
   QuantParams qx, qy;
   Node* dqx = n->input(0) ? n->input(0)->producer() : nullptr;
   if (!dqx || dqx->op() != OpKind::DequantizeLinear || !per_tensor(dqx, qx)) return false;
@@ -204,7 +208,8 @@ bool fuse_linear(Graph& g, Node* n) {
   if (xq->type().quant && *xq->type().quant != qx) return false;
   const bool trans_b = gemm && n->attrs().get_int_or("transB", 0) != 0;
   Node* dqw = n->input(1) ? n->input(1)->producer() : nullptr;
-  if (!dqw || !dqw->input(0) || !dqw->input(0)->is_constant() || dqw->input(0)->constant()->rank() != 2) return false;
+  if (!dqw || !dqw->input(0) || !dqw->input(0)->is_constant() || dqw->input(0)->constant()->rank() != 2)
+    return false;
   Tensor w;
   if (!int8_weight(dqw, w, trans_b ? 0 : 1)) return false;
   if (!trans_b) w = transpose_weight(w);
@@ -222,7 +227,8 @@ bool fuse_linear(Graph& g, Node* n) {
     add = y->users()[0];
     Value* other = add->input(0) == y ? add->input(1) : add->input(0);
     const Node* p = other ? other->producer() : nullptr;
-    const bool constant = other && (other->is_constant() || (p && p->op() == OpKind::DequantizeLinear && p->input(0)->is_constant()));
+    const bool constant = other && (other->is_constant() ||
+                                    (p && p->op() == OpKind::DequantizeLinear && p->input(0)->is_constant()));
     if (!constant || !other->shape().has_rank() || other->shape().rank() != 1) {
       add = nullptr;
     } else {
@@ -243,10 +249,11 @@ bool fuse_linear(Graph& g, Node* n) {
   const std::string name = n->name();
   Value* wv = g.add_constant(g.unique_name(name + "_weight_int8"), w);
   Value* bv = bias_value ? g.add_constant(g.unique_name(name + "_bias_int32"), bias) : nullptr;
-  Node* fused = g.insert_node(n, OpKind::QLinear, {.name = g.unique_name(name + "_int8"),
-                                                    .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false),
-                                                               scalar_constant(g, name, qy, true)},
-                                                    .attrs = attrs});
+  Node* fused = g.insert_node(
+      n, OpKind::QLinear,
+      {.name = g.unique_name(name + "_int8"),
+       .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
+       .attrs = attrs});
   fused->output(0)->set_quant(qy);
   const std::string out_name = qn->output(0)->name();
   g.replace_all_uses(qn->output(0), fused->output(0));
@@ -263,7 +270,8 @@ bool fuse_linear(Graph& g, Node* n) {
 /// runs on the int8 convolution kernels (QLinearConv's own executor is the scalar reference).
 bool fuse_qlinear_conv(Graph& g, Node* n) {
   Value* xq = n->input(0);
-  if (!xq || (xq->dtype() != DType::u8 && xq->dtype() != DType::i8) || !xq->shape().has_rank() || xq->shape().rank() != 4)
+  if (!xq || (xq->dtype() != DType::u8 && xq->dtype() != DType::i8) || !xq->shape().has_rank() ||
+      xq->shape().rank() != 4)
     return false;
   float xs = 0.f, ys = 0.f;
   if (!scalar_f32(n->input(1), xs) || !scalar_f32(n->input(6), ys)) return false;
@@ -280,7 +288,9 @@ bool fuse_qlinear_conv(Graph& g, Node* n) {
   // the weight: reuse the DequantizeLinear reading of int8_weight on a stand-in node
   const Value* w = n->input(3);
   const Value* ws = n->input(4);
-  if (!w || !w->is_constant() || w->dtype() != DType::i8 || w->constant()->rank() != 4 || !ws || !ws->is_constant()) return false;
+  if (!w || !w->is_constant() || w->dtype() != DType::i8 || w->constant()->rank() != 4 || !ws ||
+      !ws->is_constant())
+    return false;
   const auto scales = ws->constant()->to_float();
   const int64_t channels = w->constant()->dim(0);
   if (scales.size() != 1 && int64_t(scales.size()) != channels) return false;
@@ -314,10 +324,11 @@ bool fuse_qlinear_conv(Graph& g, Node* n) {
     bt.set_quant(std::nullopt);
     bv = g.add_constant(g.unique_name(name + "_bias_int32"), bt);
   }
-  Node* fused = g.insert_node(n, OpKind::QConv2d, {.name = g.unique_name(name + "_int8"),
-                                                    .inputs = {xq, g.add_constant(g.unique_name(name + "_weight_int8"), wt), bv,
-                                                               scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
-                                                    .attrs = attrs});
+  Node* fused = g.insert_node(n, OpKind::QConv2d,
+                              {.name = g.unique_name(name + "_int8"),
+                               .inputs = {xq, g.add_constant(g.unique_name(name + "_weight_int8"), wt), bv,
+                                          scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
+                               .attrs = attrs});
   fused->output(0)->set_quant(qy);
   const std::string out_name = n->output(0)->name();
   g.replace_all_uses(n->output(0), fused->output(0));
@@ -331,15 +342,16 @@ bool fuse_qlinear_conv(Graph& g, Node* n) {
 /// int8 values as they are (Concat's operands brought to one scale first).
 bool moves_values(const Node* n) {
   switch (n->op()) {
-    case OpKind::Concat: case OpKind::Slice: case OpKind::Reshape: case OpKind::Transpose: case OpKind::Squeeze:
-    case OpKind::Unsqueeze: case OpKind::Flatten:
-      return n->outputs().size() == 1;
-    case OpKind::MaxPool:
-      return n->outputs().size() == 1 || !n->output(1) || n->output(1)->users().empty();
-    case OpKind::Resize:
-      return n->attrs().get_string_or("mode", "nearest") == "nearest";
-    default:
-      return false;
+    case OpKind::Concat:
+    case OpKind::Slice:
+    case OpKind::Reshape:
+    case OpKind::Transpose:
+    case OpKind::Squeeze:
+    case OpKind::Unsqueeze:
+    case OpKind::Flatten: return n->outputs().size() == 1;
+    case OpKind::MaxPool: return n->outputs().size() == 1 || !n->output(1) || n->output(1)->users().empty();
+    case OpKind::Resize: return n->attrs().get_string_or("mode", "nearest") == "nearest";
+    default: return false;
   }
 }
 
@@ -349,7 +361,8 @@ bool fuse_data_movement(Graph& g, Node* n) {
   const size_t data_operands = concat ? n->inputs().size() : 1;
   Value* y = n->output(0);
   QuantParams qy;
-  if (g.is_output(y) || y->users().size() != 1 || y->users()[0]->op() != OpKind::QuantizeLinear || !per_tensor(y->users()[0], qy))
+  if (g.is_output(y) || y->users().size() != 1 || y->users()[0]->op() != OpKind::QuantizeLinear ||
+      !per_tensor(y->users()[0], qy))
     return false;
   Node* qn = y->users()[0];
   std::vector<Value*> ins = n->inputs();
@@ -371,12 +384,14 @@ bool fuse_data_movement(Graph& g, Node* n) {
       continue;
     }
     // a Concat operand at another scale: requantized (the plan makes the pair one table)
-    Node* rq = g.insert_node(n, OpKind::QuantizeLinear, {.name = g.unique_name(n->name() + "_requantize"),
-                                                         .inputs = {ins[i], qn->input(1), qn->input(2)}});
+    Node* rq = g.insert_node(
+        n, OpKind::QuantizeLinear,
+        {.name = g.unique_name(n->name() + "_requantize"), .inputs = {ins[i], qn->input(1), qn->input(2)}});
     rq->output(0)->set_quant(qy);
     ins[i] = rq->output(0);
   }
-  Node* m = g.insert_node(n, n->op(), {.name = g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs()});
+  Node* m =
+      g.insert_node(n, n->op(), {.name = g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs()});
   m->output(0)->set_quant(qy);
   const std::string out_name = qn->output(0)->name(), name = n->name();
   g.replace_all_uses(qn->output(0), m->output(0));
@@ -394,7 +409,8 @@ int fuse_qdq(Graph& g) {
   for (Node* n : g.nodes())
     if ((n->op() == OpKind::Conv2d && fuse_conv(g, n)) ||
         ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, n)) ||
-        (moves_values(n) && fuse_data_movement(g, n)) || (n->op() == OpKind::QLinearConv && fuse_qlinear_conv(g, n)))
+        (moves_values(n) && fuse_data_movement(g, n)) ||
+        (n->op() == OpKind::QLinearConv && fuse_qlinear_conv(g, n)))
       ++fused;
   if (fused) g.remove_unused();
   return fused;

@@ -115,7 +115,8 @@ bool instruction_of(const Node* n, k::FusedInstr& in, size_t& operands) {
         operands = 1;
         return true;
       }
-      if (!x || (x->dtype() != DType::u8 && x->dtype() != DType::i8) || !per_tensor(n, x->dtype(), scale, zp)) return false;
+      if (!x || (x->dtype() != DType::u8 && x->dtype() != DType::i8) || !per_tensor(n, x->dtype(), scale, zp))
+        return false;
       in.kind = k::FusedKind::dequantize;
       in.params = {scale, 0.f};
       in.imm = float(zp);
@@ -188,7 +189,8 @@ std::vector<Node*> chain_of(const Graph& g, Node* root, const std::unordered_set
         // readers: the chain, or a QuantizeLinear only the chain's fake quantization reads
         auto in_chain = [&](const Node* u) {
           if (in_group.count(u)) return true;
-          return u->op() == OpKind::QuantizeLinear && !g.is_output(u->output(0)) && !u->output(0)->users().empty() &&
+          return u->op() == OpKind::QuantizeLinear && !g.is_output(u->output(0)) &&
+                 !u->output(0)->users().empty() &&
                  std::all_of(u->output(0)->users().begin(), u->output(0)->users().end(),
                              [&](const Node* r) { return in_group.count(r) != 0 && fake_quant_source(r) == u; });
         };
@@ -282,12 +284,14 @@ bool replace_chain(Graph& g, const std::vector<Node*>& group, Node* quant, std::
   g.rename_value(out, g.unique_name(out_name + "_unfused"));
   g.rename_value(fused->output(0), out_name);
   if (quant) g.remove_node(quant);
-  for (auto it = group.rbegin(); it != group.rend(); ++it)  // a shared DequantizeLinear stays for its other readers
+  for (auto it = group.rbegin(); it != group.rend();
+       ++it)  // a shared DequantizeLinear stays for its other readers
     if ((*it)->output(0)->users().empty()) {
       Node* q = const_cast<Node*>(fake_quant_source(*it));
       removed.push_back(*it);
       g.remove_node(*it);
-      if (q && q->output(0)->users().empty() && !g.is_output(q->output(0))) {  // its QuantizeLinear had no other reader
+      if (q && q->output(0)->users().empty() &&
+          !g.is_output(q->output(0))) {  // its QuantizeLinear had no other reader
         removed.push_back(q);
         g.remove_node(q);
       }

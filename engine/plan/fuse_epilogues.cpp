@@ -10,8 +10,7 @@ namespace {
 bool fusable_conv(const Graph& g, const Value* y) {
   const Node* conv = y ? y->producer() : nullptr;
   return conv && (conv->op() == OpKind::Conv2d || conv->op() == OpKind::Linear) && y->dtype() == DType::f32 &&
-         !g.is_output(y) &&
-         conv->attrs().get_string_or("activation", "").empty() && !conv->input(3) &&
+         !g.is_output(y) && conv->attrs().get_string_or("activation", "").empty() && !conv->input(3) &&
          conv->attrs().get_string_or("layout", "NCHW") == "NCHW";
 }
 
@@ -40,7 +39,10 @@ bool activation_of(const Node* n, std::string& act, float& alpha, float& beta) {
   const Attributes& a = n->attrs();
   switch (n->op()) {
     case OpKind::Relu: act = "Relu"; return true;
-    case OpKind::LeakyRelu: act = "LeakyRelu"; alpha = a.get_float_or("alpha", 0.01f); return true;
+    case OpKind::LeakyRelu:
+      act = "LeakyRelu";
+      alpha = a.get_float_or("alpha", 0.01f);
+      return true;
     case OpKind::Sigmoid: act = "Sigmoid"; return true;
     case OpKind::Tanh: act = "Tanh"; return true;
     case OpKind::HardSwish: act = "HardSwish"; return true;
@@ -144,7 +146,8 @@ void fuse_conv_epilogues(Graph& g) {
     } else if (fuse_residual(g, conv, removed)) {
       changed = true;  // y = act(conv + z), when an activation follows the Add
       conv->attrs().set("residual_first", int64_t(1));
-      if (!fuse_silu(g, conv, removed) && !fuse_activation(g, conv, removed)) conv->attrs().set("residual_first", int64_t(0));
+      if (!fuse_silu(g, conv, removed) && !fuse_activation(g, conv, removed))
+        conv->attrs().set("residual_first", int64_t(0));
     }
   }
   if (changed) g.topo_sort();

@@ -18,7 +18,8 @@ bool is_transpose(const Node* n, const Perm& p) {
 Value* transpose(Graph& g, Node* anchor, Value* x, const Perm& p, const std::string& hint) {
   Attributes a;
   a.set("perm", p);
-  return g.insert_node(anchor, OpKind::Transpose, {.name = g.unique_name(hint), .inputs = {x}, .attrs = a})->output(0);
+  return g.insert_node(anchor, OpKind::Transpose, {.name = g.unique_name(hint), .inputs = {x}, .attrs = a})
+      ->output(0);
 }
 
 /// Readers of `old` read `now` instead, and `now` (a value this pass made) takes old's name.
@@ -50,24 +51,55 @@ Value* nhwc_constant(Graph& g, const Value* c) {
 
 bool unary(OpKind op) {
   switch (op) {
-    case OpKind::Relu: case OpKind::LeakyRelu: case OpKind::Sigmoid: case OpKind::HardSigmoid:
-    case OpKind::HardSwish: case OpKind::Tanh: case OpKind::Erf: case OpKind::Elu: case OpKind::Selu:
-    case OpKind::Gelu: case OpKind::Softplus: case OpKind::Sqrt: case OpKind::Exp: case OpKind::Log:
-    case OpKind::Neg: case OpKind::Abs: case OpKind::Reciprocal: case OpKind::Floor: case OpKind::Ceil:
-    case OpKind::Round: case OpKind::Sign: case OpKind::Sin: case OpKind::Cos: case OpKind::Not:
-    case OpKind::Cast: case OpKind::Identity: case OpKind::Clip: case OpKind::QuantizeLinear:
-    case OpKind::DequantizeLinear:
-      return true;
+    case OpKind::Relu:
+    case OpKind::LeakyRelu:
+    case OpKind::Sigmoid:
+    case OpKind::HardSigmoid:
+    case OpKind::HardSwish:
+    case OpKind::Tanh:
+    case OpKind::Erf:
+    case OpKind::Elu:
+    case OpKind::Selu:
+    case OpKind::Gelu:
+    case OpKind::Softplus:
+    case OpKind::Sqrt:
+    case OpKind::Exp:
+    case OpKind::Log:
+    case OpKind::Neg:
+    case OpKind::Abs:
+    case OpKind::Reciprocal:
+    case OpKind::Floor:
+    case OpKind::Ceil:
+    case OpKind::Round:
+    case OpKind::Sign:
+    case OpKind::Sin:
+    case OpKind::Cos:
+    case OpKind::Not:
+    case OpKind::Cast:
+    case OpKind::Identity:
+    case OpKind::Clip:
+    case OpKind::QuantizeLinear:
+    case OpKind::DequantizeLinear: return true;
     default: return false;
   }
 }
 
 bool binary(OpKind op) {
   switch (op) {
-    case OpKind::Add: case OpKind::Sub: case OpKind::Mul: case OpKind::Div: case OpKind::Max:
-    case OpKind::Min: case OpKind::Pow: case OpKind::PRelu: case OpKind::Sum: case OpKind::Mean:
-    case OpKind::Equal: case OpKind::Less: case OpKind::Greater: case OpKind::Where:
-      return true;
+    case OpKind::Add:
+    case OpKind::Sub:
+    case OpKind::Mul:
+    case OpKind::Div:
+    case OpKind::Max:
+    case OpKind::Min:
+    case OpKind::Pow:
+    case OpKind::PRelu:
+    case OpKind::Sum:
+    case OpKind::Mean:
+    case OpKind::Equal:
+    case OpKind::Less:
+    case OpKind::Greater:
+    case OpKind::Where: return true;
     default: return false;
   }
 }
@@ -87,7 +119,8 @@ bool nhwc_operands(Graph& g, Node* u, std::vector<Value*>& ins) {
       continue;
     }
     // Clip's bounds, a per-tensor quantization's scale and zero point
-    if ((op == OpKind::Clip || op == OpKind::QuantizeLinear || op == OpKind::DequantizeLinear) && i > 0 && scalar_const(v)) {
+    if ((op == OpKind::Clip || op == OpKind::QuantizeLinear || op == OpKind::DequantizeLinear) && i > 0 &&
+        scalar_const(v)) {
       ins.push_back(v);
       continue;
     }
@@ -211,7 +244,8 @@ bool fold_pair(Graph& g, Node* t2) {
 bool fold_into_linear(Graph& g, Node* t) {
   if (!is_transpose(t, kToNchw) || g.is_output(t->output(0)) || t->output(0)->users().size() != 1) return false;
   const Shape& xs = t->input(0)->shape();  // [N, H, W, C]
-  if (!xs.has_rank() || xs.rank() != 4 || !xs[1].is_static() || !xs[2].is_static() || !xs[3].is_static()) return false;
+  if (!xs.has_rank() || xs.rank() != 4 || !xs[1].is_static() || !xs[2].is_static() || !xs[3].is_static())
+    return false;
   const int64_t H = xs[1].value, W = xs[2].value, C = xs[3].value, K = C * H * W;
   Node* f = t->output(0)->users()[0];
   if (f->input(0) != t->output(0) || g.is_output(f->output(0))) return false;
@@ -221,11 +255,12 @@ bool fold_into_linear(Graph& g, Node* t) {
     return false;
   }
   const Shape& fs = f->output(0)->shape();
-  if (!fs.has_rank() || fs.rank() != 2 || !fs[1].is_static() || fs[1].value != K || f->output(0)->users().empty()) return false;
+  if (!fs.has_rank() || fs.rank() != 2 || !fs[1].is_static() || fs[1].value != K || f->output(0)->users().empty())
+    return false;
   for (Node* l : f->output(0)->users()) {
     const Value* w = l->input(1);
-    if (l->op() != OpKind::Linear || l->input(0) != f->output(0) || !w || !w->is_constant() || w->dtype() != DType::f32 ||
-        w->constant()->rank() != 2 || w->constant()->dim(1) != K)
+    if (l->op() != OpKind::Linear || l->input(0) != f->output(0) || !w || !w->is_constant() ||
+        w->dtype() != DType::f32 || w->constant()->rank() != 2 || w->constant()->dim(1) != K)
       return false;
   }
   for (Node* l : std::vector<Node*>(f->output(0)->users())) {
@@ -246,7 +281,8 @@ bool fold_into_linear(Graph& g, Node* t) {
 
 bool nchw_conv(const Node* n) {
   const DType x = n->input(0) ? n->input(0)->dtype() : DType::undefined;
-  return ((n->op() == OpKind::Conv2d && x == DType::f32) || (n->op() == OpKind::QConv2d && (x == DType::u8 || x == DType::i8))) &&
+  return ((n->op() == OpKind::Conv2d && x == DType::f32) ||
+          (n->op() == OpKind::QConv2d && (x == DType::u8 || x == DType::i8))) &&
          n->attrs().get_string_or("layout", "NCHW") == "NCHW" && n->output(0)->shape().has_rank();
 }
 
@@ -303,6 +339,5 @@ void nhwc_layout(Graph& g) {
     if (!changed) break;
   }
 }
-
 
 }  // namespace mq::plan

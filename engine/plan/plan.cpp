@@ -7,7 +7,8 @@ bool same_shape(const Shape& a, const Shape& b) {
   for (size_t i = 0; i < a.rank(); ++i) {
     if (a[i].is_static() != b[i].is_static()) return false;
     if (a[i].is_static() && a[i].value != b[i].value) return false;
-    if (!a[i].is_static() && !a[i].symbol.empty() && !b[i].symbol.empty() && a[i].symbol != b[i].symbol) return false;
+    if (!a[i].is_static() && !a[i].symbol.empty() && !b[i].symbol.empty() && a[i].symbol != b[i].symbol)
+      return false;
   }
   return true;
 }

@@ -35,25 +35,30 @@ std::string QuantizationInfo::table() const {
   for (auto& l : layers) w = std::max(w, l.name.size());
   w = std::min<size_t>(w, 40);
   char line[512];
-  std::snprintf(line, sizeof line, "%-*s  %-7s  %-30s  %9s  %9s\n", int(w), "layer", "type", "scheme", "weight dB", "output dB");
+  std::snprintf(line, sizeof line, "%-*s  %-7s  %-30s  %9s  %9s\n", int(w), "layer", "type", "scheme", "weight dB",
+                "output dB");
   os << line;
   for (auto& l : layers) {
-    std::string scheme = l.scheme + (l.activation.empty() ? "" : " +" + l.activation) + (l.fell_back ? " [fallback]" : "");
+    std::string scheme =
+        l.scheme + (l.activation.empty() ? "" : " +" + l.activation) + (l.fell_back ? " [fallback]" : "");
     std::snprintf(line, sizeof line, "%-*s  %-7s  %-30s  %9s  %9s\n", int(w), l.name.substr(0, w).c_str(),
                   l.type.c_str(), scheme.c_str(), db(l.weight_sqnr_db, l.quantized).c_str(),
                   db(l.output_sqnr_db, l.has_output_sqnr).c_str());
     os << line;
   }
   os << "\n";
-  for (auto& o : outputs) os << "output " << o.name << ": SQNR " << db(o.sqnr_db) << " dB, max |error| " << o.max_abs_error << "\n";
+  for (auto& o : outputs)
+    os << "output " << o.name << ": SQNR " << db(o.sqnr_db) << " dB, max |error| " << o.max_abs_error << "\n";
   os << "size: " << bytes(size_before) << " -> " << bytes(size_after);
   char ratio[32];
   std::snprintf(ratio, sizeof ratio, "%.2fx", compression());
   os << " (" << ratio << " smaller)";
   if (file_size) os << ", " << round_trip_format << " file " << bytes(file_size);
   os << "\n";
-  if (!outputs.empty()) os << "model SQNR: " << db(model_sqnr_db) << " dB on " << validation_samples << " held-back samples\n";
-  if (round_trip_checked) os << "round trip (" << round_trip_format << "): " << (round_trip_ok ? "identical outputs" : "FAILED") << "\n";
+  if (!outputs.empty())
+    os << "model SQNR: " << db(model_sqnr_db) << " dB on " << validation_samples << " held-back samples\n";
+  if (round_trip_checked)
+    os << "round trip (" << round_trip_format << "): " << (round_trip_ok ? "identical outputs" : "FAILED") << "\n";
   if (!fallback_layers.empty()) {
     os << "fallback to float:";
     for (auto& f : fallback_layers) os << " " << f;
@@ -77,14 +82,21 @@ std::string QuantizationInfo::json() const {
   j["mode"] = mode;
   j["layers"] = nlohmann::json::array();
   for (auto& l : layers) {
-    j["layers"].push_back({{"name", l.name}, {"type", l.type}, {"pattern", l.pattern}, {"quantized", l.quantized}, {"scheme", l.scheme},
-                           {"activation", l.activation}, {"weight_sqnr_db", l.quantized ? num(l.weight_sqnr_db) : nullptr},
+    j["layers"].push_back({{"name", l.name},
+                           {"type", l.type},
+                           {"pattern", l.pattern},
+                           {"quantized", l.quantized},
+                           {"scheme", l.scheme},
+                           {"activation", l.activation},
+                           {"weight_sqnr_db", l.quantized ? num(l.weight_sqnr_db) : nullptr},
                            {"output_sqnr_db", l.has_output_sqnr ? num(l.output_sqnr_db) : nullptr},
-                           {"weight_bytes_fp32", l.weight_bytes_fp32}, {"weight_bytes_int8", l.weight_bytes_int8},
+                           {"weight_bytes_fp32", l.weight_bytes_fp32},
+                           {"weight_bytes_int8", l.weight_bytes_int8},
                            {"fell_back", l.fell_back}});
   }
   j["outputs"] = nlohmann::json::array();
-  for (auto& o : outputs) j["outputs"].push_back({{"name", o.name}, {"sqnr_db", num(o.sqnr_db)}, {"max_abs_error", o.max_abs_error}});
+  for (auto& o : outputs)
+    j["outputs"].push_back({{"name", o.name}, {"sqnr_db", num(o.sqnr_db)}, {"max_abs_error", o.max_abs_error}});
   j["size_before"] = size_before;
   j["size_after"] = size_after;
   j["compression"] = compression();

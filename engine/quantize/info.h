@@ -8,18 +8,18 @@ namespace mq {
 
 /// One candidate layer.
 struct LayerReport {
-  std::string name;            ///< node name
-  std::string type;            ///< op type (Linear, Conv2d, LSTM, Add, Concat, ...)
-  std::string pattern;         ///< the registry pattern that handled it (linear, add, ...)
+  std::string name;     ///< node name
+  std::string type;     ///< op type (Linear, Conv2d, LSTM, Add, Concat, ...)
+  std::string pattern;  ///< the registry pattern that handled it (linear, add, ...)
   bool quantized = false;
-  std::string scheme;          ///< e.g. "static w:s8/channel a:u8", or why it stayed float
-  std::string activation;      ///< fused activation ("relu", "clip" or "")
-  double weight_sqnr_db = 0;   ///< float weights vs dequantized int8 weights
-  double output_sqnr_db = 0;   ///< the layer's output, float model vs quantized model
+  std::string scheme;         ///< e.g. "static w:s8/channel a:u8", or why it stayed float
+  std::string activation;     ///< fused activation ("relu", "clip" or "")
+  double weight_sqnr_db = 0;  ///< float weights vs dequantized int8 weights
+  double output_sqnr_db = 0;  ///< the layer's output, float model vs quantized model
   bool has_output_sqnr = false;
   int64_t weight_bytes_fp32 = 0;
   int64_t weight_bytes_int8 = 0;
-  bool fell_back = false;      ///< returned to float by the min_sqnr_db fallback
+  bool fell_back = false;  ///< returned to float by the min_sqnr_db fallback
 };
 
 /// One model output.
@@ -31,14 +31,14 @@ struct OutputReport {
 
 /// Everything validation measured.
 struct QuantizationInfo {
-  std::string mode;                         ///< "static" or "dynamic"
+  std::string mode;  ///< "static" or "dynamic"
   std::vector<LayerReport> layers;
   std::vector<OutputReport> outputs;
-  int64_t size_before = 0;                  ///< bytes of constants (weights and buffers)
+  int64_t size_before = 0;  ///< bytes of constants (weights and buffers)
   int64_t size_after = 0;
-  int64_t file_size = 0;                    ///< bytes of the round-trip file, when written
+  int64_t file_size = 0;  ///< bytes of the round-trip file, when written
   double compression() const { return size_after ? double(size_before) / double(size_after) : 0; }
-  double model_sqnr_db = 0;                 ///< the lowest output SQNR
+  double model_sqnr_db = 0;  ///< the lowest output SQNR
   int64_t calibration_samples = 0;
   int64_t validation_samples = 0;
   bool round_trip_checked = false;
@@ -47,7 +47,7 @@ struct QuantizationInfo {
   std::vector<std::string> fallback_layers;  ///< returned to float, in order
   std::vector<std::string> problems;         ///< failed checks (see on_failure)
   bool passed() const { return problems.empty(); }
-  std::map<std::string, double> seconds;     ///< time per stage (calibrate, quantize, validate)
+  std::map<std::string, double> seconds;  ///< time per stage (calibrate, quantize, validate)
 
   /// A fixed-width table for terminals.
   std::string table() const;

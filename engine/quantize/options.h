@@ -31,10 +31,10 @@ struct LayerSelection {
 
 /// Calibration settings.
 struct CalibrationOptions {
-  ObserverOptions observer;          ///< activation observer (default MinMax)
-  int64_t max_samples = 0;           ///< 0 = every sample the source yields
-  int threads = 0;                   ///< Session threads (0 = all cores)
-  LayerSelection layers;             ///< observe only what these layers need
+  ObserverOptions observer;  ///< activation observer (default MinMax)
+  int64_t max_samples = 0;   ///< 0 = every sample the source yields
+  int threads = 0;           ///< Session threads (0 = all cores)
+  LayerSelection layers;     ///< observe only what these layers need
   /// Recurrent states fed back from run to run (streaming models): the source's batches are
   /// one sequence, each run's state outputs become the next run's state inputs.
   std::vector<StateLink> state;
@@ -46,21 +46,21 @@ struct CalibrationOptions {
 struct QuantizeOptions {
   QuantMode mode = QuantMode::static_quant;
   LayerSelection layers;
-  bool per_channel_weights = true;     ///< s8 symmetric per output channel (else per tensor)
+  bool per_channel_weights = true;  ///< s8 symmetric per output channel (else per tensor)
   /// 7-bit weights (|w| ≤ 64): CPUs without VNNI then stay on the fast AVX2 int8 path
   /// (u8·s8 pairs cannot saturate vpmaddubsw), at some accuracy cost (ORT's reduce_range).
   bool reduce_range_weights = false;
-  DType activation_type = DType::u8;   ///< u8 (default) or i8
+  DType activation_type = DType::u8;  ///< u8 (default) or i8
   bool symmetric_activations = false;
-  bool fuse_activations = true;        ///< fold a following Relu / Clip into the layer
-  bool dynamic_conv2d = false;         ///< dynamic mode: also Conv2d (not supported yet)
+  bool fuse_activations = true;  ///< fold a following Relu / Clip into the layer
+  bool dynamic_conv2d = false;   ///< dynamic mode: also Conv2d (not supported yet)
 
   // validation
   bool validate = true;
   OnFailure on_failure = OnFailure::error;
-  std::optional<double> min_sqnr_db;   ///< accuracy-driven fallback target (model output)
-  double fail_below_sqnr_db = 10.0;    ///< validation fails when any output SQNR is lower
-  int64_t validation_samples = 32;     ///< held-back samples for activation / output SQNR
+  std::optional<double> min_sqnr_db;  ///< accuracy-driven fallback target (model output)
+  double fail_below_sqnr_db = 10.0;   ///< validation fails when any output SQNR is lower
+  int64_t validation_samples = 32;    ///< held-back samples for activation / output SQNR
   /// Recurrent states fed back during validation, as in CalibrationOptions::state (each
   /// model, float and int8, is fed its own states).
   std::vector<StateLink> state;

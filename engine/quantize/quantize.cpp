@@ -22,9 +22,7 @@ namespace mq {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t) {
-  return std::chrono::duration<double>(Clock::now() - t).count();
-}
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 Tensor as_float(const Tensor& t) {
   if (t.dtype() == DType::f32) return t;
@@ -92,7 +90,8 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
     std::optional<TensorMap> first_bad;  // the quantized model's inputs of the first run with a NaN or inf output
     for (auto& b : batches) {
       std::map<std::string, Tensor> fvals, qvals;
-      TensorMap fo = fs.run(ffeed.apply(b), ftaps, [&](const Value& v, const Tensor& t) { fvals[v.name()] = t.clone(); });
+      TensorMap fo =
+          fs.run(ffeed.apply(b), ftaps, [&](const Value& v, const Tensor& t) { fvals[v.name()] = t.clone(); });
       const TensorMap qin = qfeed.apply(b);
       TensorMap qo = qs.run(qin, qtaps, [&](const Value& v, const Tensor& t) { qvals[v.name()] = as_float(t); });
       ffeed.update(fo);
@@ -135,7 +134,8 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
     for (size_t i = 0; i < probes.size(); ++i) {
       auto& l = info.layers[probes[i].report];
       l.output_sqnr_db = layer_acc[i].db();
-      l.has_output_sqnr = layer_acc[i].signal > 0 || layer_acc[i].noise > 0 || layer_acc[i].bad_ref || layer_acc[i].bad_test;
+      l.has_output_sqnr =
+          layer_acc[i].signal > 0 || layer_acc[i].noise > 0 || layer_acc[i].bad_ref || layer_acc[i].bad_test;
       non_finite("layer '" + l.name + "'", layer_acc[i]);
     }
     info.model_sqnr_db = std::numeric_limits<double>::infinity();
@@ -159,8 +159,8 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
   }
   if (!o.round_trip_format.empty()) {
     namespace fsys = std::filesystem;
-    fsys::path dir = fsys::temp_directory_path() /
-                     ("monoquant-roundtrip-" + std::to_string(std::random_device{}()));
+    fsys::path dir =
+        fsys::temp_directory_path() / ("monoquant-roundtrip-" + std::to_string(std::random_device{}()));
     fsys::create_directories(dir);
     fsys::path file = dir / ("model" + o.round_trip_format);
     info.round_trip_checked = true;
@@ -189,7 +189,8 @@ void validate(const Graph& fg, const Graph& qg, const QuantizeOptions& o, const 
   }
 }
 
-QuantizeResult quantize_impl(const Graph& g, const Calibration* cal, QuantizeOptions o, CalibrationSource* validation) {
+QuantizeResult quantize_impl(const Graph& g, const Calibration* cal, QuantizeOptions o,
+                             CalibrationSource* validation) {
   auto t0 = Clock::now();
   std::vector<TensorMap> batches;
   if (validation && o.validate) {

@@ -29,8 +29,8 @@ std::vector<std::string> values_to_observe(const Graph& g, const LayerSelection&
   return {names.begin(), names.end()};
 }
 
-void rewrite(Graph& q, const Calibration* cal, const QuantizeOptions& options,
-             std::vector<LayerReport>& reports, std::vector<LayerProbe>& probes) {
+void rewrite(Graph& q, const Calibration* cal, const QuantizeOptions& options, std::vector<LayerReport>& reports,
+             std::vector<LayerProbe>& probes) {
   options.layers.check();
   // the main graph, then each subgraph (its signature stays float: the rewrite keeps the
   // names and types of graph outputs)

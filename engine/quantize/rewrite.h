@@ -12,16 +12,16 @@ std::vector<std::string> values_to_observe(const Graph& g, const LayerSelection&
 
 /// Where validation finds a quantized layer's output in each graph.
 struct LayerProbe {
-  size_t report = 0;          ///< index into the reports
-  std::string float_value;    ///< in the float graph
-  std::string quant_value;    ///< in the quantized graph
-  bool dequantize = false;    ///< the quantized value holds integers with QuantParams
+  size_t report = 0;        ///< index into the reports
+  std::string float_value;  ///< in the float graph
+  std::string quant_value;  ///< in the quantized graph
+  bool dequantize = false;  ///< the quantized value holds integers with QuantParams
 };
 
 /// Rewrites the selected layers of `q` in place. `cal` is null in dynamic mode.
 /// Appends one report per candidate layer and one probe per quantized layer.
-void rewrite(Graph& q, const Calibration* cal, const QuantizeOptions& options,
-             std::vector<LayerReport>& reports, std::vector<LayerProbe>& probes);
+void rewrite(Graph& q, const Calibration* cal, const QuantizeOptions& options, std::vector<LayerReport>& reports,
+             std::vector<LayerProbe>& probes);
 
 /// Bytes of all constants in the graph.
 int64_t constant_bytes(const Graph& g);

@@ -40,7 +40,8 @@ int main(int argc, char** argv) {
 
     mq::Model model = mq::Model::load(ex + "/models/cnn.onnx");
     const mq::TensorInfo in = model.inputs().at(0);
-    std::printf("input %s, %zu dims; %lld nodes\n", in.name.c_str(), in.dims.size(), (long long)model.node_count());
+    std::printf("input %s, %zu dims; %lld nodes\n", in.name.c_str(), in.dims.size(),
+                (long long)model.node_count());
 
     // 64 samples to calibrate, 32 others to validate on
     mq::DataSource data = mq::DataSource::files(model, {ex + "/data/calib_images.npy"}, 32);

@@ -31,8 +31,7 @@ void build_softmax(BuildContext& c, OpKind op) {
   Value* x = c.required(0);
   if (c.opset >= 13) return c.emit(op, {x}, c.attrs()), void();
   const Shape& s = x->shape();
-  if (!s.has_rank())
-    fail<UnsupportedError>(op_name(op), " (opset ", c.opset, ") needs an input of known rank");
+  if (!s.has_rank()) fail<UnsupportedError>(op_name(op), " (opset ", c.opset, ") needs an input of known rank");
   int64_t r = int64_t(s.rank());
   int64_t axis = normalize_axis(c.attrs().get_int_or("axis", 1), std::max<int64_t>(r, 1));
   if (axis >= r - 1) {
@@ -58,7 +57,6 @@ void build_softmax(BuildContext& c, OpKind op) {
     c.emit(OpKind::Sub, {shifted, ls}, {});
   }
 }
-
 
 /// PRelu before opset 7: a 1-D slope of C > 1 values is per channel (axis 1), so it gets
 /// trailing 1-dims for numpy broadcasting; other slopes (1 value, X's shape) agree with numpy.
@@ -92,8 +90,16 @@ void build_prelu(BuildContext& c) {
 #define MQ_SAME(op) register_builder(#op, [](BuildContext& c) { build_same(c, OpKind::op); })
 
 void register_activation_builders() {
-  MQ_SAME(Relu); MQ_SAME(LeakyRelu); MQ_SAME(Sigmoid); MQ_SAME(HardSigmoid);
-  MQ_SAME(HardSwish); MQ_SAME(Tanh); MQ_SAME(Erf); MQ_SAME(Elu); MQ_SAME(Selu); MQ_SAME(Gelu);
+  MQ_SAME(Relu);
+  MQ_SAME(LeakyRelu);
+  MQ_SAME(Sigmoid);
+  MQ_SAME(HardSigmoid);
+  MQ_SAME(HardSwish);
+  MQ_SAME(Tanh);
+  MQ_SAME(Erf);
+  MQ_SAME(Elu);
+  MQ_SAME(Selu);
+  MQ_SAME(Gelu);
   MQ_SAME(Softplus);
   register_builder("PRelu", build_prelu);
   register_builder("Clip", build_clip);

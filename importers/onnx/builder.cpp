@@ -53,7 +53,8 @@ Node* BuildContext::emit(OpKind op, std::vector<Value*> in, Attributes attrs) {
   spec.num_outputs = num_outputs();
   for (int i = 0; i < proto.output_size(); ++i) {
     const std::string& o = proto.output(i);
-    spec.output_names.push_back(o.empty() || graph.find_value(o) ? graph.unique_name(o.empty() ? name + "_unused" : o) : o);
+    spec.output_names.push_back(
+        o.empty() || graph.find_value(o) ? graph.unique_name(o.empty() ? name + "_unused" : o) : o);
   }
   Node* n = graph.add_node(op, std::move(spec));
   outputs.assign(n->outputs().begin(), n->outputs().end());

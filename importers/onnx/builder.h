@@ -15,8 +15,12 @@ class BuildContext {
  public:
   BuildContext(Graph& g, const ::onnx::NodeProto& proto, int64_t opset, std::string node_name,
                std::vector<Value*> inputs, Attributes attrs)
-      : graph(g), proto(proto), opset(opset), name(std::move(node_name)),
-        inputs_(std::move(inputs)), attrs_(std::move(attrs)) {}
+      : graph(g),
+        proto(proto),
+        opset(opset),
+        name(std::move(node_name)),
+        inputs_(std::move(inputs)),
+        attrs_(std::move(attrs)) {}
 
   Graph& graph;
   const ::onnx::NodeProto& proto;
@@ -39,8 +43,7 @@ class BuildContext {
   /// Emits the node that produces this ONNX node's outputs (named as in the ONNX model).
   Node* emit(OpKind op, std::vector<Value*> inputs, Attributes attrs);
   /// Emits an intermediate node (generated output names).
-  Node* emit_internal(OpKind op, std::vector<Value*> inputs, Attributes attrs,
-                      size_t num_outputs = 1);
+  Node* emit_internal(OpKind op, std::vector<Value*> inputs, Attributes attrs, size_t num_outputs = 1);
   /// Binds ONNX output `i` to an existing value (for ops lowered to several nodes or none).
   void bind(size_t i, Value* v);
 

@@ -62,14 +62,39 @@ void build_legacy_binary(BuildContext& c, OpKind op) {
 
 void register_elementwise_builders() {
 #define MQ_LEGACY(op) register_builder(#op, [](BuildContext& c) { build_legacy_binary(c, OpKind::op); })
-  MQ_LEGACY(Add); MQ_LEGACY(Sub); MQ_LEGACY(Mul); MQ_LEGACY(Div); MQ_LEGACY(Pow);
-  MQ_LEGACY(Equal); MQ_LEGACY(Less); MQ_LEGACY(Greater); MQ_LEGACY(And); MQ_LEGACY(Or); MQ_LEGACY(Xor);
+  MQ_LEGACY(Add);
+  MQ_LEGACY(Sub);
+  MQ_LEGACY(Mul);
+  MQ_LEGACY(Div);
+  MQ_LEGACY(Pow);
+  MQ_LEGACY(Equal);
+  MQ_LEGACY(Less);
+  MQ_LEGACY(Greater);
+  MQ_LEGACY(And);
+  MQ_LEGACY(Or);
+  MQ_LEGACY(Xor);
 #undef MQ_LEGACY
-  MQ_SAME(Sqrt); MQ_SAME(Exp); MQ_SAME(Log); MQ_SAME(Max); MQ_SAME(Min); MQ_SAME(Sum);
-  MQ_SAME(Mean); MQ_SAME(Neg); MQ_SAME(Abs); MQ_SAME(Reciprocal); MQ_SAME(Floor);
-  MQ_SAME(Ceil); MQ_SAME(Round); MQ_SAME(Sign); MQ_SAME(Sin); MQ_SAME(Cos);
-  MQ_SAME(LessOrEqual); MQ_SAME(GreaterOrEqual); MQ_SAME(Not);
-  MQ_SAME(Where); MQ_SAME(Identity);
+  MQ_SAME(Sqrt);
+  MQ_SAME(Exp);
+  MQ_SAME(Log);
+  MQ_SAME(Max);
+  MQ_SAME(Min);
+  MQ_SAME(Sum);
+  MQ_SAME(Mean);
+  MQ_SAME(Neg);
+  MQ_SAME(Abs);
+  MQ_SAME(Reciprocal);
+  MQ_SAME(Floor);
+  MQ_SAME(Ceil);
+  MQ_SAME(Round);
+  MQ_SAME(Sign);
+  MQ_SAME(Sin);
+  MQ_SAME(Cos);
+  MQ_SAME(LessOrEqual);
+  MQ_SAME(GreaterOrEqual);
+  MQ_SAME(Not);
+  MQ_SAME(Where);
+  MQ_SAME(Identity);
   register_builder("Cast", build_cast);
 }
 

@@ -72,7 +72,9 @@ Attributes convert_attributes(const ::onnx::NodeProto& n, const std::string& bas
         case AP::STRING: a.set(at.name(), at.s()); break;
         case AP::INTS: a.set(at.name(), std::vector<int64_t>(at.ints().begin(), at.ints().end())); break;
         case AP::FLOATS: a.set(at.name(), std::vector<float>(at.floats().begin(), at.floats().end())); break;
-        case AP::STRINGS: a.set(at.name(), std::vector<std::string>(at.strings().begin(), at.strings().end())); break;
+        case AP::STRINGS:
+          a.set(at.name(), std::vector<std::string>(at.strings().begin(), at.strings().end()));
+          break;
         case AP::TENSOR: a.set(at.name(), tensor_from_proto(at.t(), base_dir)); break;
         case AP::UNDEFINED:
           // Old exporters leave the type unset: infer it from the field that is filled.
@@ -84,8 +86,7 @@ Attributes convert_attributes(const ::onnx::NodeProto& n, const std::string& bas
           else if (at.has_t()) a.set(at.name(), tensor_from_proto(at.t(), base_dir));
           else fail<FormatError>("has no type and no value");
           break;
-        default:
-          fail<UnsupportedError>("type ", int(at.type()), " (graphs, sparse tensors) is not supported");
+        default: fail<UnsupportedError>("type ", int(at.type()), " (graphs, sparse tensors) is not supported");
       }
       return 0;
     });
@@ -126,8 +127,8 @@ struct Importer {
       if (o.domain().empty() || o.domain() == "ai.onnx") opset = o.version();
     if (m.opset_import_size() == 0) opset = 1;
     if (opset < kMinOpset || opset > kMaxOpset)
-      fail<UnsupportedError>("default-domain opset ", opset, " is not supported (supported: ", kMinOpset,
-                             " to ", kMaxOpset, ")");
+      fail<UnsupportedError>("default-domain opset ", opset, " is not supported (supported: ", kMinOpset, " to ",
+                             kMaxOpset, ")");
     if (!m.has_graph()) fail<FormatError>("the model has no graph");
     const auto& gp = m.graph();
     g.name = gp.name();
@@ -175,8 +176,9 @@ struct Importer {
       Value* v = it->second;
       if (!v->producer() || g.is_output(v)) {
         // an output that is an input, a constant or listed twice: give it its own node
-        v = g.add_node(OpKind::Identity, {.name = out.name() + "_identity", .inputs = {v},
-                                          .output_names = {out.name() + "_out"}})->output(0);
+        v = g.add_node(OpKind::Identity,
+                       {.name = out.name() + "_identity", .inputs = {v}, .output_names = {out.name() + "_out"}})
+                ->output(0);
       }
       g.add_output(v);
     }
@@ -244,15 +246,15 @@ struct Importer {
         build_control_flow(n, node_name, std::move(inputs));
         return 0;
       }
-      BuildContext c(g, n, opset, g.unique_name(node_name), std::move(inputs),
-                     convert_attributes(n, base_dir));
+      BuildContext c(g, n, opset, g.unique_name(node_name), std::move(inputs), convert_attributes(n, base_dir));
       const Builder builder = find_builder(builder_key(n));
       if (!builder) fail<UnsupportedError>("op '", printable(n.op_type()), "' is not supported");
       builder(c);
       for (int i = 0; i < n.output_size(); ++i) {
         if (n.output(i).empty()) continue;
         if (size_t(i) >= c.outputs.size() || !c.outputs[i]) {
-          fail<UnsupportedError>("output ", i, " '", n.output(i), "' is not produced by monoquant's version of this op");
+          fail<UnsupportedError>("output ", i, " '", n.output(i),
+                                 "' is not produced by monoquant's version of this op");
         }
         if (env.count(n.output(i))) fail<FormatError>("output '", n.output(i), "' is defined twice");
         env[n.output(i)] = c.outputs[i];
@@ -278,14 +280,16 @@ struct Importer {
     std::vector<std::string> names;
     std::unordered_set<std::string> seen;
     for (auto* at : graphs)
-      for (auto& nm : with_context("attribute '" + at->name() + "'", [&] { return free_names(at->g(), depth + 1); }))
+      for (auto& nm :
+           with_context("attribute '" + at->name() + "'", [&] { return free_names(at->g(), depth + 1); }))
         if (seen.insert(nm).second) names.push_back(nm);
     std::vector<std::pair<std::string, ValueType>> outer;
     std::vector<std::pair<std::string, Tensor>> outer_constants;  // initializers: constants of the subgraphs
     std::vector<Value*> outer_values;
     for (auto& nm : names) {
       auto it = env.find(nm);
-      if (it == env.end()) fail<FormatError>("a subgraph reads '", printable(nm), "', which is not defined before the node");
+      if (it == env.end())
+        fail<FormatError>("a subgraph reads '", printable(nm), "', which is not defined before the node");
       if (it->second->is_constant()) {
         outer_constants.emplace_back(nm, *it->second->constant());
         continue;
@@ -326,10 +330,14 @@ struct Importer {
     OpKind kind = op == "If" ? OpKind::If : op == "Loop" ? OpKind::Loop : OpKind::Scan;
     std::vector<std::string> out_names;
     for (int i = 0; i < n.output_size(); ++i)
-      out_names.push_back(n.output(i).empty() || g.find_value(n.output(i)) ? g.unique_name(node_name + ":" + std::to_string(i))
-                                                                           : n.output(i));
-    Node* node = g.add_node(kind, {.name = g.unique_name(node_name), .inputs = std::move(inputs), .attrs = std::move(attrs),
-                                   .num_outputs = size_t(n.output_size()), .output_names = out_names});
+      out_names.push_back(n.output(i).empty() || g.find_value(n.output(i))
+                              ? g.unique_name(node_name + ":" + std::to_string(i))
+                              : n.output(i));
+    Node* node = g.add_node(kind, {.name = g.unique_name(node_name),
+                                   .inputs = std::move(inputs),
+                                   .attrs = std::move(attrs),
+                                   .num_outputs = size_t(n.output_size()),
+                                   .output_names = out_names});
     for (int i = 0; i < n.output_size(); ++i) {
       if (n.output(i).empty()) continue;
       if (env.count(n.output(i))) fail<FormatError>("output '", n.output(i), "' is defined twice");
@@ -343,9 +351,14 @@ struct Importer {
     if (a.has("value")) t = a.get_tensor("value");
     else if (a.has("value_float")) t = Tensor::scalar<float>(a.get_float("value_float"));
     else if (a.has("value_int")) t = Tensor::scalar<int64_t>(a.get_int("value_int"));
-    else if (a.has("value_floats")) { auto v = a.get_floats("value_floats"); t = Tensor::from_vector<float>({int64_t(v.size())}, v); }
-    else if (a.has("value_ints")) { auto v = a.get_ints("value_ints"); t = Tensor::from_vector<int64_t>({int64_t(v.size())}, v); }
-    else fail<UnsupportedError>("Constant without a supported value attribute (value, value_float(s), value_int(s))");
+    else if (a.has("value_floats")) {
+      auto v = a.get_floats("value_floats");
+      t = Tensor::from_vector<float>({int64_t(v.size())}, v);
+    } else if (a.has("value_ints")) {
+      auto v = a.get_ints("value_ints");
+      t = Tensor::from_vector<int64_t>({int64_t(v.size())}, v);
+    } else
+      fail<UnsupportedError>("Constant without a supported value attribute (value, value_float(s), value_int(s))");
     if (n.output_size() != 1) fail<FormatError>("Constant must have one output");
     if (env.count(n.output(0))) fail<FormatError>("output '", n.output(0), "' is defined twice");
     env[n.output(0)] = g.add_constant(g.find_value(n.output(0)) ? g.unique_name(n.output(0)) : n.output(0), t);

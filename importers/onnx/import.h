@@ -10,8 +10,7 @@ namespace mq::onnx {
 /// UnsupportedError listing every unsupported op and its nodes) start with the file name.
 Graph import_model(const std::string& path);
 /// Same, from the serialized bytes; `name` is used in errors, `base_dir` for external data.
-Graph import_model_bytes(const std::string& bytes, const std::string& name,
-                         const std::string& base_dir);
+Graph import_model_bytes(const std::string& bytes, const std::string& name, const std::string& base_dir);
 /// Reads one serialized ONNX TensorProto file (as in the ONNX test data sets).
 Tensor read_tensor_file(const std::string& path);
 /// The ONNX op types the importer can build (for tools and conformance manifests).

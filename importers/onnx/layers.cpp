@@ -78,8 +78,7 @@ void build_gemm(BuildContext& c) {
       for (int64_t i = 0; i < scaled.numel(); ++i) scaled.data<float>()[i] *= beta;
       addend = c.constant("C_scaled", std::move(scaled));
     } else {
-      addend = c.emit_internal(OpKind::Mul, {cv, c.constant("beta", Tensor::scalar<float>(beta))}, {})
-                   ->output(0);
+      addend = c.emit_internal(OpKind::Mul, {cv, c.constant("beta", Tensor::scalar<float>(beta))}, {})->output(0);
     }
   }
   c.emit(OpKind::Add, {lin, addend}, {});

@@ -15,11 +15,13 @@ namespace {
 constexpr const char* kDomain = "com.microsoft::";
 
 Value* dequantize(BuildContext& c, Value* x, Value* scale, Value* zero_point) {
-  return c.emit_internal(OpKind::DequantizeLinear, {x, c.required_value(scale, "scale"), zero_point}, {})->output(0);
+  return c.emit_internal(OpKind::DequantizeLinear, {x, c.required_value(scale, "scale"), zero_point}, {})
+      ->output(0);
 }
 
 /// Op(DQ(inputs...)) → QuantizeLinear(y_scale, y_zero_point) as this node's output.
-void requantized(BuildContext& c, OpKind op, std::vector<Value*> operands, Attributes attrs, Value* ys, Value* yz) {
+void requantized(BuildContext& c, OpKind op, std::vector<Value*> operands, Attributes attrs, Value* ys,
+                 Value* yz) {
   Value* y = c.emit_internal(op, std::move(operands), std::move(attrs))->output(0);
   c.emit(OpKind::QuantizeLinear, {y, c.required_value(ys, "y_scale"), yz}, {});
 }
@@ -48,7 +50,8 @@ void concat(BuildContext& c) {
     fail<FormatError>("QLinearConcat takes Y_scale, Y_zero_point and triples (X, X_scale, X_zero_point), got ",
                       c.num_inputs(), " operands");
   std::vector<Value*> xs;
-  for (size_t i = 2; i < c.num_inputs(); i += 3) xs.push_back(dequantize(c, c.required(i), c.input(i + 1), c.input(i + 2)));
+  for (size_t i = 2; i < c.num_inputs(); i += 3)
+    xs.push_back(dequantize(c, c.required(i), c.input(i + 1), c.input(i + 2)));
   Attributes at;
   at.set("axis", c.attrs().get_int("axis"));
   requantized(c, OpKind::Concat, xs, at, c.input(0), c.input(1));
@@ -76,7 +79,8 @@ void qgemm(BuildContext& c) {
     Tensor st = s.size() == 1 ? Tensor::scalar<float>(s[0]) : Tensor::from_vector<float>({int64_t(s.size())}, s);
     Attributes axis0;
     axis0.set("axis", int64_t(0));
-    ops.push_back(c.emit_internal(OpKind::DequantizeLinear, {bias, c.constant("bias_scale", std::move(st))}, axis0)->output(0));
+    ops.push_back(c.emit_internal(OpKind::DequantizeLinear, {bias, c.constant("bias_scale", std::move(st))}, axis0)
+                      ->output(0));
   }
   if (c.input(7)) {
     requantized(c, OpKind::Gemm, ops, at, c.input(7), c.input(8));
@@ -115,13 +119,17 @@ Tensor lstm_weight(const Value* w, const Value* scale, const Value* zero_point, 
     fail<UnsupportedError>(what, " and its scale must be constants");
   const Tensor& t = *w->constant();
   if (t.rank() != 3 || (t.dtype() != DType::i8 && t.dtype() != DType::u8))
-    fail<ShapeError>(what, " must be an int8 [D, I, 4H] tensor, got ", dtype_name(t.dtype()), " ", t.shape().str());
+    fail<ShapeError>(what, " must be an int8 [D, I, 4H] tensor, got ", dtype_name(t.dtype()), " ",
+                     t.shape().str());
   const int64_t D = t.dim(0), I = t.dim(1), G = t.dim(2);
   const auto s = scale->constant()->to_float();
-  const auto z = zero_point && zero_point->is_constant() ? zero_point->constant()->to_int64() : std::vector<int64_t>{};
+  const auto z =
+      zero_point && zero_point->is_constant() ? zero_point->constant()->to_int64() : std::vector<int64_t>{};
   const bool per_column = int64_t(s.size()) == D * G;
-  if (!per_column && int64_t(s.size()) != D) fail<ShapeError>(what, " scale has ", s.size(), " values for ", D, " directions of ", G, " columns");
-  if (!z.empty() && z.size() != s.size()) fail<ShapeError>(what, " zero point has ", z.size(), " values, its scale ", s.size());
+  if (!per_column && int64_t(s.size()) != D)
+    fail<ShapeError>(what, " scale has ", s.size(), " values for ", D, " directions of ", G, " columns");
+  if (!z.empty() && z.size() != s.size())
+    fail<ShapeError>(what, " zero point has ", z.size(), " values, its scale ", s.size());
   const auto q = t.to_int64();
   Tensor out(DType::f32, {D, G, I});
   float* o = out.data<float>();
@@ -129,7 +137,8 @@ Tensor lstm_weight(const Value* w, const Value* scale, const Value* zero_point, 
     for (int64_t i = 0; i < I; ++i)
       for (int64_t g = 0; g < G; ++g) {
         const size_t k = size_t(per_column ? d * G + g : d);
-        o[(d * G + g) * I + i] = float(double(q[size_t((d * I + i) * G + g)] - (z.empty() ? 0 : z[k])) * double(s[k]));
+        o[(d * G + g) * I + i] =
+            float(double(q[size_t((d * I + i) * G + g)] - (z.empty() ? 0 : z[k])) * double(s[k]));
       }
   return out;
 }

@@ -4,8 +4,8 @@
 namespace mq::onnx {
 
 namespace {
-// BatchNormalization: the inference form only. Opset 6 is_test = 0 (training), opset 6–8 `spatial` = 0 (per-element
-// statistics) and the training outputs (running and saved mean/var) are rejected.
+// BatchNormalization: the inference form only. Opset 6 is_test = 0 (training), opset 6–8 `spatial` = 0
+// (per-element statistics) and the training outputs (running and saved mean/var) are rejected.
 void build_batch_norm(BuildContext& c) {
   const Attributes& in = c.attrs();
   if (c.opset < 7 && in.get_int_or("is_test", 0) == 0)

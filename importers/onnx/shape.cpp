@@ -18,30 +18,14 @@ Value* ints_operand(BuildContext& c, const std::string& name) {
 Tensor scalar_of(DType dt, float v) {
   Tensor t(dt, {});
   switch (dt) {
-    case DType::f32:
-      *t.data<float>() = v;
-      break;
-    case DType::f64:
-      *t.data<double>() = v;
-      break;
-    case DType::i8:
-      *t.data<int8_t>() = int8_t(v);
-      break;
-    case DType::u8:
-      *t.data<uint8_t>() = uint8_t(v);
-      break;
-    case DType::i16:
-      *t.data<int16_t>() = int16_t(v);
-      break;
-    case DType::i32:
-      *t.data<int32_t>() = int32_t(v);
-      break;
-    case DType::i64:
-      *t.data<int64_t>() = int64_t(v);
-      break;
-    case DType::boolean:
-      *t.data<bool>() = v != 0.f;
-      break;
+    case DType::f32: *t.data<float>() = v; break;
+    case DType::f64: *t.data<double>() = v; break;
+    case DType::i8: *t.data<int8_t>() = int8_t(v); break;
+    case DType::u8: *t.data<uint8_t>() = uint8_t(v); break;
+    case DType::i16: *t.data<int16_t>() = int16_t(v); break;
+    case DType::i32: *t.data<int32_t>() = int32_t(v); break;
+    case DType::i64: *t.data<int64_t>() = int64_t(v); break;
+    case DType::boolean: *t.data<bool>() = v != 0.f; break;
     default:
       if (v != 0.f) fail<UnsupportedError>("a pad value for ", dtype_name(dt), " data");
   }
@@ -49,8 +33,8 @@ Tensor scalar_of(DType dt, float v) {
 }
 
 /// Moves the ints attribute `name` (when present) into operand slot `slot`.
-void attr_to_operand(BuildContext& c, std::vector<Value*>& in, Attributes& attrs,
-                     const std::string& name, size_t slot) {
+void attr_to_operand(BuildContext& c, std::vector<Value*>& in, Attributes& attrs, const std::string& name,
+                     size_t slot) {
   if (!attrs.has(name)) return;
   if (in.size() <= slot) in.resize(slot + 1, nullptr);
   in[slot] = ints_operand(c, name);
@@ -61,8 +45,7 @@ void build_split(BuildContext& c) {
   std::vector<Value*> in = c.inputs();
   Attributes attrs = c.attrs();
   if (c.opset < 13) attr_to_operand(c, in, attrs, "split", 1);
-  if ((in.size() < 2 || !in[1]) && !attrs.has("num_outputs"))
-    attrs.set("num_outputs", int64_t(c.num_outputs()));
+  if ((in.size() < 2 || !in[1]) && !attrs.has("num_outputs")) attrs.set("num_outputs", int64_t(c.num_outputs()));
   c.emit(OpKind::Split, std::move(in), std::move(attrs));
 }
 

@@ -80,11 +80,12 @@ std::string read_external(const TP& t, const std::string& base_dir, size_t expec
   if (!in) fail<FormatError>("cannot open external data file '", full.string(), "'");
   in.seekg(0, std::ios::end);
   int64_t size = in.tellg();
-  if (offset < 0 || offset > size) fail<FormatError>("external data offset ", offset, " is outside '", location, "'");
+  if (offset < 0 || offset > size)
+    fail<FormatError>("external data offset ", offset, " is outside '", location, "'");
   if (length < 0) length = size - offset;
   if (length != int64_t(expected) || offset + length > size)
-    fail<FormatError>("external data in '", location, "' has ", length, " bytes at offset ", offset,
-                      ", expected ", expected, " (file has ", size, ")");
+    fail<FormatError>("external data in '", location, "' has ", length, " bytes at offset ", offset, ", expected ",
+                      expected, " (file has ", size, ")");
   std::string buf(size_t(length), '\0');
   in.seekg(offset);
   in.read(buf.data(), length);
@@ -105,8 +106,7 @@ void copy_field(Tensor& out, const Src& field, int64_t n, const char* fname) {
 Tensor tensor_from_proto(const TP& t, const std::string& base_dir) {
   return with_context("tensor '" + printable(t.name()) + "'", [&] {
     DType dt = dtype_from_onnx(t.data_type());
-    if (dt == DType::undefined)
-      fail<UnsupportedError>("data type ", t.data_type(), " is not supported");
+    if (dt == DType::undefined) fail<UnsupportedError>("data type ", t.data_type(), " is not supported");
     std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
     uint64_t numel = 1;
     for (auto d : dims) {
@@ -126,9 +126,11 @@ Tensor tensor_from_proto(const TP& t, const std::string& base_dir) {
     if (t.has_raw_data() && t.raw_data().size() != bytes)
       fail<FormatError>("raw_data has ", t.raw_data().size(), " bytes, expected ", bytes);
     if (!t.has_raw_data()) {
-      int64_t have = dt == DType::f32 ? t.float_data_size() : dt == DType::f64 ? t.double_data_size()
-                     : dt == DType::i64 ? t.int64_data_size()
-                     : (dt == DType::u32 || dt == DType::u64) ? t.uint64_data_size() : t.int32_data_size();
+      int64_t have = dt == DType::f32                         ? t.float_data_size()
+                     : dt == DType::f64                       ? t.double_data_size()
+                     : dt == DType::i64                       ? t.int64_data_size()
+                     : (dt == DType::u32 || dt == DType::u64) ? t.uint64_data_size()
+                                                              : t.int32_data_size();
       if (have != n) fail<FormatError>("has ", have, " values, expected ", n);
     }
     Tensor out(dt, dims);
@@ -144,8 +146,9 @@ Tensor tensor_from_proto(const TP& t, const std::string& base_dir) {
       case DType::u64: copy_field<uint64_t>(out, t.uint64_data(), n, "uint64_data"); break;
       case DType::i32: copy_field<int32_t>(out, t.int32_data(), n, "int32_data"); break;
       case DType::i16: copy_field<int16_t>(out, t.int32_data(), n, "int32_data"); break;
-      case DType::u16: case DType::f16: case DType::bf16:
-        copy_field<uint16_t>(out, t.int32_data(), n, "int32_data"); break;
+      case DType::u16:
+      case DType::f16:
+      case DType::bf16: copy_field<uint16_t>(out, t.int32_data(), n, "int32_data"); break;
       case DType::i8: copy_field<int8_t>(out, t.int32_data(), n, "int32_data"); break;
       case DType::u8: copy_field<uint8_t>(out, t.int32_data(), n, "int32_data"); break;
       case DType::boolean: copy_field<bool>(out, t.int32_data(), n, "int32_data"); break;

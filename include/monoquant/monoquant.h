@@ -158,7 +158,8 @@ struct QuantizeResult {
 /// validates on `validation` (SQNR checks are skipped without it). Throws (kind validation)
 /// when a check fails and options.on_failure is error.
 MONOQUANT_API QuantizeResult static_quantize(const Model& model, const Calibration& calibration,
-                                             const QuantizeOptions& options = {}, DataSource* validation = nullptr);
+                                             const QuantizeOptions& options = {},
+                                             DataSource* validation = nullptr);
 /// Weights int8 ahead of time, activations quantized at run time (Linear, LSTM).
 MONOQUANT_API QuantizeResult dynamic_quantize(const Model& model, const QuantizeOptions& options = {},
                                               DataSource* validation = nullptr);

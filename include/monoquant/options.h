@@ -55,11 +55,11 @@ struct StateLink {
 
 /// Calibration settings.
 struct CalibrationOptions {
-  ObserverOptions observer;     ///< activation observer (default MinMax)
-  int64_t max_samples = 0;      ///< 0 = every sample the data yields
-  int threads = 0;              ///< Session threads (0 = all cores)
-  LayerSelection layers;        ///< observe only what these layers need
-  std::vector<StateLink> state; ///< recurrent states carried from batch to batch
+  ObserverOptions observer;      ///< activation observer (default MinMax)
+  int64_t max_samples = 0;       ///< 0 = every sample the data yields
+  int threads = 0;               ///< Session threads (0 = all cores)
+  LayerSelection layers;         ///< observe only what these layers need
+  std::vector<StateLink> state;  ///< recurrent states carried from batch to batch
   /// Called after each batch with (samples done, samples expected or 0 if unknown).
   std::function<void(int64_t, int64_t)> progress;
 };
@@ -70,17 +70,17 @@ enum class OnFailure { error, warn, ignore };
 /// Quantization settings.
 struct QuantizeOptions {
   LayerSelection layers;
-  bool per_channel_weights = true;      ///< s8 symmetric per output channel (else per tensor)
-  bool reduce_range_weights = false;    ///< 7-bit weights (fast AVX2 path on CPUs without VNNI)
-  DType activation_type = DType::u8;    ///< u8 (default) or i8
+  bool per_channel_weights = true;    ///< s8 symmetric per output channel (else per tensor)
+  bool reduce_range_weights = false;  ///< 7-bit weights (fast AVX2 path on CPUs without VNNI)
+  DType activation_type = DType::u8;  ///< u8 (default) or i8
   bool symmetric_activations = false;
-  bool fuse_activations = true;         ///< fold a following Relu / Clip into the layer
-  bool validate = true;                 ///< measure SQNR, sizes and the save → load → run round trip
+  bool fuse_activations = true;  ///< fold a following Relu / Clip into the layer
+  bool validate = true;          ///< measure SQNR, sizes and the save → load → run round trip
   OnFailure on_failure = OnFailure::error;
-  std::optional<double> min_sqnr_db;    ///< worst layers go back to float until the output meets it
-  double fail_below_sqnr_db = 10.0;     ///< validation fails when an output SQNR is lower
-  int64_t validation_samples = 32;      ///< held-back samples for the SQNR checks
-  std::vector<StateLink> state;         ///< recurrent states fed back during validation
+  std::optional<double> min_sqnr_db;       ///< worst layers go back to float until the output meets it
+  double fail_below_sqnr_db = 10.0;        ///< validation fails when an output SQNR is lower
+  int64_t validation_samples = 32;         ///< held-back samples for the SQNR checks
+  std::vector<StateLink> state;            ///< recurrent states fed back during validation
   std::string round_trip_format = ".mqm";  ///< format of the round-trip check ("" = skip)
   int threads = 0;
 };

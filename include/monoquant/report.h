@@ -11,18 +11,18 @@ namespace monoquant {
 
 /// One candidate layer.
 struct LayerReport {
-  std::string name;            ///< node name
-  std::string type;            ///< op type (Linear, Conv2d, LSTM, Add, Concat, ...)
-  std::string pattern;         ///< the quantization pattern that handled it (linear, add, ...)
+  std::string name;     ///< node name
+  std::string type;     ///< op type (Linear, Conv2d, LSTM, Add, Concat, ...)
+  std::string pattern;  ///< the quantization pattern that handled it (linear, add, ...)
   bool quantized = false;
-  std::string scheme;          ///< e.g. "static w:s8/channel a:u8", or why it stayed float
-  std::string activation;      ///< fused activation ("relu", "clip" or "")
-  double weight_sqnr_db = 0;   ///< float weights vs dequantized int8 weights
-  double output_sqnr_db = 0;   ///< the layer's output, float model vs quantized model
+  std::string scheme;         ///< e.g. "static w:s8/channel a:u8", or why it stayed float
+  std::string activation;     ///< fused activation ("relu", "clip" or "")
+  double weight_sqnr_db = 0;  ///< float weights vs dequantized int8 weights
+  double output_sqnr_db = 0;  ///< the layer's output, float model vs quantized model
   bool has_output_sqnr = false;
   int64_t weight_bytes_fp32 = 0;
   int64_t weight_bytes_int8 = 0;
-  bool fell_back = false;      ///< returned to float by the min_sqnr_db fallback
+  bool fell_back = false;  ///< returned to float by the min_sqnr_db fallback
 };
 
 /// One model output.
@@ -34,13 +34,13 @@ struct OutputReport {
 
 /// Everything quantization and validation measured.
 struct MONOQUANT_API Report {
-  std::string mode;                          ///< "static" or "dynamic"
+  std::string mode;  ///< "static" or "dynamic"
   std::vector<LayerReport> layers;
   std::vector<OutputReport> outputs;
-  int64_t size_before = 0;                   ///< bytes of constants before quantization
-  int64_t size_after = 0;                    ///< and after
-  int64_t file_size = 0;                     ///< bytes of the round-trip file, when written
-  double model_sqnr_db = 0;                  ///< the lowest output SQNR
+  int64_t size_before = 0;   ///< bytes of constants before quantization
+  int64_t size_after = 0;    ///< and after
+  int64_t file_size = 0;     ///< bytes of the round-trip file, when written
+  double model_sqnr_db = 0;  ///< the lowest output SQNR
   int64_t calibration_samples = 0;
   int64_t validation_samples = 0;
   bool round_trip_checked = false;

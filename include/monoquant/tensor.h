@@ -25,17 +25,50 @@ MONOQUANT_API const char* dtype_name(DType t);
 /// int32_t, uint32_t, int64_t, uint64_t, bool).
 template <class T>
 constexpr DType dtype_of();
-template <> constexpr DType dtype_of<float>() { return DType::f32; }
-template <> constexpr DType dtype_of<double>() { return DType::f64; }
-template <> constexpr DType dtype_of<int8_t>() { return DType::i8; }
-template <> constexpr DType dtype_of<uint8_t>() { return DType::u8; }
-template <> constexpr DType dtype_of<int16_t>() { return DType::i16; }
-template <> constexpr DType dtype_of<uint16_t>() { return DType::u16; }
-template <> constexpr DType dtype_of<int32_t>() { return DType::i32; }
-template <> constexpr DType dtype_of<uint32_t>() { return DType::u32; }
-template <> constexpr DType dtype_of<int64_t>() { return DType::i64; }
-template <> constexpr DType dtype_of<uint64_t>() { return DType::u64; }
-template <> constexpr DType dtype_of<bool>() { return DType::boolean; }
+template <>
+constexpr DType dtype_of<float>() {
+  return DType::f32;
+}
+template <>
+constexpr DType dtype_of<double>() {
+  return DType::f64;
+}
+template <>
+constexpr DType dtype_of<int8_t>() {
+  return DType::i8;
+}
+template <>
+constexpr DType dtype_of<uint8_t>() {
+  return DType::u8;
+}
+template <>
+constexpr DType dtype_of<int16_t>() {
+  return DType::i16;
+}
+template <>
+constexpr DType dtype_of<uint16_t>() {
+  return DType::u16;
+}
+template <>
+constexpr DType dtype_of<int32_t>() {
+  return DType::i32;
+}
+template <>
+constexpr DType dtype_of<uint32_t>() {
+  return DType::u32;
+}
+template <>
+constexpr DType dtype_of<int64_t>() {
+  return DType::i64;
+}
+template <>
+constexpr DType dtype_of<uint64_t>() {
+  return DType::u64;
+}
+template <>
+constexpr DType dtype_of<bool>() {
+  return DType::boolean;
+}
 
 /// A dense row-major tensor. Copies share the data (a view stays a view).
 class MONOQUANT_API Tensor {
@@ -113,8 +146,8 @@ using TensorMap = std::map<std::string, Tensor>;
 struct TensorInfo {
   std::string name;
   DType dtype = DType::undefined;
-  std::vector<int64_t> dims;          ///< -1 where a dim is symbolic
-  std::vector<std::string> dim_names; ///< the symbol of each symbolic dim ("" for fixed ones)
+  std::vector<int64_t> dims;           ///< -1 where a dim is symbolic
+  std::vector<std::string> dim_names;  ///< the symbol of each symbolic dim ("" for fixed ones)
 };
 
 }  // namespace monoquant

@@ -74,8 +74,8 @@ void gelu(InferContext& c) {
 }  // namespace
 
 void register_activation() {
-  for (OpKind op : {OpKind::LeakyRelu, OpKind::Sigmoid, OpKind::HardSigmoid, OpKind::HardSwish,
-                    OpKind::Tanh, OpKind::Erf, OpKind::Elu, OpKind::Selu, OpKind::Softplus})
+  for (OpKind op : {OpKind::LeakyRelu, OpKind::Sigmoid, OpKind::HardSigmoid, OpKind::HardSwish, OpKind::Tanh,
+                    OpKind::Erf, OpKind::Elu, OpKind::Selu, OpKind::Softplus})
     set_infer_fn(op, float_activation);
   set_infer_fn(OpKind::Relu, relu);
   set_infer_fn(OpKind::Clip, clip);

@@ -7,21 +7,16 @@
 
 namespace mq {
 
-bool is_control_flow(OpKind op) {
-  return op == OpKind::If || op == OpKind::Loop || op == OpKind::Scan;
-}
+bool is_control_flow(OpKind op) { return op == OpKind::If || op == OpKind::Loop || op == OpKind::Scan; }
 
 size_t outer_operand_count(const Node& n) {
   int64_t k = n.attrs().get_int_or("outer_inputs", 0);
   if (k < 0 || size_t(k) > n.inputs().size())
-    fail<ShapeError>(n.describe(), ": outer_inputs is ", k, " but the node has ", n.inputs().size(),
-                     " operands");
+    fail<ShapeError>(n.describe(), ": outer_inputs is ", k, " but the node has ", n.inputs().size(), " operands");
   return size_t(k);
 }
 
-size_t formal_operand_count(const Node& n) {
-  return n.inputs().size() - outer_operand_count(n);
-}
+size_t formal_operand_count(const Node& n) { return n.inputs().size() - outer_operand_count(n); }
 
 std::vector<std::pair<std::string, Graph*>> subgraphs(const Node& n) {
   std::vector<std::pair<std::string, Graph*>> r;
@@ -35,14 +30,12 @@ namespace {
 // Both types as one: same dtype required; dims that differ become unknown.
 ValueType merge(const ValueType& a, const ValueType& b, const std::string& what) {
   if (a.dtype != b.dtype)
-    fail<ShapeError>(what, " is ", dtype_name(a.dtype), " in one case and ", dtype_name(b.dtype),
-                     " in another");
+    fail<ShapeError>(what, " is ", dtype_name(a.dtype), " in one case and ", dtype_name(b.dtype), " in another");
   ValueType r;
   r.dtype = a.dtype;
   if (!a.shape.has_rank() || !b.shape.has_rank() || a.shape.rank() != b.shape.rank()) return r;
   std::vector<Dim> dims;
-  for (size_t i = 0; i < a.shape.rank(); ++i)
-    dims.push_back(a.shape[i] == b.shape[i] ? a.shape[i] : Dim());
+  for (size_t i = 0; i < a.shape.rank(); ++i) dims.push_back(a.shape[i] == b.shape[i] ? a.shape[i] : Dim());
   r.shape = Shape(std::move(dims));
   return r;
 }
@@ -60,19 +53,17 @@ const Graph& body(const InferContext& c, const char* attr, size_t formal, size_t
   const Graph& g = c.attrs().get_graph(attr);
   size_t outer = outer_count(c);
   if (g.inputs().size() != formal + outer)
-    fail<ShapeError>("subgraph '", attr, "' has ", g.inputs().size(), " inputs; it must have ",
-                     formal + outer, " (", formal, " of its own and ", outer,
-                     " from the enclosing graph)");
+    fail<ShapeError>("subgraph '", attr, "' has ", g.inputs().size(), " inputs; it must have ", formal + outer,
+                     " (", formal, " of its own and ", outer, " from the enclosing graph)");
   size_t first = c.num_inputs() - outer;
   for (size_t i = 0; i < outer; ++i)
     if (c.inputs[first + i].dtype != DType::undefined &&
         g.inputs()[formal + i]->dtype() != c.inputs[first + i].dtype)
       fail<ShapeError>("subgraph '", attr, "' input '", g.inputs()[formal + i]->name(), "' is ",
-                       dtype_name(g.inputs()[formal + i]->dtype()), " but the node's operand ",
-                       first + i, " is ", dtype_name(c.inputs[first + i].dtype));
+                       dtype_name(g.inputs()[formal + i]->dtype()), " but the node's operand ", first + i, " is ",
+                       dtype_name(c.inputs[first + i].dtype));
   if (outputs && g.outputs().size() != outputs)
-    fail<ShapeError>("subgraph '", attr, "' has ", g.outputs().size(), " outputs; it must have ",
-                     outputs);
+    fail<ShapeError>("subgraph '", attr, "' has ", g.outputs().size(), " outputs; it must have ", outputs);
   return g;
 }
 
@@ -87,8 +78,8 @@ void infer_if(InferContext& c) {
   for (size_t i = 0; i < n; ++i) {
     const ValueType& a = t.outputs()[i]->type();
     const ValueType& b = e.outputs()[i]->type();
-    ValueType r = cond && cond->numel() == 1 ? (cond->to_int64()[0] ? a : b)
-                                             : merge(a, b, "output " + std::to_string(i));
+    ValueType r =
+        cond && cond->numel() == 1 ? (cond->to_int64()[0] ? a : b) : merge(a, b, "output " + std::to_string(i));
     c.set(i, r.dtype, r.shape);
   }
 }
@@ -98,15 +89,12 @@ void infer_loop(InferContext& c) {
   const size_t formal = c.num_inputs() - outer;
   const size_t carried = formal > 2 ? formal - 2 : 0;  // trailing absent M / cond are dropped
   const size_t n = c.node.outputs().size();
-  if (n < carried)
-    fail<ShapeError>("Loop has ", carried, " loop-carried values but ", n, " outputs");
+  if (n < carried) fail<ShapeError>("Loop has ", carried, " loop-carried values but ", n, " outputs");
   const Graph& g = body(c, "body", 2 + carried, 1 + n);
-  if (g.outputs()[0]->dtype() != DType::boolean)
-    fail<ShapeError>("the body's first output (cond) must be bool");
+  if (g.outputs()[0]->dtype() != DType::boolean) fail<ShapeError>("the body's first output (cond) must be bool");
   for (size_t i = 0; i < carried; ++i) {
     c.require(2 + i);
-    ValueType r =
-        merge(c.in(2 + i), g.outputs()[1 + i]->type(), "loop-carried value " + std::to_string(i));
+    ValueType r = merge(c.in(2 + i), g.outputs()[1 + i]->type(), "loop-carried value " + std::to_string(i));
     c.set(i, r.dtype, r.shape);
   }
   for (size_t k = carried; k < n; ++k) {
@@ -135,15 +123,12 @@ void infer_scan(InferContext& c) {
   auto in_axes = c.attrs().get_ints_or("scan_input_axes", std::vector<int64_t>(size_t(m), 0));
   auto in_dirs = c.attrs().get_ints_or("scan_input_directions", std::vector<int64_t>(size_t(m), 0));
   auto out_axes = c.attrs().get_ints_or("scan_output_axes", std::vector<int64_t>(scans_out, 0));
-  auto out_dirs =
-      c.attrs().get_ints_or("scan_output_directions", std::vector<int64_t>(scans_out, 0));
+  auto out_dirs = c.attrs().get_ints_or("scan_output_directions", std::vector<int64_t>(scans_out, 0));
   if (in_axes.size() != size_t(m) || in_dirs.size() != size_t(m))
-    fail<ShapeError>("scan_input_axes and scan_input_directions must have num_scan_inputs (", m,
-                     ") entries");
+    fail<ShapeError>("scan_input_axes and scan_input_directions must have num_scan_inputs (", m, ") entries");
   if (out_axes.size() != scans_out || out_dirs.size() != scans_out)
-    fail<ShapeError>(
-        "scan_output_axes and scan_output_directions must have one entry per scan output (",
-        scans_out, ")");
+    fail<ShapeError>("scan_output_axes and scan_output_directions must have one entry per scan output (",
+                     scans_out, ")");
   for (auto d : in_dirs)
     if (d != 0 && d != 1) fail<ShapeError>("scan_input_directions must be 0 or 1");
   for (auto d : out_dirs)
@@ -155,10 +140,8 @@ void infer_scan(InferContext& c) {
     if (!s.has_rank()) continue;
     if (s.rank() == 0) fail<ShapeError>("scan input ", j, " is a scalar; it needs an axis to scan");
     int64_t axis = normalize_axis(in_axes[j], int64_t(s.rank()));
-    if (j == 0)
-      length = s[size_t(axis)];
-    else if (!(length == s[size_t(axis)]))
-      length = Dim();
+    if (j == 0) length = s[size_t(axis)];
+    else if (!(length == s[size_t(axis)])) length = Dim();
   }
   for (size_t i = 0; i < states; ++i) {
     c.require(i);

@@ -5,9 +5,7 @@ namespace mq::ops {
 
 namespace {
 
-bool is_numeric(DType t) {
-  return t == DType::f32 || t == DType::f64 || is_integer(t);
-}
+bool is_numeric(DType t) { return t == DType::f32 || t == DType::f64 || is_integer(t); }
 
 /// Operands present must all have input 0's dtype (when known).
 void require_same_dtype(const InferContext& c) {
@@ -71,7 +69,8 @@ void fused_elementwise(InferContext& c) {
     if (c.dtype(i) != DType::f32 && c.dtype(i) != DType::u8 && c.dtype(i) != DType::i8)
       fail<ShapeError>("operand ", i, " must be f32, u8 or i8, got ", dtype_name(c.dtype(i)));
   const std::string type = c.attrs().get_string_or("output_type", "f32");
-  if (type != "f32" && type != "u8" && type != "s8") fail<ShapeError>("attribute 'output_type' '", type, "' is not f32, u8 or s8");
+  if (type != "f32" && type != "u8" && type != "s8")
+    fail<ShapeError>("attribute 'output_type' '", type, "' is not f32, u8 or s8");
   Shape s = c.shape(0);
   for (size_t i = 1; i < c.num_inputs(); ++i) s = broadcast_shapes(s, c.shape(i));
   c.set(0, type == "f32" ? DType::f32 : type == "u8" ? DType::u8 : DType::i8, std::move(s));
@@ -126,17 +125,15 @@ void cast(InferContext& c) {
 }  // namespace
 
 void register_elementwise() {
-  for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div})
-    set_infer_fn(op, arith);
+  for (OpKind op : {OpKind::Add, OpKind::Sub, OpKind::Mul, OpKind::Div}) set_infer_fn(op, arith);
   for (OpKind op : {OpKind::Max, OpKind::Min, OpKind::Sum, OpKind::Mean}) set_infer_fn(op, variadic);
   set_infer_fn(OpKind::Pow, pow);
-  for (OpKind op : {OpKind::Neg, OpKind::Abs, OpKind::Sign, OpKind::Reciprocal, OpKind::Floor,
-                    OpKind::Ceil, OpKind::Round})
+  for (OpKind op :
+       {OpKind::Neg, OpKind::Abs, OpKind::Sign, OpKind::Reciprocal, OpKind::Floor, OpKind::Ceil, OpKind::Round})
     set_infer_fn(op, unary_numeric);
   for (OpKind op : {OpKind::Sqrt, OpKind::Exp, OpKind::Log, OpKind::Sin, OpKind::Cos})
     set_infer_fn(op, unary_float);
-  for (OpKind op : {OpKind::Equal, OpKind::Less, OpKind::Greater, OpKind::LessOrEqual,
-                    OpKind::GreaterOrEqual})
+  for (OpKind op : {OpKind::Equal, OpKind::Less, OpKind::Greater, OpKind::LessOrEqual, OpKind::GreaterOrEqual})
     set_infer_fn(op, compare);
   for (OpKind op : {OpKind::And, OpKind::Or, OpKind::Xor}) set_infer_fn(op, logic);
   set_infer_fn(OpKind::Not, logical_not);

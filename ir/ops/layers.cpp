@@ -8,8 +8,7 @@ namespace mq::ops {
 namespace {
 // Fails when two dims are both known and differ.
 void check_dims(const Dim& a, const Dim& b, const char* what) {
-  if (a.is_static() && b.is_static() && a.value != b.value)
-    fail<ShapeError>(what, ": ", a.value, " vs ", b.value);
+  if (a.is_static() && b.is_static() && a.value != b.value) fail<ShapeError>(what, ": ", a.value, " vs ", b.value);
 }
 
 void require_f32(const InferContext& c, size_t i, const char* what) {
@@ -21,14 +20,17 @@ void require_f32(const InferContext& c, size_t i, const char* what) {
 // residual operand 3 of the output's shape.
 void check_epilogue(const InferContext& c, const Shape& y) {
   const std::string act = c.attrs().get_string_or("activation", "");
-  static const char* acts[] = {"", "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Silu", "HardSwish", "HardSigmoid", "Gelu"};
+  static const char* acts[] = {"",     "Relu", "LeakyRelu", "Clip",        "Sigmoid",
+                               "Tanh", "Silu", "HardSwish", "HardSigmoid", "Gelu"};
   if (std::none_of(std::begin(acts), std::end(acts), [&](const char* a) { return act == a; }))
     fail<UnsupportedError>("attribute 'activation' '", act, "' is not a fusable activation");
   if (c.has_input(3)) {  // residual: y = act(layer) + z, z of the output's type
     require_f32(c, 3, "residual");
     if (c.shape(3).has_rank() && y.has_rank()) {
-      if (c.shape(3).rank() != y.rank()) fail<ShapeError>("residual ", c.shape(3).str(), " must have the output's shape ", y.str());
-      for (size_t i = 0; i < y.rank(); ++i) check_dims(c.shape(3)[i], y[i], "residual must have the output's shape");
+      if (c.shape(3).rank() != y.rank())
+        fail<ShapeError>("residual ", c.shape(3).str(), " must have the output's shape ", y.str());
+      for (size_t i = 0; i < y.rank(); ++i)
+        check_dims(c.shape(3)[i], y[i], "residual must have the output's shape");
     }
   }
 }
@@ -119,7 +121,8 @@ void conv2d(InferContext& c) {
       check_dims(c.shape(2)[0], c.shape(1)[0], "bias size does not match the output channels");
   }
   const std::string layout = c.attrs().get_string_or("layout", "NCHW");
-  if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
+  if (layout != "NCHW" && layout != "NHWC")
+    fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
   Shape y;
   if (layout == "NHWC") {
     // the same convolution with its activations stored [N,H,W,C]
@@ -136,9 +139,8 @@ void conv2d(InferContext& c) {
 }
 
 bool known_activation(const std::string& a) {
-  static const char* names[] = {"Sigmoid", "Tanh", "Relu", "HardSigmoid", "LeakyRelu",
-                                "ThresholdedRelu", "ScaledTanh", "Affine", "Elu", "Softsign",
-                                "Softplus"};
+  static const char* names[] = {"Sigmoid",    "Tanh",   "Relu", "HardSigmoid", "LeakyRelu", "ThresholdedRelu",
+                                "ScaledTanh", "Affine", "Elu",  "Softsign",    "Softplus"};
   return std::any_of(std::begin(names), std::end(names), [&](const char* n) { return a == n; });
 }
 
@@ -189,7 +191,8 @@ void recurrent(InferContext& c, int64_t gates, size_t acts) {
   if (c.has_input(3) && c.shape(3).has_rank()) {
     const Shape& b = c.shape(3);
     if (b.rank() != 2) fail<ShapeError>("B must be 2-D, got ", b.str());
-    check_dims(b[1], H.is_static() ? Dim(mul_dims(2 * gates, H.value)) : Dim(), "B's second dim must be 2 × gates × hidden_size");
+    check_dims(b[1], H.is_static() ? Dim(mul_dims(2 * gates, H.value)) : Dim(),
+               "B's second dim must be 2 × gates × hidden_size");
   }
   const size_t n_out = c.node.outputs().size();
   if (n_out > (gates == 4 ? 3u : 2u)) fail<ShapeError>("too many outputs");
@@ -198,8 +201,7 @@ void recurrent(InferContext& c, int64_t gates, size_t acts) {
   for (size_t i = 0; i < n_out; ++i) {
     if (i == 0)
       c.set(0, dt, layout == 0 ? Shape(std::vector<Dim>{S, Dd, B, H}) : Shape(std::vector<Dim>{B, S, Dd, H}));
-    else
-      c.set(i, dt, layout == 0 ? Shape(std::vector<Dim>{Dd, B, H}) : Shape(std::vector<Dim>{B, Dd, H}));
+    else c.set(i, dt, layout == 0 ? Shape(std::vector<Dim>{Dd, B, H}) : Shape(std::vector<Dim>{B, Dd, H}));
   }
 }
 
@@ -224,9 +226,12 @@ Shape conv2d_shape(const InferContext& c, const Shape& x) {
   if (strides.size() != 2) fail<ShapeError>("attribute 'strides' needs 2 values, got ", strides.size());
   if (dil.size() != 2) fail<ShapeError>("attribute 'dilations' needs 2 values, got ", dil.size());
   if (pads.size() != 4) fail<ShapeError>("attribute 'pads' needs 4 values, got ", pads.size());
-  for (int64_t v : strides) if (v < 1) fail<ShapeError>("attribute 'strides' must be >= 1, got ", v);
-  for (int64_t v : dil) if (v < 1) fail<ShapeError>("attribute 'dilations' must be >= 1, got ", v);
-  for (int64_t v : pads) if (v < 0) fail<ShapeError>("attribute 'pads' must be >= 0, got ", v);
+  for (int64_t v : strides)
+    if (v < 1) fail<ShapeError>("attribute 'strides' must be >= 1, got ", v);
+  for (int64_t v : dil)
+    if (v < 1) fail<ShapeError>("attribute 'dilations' must be >= 1, got ", v);
+  for (int64_t v : pads)
+    if (v < 0) fail<ShapeError>("attribute 'pads' must be >= 0, got ", v);
   if (w.has_rank() && w[0].is_static() && w[0].value % group != 0)
     fail<ShapeError>("output channels ", w[0].value, " not divisible by attribute 'group' ", group);
   if (at.has("kernel_shape")) {
@@ -244,8 +249,8 @@ Shape conv2d_shape(const InferContext& c, const Shape& x) {
   for (size_t d = 0; d < 2; ++d) {
     if (!w[2 + d].is_static()) continue;
     if (w[2 + d].value < 1) fail<ShapeError>("weight ", w.str(), " has an empty kernel");
-    y[2 + d] = spatial_out_dim(x[2 + d], w[2 + d].value, strides[d], dil[d], pads[d], pads[d + 2],
-                               auto_pad, false);
+    y[2 + d] =
+        spatial_out_dim(x[2 + d], w[2 + d].value, strides[d], dil[d], pads[d], pads[d + 2], auto_pad, false);
   }
   return Shape(std::move(y));
 }
@@ -257,7 +262,8 @@ Dim spatial_out_dim(const Dim& in, int64_t k, int64_t stride, int64_t dil, int64
   // bounds first, so that no sum or product below can overflow
   constexpr int64_t kMax = int64_t(1) << 30;
   if (k < 1 || k > kMax) fail<ShapeError>("kernel size ", k, " is out of range (1 to ", kMax, ")");
-  if (stride < 1 || stride > kMax) fail<ShapeError>("attribute 'strides' ", stride, " is out of range (1 to ", kMax, ")");
+  if (stride < 1 || stride > kMax)
+    fail<ShapeError>("attribute 'strides' ", stride, " is out of range (1 to ", kMax, ")");
   if (dil < 1 || dil > kMax) fail<ShapeError>("attribute 'dilations' ", dil, " is out of range (1 to ", kMax, ")");
   const int64_t eff = (k - 1) * dil + 1;
   // a window lying wholly in the padding is the most any conv or pool needs (ONNX Runtime

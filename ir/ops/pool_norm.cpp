@@ -21,11 +21,14 @@ void pool(InferContext& c, bool is_max) {
   if (nd < 1 || nd > 3) fail<UnsupportedError>(nd, "-D pooling is not supported (1 to 3 spatial dims)");
   // layout NHWC (a Session's compiled plan only): 2-D pooling of x stored [N,H,W,C]
   const std::string layout = at.get_string_or("layout", "NCHW");
-  if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
+  if (layout != "NCHW" && layout != "NHWC")
+    fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
   const bool nhwc = layout == "NHWC";
-  if (nhwc && (nd != 2 || c.node.outputs().size() > 1)) fail<UnsupportedError>("NHWC pooling is 2-D with one output");
+  if (nhwc && (nd != 2 || c.node.outputs().size() > 1))
+    fail<UnsupportedError>("NHWC pooling is 2-D with one output");
   const Shape& xs = c.shape(0);
-  const Shape x = nhwc && xs.has_rank() && xs.rank() == 4 ? Shape(std::vector<Dim>{xs[0], xs[3], xs[1], xs[2]}) : xs;
+  const Shape x =
+      nhwc && xs.has_rank() && xs.rank() == 4 ? Shape(std::vector<Dim>{xs[0], xs[3], xs[1], xs[2]}) : xs;
   if (x.has_rank() && x.rank() != nd + 2)
     fail<ShapeError>("input ", x.str(), " does not have ", nd, " spatial dims as kernel_shape");
   const auto strides = at.get_ints_or("strides", std::vector<int64_t>(nd, 1));
@@ -55,8 +58,8 @@ void pool(InferContext& c, bool is_max) {
   }
   std::vector<Dim> y = {x[0], x[1]};
   for (size_t d = 0; d < nd; ++d)
-    y.push_back(spatial_out_dim(x[2 + d], kernel[d], strides[d], dil[d], pads[d], pads[d + nd],
-                                auto_pad, ceil_mode));
+    y.push_back(
+        spatial_out_dim(x[2 + d], kernel[d], strides[d], dil[d], pads[d], pads[d + nd], auto_pad, ceil_mode));
   if (nhwc) y = {y[0], y[2], y[3], y[1]};
   c.set(0, dt, Shape(y));
   if (c.node.outputs().size() > 1) {
@@ -64,9 +67,7 @@ void pool(InferContext& c, bool is_max) {
     c.set(1, DType::i64, Shape(y));
   }
 }
-void max_pool(InferContext& c) {
-  pool(c, true);
-}
+void max_pool(InferContext& c) { pool(c, true); }
 void avg_pool(InferContext& c) { pool(c, false); }
 
 void global_pool(InferContext& c) {
@@ -76,7 +77,8 @@ void global_pool(InferContext& c) {
   if (x.rank() < 3) fail<ShapeError>("input must have at least 3 dims [N,C,...], got ", x.str());
   // layout NHWC (a Session's compiled plan only): x stored [N,...,C], y [N,1,...,1,C]
   const std::string layout = c.attrs().get_string_or("layout", "NCHW");
-  if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
+  if (layout != "NCHW" && layout != "NHWC")
+    fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
   std::vector<Dim> y(x.rank(), Dim(1));
   y[0] = x[0];
   if (layout == "NHWC") y.back() = x[x.rank() - 1];

@@ -30,8 +30,8 @@ namespace mq::ops {
 
 namespace {
 
-std::optional<QuantParams> params_from(const InferContext& c, size_t scale_i, size_t zp_i,
-                                       DType qtype, std::optional<int64_t> axis) {
+std::optional<QuantParams> params_from(const InferContext& c, size_t scale_i, size_t zp_i, DType qtype,
+                                       std::optional<int64_t> axis) {
   const Tensor* s = c.value(scale_i);
   if (!s) return std::nullopt;
   QuantParams q;
@@ -46,17 +46,14 @@ std::optional<QuantParams> params_from(const InferContext& c, size_t scale_i, si
   for (float v : q.scales)
     if (!(std::isfinite(v) && v > 0)) fail<ShapeError>("scale ", v, " must be finite and > 0");
   if (q.zero_points.size() != q.scales.size())
-    fail<ShapeError>("scale has ", q.scales.size(), " values but zero point has ",
-                     q.zero_points.size());
+    fail<ShapeError>("scale has ", q.scales.size(), " values but zero point has ", q.zero_points.size());
   if (q.scales.size() > 1 || (s->rank() == 1 && axis)) q.axis = axis;
   q.qtype = qtype;
   q.check();
   return q;
 }
 
-bool is_int8(DType t) {
-  return t == DType::u8 || t == DType::i8;
-}
+bool is_int8(DType t) { return t == DType::u8 || t == DType::i8; }
 
 void require_int8(const InferContext& c, size_t i, const char* what) {
   if (c.has_input(i) && !is_int8(c.dtype(i)))
@@ -77,8 +74,7 @@ void require_scalar_or_1d(const InferContext& c, size_t i, const char* what) {
 
 void check_block_size(const InferContext& c) {
   if (c.attrs().get_int_or("block_size", 0) != 0)
-    fail<UnsupportedError>("blocked quantization (block_size ", c.attrs().get_int("block_size"),
-                           ")");
+    fail<UnsupportedError>("blocked quantization (block_size ", c.attrs().get_int("block_size"), ")");
 }
 
 void quantize_linear(InferContext& c) {
@@ -91,16 +87,13 @@ void quantize_linear(InferContext& c) {
     out = c.dtype(2);
   } else if (c.attrs().has("output_dtype")) {
     int64_t t = c.attrs().get_int("output_dtype");
-    if (t == 3)
-      out = DType::i8;  // ONNX TensorProto.INT8
-    else if (t != 2 && t != 0)
-      fail<UnsupportedError>("output_dtype ", t);
+    if (t == 3) out = DType::i8;  // ONNX TensorProto.INT8
+    else if (t != 2 && t != 0) fail<UnsupportedError>("output_dtype ", t);
   }
   if (out != DType::u8 && out != DType::i8) fail<UnsupportedError>("output type ", dtype_name(out));
   c.set(0, out, c.shape(0));
   int64_t axis = c.attrs().get_int_or("axis", 1);
-  if (c.shape(0).has_rank() && c.shape(1).has_rank() && c.shape(1).rank() == 1 &&
-      c.shape(0).rank() > 0)
+  if (c.shape(0).has_rank() && c.shape(1).has_rank() && c.shape(1).rank() == 1 && c.shape(0).rank() > 0)
     axis = normalize_axis(axis, int64_t(c.shape(0).rank()));
   c.outputs[0].quant = params_from(c, 1, 2, out, axis);
 }
@@ -111,8 +104,7 @@ void dequantize_linear(InferContext& c) {
   if (!is_int8(t) && t != DType::i32) fail<UnsupportedError>("input type ", dtype_name(t));
   require_f32_operand(c, 1, "scale");
   if (c.has_input(2) && c.dtype(2) != t)
-    fail<ShapeError>("zero point type ", dtype_name(c.dtype(2)), " differs from the input's ",
-                     dtype_name(t));
+    fail<ShapeError>("zero point type ", dtype_name(c.dtype(2)), " differs from the input's ", dtype_name(t));
   c.set(0, DType::f32, c.shape(0));
 }
 
@@ -153,8 +145,10 @@ void check_output_params(const InferContext& c, size_t scale_i) {
 // QLinear / QConv2d: the float layer's shape checks, plus the operand types the executors rely on.
 void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
   require_int8(c, 0, "input");
-  if (c.has_input(1) && c.dtype(1) != DType::i8) fail<UnsupportedError>("weight must be int8, got ", dtype_name(c.dtype(1)));
-  if (c.has_input(2) && c.dtype(2) != DType::i32) fail<UnsupportedError>("bias must be int32, got ", dtype_name(c.dtype(2)));
+  if (c.has_input(1) && c.dtype(1) != DType::i8)
+    fail<UnsupportedError>("weight must be int8, got ", dtype_name(c.dtype(1)));
+  if (c.has_input(2) && c.dtype(2) != DType::i32)
+    fail<UnsupportedError>("bias must be int32, got ", dtype_name(c.dtype(2)));
   check_output_params(c, scale_i);
   check_weight_quant(c, 1);
   const Shape& x = c.shape(0);
@@ -176,7 +170,8 @@ void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
   } else {
     // layout NHWC (a Session's compiled plan only): the same convolution on [N,H,W,C] data
     const std::string layout = c.attrs().get_string_or("layout", "NCHW");
-    if (layout != "NCHW" && layout != "NHWC") fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
+    if (layout != "NCHW" && layout != "NHWC")
+      fail<UnsupportedError>("attribute 'layout' '", layout, "' is not NCHW or NHWC");
     if (layout == "NHWC") {
       if (x.has_rank() && x.rank() != 4) fail<ShapeError>("input must be 4-D [N,H,W,C], got ", x.str());
       Shape o = conv2d_shape(c, x.has_rank() ? Shape(std::vector<Dim>{x[0], x[3], x[1], x[2]}) : x);
@@ -192,7 +187,8 @@ void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
 
 void dynamic_qlinear(InferContext& c) {
   require_f32_operand(c, 0, "input");
-  if (c.has_input(1) && c.dtype(1) != DType::i8) fail<UnsupportedError>("weight must be int8, got ", dtype_name(c.dtype(1)));
+  if (c.has_input(1) && c.dtype(1) != DType::i8)
+    fail<UnsupportedError>("weight must be int8, got ", dtype_name(c.dtype(1)));
   require_f32_operand(c, 2, "bias");
   check_weight_quant(c, 1);
   const Shape& x = c.shape(0);
@@ -264,16 +260,17 @@ void qlstm(InferContext& c) {
   check_shape(c, 6, state, "initial_c");
   if (layout) {
     c.set(0, DType::f32, Shape(std::vector<Dim>{b, t, dirs, hidden}));
-    for (size_t i = 1; i < c.node.outputs().size(); ++i) c.set(i, DType::f32, Shape(std::vector<Dim>{b, dirs, hidden}));
+    for (size_t i = 1; i < c.node.outputs().size(); ++i)
+      c.set(i, DType::f32, Shape(std::vector<Dim>{b, dirs, hidden}));
   } else {
     c.set(0, DType::f32, Shape(std::vector<Dim>{t, dirs, b, hidden}));
-    for (size_t i = 1; i < c.node.outputs().size(); ++i) c.set(i, DType::f32, Shape(std::vector<Dim>{dirs, b, hidden}));
+    for (size_t i = 1; i < c.node.outputs().size(); ++i)
+      c.set(i, DType::f32, Shape(std::vector<Dim>{dirs, b, hidden}));
   }
 }
 
 void check_dims(const Dim& a, const Dim& b, const char* what) {
-  if (a.is_static() && b.is_static() && a.value != b.value)
-    fail<ShapeError>(what, ": ", a.value, " vs ", b.value);
+  if (a.is_static() && b.is_static() && a.value != b.value) fail<ShapeError>(what, ": ", a.value, " vs ", b.value);
 }
 
 // numpy matmul shapes (1-D operands promoted and their dim dropped again).
@@ -320,20 +317,18 @@ Shape int_conv_shape(const InferContext& c, size_t xi, size_t wi) {
     if (v < 0) fail<ShapeError>("pads must be >= 0");
   if (!x.has_rank() || !w.has_rank()) return Shape::unknown_rank();
   if (x[1].is_static() && w[1].is_static() && x[1].value != w[1].value * group)
-    fail<ShapeError>("input channels ", x[1].value, " != weight channels ", w[1].value, " × group ",
-                     group);
+    fail<ShapeError>("input channels ", x[1].value, " != weight channels ", w[1].value, " × group ", group);
   if (w[0].is_static() && w[0].value % group != 0)
     fail<ShapeError>("output channels ", w[0].value, " not divisible by group ", group);
   if (at.has("kernel_shape")) {
     const auto ks = at.get_ints("kernel_shape");
     if (ks.size() != sp) fail<ShapeError>("kernel_shape needs ", sp, " values");
-    for (size_t d = 0; d < sp; ++d)
-      check_dims(Dim(ks[d]), w[2 + d], "kernel_shape does not match the weight");
+    for (size_t d = 0; d < sp; ++d) check_dims(Dim(ks[d]), w[2 + d], "kernel_shape does not match the weight");
   }
   std::vector<Dim> y = {x[0], w[0]};
   for (size_t d = 0; d < sp; ++d)
-    y.push_back(w[2 + d].is_static() ? spatial_out_dim(x[2 + d], w[2 + d].value, strides[d], dil[d],
-                                                       pads[d], pads[d + sp], auto_pad, false)
+    y.push_back(w[2 + d].is_static() ? spatial_out_dim(x[2 + d], w[2 + d].value, strides[d], dil[d], pads[d],
+                                                       pads[d + sp], auto_pad, false)
                                      : Dim());
   return Shape(std::move(y));
 }
@@ -357,10 +352,8 @@ void matmul_integer(InferContext& c) {
   require_int8(c, 0, "A");
   require_int8(c, 1, "B");
   for (size_t i : {2, 3}) require_scalar_or_1d(c, i, "zero point");
-  if (c.has_input(2) && c.dtype(2) != c.dtype(0))
-    fail<ShapeError>("a_zero_point's type differs from A's");
-  if (c.has_input(3) && c.dtype(3) != c.dtype(1))
-    fail<ShapeError>("b_zero_point's type differs from B's");
+  if (c.has_input(2) && c.dtype(2) != c.dtype(0)) fail<ShapeError>("a_zero_point's type differs from A's");
+  if (c.has_input(3) && c.dtype(3) != c.dtype(1)) fail<ShapeError>("b_zero_point's type differs from B's");
   c.set(0, DType::i32, matmul_shape(c.shape(0), c.shape(1)));
 }
 
@@ -374,8 +367,7 @@ void qlinear_conv(InferContext& c) {
   if (c.dtype(2) != c.dtype(0)) fail<ShapeError>("x_zero_point's type differs from x's");
   if (c.dtype(5) != c.dtype(3)) fail<ShapeError>("w_zero_point's type differs from w's");
   if (c.has_input(8)) {
-    if (c.dtype(8) != DType::i32)
-      fail<ShapeError>("bias must be int32, got ", dtype_name(c.dtype(8)));
+    if (c.dtype(8) != DType::i32) fail<ShapeError>("bias must be int32, got ", dtype_name(c.dtype(8)));
     if (c.shape(8).has_rank() && c.shape(8).rank() != 1)
       fail<ShapeError>("bias must be 1-D, got ", c.shape(8).str());
   }
@@ -389,10 +381,8 @@ void conv_integer(InferContext& c) {
   require_int8(c, 0, "x");
   require_int8(c, 1, "w");
   for (size_t i : {2, 3}) require_scalar_or_1d(c, i, "zero point");
-  if (c.has_input(2) && c.dtype(2) != c.dtype(0))
-    fail<ShapeError>("x_zero_point's type differs from x's");
-  if (c.has_input(3) && c.dtype(3) != c.dtype(1))
-    fail<ShapeError>("w_zero_point's type differs from w's");
+  if (c.has_input(2) && c.dtype(2) != c.dtype(0)) fail<ShapeError>("x_zero_point's type differs from x's");
+  if (c.has_input(3) && c.dtype(3) != c.dtype(1)) fail<ShapeError>("w_zero_point's type differs from w's");
   c.set(0, DType::i32, int_conv_shape(c, 0, 1));
 }
 

@@ -12,8 +12,7 @@ namespace {
 void require_supported(const InferContext& c) {
   c.require(0);
   DType t = c.dtype(0);
-  if (t != DType::f32 && t != DType::f64 && t != DType::i8 && t != DType::u8 && t != DType::i32 &&
-      t != DType::i64)
+  if (t != DType::f32 && t != DType::f64 && t != DType::i8 && t != DType::u8 && t != DType::i32 && t != DType::i64)
     fail<UnsupportedError>("input of type ", dtype_name(t), " is not supported");
 }
 

@@ -13,9 +13,7 @@ namespace mq::ops {
 namespace {
 
 /// A rank-`n` shape whose dims are all unknown.
-Shape anonymous(size_t n) {
-  return Shape(std::vector<Dim>(n));
-}
+Shape anonymous(size_t n) { return Shape(std::vector<Dim>(n)); }
 
 /// The product of dims: static when all are; the single non-1 symbolic dim when only it is
 /// unknown; otherwise anonymous.
@@ -24,8 +22,7 @@ Dim product(const std::vector<Dim>& dims, size_t begin, size_t end) {
   const Dim* sym = nullptr;
   int unknown = 0;
   for (size_t i = begin; i < end; ++i) {
-    if (dims[i].is_static())
-      p = mul_dims(p, dims[i].value);
+    if (dims[i].is_static()) p = mul_dims(p, dims[i].value);
     else {
       sym = &dims[i];
       ++unknown;
@@ -70,18 +67,13 @@ void reshape(InferContext& c) {
   for (size_t i = 0; i < target->size(); ++i) {
     int64_t t = (*target)[i];
     if (t == -1) {
-      if (infer_at >= 0)
-        fail<ShapeError>("the shape ", Shape(*target).str(), " has more than one -1");
+      if (infer_at >= 0) fail<ShapeError>("the shape ", Shape(*target).str(), " has more than one -1");
       infer_at = int(i);
       out.emplace_back();
     } else if (t == 0 && !allowzero) {
-      if (!in.has_rank())
-        out.emplace_back();
-      else if (i < in.rank())
-        out.push_back(in[i]);
-      else
-        fail<ShapeError>("shape entry ", i, " is 0 (copy) but the input ", in.str(), " has no dim ",
-                         i);
+      if (!in.has_rank()) out.emplace_back();
+      else if (i < in.rank()) out.push_back(in[i]);
+      else fail<ShapeError>("shape entry ", i, " is 0 (copy) but the input ", in.str(), " has no dim ", i);
     } else if (t < 0) {
       fail<ShapeError>("the shape ", Shape(*target).str(), " has a negative entry ", t);
     } else {
@@ -103,16 +95,12 @@ void reshape(InferContext& c) {
       continue;
     }
     auto it = std::find(rest_in.begin(), rest_in.end(), out[i]);
-    if (it != rest_in.end())
-      rest_in.erase(it);
-    else
-      unknown = true;
+    if (it != rest_in.end()) rest_in.erase(it);
+    else unknown = true;
   }
   for (const Dim& d : rest_in) {
-    if (d.is_static())
-      in_p = mul_dims(in_p, d.value);
-    else
-      unknown = true;
+    if (d.is_static()) in_p = mul_dims(in_p, d.value);
+    else unknown = true;
   }
   if (!unknown) {
     if (infer_at >= 0) {
@@ -120,8 +108,7 @@ void reshape(InferContext& c) {
         fail<ShapeError>("cannot reshape ", in.str(), " into ", Shape(*target).str());
       out[size_t(infer_at)] = Dim(in_p / out_p);
     } else if (in_p != out_p) {
-      fail<ShapeError>("cannot reshape ", in.str(), " (", in_p, " elements) into ",
-                       Shape(out).str());
+      fail<ShapeError>("cannot reshape ", in.str(), " (", in_p, " elements) into ", Shape(out).str());
     }
   }
   c.set(0, c.dtype(0), Shape(std::move(out)));
@@ -138,26 +125,22 @@ void flatten(InferContext& c) {
   if (axis < -r || axis > r) fail<ShapeError>("axis ", axis, " is out of range for rank ", r);
   if (axis < 0) axis += r;
   c.set(0, c.dtype(0),
-        Shape(std::vector<Dim>{product(in.dims(), 0, size_t(axis)),
-                               product(in.dims(), size_t(axis), in.rank())}));
+        Shape(std::vector<Dim>{product(in.dims(), 0, size_t(axis)), product(in.dims(), size_t(axis), in.rank())}));
 }
 
 void transpose(InferContext& c) {
   const Shape& in = c.shape(0);
   bool has_perm = c.attrs().has("perm");
   if (!in.has_rank()) {
-    c.set(0, c.dtype(0),
-          has_perm ? anonymous(c.attrs().get_ints("perm").size()) : Shape::unknown_rank());
+    c.set(0, c.dtype(0), has_perm ? anonymous(c.attrs().get_ints("perm").size()) : Shape::unknown_rank());
     return;
   }
   size_t r = in.rank();
   std::vector<int64_t> perm(r);
-  if (has_perm)
-    perm = c.attrs().get_ints("perm");
+  if (has_perm) perm = c.attrs().get_ints("perm");
   else
     for (size_t i = 0; i < r; ++i) perm[i] = int64_t(r - 1 - i);
-  if (perm.size() != r)
-    fail<ShapeError>("perm has ", perm.size(), " entries for an input of rank ", r);
+  if (perm.size() != r) fail<ShapeError>("perm has ", perm.size(), " entries for an input of rank ", r);
   auto axes = normalize_axes(perm, int64_t(r));
   std::vector<Dim> out;
   for (int64_t a : axes) out.push_back(in[size_t(a)]);
@@ -187,8 +170,8 @@ void concat(InferContext& c) {
       if (int64_t(d) == axis) {
         o = o.is_static() && s[d].is_static() ? Dim(o.value + s[d].value) : Dim();
       } else if (o.is_static() && s[d].is_static() && o.value != s[d].value) {
-        fail<ShapeError>("operand ", i, " has shape ", s.str(), ", which does not match ",
-                         out->str(), " outside axis ", axis_attr);
+        fail<ShapeError>("operand ", i, " has shape ", s.str(), ", which does not match ", out->str(),
+                         " outside axis ", axis_attr);
       } else if (!o.is_static() && s[d].is_static()) {
         o = s[d];
       }
@@ -196,8 +179,7 @@ void concat(InferContext& c) {
   }
   // Unknown-rank operands leave the concatenated dim unknown.
   for (size_t i = 0; out && i < c.num_inputs(); ++i)
-    if (!c.shape(i).has_rank())
-      (*out)[size_t(normalize_axis(axis_attr, int64_t(out->rank())))] = Dim();
+    if (!c.shape(i).has_rank()) (*out)[size_t(normalize_axis(axis_attr, int64_t(out->rank())))] = Dim();
   c.set(0, c.dtype(0), out ? *out : Shape::unknown_rank());
 }
 
@@ -205,18 +187,13 @@ void split(InferContext& c) {
   const Shape& in = c.shape(0);
   auto sizes = const_ints(c, 1);
   size_t n = 0;
-  if (sizes)
-    n = sizes->size();
-  else if (auto len = list_length(c, 1))
-    n = size_t(*len);
-  else if (c.attrs().has("num_outputs"))
-    n = size_t(std::max<int64_t>(c.attrs().get_int("num_outputs"), 0));
-  else
-    n = c.node.outputs().size();
+  if (sizes) n = sizes->size();
+  else if (auto len = list_length(c, 1)) n = size_t(*len);
+  else if (c.attrs().has("num_outputs")) n = size_t(std::max<int64_t>(c.attrs().get_int("num_outputs"), 0));
+  else n = c.node.outputs().size();
   if (c.has_input(1) && c.attrs().has("num_outputs"))
     fail<ShapeError>("both a split operand and num_outputs are given");
-  if (n == 0)
-    fail<ShapeError>("the number of outputs is not known (give split sizes or num_outputs)");
+  if (n == 0) fail<ShapeError>("the number of outputs is not known (give split sizes or num_outputs)");
   if (!in.has_rank()) {
     for (size_t i = 0; i < n; ++i) c.set(i, c.dtype(0), Shape::unknown_rank());
     return;
@@ -232,17 +209,14 @@ void split(InferContext& c) {
       parts[i] = Dim((*sizes)[i]);
     }
     if (d.is_static() && sum != d.value)
-      fail<ShapeError>("split sizes sum to ", sum, " but dim ", axis, " of ", in.str(), " is ",
-                       d.value);
+      fail<ShapeError>("split sizes sum to ", sum, " but dim ", axis, " of ", in.str(), " is ", d.value);
   } else if (d.is_static() && !c.has_input(1)) {
     int64_t chunk = (d.value + int64_t(n) - 1) / int64_t(n);
     if (!c.attrs().has("num_outputs") && d.value % int64_t(n) != 0)
-      fail<ShapeError>("dim ", axis, " of ", in.str(), " does not split evenly into ", n,
-                       " outputs");
+      fail<ShapeError>("dim ", axis, " of ", in.str(), " does not split evenly into ", n, " outputs");
     if (chunk * int64_t(n - 1) > d.value)
       fail<ShapeError>("dim ", axis, " of ", in.str(), " cannot be split into ", n, " outputs");
-    for (size_t i = 0; i < n; ++i)
-      parts[i] = Dim(i + 1 < n ? chunk : d.value - chunk * int64_t(n - 1));
+    for (size_t i = 0; i < n; ++i) parts[i] = Dim(i + 1 < n ? chunk : d.value - chunk * int64_t(n - 1));
   }
   for (size_t i = 0; i < n; ++i) {
     Shape s = in;
@@ -282,8 +256,7 @@ void slice(InferContext& c) {
   if (!starts || !ends || !axes_known || (c.has_input(4) && !steps)) {
     if (axes)
       for (int64_t a : normalize_axes(*axes, r)) out[size_t(a)] = Dim();
-    else
-      out.assign(size_t(r), Dim());
+    else out.assign(size_t(r), Dim());
     c.set(0, c.dtype(0), Shape(std::move(out)));
     return;
   }
@@ -304,8 +277,7 @@ void slice(InferContext& c) {
     if (d.is_static()) {
       out[size_t(norm[i])] = Dim(slice_range((*starts)[i], (*ends)[i], step, d.value).second);
     } else {
-      bool whole =
-          step == 1 && (*starts)[i] == 0 && (*ends)[i] >= std::numeric_limits<int32_t>::max();
+      bool whole = step == 1 && (*starts)[i] == 0 && (*ends)[i] >= std::numeric_limits<int32_t>::max();
       out[size_t(norm[i])] = whole ? d : Dim();
     }
   }
@@ -365,10 +337,8 @@ void unsqueeze(InferContext& c) {
   std::vector<Dim> out;
   size_t k = 0;
   for (int64_t i = 0; i < out_r; ++i) {
-    if (std::find(norm.begin(), norm.end(), i) != norm.end())
-      out.emplace_back(1);
-    else
-      out.push_back(in[k++]);
+    if (std::find(norm.begin(), norm.end(), i) != norm.end()) out.emplace_back(1);
+    else out.push_back(in[k++]);
   }
   c.set(0, c.dtype(0), Shape(std::move(out)));
 }
@@ -434,10 +404,8 @@ void expand(InferContext& c) {
   auto dims = const_ints(c, 1);
   if (!dims) {
     auto n = list_length(c, 1);
-    if (n && in.has_rank())
-      c.set(0, c.dtype(0), anonymous(std::max(size_t(*n), in.rank())));
-    else
-      c.set(0, c.dtype(0), Shape::unknown_rank());
+    if (n && in.has_rank()) c.set(0, c.dtype(0), anonymous(std::max(size_t(*n), in.rank())));
+    else c.set(0, c.dtype(0), Shape::unknown_rank());
     return;
   }
   for (int64_t d : *dims)
@@ -449,12 +417,10 @@ void pad(InferContext& c) {
   const Shape& in = c.shape(0);
   std::string mode = c.attrs().get_string_or("mode", "constant");
   if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
-    fail<UnsupportedError>("pad mode '", mode,
-                           "' is not supported (constant, reflect, edge, wrap)");
+    fail<UnsupportedError>("pad mode '", mode, "' is not supported (constant, reflect, edge, wrap)");
   c.require(1);
   if (c.has_input(2) && c.dtype(2) != c.dtype(0))
-    fail<ShapeError>("constant_value is ", dtype_name(c.dtype(2)), " but the data is ",
-                     dtype_name(c.dtype(0)));
+    fail<ShapeError>("constant_value is ", dtype_name(c.dtype(2)), " but the data is ", dtype_name(c.dtype(0)));
   if (!in.has_rank()) {
     c.set(0, c.dtype(0), Shape::unknown_rank());
     return;
@@ -468,13 +434,11 @@ void pad(InferContext& c) {
     return;
   }
   std::vector<int64_t> norm;
-  if (axes)
-    norm = normalize_axes(*axes, r);
+  if (axes) norm = normalize_axes(*axes, r);
   else
     for (int64_t i = 0; i < r; ++i) norm.push_back(i);
   size_t n = norm.size();
-  if (pads->size() != 2 * n)
-    fail<ShapeError>("pads has ", pads->size(), " entries, expected ", 2 * n);
+  if (pads->size() != 2 * n) fail<ShapeError>("pads has ", pads->size(), " entries, expected ", 2 * n);
   std::vector<Dim> out = in.dims();
   for (size_t i = 0; i < n; ++i) {
     Dim& d = out[size_t(norm[i])];
@@ -484,8 +448,7 @@ void pad(InferContext& c) {
       continue;
     }
     if (d.value + add < 0)
-      fail<ShapeError>("pads ", Shape(*pads).str(), " crop dim ", norm[i], " of ", in.str(),
-                       " below 0");
+      fail<ShapeError>("pads ", Shape(*pads).str(), " crop dim ", norm[i], " of ", in.str(), " below 0");
     d = Dim(d.value + add);
   }
   c.set(0, c.dtype(0), Shape(std::move(out)));
@@ -500,15 +463,13 @@ void resize(InferContext& c) {
   static const std::set<std::string> kTransforms{"half_pixel",         "half_pixel_symmetric",
                                                  "pytorch_half_pixel", "align_corners",
                                                  "asymmetric",         "tf_half_pixel_for_nearest"};
-  if (!kTransforms.count(ct))
-    fail<UnsupportedError>("coordinate_transformation_mode '", ct, "' is not supported");
+  if (!kTransforms.count(ct)) fail<UnsupportedError>("coordinate_transformation_mode '", ct, "' is not supported");
   std::string nm = a.get_string_or("nearest_mode", "round_prefer_floor");
   if (nm != "round_prefer_floor" && nm != "round_prefer_ceil" && nm != "floor" && nm != "ceil")
     fail<UnsupportedError>("nearest_mode '", nm, "' is not supported");
   if (a.get_int_or("antialias", 0) != 0) fail<UnsupportedError>("antialias is not supported");
   std::string policy = a.get_string_or("keep_aspect_ratio_policy", "stretch");
-  if (policy != "stretch")
-    fail<UnsupportedError>("keep_aspect_ratio_policy '", policy, "' is not supported");
+  if (policy != "stretch") fail<UnsupportedError>("keep_aspect_ratio_policy '", policy, "' is not supported");
 
   const Shape& in = c.shape(0);
   if (!in.has_rank()) {
@@ -519,8 +480,7 @@ void resize(InferContext& c) {
     fail<UnsupportedError>("linear resize of ", dtype_name(c.dtype(0)), " (only f32)");
   int64_t r = int64_t(in.rank());
   std::vector<int64_t> axes;
-  if (a.has("axes"))
-    axes = normalize_axes(a.get_ints("axes"), r);
+  if (a.has("axes")) axes = normalize_axes(a.get_ints("axes"), r);
   else
     for (int64_t i = 0; i < r; ++i) axes.push_back(i);
   // An empty scales or sizes operand counts as absent (opsets 11-12 pass empty scales).
@@ -540,8 +500,7 @@ void resize(InferContext& c) {
       if (sizes->size() != axes.size())
         fail<ShapeError>("sizes has ", sizes->size(), " entries, expected ", axes.size());
       for (size_t i = 0; i < axes.size(); ++i) {
-        if ((*sizes)[i] < 0)
-          fail<ShapeError>("sizes ", Shape(*sizes).str(), " has a negative entry");
+        if ((*sizes)[i] < 0) fail<ShapeError>("sizes ", Shape(*sizes).str(), " has a negative entry");
         out[size_t(axes[i])] = Dim((*sizes)[i]);
       }
     }
@@ -556,10 +515,8 @@ void resize(InferContext& c) {
       for (size_t i = 0; i < axes.size(); ++i) {
         if (!(scales[i] > 0.f)) fail<ShapeError>("scale ", scales[i], " is not positive");
         Dim& d = out[size_t(axes[i])];
-        if (d.is_static())
-          d = Dim(int64_t(std::floor(double(d.value) * double(scales[i]))));
-        else if (scales[i] != 1.f)
-          d = Dim();
+        if (d.is_static()) d = Dim(int64_t(std::floor(double(d.value) * double(scales[i]))));
+        else if (scales[i] != 1.f) d = Dim();
       }
     }
   }
@@ -572,9 +529,7 @@ void dropout(InferContext& c) {
     const Tensor* ratio = c.value(1);
     float r = 0.5f;
     if (c.has_input(1)) r = ratio ? ratio->to_float().at(0) : -1.f;
-    if (r != 0.f)
-      fail<UnsupportedError>(
-          "training-mode Dropout with a nonzero ratio (random) is not supported");
+    if (r != 0.f) fail<UnsupportedError>("training-mode Dropout with a nonzero ratio (random) is not supported");
   }
   c.set(0, c.dtype(0), c.shape(0));
   c.set(1, DType::boolean, c.shape(0));
@@ -584,14 +539,13 @@ void range(InferContext& c) {
   for (size_t i = 0; i < 3; ++i) {
     c.require(i);
     if (c.dtype(i) != c.dtype(0))
-      fail<ShapeError>("start, limit and delta must have one dtype (", dtype_name(c.dtype(0)),
-                       " vs ", dtype_name(c.dtype(i)), ")");
+      fail<ShapeError>("start, limit and delta must have one dtype (", dtype_name(c.dtype(0)), " vs ",
+                       dtype_name(c.dtype(i)), ")");
     if (c.shape(i).has_rank() && c.shape(i).is_static() && c.shape(i).numel() != 1)
       fail<ShapeError>("operand ", i, " must be a scalar, got ", c.shape(i).str());
   }
   DType dt = c.dtype(0);
-  if (dt != DType::f32 && dt != DType::f64 && dt != DType::i16 && dt != DType::i32 &&
-      dt != DType::i64)
+  if (dt != DType::f32 && dt != DType::f64 && dt != DType::i16 && dt != DType::i32 && dt != DType::i64)
     fail<UnsupportedError>("Range of ", dtype_name(dt));
   if (!c.value(0) || !c.value(1) || !c.value(2)) {
     c.set(0, dt, anonymous(1));
@@ -599,8 +553,7 @@ void range(InferContext& c) {
   }
   int64_t n;
   if (is_float(dt)) {
-    double start = c.value(0)->to_float()[0], limit = c.value(1)->to_float()[0],
-           delta = c.value(2)->to_float()[0];
+    double start = c.value(0)->to_float()[0], limit = c.value(1)->to_float()[0], delta = c.value(2)->to_float()[0];
     if (dt == DType::f64) {
       start = c.value(0)->data<double>()[0];
       limit = c.value(1)->data<double>()[0];
@@ -613,8 +566,7 @@ void range(InferContext& c) {
             delta = c.value(2)->to_int64()[0];
     if (delta == 0) fail<ShapeError>("delta is 0");
     int64_t diff = limit - start;
-    n = delta > 0 ? (diff > 0 ? (diff + delta - 1) / delta : 0)
-                  : (diff < 0 ? (-diff + -delta - 1) / -delta : 0);
+    n = delta > 0 ? (diff > 0 ? (diff + delta - 1) / delta : 0) : (diff < 0 ? (-diff + -delta - 1) / -delta : 0);
   }
   c.set(0, dt, Shape{n});
 }
@@ -636,10 +588,8 @@ void tile(InferContext& c) {
   std::vector<Dim> out = in.dims();
   for (size_t i = 0; i < out.size(); ++i) {
     if ((*reps)[i] < 0) fail<ShapeError>("repeats ", Shape(*reps).str(), " has a negative entry");
-    if (out[i].is_static())
-      out[i] = Dim(out[i].value * (*reps)[i]);
-    else if ((*reps)[i] != 1)
-      out[i] = Dim();
+    if (out[i].is_static()) out[i] = Dim(out[i].value * (*reps)[i]);
+    else if ((*reps)[i] != 1) out[i] = Dim();
   }
   c.set(0, c.dtype(0), Shape(std::move(out)));
 }

@@ -9,8 +9,7 @@ namespace mq::passes {
 namespace {
 // Copies the nodes and constants of `branch` into `g` before `anchor`, its inputs bound to
 // `outer`; returns the values its outputs became.
-std::vector<Value*> inline_branch(Graph& g, Node* anchor, const Graph& branch,
-                                  const std::vector<Value*>& outer) {
+std::vector<Value*> inline_branch(Graph& g, Node* anchor, const Graph& branch, const std::vector<Value*>& outer) {
   std::unordered_map<const Value*, Value*> map;
   for (size_t i = 0; i < branch.inputs().size(); ++i) map[branch.inputs()[i]] = outer.at(i);
   for (Value* v : branch.values())
@@ -44,10 +43,8 @@ bool inline_constant_if(Graph& g) {
       const Tensor& cond = *n->input(0)->constant();
       if (cond.numel() != 1) continue;  // inference reports it
       const bool take_then = cond.to_int64()[0] != 0;
-      GraphRef keep =
-          std::get<GraphRef>(n->attrs().all().at(take_then ? "then_branch" : "else_branch"));
-      std::vector<Value*> outer(n->inputs().begin() + int64_t(formal_operand_count(*n)),
-                                n->inputs().end());
+      GraphRef keep = std::get<GraphRef>(n->attrs().all().at(take_then ? "then_branch" : "else_branch"));
+      std::vector<Value*> outer(n->inputs().begin() + int64_t(formal_operand_count(*n)), n->inputs().end());
       const std::vector<Node*> nodes_before = g.nodes();
       std::vector<Value*> results = inline_branch(g, n, *keep, outer);
       std::vector<std::pair<Value*, std::string>> named;  // graph outputs keep their names
@@ -56,8 +53,8 @@ bool inline_constant_if(Graph& g) {
         Value* r = results[i];
         if (g.is_output(out)) {
           // a graph output keeps its name, on a value of its own produced by a node
-          const bool fresh = r->producer() && std::find(nodes_before.begin(), nodes_before.end(),
-                                                        r->producer()) == nodes_before.end();
+          const bool fresh = r->producer() && std::find(nodes_before.begin(), nodes_before.end(), r->producer()) ==
+                                                  nodes_before.end();
           if (!fresh || g.is_output(r))
             r = g.insert_node(n, OpKind::Identity,
                               {.name = g.unique_name(out->name() + "/identity"), .inputs = {r}})

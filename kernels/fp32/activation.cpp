@@ -35,12 +35,10 @@ void activation_f32(Activation act, const ActivationParams& p, const float* x, f
     case Activation::tanh: return tanh_f32(x, y, n);
     case Activation::erf: return erf_f32(x, y, n);
     case Activation::elu: return map(x, y, n, [a](float v) { return v < 0.f ? a * std::expm1(v) : v; });
-    case Activation::selu:
-      return map(x, y, n, [a, b](float v) { return b * (v <= 0.f ? a * std::expm1(v) : v); });
+    case Activation::selu: return map(x, y, n, [a, b](float v) { return b * (v <= 0.f ? a * std::expm1(v) : v); });
     case Activation::softplus:
-      return map(x, y, n, [](float v) {
-        return v > 0.f ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v));
-      });
+      return map(x, y, n,
+                 [](float v) { return v > 0.f ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); });
     case Activation::gelu: return gelu_f32(x, y, n);
     case Activation::gelu_tanh:
       return map(x, y, n, [](float v) {
@@ -92,8 +90,8 @@ void softmax_f32(const float* x, float* y, int64_t outer, int64_t n, int64_t inn
   }
 }
 
-#define MQ_INST(T)                                   \
-  template void relu<T>(const T*, T*, int64_t);      \
+#define MQ_INST(T)                              \
+  template void relu<T>(const T*, T*, int64_t); \
   template void clip<T>(const T*, T*, int64_t, T, T);
 MQ_INST(float)
 MQ_INST(double)

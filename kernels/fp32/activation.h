@@ -8,8 +8,20 @@
 namespace mq::kernels {
 
 /// Pointwise activations with at most two float parameters.
-enum class Activation { relu, leaky_relu, sigmoid, hard_sigmoid, hard_swish, tanh, erf, elu, selu,
-                        softplus, gelu, gelu_tanh };
+enum class Activation {
+  relu,
+  leaky_relu,
+  sigmoid,
+  hard_sigmoid,
+  hard_swish,
+  tanh,
+  erf,
+  elu,
+  selu,
+  softplus,
+  gelu,
+  gelu_tanh
+};
 
 /// Parameters of an activation (meaning per kind: leaky_relu alpha; hard_sigmoid alpha, beta;
 /// elu alpha; selu alpha, gamma).

@@ -14,12 +14,12 @@ inline constexpr size_t kMaxBroadcastOperands = 8;
 
 /// How the operands of a broadcast walk map onto the (contiguous) output.
 struct BroadcastPlan {
-  size_t rank = 0;                 ///< collapsed rank (0 = a single element)
-  size_t num_operands = 0;         ///< operands described
+  size_t rank = 0;                       ///< collapsed rank (0 = a single element)
+  size_t num_operands = 0;               ///< operands described
   int64_t dims[kMaxBroadcastRank] = {};  ///< collapsed output dims
   /// Element strides of each operand per collapsed dim (0 where the operand is broadcast).
   int64_t strides[kMaxBroadcastOperands][kMaxBroadcastRank] = {};
-  int64_t numel = 1;               ///< output element count
+  int64_t numel = 1;  ///< output element count
 
   /// Innermost run length (1 when rank is 0).
   int64_t inner() const { return rank ? dims[rank - 1] : 1; }

@@ -10,8 +10,8 @@ namespace {
 using RowMat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 bool is_direct(const Conv2dParams& p) {
-  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
-         p.pad_left == 0 && p.oh == p.h && p.ow == p.w;
+  return p.kh == 1 && p.kw == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 && p.pad_left == 0 &&
+         p.oh == p.h && p.ow == p.w;
 }
 
 // col[(ci*kh + i)*kw + j, oy*ow + ox] = x[ci, oy*sh - pt + i*dh, ox*sw - pl + j*dw] (0 outside).
@@ -62,15 +62,15 @@ void conv2d_f32(const Conv2dParams& p, const float* x, const float* w, const flo
       Eigen::Map<const RowMat> wm(w + g * mg * kdim, mg, kdim);
       Eigen::Map<const RowMat> cm(col, kdim, plane);
       Eigen::Map<RowMat> ym(y + (n * p.m + g * mg) * plane, mg, plane);
-      if (kdim == 0) ym.setZero(); else ym.noalias() = wm * cm;
-      if (bias)
-        ym.colwise() += Eigen::Map<const Eigen::VectorXf>(bias + g * mg, mg);
+      if (kdim == 0) ym.setZero();
+      else ym.noalias() = wm * cm;
+      if (bias) ym.colwise() += Eigen::Map<const Eigen::VectorXf>(bias + g * mg, mg);
     }
   }
 }
 
-SpatialGeometry spatial_geometry(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
-                                 int64_t pad_begin, int64_t pad_end, int auto_pad, bool ceil_mode) {
+SpatialGeometry spatial_geometry(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
+                                 int64_t pad_end, int auto_pad, bool ceil_mode) {
   SpatialGeometry g;
   const int64_t eff = (kernel - 1) * dilation + 1;
   if (auto_pad == 2 || auto_pad == 3) {

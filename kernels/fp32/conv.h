@@ -29,7 +29,7 @@ struct SpatialGeometry {
   int64_t out = 0, pad_begin = 0, pad_end = 0;
 };
 /// auto_pad: 0 NOTSET (pads given), 1 VALID, 2 SAME_UPPER, 3 SAME_LOWER.
-SpatialGeometry spatial_geometry(int64_t in, int64_t kernel, int64_t stride, int64_t dilation,
-                                 int64_t pad_begin, int64_t pad_end, int auto_pad, bool ceil_mode);
+SpatialGeometry spatial_geometry(int64_t in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
+                                 int64_t pad_end, int auto_pad, bool ceil_mode);
 
 }  // namespace mq::kernels

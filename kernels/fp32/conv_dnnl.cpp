@@ -45,11 +45,11 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc,
     s.dst_md = dnnl::memory::desc({p.n, p.m, p.oh, p.ow}, dt::f32, act_tag);
     const int64_t cg = p.c / p.group, mg = p.m / p.group;
     dnnl::memory::desc user_w_md = p.group == 1
-        ? dnnl::memory::desc({p.m, p.c, p.kh, p.kw}, dt::f32, tag::oihw)
-        : dnnl::memory::desc({p.group, mg, cg, p.kh, p.kw}, dt::f32, tag::goihw);
+                                       ? dnnl::memory::desc({p.m, p.c, p.kh, p.kw}, dt::f32, tag::oihw)
+                                       : dnnl::memory::desc({p.group, mg, cg, p.kh, p.kw}, dt::f32, tag::goihw);
     dnnl::memory::desc any_w_md = p.group == 1
-        ? dnnl::memory::desc({p.m, p.c, p.kh, p.kw}, dt::f32, tag::any)
-        : dnnl::memory::desc({p.group, mg, cg, p.kh, p.kw}, dt::f32, tag::any);
+                                      ? dnnl::memory::desc({p.m, p.c, p.kh, p.kw}, dt::f32, tag::any)
+                                      : dnnl::memory::desc({p.group, mg, cg, p.kh, p.kw}, dt::f32, tag::any);
     dnnl::memory::desc b_md({p.m}, dt::f32, tag::a);
     // trailing pads follow from the output size
     const int64_t pad_bottom = (p.oh - 1) * p.stride_h + (p.kh - 1) * p.dil_h + 1 - p.h - p.pad_top;

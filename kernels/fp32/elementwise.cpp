@@ -48,8 +48,7 @@ void binary(BinaryOp op, const BroadcastPlan& p, const T* a, const T* b, T* y) {
   if constexpr (std::is_same_v<T, float>) {
     if (op != BinaryOp::pow && p.inner() >= 16) {  // vectorized per run (the same IEEE operations)
       for_each_run(p, [&](const int64_t* off, int64_t o, int64_t n) {
-        arith_f32(arith_of(op), a + off[0], p.inner_stride(0), b + off[1],
-                  p.inner_stride(1), y + o, n);
+        arith_f32(arith_of(op), a + off[0], p.inner_stride(0), b + off[1], p.inner_stride(1), y + o, n);
       });
       return;
     }
@@ -72,8 +71,7 @@ void compare(CompareOp op, const BroadcastPlan& p, const T* a, const T* b, bool*
     case CompareOp::less: return broadcast_binary(p, a, b, y, [](T u, T v) { return u < v; });
     case CompareOp::greater: return broadcast_binary(p, a, b, y, [](T u, T v) { return u > v; });
     case CompareOp::less_equal: return broadcast_binary(p, a, b, y, [](T u, T v) { return u <= v; });
-    case CompareOp::greater_equal:
-      return broadcast_binary(p, a, b, y, [](T u, T v) { return u >= v; });
+    case CompareOp::greater_equal: return broadcast_binary(p, a, b, y, [](T u, T v) { return u >= v; });
   }
 }
 

@@ -58,14 +58,15 @@ void fused_elementwise(const FusedInstr* prog, int32_t num_instr, const FusedOpe
     };
     for (int32_t i = 0; i < num_instr; ++i) {
       const FusedInstr& in = prog[i];
-      float* dst = i + 1 < num_instr ? scratch + int64_t(i) * kFusedBlock
+      float* dst = i + 1 < num_instr          ? scratch + int64_t(i) * kFusedBlock
                    : y.type == FusedType::f32 ? static_cast<float*>(y.ptr) + base
                                               : last;
       if (in.kind == FusedKind::dequantize) {
         const FusedOperand& o = inputs[in.a];
         const QuantAffine q{in.params.alpha, int32_t(in.imm)};
         const int64_t off = o.stride ? base : 0, count = o.stride ? len : 1;
-        if (o.type == FusedType::u8) qk.dequantize_u8(static_cast<const uint8_t*>(o.ptr) + off, size_t(count), q, dst);
+        if (o.type == FusedType::u8)
+          qk.dequantize_u8(static_cast<const uint8_t*>(o.ptr) + off, size_t(count), q, dst);
         else qk.dequantize_s8(static_cast<const int8_t*>(o.ptr) + off, size_t(count), q, dst);
         if (!o.stride) std::fill(dst + 1, dst + len, dst[0]);
         continue;
@@ -97,7 +98,9 @@ void fused_elementwise(const FusedInstr* prog, int32_t num_instr, const FusedOpe
         case FusedKind::activation: activation_f32(Activation(in.op), in.params, x, dst, len); break;
         case FusedKind::relu: relu<float>(x, dst, len); break;
         case FusedKind::clip: clip<float>(x, dst, len, in.params.alpha, in.params.beta); break;
-        case FusedKind::binary: case FusedKind::dequantize: case FusedKind::fake_quant: break;
+        case FusedKind::binary:
+        case FusedKind::dequantize:
+        case FusedKind::fake_quant: break;
       }
     }
     if (y.type == FusedType::u8) qk.quantize_u8(last, size_t(len), y.q, static_cast<uint8_t*>(y.ptr) + base);

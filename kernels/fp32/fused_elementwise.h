@@ -33,10 +33,10 @@ inline constexpr int32_t kFusedImmediate = -1;
 /// inputs, inputs + i is instruction i's result.
 struct FusedInstr {
   FusedKind kind = FusedKind::binary;
-  uint8_t op = 0;          ///< BinaryOp, UnaryOp or Activation, by kind
-  int32_t a = 0, b = 0;    ///< operand slots (b only for binary; either may be kFusedImmediate)
-  float imm = 0.f;         ///< the immediate scalar operand
-  ActivationParams params; ///< activation / clip parameters
+  uint8_t op = 0;           ///< BinaryOp, UnaryOp or Activation, by kind
+  int32_t a = 0, b = 0;     ///< operand slots (b only for binary; either may be kFusedImmediate)
+  float imm = 0.f;          ///< the immediate scalar operand
+  ActivationParams params;  ///< activation / clip parameters
 };
 
 /// Elements per block (per instruction result kept in the scratch buffer).

@@ -25,7 +25,8 @@ void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c) {
   if (p.m == 0 || p.n == 0) return;
   if (p.k == 0) {
     MMap cm(c, p.m, p.n);
-    if (p.beta == 0.f) cm.setZero(); else cm *= p.beta;
+    if (p.beta == 0.f) cm.setZero();
+    else cm *= p.beta;
     return;
   }
   CMap am(a, p.trans_a ? p.k : p.m, p.trans_a ? p.m : p.k);
@@ -39,8 +40,7 @@ void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c) {
   }
 }
 
-void linear_f32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t k,
-                int64_t n) {
+void linear_f32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t k, int64_t n) {
   if (m == 0 || n == 0) return;
   MMap ym(y, m, n);
   if (k == 0) {

@@ -18,7 +18,6 @@ struct GemmParams {
 void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c);
 
 /// Y[m,n] = X[m,k]·W[n,k]ᵀ + bias[n] (bias may be null).
-void linear_f32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t k,
-                int64_t n);
+void linear_f32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t k, int64_t n);
 
 }  // namespace mq::kernels

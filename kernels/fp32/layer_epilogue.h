@@ -11,8 +11,8 @@ enum class LayerActivation { none, relu, leaky_relu, clip, sigmoid, tanh, silu, 
 
 struct LayerEpilogue {
   LayerActivation act = LayerActivation::none;
-  float alpha = 0.f;  ///< leaky_relu slope; clip min; hard_sigmoid alpha
-  float beta = 0.f;   ///< clip max; hard_sigmoid beta
+  float alpha = 0.f;            ///< leaky_relu slope; clip min; hard_sigmoid alpha
+  float beta = 0.f;             ///< clip max; hard_sigmoid beta
   bool residual = false;        ///< y += z (z given to the kernel)
   bool residual_first = false;  ///< add z before the activation instead of after
 };

@@ -8,7 +8,6 @@
 
 #include "kernels/fp32/dnnl_util.h"
 
-
 namespace mq::kernels {
 
 namespace {

@@ -4,8 +4,8 @@
 
 namespace mq::kernels {
 
-void batch_norm_f32(const float* x, const float* scale, const float* bias, const float* mean,
-                    const float* var, float eps, float* y, int64_t n, int64_t c, int64_t spatial) {
+void batch_norm_f32(const float* x, const float* scale, const float* bias, const float* mean, const float* var,
+                    float eps, float* y, int64_t n, int64_t c, int64_t spatial) {
   for (int64_t ci = 0; ci < c; ++ci) {
     const float a = scale[ci] / std::sqrt(var[ci] + eps);
     const float b = bias[ci] - mean[ci] * a;
@@ -31,8 +31,8 @@ void moments(const float* x, int64_t n, float eps, float& mean, float& inv_std) 
 }
 }  // namespace
 
-void instance_norm_f32(const float* x, const float* scale, const float* bias, float eps, float* y,
-                       int64_t n, int64_t c, int64_t spatial) {
+void instance_norm_f32(const float* x, const float* scale, const float* bias, float eps, float* y, int64_t n,
+                       int64_t c, int64_t spatial) {
   for (int64_t ni = 0; ni < n; ++ni)
     for (int64_t ci = 0; ci < c; ++ci) {
       const float* xs = x + (ni * c + ci) * spatial;
@@ -44,8 +44,8 @@ void instance_norm_f32(const float* x, const float* scale, const float* bias, fl
     }
 }
 
-void layer_norm_f32(const float* x, const float* scale, const float* bias, float eps, float* y,
-                    float* mean, float* inv_std, int64_t rows, int64_t cols) {
+void layer_norm_f32(const float* x, const float* scale, const float* bias, float eps, float* y, float* mean,
+                    float* inv_std, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * cols;
     float* yr = y + r * cols;

@@ -6,16 +6,16 @@ namespace mq::kernels {
 
 /// Geometry of one pooling (NC + 3 spatial dims; unused leading spatial dims have size 1).
 struct PoolParams {
-  int64_t nc = 1;                        ///< batch × channels
-  int64_t in[3] = {1, 1, 1};             ///< input spatial dims
-  int64_t out[3] = {1, 1, 1};            ///< output spatial dims
-  int64_t kernel[3] = {1, 1, 1};         ///< window
-  int64_t stride[3] = {1, 1, 1};         ///< strides
-  int64_t dilation[3] = {1, 1, 1};       ///< dilations
-  int64_t pad_begin[3] = {0, 0, 0};      ///< leading pads
-  int64_t pad_end[3] = {0, 0, 0};        ///< trailing pads
-  bool count_include_pad = false;        ///< average: divide by the window size within pads
-  bool column_major_indices = false;     ///< max: storage_order 1 (spatial dims reversed)
+  int64_t nc = 1;                     ///< batch × channels
+  int64_t in[3] = {1, 1, 1};          ///< input spatial dims
+  int64_t out[3] = {1, 1, 1};         ///< output spatial dims
+  int64_t kernel[3] = {1, 1, 1};      ///< window
+  int64_t stride[3] = {1, 1, 1};      ///< strides
+  int64_t dilation[3] = {1, 1, 1};    ///< dilations
+  int64_t pad_begin[3] = {0, 0, 0};   ///< leading pads
+  int64_t pad_end[3] = {0, 0, 0};     ///< trailing pads
+  bool count_include_pad = false;     ///< average: divide by the window size within pads
+  bool column_major_indices = false;  ///< max: storage_order 1 (spatial dims reversed)
 };
 
 /// Max pooling; `indices` (may be null) receive the maxima's positions in the flattened input

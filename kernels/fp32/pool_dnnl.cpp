@@ -1,10 +1,8 @@
 #include "kernels/fp32/pool_dnnl.h"
 
-
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "kernels/fp32/dnnl_util.h"
-
 
 namespace mq::kernels {
 
@@ -24,8 +22,10 @@ std::unique_ptr<DnnlPool> DnnlPool::create(const PoolParams& p, int64_t batch, i
   using tag = dnnl::memory::format_tag;
   // a window past the input's end (pads, ceil_mode) counts in an average only with
   // count_include_pad, and then ONNX counts the pads it was given, not the ceil_mode overhang
-  const int64_t over_h = (p.out[1] - 1) * p.stride[1] + (p.kernel[1] - 1) * p.dilation[1] + 1 - p.in[1] - p.pad_begin[1];
-  const int64_t over_w = (p.out[2] - 1) * p.stride[2] + (p.kernel[2] - 1) * p.dilation[2] + 1 - p.in[2] - p.pad_begin[2];
+  const int64_t over_h =
+      (p.out[1] - 1) * p.stride[1] + (p.kernel[1] - 1) * p.dilation[1] + 1 - p.in[1] - p.pad_begin[1];
+  const int64_t over_w =
+      (p.out[2] - 1) * p.stride[2] + (p.kernel[2] - 1) * p.dilation[2] + 1 - p.in[2] - p.pad_begin[2];
   if (!is_max && p.count_include_pad && (over_h != p.pad_end[1] || over_w != p.pad_end[2])) return nullptr;
   try {
     std::unique_ptr<DnnlPool> c(new DnnlPool());

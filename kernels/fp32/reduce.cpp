@@ -40,13 +40,15 @@ void reduce(ReduceOp op, const BroadcastPlan& p, const T* x, T* y, int64_t out_n
     case ReduceOp::l2: fold(p, x, y, [](T a, T v) { return T(a + v * v); }); break;
     case ReduceOp::max:
       fold(p, x, y, [](T a, T v) {
-        if constexpr (L::has_quiet_NaN) if (std::isnan(v)) return v;
+        if constexpr (L::has_quiet_NaN)
+          if (std::isnan(v)) return v;
         return v > a ? v : a;
       });
       break;
     case ReduceOp::min:
       fold(p, x, y, [](T a, T v) {
-        if constexpr (L::has_quiet_NaN) if (std::isnan(v)) return v;
+        if constexpr (L::has_quiet_NaN)
+          if (std::isnan(v)) return v;
         return v < a ? v : a;
       });
       break;
@@ -78,7 +80,7 @@ void arg_reduce(const T* x, int64_t* y, int64_t outer, int64_t n, int64_t inner,
   }
 }
 
-#define MQ_INST(T)                                                                          \
+#define MQ_INST(T)                                                                         \
   template void reduce<T>(ReduceOp, const BroadcastPlan&, const T*, T*, int64_t, int64_t); \
   template void arg_reduce<T>(const T*, int64_t*, int64_t, int64_t, int64_t, bool, bool);
 MQ_INST(float)

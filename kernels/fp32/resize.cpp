@@ -16,8 +16,8 @@ int64_t strides_of(const int64_t* dims, int rank, int64_t* strides) {
 }
 
 /// Interpolates the value at the output index `o` along dims d.. from the source block at `off`.
-float lerp_rec(const float* src, const ResizeLinearParams& p, const int64_t* strides,
-               const int64_t* o, int d, int64_t off) {
+float lerp_rec(const float* src, const ResizeLinearParams& p, const int64_t* strides, const int64_t* o, int d,
+               int64_t off) {
   if (d == p.rank) return src[off];
   int64_t j = o[d];
   float w = p.weight[d][j];

@@ -15,8 +15,7 @@ struct ResizeNearestParams {
   int rank = 0;
   const int64_t* in_dims = nullptr;
   const int64_t* out_dims = nullptr;
-  const int64_t* const* index =
-      nullptr;  ///< per dim, out_dims[d] source indices in [0, in_dims[d])
+  const int64_t* const* index = nullptr;  ///< per dim, out_dims[d] source indices in [0, in_dims[d])
   size_t elem_size = 0;
 };
 

@@ -43,12 +43,12 @@ size_t rnn_scratch_floats(const RnnParams& p) {
 
 void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
   const int64_t H = p.hidden, B = p.batch, S = p.seq, G = rnn_gates(p.cell), GH = G * H;
-  float* xw = scratch;               // [S*B rows in x's order, GH]
-  float* h = xw + S * B * GH;        // [B, H]
-  float* c = h + B * H;              // [B, H]
-  float* rh = c + B * H;             // [B, H] (GRU: r ⊙ h)
-  float* lin = rh + B * H;           // [B, H] (GRU: (r ⊙ h)·Rhᵀ)
-  float* hr = lin + B * H;           // [B, GH]
+  float* xw = scratch;         // [S*B rows in x's order, GH]
+  float* h = xw + S * B * GH;  // [B, H]
+  float* c = h + B * H;        // [B, H]
+  float* rh = c + B * H;       // [B, H] (GRU: r ⊙ h)
+  float* lin = rh + B * H;     // [B, H] (GRU: (r ⊙ h)·Rhᵀ)
+  float* hr = lin + B * H;     // [B, GH]
 
   // x rows are contiguous (row index t*xs + b*xb): one GEMM over all of them.
   const int64_t rows = S * B;
@@ -86,7 +86,8 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
 
   const RnnActivation &f = p.act[0], &g = p.act[1], &ha = p.act[2];
   const bool plain_lstm = p.cell == RnnCell::lstm && !t.peephole && !(p.clip > 0.f) && !p.input_forget &&
-                          f.kind == RnnActKind::sigmoid && g.kind == RnnActKind::tanh && ha.kind == RnnActKind::tanh;
+                          f.kind == RnnActKind::sigmoid && g.kind == RnnActKind::tanh &&
+                          ha.kind == RnnActKind::tanh;
   for (int64_t s = 0; s < S; ++s) {
     if (H > 0 && !(t.r_packed && B > 2 && t.r_packed->run(B, h, hr)))
       sgemm(0, size_t(B), size_t(GH), size_t(H), h, size_t(H), t.r, size_t(H), nullptr, hr, size_t(GH));

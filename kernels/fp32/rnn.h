@@ -7,8 +7,19 @@
 namespace mq::kernels {
 
 /// Activation functions of the recurrent cells (ONNX names).
-enum class RnnActKind { sigmoid, tanh, relu, hard_sigmoid, leaky_relu, thresholded_relu,
-                        scaled_tanh, affine, elu, softsign, softplus };
+enum class RnnActKind {
+  sigmoid,
+  tanh,
+  relu,
+  hard_sigmoid,
+  leaky_relu,
+  thresholded_relu,
+  scaled_tanh,
+  affine,
+  elu,
+  softsign,
+  softplus
+};
 
 /// One activation with its parameters.
 struct RnnActivation {
@@ -38,17 +49,17 @@ struct RnnParams {
 class DnnlLinear;
 
 struct RnnTensors {
-  const float* x = nullptr;         ///< input sequence (see strides)
-  const float* w = nullptr;         ///< [gates*hidden, input]
-  const float* r = nullptr;         ///< [gates*hidden, hidden]
-  const float* bias = nullptr;      ///< [2*gates*hidden]: Wb then Rb, or null
-  const float* peephole = nullptr;  ///< LSTM [3*hidden]: i, o, f, or null
+  const float* x = nullptr;           ///< input sequence (see strides)
+  const float* w = nullptr;           ///< [gates*hidden, input]
+  const float* r = nullptr;           ///< [gates*hidden, hidden]
+  const float* bias = nullptr;        ///< [2*gates*hidden]: Wb then Rb, or null
+  const float* peephole = nullptr;    ///< LSTM [3*hidden]: i, o, f, or null
   const int32_t* seq_lens = nullptr;  ///< [batch] valid lengths, or null (all = seq)
-  const float* h0 = nullptr;        ///< initial hidden state, or null (zeros)
-  const float* c0 = nullptr;        ///< LSTM initial cell state, or null (zeros)
-  float* y = nullptr;               ///< every step's hidden state (zeros past a length), or null
-  float* y_h = nullptr;             ///< last hidden state, or null
-  float* y_c = nullptr;             ///< LSTM last cell state, or null
+  const float* h0 = nullptr;          ///< initial hidden state, or null (zeros)
+  const float* c0 = nullptr;          ///< LSTM initial cell state, or null (zeros)
+  float* y = nullptr;                 ///< every step's hidden state (zeros past a length), or null
+  float* y_h = nullptr;               ///< last hidden state, or null
+  float* y_c = nullptr;               ///< LSTM last cell state, or null
   /// w and r reordered once for oneDNN's matmul (one thread), or null: the input
   /// projection and the recurrent product of batches above 2 then skip sgemm's per-call
   /// packing of the weights.

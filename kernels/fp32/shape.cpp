@@ -22,21 +22,12 @@ void copy_row_any(const std::byte* src, std::byte* dst, int64_t n, int64_t strid
     return;
   }
   switch (es) {
-    case 1:
-      copy_row<uint8_t>(src, dst, n, stride);
-      return;
-    case 2:
-      copy_row<uint16_t>(src, dst, n, stride);
-      return;
-    case 4:
-      copy_row<uint32_t>(src, dst, n, stride);
-      return;
-    case 8:
-      copy_row<uint64_t>(src, dst, n, stride);
-      return;
+    case 1: copy_row<uint8_t>(src, dst, n, stride); return;
+    case 2: copy_row<uint16_t>(src, dst, n, stride); return;
+    case 4: copy_row<uint32_t>(src, dst, n, stride); return;
+    case 8: copy_row<uint64_t>(src, dst, n, stride); return;
     default:
-      for (int64_t i = 0; i < n; ++i)
-        std::memcpy(dst + size_t(i) * es, src + i * stride * int64_t(es), es);
+      for (int64_t i = 0; i < n; ++i) std::memcpy(dst + size_t(i) * es, src + i * stride * int64_t(es), es);
   }
 }
 
@@ -44,18 +35,15 @@ void copy_row_any(const std::byte* src, std::byte* dst, int64_t n, int64_t strid
 int64_t pad_source(int64_t i, int64_t n, PadMode mode) {
   if (i >= 0 && i < n) return i;
   switch (mode) {
-    case PadMode::edge:
-      return i < 0 ? 0 : n - 1;
-    case PadMode::wrap:
-      return ((i % n) + n) % n;
+    case PadMode::edge: return i < 0 ? 0 : n - 1;
+    case PadMode::wrap: return ((i % n) + n) % n;
     case PadMode::reflect: {
       if (n == 1) return 0;
       int64_t period = 2 * (n - 1);
       int64_t m = ((i % period) + period) % period;
       return m < n ? m : period - m;
     }
-    case PadMode::constant:
-      break;
+    case PadMode::constant: break;
   }
   return -1;
 }
@@ -77,8 +65,7 @@ std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
   auto source = [&](int64_t o) -> const std::byte* {
     if (!src) return nullptr;
     int64_t i = o - b;
-    int64_t s =
-        p.mode == PadMode::constant ? (i >= 0 && i < n_in ? i : -1) : pad_source(i, n_in, p.mode);
+    int64_t s = p.mode == PadMode::constant ? (i >= 0 && i < n_in ? i : -1) : pad_source(i, n_in, p.mode);
     return s >= 0 ? src + s * st.in_strides[d] * int64_t(es) : nullptr;
   };
   if (d + 1 < p.rank) {
@@ -90,10 +77,8 @@ std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
   if (hi < lo) hi = lo;
   for (int64_t o = 0; o < n_out; ++o) {
     if (o == lo && hi > lo) {
-      if (src)
-        std::memcpy(dst, src + (lo - b) * int64_t(es), size_t(hi - lo) * es);
-      else
-        fill(dst, p.value, es, hi - lo);
+      if (src) std::memcpy(dst, src + (lo - b) * int64_t(es), size_t(hi - lo) * es);
+      else fill(dst, p.value, es, hi - lo);
       dst += size_t(hi - lo) * es;
       o = hi - 1;
       continue;
@@ -143,17 +128,29 @@ void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int
 
 /// A transpose (the source's contiguous dim j is not the output's innermost): copies in
 /// 16 × 16 tiles of dims j and innermost so reads and writes both stay in a few cache lines.
-bool copy_transposed(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides, size_t es) {
+bool copy_transposed(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides,
+                     size_t es) {
   if (r < 2 || strides[r - 1] == 1 || dims[r - 1] < 4) return false;
   int j = -1;
   for (int k = 0; k < r - 1; ++k)
     if (strides[k] == 1 && dims[k] >= 4) j = k;
   if (j < 0) return false;
   switch (es) {
-    case 1: transpose_tiles(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), r, dims, strides, j); return true;
-    case 2: transpose_tiles(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<uint16_t*>(dst), r, dims, strides, j); return true;
-    case 4: transpose_tiles(reinterpret_cast<const uint32_t*>(src), reinterpret_cast<uint32_t*>(dst), r, dims, strides, j); return true;
-    case 8: transpose_tiles(reinterpret_cast<const uint64_t*>(src), reinterpret_cast<uint64_t*>(dst), r, dims, strides, j); return true;
+    case 1:
+      transpose_tiles(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), r, dims, strides, j);
+      return true;
+    case 2:
+      transpose_tiles(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<uint16_t*>(dst), r, dims, strides,
+                      j);
+      return true;
+    case 4:
+      transpose_tiles(reinterpret_cast<const uint32_t*>(src), reinterpret_cast<uint32_t*>(dst), r, dims, strides,
+                      j);
+      return true;
+    case 8:
+      transpose_tiles(reinterpret_cast<const uint64_t*>(src), reinterpret_cast<uint64_t*>(dst), r, dims, strides,
+                      j);
+      return true;
     default: return false;
   }
 }
@@ -202,8 +199,7 @@ void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
   }
 }
 
-void copy_blocks(const void* src_v, void* dst_v, int64_t rows, size_t block_bytes,
-                 size_t dst_pitch) {
+void copy_blocks(const void* src_v, void* dst_v, int64_t rows, size_t block_bytes, size_t dst_pitch) {
   if (block_bytes == 0) return;
   const std::byte* src = static_cast<const std::byte*>(src_v);
   std::byte* dst = static_cast<std::byte*>(dst_v);
@@ -211,8 +207,8 @@ void copy_blocks(const void* src_v, void* dst_v, int64_t rows, size_t block_byte
     std::memcpy(dst + size_t(i) * dst_pitch, src + size_t(i) * block_bytes, block_bytes);
 }
 
-void gather(const void* data_v, void* out_v, size_t es, int64_t outer, int64_t axis_dim,
-            int64_t inner, const int64_t* indices, int64_t num_indices) {
+void gather(const void* data_v, void* out_v, size_t es, int64_t outer, int64_t axis_dim, int64_t inner,
+            const int64_t* indices, int64_t num_indices) {
   const std::byte* data = static_cast<const std::byte*>(data_v);
   std::byte* out = static_cast<std::byte*>(out_v);
   const size_t block = size_t(inner) * es;
@@ -240,8 +236,7 @@ void fill(void* dst_v, const void* value, size_t es, int64_t n) {
 }
 
 void pad(const void* src, void* dst, const PadParams& p) {
-  PadState st{
-      static_cast<const std::byte*>(src), static_cast<std::byte*>(dst), &p, {}, p.elem_size};
+  PadState st{static_cast<const std::byte*>(src), static_cast<std::byte*>(dst), &p, {}, p.elem_size};
   int64_t out_n = 1;
   for (int k = 0; k < p.rank; ++k) out_n *= p.out_dims[k];
   if (out_n == 0) return;

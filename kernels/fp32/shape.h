@@ -29,8 +29,8 @@ void copy_blocks(const void* src, void* dst, int64_t rows, size_t block_bytes, s
 
 /// out[o, j, i] = data[o, indices[j], i] for o < outer, j < num_indices, i < inner;
 /// indices are already in [0, axis_dim).
-void gather(const void* data, void* out, size_t elem_size, int64_t outer, int64_t axis_dim,
-            int64_t inner, const int64_t* indices, int64_t num_indices);
+void gather(const void* data, void* out, size_t elem_size, int64_t outer, int64_t axis_dim, int64_t inner,
+            const int64_t* indices, int64_t num_indices);
 
 /// Writes `n` copies of the element at `value` into dst.
 void fill(void* dst, const void* value, size_t elem_size, int64_t n);

@@ -127,9 +127,11 @@ void arith(int op, const float* a, std::int64_t sa, const float* b, std::int64_t
     case 2: return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return u * v; });
     case 3: return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return u / v; });
     case 4:  // NaN in a propagates, as kernels::binary's max
-      return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return xsimd::select(xsimd::isnan(u) || u > v, u, v); });
+      return zip<A>(a, sa, b, sb, y, n,
+                    [](const bf& u, const bf& v) { return xsimd::select(xsimd::isnan(u) || u > v, u, v); });
     case 5:
-      return zip<A>(a, sa, b, sb, y, n, [](const bf& u, const bf& v) { return xsimd::select(xsimd::isnan(u) || u < v, u, v); });
+      return zip<A>(a, sa, b, sb, y, n,
+                    [](const bf& u, const bf& v) { return xsimd::select(xsimd::isnan(u) || u < v, u, v); });
     default: return;
   }
 }
@@ -137,11 +139,21 @@ void arith(int op, const float* a, std::int64_t sa, const float* b, std::int64_t
 template <class A>
 const VMathKernels& vmath_kernels_for() {
   static const VMathKernels k{
-      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::exp(v); }); },
-      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::sigmoid(v); }); },
-      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::tanh(v); }); },
-      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::erf(v); }); },
-      [](const float* x, float* y, std::int64_t n) { VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::gelu(v); }); },
+      [](const float* x, float* y, std::int64_t n) {
+        VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::exp(v); });
+      },
+      [](const float* x, float* y, std::int64_t n) {
+        VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::sigmoid(v); });
+      },
+      [](const float* x, float* y, std::int64_t n) {
+        VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::tanh(v); });
+      },
+      [](const float* x, float* y, std::int64_t n) {
+        VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::erf(v); });
+      },
+      [](const float* x, float* y, std::int64_t n) {
+        VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::gelu(v); });
+      },
       arith<A>,
   };
   return k;

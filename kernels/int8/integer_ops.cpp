@@ -43,14 +43,10 @@ void matmul_t(const IntMatMulParams& p) {
 
 void matmul_integer(const IntMatMulParams& p) {
   const bool au = p.a_type == Int8Type::u8, bu = p.b_type == Int8Type::u8;
-  if (au && bu)
-    matmul_t<std::uint8_t, std::uint8_t>(p);
-  else if (au)
-    matmul_t<std::uint8_t, std::int8_t>(p);
-  else if (bu)
-    matmul_t<std::int8_t, std::uint8_t>(p);
-  else
-    matmul_t<std::int8_t, std::int8_t>(p);
+  if (au && bu) matmul_t<std::uint8_t, std::uint8_t>(p);
+  else if (au) matmul_t<std::uint8_t, std::int8_t>(p);
+  else if (bu) matmul_t<std::int8_t, std::uint8_t>(p);
+  else matmul_t<std::int8_t, std::int8_t>(p);
 }
 
 void conv_integer(const IntConvParams& p) {
@@ -72,10 +68,8 @@ void conv_integer(const IntConvParams& p) {
               for (std::int64_t kx = 0; kx < p.kw; ++kx) {
                 const std::int64_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
                 if (ix < 0 || ix >= p.w) continue;
-                const std::int32_t xv =
-                    load(p.x, p.x_type, xbase + std::size_t(iy * p.w + ix)) - p.x_zp;
-                const std::int32_t wv =
-                    load(p.wt, p.w_type, wbase + std::size_t(ky * p.kw + kx)) - wzp;
+                const std::int32_t xv = load(p.x, p.x_type, xbase + std::size_t(iy * p.w + ix)) - p.x_zp;
+                const std::int32_t wv = load(p.wt, p.w_type, wbase + std::size_t(ky * p.kw + kx)) - wzp;
                 acc = mac(acc, xv, wv);
               }
             }
@@ -87,18 +81,16 @@ void conv_integer(const IntConvParams& p) {
   }
 }
 
-void requantize_i32(const std::int32_t* acc, std::size_t n, std::int32_t bias, float multiplier,
-                    std::int32_t zp, Int8Type type, void* y) {
+void requantize_i32(const std::int32_t* acc, std::size_t n, std::int32_t bias, float multiplier, std::int32_t zp,
+                    Int8Type type, void* y) {
   const float lo = type == Int8Type::u8 ? 0.f : -128.f;
   const float hi = type == Int8Type::u8 ? 255.f : 127.f;
   for (std::size_t i = 0; i < n; ++i) {
     const std::int32_t a = std::int32_t(std::uint32_t(acc[i]) + std::uint32_t(bias));
     float v = std::nearbyint(float(a) * multiplier) + float(zp);
     v = v > lo ? (v < hi ? v : hi) : lo;  // NaN (hostile scales) becomes lo
-    if (type == Int8Type::u8)
-      static_cast<std::uint8_t*>(y)[i] = std::uint8_t(v);
-    else
-      static_cast<std::int8_t*>(y)[i] = std::int8_t(v);
+    if (type == Int8Type::u8) static_cast<std::uint8_t*>(y)[i] = std::uint8_t(v);
+    else static_cast<std::int8_t*>(y)[i] = std::int8_t(v);
   }
 }
 

@@ -46,9 +46,9 @@ struct IntConvParams {
   std::int32_t x_zp = 0;                    ///< Input zero point.
   const void* wt = nullptr;                 ///< Weight.
   Int8Type w_type = Int8Type::u8;           ///< Weight element type.
-  const std::int32_t* w_zp = nullptr;  ///< Weight zero point(s) w_zp[m · w_zp_stride]; null: 0.
-  std::size_t w_zp_stride = 0;         ///< 0 or 1 (per output channel).
-  std::int32_t* y = nullptr;           ///< Output [N, M, OH, OW].
+  const std::int32_t* w_zp = nullptr;       ///< Weight zero point(s) w_zp[m · w_zp_stride]; null: 0.
+  std::size_t w_zp_stride = 0;              ///< 0 or 1 (per output channel).
+  std::int32_t* y = nullptr;                ///< Output [N, M, OH, OW].
 };
 
 /// Computes the whole convolution.
@@ -56,7 +56,7 @@ void conv_integer(const IntConvParams& p);
 
 /// y[i] = clamp(rne(float(acc[i] + bias) · multiplier) + zp, range of `type`)
 /// (the int32 sum wraps; the product is computed in float).
-void requantize_i32(const std::int32_t* acc, std::size_t n, std::int32_t bias, float multiplier,
-                    std::int32_t zp, Int8Type type, void* y);
+void requantize_i32(const std::int32_t* acc, std::size_t n, std::int32_t bias, float multiplier, std::int32_t zp,
+                    Int8Type type, void* y);
 
 }  // namespace mq::kernels

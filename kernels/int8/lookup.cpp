@@ -4,7 +4,7 @@
 
 #include <immintrin.h>
 
-#include "kernels/cpu_features.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels {
 
@@ -37,10 +37,15 @@ MQ_VBMI void lookup_u8_avx512vbmi(const uint8_t* x, uint8_t* y, int64_t n, const
 
 }  // namespace
 
+std::span<const LookupVariant> lookup_variants() {
+  static const LookupVariant all[] = {{Isa::scalar, "lookup_u8__scalar", lookup_u8_scalar},
+                                      {Isa::avx512, "lookup_u8__avx512vbmi", lookup_u8_avx512vbmi}};
+  return {all, cpu_features().avx512vbmi ? 2u : 1u};
+}
+
 void lookup_u8(const uint8_t* x, uint8_t* y, int64_t n, const uint8_t* table) {
-  static const bool vbmi = cpu_features().avx512vbmi && active_isa() >= Isa::avx512vnni;
-  if (vbmi) lookup_u8_avx512vbmi(x, y, n, table);
-  else lookup_u8_scalar(x, y, n, table);
+  static const auto fn = select_variant(lookup_variants(), active_isa()).fn;
+  fn(x, y, n, table);
 }
 
 }  // namespace mq::kernels

@@ -5,10 +5,8 @@
 namespace mq::kernels::reference {
 using namespace qgemm_detail;
 
-void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
-           const std::int8_t* w, void* y) {
-  const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_c / s.groups,
-                    og = s.out_c / s.groups;
+void qconv(const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x, const std::int8_t* w, void* y) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_c / s.groups, og = s.out_c / s.groups;
   QGemmParams p = epi;
   p.c = y;
   p.ldc = s.out_c;

@@ -5,8 +5,8 @@
 namespace mq::kernels::reference {
 using namespace qgemm_detail;
 
-void qgemm(const QGemmParams& p, const std::int8_t* w, std::size_t ldw, std::size_t m0,
-           std::size_t m1, std::size_t n0, std::size_t n1) {
+void qgemm(const QGemmParams& p, const std::int8_t* w, std::size_t ldw, std::size_t m0, std::size_t m1,
+           std::size_t n0, std::size_t n1) {
   for (std::size_t m = m0; m < m1; ++m) {
     for (std::size_t n = n0; n < n1; ++n) {
       std::int32_t acc = 0;

@@ -5,9 +5,9 @@
 
 namespace mq::kernels::reference {
 
-void lstm_f32(std::size_t T, std::size_t B, std::size_t In, std::size_t H, const float* w,
-              const float* r, const float* bias, bool reverse, const float* x, const float* h0,
-              const float* c0, float* y, float* h_out, float* c_out) {
+void lstm_f32(std::size_t T, std::size_t B, std::size_t In, std::size_t H, const float* w, const float* r,
+              const float* bias, bool reverse, const float* x, const float* h0, const float* c0, float* y,
+              float* h_out, float* c_out) {
   std::vector<float> h(B * H, 0.0f), c(B * H, 0.0f), g(4 * H);
   if (h0) h.assign(h0, h0 + B * H);
   if (c0) c.assign(c0, c0 + B * H);
@@ -30,7 +30,8 @@ void lstm_f32(std::size_t T, std::size_t B, std::size_t In, std::size_t H, const
       }
     }
     h = hn;
-    if (y) for (std::size_t i = 0; i < B * H; ++i) y[t * B * H + i] = h[i];
+    if (y)
+      for (std::size_t i = 0; i < B * H; ++i) y[t * B * H + i] = h[i];
   }
   for (std::size_t i = 0; i < B * H; ++i) {
     h_out[i] = h[i];

@@ -34,8 +34,7 @@ void dequantize_s8(const std::int8_t* x, std::size_t n, QuantAffine q, float* y)
   for (std::size_t i = 0; i < n; ++i) y[i] = static_cast<float>(x[i] - q.zero_point) * q.scale;
 }
 
-void requantize_u8(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAffine out,
-                   std::uint8_t* y) {
+void requantize_u8(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAffine out, std::uint8_t* y) {
   const float m = in.scale / out.scale;
   const float lo = static_cast<float>(0 - out.zero_point), hi = static_cast<float>(255 - out.zero_point);
   for (std::size_t i = 0; i < n; ++i)
@@ -53,8 +52,7 @@ void minmax_f32(const float* x, std::size_t n, float* min_out, float* max_out) {
   *max_out = hi;
 }
 
-constexpr QuantKernels table = {quantize_u8, quantize_s8, dequantize_u8, dequantize_s8,
-                                requantize_u8, minmax_f32};
+constexpr QuantKernels table = {quantize_u8, quantize_s8, dequantize_u8, dequantize_s8, requantize_u8, minmax_f32};
 
 }  // namespace
 

@@ -45,9 +45,9 @@ mq::Error error_of(Fn&& fn) {
 
 TEST_CASE("version macros and mq::version() agree") {
   CHECK(std::string(mq::version()) == MONOQUANT_VERSION_STRING);
-  CHECK(std::string(MONOQUANT_VERSION_STRING) ==
-        std::to_string(MONOQUANT_VERSION_MAJOR) + "." + std::to_string(MONOQUANT_VERSION_MINOR) + "." +
-            std::to_string(MONOQUANT_VERSION_PATCH));
+  CHECK(std::string(MONOQUANT_VERSION_STRING) == std::to_string(MONOQUANT_VERSION_MAJOR) + "." +
+                                                     std::to_string(MONOQUANT_VERSION_MINOR) + "." +
+                                                     std::to_string(MONOQUANT_VERSION_PATCH));
 }
 
 TEST_CASE("Tensor: views share caller memory, allocate owns zeroed memory") {
@@ -211,7 +211,8 @@ TEST_CASE("calibrate from tensors and from a callback; static quantize with opti
   int quantized = 0;
   for (const mq::LayerReport& l : q.report.layers) {
     quantized += l.quantized;
-    if (l.quantized && (l.pattern == "conv2d" || l.pattern == "linear")) CHECK(l.scheme.find("tensor") != std::string::npos);
+    if (l.quantized && (l.pattern == "conv2d" || l.pattern == "linear"))
+      CHECK(l.scheme.find("tensor") != std::string::npos);
   }
   CHECK(quantized == int(q.report.layers.size()));
   CHECK(q.report.json().find("\"layers\"") != std::string::npos);

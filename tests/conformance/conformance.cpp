@@ -29,8 +29,12 @@ std::string compare(const std::string& name, const Tensor& got, const Tensor& wa
   if (want.dtype() == DType::f64 || got.dtype() == DType::f64) {
     auto conv = [](const Tensor& t) {
       std::vector<double> v(size_t(t.numel()));
-      if (t.dtype() == DType::f64) for (size_t i = 0; i < v.size(); ++i) v[i] = t.data<double>()[i];
-      else { auto f = t.to_float(); for (size_t i = 0; i < v.size(); ++i) v[i] = f[i]; }
+      if (t.dtype() == DType::f64)
+        for (size_t i = 0; i < v.size(); ++i) v[i] = t.data<double>()[i];
+      else {
+        auto f = t.to_float();
+        for (size_t i = 0; i < v.size(); ++i) v[i] = f[i];
+      }
       return v;
     };
     gd = conv(got);

@@ -17,7 +17,8 @@ int main(int argc, char** argv) {
     fs::path d = fs::path(root) / sub;
     if (!fs::exists(d)) continue;
     for (auto& e : fs::directory_iterator(d))
-      if (fs::exists(e.path() / "model.onnx")) cases.push_back(std::string(sub) + "/" + e.path().filename().string());
+      if (fs::exists(e.path() / "model.onnx"))
+        cases.push_back(std::string(sub) + "/" + e.path().filename().string());
   }
   std::sort(cases.begin(), cases.end());
   for (auto& c : cases) {

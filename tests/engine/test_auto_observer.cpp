@@ -96,8 +96,10 @@ TEST_CASE("auto observer: the kept subsample is bounded whatever the number of b
   std::mt19937 rng(3);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16), Dim(64), Dim(64)}), {}});
-  Node* c = g.add_node(OpKind::Conv2d, {.name = "conv", .inputs = {x, g.add_constant("cw", test::random_tensor({8, 16, 3, 3}, rng, 0.3f))},
-                                        .output_names = {"y"}});
+  Node* c = g.add_node(OpKind::Conv2d,
+                       {.name = "conv",
+                        .inputs = {x, g.add_constant("cw", test::random_tensor({8, 16, 3, 3}, rng, 0.3f))},
+                        .output_names = {"y"}});
   g.add_output(c->output(0));
   const int64_t budget = 4096;
   AutoRangeSelector sel(g, {"x", "y"}, LayerSelection{}, budget);

@@ -37,12 +37,16 @@ Graph streaming(std::mt19937& rng) {
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("batch"), Dim(4)}), {}});
   Value* h = g.add_input("h", {DType::f32, Shape({Dim(1), Dim(3)}), {}});
-  Node* fx = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({3, 4}, rng, 0.5f))}});
-  Node* fh = g.add_node(OpKind::Linear, {.name = "fc_h", .inputs = {h, g.add_constant("wh", random_tensor({3, 3}, rng, 0.5f))}});
-  Node* y = g.add_node(OpKind::Add, {.name = "sum", .inputs = {fx->output(0), fh->output(0)}, .output_names = {"y"}});
+  Node* fx = g.add_node(OpKind::Linear,
+                        {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({3, 4}, rng, 0.5f))}});
+  Node* fh = g.add_node(OpKind::Linear,
+                        {.name = "fc_h", .inputs = {h, g.add_constant("wh", random_tensor({3, 3}, rng, 0.5f))}});
+  Node* y =
+      g.add_node(OpKind::Add, {.name = "sum", .inputs = {fx->output(0), fh->output(0)}, .output_names = {"y"}});
   Tensor one(DType::f32, {1});
   one.data<float>()[0] = 1.f;
-  Node* hn = g.add_node(OpKind::Add, {.name = "step", .inputs = {h, g.add_constant("one", one)}, .output_names = {"h_next"}});
+  Node* hn = g.add_node(OpKind::Add,
+                        {.name = "step", .inputs = {h, g.add_constant("one", one)}, .output_names = {"h_next"}});
   g.add_output(y->output(0));
   g.add_output(hn->output(0));
   return g;
@@ -52,8 +56,9 @@ Graph streaming(std::mt19937& rng) {
 Graph seq_major(std::mt19937& rng) {
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim(5), Dim::sym("batch_size"), Dim(2)}), {}});
-  Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({3, 2}, rng, 0.5f))},
-                                         .output_names = {"y"}});
+  Node* fc = g.add_node(
+      OpKind::Linear,
+      {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({3, 2}, rng, 0.5f))}, .output_names = {"y"}});
   g.add_output(fc->output(0));
   return g;
 }
@@ -63,7 +68,6 @@ Tensor iota(std::vector<int64_t> dims, float start = 0.f) {
   for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = start + float(i);
   return t;
 }
-
 
 }  // namespace
 
@@ -99,7 +103,8 @@ TEST_CASE("FileSource batches samples along each input's own batch axis") {
   REQUIRE(b2->at("x").dims() == std::vector<int64_t>{5, 2, 2});
   for (int t = 0; t < 5; ++t)
     for (int b = 0; b < 2; ++b)
-      for (int f = 0; f < 2; ++f) CHECK(b2->at("x").data<float>()[(t * 2 + b) * 2 + f] == float(100 * (b + 4) + 10 * t + f));
+      for (int f = 0; f < 2; ++f)
+        CHECK(b2->at("x").data<float>()[(t * 2 + b) * 2 + f] == float(100 * (b + 4) + 10 * t + f));
   // calibration and a RangeSource count samples along that axis too
   src.rewind();
   RangeSource tail(g, src, 3, 6);

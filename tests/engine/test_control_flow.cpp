@@ -25,8 +25,7 @@ TensorMap if_inputs(bool c) {
 
 void check_close(const Tensor& t, const std::vector<float>& want) {
   REQUIRE(size_t(t.numel()) == want.size());
-  for (size_t i = 0; i < want.size(); ++i)
-    CHECK(t.data<float>()[i] == doctest::Approx(want[i]).epsilon(1e-5));
+  for (size_t i = 0; i < want.size(); ++i) CHECK(t.data<float>()[i] == doctest::Approx(want[i]).epsilon(1e-5));
 }
 }  // namespace
 
@@ -66,9 +65,7 @@ TEST_CASE(
 
   Attributes bad = a;
   bad.set("outer_inputs", int64_t(1));  // the branches take no input for it
-  std::string msg = message_of([&] {
-    g.add_node(OpKind::If, {.name = "wrong", .inputs = {c, c}, .attrs = bad});
-  });
+  std::string msg = message_of([&] { g.add_node(OpKind::If, {.name = "wrong", .inputs = {c, c}, .attrs = bad}); });
   CHECK(contains(msg, "node 'wrong' (If)"));
   CHECK(contains(msg, "subgraph 'then_branch' has 0 inputs; it must have 1"));
 }
@@ -92,20 +89,17 @@ TEST_CASE("A run taps values inside the branch that runs, nested ones included")
   CHECK(seen.count("else_fc_out") == 1);    // inside the else branch
   CHECK(seen.count("inner_neg:out") == 1);  // inside the If nested in it
   CHECK(seen.count("then_fc_out") == 0);    // the then branch did not run
-  CHECK(contains(message_of([&] { s.run(if_inputs(true), {"nowhere"}, tap); }),
-                 "no value named 'nowhere'"));
+  CHECK(contains(message_of([&] { s.run(if_inputs(true), {"nowhere"}, tap); }), "no value named 'nowhere'"));
 }
 
 TEST_CASE("Loop carries values, reads outer ones and stacks its scan outputs") {
   Graph g = make_loop_graph();
   Session s(g, {.threads = 1});
-  TensorMap out =
-      s.run({{"x", Tensor::from_vector<float>({3}, {1, 1, 1})}, {"m", Tensor::scalar<int64_t>(3)}});
+  TensorMap out = s.run({{"x", Tensor::from_vector<float>({3}, {1, 1, 1})}, {"m", Tensor::scalar<int64_t>(3)}});
   check_close(out.at("v_final"), {4, 7, 10});
   CHECK(out.at("v_scan").dims() == std::vector<int64_t>{3, 3});
   check_close(out.at("v_scan"), {2, 2, 2, 4, 6, 8, 6, 10, 14});
-  TensorMap none =
-      s.run({{"x", Tensor::from_vector<float>({3}, {1, 1, 1})}, {"m", Tensor::scalar<int64_t>(0)}});
+  TensorMap none = s.run({{"x", Tensor::from_vector<float>({3}, {1, 1, 1})}, {"m", Tensor::scalar<int64_t>(0)}});
   check_close(none.at("v_final"), {1, 1, 1});
   CHECK(none.at("v_scan").dims() == std::vector<int64_t>{0, 3});
 }
@@ -114,8 +108,7 @@ TEST_CASE("Scan slices its inputs along the axis, forward and reversed") {
   Tensor x = Tensor::from_vector<float>({3, 2}, {1, 2, 3, 4, 5, 6});
   Tensor s0 = Tensor::from_vector<float>({2}, {10, 20});
   Graph fwd = make_scan_graph(false);
-  CHECK(fwd.find_value("running")->shape().str() ==
-        Shape(std::vector<Dim>{Dim::sym("T"), Dim(2)}).str());
+  CHECK(fwd.find_value("running")->shape().str() == Shape(std::vector<Dim>{Dim::sym("T"), Dim(2)}).str());
   TensorMap a = Session(fwd, {.threads = 1}).run({{"s", s0}, {"x", x}});
   check_close(a.at("sum"), {19, 32});
   check_close(a.at("running"), {11, 22, 14, 26, 19, 32});
@@ -167,9 +160,7 @@ TEST_CASE(
     optimize_graph(src);
     CHECK(src.find_node("if") == nullptr);
     Session s(src, {.threads = 1});
-    check_close(
-        s.run({{"x", Tensor::from_vector<float>({2, 4}, kX)}, {"c", Tensor::scalar<bool>(false)}})
-            .at("y"),
-        if_graph_reference(kX, true));
+    check_close(s.run({{"x", Tensor::from_vector<float>({2, 4}, kX)}, {"c", Tensor::scalar<bool>(false)}}).at("y"),
+                if_graph_reference(kX, true));
   }
 }

@@ -28,8 +28,7 @@ std::vector<TensorMap> if_batches(int n, std::mt19937& rng) {
   for (int i = 0; i < n; ++i) {
     std::vector<float> x(8);
     for (auto& v : x) v = d(rng);
-    r.push_back(
-        {{"x", Tensor::from_vector<float>({2, 4}, x)}, {"c", Tensor::scalar<bool>(i % 2 == 0)}});
+    r.push_back({{"x", Tensor::from_vector<float>({2, 4}, x)}, {"c", Tensor::scalar<bool>(i % 2 == 0)}});
   }
   return r;
 }

@@ -19,16 +19,19 @@ using namespace mq;
 namespace {
 
 struct QdqConv {
-  DType act = DType::u8;      ///< activation type (u8 or s8 zero points)
+  DType act = DType::u8;  ///< activation type (u8 or s8 zero points)
   bool per_channel = true;
   bool relu = true;
   bool int32_bias = true;
   int64_t weight_zero_point = 0;
 };
 
-Value* scalar(Graph& g, const std::string& name, float v) { return g.add_constant(name, Tensor::scalar<float>(v)); }
+Value* scalar(Graph& g, const std::string& name, float v) {
+  return g.add_constant(name, Tensor::scalar<float>(v));
+}
 Value* zero_point(Graph& g, const std::string& name, DType t, int32_t v) {
-  return t == DType::i8 ? g.add_constant(name, Tensor::scalar<int8_t>(int8_t(v))) : g.add_constant(name, Tensor::scalar<uint8_t>(uint8_t(v)));
+  return t == DType::i8 ? g.add_constant(name, Tensor::scalar<int8_t>(int8_t(v)))
+                        : g.add_constant(name, Tensor::scalar<uint8_t>(uint8_t(v)));
 }
 
 /// x f32 [N,4,6,6] → Q → DQ → Conv(DQ(w s8), bias) → [Relu] → Q → DQ → y.
@@ -38,24 +41,35 @@ Graph qdq_conv(const QdqConv& o) {
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(4), Dim(6), Dim(6)}), {}});
   const int32_t xz = o.act == DType::u8 ? 128 : 0;
   Value* xs = scalar(g, "xs", 0.02f);
-  Value* q = g.add_node(OpKind::QuantizeLinear, {.name = "qx", .inputs = {x, xs, zero_point(g, "xz", o.act, xz)}})->output(0);
-  Value* dq = g.add_node(OpKind::DequantizeLinear, {.name = "dqx", .inputs = {q, xs, zero_point(g, "xz2", o.act, xz)}})->output(0);
+  Value* q = g.add_node(OpKind::QuantizeLinear, {.name = "qx", .inputs = {x, xs, zero_point(g, "xz", o.act, xz)}})
+                 ->output(0);
+  Value* dq =
+      g.add_node(OpKind::DequantizeLinear, {.name = "dqx", .inputs = {q, xs, zero_point(g, "xz2", o.act, xz)}})
+          ->output(0);
   Tensor w(DType::i8, {3, 4, 3, 3});
   for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = int8_t(int(rng() % 255) - 127);
-  Tensor ws = o.per_channel ? Tensor::from_vector<float>({3}, {0.004f, 0.007f, 0.003f}) : Tensor::scalar<float>(0.005f);
-  Tensor wz = o.per_channel ? Tensor::from_vector<int8_t>({3}, {0, int8_t(o.weight_zero_point), 0}) : Tensor::scalar<int8_t>(int8_t(o.weight_zero_point));
+  Tensor ws =
+      o.per_channel ? Tensor::from_vector<float>({3}, {0.004f, 0.007f, 0.003f}) : Tensor::scalar<float>(0.005f);
+  Tensor wz = o.per_channel ? Tensor::from_vector<int8_t>({3}, {0, int8_t(o.weight_zero_point), 0})
+                            : Tensor::scalar<int8_t>(int8_t(o.weight_zero_point));
   Attributes axis0;
   axis0.set("axis", int64_t(0));
-  Value* wv = g.add_node(OpKind::DequantizeLinear, {.name = "dqw", .inputs = {g.add_constant("w", w), g.add_constant("ws", ws), g.add_constant("wz", wz)},
-                                                    .attrs = axis0})->output(0);
+  Value* wv = g.add_node(OpKind::DequantizeLinear,
+                         {.name = "dqw",
+                          .inputs = {g.add_constant("w", w), g.add_constant("ws", ws), g.add_constant("wz", wz)},
+                          .attrs = axis0})
+                  ->output(0);
   Value* b = nullptr;
   if (o.int32_bias) {
     std::vector<float> bs;
     for (float s : ws.to_float()) bs.push_back(0.02f * s);
     if (!o.per_channel) bs.assign(3, 0.02f * 0.005f);
-    b = g.add_node(OpKind::DequantizeLinear, {.name = "dqb", .inputs = {g.add_constant("b", Tensor::from_vector<int32_t>({3}, {40, -300, 7})),
-                                                                        g.add_constant("bs", Tensor::from_vector<float>({3}, bs))},
-                                              .attrs = axis0})->output(0);
+    b = g.add_node(OpKind::DequantizeLinear,
+                   {.name = "dqb",
+                    .inputs = {g.add_constant("b", Tensor::from_vector<int32_t>({3}, {40, -300, 7})),
+                               g.add_constant("bs", Tensor::from_vector<float>({3}, bs))},
+                    .attrs = axis0})
+            ->output(0);
   } else {
     b = g.add_constant("b", Tensor::from_vector<float>({3}, {0.05f, -0.1f, 0.02f}));
   }
@@ -65,8 +79,12 @@ Graph qdq_conv(const QdqConv& o) {
   if (o.relu) y = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {y}})->output(0);
   const int32_t yz = o.act == DType::u8 ? (o.relu ? 0 : 120) : (o.relu ? -128 : 0);
   Value* ys = scalar(g, "ys", 0.03f);
-  Value* yq = g.add_node(OpKind::QuantizeLinear, {.name = "qy", .inputs = {y, ys, zero_point(g, "yz", o.act, yz)}})->output(0);
-  Value* out = g.add_node(OpKind::DequantizeLinear, {.name = "dqy", .inputs = {yq, ys, zero_point(g, "yz2", o.act, yz)}, .output_names = {"y"}})->output(0);
+  Value* yq = g.add_node(OpKind::QuantizeLinear, {.name = "qy", .inputs = {y, ys, zero_point(g, "yz", o.act, yz)}})
+                  ->output(0);
+  Value* out =
+      g.add_node(OpKind::DequantizeLinear,
+                 {.name = "dqy", .inputs = {yq, ys, zero_point(g, "yz2", o.act, yz)}, .output_names = {"y"}})
+          ->output(0);
   g.add_output(out);
   return g;
 }
@@ -122,7 +140,8 @@ TEST_CASE("load_model fuses the QDQ convolutions of an ONNX file") {
   CHECK(count(g, OpKind::QConv2d) == 1);
 }
 
-TEST_CASE("monoquant's own QDQ export (u8 weights, zero point 128) comes back as int8 layers with the same outputs") {
+TEST_CASE(
+    "monoquant's own QDQ export (u8 weights, zero point 128) comes back as int8 layers with the same outputs") {
   Graph f = test::csp_block();
   std::mt19937 rng(5);
   std::vector<TensorMap> data;
@@ -148,16 +167,23 @@ TEST_CASE("a QDQ MatMul with a bias Add and a QDQ Gemm run as QLinear") {
     Graph g;
     Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(6)}), {}});
     Value* xs = scalar(g, "xs", 0.02f);
-    Value* q = g.add_node(OpKind::QuantizeLinear, {.inputs = {x, xs, zero_point(g, "xz", DType::u8, 128)}})->output(0);
-    Value* dq = g.add_node(OpKind::DequantizeLinear, {.inputs = {q, xs, zero_point(g, "xz2", DType::u8, 128)}})->output(0);
+    Value* q =
+        g.add_node(OpKind::QuantizeLinear, {.inputs = {x, xs, zero_point(g, "xz", DType::u8, 128)}})->output(0);
+    Value* dq =
+        g.add_node(OpKind::DequantizeLinear, {.inputs = {q, xs, zero_point(g, "xz2", DType::u8, 128)}})->output(0);
     // MatMul: W [K=6, N=4], channels on axis 1; Gemm (transB): W [N=4, K=6], channels on axis 0
     Tensor w(DType::i8, gemm ? std::vector<int64_t>{4, 6} : std::vector<int64_t>{6, 4});
     for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = int8_t(int(rng() % 255) - 127);
     Attributes axis;
     axis.set("axis", int64_t(gemm ? 0 : 1));
-    Value* wv = g.add_node(OpKind::DequantizeLinear, {.inputs = {g.add_constant("w", w), g.add_constant("ws", Tensor::from_vector<float>({4}, {0.004f, 0.006f, 0.002f, 0.005f})),
-                                                                 g.add_constant("wz", Tensor::from_vector<int8_t>({4}, {0, 0, 0, 0}))},
-                                                      .attrs = axis})->output(0);
+    Value* wv =
+        g.add_node(
+             OpKind::DequantizeLinear,
+             {.inputs = {g.add_constant("w", w),
+                         g.add_constant("ws", Tensor::from_vector<float>({4}, {0.004f, 0.006f, 0.002f, 0.005f})),
+                         g.add_constant("wz", Tensor::from_vector<int8_t>({4}, {0, 0, 0, 0}))},
+              .attrs = axis})
+            ->output(0);
     Value* bias = g.add_constant("b", Tensor::from_vector<float>({4}, {0.1f, -0.2f, 0.05f, 0.f}));
     Value* y = nullptr;
     if (gemm) {
@@ -169,29 +195,41 @@ TEST_CASE("a QDQ MatMul with a bias Add and a QDQ Gemm run as QLinear") {
       y = g.add_node(OpKind::Add, {.inputs = {y, bias}})->output(0);
     }
     Value* ys = scalar(g, "ys", 0.01f);
-    Value* yq = g.add_node(OpKind::QuantizeLinear, {.inputs = {y, ys, zero_point(g, "yz", DType::u8, 100)}})->output(0);
-    g.add_output(g.add_node(OpKind::DequantizeLinear, {.inputs = {yq, ys, zero_point(g, "yz2", DType::u8, 100)}, .output_names = {"y"}})->output(0));
+    Value* yq =
+        g.add_node(OpKind::QuantizeLinear, {.inputs = {y, ys, zero_point(g, "yz", DType::u8, 100)}})->output(0);
+    g.add_output(g.add_node(OpKind::DequantizeLinear,
+                            {.inputs = {yq, ys, zero_point(g, "yz2", DType::u8, 100)}, .output_names = {"y"}})
+                     ->output(0));
     Graph f = g.clone();
     CHECK(passes::fuse_qdq(f) == 1);
     CHECK(count(f, OpKind::QLinear) == 1);
     TensorMap in{{"x", test::random_tensor({5, 6}, rng, 2.f)}};
     const Tensor want = Session(g, {.optimize = false}).run(in).at("y");
     const Tensor got = Session(f, {.optimize = false}).run(in).at("y");
-    for (int64_t i = 0; i < want.numel(); ++i) CHECK(std::fabs(got.data<float>()[i] - want.data<float>()[i]) <= 0.01f * 1.001f);
+    for (int64_t i = 0; i < want.numel(); ++i)
+      CHECK(std::fabs(got.data<float>()[i] - want.data<float>()[i]) <= 0.01f * 1.001f);
   }
 }
 
-TEST_CASE("a QDQ SiLU (Sigmoid's result quantized and read back) is one int8 pass in the compiled plan, bit for bit") {
+TEST_CASE(
+    "a QDQ SiLU (Sigmoid's result quantized and read back) is one int8 pass in the compiled plan, bit for bit") {
   Graph g;
   Value* x = g.add_input("x", {DType::u8, Shape({Dim(2), Dim(3), Dim(5), Dim(7)}), {}});
   auto dq = [&](Value* v, float s, int z) {
-    return g.add_node(OpKind::DequantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+    return g
+        .add_node(OpKind::DequantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s),
+                                                        zero_point(g, g.unique_name("z"), DType::u8, z)}})
+        ->output(0);
   };
   auto qz = [&](Value* v, float s, int z) {
-    return g.add_node(OpKind::QuantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+    return g
+        .add_node(OpKind::QuantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s),
+                                                      zero_point(g, g.unique_name("z"), DType::u8, z)}})
+        ->output(0);
   };
   Value* sig = g.add_node(OpKind::Sigmoid, {.inputs = {dq(x, 0.05f, 100)}})->output(0);
-  Value* mul = g.add_node(OpKind::Mul, {.inputs = {dq(x, 0.05f, 100), dq(qz(sig, 1.f / 255, 0), 1.f / 255, 0)}})->output(0);
+  Value* mul =
+      g.add_node(OpKind::Mul, {.inputs = {dq(x, 0.05f, 100), dq(qz(sig, 1.f / 255, 0), 1.f / 255, 0)}})->output(0);
   Value* y = qz(mul, 0.04f, 10);
   g.rename_value(y, "y");
   g.add_output(y);
@@ -206,24 +244,36 @@ TEST_CASE("a QDQ SiLU (Sigmoid's result quantized and read back) is one int8 pas
   CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
 }
 
-TEST_CASE("ops that only move values between DequantizeLinear and QuantizeLinear run on the int8 values, exactly") {
+TEST_CASE(
+    "ops that only move values between DequantizeLinear and QuantizeLinear run on the int8 values, exactly") {
   Graph g;
   Value* a = g.add_input("a", {DType::u8, Shape({Dim(1), Dim(2), Dim(4), Dim(4)}), {}});
   Value* b = g.add_input("b", {DType::u8, Shape({Dim(1), Dim(3), Dim(4), Dim(4)}), {}});
   auto dq = [&](Value* v, float s, int z) {
-    return g.add_node(OpKind::DequantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+    return g
+        .add_node(OpKind::DequantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s),
+                                                        zero_point(g, g.unique_name("z"), DType::u8, z)}})
+        ->output(0);
   };
   auto qz = [&](Value* v, float s, int z) {
-    return g.add_node(OpKind::QuantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s), zero_point(g, g.unique_name("z"), DType::u8, z)}})->output(0);
+    return g
+        .add_node(OpKind::QuantizeLinear, {.inputs = {v, scalar(g, g.unique_name("s"), s),
+                                                      zero_point(g, g.unique_name("z"), DType::u8, z)}})
+        ->output(0);
   };
   Attributes axis1;
   axis1.set("axis", int64_t(1));
   // operands at two scales: b is requantized to the output's
-  Value* c = qz(g.add_node(OpKind::Concat, {.name = "concat", .inputs = {dq(a, 0.1f, 10), dq(b, 0.07f, 3)}, .attrs = axis1})->output(0), 0.1f, 10);
+  Value* c = qz(
+      g.add_node(OpKind::Concat, {.name = "concat", .inputs = {dq(a, 0.1f, 10), dq(b, 0.07f, 3)}, .attrs = axis1})
+          ->output(0),
+      0.1f, 10);
   Attributes pool;
   pool.set("kernel_shape", std::vector<int64_t>{2, 2});
   pool.set("strides", std::vector<int64_t>{2, 2});
-  Value* p = qz(g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {dq(c, 0.1f, 10)}, .attrs = pool})->output(0), 0.1f, 10);
+  Value* p =
+      qz(g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {dq(c, 0.1f, 10)}, .attrs = pool})->output(0),
+         0.1f, 10);
   Value* y = dq(p, 0.1f, 10);
   g.rename_value(y, "y");
   g.add_output(y);

@@ -38,8 +38,9 @@ Graph convnet(std::mt19937& rng) {
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(8), Dim(8)}), {}});
   Attributes a;
   a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  Node* c = g.add_node(OpKind::Conv2d, {.name = "conv", .inputs = {x, g.add_constant("cw", random_tensor({4, 3, 3, 3}, rng, 0.3f)),
-                                                                  g.add_constant("cb", random_tensor({4}, rng, 0.1f))},
+  Node* c = g.add_node(OpKind::Conv2d, {.name = "conv",
+                                        .inputs = {x, g.add_constant("cw", random_tensor({4, 3, 3, 3}, rng, 0.3f)),
+                                                   g.add_constant("cb", random_tensor({4}, rng, 0.1f))},
                                         .attrs = a});
   Node* r = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c->output(0)}});
   Attributes pa;
@@ -47,8 +48,10 @@ Graph convnet(std::mt19937& rng) {
   pa.set("strides", std::vector<int64_t>{2, 2});
   Node* p = g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {r->output(0)}, .attrs = pa});
   Node* f = g.add_node(OpKind::Flatten, {.name = "flat", .inputs = {p->output(0)}});
-  Node* fc = g.add_node(OpKind::Linear, {.name = "head", .inputs = {f->output(0), g.add_constant("hw", random_tensor({5, 64}, rng, 0.1f))},
-                                         .output_names = {"y"}});
+  Node* fc = g.add_node(OpKind::Linear,
+                        {.name = "head",
+                         .inputs = {f->output(0), g.add_constant("hw", random_tensor({5, 64}, rng, 0.1f))},
+                         .output_names = {"y"}});
   g.add_output(fc->output(0));
   return g;
 }
@@ -84,8 +87,8 @@ Node* find_op(const Graph& g, OpKind op) {
 }
 
 struct TempDir {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("mq_hardening_" + std::to_string(std::random_device{}()));
+  std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("mq_hardening_" + std::to_string(std::random_device{}()));
   TempDir() { std::filesystem::create_directories(path); }
   ~TempDir() { std::filesystem::remove_all(path); }
 };
@@ -106,26 +109,37 @@ TEST_CASE("pads of 4096 are refused when the node is built, naming the node and 
   Attributes pool_eq;  // ONNX Runtime: pads must be smaller than the kernel
   pool_eq.set("kernel_shape", std::vector<int64_t>{2, 2});
   pool_eq.set("pads", std::vector<int64_t>{2, 0, 0, 0});
-  expect_error([&] { g.add_node(OpKind::MaxPool, {.name = "p2", .inputs = {x}, .attrs = pool_eq}); }, {"p2", "pads"});
+  expect_error([&] { g.add_node(OpKind::MaxPool, {.name = "p2", .inputs = {x}, .attrs = pool_eq}); },
+               {"p2", "pads"});
 
   Value* w = g.add_constant("w", random_tensor({4, 3, 3, 3}, rng));
   Attributes conv;
   conv.set("pads", std::vector<int64_t>{4096, 4096, 4096, 4096});
-  expect_error([&] { g.add_node(OpKind::Conv2d, {.name = "evil_conv", .inputs = {x, w}, .attrs = conv}); },
-               {"evil_conv", "pads"});
+  expect_error(
+      [&] {
+        g.add_node(OpKind::Conv2d, {.name = "evil_conv", .inputs = {x, w}, .attrs = conv});
+      },
+      {"evil_conv", "pads"});
   Attributes bad_stride;
   bad_stride.set("strides", std::vector<int64_t>{0, 1});
-  expect_error([&] { g.add_node(OpKind::Conv2d, {.name = "c0", .inputs = {x, w}, .attrs = bad_stride}); },
-               {"c0", "strides"});
+  expect_error(
+      [&] {
+        g.add_node(OpKind::Conv2d, {.name = "c0", .inputs = {x, w}, .attrs = bad_stride});
+      },
+      {"c0", "strides"});
   Attributes bad_group;
   bad_group.set("group", int64_t(3));
-  expect_error([&] { g.add_node(OpKind::Conv2d, {.name = "cg", .inputs = {x, w}, .attrs = bad_group}); },
-               {"cg", "group"});
+  expect_error(
+      [&] {
+        g.add_node(OpKind::Conv2d, {.name = "cg", .inputs = {x, w}, .attrs = bad_group});
+      },
+      {"cg", "group"});
   // a 1×1 convolution padded by 1 is legal (a window of padding alone)
   Attributes one;
   one.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  CHECK_NOTHROW(g.add_node(OpKind::Conv2d, {.name = "c1", .inputs = {x, g.add_constant("w1", random_tensor({2, 3, 1, 1}, rng))},
-                                            .attrs = one}));
+  CHECK_NOTHROW(g.add_node(
+      OpKind::Conv2d,
+      {.name = "c1", .inputs = {x, g.add_constant("w1", random_tensor({2, 3, 1, 1}, rng))}, .attrs = one}));
 }
 
 TEST_CASE("a quantized model whose QConv2d or MaxPool attributes were edited is refused on load and by Session") {
@@ -274,7 +288,8 @@ TEST_CASE("validation fails on NaN in the float reference or the quantized outpu
   std::mt19937 rng(5);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
-  Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f))},
+  Node* fc = g.add_node(OpKind::Linear, {.name = "fc",
+                                         .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f))},
                                          .output_names = {"y"}});
   g.add_output(fc->output(0));
   // every sample NaN: the float model's output is NaN too
@@ -287,7 +302,8 @@ TEST_CASE("validation fails on NaN in the float reference or the quantized outpu
   QuantizeResult r = dynamic_quantize(g, o, &src);
   CHECK_FALSE(r.info.passed());
   bool named = false;
-  for (auto& p : r.info.problems) named |= p.find("output 'y'") != std::string::npos && p.find("NaN") != std::string::npos;
+  for (auto& p : r.info.problems)
+    named |= p.find("output 'y'") != std::string::npos && p.find("NaN") != std::string::npos;
   CHECK_MESSAGE(named, "problems: ", r.info.problems.size());
   o.on_failure = OnFailure::error;
   src.rewind();
@@ -298,8 +314,11 @@ TEST_CASE("shape products that overflow int64 are a ShapeError (fuzz: shape-ops-
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim(int64_t(1) << 40), Dim(int64_t(1) << 40)}), {}});
   Value* shape = g.add_constant("shape", Tensor::from_vector<int64_t>({1}, {-1}));
-  expect_error([&] { g.add_node(OpKind::Reshape, {.name = "flat", .inputs = {x, shape}}); },
-               {"flat", "out of range"});
+  expect_error(
+      [&] {
+        g.add_node(OpKind::Reshape, {.name = "flat", .inputs = {x, shape}});
+      },
+      {"flat", "out of range"});
 }
 
 TEST_CASE("an LSTM hidden_size near INT64_MAX is a ShapeError, not an overflow (fuzz, UBSan)") {
@@ -309,8 +328,11 @@ TEST_CASE("an LSTM hidden_size near INT64_MAX is a ShapeError, not an overflow (
   Value* r = g.add_input("r", {DType::f32, Shape({Dim(1), Dim::sym("G"), Dim::sym("H")}), {}});
   Attributes a;
   a.set("hidden_size", std::numeric_limits<int64_t>::max());
-  expect_error([&] { g.add_node(OpKind::LSTM, {.name = "rnn", .inputs = {x, w, r}, .attrs = a}); },
-               {"rnn", "out of range"});
+  expect_error(
+      [&] {
+        g.add_node(OpKind::LSTM, {.name = "rnn", .inputs = {x, w, r}, .attrs = a});
+      },
+      {"rnn", "out of range"});
 }
 
 TEST_CASE("NaN, infinite or non-positive scales are refused (fuzz: qgemm-store-nan-to-int)") {

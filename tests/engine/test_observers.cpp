@@ -119,7 +119,7 @@ TEST_CASE("percentile excludes planted outliers") {
   auto obs = make_observer("percentile:99.99");
   for (int b = 0; b < 10; ++b) {
     auto v = uniform(rng, 10000, -1.0f, 1.0f);
-    if (b == 3) v[17] = 1000.0f;   // outliers
+    if (b == 3) v[17] = 1000.0f;  // outliers
     if (b == 6) v[5] = -800.0f;
     if (b == 8) v[99] = 950.0f;
     obs->observe(v.data(), std::vector<int64_t>{100, 100});
@@ -209,7 +209,8 @@ TEST_CASE("entropy on post-ReLU data stays non-negative") {
 }
 
 /// Mean squared error of quantizing `v` to u8 with the observer's range (quantize → dequantize).
-double quant_mse(const Observer& obs, const std::vector<float>& v, const QuantScheme& scheme = QuantScheme::activation()) {
+double quant_mse(const Observer& obs, const std::vector<float>& v,
+                 const QuantScheme& scheme = QuantScheme::activation()) {
   const QuantParams qp = obs.compute(scheme);
   const double s = qp.scales[0], zp = qp.zero_points[0];
   const QRange r = quant_range(scheme);
@@ -236,7 +237,8 @@ TEST_CASE("mse: the range with the least quantization error of all observers") {
         if (relu)
           for (float& x : v) x = std::max(x, 0.0f);
         if (spikes) v[size_t(b) * 7] = 12.0f + float(b);  // rare spikes: the squared error keeps them
-        for (auto* o : {mse.get(), mm.get(), pc.get(), ent.get()}) o->observe(v.data(), std::vector<int64_t>{20000});
+        for (auto* o : {mse.get(), mm.get(), pc.get(), ent.get()})
+          o->observe(v.data(), std::vector<int64_t>{20000});
         all.insert(all.end(), v.begin(), v.end());
       }
       const double e_mse = quant_mse(*mse, all), e_mm = quant_mse(*mm, all);
@@ -340,7 +342,7 @@ TEST_CASE("streaming histogram re-binning is exact") {
   fine.add(small.data(), small.size());
   CHECK(fine.exponent() == -1);  // 2^-1 = 0.5 > 0.45
   fine.add(big.data(), 1);
-  CHECK(fine.exponent() == 3);   // 8 > 5
+  CHECK(fine.exponent() == 3);  // 8 > 5
   std::vector<float> all{0.1f, -0.3f, 0.45f, -0.01f, 0.0f, 5.0f};
   direct.add(all.data(), all.size());
   CHECK(fine.counts() == direct.counts());

@@ -18,8 +18,8 @@ TEST_CASE("every IR op has type inference, an executor and an ONNX importer buil
   for (const auto& s : onnx::supported_ops()) onnx_ops.insert(s);
   // monoquant's own ops: built by importers under other ONNX names (Gemm / MatMul → Linear,
   // Conv → Conv2d) or written by the quantizer and read back from .mqm / safetensors / torch
-  const std::set<std::string> own = {"Linear", "Conv2d", "QLinear", "QConv2d", "QLSTM", "DynamicQLinear", "DynamicQLSTM",
-                                  "FusedElementwise"};
+  const std::set<std::string> own = {"Linear", "Conv2d",         "QLinear",      "QConv2d",
+                                     "QLSTM",  "DynamicQLinear", "DynamicQLSTM", "FusedElementwise"};
   // ops the ONNX importer rewrites into others, so that no graph reaching the engine has them
   const std::set<std::string> import_only = {};
   for (size_t i = 0; i < kOpCount; ++i) {

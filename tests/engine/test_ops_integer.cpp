@@ -16,8 +16,8 @@ using namespace mq;
 namespace {
 
 // Runs a one-node graph; operands listed in `constants` are graph constants, the others inputs.
-std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins,
-                             Attributes attrs = {}, std::vector<size_t> constants = {}) {
+std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs = {},
+                             std::vector<size_t> constants = {}) {
   Graph g;
   std::vector<Value*> vs;
   TensorMap feed;
@@ -34,8 +34,7 @@ std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins,
     vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), {}}));
     feed[name] = *ins[i];
   }
-  Node* n =
-      g.add_node(op, {.name = "n", .inputs = vs, .attrs = std::move(attrs), .num_outputs = 1});
+  Node* n = g.add_node(op, {.name = "n", .inputs = vs, .attrs = std::move(attrs), .num_outputs = 1});
   for (Value* o : n->outputs()) g.add_output(o);
   Session s(g);
   TensorMap out = s.run(feed);
@@ -47,30 +46,24 @@ Tensor random_int8(DType t, std::vector<int64_t> dims, uint32_t seed) {
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> u(0, 255);
   for (int64_t i = 0; i < x.numel(); ++i) {
-    if (t == DType::u8)
-      x.data<uint8_t>()[i] = uint8_t(u(rng));
-    else
-      x.data<int8_t>()[i] = int8_t(u(rng) - 128);
+    if (t == DType::u8) x.data<uint8_t>()[i] = uint8_t(u(rng));
+    else x.data<int8_t>()[i] = int8_t(u(rng) - 128);
   }
   return x;
 }
 
-int64_t at(const Tensor& t, int64_t i) {
-  return t.to_int64()[size_t(i)];
-}
+int64_t at(const Tensor& t, int64_t i) { return t.to_int64()[size_t(i)]; }
 
 Tensor zp_tensor(DType t, const std::vector<int>& v) {
   std::vector<int64_t> dims;
   if (v.size() > 1) dims.push_back(int64_t(v.size()));
-  if (t == DType::u8)
-    return Tensor::from_vector<uint8_t>(dims, std::vector<uint8_t>(v.begin(), v.end()));
+  if (t == DType::u8) return Tensor::from_vector<uint8_t>(dims, std::vector<uint8_t>(v.begin(), v.end()));
   return Tensor::from_vector<int8_t>(dims, std::vector<int8_t>(v.begin(), v.end()));
 }
 
 }  // namespace
 
-TEST_CASE(
-    "MatMulInteger: every u8/s8 combination, per-row and per-column zero points, batch broadcast") {
+TEST_CASE("MatMulInteger: every u8/s8 combination, per-row and per-column zero points, batch broadcast") {
   for (DType ta : {DType::u8, DType::i8})
     for (DType tb : {DType::u8, DType::i8})
       for (int zpmode = 0; zpmode < 3; ++zpmode) {
@@ -107,8 +100,7 @@ TEST_CASE("MatMulInteger: a constant s8 B is packed once and reused across runs"
   Value* av = g.add_input("a", {DType::u8, Shape::unknown_rank(), {}});
   Value* bv = g.add_constant("b", b);
   Value* zv = g.add_constant("az", Tensor::scalar<uint8_t>(7));
-  Node* n =
-      g.add_node(OpKind::MatMulInteger, {.name = "n", .inputs = {av, bv, zv}, .num_outputs = 1});
+  Node* n = g.add_node(OpKind::MatMulInteger, {.name = "n", .inputs = {av, bv, zv}, .num_outputs = 1});
   g.add_output(n->output(0));
   Session s(g);
   for (int64_t rows : {4, 1, 6}) {
@@ -138,8 +130,7 @@ TEST_CASE("QLinearMatMul: ONNX's 2-D example and an s8 output with per-column b 
   Tensor a = Tensor::from_vector<uint8_t>({2, 4}, {208, 236, 0, 238, 3, 214, 255, 29});
   Tensor as = Tensor::from_vector<float>({1}, {0.0066f});
   Tensor az = Tensor::from_vector<uint8_t>({1}, {113});
-  Tensor b =
-      Tensor::from_vector<uint8_t>({4, 3}, {152, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247});
+  Tensor b = Tensor::from_vector<uint8_t>({4, 3}, {152, 51, 244, 60, 26, 255, 0, 127, 246, 127, 254, 247});
   Tensor bs = Tensor::from_vector<float>({1}, {0.00705f});
   Tensor bz = Tensor::from_vector<uint8_t>({1}, {114});
   Tensor ys = Tensor::from_vector<float>({1}, {0.0107f});
@@ -162,8 +153,7 @@ TEST_CASE("QLinearMatMul: ONNX's 2-D example and an s8 output with per-column b 
   for (int64_t i = 0; i < 3; ++i)
     for (int64_t j = 0; j < 4; ++j) {
       int64_t acc = 0;
-      for (int64_t k = 0; k < 6; ++k)
-        acc += (at(a2, i * 6 + k) + 3) * (at(b2, k * 4 + j) - at(bz2, j));
+      for (int64_t k = 0; k < 6; ++k) acc += (at(a2, i * 6 + k) + 3) * (at(b2, k * 4 + j) - at(bz2, j));
       double v = std::nearbyint(double(acc) * 0.05 * bs2.data<float>()[j] / 0.5) - 10;
       CHECK(at(y2, i * 4 + j) == int64_t(std::clamp(v, -128.0, 127.0)));
     }
@@ -182,8 +172,7 @@ TEST_CASE("ConvInteger: ONNX's padded example, and grouped strided dilated convs
 
   for (DType tx : {DType::u8, DType::i8})
     for (DType tw : {DType::u8, DType::i8})
-      for (int zero_w = 0; zero_w < 2;
-           ++zero_w) {  // zero weight zero points: the qconv path for u8×s8
+      for (int zero_w = 0; zero_w < 2; ++zero_w) {  // zero weight zero points: the qconv path for u8×s8
         CAPTURE(zero_w);
         const int64_t N = 2, C = 4, H = 6, W = 7, M = 6, G = 2, KH = 3, KW = 2;
         Tensor xx = random_int8(tx, {N, C, H, W}, 3);
@@ -234,8 +223,7 @@ TEST_CASE("QLinearConv: 2-D u8×s8 with a constant weight (packed once) matches 
   a.set("group", G);
   a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   a.set("strides", std::vector<int64_t>{2, 2});
-  Tensor fast =
-      run_node(OpKind::QLinearConv, {&x, &xs, &xz, &w, &ws, &wz0, &ys, &yz, &bias}, a, {3, 5})[0];
+  Tensor fast = run_node(OpKind::QLinearConv, {&x, &xs, &xz, &w, &ws, &wz0, &ys, &yz, &bias}, a, {3, 5})[0];
   REQUIRE(fast.dims() == std::vector<int64_t>{N, M, 3, 3});
   // Reference: the scalar path on the same data with channel 5's zero point moved into the weight.
   Tensor w1 = w;
@@ -248,8 +236,7 @@ TEST_CASE("QLinearConv: 2-D u8×s8 with a constant weight (packed once) matches 
   bool overflow = false;
   for (int64_t i = 5 * (C / G) * 9; i < w.numel(); ++i) overflow |= w.data<int8_t>()[i] == 127;
   REQUIRE_FALSE(overflow);
-  Tensor slow =
-      run_node(OpKind::QLinearConv, {&x, &xs, &xz, &w1, &ws, &wz1, &ys, &yz, &bias}, a)[0];
+  Tensor slow = run_node(OpKind::QLinearConv, {&x, &xs, &xz, &w1, &ws, &wz1, &ys, &yz, &bias}, a)[0];
   CHECK(fast.to_int64() == slow.to_int64());
 }
 
@@ -280,10 +267,8 @@ TEST_CASE("QLinearConv: 1-D conv with per-channel weight scales, bias and s8 out
     }
 }
 
-TEST_CASE(
-    "QuantizeLinear rounds half to even and saturates; DequantizeLinear reads int32 and per-axis") {
-  Tensor x =
-      Tensor::from_vector<float>({8}, {0.f, 2.5f, 3.5f, -2.5f, 1000.f, -1000.f, 0.49f, -0.51f});
+TEST_CASE("QuantizeLinear rounds half to even and saturates; DequantizeLinear reads int32 and per-axis") {
+  Tensor x = Tensor::from_vector<float>({8}, {0.f, 2.5f, 3.5f, -2.5f, 1000.f, -1000.f, 0.49f, -0.51f});
   Tensor s = Tensor::scalar<float>(1.f);
   Tensor z = Tensor::scalar<int8_t>(0);
   Tensor y = run_node(OpKind::QuantizeLinear, {&x, &s, &z})[0];
@@ -312,6 +297,5 @@ TEST_CASE("integer ops reject bad operands with an mq::Error") {
   CHECK_THROWS_AS(run_node(OpKind::MatMulInteger, {&b, &b, nullptr, &bz}), Error);
   Tensor bad = Tensor::scalar<float>(0.f);
   Tensor zp = Tensor::scalar<uint8_t>(0);
-  CHECK_THROWS_AS(run_node(OpKind::QLinearMatMul, {&b, &bad, &zp, &b, &bad, &zp, &bad, &zp}),
-                  Error);
+  CHECK_THROWS_AS(run_node(OpKind::QLinearMatMul, {&b, &bad, &zp, &b, &bad, &zp, &bad, &zp}), Error);
 }

@@ -62,8 +62,8 @@ struct ConvCase {
   bool bias;
 };
 
-std::vector<float> naive_conv(const ConvCase& k, const Tensor& x, const Tensor& w, const Tensor* b,
-                              int64_t oh, int64_t ow) {
+std::vector<float> naive_conv(const ConvCase& k, const Tensor& x, const Tensor& w, const Tensor* b, int64_t oh,
+                              int64_t ow) {
   std::vector<float> y(size_t(k.n * k.m * oh * ow));
   const int64_t cg = k.c / k.group, mg = k.m / k.group;
   const float *X = x.data<float>(), *W = w.data<float>();
@@ -78,8 +78,7 @@ std::vector<float> naive_conv(const ConvCase& k, const Tensor& x, const Tensor& 
               for (int64_t j = 0; j < k.kw; ++j) {
                 const int64_t iy = oy * k.sh - k.pt + i * k.dh, ix = ox * k.sw - k.pl + j * k.dw;
                 if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
-                s += X[((n * k.c + g * cg + ci) * k.h + iy) * k.w + ix] *
-                     W[((m * cg + ci) * k.kh + i) * k.kw + j];
+                s += X[((n * k.c + g * cg + ci) * k.h + iy) * k.w + ix] * W[((m * cg + ci) * k.kh + i) * k.kw + j];
               }
           y[size_t(((n * k.m + m) * oh + oy) * ow + ox)] = float(s);
         }
@@ -257,7 +256,8 @@ TEST_CASE("bidirectional LSTM with peepholes, sequence_lens and initial state ma
 
 TEST_CASE("LSTM layout 1 equals layout 0 with transposed operands; unknown activation is unsupported") {
   const int64_t S = 4, B = 2, I = 3, H = 2;
-  Tensor X = random_tensor({S, B, I}, 31), W = random_tensor({1, 4 * H, I}, 32), R = random_tensor({1, 4 * H, H}, 33);
+  Tensor X = random_tensor({S, B, I}, 31), W = random_tensor({1, 4 * H, I}, 32),
+         R = random_tensor({1, 4 * H, H}, 33);
   Tensor Xt(DType::f32, {B, S, I});
   for (int64_t t = 0; t < S; ++t)
     for (int64_t b = 0; b < B; ++b)
@@ -343,7 +343,8 @@ TEST_CASE("BatchNormalization, LayerNormalization with its statistics outputs") 
   for (int64_t i = 0; i < x.numel(); ++i) {
     const int64_t ch = (i / 4) % 3;
     want.push_back((x.data<float>()[i] - m.data<float>()[ch]) / std::sqrt(v.data<float>()[ch]) *
-                       s.data<float>()[ch] + b.data<float>()[ch]);
+                       s.data<float>()[ch] +
+                   b.data<float>()[ch]);
   }
   check_close(y[0], want);
 

@@ -13,9 +13,7 @@ using namespace mq;
 
 namespace {
 
-ValueType type_of(DType dt, std::vector<Dim> dims) {
-  return {dt, Shape(std::move(dims)), {}};
-}
+ValueType type_of(DType dt, std::vector<Dim> dims) { return {dt, Shape(std::move(dims)), {}}; }
 
 template <class T>
 Tensor iota(std::vector<int64_t> dims, T start = T(0)) {
@@ -42,8 +40,7 @@ struct OneNode {
   Node* add(OpKind op, std::vector<Value*> extra, Attributes attrs = {}, size_t outs = 1) {
     std::vector<Value*> in{x};
     in.insert(in.end(), extra.begin(), extra.end());
-    node = g.add_node(op,
-                      {.name = "op", .inputs = in, .attrs = std::move(attrs), .num_outputs = outs});
+    node = g.add_node(op, {.name = "op", .inputs = in, .attrs = std::move(attrs), .num_outputs = outs});
     for (Value* o : node->outputs()) g.add_output(o);
     return node;
   }
@@ -77,8 +74,7 @@ TEST_CASE("Shape→Gather→Unsqueeze→Concat→Reshape folds to one Reshape wi
   Value* zero = g.add_constant("zero", Tensor::scalar<int64_t>(0));
   Node* gat = g.add_node(OpKind::Gather, {.name = "gather", .inputs = {shp->output(0), zero}});
   CHECK(gat->output(0)->shape().rank() == 0);
-  Node* uns = g.add_node(OpKind::Unsqueeze,
-                         {.name = "unsq", .inputs = {gat->output(0), ints(g, "axes", {0})}});
+  Node* uns = g.add_node(OpKind::Unsqueeze, {.name = "unsq", .inputs = {gat->output(0), ints(g, "axes", {0})}});
   Node* cat = g.add_node(OpKind::Concat, {.name = "concat",
                                           .inputs = {uns->output(0), ints(g, "minus1", {-1})},
                                           .attrs = attrs({{"axis", int64_t(0)}})});
@@ -103,22 +99,18 @@ TEST_CASE("Shape→Gather→Unsqueeze→Concat→Reshape folds to one Reshape wi
   CHECK(values<float>(y) == values<float>(xt));
 }
 
-TEST_CASE(
-    "Reshape inference: 0 copies dims, -1 is inferred through symbolic dims, mismatches fail") {
+TEST_CASE("Reshape inference: 0 copies dims, -1 is inferred through symbolic dims, mismatches fail") {
   Graph g;
   Value* x = g.add_input("x", type_of(DType::f32, {Dim::sym("batch"), 3, 4}));
   Node* r = g.add_node(OpKind::Reshape, {.name = "r", .inputs = {x, ints(g, "s", {0, -1})}});
   CHECK(r->output(0)->shape().str() == "[batch,12]");
-  Node* f = g.add_node(OpKind::Flatten,
-                       {.name = "f", .inputs = {x}, .attrs = attrs({{"axis", int64_t(-1)}})});
+  Node* f = g.add_node(OpKind::Flatten, {.name = "f", .inputs = {x}, .attrs = attrs({{"axis", int64_t(-1)}})});
   CHECK(f->output(0)->shape().str() == "[?,4]");
-  CHECK_THROWS_AS(
-      g.add_node(OpKind::Reshape, {.name = "bad", .inputs = {x, ints(g, "s2", {0, 5})}}),
-      ShapeError);
+  CHECK_THROWS_AS(g.add_node(OpKind::Reshape, {.name = "bad", .inputs = {x, ints(g, "s2", {0, 5})}}), ShapeError);
   Value* y = g.add_input("y", type_of(DType::f32, {0, 3}));
-  Node* z = g.add_node(OpKind::Reshape, {.name = "z",
-                                         .inputs = {y, ints(g, "s3", {3, 0})},
-                                         .attrs = attrs({{"allowzero", int64_t(1)}})});
+  Node* z =
+      g.add_node(OpKind::Reshape,
+                 {.name = "z", .inputs = {y, ints(g, "s3", {3, 0})}, .attrs = attrs({{"allowzero", int64_t(1)}})});
   CHECK(z->output(0)->shape().str() == "[3,0]");
 }
 
@@ -144,37 +136,39 @@ TEST_CASE("Transpose moves i64, u8 and bool data") {
   CHECK(values<uint8_t>(tu.run(xu)[0]) == std::vector<uint8_t>{0, 2, 4, 1, 3, 5});
 }
 
-TEST_CASE("Transpose of large tensors (tiled copy) and of size-1 dims (a view) matches index arithmetic for every permutation and element size") {
+TEST_CASE(
+    "Transpose of large tensors (tiled copy) and of size-1 dims (a view) matches index arithmetic for every "
+    "permutation and element size") {
   // {3,1,5,1}: permutations that keep 3 before 5 move no data (the output is a view)
   for (const std::vector<int64_t>& dims : {std::vector<int64_t>{3, 17, 5, 37}, std::vector<int64_t>{3, 1, 5, 1}}) {
-  CAPTURE(dims[1]);
-  std::vector<int64_t> perm = {0, 1, 2, 3};
-  auto check_perm = [&](auto tag) {
-    using T = decltype(tag);
-    Tensor x = iota<T>(dims);
-    OneNode t(x);
-    t.add(OpKind::Transpose, {}, attrs({{"perm", perm}}));
-    Tensor y = t.run(x)[0];
-    const auto v = values<T>(y);
-    const auto src = values<T>(x);
-    const int64_t in_strides[4] = {dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1};
-    size_t k = 0, wrong = 0;
-    for (int64_t a = 0; a < dims[size_t(perm[0])]; ++a)
-      for (int64_t b = 0; b < dims[size_t(perm[1])]; ++b)
-        for (int64_t c = 0; c < dims[size_t(perm[2])]; ++c)
-          for (int64_t d = 0; d < dims[size_t(perm[3])]; ++d) {
-            const int64_t off = a * in_strides[perm[0]] + b * in_strides[perm[1]] + c * in_strides[perm[2]] +
-                                d * in_strides[perm[3]];
-            wrong += v[k++] != src[size_t(off)];
-          }
-    CHECK(wrong == 0);
-  };
-  do {
-    CAPTURE(perm[0] * 1000 + perm[1] * 100 + perm[2] * 10 + perm[3]);
-    check_perm(float{});
-    check_perm(uint8_t{});
-    check_perm(int64_t{});
-  } while (std::next_permutation(perm.begin(), perm.end()));
+    CAPTURE(dims[1]);
+    std::vector<int64_t> perm = {0, 1, 2, 3};
+    auto check_perm = [&](auto tag) {
+      using T = decltype(tag);
+      Tensor x = iota<T>(dims);
+      OneNode t(x);
+      t.add(OpKind::Transpose, {}, attrs({{"perm", perm}}));
+      Tensor y = t.run(x)[0];
+      const auto v = values<T>(y);
+      const auto src = values<T>(x);
+      const int64_t in_strides[4] = {dims[1] * dims[2] * dims[3], dims[2] * dims[3], dims[3], 1};
+      size_t k = 0, wrong = 0;
+      for (int64_t a = 0; a < dims[size_t(perm[0])]; ++a)
+        for (int64_t b = 0; b < dims[size_t(perm[1])]; ++b)
+          for (int64_t c = 0; c < dims[size_t(perm[2])]; ++c)
+            for (int64_t d = 0; d < dims[size_t(perm[3])]; ++d) {
+              const int64_t off = a * in_strides[perm[0]] + b * in_strides[perm[1]] + c * in_strides[perm[2]] +
+                                  d * in_strides[perm[3]];
+              wrong += v[k++] != src[size_t(off)];
+            }
+      CHECK(wrong == 0);
+    };
+    do {
+      CAPTURE(perm[0] * 1000 + perm[1] * 100 + perm[2] * 10 + perm[3]);
+      check_perm(float{});
+      check_perm(uint8_t{});
+      check_perm(int64_t{});
+    } while (std::next_permutation(perm.begin(), perm.end()));
   }
 }
 
@@ -182,8 +176,8 @@ TEST_CASE("Slice: negative steps, clamping of out-of-range starts and ends, i32 
   Tensor x = iota<int32_t>({3, 5});
   OneNode s(x);
   // rows 100..-100 step -2 (clamped: 2, 0); cols -1..-4 step -1: 4, 3, 2
-  s.add(OpKind::Slice, {ints(s.g, "st", {100, -1}), ints(s.g, "en", {-100, -4}),
-                        ints(s.g, "ax", {0, 1}), ints(s.g, "sp", {-2, -1})});
+  s.add(OpKind::Slice, {ints(s.g, "st", {100, -1}), ints(s.g, "en", {-100, -4}), ints(s.g, "ax", {0, 1}),
+                        ints(s.g, "sp", {-2, -1})});
   CHECK(s.node->output(0)->shape().str() == "[2,3]");
   Tensor y = s.run(x)[0];
   CHECK(values<int32_t>(y) == std::vector<int32_t>{14, 13, 12, 4, 3, 2});
@@ -227,8 +221,7 @@ TEST_CASE("Pad: constant, reflect, edge and wrap, negative pads crop") {
   p.add(OpKind::Pad, {ints(p.g, "pads", {1, 0, 0, 1})});
   CHECK(values<uint8_t>(p.run(xu)[0]) == std::vector<uint8_t>{0, 0, 0, 1, 2, 0, 3, 4, 0});
   OneNode m(x);
-  CHECK_THROWS_AS(m.add(OpKind::Pad, {ints(m.g, "pads", {0, 1, 0, 1})},
-                        attrs({{"mode", std::string("mirror")}})),
+  CHECK_THROWS_AS(m.add(OpKind::Pad, {ints(m.g, "pads", {0, 1, 0, 1})}, attrs({{"mode", std::string("mirror")}})),
                   UnsupportedError);
 }
 
@@ -247,16 +240,15 @@ TEST_CASE("Resize: nearest on u8 with asymmetric/floor, linear align_corners, cu
   Tensor xf = Tensor::from_vector<float>({1, 2}, {0.f, 3.f});
   OneNode l(xf);
   Value* sizes = l.g.add_constant("sizes", Tensor::from_vector<int64_t>({2}, {1, 4}));
-  l.add(OpKind::Resize, {nullptr, nullptr, sizes},
-        attrs({{"mode", std::string("linear")},
-               {"coordinate_transformation_mode", std::string("align_corners")}}));
+  l.add(
+      OpKind::Resize, {nullptr, nullptr, sizes},
+      attrs({{"mode", std::string("linear")}, {"coordinate_transformation_mode", std::string("align_corners")}}));
   CHECK(values<float>(l.run(xf)[0]) == std::vector<float>{0.f, 1.f, 2.f, 3.f});
 
   OneNode c(xf);
   Value* s2 = c.g.add_constant("sizes", Tensor::from_vector<int64_t>({2}, {1, 4}));
-  CHECK_THROWS_AS(
-      c.add(OpKind::Resize, {nullptr, nullptr, s2}, attrs({{"mode", std::string("cubic")}})),
-      UnsupportedError);
+  CHECK_THROWS_AS(c.add(OpKind::Resize, {nullptr, nullptr, s2}, attrs({{"mode", std::string("cubic")}})),
+                  UnsupportedError);
 }
 
 TEST_CASE("Split by num_outputs (last chunk smaller) and by sizes; Concat of i64") {
@@ -315,10 +307,9 @@ TEST_CASE("Shape with start/end, Size, ConstantOfShape, Range") {
 
   Graph g;
   Value* shp = g.add_input("x", type_of(DType::i64, {2}));
-  Node* c = g.add_node(OpKind::ConstantOfShape,
-                       {.name = "c",
-                        .inputs = {shp},
-                        .attrs = attrs({{"value", Tensor::from_vector<int32_t>({1}, {7})}})});
+  Node* c = g.add_node(
+      OpKind::ConstantOfShape,
+      {.name = "c", .inputs = {shp}, .attrs = attrs({{"value", Tensor::from_vector<int32_t>({1}, {7})}})});
   g.add_output(c->output(0));
   Session sess(g, {.threads = 1});
   Tensor out = sess.run({{"x", Tensor::from_vector<int64_t>({2}, {2, 2})}}).begin()->second;
@@ -336,8 +327,7 @@ TEST_CASE("Shape with start/end, Size, ConstantOfShape, Range") {
         std::vector<int64_t>{10, 7, 4});
 }
 
-TEST_CASE(
-    "Dropout: inference copy with an all-true mask; the pass removes it when the mask is unread") {
+TEST_CASE("Dropout: inference copy with an all-true mask; the pass removes it when the mask is unread") {
   Tensor x = iota<float>({2, 2});
   OneNode d(x);
   d.add(OpKind::Dropout, {}, {}, 2);

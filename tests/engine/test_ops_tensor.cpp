@@ -37,7 +37,9 @@ std::vector<T> values(const Tensor& t) {
   return std::vector<T>(t.data<T>(), t.data<T>() + t.numel());
 }
 
-Tensor f32(std::vector<int64_t> dims, std::vector<float> v) { return Tensor::from_vector<float>(std::move(dims), v); }
+Tensor f32(std::vector<int64_t> dims, std::vector<float> v) {
+  return Tensor::from_vector<float>(std::move(dims), v);
+}
 
 }  // namespace
 
@@ -158,8 +160,9 @@ TEST_CASE("activations") {
   Tensor c2 = run_op(OpKind::Clip, {x}, {}, {std::nullopt, Tensor::scalar<float>(0.f)});
   CHECK(values<float>(c2) == std::vector<float>{-2, -0.5f, 0, 0});
   Tensor i8 = Tensor::from_vector<int8_t>({3}, {-100, 5, 100});
-  CHECK(values<int8_t>(run_op(OpKind::Clip, {i8}, {}, {Tensor::scalar<int8_t>(-10), Tensor::scalar<int8_t>(10)})) ==
-        std::vector<int8_t>{-10, 5, 10});
+  CHECK(
+      values<int8_t>(run_op(OpKind::Clip, {i8}, {}, {Tensor::scalar<int8_t>(-10), Tensor::scalar<int8_t>(10)})) ==
+      std::vector<int8_t>{-10, 5, 10});
   Tensor pr = run_op(OpKind::PRelu, {f32({2, 2}, {-1, 1, -1, 1}), f32({2, 1}, {0.5f, 0.25f})});
   CHECK(values<float>(pr) == std::vector<float>{-0.5f, 1, -0.25f, 1});
 }

@@ -23,10 +23,13 @@ Value* conv(Graph& g, Value* x, int64_t cin, int64_t cout, std::mt19937& rng, in
   a.set("pads", std::vector<int64_t>{k / 2, k / 2, k / 2, k / 2});
   a.set("strides", std::vector<int64_t>{stride, stride});
   a.set("group", group);
-  return g.add_node(OpKind::Conv2d, {.name = g.unique_name("conv"),
-                                     .inputs = {x, g.add_constant(g.unique_name("w"), random_tensor({cout, cin / group, k, k}, rng, 0.3f)),
-                                                g.add_constant(g.unique_name("b"), random_tensor({cout}, rng, 0.1f))},
-                                     .attrs = a})
+  return g
+      .add_node(
+          OpKind::Conv2d,
+          {.name = g.unique_name("conv"),
+           .inputs = {x, g.add_constant(g.unique_name("w"), random_tensor({cout, cin / group, k, k}, rng, 0.3f)),
+                      g.add_constant(g.unique_name("b"), random_tensor({cout}, rng, 0.1f))},
+           .attrs = a})
       ->output(0);
 }
 
@@ -87,8 +90,12 @@ TEST_CASE("each activation fuses into the convolution's epilogue and gives the u
   leaky.set("alpha", 0.2f);
   hsig.set("alpha", 0.3f);
   hsig.set("beta", 0.4f);
-  for (const Case& c : std::vector<Case>{{OpKind::Relu, {}}, {OpKind::LeakyRelu, leaky}, {OpKind::Sigmoid, {}},
-                                         {OpKind::Tanh, {}}, {OpKind::HardSwish, {}}, {OpKind::HardSigmoid, hsig},
+  for (const Case& c : std::vector<Case>{{OpKind::Relu, {}},
+                                         {OpKind::LeakyRelu, leaky},
+                                         {OpKind::Sigmoid, {}},
+                                         {OpKind::Tanh, {}},
+                                         {OpKind::HardSwish, {}},
+                                         {OpKind::HardSigmoid, hsig},
                                          {OpKind::Gelu, {}}}) {
     CAPTURE(op_name(c.op));
     Graph g;
@@ -109,8 +116,9 @@ TEST_CASE("Clip with constant bounds fuses; SiLU found as x·Sigmoid(x) fuses in
     Value* c = conv(g, input(g), 8, 8, rng);
     Value* y;
     if (order == 2) {
-      y = g.add_node(OpKind::Clip, {.name = "clip", .inputs = {c, g.add_constant("lo", Tensor::scalar(-0.5f)),
-                                                               g.add_constant("hi", Tensor::scalar(0.7f))}})
+      y = g.add_node(OpKind::Clip, {.name = "clip",
+                                    .inputs = {c, g.add_constant("lo", Tensor::scalar(-0.5f)),
+                                               g.add_constant("hi", Tensor::scalar(0.7f))}})
               ->output(0);
     } else {
       Value* s = unary(g, OpKind::Sigmoid, c);
@@ -135,7 +143,7 @@ TEST_CASE("a residual Add fuses after the activation; an output read twice does 
   Value* silu_in = conv(g, a, 8, 8, rng);
   Value* b = binary(g, OpKind::Mul, silu_in, unary(g, OpKind::Sigmoid, silu_in));
   Value* r = binary(g, OpKind::Add, a, b);  // residual: b + a
-  Value* shared = conv(g, r, 8, 8, rng);   // read by two ops: no epilogue
+  Value* shared = conv(g, r, 8, 8, rng);    // read by two ops: no epilogue
   g.add_output(binary(g, OpKind::Add, unary(g, OpKind::Relu, shared), unary(g, OpKind::Tanh, shared)));
   Graph compiled = g.clone();
   plan::compile(compiled);
@@ -156,17 +164,25 @@ TEST_CASE("NHWC: Transposes cancel between convolutions through Concat, Resize, 
   Value* x = input(g);
   Value* a = unary(g, OpKind::Relu, conv(g, x, 8, 8, rng));
   Value* b = conv(g, a, 8, 4, rng, 1);
-  Value* cat = g.add_node(OpKind::Concat, {.name = "cat", .inputs = {a, b}, .attrs = [] {
-                                             Attributes at;
-                                             at.set("axis", int64_t(1));
-                                             return at;
-                                           }()})->output(0);
+  Value* cat = g.add_node(OpKind::Concat, {.name = "cat",
+                                           .inputs = {a, b},
+                                           .attrs =
+                                               [] {
+                                                 Attributes at;
+                                                 at.set("axis", int64_t(1));
+                                                 return at;
+                                               }()})
+                   ->output(0);
   Value* shifted = binary(g, OpKind::Add, cat, g.add_constant("per_channel", random_tensor({12, 1, 1}, rng)));
   Attributes ra;
   ra.set("mode", std::string("nearest"));
-  Value* up = g.add_node(OpKind::Resize, {.name = "up", .inputs = {shifted, nullptr,
-                                                                   g.add_constant("scales", Tensor::from_vector<float>({4}, {1, 1, 2, 2}))},
-                                          .attrs = ra})->output(0);
+  Value* up =
+      g.add_node(
+           OpKind::Resize,
+           {.name = "up",
+            .inputs = {shifted, nullptr, g.add_constant("scales", Tensor::from_vector<float>({4}, {1, 1, 2, 2}))},
+            .attrs = ra})
+          ->output(0);
   Value* d = conv(g, up, 12, 6, rng, 3, 2);
   Attributes pa;
   pa.set("kernel_shape", std::vector<int64_t>{2, 2});
@@ -236,14 +252,18 @@ TEST_CASE("NHWC: 2-D pools (pads, ceil_mode, count_include_pad) and Slice run on
     const OpKind pool = variant < 2 ? OpKind::MaxPool : OpKind::AveragePool;
     Value* p = g.add_node(pool, {.name = "pool", .inputs = {a}, .attrs = pa})->output(0);
     // channels 2..6 and every second row: Slice with axes, then without (starts on N, C)
-    Value* s1 = g.add_node(OpKind::Slice, {.name = "s1", .inputs = {p, g.add_constant("st", Tensor::from_vector<int64_t>({2}, {2, 0})),
-                                                                    g.add_constant("en", Tensor::from_vector<int64_t>({2}, {6, 100})),
-                                                                    g.add_constant("ax", Tensor::from_vector<int64_t>({2}, {1, -2})),
-                                                                    g.add_constant("sp", Tensor::from_vector<int64_t>({2}, {1, 2}))}})
-                    ->output(0);
-    Value* s2 = g.add_node(OpKind::Slice, {.name = "s2", .inputs = {s1, g.add_constant("st2", Tensor::from_vector<int64_t>({2}, {0, 1})),
-                                                                    g.add_constant("en2", Tensor::from_vector<int64_t>({2}, {1, 3}))}})
-                    ->output(0);
+    Value* s1 =
+        g.add_node(OpKind::Slice, {.name = "s1",
+                                   .inputs = {p, g.add_constant("st", Tensor::from_vector<int64_t>({2}, {2, 0})),
+                                              g.add_constant("en", Tensor::from_vector<int64_t>({2}, {6, 100})),
+                                              g.add_constant("ax", Tensor::from_vector<int64_t>({2}, {1, -2})),
+                                              g.add_constant("sp", Tensor::from_vector<int64_t>({2}, {1, 2}))}})
+            ->output(0);
+    Value* s2 =
+        g.add_node(OpKind::Slice, {.name = "s2",
+                                   .inputs = {s1, g.add_constant("st2", Tensor::from_vector<int64_t>({2}, {0, 1})),
+                                              g.add_constant("en2", Tensor::from_vector<int64_t>({2}, {1, 3}))}})
+            ->output(0);
     g.add_output(conv(g, s2, 2, 3, rng, 1));
     Graph compiled = g.clone();
     plan::compile(compiled);
@@ -262,11 +282,12 @@ TEST_CASE("a Session re-infers output types when input shapes change, and when a
   // a step after the value-dependent one: its types change with the values, not the input dims
   g.add_output(g.add_node(OpKind::Sigmoid, {.name = "s", .inputs = {r}, .output_names = {"y"}})->output(0));
   Session s(g, {.threads = 1});
-  for (auto [batch, rows] : std::vector<std::pair<int64_t, int64_t>>{{2, 4}, {2, 4}, {2, 8}, {2, 4}, {3, 6}, {2, 4}}) {
+  for (auto [batch, rows] :
+       std::vector<std::pair<int64_t, int64_t>>{{2, 4}, {2, 4}, {2, 8}, {2, 4}, {3, 6}, {2, 4}}) {
     CAPTURE(batch);
     CAPTURE(rows);
-    TensorMap out = s.run({{"x", random_tensor({batch, 8, 12, 10}, rng)},
-                           {"shape", Tensor::from_vector<int64_t>({2}, {rows, -1})}});
+    TensorMap out = s.run(
+        {{"x", random_tensor({batch, 8, 12, 10}, rng)}, {"shape", Tensor::from_vector<int64_t>({2}, {rows, -1})}});
     CHECK(out.at("y").dims() == std::vector<int64_t>{rows, batch * 4 * 12 * 10 / rows});
   }
 }
@@ -278,9 +299,11 @@ TEST_CASE("Linear takes its activation and residual Add into the matmul's epilog
     Graph g;
     Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
     auto linear = [&](Value* in, int64_t out, int64_t inf) {
-      return g.add_node(OpKind::Linear, {.name = g.unique_name("fc"),
-                                         .inputs = {in, g.add_constant(g.unique_name("w"), random_tensor({out, inf}, rng, 0.3f)),
-                                                    g.add_constant(g.unique_name("b"), random_tensor({out}, rng, 0.1f))}})
+      return g
+          .add_node(OpKind::Linear,
+                    {.name = g.unique_name("fc"),
+                     .inputs = {in, g.add_constant(g.unique_name("w"), random_tensor({out, inf}, rng, 0.3f)),
+                                g.add_constant(g.unique_name("b"), random_tensor({out}, rng, 0.1f))}})
           ->output(0);
     };
     Value* h = unary(g, act, linear(x, 16, 16));
@@ -357,7 +380,8 @@ TEST_CASE("a chain of elementwise ops runs as one fused step with the unfused op
   v = binary(h, OpKind::Max, v, binary(h, OpKind::Mul, b, row));
   v = binary(h, OpKind::Min, v, scalar(h, 2.5f));
   v = unary(h, OpKind::LeakyRelu, v, leaky);
-  v = unary(h, OpKind::HardSigmoid, binary(h, OpKind::Add, unary(h, OpKind::Sigmoid, v), unary(h, OpKind::HardSwish, v)), hsig);
+  v = unary(h, OpKind::HardSigmoid,
+            binary(h, OpKind::Add, unary(h, OpKind::Sigmoid, v), unary(h, OpKind::HardSwish, v)), hsig);
   v = binary(h, OpKind::Add, unary(h, OpKind::Erf, v), unary(h, OpKind::Gelu, v, tanh_gelu));
   v = binary(h, OpKind::Add, unary(h, OpKind::Gelu, v), unary(h, OpKind::Neg, unary(h, OpKind::Relu, v)));
   v = unary(h, OpKind::Exp, unary(h, OpKind::Softplus, v));
@@ -376,14 +400,17 @@ TEST_CASE("elementwise fusion keeps values read outside the chain, graph outputs
   std::mt19937 rng(12);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16), Dim(50)}), {}});
-  Value* mean = g.add_node(OpKind::ReduceMean, {.name = "mean", .inputs = {x, g.add_constant("axes", Tensor::from_vector<int64_t>({1}, {2}))}})
-                    ->output(0);  // [N,16,1]
+  Value* mean =
+      g.add_node(OpKind::ReduceMean,
+                 {.name = "mean", .inputs = {x, g.add_constant("axes", Tensor::from_vector<int64_t>({1}, {2}))}})
+          ->output(0);  // [N,16,1]
   // a [N,16,1] chain feeding the full-size chain stays its own step (no recomputation per element)
-  Value* inv = unary(g, OpKind::Reciprocal, unary(g, OpKind::Sqrt, binary(g, OpKind::Add, mean, scalar(g, 1e-3f))));
+  Value* inv =
+      unary(g, OpKind::Reciprocal, unary(g, OpKind::Sqrt, binary(g, OpKind::Add, mean, scalar(g, 1e-3f))));
   Value* centered = binary(g, OpKind::Sub, x, mean);
-  Value* t = unary(g, OpKind::Tanh, centered);           // read twice below: stays inside (both readers fuse)
+  Value* t = unary(g, OpKind::Tanh, centered);  // read twice below: stays inside (both readers fuse)
   Value* s = binary(g, OpKind::Mul, binary(g, OpKind::Mul, t, inv), t);
-  Value* side = unary(g, OpKind::Sigmoid, s);             // a graph output and read by the chain
+  Value* side = unary(g, OpKind::Sigmoid, s);  // a graph output and read by the chain
   Value* out = binary(g, OpKind::Add, unary(g, OpKind::Relu, side), x);
   g.add_output(side);
   g.add_output(out);
@@ -413,9 +440,12 @@ TEST_CASE("a FusedElementwise node with a malformed program is refused with the 
   CHECK(test::contains(test::message_of(build), "'program'"));
 }
 
-TEST_CASE("NHWC reaches the classifier: global pools run on NHWC and Flatten/Reshape → Linear reads NHWC with permuted weights") {
+TEST_CASE(
+    "NHWC reaches the classifier: global pools run on NHWC and Flatten/Reshape → Linear reads NHWC with permuted "
+    "weights") {
   std::mt19937 rng(13);
-  for (int variant = 0; variant < 3; ++variant) {  // GlobalAveragePool + Flatten, MaxPool + Flatten, MaxPool + Reshape
+  for (int variant = 0; variant < 3;
+       ++variant) {  // GlobalAveragePool + Flatten, MaxPool + Flatten, MaxPool + Reshape
     CAPTURE(variant);
     Graph g;
     Value* y = unary(g, OpKind::Relu, conv(g, input(g), 8, 6, rng));
@@ -426,13 +456,16 @@ TEST_CASE("NHWC reaches the classifier: global pools run on NHWC and Flatten/Res
     else y = g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {y}, .attrs = pool})->output(0);
     const int64_t k = variant == 0 ? 6 : 6 * 6 * 5;
     if (variant == 2) {
-      y = g.add_node(OpKind::Reshape, {.name = "flat", .inputs = {y, g.add_constant("shape", Tensor::from_vector<int64_t>({2}, {0, -1}))}})
+      y = g.add_node(OpKind::Reshape,
+                     {.name = "flat",
+                      .inputs = {y, g.add_constant("shape", Tensor::from_vector<int64_t>({2}, {0, -1}))}})
               ->output(0);
     } else {
       y = g.add_node(OpKind::Flatten, {.name = "flat", .inputs = {y}})->output(0);
     }
-    Value* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {y, g.add_constant("fc_w", random_tensor({5, k}, rng, 0.3f)),
-                                                                     g.add_constant("fc_b", random_tensor({5}, rng))}})
+    Value* fc = g.add_node(OpKind::Linear, {.name = "fc",
+                                            .inputs = {y, g.add_constant("fc_w", random_tensor({5, k}, rng, 0.3f)),
+                                                       g.add_constant("fc_b", random_tensor({5}, rng))}})
                     ->output(0);
     g.add_output(fc);
     Graph compiled = g.clone();
@@ -445,24 +478,30 @@ TEST_CASE("NHWC reaches the classifier: global pools run on NHWC and Flatten/Res
   }
 }
 
-TEST_CASE("int8 between layers: DequantizeLinear → activation chain → QuantizeLinear runs as one step, bit-identical") {
+TEST_CASE(
+    "int8 between layers: DequantizeLinear → activation chain → QuantizeLinear runs as one step, bit-identical") {
   std::mt19937 rng(14);
   for (DType q : {DType::u8, DType::i8}) {
     CAPTURE(dtype_name(q));
     Graph g;
     Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(24), Dim(33)}), {}});
     auto zp = [&](const char* name, int v) {
-      return q == DType::u8 ? g.add_constant(name, Tensor::scalar(uint8_t(v))) : g.add_constant(name, Tensor::scalar(int8_t(v - 128)));
+      return q == DType::u8 ? g.add_constant(name, Tensor::scalar(uint8_t(v)))
+                            : g.add_constant(name, Tensor::scalar(int8_t(v - 128)));
     };
     Value* s_in = g.add_constant("s_in", Tensor::scalar(0.05f));
     Value* s_out = g.add_constant("s_out", Tensor::scalar(0.02f));
-    Value* qx = g.add_node(OpKind::QuantizeLinear, {.name = "q_in", .inputs = {x, s_in, zp("zp_in", 131)}})->output(0);
-    Value* dq = g.add_node(OpKind::DequantizeLinear, {.name = "dq", .inputs = {qx, s_in, zp("zp_in2", 131)}})->output(0);
+    Value* qx =
+        g.add_node(OpKind::QuantizeLinear, {.name = "q_in", .inputs = {x, s_in, zp("zp_in", 131)}})->output(0);
+    Value* dq =
+        g.add_node(OpKind::DequantizeLinear, {.name = "dq", .inputs = {qx, s_in, zp("zp_in2", 131)}})->output(0);
     Value* silu = binary(g, OpKind::Mul, dq, unary(g, OpKind::Sigmoid, dq));  // SiLU between two int8 layers
-    Value* out = g.add_node(OpKind::QuantizeLinear, {.name = "q_out", .inputs = {silu, s_out, zp("zp_out", 17)}})->output(0);
+    Value* out = g.add_node(OpKind::QuantizeLinear, {.name = "q_out", .inputs = {silu, s_out, zp("zp_out", 17)}})
+                     ->output(0);
     g.add_output(out);
     // a second reader: int8 → f32 (a 256-entry f32 table)
-    Value* dq2 = g.add_node(OpKind::DequantizeLinear, {.name = "dq2", .inputs = {qx, s_in, zp("zp_in3", 131)}})->output(0);
+    Value* dq2 =
+        g.add_node(OpKind::DequantizeLinear, {.name = "dq2", .inputs = {qx, s_in, zp("zp_in3", 131)}})->output(0);
     Value* f = unary(g, OpKind::Tanh, binary(g, OpKind::Mul, dq2, scalar(g, 0.3f)));
     g.add_output(f);
     Graph compiled = g.clone();
@@ -480,8 +519,10 @@ TEST_CASE("int8 between layers: DequantizeLinear → activation chain → Quanti
       Session fast(g, {.threads = threads});
       const TensorMap got = fast.run({{"x", in}});
       REQUIRE(got.at(out->name()).dtype() == q);
-      CHECK(std::memcmp(got.at(out->name()).raw(), want.at(out->name()).raw(), size_t(want.at(out->name()).numel())) == 0);
-      CHECK(std::memcmp(got.at(f->name()).raw(), want.at(f->name()).raw(), size_t(want.at(f->name()).numel()) * 4) == 0);
+      CHECK(std::memcmp(got.at(out->name()).raw(), want.at(out->name()).raw(),
+                        size_t(want.at(out->name()).numel())) == 0);
+      CHECK(std::memcmp(got.at(f->name()).raw(), want.at(f->name()).raw(),
+                        size_t(want.at(f->name()).numel()) * 4) == 0);
     }
   }
   // a per-channel DequantizeLinear (scale per channel) is not fused into the chain
@@ -489,13 +530,17 @@ TEST_CASE("int8 between layers: DequantizeLinear → activation chain → Quanti
   Value* x = h.add_input("x", {DType::u8, Shape({Dim(2), Dim(3)}), {}});
   Attributes axis;
   axis.set("axis", int64_t(1));
-  Value* dq = h.add_node(OpKind::DequantizeLinear, {.name = "dq", .inputs = {x, h.add_constant("s", random_tensor({3}, rng, 0.1f))}, .attrs = axis})->output(0);
+  Value* dq =
+      h.add_node(OpKind::DequantizeLinear,
+                 {.name = "dq", .inputs = {x, h.add_constant("s", random_tensor({3}, rng, 0.1f))}, .attrs = axis})
+          ->output(0);
   h.add_output(unary(h, OpKind::Sigmoid, dq));
   plan::compile(h);
   CHECK(count(h, OpKind::DequantizeLinear) == 1);
 }
 
-TEST_CASE("a FusedElementwise node whose int8 operand is read as f32, or with a bad output quantization, is refused") {
+TEST_CASE(
+    "a FusedElementwise node whose int8 operand is read as f32, or with a bad output quantization, is refused") {
   Graph g;
   Value* x = g.add_input("x", {DType::u8, Shape({Dim(4)}), {}});
   Node* n = g.add_node(OpKind::FusedElementwise, {.name = "fused", .inputs = {x}});

@@ -157,7 +157,7 @@ TEST_CASE("quantize / dequantize: round half to even, saturate") {
   CHECK(p[2] == 0);    // saturates low
   CHECK(p[3] == 255);  // saturates high
   CHECK(p[4] == 12);
-  CHECK(p[5] == 10);   // -0.5 → -0
+  CHECK(p[5] == 10);  // -0.5 → -0
   Tensor d = dequantize_tensor(q);
   CHECK(d.data<float>()[1] == 1.0f);
   CHECK(d.data<float>()[2] == -5.0f);
@@ -200,6 +200,7 @@ TEST_CASE("sqnr") {
   std::vector<float> wv(256);
   for (size_t i = 0; i < wv.size(); ++i) wv[i] = std::sin(float(i) * 0.37f) * (i < 128 ? 0.01f : 2.0f);
   Tensor w = Tensor::from_vector<float>({2, 128}, wv);
-  QuantParams qp = compute_qparams(std::vector<float>{-0.01f, -2.0f}, std::vector<float>{0.01f, 2.0f}, int64_t{0}, s8s);
+  QuantParams qp =
+      compute_qparams(std::vector<float>{-0.01f, -2.0f}, std::vector<float>{0.01f, 2.0f}, int64_t{0}, s8s);
   CHECK(sqnr_db(w, fake_quantize(w, qp)) > 35.0);
 }

@@ -41,13 +41,17 @@ Graph convnet(std::mt19937& rng) {
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(8), Dim(8)}), {}});
   Attributes a;
   a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  Node* c1 = g.add_node(OpKind::Conv2d, {.name = "conv1", .inputs = {x, g.add_constant("cw", random_tensor({4, 3, 3, 3}, rng, 0.3f)),
-                                                                     g.add_constant("cb", random_tensor({4}, rng, 0.1f))},
-                                         .attrs = a});
+  Node* c1 =
+      g.add_node(OpKind::Conv2d, {.name = "conv1",
+                                  .inputs = {x, g.add_constant("cw", random_tensor({4, 3, 3, 3}, rng, 0.3f)),
+                                             g.add_constant("cb", random_tensor({4}, rng, 0.1f))},
+                                  .attrs = a});
   Node* r = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c1->output(0)}});
   Node* f = g.add_node(OpKind::Flatten, {.name = "flat", .inputs = {r->output(0)}});
-  Node* fc = g.add_node(OpKind::Linear, {.name = "head", .inputs = {f->output(0), g.add_constant("hw", random_tensor({5, 256}, rng, 0.1f))},
-                                         .output_names = {"y"}});
+  Node* fc = g.add_node(OpKind::Linear,
+                        {.name = "head",
+                         .inputs = {f->output(0), g.add_constant("hw", random_tensor({5, 256}, rng, 0.1f))},
+                         .output_names = {"y"}});
   g.add_output(fc->output(0));
   return g;
 }
@@ -107,7 +111,8 @@ TEST_CASE("an activation is fused only when the quantized range represents it ex
   auto model = [&](float lo, std::optional<float> hi, OpKind after) {
     Graph g;
     Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
-    Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f))}});
+    Node* fc = g.add_node(OpKind::Linear,
+                          {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f))}});
     Tensor tl(DType::f32, {});
     tl.data<float>()[0] = lo;
     std::vector<Value*> ins{fc->output(0), g.add_constant("lo", tl)};
@@ -158,8 +163,10 @@ TEST_CASE("validation names the node where the quantized model's first NaN or in
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(16)}), {}});
   Tensor b(DType::f32, {8});
   for (float& v : std::span<float>(b.data<float>(), 8)) v = 1e-4f;
-  Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f)),
-                                                                  g.add_constant("b", b)}});
+  Node* fc =
+      g.add_node(OpKind::Linear,
+                 {.name = "fc",
+                  .inputs = {x, g.add_constant("w", random_tensor({8, 16}, rng, 0.3f)), g.add_constant("b", b)}});
   Node* abs = g.add_node(OpKind::Abs, {.name = "abs", .inputs = {fc->output(0)}});
   Node* log = g.add_node(OpKind::Log, {.name = "log", .inputs = {abs->output(0)}, .output_names = {"y"}});
   g.add_output(log->output(0));
@@ -174,7 +181,8 @@ TEST_CASE("validation names the node where the quantized model's first NaN or in
   QuantizeResult q = static_quantize(g, cal, o, &src);
   CHECK_FALSE(q.info.passed());
   bool named = false;
-  for (const auto& p : q.info.problems) named = named || p.find("the first appears at node 'log' (Log)") != std::string::npos;
+  for (const auto& p : q.info.problems)
+    named = named || p.find("the first appears at node 'log' (Log)") != std::string::npos;
   CHECK(named);
 }
 
@@ -190,50 +198,63 @@ TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
   CHECK(q.info.model_sqnr_db > 25);
 }
 
-TEST_CASE("a quantized conv net with SiLU and MaxPool between its layers runs the same with the compiled plan (NHWC int8, layers fused)") {
+TEST_CASE(
+    "a quantized conv net with SiLU and MaxPool between its layers runs the same with the compiled plan (NHWC "
+    "int8, layers fused)") {
   for (bool relu : {false, true}) {  // SiLU (an int8 chain: a 256-entry table) or Relu fused into conv1
-  CAPTURE(relu);
-  std::mt19937 rng(21);
-  Graph g;
-  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(12), Dim(12)}), {}});
-  Attributes a;
-  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  Value* c1 = g.add_node(OpKind::Conv2d, {.name = "conv1", .inputs = {x, g.add_constant("w1", random_tensor({8, 3, 3, 3}, rng, 0.3f)),
-                                                                       g.add_constant("b1", random_tensor({8}, rng, 0.1f))},
-                                          .attrs = a})->output(0);
-  Value* silu = relu ? g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c1}})->output(0)
-                     : g.add_node(OpKind::Mul, {.name = "silu", .inputs = {c1, g.add_node(OpKind::Sigmoid, {.name = "sig", .inputs = {c1}})->output(0)}})
-                           ->output(0);
-  Attributes pool;
-  pool.set("kernel_shape", std::vector<int64_t>{2, 2});
-  pool.set("strides", std::vector<int64_t>{2, 2});
-  Value* pooled = g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {silu}, .attrs = pool})->output(0);
-  Value* c2 = g.add_node(OpKind::Conv2d, {.name = "conv2", .inputs = {pooled, g.add_constant("w2", random_tensor({4, 8, 3, 3}, rng, 0.3f)),
-                                                                       g.add_constant("b2", random_tensor({4}, rng, 0.1f))},
-                                          .attrs = a, .output_names = {"y"}})->output(0);
-  g.add_output(c2);
-  TensorListSource src(batches(g, 4, rng));
-  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
-  REQUIRE(count(q.graph, OpKind::QConv2d) == 2);
-  for (Node* n : q.graph.nodes())
-    if (n->op() == OpKind::MaxPool) CHECK(n->input(0)->dtype() == DType::u8);  // pooling int8 data either way
-  TensorMap in{{"x", random_tensor({2, 3, 12, 12}, rng)}};
-  const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
-  for (int threads : {1, 2}) {
-    Session fast(q.graph, {.threads = threads});
-    int fused = 0, nhwc = 0, transposes = 0;
-    for (Node* n : fast.graph().nodes()) {
-      fused += n->op() == OpKind::FusedElementwise;
-      nhwc += n->op() == OpKind::QConv2d && n->attrs().get_string_or("layout", "") == "NHWC";
-      transposes += n->op() == OpKind::Transpose;
+    CAPTURE(relu);
+    std::mt19937 rng(21);
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(12), Dim(12)}), {}});
+    Attributes a;
+    a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+    Value* c1 =
+        g.add_node(OpKind::Conv2d, {.name = "conv1",
+                                    .inputs = {x, g.add_constant("w1", random_tensor({8, 3, 3, 3}, rng, 0.3f)),
+                                               g.add_constant("b1", random_tensor({8}, rng, 0.1f))},
+                                    .attrs = a})
+            ->output(0);
+    Value* silu =
+        relu
+            ? g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c1}})->output(0)
+            : g.add_node(OpKind::Mul,
+                         {.name = "silu",
+                          .inputs = {c1, g.add_node(OpKind::Sigmoid, {.name = "sig", .inputs = {c1}})->output(0)}})
+                  ->output(0);
+    Attributes pool;
+    pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+    pool.set("strides", std::vector<int64_t>{2, 2});
+    Value* pooled = g.add_node(OpKind::MaxPool, {.name = "pool", .inputs = {silu}, .attrs = pool})->output(0);
+    Value* c2 = g.add_node(OpKind::Conv2d,
+                           {.name = "conv2",
+                            .inputs = {pooled, g.add_constant("w2", random_tensor({4, 8, 3, 3}, rng, 0.3f)),
+                                       g.add_constant("b2", random_tensor({4}, rng, 0.1f))},
+                            .attrs = a,
+                            .output_names = {"y"}})
+                    ->output(0);
+    g.add_output(c2);
+    TensorListSource src(batches(g, 4, rng));
+    QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+    REQUIRE(count(q.graph, OpKind::QConv2d) == 2);
+    for (Node* n : q.graph.nodes())
+      if (n->op() == OpKind::MaxPool) CHECK(n->input(0)->dtype() == DType::u8);  // pooling int8 data either way
+    TensorMap in{{"x", random_tensor({2, 3, 12, 12}, rng)}};
+    const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
+    for (int threads : {1, 2}) {
+      Session fast(q.graph, {.threads = threads});
+      int fused = 0, nhwc = 0, transposes = 0;
+      for (Node* n : fast.graph().nodes()) {
+        fused += n->op() == OpKind::FusedElementwise;
+        nhwc += n->op() == OpKind::QConv2d && n->attrs().get_string_or("layout", "") == "NHWC";
+        transposes += n->op() == OpKind::Transpose;
+      }
+      CHECK((fused >= 1) == !relu);  // the Relu variant has no float chain left
+      CHECK(nhwc == 2);              // int8 convolutions (and the int8 MaxPool between them) run NHWC end
+      CHECK(transposes <= 2);        // to end: the model's input and output are the only layout changes
+      const Tensor got = fast.run(in).at("y");
+      REQUIRE(got.dims() == want.dims());
+      CHECK(std::memcmp(got.raw(), want.raw(), size_t(want.numel()) * dtype_size(want.dtype())) == 0);
     }
-    CHECK((fused >= 1) == !relu);  // the Relu variant has no float chain left
-    CHECK(nhwc == 2);        // int8 convolutions (and the int8 MaxPool between them) run NHWC end
-    CHECK(transposes <= 2);  // to end: the model's input and output are the only layout changes
-    const Tensor got = fast.run(in).at("y");
-    REQUIRE(got.dims() == want.dims());
-    CHECK(std::memcmp(got.raw(), want.raw(), size_t(want.numel()) * dtype_size(want.dtype())) == 0);
-  }
   }
 }
 
@@ -276,7 +297,8 @@ TEST_CASE("layer selection by type, by name glob and by exclusion") {
   c.layers.exclude = {"head"};
   QuantizeResult e = static_quantize(g, cal, c, &src);
   CHECK(count(e.graph, OpKind::Linear) == 1);
-  const auto head = std::find_if(e.info.layers.begin(), e.info.layers.end(), [](const LayerReport& l) { return l.name == "head"; });
+  const auto head = std::find_if(e.info.layers.begin(), e.info.layers.end(),
+                                 [](const LayerReport& l) { return l.name == "head"; });
   REQUIRE(head != e.info.layers.end());
   CHECK(head->scheme == "float (not selected)");
 }
@@ -374,6 +396,7 @@ TEST_CASE("empty calibration data is an error") {
   std::mt19937 rng(9);
   Graph g = mlp(rng);
   TensorListSource empty({});
-  CHECK_THROWS_WITH_AS(calibrate(g, empty), "the calibration data is empty: no samples were read", InvalidArgument);
+  CHECK_THROWS_WITH_AS(calibrate(g, empty), "the calibration data is empty: no samples were read",
+                       InvalidArgument);
   CHECK_THROWS_AS(FileSource(g, {"/nonexistent/calib"}), IoError);
 }

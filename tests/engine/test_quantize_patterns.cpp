@@ -68,7 +68,8 @@ TEST_CASE("every pattern has its own name, found again by name; unknown names ar
   }
 }
 
-TEST_CASE("int8 stays int8 between convolutions: residual Add, SiLU, Concat, MaxPool and Resize run on int8 values") {
+TEST_CASE(
+    "int8 stays int8 between convolutions: residual Add, SiLU, Concat, MaxPool and Resize run on int8 values") {
   Graph g = csp_block();
   TensorListSource src(batches(g, 6, 2));
   QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
@@ -117,7 +118,8 @@ TEST_CASE("selecting only the convolutions keeps the ops between them float") {
   o.layers.types = {"conv2d"};
   QuantizeResult q = static_quantize(g, calibrate(g, src, {.layers = o.layers}), o, &src);
   CHECK(count(q.graph, OpKind::QConv2d) == 4);
-  for (OpKind op : {OpKind::Concat, OpKind::MaxPool, OpKind::Resize}) CHECK(find_op(q.graph, op)->output(0)->dtype() == DType::f32);
+  for (OpKind op : {OpKind::Concat, OpKind::MaxPool, OpKind::Resize})
+    CHECK(find_op(q.graph, op)->output(0)->dtype() == DType::f32);
   for (const LayerReport& l : q.info.layers) CHECK(l.pattern == "conv2d");
 }
 

@@ -18,8 +18,9 @@ TEST_CASE("Linear split over two threads matches one thread and a naive product"
     for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = d(rng);
   Graph g;
   Value* xv = g.add_input("x", {DType::f32, Shape({Dim::sym("m"), Dim(k)}), {}});
-  Node* lin = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {xv, g.add_constant("w", w), g.add_constant("b", b)},
-                                          .output_names = {"y"}});
+  Node* lin = g.add_node(
+      OpKind::Linear,
+      {.name = "fc", .inputs = {xv, g.add_constant("w", w), g.add_constant("b", b)}, .output_names = {"y"}});
   g.add_output(lin->output(0));
   Session one(g, {.threads = 1}), two(g, {.threads = 2});
   Tensor y1 = one.run({{"x", x}}).at("y"), y2 = two.run({{"x", x}}).at("y");
@@ -51,12 +52,15 @@ TEST_CASE("elementwise steps split over two threads give bit-identical results")
   Node* add = g.add_node(OpKind::Add, {.name = "add", .inputs = {xv, g.add_constant("bias", bias)}});
   Node* tanh = g.add_node(OpKind::Tanh, {.name = "tanh", .inputs = {add->output(0)}, .output_names = {"t"}});
   Node* relu = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {add->output(0)}, .output_names = {"r"}});
-  Node* clip = g.add_node(OpKind::Clip, {.name = "clip", .inputs = {add->output(0), g.add_constant("lo", lo),
-                                                                   g.add_constant("hi", hi)}, .output_names = {"c"}});
+  Node* clip =
+      g.add_node(OpKind::Clip, {.name = "clip",
+                                .inputs = {add->output(0), g.add_constant("lo", lo), g.add_constant("hi", hi)},
+                                .output_names = {"c"}});
   Node* abs = g.add_node(OpKind::Abs, {.name = "abs", .inputs = {add->output(0)}});
   Node* sq = g.add_node(OpKind::Sqrt, {.name = "sqrt", .inputs = {abs->output(0)}, .output_names = {"s"}});
-  Node* mx = g.add_node(OpKind::Max, {.name = "max", .inputs = {tanh->output(0), clip->output(0), sq->output(0)},
-                                      .output_names = {"m"}});
+  Node* mx = g.add_node(
+      OpKind::Max,
+      {.name = "max", .inputs = {tanh->output(0), clip->output(0), sq->output(0)}, .output_names = {"m"}});
   for (Node* n : {tanh, relu, clip, sq, mx}) g.add_output(n->output(0));
   Session one(g, {.threads = 1}), two(g, {.threads = 2});
   TensorMap y1 = one.run({{"x", x}}), y2 = two.run({{"x", x}});
@@ -85,14 +89,17 @@ TEST_CASE("QuantizeLinear, DequantizeLinear and Concat split over two threads gi
   Value* scale = g.add_constant("scale", Tensor::scalar(0.031f));
   Value* zp_u8 = g.add_constant("zp_u8", Tensor::scalar(uint8_t(121)));
   Value* zp_s8 = g.add_constant("zp_s8", Tensor::scalar(int8_t(-3)));
-  Node* qu = g.add_node(OpKind::QuantizeLinear, {.name = "qu", .inputs = {xv, scale, zp_u8}, .output_names = {"qu"}});
-  Node* qs = g.add_node(OpKind::QuantizeLinear, {.name = "qs", .inputs = {xv, scale, zp_s8}, .output_names = {"qs"}});
+  Node* qu =
+      g.add_node(OpKind::QuantizeLinear, {.name = "qu", .inputs = {xv, scale, zp_u8}, .output_names = {"qu"}});
+  Node* qs =
+      g.add_node(OpKind::QuantizeLinear, {.name = "qs", .inputs = {xv, scale, zp_s8}, .output_names = {"qs"}});
   Node* du = g.add_node(OpKind::DequantizeLinear, {.name = "du", .inputs = {qu->output(0), scale, zp_u8}});
   Node* ds = g.add_node(OpKind::DequantizeLinear, {.name = "ds", .inputs = {qs->output(0), scale, zp_s8}});
   Attributes axis;
   axis.set("axis", int64_t(3));  // 1920 rows of 3 blocks
-  Node* cat = g.add_node(OpKind::Concat, {.name = "cat", .inputs = {du->output(0), xv, ds->output(0)}, .attrs = axis,
-                                          .output_names = {"cat"}});
+  Node* cat = g.add_node(
+      OpKind::Concat,
+      {.name = "cat", .inputs = {du->output(0), xv, ds->output(0)}, .attrs = axis, .output_names = {"cat"}});
   for (Node* n : {qu, qs, cat}) g.add_output(n->output(0));
   Session one(g, {.threads = 1}), two(g, {.threads = 2});
   TensorMap a = one.run({{"x", x}}), b = two.run({{"x", x}});

@@ -10,8 +10,9 @@ inline Graph calibration_model() {
   Value* x = g.add_input("x", ValueType{DType::f32, Shape(std::vector<Dim>{Dim::sym("batch"), 1, 28, 28}), {}});
   std::vector<float> w(4 * 28), b(4);
   for (size_t i = 0; i < w.size(); ++i) w[i] = float(int(i % 7) - 3) * 0.1f;
-  Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", Tensor::from_vector<float>({4, 28}, w)),
-                                                                  g.add_constant("b", Tensor::from_vector<float>({4}, b))}});
+  Node* fc = g.add_node(OpKind::Linear, {.name = "fc",
+                                         .inputs = {x, g.add_constant("w", Tensor::from_vector<float>({4, 28}, w)),
+                                                    g.add_constant("b", Tensor::from_vector<float>({4}, b))}});
   Node* relu = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {fc->output(0)}, .output_names = {"y"}});
   g.add_output(relu->output(0));
   return g;

@@ -22,7 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) {
     std::filesystem::create_directories(dir + "/sample");
     arg = dir + "/sample";
   }
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(d + 1), std::streamsize(n - 1));
+  std::ofstream(path, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(d + 1), std::streamsize(n - 1));
   return mq::fuzz::run([&] {
     mq::FileSource source(model, {arg}, {.batch_size = 4});
     mq::collect_batches(model, source, 64);

@@ -6,7 +6,8 @@
 #include "serialization/calibration_table.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) {
-  mq::fuzz::run([&] { mq::calibration_table_from_json(std::string(reinterpret_cast<const char*>(d), n), "fuzz.json"); });
+  mq::fuzz::run(
+      [&] { mq::calibration_table_from_json(std::string(reinterpret_cast<const char*>(d), n), "fuzz.json"); });
   return mq::fuzz::run([&] {
     mq::Calibration cal = mq::Calibration::load(mq::fuzz::to_file(d, n, ".json"));
     for (const std::string& v : cal.values()) {

@@ -19,7 +19,8 @@ size_t mutate_mqm(uint8_t* data, size_t size, size_t max_size, mq::fuzz::Rng& rn
   namespace ser = mq::serialization;
   static const std::string in = "/tmp/mq_fuzz_mut_in_" + std::to_string(::getpid()) + ".mqm";
   static const std::string out = "/tmp/mq_fuzz_mut_out_" + std::to_string(::getpid()) + ".mqm";
-  std::ofstream(in, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(data), std::streamsize(size));
+  std::ofstream(in, std::ios::binary | std::ios::trunc)
+      .write(reinterpret_cast<const char*>(data), std::streamsize(size));
   std::string bytes;
   {
     mq::Graph g = ser::load_mqm(in);
@@ -55,4 +56,6 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   return out ? out : LLVMFuzzerMutate(data, size, max_size);
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) { return mq::fuzz::run_model_file(d, n, ".mqm"); }
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) {
+  return mq::fuzz::run_model_file(d, n, ".mqm");
+}

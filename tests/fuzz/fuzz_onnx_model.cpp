@@ -12,14 +12,15 @@
 
 namespace {
 
-using mq::fuzz::Rng;
 using mq::fuzz::extreme_int;
 using mq::fuzz::pick;
+using mq::fuzz::Rng;
 
-const char* const kIntsNames[] = {"pads", "strides", "kernel_shape", "dilations", "axes", "perm", "shape",
-                                  "output_padding", "output_shape", "starts", "ends", "split"};
-const char* const kIntNames[] = {"group", "axis", "keepdims", "transA", "transB", "to", "hidden_size",
-                                 "ceil_mode", "count_include_pad", "storage_order", "direction", "blocksize"};
+const char* const kIntsNames[] = {"pads",  "strides",        "kernel_shape", "dilations", "axes", "perm",
+                                  "shape", "output_padding", "output_shape", "starts",    "ends", "split"};
+const char* const kIntNames[] = {
+    "group",       "axis",      "keepdims",          "transA",        "transB",    "to",
+    "hidden_size", "ceil_mode", "count_include_pad", "storage_order", "direction", "blocksize"};
 
 int random_elem_type(Rng& rng) { return int(rng() % 17); }  // ONNX TensorProto::DataType 0..16
 
@@ -36,7 +37,8 @@ void mutate_tensor(Rng& rng, onnx::TensorProto& t) {
     case 1: t.set_data_type(random_elem_type(rng)); break;
     default:
       if (t.int64_data_size()) t.set_int64_data(int(pick(rng, size_t(t.int64_data_size()))), extreme_int(rng, 0));
-      else if (t.float_data_size()) t.set_float_data(int(pick(rng, size_t(t.float_data_size()))), mq::fuzz::extreme_f32(rng));
+      else if (t.float_data_size())
+        t.set_float_data(int(pick(rng, size_t(t.float_data_size()))), mq::fuzz::extreme_f32(rng));
       else mutate_dims(rng, *t.mutable_dims());
   }
 }
@@ -55,8 +57,8 @@ void mutate_attribute(Rng& rng, onnx::AttributeProto& a) {
       break;
     }
     case A::STRING: {
-      static const char* const s[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID", "forward", "reverse",
-                                      "bidirectional", "nearest", "linear", "", "x"};
+      static const char* const s[] = {"NOTSET",        "SAME_UPPER", "SAME_LOWER", "VALID", "forward", "reverse",
+                                      "bidirectional", "nearest",    "linear",     "",      "x"};
       a.set_s(s[pick(rng, std::size(s))]);
       break;
     }
@@ -75,8 +77,12 @@ void mutate_value_info(Rng& rng, onnx::ValueInfoProto& v) {
   auto* shape = tt->mutable_shape();
   switch (rng() % 4) {
     case 0: shape->add_dim()->set_dim_value(extreme_int(rng, 1)); break;
-    case 1: if (shape->dim_size()) shape->mutable_dim()->RemoveLast(); break;
-    case 2: if (shape->dim_size()) shape->mutable_dim(int(pick(rng, size_t(shape->dim_size()))))->set_dim_param("n"); break;
+    case 1:
+      if (shape->dim_size()) shape->mutable_dim()->RemoveLast();
+      break;
+    case 2:
+      if (shape->dim_size()) shape->mutable_dim(int(pick(rng, size_t(shape->dim_size()))))->set_dim_param("n");
+      break;
     default:
       if (shape->dim_size()) {
         auto* d = shape->mutable_dim(int(pick(rng, size_t(shape->dim_size()))));
@@ -133,4 +139,6 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   return out.size();
 }
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) { return mq::fuzz::run_model_file(d, n, ".onnx"); }
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* d, size_t n) {
+  return mq::fuzz::run_model_file(d, n, ".onnx");
+}

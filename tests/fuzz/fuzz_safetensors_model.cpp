@@ -24,8 +24,8 @@ size_t mutate_safetensors(uint8_t* data, size_t size, size_t max_size, mq::fuzz:
   std::string text;
   if (meta.contains("graph") && meta["graph"].is_string()) {
     text = meta["graph"].get<std::string>();
-  } else if (meta.contains("graph_deflated") && meta["graph_deflated"].is_string() && meta.contains("graph_bytes") &&
-             meta["graph_bytes"].is_string()) {
+  } else if (meta.contains("graph_deflated") && meta["graph_deflated"].is_string() &&
+             meta.contains("graph_bytes") && meta["graph_bytes"].is_string()) {
     // version 2: inflate the graph; the mutant is written as version 1 (plain "graph")
     try {
       const std::string ctx = "fuzz";

@@ -25,7 +25,8 @@ size_t mutate_torch(uint8_t* data, size_t size, size_t max_size, mq::fuzz::Rng& 
       if (graph.is_discarded() || !graph.is_structured()) return 0;
       for (size_t i = 0, k = 1 + mq::fuzz::pick(rng, 3); i < k; ++i) mq::fuzz::mutate_json(rng, graph);
       const std::string s = graph.dump();
-      bytes.assign(reinterpret_cast<const std::byte*>(s.data()), reinterpret_cast<const std::byte*>(s.data() + s.size()));
+      bytes.assign(reinterpret_cast<const std::byte*>(s.data()),
+                   reinterpret_cast<const std::byte*>(s.data() + s.size()));
       mutated = true;
     }
     entries.emplace_back(e.name, std::move(bytes));

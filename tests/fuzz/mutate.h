@@ -23,10 +23,24 @@ inline size_t pick(Rng& rng, size_t n) { return n ? size_t(rng() % n) : 0; }
 /// An attribute or dim value a careless reader trusts: 0, ±1, a few sizes larger than any
 /// test tensor, and the limits of int32 / int64; sometimes the old value nudged.
 inline int64_t extreme_int(Rng& rng, int64_t old) {
-  static const int64_t table[] = {0, 1, -1, 2, 3, -2, 7, 64, 4096, -4096, 65536, 1 << 20,
-                                  int64_t(1) << 31, std::numeric_limits<int32_t>::max(),
-                                  std::numeric_limits<int32_t>::min(), int64_t(1) << 40,
-                                  std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::min()};
+  static const int64_t table[] = {0,
+                                  1,
+                                  -1,
+                                  2,
+                                  3,
+                                  -2,
+                                  7,
+                                  64,
+                                  4096,
+                                  -4096,
+                                  65536,
+                                  1 << 20,
+                                  int64_t(1) << 31,
+                                  std::numeric_limits<int32_t>::max(),
+                                  std::numeric_limits<int32_t>::min(),
+                                  int64_t(1) << 40,
+                                  std::numeric_limits<int64_t>::max(),
+                                  std::numeric_limits<int64_t>::min()};
   switch (rng() % 4) {
     case 0: return int64_t(uint64_t(old) + rng() % 5 - 2);  // wraps, as the mutator means to
     case 1: return int64_t(0 - uint64_t(old));
@@ -34,31 +48,56 @@ inline int64_t extreme_int(Rng& rng, int64_t old) {
   }
 }
 inline double extreme_float(Rng& rng) {
-  static const double table[] = {0.0, -0.0, 1.0, -1.0, 1e-45, 1e-30, 1e30, 3.4e38, -3.4e38, 1e300,
-                                 std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity(),
-                                 std::numeric_limits<double>::quiet_NaN(), 0.5, 255.0, 65504.0};
+  static const double table[] = {0.0,
+                                 -0.0,
+                                 1.0,
+                                 -1.0,
+                                 1e-45,
+                                 1e-30,
+                                 1e30,
+                                 3.4e38,
+                                 -3.4e38,
+                                 1e300,
+                                 std::numeric_limits<double>::infinity(),
+                                 -std::numeric_limits<double>::infinity(),
+                                 std::numeric_limits<double>::quiet_NaN(),
+                                 0.5,
+                                 255.0,
+                                 65504.0};
   return table[pick(rng, std::size(table))];
 }
 /// extreme_float for float attributes (an out-of-range double → float conversion is UB).
 inline float extreme_f32(Rng& rng) {
   const double d = extreme_float(rng);
-  return d > 3.4e38 ? std::numeric_limits<float>::infinity() : d < -3.4e38 ? -std::numeric_limits<float>::infinity() : float(d);
+  return d > 3.4e38    ? std::numeric_limits<float>::infinity()
+         : d < -3.4e38 ? -std::numeric_limits<float>::infinity()
+                       : float(d);
 }
 /// Edits a list in place: change one element, append, drop the last, clear, or repeat it.
 template <class T, class Make>
 void mutate_list(Rng& rng, std::vector<T>& v, Make make) {
   switch (rng() % 6) {
-    case 0: if (!v.empty()) v.pop_back(); break;
+    case 0:
+      if (!v.empty()) v.pop_back();
+      break;
     case 1: v.push_back(v.empty() ? make(T{}) : make(v[pick(rng, v.size())])); break;
     case 2: v.clear(); break;
-    case 3: { size_t n = v.size(); for (size_t i = 0; i < n && v.size() < 64; ++i) v.push_back(v[i]); break; }
-    default: if (!v.empty()) { size_t i = pick(rng, v.size()); v[i] = make(v[i]); }
+    case 3: {
+      size_t n = v.size();
+      for (size_t i = 0; i < n && v.size() < 64; ++i) v.push_back(v[i]);
+      break;
+    }
+    default:
+      if (!v.empty()) {
+        size_t i = pick(rng, v.size());
+        v[i] = make(v[i]);
+      }
   }
 }
 
 inline const std::vector<std::string>& dtype_names() {
-  static const std::vector<std::string> names = {"f32", "f16", "bf16", "f64", "i8", "u8", "i16", "u16",
-                                                 "i32", "u32", "i64", "u64", "bool", "undefined"};
+  static const std::vector<std::string> names = {"f32", "f16", "bf16", "f64", "i8",  "u8",   "i16",
+                                                 "u16", "i32", "u32",  "i64", "u64", "bool", "undefined"};
   return names;
 }
 
@@ -95,8 +134,7 @@ inline void mutate_json(Rng& rng, nlohmann::json& doc) {
       const auto& dts = dtype_names();
       if (std::find(dts.begin(), dts.end(), j.get<std::string>()) != dts.end() || rng() % 4 == 0)
         j = dts[pick(rng, dts.size())];
-      else
-        j = strings[pick(rng, strings.size())];
+      else j = strings[pick(rng, strings.size())];
     } else if (j.is_object() && !j.empty()) {
       auto it = j.begin();
       std::advance(it, pick(rng, j.size()));

@@ -1,13 +1,12 @@
 // Writes the seed corpora of the graph and calibration fuzz targets from real files
 // (scripts/fuzz.sh runs it in the fuzz build folder; nothing it writes is committed).
 //   mq_fuzz_seed_writer CORPUS_ROOT [model.onnx | data.npy | data.pb]...
-// Tiny graphs built here (a CNN, an LSTM, If / Loop / Scan), and for each model: the fp32 graph, its dynamic- and static-int8 versions as .mqm,
-// .safetensors and .pt, and the int8 graphs as QDQ .onnx. For each .npy / .pb: the first rows
-// as calibration-source inputs of calibration_model.h in every file kind. Plus calibration
-// tables from every observer kind. The file-reader targets (fuzz_mqm, fuzz_safetensors,
-// fuzz_torch, fuzz_zip, fuzz_pickle, fuzz_npy, fuzz_npz, fuzz_onnx_tensor) get the files
-// of their format written above, and the pickles inside the .pt archives. Errors are
-// reported and skipped (a seed is optional).
+// Tiny graphs built here (a CNN, an LSTM, If / Loop / Scan), and for each model: the fp32 graph, its dynamic- and
+// static-int8 versions as .mqm, .safetensors and .pt, and the int8 graphs as QDQ .onnx. For each .npy / .pb: the
+// first rows as calibration-source inputs of calibration_model.h in every file kind. Plus calibration tables from
+// every observer kind. The file-reader targets (fuzz_mqm, fuzz_safetensors, fuzz_torch, fuzz_zip, fuzz_pickle,
+// fuzz_npy, fuzz_npz, fuzz_onnx_tensor) get the files of their format written above, and the pickles inside the
+// .pt archives. Errors are reported and skipped (a seed is optional).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,7 +74,8 @@ void write_file(const fs::path& p, const std::string& bytes) {
 
 /// Saves `g` as .mqm, .safetensors and .pt seeds named `stem`.
 void save_graph_seeds(const Graph& g, const std::string& stem) {
-  for (auto [ext, target] : {std::pair{".mqm", "fuzz_mqm_model"}, {".safetensors", "fuzz_safetensors_model"},
+  for (auto [ext, target] : {std::pair{".mqm", "fuzz_mqm_model"},
+                             {".safetensors", "fuzz_safetensors_model"},
                              {".pt", "fuzz_torch_model"}}) {
     const fs::path p = corpus(target) / (stem + ext);
     attempt(p.string(), [&] {
@@ -134,8 +134,10 @@ void tiny_seeds() {
     Attributes conv;
     conv.set("kernel_shape", std::vector<int64_t>{3, 3});
     conv.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-    Node* c = g.add_node(OpKind::Conv2d, {.name = "conv", .inputs = {x, g.add_constant("conv.w", ramp({4, 1, 3, 3}, 0.1f)),
-                                                                 g.add_constant("conv.b", ramp({4}, 0.01f))}, .attrs = conv});
+    Node* c = g.add_node(OpKind::Conv2d, {.name = "conv",
+                                          .inputs = {x, g.add_constant("conv.w", ramp({4, 1, 3, 3}, 0.1f)),
+                                                     g.add_constant("conv.b", ramp({4}, 0.01f))},
+                                          .attrs = conv});
     Node* r = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {c->output(0)}});
     Attributes pool;
     pool.set("kernel_shape", std::vector<int64_t>{2, 2});
@@ -145,8 +147,10 @@ void tiny_seeds() {
     Attributes flat;
     flat.set("axis", int64_t(1));
     Node* f = g.add_node(OpKind::Flatten, {.name = "flatten", .inputs = {ap->output(0)}, .attrs = flat});
-    Node* fc = g.add_node(OpKind::Linear, {.name = "fc", .inputs = {f->output(0), g.add_constant("fc.w", ramp({3, 16}, 0.05f)),
-                                                                g.add_constant("fc.b", ramp({3}, 0.01f))}, .output_names = {"y"}});
+    Node* fc = g.add_node(OpKind::Linear, {.name = "fc",
+                                           .inputs = {f->output(0), g.add_constant("fc.w", ramp({3, 16}, 0.05f)),
+                                                      g.add_constant("fc.b", ramp({3}, 0.01f))},
+                                           .output_names = {"y"}});
     g.add_output(fc->output(0));
     graph_seeds(g, "tiny_cnn");
     save_model(g, (corpus("fuzz_onnx_model") / "tiny_cnn.onnx").string());
@@ -156,10 +160,13 @@ void tiny_seeds() {
     Value* x = g.add_input("x", ValueType{DType::f32, Shape(std::vector<Dim>{5, Dim::sym("batch"), 4}), {}});
     Attributes a;
     a.set("hidden_size", int64_t(3));
-    Node* l = g.add_node(OpKind::LSTM, {.name = "lstm", .inputs = {x, g.add_constant("lstm.w", ramp({1, 12, 4}, 0.1f)),
-                                                               g.add_constant("lstm.r", ramp({1, 12, 3}, 0.1f)),
-                                                               g.add_constant("lstm.b", ramp({1, 24}, 0.01f))},
-                                        .attrs = a, .num_outputs = 3, .output_names = {"y", "y_h", "y_c"}});
+    Node* l = g.add_node(OpKind::LSTM, {.name = "lstm",
+                                        .inputs = {x, g.add_constant("lstm.w", ramp({1, 12, 4}, 0.1f)),
+                                                   g.add_constant("lstm.r", ramp({1, 12, 3}, 0.1f)),
+                                                   g.add_constant("lstm.b", ramp({1, 24}, 0.01f))},
+                                        .attrs = a,
+                                        .num_outputs = 3,
+                                        .output_names = {"y", "y_h", "y_c"}});
     g.add_output(l->output(0));
     graph_seeds(g, "tiny_lstm");
     save_model(g, (corpus("fuzz_onnx_model") / "tiny_lstm.onnx").string());
@@ -208,7 +215,8 @@ void calibration_seeds(Tensor t, const std::string& stem) {
   fs::create_directories(tmp);
   auto seed = [&](unsigned kind, const std::string& bytes, const std::string& name) {
     for (unsigned obs = 0; obs < (kind == 0 ? 4u : 1u); ++obs)
-      write_file(dir / (stem + "." + std::to_string(kind) + std::to_string(obs) + name), char(kind + 5 * obs) + bytes);
+      write_file(dir / (stem + "." + std::to_string(kind) + std::to_string(obs) + name),
+                 char(kind + 5 * obs) + bytes);
   };
   attempt(stem, [&] {
     serialization::save_npy((tmp / "a.npy").string(), t);
@@ -241,7 +249,8 @@ void calibration_table_seeds() {
       c.threads = 1;
       c.observer.kind = ObserverKind(k);
       if (k < 2) c.observer.axis = 1;
-      calibrate(g, data, c).save((corpus("fuzz_calibration_table") / ("table" + std::to_string(k) + ".json")).string());
+      calibrate(g, data, c)
+          .save((corpus("fuzz_calibration_table") / ("table" + std::to_string(k) + ".json")).string());
     });
   }
 }
@@ -252,7 +261,8 @@ void reader_seeds() {
   auto copy_all = [](const std::string& from, const std::string& ext, const std::string& to) {
     if (!fs::is_directory(root / from)) return;
     for (const auto& e : fs::directory_iterator(root / from))
-      if (e.path().extension() == ext) fs::copy_file(e.path(), corpus(to) / e.path().filename(), fs::copy_options::overwrite_existing);
+      if (e.path().extension() == ext)
+        fs::copy_file(e.path(), corpus(to) / e.path().filename(), fs::copy_options::overwrite_existing);
   };
   copy_all("fuzz_mqm_model", ".mqm", "fuzz_mqm");
   copy_all("fuzz_safetensors_model", ".safetensors", "fuzz_safetensors");
@@ -263,7 +273,8 @@ void reader_seeds() {
   for (const auto& e : fs::directory_iterator(root / "fuzz_torch_model")) {
     attempt(e.path().string(), [&] {
       const std::string bytes = read_file(e.path());
-      serialization::ZipReader z({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, e.path().string());
+      serialization::ZipReader z({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()},
+                                 e.path().string());
       for (const auto& entry : z.entries()) {
         if (!entry.name.ends_with(".pkl")) continue;
         const std::vector<std::byte> pkl = z.extract(entry);
@@ -288,7 +299,8 @@ int main(int argc, char** argv) {
     const fs::path p = argv[i];
     const std::string stem = p.parent_path().filename().string() + "_" + p.stem().string();
     if (p.extension() == ".onnx") model_seeds(p, stem);
-    else if (p.extension() == ".npy") attempt(p.string(), [&] { calibration_seeds(serialization::load_npy(p.string()), stem); });
+    else if (p.extension() == ".npy")
+      attempt(p.string(), [&] { calibration_seeds(serialization::load_npy(p.string()), stem); });
     else if (p.extension() == ".pb") {
       write_file(corpus("fuzz_calibration_source") / (stem + ".pb"), char(2) + read_file(p));
       write_file(corpus("fuzz_onnx_tensor") / (stem + ".pb"), read_file(p));

@@ -41,7 +41,6 @@ namespace {
   return m;
 }
 
-
 }  // namespace
 
 TEST_CASE("a truncated model file names the file and says it is truncated or not ONNX") {
@@ -50,7 +49,8 @@ TEST_CASE("a truncated model file names the file and says it is truncated or not
     std::string msg = message_of([&] { mq::onnx::import_model_bytes(bytes.substr(0, cut), "cut.onnx", "."); });
     CAPTURE(cut);
     CHECK(contains(msg, "cut.onnx: "));
-    CHECK((contains(msg, "not a valid ONNX model") || contains(msg, "never produced") || contains(msg, "no graph")));
+    CHECK(
+        (contains(msg, "not a valid ONNX model") || contains(msg, "never produced") || contains(msg, "no graph")));
   }
 }
 
@@ -61,9 +61,11 @@ TEST_CASE("a file that is not ONNX, an empty file and a missing file") {
     std::ofstream(dir / "text.onnx") << "this is not a protobuf at all, just some words\n";
     std::ofstream(dir / "empty.onnx");
   }
-  CHECK(contains(message_of([&] { load_model((dir / "text.onnx").string()); }), "text.onnx: not a valid ONNX model"));
+  CHECK(contains(message_of([&] { load_model((dir / "text.onnx").string()); }),
+                 "text.onnx: not a valid ONNX model"));
   CHECK(contains(message_of([&] { load_model((dir / "empty.onnx").string()); }), "empty.onnx: the file is empty"));
-  CHECK(contains(message_of([&] { load_model((dir / "missing.onnx").string()); }), "missing.onnx: cannot open the file"));
+  CHECK(contains(message_of([&] { load_model((dir / "missing.onnx").string()); }),
+                 "missing.onnx: cannot open the file"));
   CHECK(contains(message_of([&] { load_model((dir / "model.txt").string()); }), "unknown model format '.txt'"));
   std::filesystem::remove_all(dir);
 }
@@ -147,7 +149,8 @@ TEST_CASE("external data may not escape the model's folder") {
   kv->set_key("location");
   kv->set_value("../../etc/passwd");
   std::string msg = message_of([&] { mq::onnx::import_model_bytes(m.SerializeAsString(), "ext.onnx", "."); });
-  CHECK(contains(msg, "ext.onnx: tensor 'w': external data location '../../etc/passwd' escapes the model's folder"));
+  CHECK(
+      contains(msg, "ext.onnx: tensor 'w': external data location '../../etc/passwd' escapes the model's folder"));
 }
 
 TEST_CASE("a run with a wrong input shape names the input and both shapes") {

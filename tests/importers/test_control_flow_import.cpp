@@ -13,17 +13,15 @@ using namespace mq;
 using namespace mq::test;
 
 namespace {
-void tensor_type(::onnx::ValueInfoProto* vi, const std::string& name, int elem,
-                 const std::vector<int64_t>& dims) {
+void tensor_type(::onnx::ValueInfoProto* vi, const std::string& name, int elem, const std::vector<int64_t>& dims) {
   vi->set_name(name);
   auto* tt = vi->mutable_type()->mutable_tensor_type();
   tt->set_elem_type(elem);
   for (int64_t d : dims) tt->mutable_shape()->add_dim()->set_dim_value(d);
 }
 
-::onnx::NodeProto* node(::onnx::GraphProto* g, const std::string& op,
-                        const std::vector<std::string>& ins, const std::vector<std::string>& outs,
-                        const std::string& name = "") {
+::onnx::NodeProto* node(::onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& ins,
+                        const std::vector<std::string>& outs, const std::string& name = "") {
   auto* n = g->add_node();
   n->set_op_type(op);
   n->set_name(name);
@@ -97,13 +95,11 @@ TEST_CASE("ONNX If: outer names from one and two levels up, subgraph and main-gr
   CHECK(n->input(2)->name() == "xr");
   const Graph& e = n->attrs().get_graph("else_branch");
   REQUIRE(e.find_value("w"));
-  CHECK(
-      e.find_value("w")->is_constant());  // the main graph's initializer, a constant of the branch
+  CHECK(e.find_value("w")->is_constant());  // the main graph's initializer, a constant of the branch
   CHECK(n->output(0)->type().str() == "f32[3]");
   Session s(g, {.threads = 1});
   auto run = [&](bool c) {
-    return s
-        .run({{"x", Tensor::from_vector<float>({3}, {1, -2, 3})}, {"c", Tensor::scalar<bool>(c)}})
+    return s.run({{"x", Tensor::from_vector<float>({3}, {1, -2, 3})}, {"c", Tensor::scalar<bool>(c)}})
         .at("y")
         .to_float();
   };
@@ -122,8 +118,7 @@ TEST_CASE(
   CHECK(contains(msg, "if.onnx: 1 unsupported op: NoSuchOp (node 'odd')"));
 
   ::onnx::ModelProto u = if_model();
-  u.mutable_graph()->mutable_node(1)->mutable_attribute(1)->mutable_g()->mutable_node(0)->set_input(
-      0, "nowhere");
+  u.mutable_graph()->mutable_node(1)->mutable_attribute(1)->mutable_g()->mutable_node(0)->set_input(0, "nowhere");
   msg = message_of([&] { import(u); });
   CHECK(contains(msg, "node 'branch' (If)"));
   CHECK(contains(msg, "reads 'nowhere', which is not defined before the node"));

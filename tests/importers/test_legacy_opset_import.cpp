@@ -36,8 +36,7 @@ void attr_int(::onnx::NodeProto& n, const std::string& name, int64_t v) {
 /// an initializer holding b_values when they are given.
 template <class Fill>
 std::string model(const std::string& op, int64_t opset, std::vector<int64_t> x_dims,
-                  std::optional<std::vector<int64_t>> b_dims, std::vector<float> b_values,
-                  Fill fill) {
+                  std::optional<std::vector<int64_t>> b_dims, std::vector<float> b_values, Fill fill) {
   ::onnx::ModelProto m;
   m.set_ir_version(3);
   auto* os = m.add_opset_import();
@@ -68,9 +67,7 @@ std::string model(const std::string& op, int64_t opset, std::vector<int64_t> x_d
   return m.SerializeAsString();
 }
 
-Graph import(const std::string& bytes) {
-  return mq::onnx::import_model_bytes(bytes, "model.onnx", ".");
-}
+Graph import(const std::string& bytes) { return mq::onnx::import_model_bytes(bytes, "model.onnx", "."); }
 
 Tensor iota(std::vector<int64_t> dims) {
   Tensor t(DType::f32, std::move(dims));
@@ -78,9 +75,7 @@ Tensor iota(std::vector<int64_t> dims) {
   return t;
 }
 
-std::vector<float> values(const Tensor& t) {
-  return t.to_float();
-}
+std::vector<float> values(const Tensor& t) { return t.to_float(); }
 
 }  // namespace
 
@@ -93,8 +88,7 @@ TEST_CASE("opset 6 Add with broadcast = 1 and axis aligns B at the axis (input a
   const std::vector<float> want = {10, 11, 22, 23, 34, 35, 16, 17, 28, 29, 40, 41};
   Graph gi = import(model("Add", 6, {2, 3, 2}, std::vector<int64_t>{3}, {}, fill));
   Session si(gi, SessionOptions{.threads = 1});
-  TensorMap out =
-      si.run({{"x", iota({2, 3, 2})}, {"b", Tensor::from_vector<float>({3}, {10, 20, 30})}});
+  TensorMap out = si.run({{"x", iota({2, 3, 2})}, {"b", Tensor::from_vector<float>({3}, {10, 20, 30})}});
   CHECK(values(out.at("y")) == want);
   CHECK(gi.value("y")->shape().str() == "[2,3,2]");
 
@@ -104,8 +98,8 @@ TEST_CASE("opset 6 Add with broadcast = 1 and axis aligns B at the axis (input a
 }
 
 TEST_CASE("opset 6 Mul without axis broadcasts B over A's trailing dims; opset 5 is refused") {
-  Graph g = import(model("Mul", 6, {2, 2}, std::vector<int64_t>{2}, {2, 3},
-                         [](auto& n) { attr_int(n, "broadcast", 1); }));
+  Graph g = import(
+      model("Mul", 6, {2, 2}, std::vector<int64_t>{2}, {2, 3}, [](auto& n) { attr_int(n, "broadcast", 1); }));
   Session s(g, SessionOptions{.threads = 1});
   CHECK(values(s.run({{"x", iota({2, 2})}}).at("y")) == std::vector<float>{0, 3, 4, 9});
   CHECK_THROWS_AS(import(model("Mul", 5, {2, 2}, std::vector<int64_t>{2}, {2, 3}, [](auto&) {})),
@@ -122,18 +116,15 @@ TEST_CASE("opset 6 legacy broadcast axis that does not fit is a ShapeError") {
 }
 
 TEST_CASE("opset 6 PRelu: a 1-D slope is per channel") {
-  Graph g =
-      import(model("PRelu", 6, {1, 2, 2}, std::vector<int64_t>{2}, {0.5f, 0.25f}, [](auto&) {}));
+  Graph g = import(model("PRelu", 6, {1, 2, 2}, std::vector<int64_t>{2}, {0.5f, 0.25f}, [](auto&) {}));
   Session s(g, SessionOptions{.threads = 1});
   Tensor x = Tensor::from_vector<float>({1, 2, 2}, {-4, 4, -4, -8});
   CHECK(values(s.run({{"x", x}}).at("y")) == std::vector<float>{-2, 4, -1, -2});
 }
 
 TEST_CASE("opset 6 BatchNormalization and Dropout in training mode (is_test = 0) are unsupported") {
-  CHECK_THROWS_AS(import(model("Dropout", 6, {2}, std::nullopt, {}, [](auto&) {})),
-                  UnsupportedError);
-  Graph g = import(
-      model("Dropout", 6, {2}, std::nullopt, {}, [](auto& n) { attr_int(n, "is_test", 1); }));
+  CHECK_THROWS_AS(import(model("Dropout", 6, {2}, std::nullopt, {}, [](auto&) {})), UnsupportedError);
+  Graph g = import(model("Dropout", 6, {2}, std::nullopt, {}, [](auto& n) { attr_int(n, "is_test", 1); }));
   Session s(g, SessionOptions{.threads = 1});
   CHECK(values(s.run({{"x", iota({2})}}).at("y")) == std::vector<float>{0, 1});
   // BatchNormalization: the check comes before the operands are looked at

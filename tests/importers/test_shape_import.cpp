@@ -108,8 +108,7 @@ std::vector<float> run1(const Graph& g, const Tensor& x, const std::string& out)
 
 }  // namespace
 
-TEST_CASE(
-    "Split: opset 11 split attribute becomes an operand; opset 13 without sizes gets num_outputs") {
+TEST_CASE("Split: opset 11 split attribute becomes an operand; opset 13 without sizes gets num_outputs") {
   Model a(11);
   a.input("x", {5});
   a.op("Split", {"x"}, {"y0", "y1"});
@@ -196,8 +195,7 @@ TEST_CASE(
     CHECK(n->attrs().get_string("nearest_mode") == "floor");
     CHECK(n->output(0)->shape().str() == "[1,1,4,3]");
     // columns 0, 1/1.5, 2/1.5 → 0, 0, 1
-    CHECK(run1(g, iota({1, 1, 2, 2}), "y") ==
-          std::vector<float>{0, 0, 1, 0, 0, 1, 2, 2, 3, 2, 2, 3});
+    CHECK(run1(g, iota({1, 1, 2, 2}), "y") == std::vector<float>{0, 0, 1, 0, 0, 1, 2, 2, 3, 2, 2, 3});
   }
 }
 

@@ -140,13 +140,15 @@ TEST_CASE("Softmax before opset 13: coerced 2-D semantics") {
 }
 
 TEST_CASE("Cast converts ONNX's data type enum; unsupported targets are rejected") {
-  Graph g = import(one_node_model("Cast", 13, {2}, [](auto& n) { attr_int(n, "to", ::onnx::TensorProto::INT64); }));
+  Graph g =
+      import(one_node_model("Cast", 13, {2}, [](auto& n) { attr_int(n, "to", ::onnx::TensorProto::INT64); }));
   const Node* c = only_node(g, OpKind::Cast);
   REQUIRE(c);
   CHECK(c->output(0)->dtype() == DType::i64);
   Tensor y = run(g, Tensor::from_vector<float>({2}, {2.7f, -1.5f}));
   CHECK(y.data<int64_t>()[0] == 2);
   CHECK(y.data<int64_t>()[1] == -1);
-  CHECK_THROWS_AS(import(one_node_model("Cast", 13, {2}, [](auto& n) { attr_int(n, "to", ::onnx::TensorProto::STRING); })),
-                  UnsupportedError);
+  CHECK_THROWS_AS(
+      import(one_node_model("Cast", 13, {2}, [](auto& n) { attr_int(n, "to", ::onnx::TensorProto::STRING); })),
+      UnsupportedError);
 }

@@ -29,7 +29,7 @@ TEST_CASE("cpu features: MONOQUANT_ISA in this process's environment is honoured
     CHECK(active_isa() == best_isa());
   }
   const CpuFeatures& f = cpu_features();
-  CHECK((!f.amx || f.avx512vnni));     // the AMX tier's epilogue and tails are AVX-512
+  CHECK((!f.amx || f.avx512vnni));  // the AMX tier's epilogue and tails are AVX-512
   CHECK((!f.avx512vnni || f.avx512));
   CHECK((!f.avxvnni || f.avx2));
   CHECK((!f.avx512 || f.avx2));

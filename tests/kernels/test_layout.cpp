@@ -9,7 +9,9 @@
 using namespace mq::kernels;
 
 TEST_CASE("layout: NCHW → NHWC → NCHW on odd sizes and across 32-byte blocks") {
-  struct Dims { std::size_t n, c, hw; };
+  struct Dims {
+    std::size_t n, c, hw;
+  };
   for (Dims d : {Dims{1, 1, 9}, Dims{2, 3, 5}, Dims{1, 33, 65}, Dims{3, 64, 49}, Dims{1, 70, 1}}) {
     std::vector<std::uint8_t> x(d.n * d.c * d.hw), y(x.size()), z(x.size());
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<std::uint8_t>(i * 7 + i / 251);

@@ -15,14 +15,19 @@ TEST_CASE("byte table lookup gives the scalar reference's bytes at every length 
   for (auto& t : table) t = uint8_t(rng());
   for (int64_t n : {0, 1, 63, 64, 65, 127, 128, 200, 1000, 4099}) {
     for (int64_t offset : {0, 1, 13}) {
-      std::vector<uint8_t> x(static_cast<size_t>(n + offset)), want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 64, 0xAB);
+      std::vector<uint8_t> x(static_cast<size_t>(n + offset)), want(static_cast<size_t>(n)),
+          got(static_cast<size_t>(n) + 64, 0xAB);
       for (auto& v : x) v = uint8_t(rng());
       lookup_u8_scalar(x.data() + offset, want.data(), n, table.data());
-      lookup_u8(x.data() + offset, got.data(), n, table.data());
-      CAPTURE(n);
-      CAPTURE(offset);
-      CHECK(std::equal(want.begin(), want.end(), got.begin()));
-      CHECK(got[size_t(n)] == 0xAB);  // nothing written past the end
+      for (const LookupVariant& v : lookup_variants()) {  // every variant this CPU has
+        std::fill(got.begin(), got.end(), uint8_t(0xAB));
+        v.fn(x.data() + offset, got.data(), n, table.data());
+        CAPTURE(v.name);
+        CAPTURE(n);
+        CAPTURE(offset);
+        CHECK(std::equal(want.begin(), want.end(), got.begin()));
+        CHECK(got[size_t(n)] == 0xAB);  // nothing written past the end
+      }
     }
   }
   // every byte value maps through its own entry (both halves of the table)

@@ -49,16 +49,15 @@ void check_conv(const QConvShape& s, QGemmOutput out, QConvRangeFn direct_rows =
   reference::qconv(s, epi, x.data(), w.data(), y_ref.data());
   Aligned<std::uint8_t> packed(qconv_packed_size(s));
   qconv_pack(s, w.data(), packed.data());
-  INFO("in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k "
-             << s.kh << "x" << s.kw << " stride " << s.stride_h << " groups " << s.groups
-             << " out " << int(out));
+  INFO("in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k " << s.kh << "x" << s.kw
+             << " stride " << s.stride_h << " groups " << s.groups << " out " << int(out));
   if (direct_rows) {
     std::vector<std::uint8_t> y_got(y_ref.size());
     direct_rows(s, epi, x.data(), packed.data(), y_got.data(), 0, s.batch * s.out_h());
     CHECK(y_ref == y_got);
     return;
   }
-  const std::size_t half = pixels / 2;  // two disjoint pixel ranges
+  const std::size_t half = pixels / 2;                           // two disjoint pixel ranges
   static const std::vector<Isa> tiers = test::runnable_tiers();  // skips reported once
   for (Isa isa : tiers) {
     INFO("tier " << std::string(isa_name(isa)));
@@ -75,16 +74,48 @@ void check_conv(const QConvShape& s, QGemmOutput out, QConvRangeFn direct_rows =
 TEST_CASE("qconv: general, grouped, pointwise and depthwise shapes match the reference") {
   std::vector<QConvShape> shapes;
   QConvShape s;
-  s.batch = 2; s.in_h = 9; s.in_w = 7; s.in_c = 8; s.out_c = 20; s.kh = s.kw = 3;
+  s.batch = 2;
+  s.in_h = 9;
+  s.in_w = 7;
+  s.in_c = 8;
+  s.out_c = 20;
+  s.kh = s.kw = 3;
   s.pad_t = s.pad_l = s.pad_b = s.pad_r = 1;
-  shapes.push_back(s);                                   // 3×3 same padding
-  QConvShape t = s; t.stride_h = 2; t.stride_w = 3; t.pad_b = 0; t.pad_r = 2; shapes.push_back(t);
-  t = s; t.dil_h = 2; t.dil_w = 2; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2; shapes.push_back(t);
-  t = s; t.groups = 4; t.out_c = 12; shapes.push_back(t);  // grouped
-  t = s; t.kh = t.kw = 1; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 0; t.out_c = 33; shapes.push_back(t);
-  t = s; t.in_c = t.out_c = t.groups = 70; shapes.push_back(t);  // depthwise 3×3
-  t.stride_h = t.stride_w = 2; t.pad_b = t.pad_r = 0; shapes.push_back(t);
-  t = s; t.kh = 5; t.kw = 2; t.in_c = 3; t.out_c = 17; t.pad_t = 2; t.pad_b = 2; shapes.push_back(t);
+  shapes.push_back(s);  // 3×3 same padding
+  QConvShape t = s;
+  t.stride_h = 2;
+  t.stride_w = 3;
+  t.pad_b = 0;
+  t.pad_r = 2;
+  shapes.push_back(t);
+  t = s;
+  t.dil_h = 2;
+  t.dil_w = 2;
+  t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2;
+  shapes.push_back(t);
+  t = s;
+  t.groups = 4;
+  t.out_c = 12;
+  shapes.push_back(t);  // grouped
+  t = s;
+  t.kh = t.kw = 1;
+  t.pad_t = t.pad_l = t.pad_b = t.pad_r = 0;
+  t.out_c = 33;
+  shapes.push_back(t);
+  t = s;
+  t.in_c = t.out_c = t.groups = 70;
+  shapes.push_back(t);  // depthwise 3×3
+  t.stride_h = t.stride_w = 2;
+  t.pad_b = t.pad_r = 0;
+  shapes.push_back(t);
+  t = s;
+  t.kh = 5;
+  t.kw = 2;
+  t.in_c = 3;
+  t.out_c = 17;
+  t.pad_t = 2;
+  t.pad_b = 2;
+  shapes.push_back(t);
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
 }
@@ -94,24 +125,74 @@ TEST_CASE("qconv: shapes of the direct AMX path (one group, in_c a multiple of 6
   // check_conv goes through im2col; elsewhere these run on im2col + qgemm.
   std::vector<QConvShape> shapes;
   QConvShape s;
-  s.batch = 2; s.in_h = 5; s.in_w = 20; s.in_c = 64; s.out_c = 40; s.kh = s.kw = 3;
+  s.batch = 2;
+  s.in_h = 5;
+  s.in_w = 20;
+  s.in_c = 64;
+  s.out_c = 40;
+  s.kh = s.kw = 3;
   s.pad_t = s.pad_l = s.pad_b = s.pad_r = 1;
-  shapes.push_back(s);                                             // ow 20: tiles 0 and 4
-  QConvShape t = s; t.in_w = 16; t.out_c = 32; shapes.push_back(t);  // one tile per row
-  t = s; t.in_w = 37; t.stride_h = t.stride_w = 2; t.pad_b = t.pad_r = 0; t.out_c = 17;
-  shapes.push_back(t);                                             // stride 2, ow 18
-  t = s; t.in_w = 40; t.dil_h = t.dil_w = 2; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2;
-  shapes.push_back(t);                                             // dilation 2
-  t = s; t.in_c = 128; t.in_h = 6; t.in_w = 33; t.kh = t.kw = 5; t.pad_t = t.pad_l = 2;
-  t.pad_b = t.pad_r = 2; t.out_c = 16; shapes.push_back(t);        // 5×5, 2 channel chunks
-  t = s; t.kh = t.kw = 1; t.in_w = 40; t.stride_h = t.stride_w = 2; t.pad_t = t.pad_l = 0;
-  t.pad_b = t.pad_r = 0; t.out_c = 48; shapes.push_back(t);        // strided 1×1
-  t = s; t.batch = 1; t.in_h = 4; t.in_w = 50; t.pad_t = 0; t.pad_l = 2; t.pad_b = 1;
-  t.pad_r = 0; t.kw = 4; shapes.push_back(t);                      // asymmetric padding
-  t = s; t.in_h = 7; t.in_w = 7; t.in_c = 128; t.out_c = 33; shapes.push_back(t);  // ow 7
-  t = s; t.in_h = 3; t.in_w = 14; t.batch = 3; shapes.push_back(t);               // ow 14
-  t = s; t.in_h = 2; t.in_w = 1; t.kh = t.kw = 1; t.pad_t = t.pad_l = 0; t.pad_b = t.pad_r = 1;
-  shapes.push_back(t);                                             // ow 2, padded 1×1
+  shapes.push_back(s);  // ow 20: tiles 0 and 4
+  QConvShape t = s;
+  t.in_w = 16;
+  t.out_c = 32;
+  shapes.push_back(t);  // one tile per row
+  t = s;
+  t.in_w = 37;
+  t.stride_h = t.stride_w = 2;
+  t.pad_b = t.pad_r = 0;
+  t.out_c = 17;
+  shapes.push_back(t);  // stride 2, ow 18
+  t = s;
+  t.in_w = 40;
+  t.dil_h = t.dil_w = 2;
+  t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2;
+  shapes.push_back(t);  // dilation 2
+  t = s;
+  t.in_c = 128;
+  t.in_h = 6;
+  t.in_w = 33;
+  t.kh = t.kw = 5;
+  t.pad_t = t.pad_l = 2;
+  t.pad_b = t.pad_r = 2;
+  t.out_c = 16;
+  shapes.push_back(t);  // 5×5, 2 channel chunks
+  t = s;
+  t.kh = t.kw = 1;
+  t.in_w = 40;
+  t.stride_h = t.stride_w = 2;
+  t.pad_t = t.pad_l = 0;
+  t.pad_b = t.pad_r = 0;
+  t.out_c = 48;
+  shapes.push_back(t);  // strided 1×1
+  t = s;
+  t.batch = 1;
+  t.in_h = 4;
+  t.in_w = 50;
+  t.pad_t = 0;
+  t.pad_l = 2;
+  t.pad_b = 1;
+  t.pad_r = 0;
+  t.kw = 4;
+  shapes.push_back(t);  // asymmetric padding
+  t = s;
+  t.in_h = 7;
+  t.in_w = 7;
+  t.in_c = 128;
+  t.out_c = 33;
+  shapes.push_back(t);  // ow 7
+  t = s;
+  t.in_h = 3;
+  t.in_w = 14;
+  t.batch = 3;
+  shapes.push_back(t);  // ow 14
+  t = s;
+  t.in_h = 2;
+  t.in_w = 1;
+  t.kh = t.kw = 1;
+  t.pad_t = t.pad_l = 0;
+  t.pad_b = t.pad_r = 1;
+  shapes.push_back(t);  // ow 2, padded 1×1
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
   // the direct kernels' own edge gathering, without the padded copy
@@ -140,9 +221,7 @@ const std::vector<const QConvDwVariant*>& dw_variants() {
   return vs;  // skips reported once
 }
 
-std::size_t elem_bytes(QGemmOutput o) {
-  return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4;
-}
+std::size_t elem_bytes(QGemmOutput o) { return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4; }
 
 void check_dw(const DwCase& d) {
   const QConvShape& s = d.s;
@@ -194,12 +273,12 @@ void check_dw(const DwCase& d) {
     v->fn(s, epi, x.data(), packed.data(), y.data(), a, b);
     v->fn(s, epi, x.data(), packed.data(), y.data(), b, c);
     v->fn(s, epi, x.data(), packed.data(), y.data(), c, pixels);
-    INFO(std::string(v->name) << " batch " << s.batch << " in " << s.in_h << "x" << s.in_w
-                 << " C " << C << " k " << s.kh << "x" << s.kw << " stride " << s.stride_h << "x"
-                 << s.stride_w << " dil " << s.dil_h << " pad " << s.pad_t << "," << s.pad_l << ","
-                 << s.pad_b << "," << s.pad_r << " out " << int(d.out) << " per_channel "
-                 << d.per_channel << " bias " << d.bias << " acc " << d.accumulate << " a_zp "
-                 << d.a_zp << " out_zp " << d.out_zp << " q [" << d.qmin << "," << d.qmax << "]");
+    INFO(std::string(v->name) << " batch " << s.batch << " in " << s.in_h << "x" << s.in_w << " C " << C << " k "
+                              << s.kh << "x" << s.kw << " stride " << s.stride_h << "x" << s.stride_w << " dil "
+                              << s.dil_h << " pad " << s.pad_t << "," << s.pad_l << "," << s.pad_b << ","
+                              << s.pad_r << " out " << int(d.out) << " per_channel " << d.per_channel << " bias "
+                              << d.bias << " acc " << d.accumulate << " a_zp " << d.a_zp << " out_zp " << d.out_zp
+                              << " q [" << d.qmin << "," << d.qmax << "]");
     std::size_t bad = 0;
     for (std::size_t i = 0; i < y.size(); ++i) bad += y[i] != y_ref[i];
     CHECK(bad == 0);
@@ -210,8 +289,12 @@ void check_dw(const DwCase& d) {
 
 QConvShape dw_shape(std::size_t C, std::size_t k_h, std::size_t k_w, std::size_t pad) {
   QConvShape s;
-  s.batch = 1; s.in_h = 9; s.in_w = 11; s.in_c = s.out_c = s.groups = C;
-  s.kh = k_h; s.kw = k_w;
+  s.batch = 1;
+  s.in_h = 9;
+  s.in_w = 11;
+  s.in_c = s.out_c = s.groups = C;
+  s.kh = k_h;
+  s.kw = k_w;
   s.pad_t = s.pad_b = k_h > 1 ? pad : 0;
   s.pad_l = s.pad_r = k_w > 1 ? pad : 0;
   return s;
@@ -224,14 +307,26 @@ TEST_CASE("qconv depthwise: every tier matches the reference bit for bit") {
   std::vector<QConvShape> shapes;
   for (std::size_t C : {1, 15, 16, 17, 64, 70, 130}) {
     QConvShape s = dw_shape(C, 3, 3, 1);
-    shapes.push_back(s);                                          // 3×3 pad 1 stride 1
-    QConvShape t = s; t.stride_h = t.stride_w = 2; shapes.push_back(t);  // stride 2
-    t = s; t.dil_h = t.dil_w = 2; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2; shapes.push_back(t);
-    shapes.push_back(dw_shape(C, 5, 5, 2));                       // 5×5 pad 2
-    shapes.push_back(dw_shape(C, 3, 1, 1));                       // 3×1
-    shapes.push_back(dw_shape(C, 1, 3, 1));                       // 1×3
-    t = s; t.batch = 2; t.stride_w = 2; t.pad_b = 0; t.pad_r = 2; shapes.push_back(t);  // batch 2, asymmetric
-    t = s; t.pad_t = t.pad_l = t.pad_b = t.pad_r = 0; shapes.push_back(t);  // no padding
+    shapes.push_back(s);  // 3×3 pad 1 stride 1
+    QConvShape t = s;
+    t.stride_h = t.stride_w = 2;
+    shapes.push_back(t);  // stride 2
+    t = s;
+    t.dil_h = t.dil_w = 2;
+    t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2;
+    shapes.push_back(t);
+    shapes.push_back(dw_shape(C, 5, 5, 2));  // 5×5 pad 2
+    shapes.push_back(dw_shape(C, 3, 1, 1));  // 3×1
+    shapes.push_back(dw_shape(C, 1, 3, 1));  // 1×3
+    t = s;
+    t.batch = 2;
+    t.stride_w = 2;
+    t.pad_b = 0;
+    t.pad_r = 2;
+    shapes.push_back(t);  // batch 2, asymmetric
+    t = s;
+    t.pad_t = t.pad_l = t.pad_b = t.pad_r = 0;
+    shapes.push_back(t);  // no padding
   }
   for (const QConvShape& s : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::s8, QGemmOutput::f32, QGemmOutput::s32})

@@ -27,10 +27,20 @@ struct Problem {
   std::vector<float> mult, w_scale, bias_f32;
   Aligned<std::uint8_t> packed;
 
-  Problem(std::size_t m_, std::size_t n_, std::size_t k_, int a_lo = 0, int a_hi = 255,
-          int w_lo = -128, int w_hi = 127)
-      : m(m_), n(n_), k(k_), lda(k_ + 3), ldc(n_ + 5), a(m_ * (k_ + 3)), w(n_ * k_),
-        bias32(n_), mult(n_), w_scale(n_), bias_f32(n_), packed(qgemm_packed_size(n_, k_)) {
+  Problem(std::size_t m_, std::size_t n_, std::size_t k_, int a_lo = 0, int a_hi = 255, int w_lo = -128,
+          int w_hi = 127)
+      : m(m_),
+        n(n_),
+        k(k_),
+        lda(k_ + 3),
+        ldc(n_ + 5),
+        a(m_ * (k_ + 3)),
+        w(n_ * k_),
+        bias32(n_),
+        mult(n_),
+        w_scale(n_),
+        bias_f32(n_),
+        packed(qgemm_packed_size(n_, k_)) {
     fill_int(a.data(), a.size(), a_lo, a_hi);
     fill_int(w.data(), w.size(), w_lo, w_hi);
     fill_int(bias32.data(), n, -5000, 5000);
@@ -42,8 +52,15 @@ struct Problem {
 
   QGemmParams params(QGemmOutput out, int a_zp, bool per_channel) const {
     QGemmParams p;
-    p.m = m; p.n = n; p.k = k; p.a = a.data(); p.lda = lda; p.a_zp = a_zp;
-    p.packed_b = packed.data(); p.output = out; p.ldc = ldc;
+    p.m = m;
+    p.n = n;
+    p.k = k;
+    p.a = a.data();
+    p.lda = lda;
+    p.a_zp = a_zp;
+    p.packed_b = packed.data();
+    p.output = out;
+    p.ldc = ldc;
     p.per_channel = per_channel;
     p.bias32 = bias32.data();
     p.multiplier = mult.data();
@@ -57,13 +74,11 @@ struct Problem {
   }
 };
 
-std::size_t elem_size(QGemmOutput o) {
-  return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4;
-}
+std::size_t elem_size(QGemmOutput o) { return o == QGemmOutput::u8 || o == QGemmOutput::s8 ? 1 : 4; }
 
 // Runs variant v and the reference on the same problem; compares the bytes of C.
-void check_variant(const QGemmVariant& v, const Problem& pr, QGemmOutput out, int a_zp,
-                   bool per_channel, bool accumulate = false, std::size_t split = 0) {
+void check_variant(const QGemmVariant& v, const Problem& pr, QGemmOutput out, int a_zp, bool per_channel,
+                   bool accumulate = false, std::size_t split = 0) {
   const std::size_t bytes = pr.m * pr.ldc * elem_size(out);
   std::vector<std::uint8_t> c_ref(bytes), c_got(bytes);
   fill_int(c_ref.data(), bytes, 0, 63);  // sentinel bytes / accumulate input (small floats)
@@ -83,7 +98,7 @@ void check_variant(const QGemmVariant& v, const Problem& pr, QGemmOutput out, in
     v.fn(p, ms, pr.m, ns, pr.n);
   }
   INFO(std::string(v.name) << " M=" << pr.m << " N=" << pr.n << " K=" << pr.k << " out=" << int(out)
-              << " a_zp=" << a_zp << " per_channel=" << per_channel << " acc=" << accumulate);
+                           << " a_zp=" << a_zp << " per_channel=" << per_channel << " acc=" << accumulate);
   const bool same = std::memcmp(c_ref.data(), c_got.data(), bytes) == 0;
   CHECK(same);
   if (!same && out == QGemmOutput::f32) {
@@ -91,8 +106,8 @@ void check_variant(const QGemmVariant& v, const Problem& pr, QGemmOutput out, in
     const auto* g = reinterpret_cast<const float*>(c_got.data());
     for (std::size_t i = 0; i < pr.m * pr.ldc; ++i)
       if (std::memcmp(r + i, g + i, 4) != 0) {
-        MESSAGE("first f32 mismatch at row " << i / pr.ldc << " col " << i % pr.ldc << ": "
-                                             << r[i] << " vs " << g[i]);
+        MESSAGE("first f32 mismatch at row " << i / pr.ldc << " col " << i % pr.ldc << ": " << r[i] << " vs "
+                                             << g[i]);
         break;
       }
   }
@@ -136,9 +151,10 @@ TEST_CASE("qgemm: every variant matches the reference on large-tile edges (AMX 1
 }
 
 TEST_CASE("qgemm: all epilogues, per-tensor and per-channel, larger shapes") {
-  struct Shape { std::size_t m, n, k; };
-  const Shape shapes[] = {{64, 128, 256}, {33, 200, 768}, {100, 64, 1000}, {1, 1024, 256},
-                          {2, 96, 2049}};
+  struct Shape {
+    std::size_t m, n, k;
+  };
+  const Shape shapes[] = {{64, 128, 256}, {33, 200, 768}, {100, 64, 1000}, {1, 1024, 256}, {2, 96, 2049}};
   for (const QGemmVariant* v : runnable_variants())
     for (const Shape& s : shapes) {
       Problem pr(s.m, s.n, s.k);
@@ -181,7 +197,9 @@ TEST_CASE("qgemm: the active variant is the active tier's") {
 
 TEST_CASE("qgemm: parallel split matches the single-thread result") {
   mq::ThreadPool pool(2);
-  struct Shape { std::size_t m, n, k; };
+  struct Shape {
+    std::size_t m, n, k;
+  };
   for (Shape s : {Shape{256, 256, 256}, Shape{1, 1024, 512}, Shape{4, 600, 300}}) {
     Problem pr(s.m, s.n, s.k);
     const QGemmSplit plan = qgemm_plan(s.m, s.n, s.k, 2);

@@ -40,24 +40,30 @@ void check_lstm(std::size_t T, std::size_t B, std::size_t In, std::size_t H, boo
   for (std::size_t i = 0; i < wq.size(); ++i) wf[i] = wq[i] * ws[i / In];
   for (std::size_t i = 0; i < rq.size(); ++i) rf[i] = rq[i] * rs[i / H];
   std::vector<float> y_ref(T * B * H), h_ref(B * H), c_ref(B * H);
-  reference::lstm_f32(T, B, In, H, wf.data(), rf.data(), bias.data(), reverse, x.data(),
-                      h0.data(), c0.data(), y_ref.data(), h_ref.data(), c_ref.data());
+  reference::lstm_f32(T, B, In, H, wf.data(), rf.data(), bias.data(), reverse, x.data(), h0.data(), c0.data(),
+                      y_ref.data(), h_ref.data(), c_ref.data());
   Aligned<std::uint8_t> pw(qgemm_packed_size(4 * H, In)), pr(qgemm_packed_size(4 * H, H));
   qgemm_pack_b(wq.data(), In, 4 * H, In, pw.data());
   qgemm_pack_b(rq.data(), H, 4 * H, H, pr.data());
   QLstmParams p;
-  p.seq_len = T; p.batch = B; p.input_size = In; p.hidden = H;
-  p.packed_w = pw.data(); p.w_scale = ws.data(); p.packed_r = pr.data(); p.r_scale = rs.data();
-  p.bias = bias.data(); p.reverse = reverse;
+  p.seq_len = T;
+  p.batch = B;
+  p.input_size = In;
+  p.hidden = H;
+  p.packed_w = pw.data();
+  p.w_scale = ws.data();
+  p.packed_r = pr.data();
+  p.r_scale = rs.data();
+  p.bias = bias.data();
+  p.reverse = reverse;
   Aligned<std::uint8_t> scratch(qlstm_scratch_size(p));
   INFO("T=" << T << " B=" << B << " In=" << In << " H=" << H << " reverse=" << reverse);
-  std::vector<float> y0;  // the scalar tier's result
+  std::vector<float> y0;                                         // the scalar tier's result
   static const std::vector<Isa> tiers = test::runnable_tiers();  // skips reported once
   for (Isa isa : tiers) {
     INFO("tier " << std::string(isa_name(isa)));
     std::vector<float> y(T * B * H), h(B * H), c(B * H);
-    qlstm_sequence(p, x.data(), h0.data(), c0.data(), y.data(), h.data(), c.data(), scratch.data(),
-                   isa);
+    qlstm_sequence(p, x.data(), h0.data(), c0.data(), y.data(), h.data(), c.data(), scratch.data(), isa);
     CHECK(max_abs_diff(y, y_ref) <= 0.03f);
     CHECK(max_abs_diff(h, h_ref) <= 0.03f);
     CHECK(max_abs_diff(c, c_ref) <= 0.03f);

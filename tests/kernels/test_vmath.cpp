@@ -20,9 +20,33 @@ using namespace mq::kernels;
 namespace {
 
 std::vector<float> inputs() {
-  std::vector<float> x = {0.f, -0.f, 1e-8f, -1e-8f, 1e-4f, 0.3f, 0.624f, 0.626f, -0.7f, 1.f, 5.f, -9.f, 20.f,
-                          -20.f, 80.f, -80.f, 88.f, 88.7f, 89.f, -87.f, -88.f, -100.f, -104.f, -200.f, 1000.f,
-                          std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+  std::vector<float> x = {0.f,
+                          -0.f,
+                          1e-8f,
+                          -1e-8f,
+                          1e-4f,
+                          0.3f,
+                          0.624f,
+                          0.626f,
+                          -0.7f,
+                          1.f,
+                          5.f,
+                          -9.f,
+                          20.f,
+                          -20.f,
+                          80.f,
+                          -80.f,
+                          88.f,
+                          88.7f,
+                          89.f,
+                          -87.f,
+                          -88.f,
+                          -100.f,
+                          -104.f,
+                          -200.f,
+                          1000.f,
+                          std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity(),
                           std::numeric_limits<float>::quiet_NaN()};
   std::mt19937 rng(7);
   std::uniform_real_distribution<float> u(-30.f, 30.f);
@@ -62,9 +86,12 @@ TEST_CASE("vmath: exp, sigmoid and tanh within a few ulp of the C library, NaN p
   tanh_f32(x.data(), y.data(), int64_t(x.size()));
   check("tanh", x, y, tanh_ref, 4e-7, 1e-38);
   erf_f32(x.data(), y.data(), int64_t(x.size()));
-  check("erf", x, y, [](double v) { return std::erf(v); }, 2e-6, 4e-7);
+  check(
+      "erf", x, y, [](double v) { return std::erf(v); }, 2e-6, 4e-7);
   gelu_f32(x.data(), y.data(), int64_t(x.size()));
-  check("gelu", x, y, [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }, 2e-6, 1e-6);  // 1 + erf cancels for x < -3, as in float Gelu anywhere
+  check(
+      "gelu", x, y, [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }, 2e-6,
+      1e-6);  // 1 + erf cancels for x < -3, as in float Gelu anywhere
   tanh_f32(x.data(), y.data(), int64_t(x.size()));
   std::vector<float> in_place = x;  // y may alias x
   tanh_f32(in_place.data(), in_place.data(), int64_t(x.size()));
@@ -88,7 +115,8 @@ TEST_CASE("vmath: every ISA tier gives the same bits") {
   const auto same = [&](const std::vector<float>& got) {
     size_t differ = 0;
     for (size_t i = 0; i < want.size(); ++i)
-      if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 && !(std::isnan(got[i]) && std::isnan(want[i]))) ++differ;
+      if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0 && !(std::isnan(got[i]) && std::isnan(want[i])))
+        ++differ;
     return differ;
   };
   for (const VMathVariant* v : test::runnable(vmath_variants())) {
@@ -125,7 +153,8 @@ TEST_CASE("vmath: arith on every tier equals the scalar float operations, scalar
           size_t wrong = 0;
           for (int64_t i = 0; i < n; ++i) {
             const float want = ref(op, a[size_t(sa ? i : 0)], b[size_t(sb ? i : 0)]);
-            if (std::memcmp(&want, &y[size_t(i)], 4) != 0 && !(std::isnan(want) && std::isnan(y[size_t(i)]))) ++wrong;
+            if (std::memcmp(&want, &y[size_t(i)], 4) != 0 && !(std::isnan(want) && std::isnan(y[size_t(i)])))
+              ++wrong;
           }
           CHECK(wrong == 0);
         }

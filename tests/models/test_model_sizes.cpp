@@ -81,13 +81,11 @@ TEST_CASE("model sizes: no format writes a larger file than the fp32 ONNX input"
         const auto path = (dir / (c.name + ext)).string();
         serialization::save_graph(q, path);
         const auto size = std::filesystem::file_size(path);
-        const std::string line = c.name + (dynamic ? " dynamic " : " static ") + ext + ": " + std::to_string(size) +
-                                 " bytes (input " + std::to_string(input) + ")";
+        const std::string line = c.name + (dynamic ? " dynamic " : " static ") + ext + ": " +
+                                 std::to_string(size) + " bytes (input " + std::to_string(input) + ")";
         MESSAGE(line);
-        if (known_exception(c.name, dynamic, ext))
-          CHECK(size <= input + uint64_t(256 * tensors));
-        else
-          CHECK(size <= input);
+        if (known_exception(c.name, dynamic, ext)) CHECK(size <= input + uint64_t(256 * tensors));
+        else CHECK(size <= input);
       }
     }
   }

@@ -64,9 +64,7 @@ void check_data_sets(const std::string& model, float atol, float rtol) {
 
 TEST_CASE("mnist8 matches its reference logits") { check_data_sets("mnist8", 1e-3f, 1e-3f); }
 
-TEST_CASE("super_resolution matches its reference output") {
-  check_data_sets("super_resolution", 1e-3f, 1e-3f);
-}
+TEST_CASE("super_resolution matches its reference output") { check_data_sets("super_resolution", 1e-3f, 1e-3f); }
 
 TEST_CASE("mnist8 top-1 accuracy on the 10,000 MNIST test images is at least 98 %") {
   test_data::Mnist m = test_data::load_mnist(kData + "/mnist");
@@ -142,7 +140,9 @@ TEST_CASE("magika matches ONNX Runtime's probabilities") {
   check_io("magika", "bytes", "expected_target_label", 16, 8, false);
 }
 
-TEST_CASE("captcha_ocr_ort_int8 (ONNX Runtime's dynamic int8: ConvInteger, MatMulInteger, com.microsoft DynamicQuantizeLSTM) matches ONNX Runtime") {
+TEST_CASE(
+    "captcha_ocr_ort_int8 (ONNX Runtime's dynamic int8: ConvInteger, MatMulInteger, com.microsoft "
+    "DynamicQuantizeLSTM) matches ONNX Runtime") {
   auto io = serialization::load_npz(kModels + "/captcha_ocr_ort_int8/io.npz");
   Graph g = load_model(kModels + "/captcha_ocr_ort_int8/model.onnx");
   Session s(g, {.threads = 2});

@@ -84,7 +84,8 @@ TEST_CASE("mnist8: static int8 top-1 within 1 point of fp32 on the 10,000 MNIST 
   for (auto& l : q.info.layers) CHECK_MESSAGE(l.quantized, l.name, ": ", l.scheme);
   Session f(g), i8(q.graph);
   double a32 = test_data::mnist8_top1(f, m), a8 = test_data::mnist8_top1(i8, m);
-  MESSAGE("mnist8: fp32 top-1 ", 100 * a32, " %, int8 top-1 ", 100 * a8, " %, output SQNR ", q.info.model_sqnr_db, " dB");
+  MESSAGE("mnist8: fp32 top-1 ", 100 * a32, " %, int8 top-1 ", 100 * a8, " %, output SQNR ", q.info.model_sqnr_db,
+          " dB");
   CHECK(std::fabs(a32 - a8) <= 0.01);
 }
 
@@ -115,7 +116,8 @@ TEST_CASE("gtzan_mlp and bidi_lstm: static and dynamic int8 SQNR") {
 
 TEST_CASE("super_resolution: static int8 SQNR") {
   Graph g = load_model(kModels + "/super_resolution/model.onnx");
-  TensorMap sample{{g.inputs().at(0)->name(), onnx::read_tensor_file(kModels + "/super_resolution/test_data_set_0/input_0.pb")}};
+  TensorMap sample{{g.inputs().at(0)->name(),
+                    onnx::read_tensor_file(kModels + "/super_resolution/test_data_set_0/input_0.pb")}};
   TensorListSource src({sample});
   Calibration cal = calibrate(g, src);
   QuantizeResult q = static_quantize(g, cal, {}, &src);

@@ -20,8 +20,8 @@ inline std::string interop_python() {
 /// Runs tests/interop/<script> on `folder`; returns its exit code, output in `out`.
 inline int run_interop(const std::string& python, const std::string& script, const std::string& folder,
                        std::string& out) {
-  std::string cmd = "'" + python + "' '" + std::string(MQ_SOURCE_DIR) + "/tests/interop/" + script + "' '" +
-                    folder + "' 2>&1";
+  std::string cmd =
+      "'" + python + "' '" + std::string(MQ_SOURCE_DIR) + "/tests/interop/" + script + "' '" + folder + "' 2>&1";
   FILE* f = ::popen(cmd.c_str(), "r");
   if (!f) return -1;
   char buf[4096];
@@ -42,17 +42,17 @@ inline void expect_npy(const TempDir& dir, const std::string& name, const Tensor
 }  // namespace mq::test
 
 /// Skips the current test case with a message when the interop venv is missing.
-#define MQ_REQUIRE_INTEROP_PYTHON(var)                                                         \
-  std::string var = mq::test::interop_python();                                                \
-  if (var.empty()) {                                                                           \
-    MESSAGE("skipped: no interop python (run scripts/python_peers.sh or set MQ_PYTHON)");      \
-    return;                                                                                    \
+#define MQ_REQUIRE_INTEROP_PYTHON(var)                                                    \
+  std::string var = mq::test::interop_python();                                           \
+  if (var.empty()) {                                                                      \
+    MESSAGE("skipped: no interop python (run scripts/python_peers.sh or set MQ_PYTHON)"); \
+    return;                                                                               \
   }
 
-#define MQ_RUN_INTEROP(python, script, dir)                                \
-  do {                                                                     \
-    std::string out_;                                                      \
+#define MQ_RUN_INTEROP(python, script, dir)                                     \
+  do {                                                                          \
+    std::string out_;                                                           \
     int rc_ = mq::test::run_interop(python, script, (dir).path.string(), out_); \
-    INFO(script, " output:\n", out_);                                      \
-    REQUIRE(rc_ == 0);                                                     \
+    INFO(script, " output:\n", out_);                                           \
+    REQUIRE(rc_ == 0);                                                          \
   } while (0)

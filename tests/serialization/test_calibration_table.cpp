@@ -22,9 +22,7 @@ fs::path temp_dir() {
   return d;
 }
 
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream(p, std::ios::binary) << text;
-}
+void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
 std::string load_error(const fs::path& p) {
   try {

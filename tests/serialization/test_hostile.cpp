@@ -50,8 +50,7 @@ struct Member {
 /// A member deflated from `data`, declaring `declared` bytes (default: the real size).
 Member deflated(const std::string& name, const std::string& data, int64_t declared = -1) {
   auto b = test::bytes_of(data);
-  return {name, deflate_raw(data), 8, uint32_t(declared < 0 ? int64_t(data.size()) : declared),
-          crc32(b)};
+  return {name, deflate_raw(data), 8, uint32_t(declared < 0 ? int64_t(data.size()) : declared), crc32(b)};
 }
 /// A zip archive written byte by byte, so that its sizes can lie.
 std::vector<std::byte> zip_bytes(const std::vector<Member>& members) {
@@ -96,13 +95,9 @@ void check_message(const std::string& msg, const std::string& path) {
     longest = std::max(longest, digits);
     bool ok = c >= 0x20 && c != 0x7f;
     if (c >= 0x80) {  // a valid UTF-8 sequence
-      size_t n = c >= 0xc2 && c <= 0xdf   ? 2
-                 : c >= 0xe0 && c <= 0xef ? 3
-                 : c >= 0xf0 && c <= 0xf4 ? 4
-                                          : 0;
+      size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
       ok = n > 0 && i + n <= msg.size();
-      for (size_t k = 1; ok && k < n; ++k)
-        ok = (static_cast<unsigned char>(msg[i + k]) & 0xc0) == 0x80;
+      for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(msg[i + k]) & 0xc0) == 0x80;
       if (ok) i += n - 1;
     }
     CHECK_MESSAGE(ok, "unprintable byte ", int(c), " at ", i, " in: ", msg);
@@ -130,10 +125,9 @@ size_t sweep(const std::string& path, const std::vector<std::byte>& good, Load l
       FAIL("not an mq::Error (", what, "): ", e.what());
     }
   };
-  for (size_t cut : {size_t(0), size_t(1), size_t(4), size_t(8), size_t(12), size_t(16), size_t(24),
-                     n / 8, n / 4, n / 3, n / 2, 2 * n / 3, 3 * n / 4, n - 8, n - 1})
-    if (cut < n)
-      attempt({good.begin(), good.begin() + long(cut)}, "truncated at " + std::to_string(cut));
+  for (size_t cut : {size_t(0), size_t(1), size_t(4), size_t(8), size_t(12), size_t(16), size_t(24), n / 8, n / 4,
+                     n / 3, n / 2, 2 * n / 3, 3 * n / 4, n - 8, n - 1})
+    if (cut < n) attempt({good.begin(), good.begin() + long(cut)}, "truncated at " + std::to_string(cut));
   for (size_t i = 0; i < 128; ++i) {
     size_t pos = i < 32 ? i : (i * n) / 128 + i % 7;
     if (pos >= n) continue;
@@ -170,16 +164,13 @@ CalibrationTable sample_table() {
 TEST_CASE("hostile zip: declared sizes are bounded by the bytes present") {
   test::TempDir dir;
   // A 4 GB claim from a few compressed bytes fails before anything is allocated.
-  test::write_bytes(dir / "bomb.pt",
-                    zip_bytes({deflated("archive/data.pkl", "\x80\x02}.", 0xF0000000u)}));
-  test::expect_error<FormatError>(
-      [&] { load_torch_state_dict(dir / "bomb.pt"); },
-      {dir / "bomb.pt", "archive/data.pkl", "declares 4026531840 bytes"});
+  test::write_bytes(dir / "bomb.pt", zip_bytes({deflated("archive/data.pkl", "\x80\x02}.", 0xF0000000u)}));
+  test::expect_error<FormatError>([&] { load_torch_state_dict(dir / "bomb.pt"); },
+                                  {dir / "bomb.pt", "archive/data.pkl", "declares 4026531840 bytes"});
   // The same through .npz (the member's npy header could then claim anything).
   std::string header_only = npy_of(Tensor(DType::f32, {2})).substr(0, 64);
   test::write_bytes(dir / "bomb.npz", zip_bytes({deflated("x.npy", header_only, 0xA0000000u)}));
-  test::expect_error<FormatError>([&] { load_npz(dir / "bomb.npz"); },
-                                  {dir / "bomb.npz", "x.npy", "declares"});
+  test::expect_error<FormatError>([&] { load_npz(dir / "bomb.npz"); }, {dir / "bomb.npz", "x.npy", "declares"});
   // Claims within the deflate ratio that the stream does not honour.
   std::string data(100000, 'a');
   for (size_t i = 0; i < data.size(); i += 7) data[i] = char('a' + i % 13);
@@ -199,8 +190,8 @@ TEST_CASE("hostile zip: declared sizes are bounded by the bytes present") {
   // Honest members, including one near deflate's maximum ratio, still load.
   Tensor zeros(DType::f32, {1 << 20});
   Tensor x = Tensor::from_vector<float>({3}, {1.f, 2.f, 3.f});
-  test::write_bytes(dir / "ok.npz", zip_bytes({deflated("zeros.npy", npy_of(zeros)),
-                                               deflated("x.npy", npy_of(x))}));
+  test::write_bytes(dir / "ok.npz",
+                    zip_bytes({deflated("zeros.npy", npy_of(zeros)), deflated("x.npy", npy_of(x))}));
   auto npz = load_npz(dir / "ok.npz");
   CHECK(npz.at("zeros") == zeros);
   CHECK(npz.at("x") == x);
@@ -257,9 +248,8 @@ TEST_CASE("hostile torch: tensors cannot outgrow the bytes stored") {
   auto tensor = [&](const std::string& size, const std::string& stride, uint32_t storage_numel) {
     std::string n = "J";
     put<uint32_t>(n, storage_numel);
-    return "ctorch._utils\n_rebuild_tensor_v2\n((" + bu("storage") + "ctorch\nFloatStorage\n" +
-           bu("0") + bu("cpu") + n + std::string("tQK\x00", 4) + size + stride + "\x89" +
-           "ccollections\nOrderedDict\n)RtR";
+    return "ctorch._utils\n_rebuild_tensor_v2\n((" + bu("storage") + "ctorch\nFloatStorage\n" + bu("0") +
+           bu("cpu") + n + std::string("tQK\x00", 4) + size + stride + "\x89" + "ccollections\nOrderedDict\n)RtR";
   };
   auto archive = [&](const std::string& pkl, uint32_t storage_numel, const std::string& name) {
     BufferSink s;
@@ -280,38 +270,31 @@ TEST_CASE("hostile torch: tensors cannot outgrow the bytes stored") {
   // One 64 KiB tensor shared by 200 keys (memo references) would copy 12.8 MB.
   std::string n16k = "M";
   put<uint16_t>(n16k, 16384);
-  pkl = P2 + "ccollections\nOrderedDict\n)R(" + bu("w0") +
-        tensor(n16k + "\x85", "K\x01\x85", 16384) + "q\x01";
+  pkl = P2 + "ccollections\nOrderedDict\n)R(" + bu("w0") + tensor(n16k + "\x85", "K\x01\x85", 16384) + "q\x01";
   for (int i = 1; i < 200; ++i) pkl += bu("w" + std::to_string(i)) + "h\x01";
   pkl += "u.";
   test::expect_error<FormatError>([&] { load_torch_state_dict(archive(pkl, 16384, "shared.pt")); },
                                   {dir / "shared.pt", "times the archive"});
   // A few shared references (tied weights) are fine.
-  pkl = P2 + "ccollections\nOrderedDict\n)R(" + bu("w0") +
-        tensor(n16k + "\x85", "K\x01\x85", 16384) + "q\x01" + bu("w1") + "h\x01u.";
+  pkl = P2 + "ccollections\nOrderedDict\n)R(" + bu("w0") + tensor(n16k + "\x85", "K\x01\x85", 16384) + "q\x01" +
+        bu("w1") + "h\x01u.";
   CHECK(load_torch_state_dict(archive(pkl, 16384, "tied.pt")).tensors.size() == 2);
 }
 
 TEST_CASE("hostile files: FIFOs are refused, never waited on") {
   test::TempDir dir;
-  for (const char* name :
-       {"f.npy", "f.npz", "f.mqm", "f.pt", "f.safetensors", "f.json", "f.onnx"}) {
+  for (const char* name : {"f.npy", "f.npz", "f.mqm", "f.pt", "f.safetensors", "f.json", "f.onnx"}) {
     std::string path = dir / name;
     REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
     auto not_regular = [&](auto load) {
       test::expect_error<IoError>([&] { load(path); }, {path, "not a regular file"});
     };
     std::string ext = file_extension(path);
-    if (ext == ".npy")
-      not_regular([](const std::string& p) { load_npy(p); });
-    else if (ext == ".npz")
-      not_regular([](const std::string& p) { load_npz(p); });
-    else if (ext == ".json")
-      not_regular([](const std::string& p) { load_calibration_table(p); });
-    else if (ext == ".onnx")
-      not_regular([](const std::string& p) { onnx::import_model(p); });
-    else
-      not_regular([](const std::string& p) { load_graph(p); });
+    if (ext == ".npy") not_regular([](const std::string& p) { load_npy(p); });
+    else if (ext == ".npz") not_regular([](const std::string& p) { load_npz(p); });
+    else if (ext == ".json") not_regular([](const std::string& p) { load_calibration_table(p); });
+    else if (ext == ".onnx") not_regular([](const std::string& p) { onnx::import_model(p); });
+    else not_regular([](const std::string& p) { load_graph(p); });
   }
 }
 
@@ -328,8 +311,7 @@ TEST_CASE("mqm: the data section's CRC-32 catches flipped bits") {
   auto bad = good;
   bad[data_start + 1] ^= std::byte(0x10);  // inside the first tensor
   test::write_bytes(dir / "flip.mqm", bad);
-  test::expect_error<FormatError>([&] { load_graph(dir / "flip.mqm"); },
-                                  {dir / "flip.mqm", "CRC-32 mismatch"});
+  test::expect_error<FormatError>([&] { load_graph(dir / "flip.mqm"); }, {dir / "flip.mqm", "CRC-32 mismatch"});
   // The opt-out.
   ::setenv("MONOQUANT_MQM_CHECKSUM", "0", 1);
   CHECK_NOTHROW(load_graph(dir / "flip.mqm"));
@@ -363,28 +345,20 @@ TEST_CASE("corrupted files of every format are rejected with printable messages 
   }
   save_npy(dir / "good.npy", Tensor::from_vector<float>({2, 3}, {1, 2, 3, 4, 5, 6}));
   sweep(dir / "bad.npy", read_file(dir / "good.npy"), [](const std::string& p) { load_npy(p); });
-  save_npz(dir / "good.npz",
-           {{"a", Tensor::from_vector<int64_t>({3}, {1, 2, 3})}, {"b", Tensor(DType::u8, {5})}});
+  save_npz(dir / "good.npz", {{"a", Tensor::from_vector<int64_t>({3}, {1, 2, 3})}, {"b", Tensor(DType::u8, {5})}});
   sweep(dir / "bad.npz", read_file(dir / "good.npz"), [](const std::string& p) { load_npz(p); });
-  test::write_bytes(dir / "good_deflated.npz",
-                    zip_bytes({deflated("x.npy", npy_of(Tensor(DType::f32, {64})))}));
-  sweep(dir / "bad_deflated.npz", read_file(dir / "good_deflated.npz"),
-        [](const std::string& p) { load_npz(p); });
+  test::write_bytes(dir / "good_deflated.npz", zip_bytes({deflated("x.npy", npy_of(Tensor(DType::f32, {64})))}));
+  sweep(dir / "bad_deflated.npz", read_file(dir / "good_deflated.npz"), [](const std::string& p) { load_npz(p); });
   save_calibration_table(sample_table(), dir / "good.json");
-  sweep(dir / "bad.json", read_file(dir / "good.json"),
-        [](const std::string& p) { load_calibration_table(p); });
+  sweep(dir / "bad.json", read_file(dir / "good.json"), [](const std::string& p) { load_calibration_table(p); });
   // An ONNX TensorProto: dims [2, 3], FLOAT, name "t", 24 bytes of raw_data.
-  std::string pb =
-      std::string("\x08\x02\x08\x03\x10\x01\x42\x01t\x4a\x18", 11) + std::string(24, '\x01');
+  std::string pb = std::string("\x08\x02\x08\x03\x10\x01\x42\x01t\x4a\x18", 11) + std::string(24, '\x01');
   test::write_bytes(dir / "good.pb", test::bytes_of(pb));
   REQUIRE(load_onnx_tensor(dir / "good.pb").dims() == std::vector<int64_t>{2, 3});
-  sweep(dir / "bad.pb", read_file(dir / "good.pb"),
-        [](const std::string& p) { load_onnx_tensor(p); });
-  sweep(dir / "bad2.pb", read_file(dir / "good.pb"),
-        [](const std::string& p) { onnx::read_tensor_file(p); });
+  sweep(dir / "bad.pb", read_file(dir / "good.pb"), [](const std::string& p) { load_onnx_tensor(p); });
+  sweep(dir / "bad2.pb", read_file(dir / "good.pb"), [](const std::string& p) { onnx::read_tensor_file(p); });
   export_onnx(test::make_float_mlp(), dir / "good.onnx");
-  sweep(dir / "bad.onnx", read_file(dir / "good.onnx"),
-        [](const std::string& p) { onnx::import_model(p); });
+  sweep(dir / "bad.onnx", read_file(dir / "good.onnx"), [](const std::string& p) { onnx::import_model(p); });
 }
 
 TEST_CASE("names echoed from a file are escaped and cut") {
@@ -413,9 +387,8 @@ TEST_CASE("numbers from a file are not echoed at full length") {
   std::string huge = "1" + std::string(308, '0');  // 1e308 written out
   // A calibration table whose number overflows a double: nlohmann's out_of_range, not an
   // internal error.
-  test::write_bytes(dir / "cal.json",
-                    test::bytes_of("{\"format\": \"monoquant-calibration\", \"version\": 1" + huge +
-                                   "0, \"values\": {}}"));
+  test::write_bytes(dir / "cal.json", test::bytes_of("{\"format\": \"monoquant-calibration\", \"version\": 1" +
+                                                     huge + "0, \"values\": {}}"));
   try {
     load_calibration_table(dir / "cal.json");
     FAIL("loaded");
@@ -423,8 +396,7 @@ TEST_CASE("numbers from a file are not echoed at full length") {
     check_message(e.what(), dir / "cal.json");
   }
   // A safetensors header with a 309-digit shape entry.
-  std::string header =
-      "{\"w\": {\"dtype\": \"F32\", \"shape\": [" + huge + "], \"data_offsets\": [0, 4]}}";
+  std::string header = "{\"w\": {\"dtype\": \"F32\", \"shape\": [" + huge + "], \"data_offsets\": [0, 4]}}";
   std::string file(8, '\0');
   uint64_t n = header.size();
   std::memcpy(file.data(), &n, 8);

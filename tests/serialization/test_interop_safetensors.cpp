@@ -14,7 +14,8 @@ TEST_CASE("interop: numpy and safetensors read our files, we read theirs") {
   Tensor i64 = Tensor::from_vector<int64_t>({4}, {1, -2, 1LL << 40, 0});
   Tensor u8 = Tensor::from_vector<uint8_t>({2, 2, 1}, {0, 255, 7, 128});
   Tensor bl = Tensor::from_vector<bool>({3}, {true, false, true});
-  for (auto& [n, t] : std::vector<std::pair<std::string, Tensor>>{{"f32", f32}, {"i64", i64}, {"u8", u8}, {"bool", bl}}) {
+  for (auto& [n, t] :
+       std::vector<std::pair<std::string, Tensor>>{{"f32", f32}, {"i64", i64}, {"u8", u8}, {"bool", bl}}) {
     save_npy(dir / ("mq_" + n + ".npy"), t);
     test::expect_npy(dir, n, t);
   }

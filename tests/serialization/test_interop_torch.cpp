@@ -30,8 +30,10 @@ TEST_CASE("interop: torch.load reads our .pt files, we read torch.save files") {
   std::vector<std::pair<std::string, Tensor>> ts;
   std::vector<uint8_t> u8v(24);
   for (size_t i = 0; i < u8v.size(); ++i) u8v[i] = uint8_t(i * 11);
-  ts.emplace_back("q_u8", quantized(Tensor::from_vector<uint8_t>({2, 3, 2, 2}, u8v), {{0.02f}, {128}, {}, DType::u8}));
-  ts.emplace_back("q_i8", quantized(Tensor::from_vector<int8_t>({4}, {-128, -1, 0, 127}), {{0.5f}, {-3}, {}, DType::i8}));
+  ts.emplace_back("q_u8",
+                  quantized(Tensor::from_vector<uint8_t>({2, 3, 2, 2}, u8v), {{0.02f}, {128}, {}, DType::u8}));
+  ts.emplace_back("q_i8",
+                  quantized(Tensor::from_vector<int8_t>({4}, {-128, -1, 0, 127}), {{0.5f}, {-3}, {}, DType::i8}));
   ts.emplace_back("q_i8_axis1", quantized(Tensor::from_vector<int8_t>({2, 2}, {1, 2, 3, 4}),
                                           {{0.5f, 0.25f}, {0, 1}, int64_t(1), DType::i8}));
   ts.emplace_back("f64", Tensor::from_vector<double>({2, 2}, {1.5, -2.5, 1e300, 0}));

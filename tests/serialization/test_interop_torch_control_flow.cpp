@@ -37,9 +37,7 @@ TEST_CASE("interop: a torch.jit.script model with a data-dependent If runs and q
   MQ_REQUIRE_INTEROP_PYTHON(python);
   test::TempDir dir;
   MQ_RUN_INTEROP(python, "make_torch_if.py", dir);
-  auto npy = [&](const std::string& name) {
-    return serialization::load_npy(dir / ("data/" + name + ".npy"));
-  };
+  auto npy = [&](const std::string& name) { return serialization::load_npy(dir / ("data/" + name + ".npy")); };
 
   Graph g = load_model(dir / "model.onnx");
   REQUIRE(count_ops(g, OpKind::If) == 1);
@@ -72,8 +70,7 @@ TEST_CASE("interop: a torch.jit.script model with a data-dependent If runs and q
     Tensor want = npy(std::string("y_") + b);
     Tensor y = qs.run({{"x", npy(std::string("x_") + b)}}).at("y");
     double scale = 0;
-    for (int64_t i = 0; i < want.numel(); ++i)
-      scale = std::max(scale, double(std::fabs(want.data<float>()[i])));
+    for (int64_t i = 0; i < want.numel(); ++i) scale = std::max(scale, double(std::fabs(want.data<float>()[i])));
     CHECK(max_abs_diff(y, want) < 0.05 * scale + 1e-3);
     test::expect_npy(dir, std::string("y_int8_") + b, y);
   }

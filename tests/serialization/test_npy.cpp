@@ -89,9 +89,10 @@ TEST_CASE("npy: bad inputs fail with clear errors") {
       {"npy header"});
   test::expect_error<FormatError>(
       [&] {
-        parse(with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (281474976710655, "
-                          "281474976710655, 281474976710655), }",
-                          8));
+        parse(
+            with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (281474976710655, "
+                        "281474976710655, 281474976710655), }",
+                        8));
       },
       {"overflow"});
   test::expect_error<FormatError>([&] { parse(with_header("{'descr': '<f4'}", 0)); }, {"required"});

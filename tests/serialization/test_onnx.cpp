@@ -76,7 +76,8 @@ TEST_CASE("interop: onnxruntime runs our QDQ exports; we read onnx TensorProtos"
   test::expect_npy(dir, "x3", Tensor::from_vector<float>({2, 3, 4}, x3));
   {
     Graph g3;
-    Value* x = g3.add_input("x", {DType::f32, Shape(std::vector<Dim>{Dim::sym("batch"), Dim(3), Dim(4)}), std::nullopt});
+    Value* x =
+        g3.add_input("x", {DType::f32, Shape(std::vector<Dim>{Dim::sym("batch"), Dim(3), Dim(4)}), std::nullopt});
     Value* w = g3.add_constant("fc.weight", *f.find_value("fc.weight")->constant());
     Value* bb = g3.add_constant("fc.bias", *f.find_value("fc.bias")->constant());
     Node* lin = g3.add_node(OpKind::Linear, {"fc", {x, w, bb}, {}, 1, {"y"}});
@@ -95,7 +96,8 @@ TEST_CASE("interop: onnxruntime runs our QDQ exports; we read onnx TensorProtos"
 
   for (const char* k : {"f32", "i8", "i64", "bool"}) {
     INFO(k);
-    CHECK(load_onnx_tensor(dir / (std::string("pb/") + k + ".pb")) == load_npy(dir / (std::string("pb/") + k + ".npy")));
+    CHECK(load_onnx_tensor(dir / (std::string("pb/") + k + ".pb")) ==
+          load_npy(dir / (std::string("pb/") + k + ".npy")));
   }
   CHECK(load_onnx_tensor(dir / "pb/typed.pb").to_float() == std::vector<float>{1.5f, -2.5f});
 }

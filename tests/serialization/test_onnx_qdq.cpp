@@ -43,8 +43,9 @@ Graph make_cnn(std::mt19937& rng) {
   Attributes ca;
   ca.set("pads", std::vector<int64_t>{1, 1, 1, 1});
   ca.set("strides", std::vector<int64_t>{1, 1});
-  Node* conv = g.add_node(OpKind::Conv2d, {"conv", {x, weight(g, "conv.w", {4, 1, 3, 3}, rng, 0.5f),
-                                                   weight(g, "conv.b", {4}, rng, 0.1f)}, ca});
+  Node* conv = g.add_node(
+      OpKind::Conv2d,
+      {"conv", {x, weight(g, "conv.w", {4, 1, 3, 3}, rng, 0.5f), weight(g, "conv.b", {4}, rng, 0.1f)}, ca});
   Node* r1 = g.add_node(OpKind::Relu, {"relu1", {conv->output(0)}});
   Attributes pa;
   pa.set("kernel_shape", std::vector<int64_t>{2, 2});
@@ -53,11 +54,17 @@ Graph make_cnn(std::mt19937& rng) {
   Attributes fa;
   fa.set("axis", int64_t(1));
   Node* flat = g.add_node(OpKind::Flatten, {"flat", {pool->output(0)}, fa});
-  Node* fc1 = g.add_node(OpKind::Linear, {"fc1", {flat->output(0), weight(g, "fc1.w", {16, 64}, rng, 0.2f),
-                                                 weight(g, "fc1.b", {16}, rng, 0.1f)}});
+  Node* fc1 = g.add_node(
+      OpKind::Linear,
+      {"fc1", {flat->output(0), weight(g, "fc1.w", {16, 64}, rng, 0.2f), weight(g, "fc1.b", {16}, rng, 0.1f)}});
   Node* r2 = g.add_node(OpKind::Relu, {"relu2", {fc1->output(0)}});
-  Node* fc2 = g.add_node(OpKind::Linear, {"fc2", {r2->output(0), weight(g, "fc2.w", {10, 16}, rng, 0.4f),
-                                                 weight(g, "fc2.b", {10}, rng, 0.1f)}, {}, 1, {"y"}});
+  Node* fc2 =
+      g.add_node(OpKind::Linear,
+                 {"fc2",
+                  {r2->output(0), weight(g, "fc2.w", {10, 16}, rng, 0.4f), weight(g, "fc2.b", {10}, rng, 0.1f)},
+                  {},
+                  1,
+                  {"y"}});
   g.add_output(fc2->output(0));
   return g;
 }
@@ -67,13 +74,13 @@ Graph make_linear(std::mt19937& rng) {
   Graph g;
   g.name = "linear";
   Value* x = g.add_input("x", {DType::f32, Shape{2, 5, 12}, std::nullopt});
-  Node* fc1 = g.add_node(OpKind::Linear, {"fc1", {x, weight(g, "fc1.w", {8, 12}, rng, 0.4f),
-                                                 weight(g, "fc1.b", {8}, rng, 0.2f)}});
+  Node* fc1 = g.add_node(OpKind::Linear,
+                         {"fc1", {x, weight(g, "fc1.w", {8, 12}, rng, 0.4f), weight(g, "fc1.b", {8}, rng, 0.2f)}});
   Value* lo = g.add_constant("clip.min", Tensor::scalar<float>(0.f));
   Value* hi = g.add_constant("clip.max", Tensor::scalar<float>(1.5f));
   Node* clip = g.add_node(OpKind::Clip, {"clip", {fc1->output(0), lo, hi}});
-  Node* fc2 = g.add_node(OpKind::Linear, {"fc2", {clip->output(0), weight(g, "fc2.w", {4, 8}, rng, 0.5f), nullptr},
-                                          {}, 1, {"y"}});
+  Node* fc2 = g.add_node(OpKind::Linear,
+                         {"fc2", {clip->output(0), weight(g, "fc2.w", {4, 8}, rng, 0.5f), nullptr}, {}, 1, {"y"}});
   g.add_output(fc2->output(0));
   return g;
 }
@@ -87,11 +94,13 @@ Graph make_lstm(std::mt19937& rng, const std::string& direction) {
   Attributes a;
   a.set("hidden_size", H);
   a.set("direction", direction);
-  Node* l = g.add_node(OpKind::LSTM, {"lstm",
-                                      {x, weight(g, "lstm.W", {D, 4 * H, 5}, rng, 0.5f),
-                                       weight(g, "lstm.R", {D, 4 * H, H}, rng, 0.5f),
-                                       weight(g, "lstm.B", {D, 8 * H}, rng, 0.2f)},
-                                      a, 2, {"Y", "Y_h"}});
+  Node* l = g.add_node(
+      OpKind::LSTM, {"lstm",
+                     {x, weight(g, "lstm.W", {D, 4 * H, 5}, rng, 0.5f),
+                      weight(g, "lstm.R", {D, 4 * H, H}, rng, 0.5f), weight(g, "lstm.B", {D, 8 * H}, rng, 0.2f)},
+                     a,
+                     2,
+                     {"Y", "Y_h"}});
   g.add_output(l->output(0));
   g.add_output(l->output(1));
   return g;
@@ -121,7 +130,8 @@ struct Cases {
     save_model(q, dir / (name + ".onnx"));
     Session s(q);
     TensorMap out = s.run(inputs);
-    nlohmann::json c = {{"name", name}, {"inputs", nlohmann::json::object()}, {"outputs", nlohmann::json::array()}};
+    nlohmann::json c = {
+        {"name", name}, {"inputs", nlohmann::json::object()}, {"outputs", nlohmann::json::array()}};
     for (auto& [k, t] : inputs) {
       test::expect_npy(dir, name + ".in." + k, t);
       c["inputs"][k] = name + ".in." + k;

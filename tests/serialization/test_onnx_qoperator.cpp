@@ -11,7 +11,9 @@
 
 using namespace mq;
 
-TEST_CASE("interop: QOperator models (QLinearConv, QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/GlobalAveragePool, QGemm, dynamic MatMuls) match ONNX Runtime") {
+TEST_CASE(
+    "interop: QOperator models (QLinearConv, QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/GlobalAveragePool, QGemm, "
+    "dynamic MatMuls) match ONNX Runtime") {
   MQ_REQUIRE_INTEROP_PYTHON(python);
   test::TempDir dir;
   MQ_RUN_INTEROP(python, "make_ort_qoperator.py", dir);

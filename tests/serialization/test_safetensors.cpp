@@ -24,8 +24,8 @@ TEST_CASE("safetensors: round trip of every dtype, empty and rank-0 tensors") {
   test::TempDir dir;
   std::map<std::string, Tensor> m;
   int k = 0;
-  for (DType dt : {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i8, DType::u8, DType::i16,
-                   DType::u16, DType::i32, DType::u32, DType::i64, DType::u64, DType::boolean}) {
+  for (DType dt : {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i8, DType::u8, DType::i16, DType::u16,
+                   DType::i32, DType::u32, DType::i64, DType::u64, DType::boolean}) {
     Tensor t(dt, {2, 3});
     auto* p = static_cast<uint8_t*>(t.raw());
     for (size_t i = 0; i < t.nbytes(); ++i) p[i] = dt == DType::boolean ? uint8_t(i & 1) : uint8_t(i * 7 + k);
@@ -84,7 +84,8 @@ TEST_CASE("safetensors: every validation rule gives a clear error") {
       [&] { parse(make_file(R"({"a":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}})", 1)); },
       {"tensor 'a'", "F8_E4M3"});
   // valid edge cases
-  CHECK(parse(make_file(R"(  {"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})", 4)).tensors.at("a").rank() == 0);
+  CHECK(parse(make_file(R"(  {"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}})", 4)).tensors.at("a").rank() ==
+        0);
   CHECK(parse(make_file(R"({})", 0)).tensors.empty());
 }
 
@@ -182,7 +183,8 @@ TEST_CASE("graph description: corrupted JSON is a clear error") {
   };
   test::expect_error<UnsupportedError>([&] { graph_from_json(replace(j, "\"Relu\"", "\"Nope\""), src, "f"); },
                                        {"node 'act'", "unknown op 'Nope'"});
-  test::expect_error<FormatError>([&] { graph_from_json(replace(j, "\"inputs\":[\"h\"]", "\"inputs\":[\"zz\"]"), src, "f"); },
-                                  {"node 'act'", "undefined value 'zz'"});
+  test::expect_error<FormatError>(
+      [&] { graph_from_json(replace(j, "\"inputs\":[\"h\"]", "\"inputs\":[\"zz\"]"), src, "f"); },
+      {"node 'act'", "undefined value 'zz'"});
   test::expect_error<FormatError>([&] { graph_from_json("{}", src, "f"); }, {"f: graph description", "format"});
 }

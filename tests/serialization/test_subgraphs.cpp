@@ -32,12 +32,9 @@ TEST_CASE("subgraphs survive .mqm, .safetensors and .pt round trips, and the loa
     CHECK(nested.find_node("inner_neg") != nullptr);
     Session s(h, {.threads = 1});
     for (bool c : {true, false}) {
-      Tensor y =
-          s.run({{"x", Tensor::from_vector<float>({2, 4}, x)}, {"c", Tensor::scalar<bool>(c)}})
-              .at("y");
+      Tensor y = s.run({{"x", Tensor::from_vector<float>({2, 4}, x)}, {"c", Tensor::scalar<bool>(c)}}).at("y");
       auto want = test::if_graph_reference(x, c);
-      for (size_t i = 0; i < want.size(); ++i)
-        CHECK(y.data<float>()[i] == doctest::Approx(want[i]).epsilon(1e-6));
+      for (size_t i = 0; i < want.size(); ++i) CHECK(y.data<float>()[i] == doctest::Approx(want[i]).epsilon(1e-6));
     }
     for (Graph (*make)() :
          {+[] { return test::make_loop_graph(); }, +[] { return test::make_scan_graph(true); }}) {
@@ -79,8 +76,7 @@ TEST_CASE("graph descriptions nested deeper than the limit are refused with the 
       a.set("then_branch", inner);
       a.set("else_branch", leaf);
       a.set("outer_inputs", int64_t(1));
-      g->add_output(
-          g->add_node(OpKind::If, {.name = "if", .inputs = {c, c}, .attrs = a})->output(0));
+      g->add_output(g->add_node(OpKind::If, {.name = "if", .inputs = {c, c}, .attrs = a})->output(0));
     }
     inner = g;
   }
@@ -92,8 +88,7 @@ TEST_CASE("graph descriptions nested deeper than the limit are refused with the 
   }
 }
 
-TEST_CASE(
-    "QDQ ONNX export writes subgraphs that read outer values by name; the file imports and runs") {
+TEST_CASE("QDQ ONNX export writes subgraphs that read outer values by name; the file imports and runs") {
   test::TempDir dir;
   const std::vector<float> x = {1, -2, 1.5f, 0.5f, -1, 2, 1, -1.5f};  // inside the calibrated range
   Graph g = test::make_if_graph();
@@ -102,8 +97,7 @@ TEST_CASE(
   for (int i = 0; i < 8; ++i) {
     std::vector<float> v(8);
     for (size_t k = 0; k < v.size(); ++k) v[k] = float((i * 7 + int(k) * 3) % 11) * 0.4f - 2.f;
-    data.push_back(
-        {{"x", Tensor::from_vector<float>({2, 4}, v)}, {"c", Tensor::scalar<bool>(i % 2 == 0)}});
+    data.push_back({{"x", Tensor::from_vector<float>({2, 4}, v)}, {"c", Tensor::scalar<bool>(i % 2 == 0)}});
   }
   TensorListSource src(data);
   Calibration cal = calibrate(g, src);

@@ -101,13 +101,33 @@ TEST_CASE("pickle: restricted reader") {
   CHECK(root->dict[0].second->i == 5);
   test::expect_error<FormatError>([&] { unpickle(P2 + "cos\nsystem\n" + bu("ls") + "\x85R."); },
                                   {"t.pkl", "global 'os.system' is not allowed"});
-  test::expect_error<FormatError>([&] { unpickle("\x80\x02" "cbuiltins\neval\n."); }, {"builtins.eval"});
-  test::expect_error<FormatError>([&] { unpickle("\x80\x02X\xff\xff\xff\x7f" "abc"); }, {"truncated"});
+  test::expect_error<FormatError>(
+      [&] {
+        unpickle(
+            "\x80\x02"
+            "cbuiltins\neval\n.");
+      },
+      {"builtins.eval"});
+  test::expect_error<FormatError>(
+      [&] {
+        unpickle(
+            "\x80\x02X\xff\xff\xff\x7f"
+            "abc");
+      },
+      {"truncated"});
   test::expect_error<FormatError>([&] { unpickle("\x80\x02u."); }, {"no MARK"});
-  test::expect_error<FormatError>([&] { unpickle("\x80\x02" "a."); }, {"stack underflow"});
+  test::expect_error<FormatError>(
+      [&] {
+        unpickle(
+            "\x80\x02"
+            "a.");
+      },
+      {"stack underflow"});
   test::expect_error<FormatError>([&] { unpickle("\x80\x02h\x07."); }, {"memo index 7"});
   test::expect_error<FormatError>([&] { unpickle(std::string("\x80\x02\x93.", 4)); }, {"not allowed"});
-  test::expect_error<FormatError>([&] { unpickle(P2 + "]q" + std::string(1, '\0') + "h" + std::string(1, '\0') + "a."); }, {"reference cycle"});
+  test::expect_error<FormatError>(
+      [&] { unpickle(P2 + "]q" + std::string(1, '\0') + "h" + std::string(1, '\0') + "a."); },
+      {"reference cycle"});
   test::expect_error<FormatError>([&] { unpickle("\x80\x02K\x01K\x02."); }, {"STOP with 2"});
   test::expect_error<FormatError>([&] { unpickle("\x80\x02K\x01"); }, {"truncated"});
   // deeply nested tuples are rejected (serialization/limits.h), and freed without recursion
@@ -159,15 +179,21 @@ TEST_CASE("torch: malicious archives are rejected clearly") {
   };
   std::string k4 = "K\x04", k0 = std::string("K\x00", 2);
   // well formed: 4 floats, [2,2] stride (2,1)
-  auto ok = load_torch_state_dict(archive(tensor_pkl(k4, k0, "K\x02K\x02\x86", "K\x02K\x01\x86"), std::string(16, '\0')));
+  auto ok = load_torch_state_dict(
+      archive(tensor_pkl(k4, k0, "K\x02K\x02\x86", "K\x02K\x01\x86"), std::string(16, '\0')));
   CHECK(ok.tensors.at(0).second.dims() == std::vector<int64_t>{2, 2});
   // strides reaching outside the storage
   test::expect_error<FormatError>(
-      [&] { load_torch_state_dict(archive(tensor_pkl(k4, k0, "K\x02K\x02\x86", "K\x03K\x01\x86"), std::string(16, '\0'))); },
+      [&] {
+        load_torch_state_dict(
+            archive(tensor_pkl(k4, k0, "K\x02K\x02\x86", "K\x03K\x01\x86"), std::string(16, '\0')));
+      },
       {"x.pt", "entry 'w'", "outside its storage"});
   // storage offset past the end
   test::expect_error<FormatError>(
-      [&] { load_torch_state_dict(archive(tensor_pkl(k4, "K\x04", "K\x01\x85", "K\x01\x85"), std::string(16, '\0'))); },
+      [&] {
+        load_torch_state_dict(archive(tensor_pkl(k4, "K\x04", "K\x01\x85", "K\x01\x85"), std::string(16, '\0')));
+      },
       {"outside its storage"});
   // storage record smaller than numel × element size
   test::expect_error<FormatError>(
@@ -176,12 +202,19 @@ TEST_CASE("torch: malicious archives are rejected clearly") {
   // unknown storage type (not an allowed global)
   test::expect_error<FormatError>(
       [&] {
-        load_torch_state_dict(archive(tensor_pkl(k4, k0, "K\x04\x85", "K\x01\x85", "UntypedStorage"), std::string(16, '\0')));
+        load_torch_state_dict(
+            archive(tensor_pkl(k4, k0, "K\x04\x85", "K\x01\x85", "UntypedStorage"), std::string(16, '\0')));
       },
       {"torch.UntypedStorage", "not allowed"});
   // unknown global
   test::expect_error<FormatError>(
-      [&] { load_torch_state_dict(archive("\x80\x02" "cposix\nsystem\n)R.", "")); }, {"posix.system", "not allowed"});
+      [&] {
+        load_torch_state_dict(
+            archive("\x80\x02"
+                    "cposix\nsystem\n)R.",
+                    ""));
+      },
+      {"posix.system", "not allowed"});
   // missing storage record
   {
     auto b = zip_of({{"archive/data.pkl", tensor_pkl(k4, k0, "K\x04\x85", "K\x01\x85")}});

@@ -258,9 +258,9 @@ TEST_CASE("cli: quantize mnist8 to every format, compare with labels") {
   TempDir tmp;
   const std::string sets = kShared + "/models/mnist8/test_data_set_";
   // calibrate on the three ONNX test data sets (too few to hold samples back: said so)
-  auto r = run_cli("quantize " + q(kMnist8) + " --calib " + q(sets + "0") + " --calib " + q(sets + "1") +
-                   " --calib " + q(sets + "2") + " -o " + q(tmp / "m.mqm") + " --report " + q(tmp / "m.json") +
-                   " --on-failure warn");
+  auto r =
+      run_cli("quantize " + q(kMnist8) + " --calib " + q(sets + "0") + " --calib " + q(sets + "1") + " --calib " +
+              q(sets + "2") + " -o " + q(tmp / "m.mqm") + " --report " + q(tmp / "m.json") + " --on-failure warn");
   INFO(r.err);
   REQUIRE(r.code == 0);
   CHECK(r.err.find("validating on") != std::string::npos);  // the overlap is reported
@@ -379,7 +379,8 @@ TEST_CASE("cli: quantize a weight-heavy MLP (gtzan_mlp), static and dynamic") {
 
   // calibrate once, quantize twice
   r = run_cli("quantize " + q(kGtzan) + " --calib " + q(tmp / "calib.npy") + " -o " + q(tmp / "a.mqm") +
-              " --save-calibration " + q(tmp / "cal.json") + " --on-failure ignore --layers linear --exclude '*3*'");
+              " --save-calibration " + q(tmp / "cal.json") +
+              " --on-failure ignore --layers linear --exclude '*3*'");
   INFO(r.err);
   REQUIRE(r.code == 0);
   REQUIRE(fs::exists(tmp / "cal.json"));
@@ -409,8 +410,8 @@ TEST_CASE("cli: example models (cnn, mlp, lstm) quantize and compare on the test
                         Case{"lstm.onnx", "calib_sequences.npy", "lstm.int8.pt"}}) {
     CAPTURE(c.model);
     if (!have(models + c.model)) continue;
-    auto r = run_cli("quantize " + q(models + c.model) + " --calib " + q(data + c.calib) + " -o " + q(tmp / c.out) +
-                     " --report " + q(tmp / "r.json") + " --max-samples 256");
+    auto r = run_cli("quantize " + q(models + c.model) + " --calib " + q(data + c.calib) + " -o " +
+                     q(tmp / c.out) + " --report " + q(tmp / "r.json") + " --max-samples 256");
     INFO(r.err);
     REQUIRE(r.code == 0);
     CHECK(r.out.find("SQNR") != std::string::npos);
@@ -481,7 +482,8 @@ TEST_CASE("cli: quantize error paths leave no output file") {
   SUBCASE("output equal to the input") {
     fs::copy_file(kMnist8, tmp / "model.onnx");
     auto before = fs::file_size(tmp / "model.onnx");
-    auto r = run_cli("quantize " + q(tmp / "model.onnx") + " --calib " + q(calib) + " -o " + q(tmp / "model.onnx"));
+    auto r =
+        run_cli("quantize " + q(tmp / "model.onnx") + " --calib " + q(calib) + " -o " + q(tmp / "model.onnx"));
     CHECK(r.code == 2);
     check_error_line(r);
     CHECK(r.err.find("overwrite") != std::string::npos);
@@ -507,8 +509,8 @@ TEST_CASE("cli: quantize error paths leave no output file") {
   SUBCASE("validation failure: exit 1, no output, one 'validation failed' prefix") {
     for (const char* mode : {"static", "dynamic"}) {
       CAPTURE(mode);
-      auto r = run_cli("quantize " + q(kMnist8) + " --calib " + q(calib) + " -o " + q(tmp / "x.mqm") +
-                       " --mode " + mode + " --fail-below 200 --report " + q(tmp / "r.json"));
+      auto r = run_cli("quantize " + q(kMnist8) + " --calib " + q(calib) + " -o " + q(tmp / "x.mqm") + " --mode " +
+                       mode + " --fail-below 200 --report " + q(tmp / "r.json"));
       CHECK(r.code == 1);
       check_error_line(r);
       CHECK(r.err.find("validation failed") != std::string::npos);
@@ -618,16 +620,20 @@ TEST_CASE("cli: quantize a streaming model, its state fed back with --state") {
   mq::Value* x = g.add_input("x", {mq::DType::f32, mq::Shape({mq::Dim::sym("batch"), mq::Dim(8)}), {}});
   mq::Value* h = g.add_input("h", {mq::DType::f32, mq::Shape({mq::Dim(1), mq::Dim(4)}), {}});
   mq::Node* fx = g.add_node(mq::OpKind::Linear, {.name = "fc", .inputs = {x, g.add_constant("w", rnd({4, 8}))}});
-  mq::Node* fh = g.add_node(mq::OpKind::Linear, {.name = "fc_h", .inputs = {h, g.add_constant("wh", rnd({4, 4}))}});
-  mq::Node* y = g.add_node(mq::OpKind::Add, {.name = "sum", .inputs = {fx->output(0), fh->output(0)}, .output_names = {"y"}});
-  mq::Node* hn = g.add_node(mq::OpKind::Tanh, {.name = "next", .inputs = {y->output(0)}, .output_names = {"h_next"}});
+  mq::Node* fh =
+      g.add_node(mq::OpKind::Linear, {.name = "fc_h", .inputs = {h, g.add_constant("wh", rnd({4, 4}))}});
+  mq::Node* y = g.add_node(mq::OpKind::Add,
+                           {.name = "sum", .inputs = {fx->output(0), fh->output(0)}, .output_names = {"y"}});
+  mq::Node* hn =
+      g.add_node(mq::OpKind::Tanh, {.name = "next", .inputs = {y->output(0)}, .output_names = {"h_next"}});
   g.add_output(y->output(0));
   g.add_output(hn->output(0));
   mq::save_model(g, tmp / "cell.mqm");
   mq::serialization::save_npz(tmp / "chunks.npz", {{"x", rnd({40, 8})}});
 
   // without the link the state input has no data: one error naming it
-  auto r = run_cli("quantize " + q(tmp / "cell.mqm") + " --calib " + q(tmp / "chunks.npz") + " -o " + q(tmp / "q.mqm"));
+  auto r =
+      run_cli("quantize " + q(tmp / "cell.mqm") + " --calib " + q(tmp / "chunks.npz") + " -o " + q(tmp / "q.mqm"));
   CHECK(r.code == 3);
   check_error_line(r);
   CHECK(r.err.find("'h'") != std::string::npos);
@@ -659,7 +665,8 @@ TEST_CASE("cli: quantizing a model that is quantized already says so; --requanti
   }
   TempDir tmp;
   const std::string calib = kShared + "/models/mnist8/test_data_set_0";
-  auto r = run_cli("quantize " + q(kMnist8) + " --calib " + q(calib) + " -o " + q(tmp / "m.int8.onnx") + " --quiet --on-failure warn");
+  auto r = run_cli("quantize " + q(kMnist8) + " --calib " + q(calib) + " -o " + q(tmp / "m.int8.onnx") +
+                   " --quiet --on-failure warn");
   INFO(r.err);
   REQUIRE(r.code == 0);
   // the QDQ file runs on the int8 kernels: inspect counts its convolutions as quantized layers

@@ -48,8 +48,8 @@ std::string external_matmul(int64_t in, int64_t out, const std::string& location
 mq::test::CliResult run_limited(const std::string& prefix, const std::string& args) {
   TempDir tmp;
   std::string out = tmp / "stdout", err = tmp / "stderr";
-  std::string cmd = "bash -c " + q(prefix + "; exec timeout 60 " + q(mq::test::monoquant_path()) +
-                                   " " + args + " >" + q(out) + " 2>" + q(err) + " </dev/null");
+  std::string cmd = "bash -c " + q(prefix + "; exec timeout 60 " + q(mq::test::monoquant_path()) + " " + args +
+                                   " >" + q(out) + " 2>" + q(err) + " </dev/null");
   int status = std::system(cmd.c_str());
   mq::test::CliResult r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

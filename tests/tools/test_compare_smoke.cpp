@@ -56,5 +56,6 @@ TEST_CASE("compare.sh --smoke writes a JSON with monoquant and ONNX Runtime numb
   CHECK(m["accuracy"]["mq_int8_top1"].get<double>() > 80);
   REQUIRE(!m["latency"].empty());
   for (const auto& row : m["latency"])
-    for (const char* k : {"mq_fp32", "mq_int8", "ort_fp32", "ort_int8"}) CHECK(row[k]["median_ms"].get<double>() > 0);
+    for (const char* k : {"mq_fp32", "mq_int8", "ort_fp32", "ort_int8"})
+      CHECK(row[k]["median_ms"].get<double>() > 0);
 }

@@ -8,7 +8,9 @@ namespace {
 class Conv2dPattern final : public Pattern {
  public:
   std::string_view name() const override { return "conv2d"; }
-  std::string_view summary() const override { return "2-D convolutions (groups, depthwise): s8 weights, int8 activations"; }
+  std::string_view summary() const override {
+    return "2-D convolutions (groups, depthwise): s8 weights, int8 activations";
+  }
   bool matches(const Node& n) const override { return n.op() == OpKind::Conv2d; }
   bool supports(QuantMode) const override { return true; }
   bool weighted() const override { return true; }

@@ -12,34 +12,42 @@ class DataMovementPattern final : public Pattern {
  public:
   std::string_view name() const override { return "data_movement"; }
   std::string_view summary() const override {
-    return "Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Identity, Slice, Split, MaxPool, Resize (nearest) of int8 values: exact";
+    return "Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Identity, Slice, Split, MaxPool, Resize (nearest) of "
+           "int8 values: exact";
   }
   bool matches(const Node& n) const override {
     switch (n.op()) {
-      case OpKind::Reshape: case OpKind::Flatten: case OpKind::Squeeze: case OpKind::Unsqueeze:
-      case OpKind::Transpose: case OpKind::Identity: case OpKind::Slice: case OpKind::Split:
-        return true;
+      case OpKind::Reshape:
+      case OpKind::Flatten:
+      case OpKind::Squeeze:
+      case OpKind::Unsqueeze:
+      case OpKind::Transpose:
+      case OpKind::Identity:
+      case OpKind::Slice:
+      case OpKind::Split: return true;
       case OpKind::MaxPool:  // the Indices output has no int8 meaning
         return n.outputs().size() == 1 || !n.output(1) || n.output(1)->users().empty();
-      case OpKind::Resize:
-        return n.attrs().get_string_or("mode", "nearest") == "nearest";
-      default:
-        return false;
+      case OpKind::Resize: return n.attrs().get_string_or("mode", "nearest") == "nearest";
+      default: return false;
     }
   }
   bool supports(QuantMode mode) const override { return mode == QuantMode::static_quant; }
   std::string ineligible(const Graph& g, const Node& n) const override {
     if (!n.input(0) || n.input(0)->dtype() != DType::f32) return "input is not f32";
     for (size_t i = 1; i < n.inputs().size(); ++i)
-      if (n.input(i) && n.input(i)->dtype() == DType::f32 && !n.input(i)->is_constant()) return "a float operand is not a constant";
+      if (n.input(i) && n.input(i)->dtype() == DType::f32 && !n.input(i)->is_constant())
+        return "a float operand is not a constant";
     for (size_t i = 0; i < n.outputs().size(); ++i)
       if (n.op() == OpKind::MaxPool && i > 0 && g.is_output(n.output(i))) return "the Indices output is read";
     return "";
   }
   /// Exact on int8 values; the input's range is what quantizes a float input here.
-  void observe(const Graph&, const Node& n, std::set<std::string>& names) const override { names.insert(n.input(0)->name()); }
+  void observe(const Graph&, const Node& n, std::set<std::string>& names) const override {
+    names.insert(n.input(0)->name());
+  }
   bool rewrite(Rewriter& r, Node* n, LayerReport& rep) const override {
-    if (std::none_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return v && r.demanded(v); })) return false;
+    if (std::none_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return v && r.demanded(v); }))
+      return false;
     // a float input (a model input sliced and concatenated before the first convolution) is
     // quantized here, so what follows moves bytes instead of floats
     Value* xq = r.existing_int8(n->input(0));
@@ -48,8 +56,9 @@ class DataMovementPattern final : public Pattern {
     std::vector<Value*> ins = n->inputs();
     ins[0] = xq;
     const size_t outs = n->op() == OpKind::MaxPool ? 1 : n->outputs().size();
-    Node* m = r.g.insert_node(n, n->op(), {.name = r.g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs(),
-                                           .num_outputs = outs});
+    Node* m = r.g.insert_node(
+        n, n->op(),
+        {.name = r.g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs(), .num_outputs = outs});
     for (size_t i = 0; i < outs; ++i) {
       m->output(i)->set_quant(xq->type().quant);
       r.publish_int8(n->output(i), m->output(i));
@@ -62,8 +71,11 @@ class DataMovementPattern final : public Pattern {
     if (!matches(*n) || n->input(0)->dtype() == DType::f32 || !n->input(0)->type().quant) return false;
     std::vector<Value*> ins = n->inputs();
     ins[0] = float_of(g, ins[0], n);
-    Node* f = g.insert_node(n, n->op(), {.name = g.unique_name(n->name() + "_float"), .inputs = ins, .attrs = n->attrs(),
-                                         .num_outputs = n->outputs().size()});
+    Node* f = g.insert_node(n, n->op(),
+                            {.name = g.unique_name(n->name() + "_float"),
+                             .inputs = ins,
+                             .attrs = n->attrs(),
+                             .num_outputs = n->outputs().size()});
     requantize_readers(g, n, f);
     return true;
   }

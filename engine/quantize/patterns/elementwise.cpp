@@ -42,8 +42,8 @@ class ElementwisePattern final : public Pattern {
 /// True when `u` is an elementwise node a selected pattern quantizes.
 bool elementwise_step(const Rewriter& r, const Node& u) {
   const Pattern* p = pattern_for(u);
-  return p && (p == &add_pattern() || p == &mul_pattern() || p == &activation_pattern()) && r.o.layers.selects(u) &&
-         p->ineligible(r.g, u).empty();
+  return p && (p == &add_pattern() || p == &mul_pattern() || p == &activation_pattern()) &&
+         r.o.layers.selects(u) && p->ineligible(r.g, u).empty();
 }
 
 /// How `y`'s readers use it: some quantized op that is not an elementwise step (a layer,
@@ -104,7 +104,8 @@ bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
   const QuantParams qp = r.params(y);
   Value* s = r.scalar_const(y->name() + "_scale", qp.scales.at(0));
   Value* z = r.zp_const(y->name() + "_zero_point", qp.zero_points.at(0), qp.qtype);
-  Node* q = r.g.insert_node(n, OpKind::QuantizeLinear, {.name = r.g.unique_name(y->name() + "_quantize"), .inputs = {y, s, z}});
+  Node* q = r.g.insert_node(n, OpKind::QuantizeLinear,
+                            {.name = r.g.unique_name(y->name() + "_quantize"), .inputs = {y, s, z}});
   q->output(0)->set_quant(qp);
   r.probes.push_back({r.reports.size(), y->name(), q->output(0)->name(), true});
   r.publish_int8(y, q->output(0));
@@ -116,19 +117,23 @@ bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
 }  // namespace
 
 const Pattern& add_pattern() {
-  static const ElementwisePattern p("add", "Add / Sub of int8 values (residuals; broadcast): requantized in one pass",
+  static const ElementwisePattern p("add",
+                                    "Add / Sub of int8 values (residuals; broadcast): requantized in one pass",
                                     {OpKind::Add, OpKind::Sub});
   return p;
 }
 
 const Pattern& mul_pattern() {
-  static const ElementwisePattern p("mul", "Mul of int8 values (SiLU's product, squeeze-excitation gates)", {OpKind::Mul});
+  static const ElementwisePattern p("mul", "Mul of int8 values (SiLU's product, squeeze-excitation gates)",
+                                    {OpKind::Mul});
   return p;
 }
 
 const Pattern& activation_pattern() {
   static const ElementwisePattern p(
-      "activation", "Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Gelu, Erf, Softplus, Relu, Clip on int8 values: a 256-entry table",
+      "activation",
+      "Sigmoid, Tanh, HardSigmoid, HardSwish, LeakyRelu, Gelu, Erf, Softplus, Relu, Clip on int8 values: a "
+      "256-entry table",
       {OpKind::Sigmoid, OpKind::Tanh, OpKind::HardSigmoid, OpKind::HardSwish, OpKind::LeakyRelu, OpKind::Gelu,
        OpKind::Erf, OpKind::Softplus, OpKind::Relu, OpKind::Clip});
   return p;

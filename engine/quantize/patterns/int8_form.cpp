@@ -9,12 +9,18 @@ namespace mq::quant {
 Value* float_of(Graph& g, Value* v, Node* before) {
   if (!v || v->dtype() == DType::f32 || !v->type().quant) return v;
   Node* p = v->producer();
-  if (p && p->op() == OpKind::QuantizeLinear && p->input(0) && p->input(0)->dtype() == DType::f32) return p->input(0);
+  if (p && p->op() == OpKind::QuantizeLinear && p->input(0) && p->input(0)->dtype() == DType::f32)
+    return p->input(0);
   const QuantParams& q = *v->type().quant;
   Value* s = g.add_constant(g.unique_name(v->name() + "_scale"), Tensor::scalar<float>(q.scales.at(0)));
-  Value* z = v->dtype() == DType::i8 ? g.add_constant(g.unique_name(v->name() + "_zp"), Tensor::scalar<int8_t>(int8_t(q.zero_points.at(0))))
-                                     : g.add_constant(g.unique_name(v->name() + "_zp"), Tensor::scalar<uint8_t>(uint8_t(q.zero_points.at(0))));
-  return g.insert_node(before, OpKind::DequantizeLinear, {.name = g.unique_name(v->name() + "_dequantize"), .inputs = {v, s, z}})->output(0);
+  Value* z = v->dtype() == DType::i8 ? g.add_constant(g.unique_name(v->name() + "_zp"),
+                                                      Tensor::scalar<int8_t>(int8_t(q.zero_points.at(0))))
+                                     : g.add_constant(g.unique_name(v->name() + "_zp"),
+                                                      Tensor::scalar<uint8_t>(uint8_t(q.zero_points.at(0))));
+  return g
+      .insert_node(before, OpKind::DequantizeLinear,
+                   {.name = g.unique_name(v->name() + "_dequantize"), .inputs = {v, s, z}})
+      ->output(0);
 }
 
 }  // namespace mq::quant
@@ -31,9 +37,12 @@ void requantize_readers(Graph& g, Node* n, Node* f) {
     if (y->users().empty() && !g.is_output(y)) continue;
     const QuantParams& q = *y->type().quant;
     Value* s = g.add_constant(g.unique_name(y->name() + "_scale"), Tensor::scalar<float>(q.scales.at(0)));
-    Value* z = y->dtype() == DType::i8 ? g.add_constant(g.unique_name(y->name() + "_zp"), Tensor::scalar<int8_t>(int8_t(q.zero_points.at(0))))
-                                       : g.add_constant(g.unique_name(y->name() + "_zp"), Tensor::scalar<uint8_t>(uint8_t(q.zero_points.at(0))));
-    Node* qn = g.insert_node(n, OpKind::QuantizeLinear, {.name = g.unique_name(y->name() + "_requantize"), .inputs = {fy, s, z}});
+    Value* z = y->dtype() == DType::i8 ? g.add_constant(g.unique_name(y->name() + "_zp"),
+                                                        Tensor::scalar<int8_t>(int8_t(q.zero_points.at(0))))
+                                       : g.add_constant(g.unique_name(y->name() + "_zp"),
+                                                        Tensor::scalar<uint8_t>(uint8_t(q.zero_points.at(0))));
+    Node* qn = g.insert_node(n, OpKind::QuantizeLinear,
+                             {.name = g.unique_name(y->name() + "_requantize"), .inputs = {fy, s, z}});
     g.replace_all_uses(y, qn->output(0));
   }
   const std::string name = n->name();

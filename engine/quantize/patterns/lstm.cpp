@@ -8,7 +8,9 @@ namespace {
 class LstmPattern final : public Pattern {
  public:
   std::string_view name() const override { return "lstm"; }
-  std::string_view summary() const override { return "LSTM: s8 W and R per row, u8 x and h (static) or per step (dynamic)"; }
+  std::string_view summary() const override {
+    return "LSTM: s8 W and R per row, u8 x and h (static) or per step (dynamic)";
+  }
   bool matches(const Node& n) const override { return n.op() == OpKind::LSTM; }
   bool supports(QuantMode) const override { return true; }
   bool weighted() const override { return true; }
@@ -70,8 +72,11 @@ class LstmPattern final : public Pattern {
     Value* wv = g.add_constant(g.unique_name(base + "_W_int8"), wq);
     Value* rv = g.add_constant(g.unique_name(base + "_R_int8"), rq);
     std::vector<Value*> ins{n->input(0), wv, rv, n->input(3), n->input(4), n->input(5), n->input(6)};
-    Node* qn = g.insert_node(n, op, {.name = g.unique_name(base + "_int8"), .inputs = ins, .attrs = attrs,
-                                     .num_outputs = n->outputs().size()});
+    Node* qn = g.insert_node(n, op,
+                             {.name = g.unique_name(base + "_int8"),
+                              .inputs = ins,
+                              .attrs = attrs,
+                              .num_outputs = n->outputs().size()});
     r.probes.push_back({r.reports.size(), n->output(0)->name(), "", false});
     r.replace_outputs(n, qn, nullptr);
     g.rename_node(qn, base);

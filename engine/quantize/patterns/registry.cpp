@@ -7,9 +7,9 @@
 namespace mq::quant {
 
 const std::vector<const Pattern*>& patterns() {
-  static const std::vector<const Pattern*> all = {&linear_pattern(),     &conv2d_pattern(), &lstm_pattern(),
-                                                  &add_pattern(),        &mul_pattern(),    &activation_pattern(),
-                                                  &concat_pattern(),     &data_movement_pattern()};
+  static const std::vector<const Pattern*> all = {
+      &linear_pattern(), &conv2d_pattern(),     &lstm_pattern(),   &add_pattern(),
+      &mul_pattern(),    &activation_pattern(), &concat_pattern(), &data_movement_pattern()};
   return all;
 }
 

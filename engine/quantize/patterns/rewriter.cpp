@@ -36,7 +36,8 @@ namespace {
 Value* quantize_node(Rewriter& r, Value* x, const QuantParams& qp, Node* before, const std::string& hint) {
   Value* s = r.scalar_const(hint + "_scale", qp.scales.at(0));
   Value* z = r.zp_const(hint + "_zero_point", qp.zero_points.at(0), qp.qtype);
-  Node* qn = r.g.insert_node(before, OpKind::QuantizeLinear, {.name = r.g.unique_name(hint + "_quantize"), .inputs = {x, s, z}});
+  Node* qn = r.g.insert_node(before, OpKind::QuantizeLinear,
+                             {.name = r.g.unique_name(hint + "_quantize"), .inputs = {x, s, z}});
   qn->output(0)->set_quant(qp);
   return qn->output(0);
 }
@@ -62,7 +63,8 @@ Value* Rewriter::dequantize_fresh(Value* xq, Node* before, const std::string& hi
   const QuantParams& qp = *xq->type().quant;
   Value* s = scalar_const(hint + "_scale", qp.scales.at(0));
   Value* z = zp_const(hint + "_zero_point", qp.zero_points.at(0), xq->dtype());
-  Node* d = g.insert_node(before, OpKind::DequantizeLinear, {.name = g.unique_name(hint + "_dequantize"), .inputs = {xq, s, z}});
+  Node* d = g.insert_node(before, OpKind::DequantizeLinear,
+                          {.name = g.unique_name(hint + "_dequantize"), .inputs = {xq, s, z}});
   return d->output(0);
 }
 
@@ -99,7 +101,8 @@ void Rewriter::run() {
     if (!p || !p->supports(o.mode) || !o.layers.selects(*u) || !p->ineligible(g, *u).empty()) continue;
     if (p == &linear_pattern() || p == &conv2d_pattern()) {
       demand.insert(u->input(0));
-    } else if (!p->weighted() && std::any_of(u->outputs().begin(), u->outputs().end(), [&](const Value* v) { return v && demanded(v); })) {
+    } else if (!p->weighted() && std::any_of(u->outputs().begin(), u->outputs().end(),
+                                             [&](const Value* v) { return v && demanded(v); })) {
       for (const Value* v : u->inputs())
         if (v && !v->is_constant()) demand.insert(v);
     }

@@ -17,11 +17,11 @@ struct Rewriter {
   const QuantizeOptions& o;
   std::vector<LayerReport>& reports;
   std::vector<LayerProbe>& probes;
-  std::map<const Value*, Value*> quantized;  ///< float value → its int8 version
+  std::map<const Value*, Value*> quantized;    ///< float value → its int8 version
   std::map<const Value*, Value*> dequantized;  ///< int8 value → the DequantizeLinear output float readers share
-  std::set<const Value*> int8_fed;           ///< float outputs of elementwise steps fused into an int8 chain
-  std::set<const Node*> removed;             ///< nodes freed during the rewrite (not to be visited)
-  std::set<const Value*> demand;             ///< float values an int8 consumer downstream would read
+  std::set<const Value*> int8_fed;             ///< float outputs of elementwise steps fused into an int8 chain
+  std::set<const Node*> removed;               ///< nodes freed during the rewrite (not to be visited)
+  std::set<const Value*> demand;               ///< float values an int8 consumer downstream would read
 
   /// True when a quantized layer (Linear, Conv2d) reads `v` as int8, directly or through
   /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form

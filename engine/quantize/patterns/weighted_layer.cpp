@@ -175,9 +175,11 @@ void rewrite_weighted(Rewriter& r, Node* n, LayerReport& rep) {
   Value* ys = r.scalar_const(out->name() + "_scale", qy->scales[0]);
   Value* yz = r.zp_const(out->name() + "_zero_point", qy->zero_points[0], o.activation_type);
   OpKind qop = n->op() == OpKind::Conv2d ? OpKind::QConv2d : OpKind::QLinear;
-  Node* qn = g.insert_node(n, qop, {.name = g.unique_name(base + "_int8"), .inputs = {xq, wv, bv, ys, yz}, .attrs = attrs});
-  Node* dq = g.insert_node(n, OpKind::DequantizeLinear,
-                           {.name = g.unique_name(out->name() + "_dequantize"), .inputs = {qn->output(0), ys, yz}});
+  Node* qn = g.insert_node(
+      n, qop, {.name = g.unique_name(base + "_int8"), .inputs = {xq, wv, bv, ys, yz}, .attrs = attrs});
+  Node* dq =
+      g.insert_node(n, OpKind::DequantizeLinear,
+                    {.name = g.unique_name(out->name() + "_dequantize"), .inputs = {qn->output(0), ys, yz}});
   r.probes.push_back({r.reports.size(), out->name(), qn->output(0)->name(), true});
   r.quantized[dq->output(0)] = qn->output(0);
   r.dequantized[qn->output(0)] = dq->output(0);
@@ -185,7 +187,8 @@ void rewrite_weighted(Rewriter& r, Node* n, LayerReport& rep) {
   g.rename_node(qn, base);
   g.rename_value(qn->output(0), g.unique_name(base + ":int8"));
   r.probes.back().quant_value = qn->output(0)->name();
-  rep.scheme = std::string(o.reduce_range_weights ? "static w:s7/" : "static w:s8/") + (o.per_channel_weights ? "channel" : "tensor") +
+  rep.scheme = std::string(o.reduce_range_weights ? "static w:s7/" : "static w:s8/") +
+               (o.per_channel_weights ? "channel" : "tensor") +
                " a:" + std::string(dtype_name(o.activation_type)) + (o.symmetric_activations ? "/sym" : "");
   rep.quantized = true;
 }
@@ -197,14 +200,20 @@ void layer_to_float(Graph& out, Node* n, OpKind fop) {
   if (x->dtype() != DType::f32) {
     const QuantParams& q = *x->type().quant;
     Value* s = out.add_constant(out.unique_name(name + "_xs"), Tensor::scalar<float>(q.scales[0]));
-    Value* z = x->dtype() == DType::u8 ? out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<uint8_t>(uint8_t(q.zero_points[0])))
-                                       : out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<int8_t>(int8_t(q.zero_points[0])));
-    x = out.insert_node(n, OpKind::DequantizeLinear, {.name = out.unique_name(name + "_dq_in"), .inputs = {x, s, z}})->output(0);
+    Value* z =
+        x->dtype() == DType::u8
+            ? out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<uint8_t>(uint8_t(q.zero_points[0])))
+            : out.add_constant(out.unique_name(name + "_xz"), Tensor::scalar<int8_t>(int8_t(q.zero_points[0])));
+    x = out.insert_node(n, OpKind::DequantizeLinear,
+                        {.name = out.unique_name(name + "_dq_in"), .inputs = {x, s, z}})
+            ->output(0);
   }
   const float x_scale = n->input(0)->type().quant ? n->input(0)->type().quant->scales.at(0) : 1.f;
   Attributes attrs = n->attrs();
   std::string act = attrs.get_string_or("activation", "");
-  for (const char* k : {"activation", "clip_min", "clip_max", "x_scale", "x_zero_point", "h_scale", "h_zero_point"}) attrs.erase(k);
+  for (const char* k :
+       {"activation", "clip_min", "clip_max", "x_scale", "x_zero_point", "h_scale", "h_zero_point"})
+    attrs.erase(k);
   std::vector<Value*> ins{x};
   Tensor w = dequantize_tensor(*n->input(1)->constant());
   if (fop == OpKind::LSTM) {
@@ -233,14 +242,21 @@ void layer_to_float(Graph& out, Node* n, OpKind fop) {
     }
     ins.push_back(b);
   }
-  Node* f = out.insert_node(n, fop, {.name = out.unique_name(name + "_float"), .inputs = ins, .attrs = attrs,
-                                     .num_outputs = n->outputs().size()});
+  Node* f = out.insert_node(n, fop,
+                            {.name = out.unique_name(name + "_float"),
+                             .inputs = ins,
+                             .attrs = attrs,
+                             .num_outputs = n->outputs().size()});
   Node* last = f;
-  if (act == "relu") last = out.insert_node(n, OpKind::Relu, {.name = out.unique_name(name + "_relu"), .inputs = {f->output(0)}});
+  if (act == "relu")
+    last = out.insert_node(n, OpKind::Relu, {.name = out.unique_name(name + "_relu"), .inputs = {f->output(0)}});
   if (act == "clip") {
-    Value* lo = out.add_constant(out.unique_name(name + "_min"), Tensor::scalar<float>(n->attrs().get_float_or("clip_min", -INFINITY)));
-    Value* hi = out.add_constant(out.unique_name(name + "_max"), Tensor::scalar<float>(n->attrs().get_float_or("clip_max", INFINITY)));
-    last = out.insert_node(n, OpKind::Clip, {.name = out.unique_name(name + "_clip"), .inputs = {f->output(0), lo, hi}});
+    Value* lo = out.add_constant(out.unique_name(name + "_min"),
+                                 Tensor::scalar<float>(n->attrs().get_float_or("clip_min", -INFINITY)));
+    Value* hi = out.add_constant(out.unique_name(name + "_max"),
+                                 Tensor::scalar<float>(n->attrs().get_float_or("clip_max", INFINITY)));
+    last = out.insert_node(n, OpKind::Clip,
+                           {.name = out.unique_name(name + "_clip"), .inputs = {f->output(0), lo, hi}});
   }
   // a static layer's int8 output is read through a DequantizeLinear: give float readers the float value
   Value* y = n->output(0);
@@ -249,12 +265,14 @@ void layer_to_float(Graph& out, Node* n, OpKind fop) {
       if (u->op() == OpKind::DequantizeLinear) out.replace_all_uses(u->output(0), last->output(0));
     // remaining int8 readers (other static layers, int8 forms) get a QuantizeLinear
     if (!y->users().empty()) {
-      Node* qn = out.insert_node(n, OpKind::QuantizeLinear,
-                                 {.name = out.unique_name(name + "_requantize"), .inputs = {last->output(0), n->input(3), n->input(4)}});
+      Node* qn = out.insert_node(
+          n, OpKind::QuantizeLinear,
+          {.name = out.unique_name(name + "_requantize"), .inputs = {last->output(0), n->input(3), n->input(4)}});
       out.replace_all_uses(y, qn->output(0));
     }
   } else {
-    for (size_t i = 0; i < n->outputs().size(); ++i) out.replace_all_uses(n->output(i), (i == 0 ? last : f)->output(i == 0 ? 0 : i));
+    for (size_t i = 0; i < n->outputs().size(); ++i)
+      out.replace_all_uses(n->output(i), (i == 0 ? last : f)->output(i == 0 ? 0 : i));
   }
   out.remove_node(n);
   out.rename_node(f, name);
