@@ -26,6 +26,12 @@ std::optional<std::vector<int64_t>> const_ints(const InferContext& c, size_t i);
 Dim spatial_out_dim(const Dim& in, int64_t kernel, int64_t stride, int64_t dilation, int64_t pad_begin,
                     int64_t pad_end, const std::string& auto_pad, bool ceil_mode);
 
+/// Fails (ShapeError naming `what`) when two dims are both known and differ. In layers.cpp.
+void check_dims(const Dim& a, const Dim& b, const char* what);
+/// numpy matmul shapes: 1-D operands promoted (and the added dim dropped again), batch dims
+/// broadcast (MatMul, QLinearMatMul, MatMulInteger). Defined in layers.cpp.
+Shape matmul_shape(const Shape& a, const Shape& b);
+
 /// Conv2d's output shape from x [N,C,H,W] (operand 0), w [M,C/group,kH,kW] (operand 1) and
 /// the node's attributes, every attribute checked against the weight. Defined in layers.cpp.
 Shape conv2d_shape(const InferContext& c);

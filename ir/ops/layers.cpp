@@ -5,11 +5,26 @@
 
 namespace mq::ops {
 
-namespace {
-// Fails when two dims are both known and differ.
 void check_dims(const Dim& a, const Dim& b, const char* what) {
   if (a.is_static() && b.is_static() && a.value != b.value) fail<ShapeError>(what, ": ", a.value, " vs ", b.value);
 }
+
+Shape matmul_shape(const Shape& a, const Shape& b) {
+  if (!a.has_rank() || !b.has_rank()) return Shape::unknown_rank();
+  if (a.rank() == 0 || b.rank() == 0) fail<ShapeError>("operands must have at least 1 dim");
+  std::vector<Dim> ad = a.dims(), bd = b.dims();
+  if (ad.size() == 1) ad.insert(ad.begin(), Dim(1));
+  if (bd.size() == 1) bd.push_back(Dim(1));
+  check_dims(ad[ad.size() - 1], bd[bd.size() - 2], "inner dims of A and B differ");
+  Shape batch = broadcast_shapes(Shape(std::vector<Dim>(ad.begin(), ad.end() - 2)),
+                                 Shape(std::vector<Dim>(bd.begin(), bd.end() - 2)));
+  std::vector<Dim> y = batch.dims();
+  if (a.rank() > 1) y.push_back(ad[ad.size() - 2]);
+  if (b.rank() > 1) y.push_back(bd[bd.size() - 1]);
+  return Shape(std::move(y));
+}
+
+namespace {
 
 void require_f32(const InferContext& c, size_t i, const char* what) {
   if (c.has_input(i) && c.dtype(i) != DType::f32)
@@ -57,25 +72,11 @@ void linear(InferContext& c) {
   c.set(0, c.dtype(0), y);
 }
 
-// numpy matmul: 1-D operands are promoted (and the added dim removed again), batch dims
-// broadcast.
+// numpy matmul (matmul_shape).
 void matmul(InferContext& c) {
   require_f32(c, 0, "A");
   require_f32(c, 1, "B");
-  const Shape& a = c.shape(0);
-  const Shape& b = c.shape(1);
-  if (!a.has_rank() || !b.has_rank()) return c.set(0, c.dtype(0), Shape::unknown_rank());
-  if (a.rank() == 0 || b.rank() == 0) fail<ShapeError>("operands must have at least 1 dim");
-  std::vector<Dim> ad = a.dims(), bd = b.dims();
-  if (ad.size() == 1) ad.insert(ad.begin(), Dim(1));
-  if (bd.size() == 1) bd.push_back(Dim(1));
-  check_dims(ad[ad.size() - 1], bd[bd.size() - 2], "inner dims of A and B differ");
-  Shape batch = broadcast_shapes(Shape(std::vector<Dim>(ad.begin(), ad.end() - 2)),
-                                 Shape(std::vector<Dim>(bd.begin(), bd.end() - 2)));
-  std::vector<Dim> y = batch.dims();
-  if (a.rank() > 1) y.push_back(ad[ad.size() - 2]);
-  if (b.rank() > 1) y.push_back(bd[bd.size() - 1]);
-  c.set(0, c.dtype(0), Shape(std::move(y)));
+  c.set(0, c.dtype(0), matmul_shape(c.shape(0), c.shape(1)));
 }
 
 // Gemm: Y[M,N] = alpha·op(A)·op(B) + beta·C, C unidirectionally broadcast to [M,N].

@@ -115,8 +115,6 @@ void dynamic_quantize_linear(InferContext& c) {
   c.set(2, DType::u8, Shape{});
 }
 
-void check_dims(const Dim& a, const Dim& b, const char* what);
-
 // Scales and zero points of a weight (its type's QuantParams): one, or one per output channel.
 void check_weight_quant(const InferContext& c, size_t wi) {
   const auto& q = c.in(wi).quant;
@@ -267,26 +265,6 @@ void qlstm(InferContext& c) {
     for (size_t i = 1; i < c.node.outputs().size(); ++i)
       c.set(i, DType::f32, Shape(std::vector<Dim>{dirs, b, hidden}));
   }
-}
-
-void check_dims(const Dim& a, const Dim& b, const char* what) {
-  if (a.is_static() && b.is_static() && a.value != b.value) fail<ShapeError>(what, ": ", a.value, " vs ", b.value);
-}
-
-// numpy matmul shapes (1-D operands promoted and their dim dropped again).
-Shape matmul_shape(const Shape& a, const Shape& b) {
-  if (!a.has_rank() || !b.has_rank()) return Shape::unknown_rank();
-  if (a.rank() == 0 || b.rank() == 0) fail<ShapeError>("operands must have at least 1 dim");
-  std::vector<Dim> ad = a.dims(), bd = b.dims();
-  if (ad.size() == 1) ad.insert(ad.begin(), Dim(1));
-  if (bd.size() == 1) bd.push_back(Dim(1));
-  check_dims(ad[ad.size() - 1], bd[bd.size() - 2], "inner dims of A and B differ");
-  Shape batch = broadcast_shapes(Shape(std::vector<Dim>(ad.begin(), ad.end() - 2)),
-                                 Shape(std::vector<Dim>(bd.begin(), bd.end() - 2)));
-  std::vector<Dim> y = batch.dims();
-  if (a.rank() > 1) y.push_back(ad[ad.size() - 2]);
-  if (b.rank() > 1) y.push_back(bd[bd.size() - 1]);
-  return Shape(std::move(y));
 }
 
 // Output shape of ConvInteger / QLinearConv: x [N,C,...], w [M,C/group,...], 1 or 2 spatial dims.
