@@ -17,10 +17,6 @@ void InferContext::require(size_t i) const {
   if (i >= inputs.size() || inputs[i].dtype == DType::undefined) fail<ShapeError>("operand ", i, " is required");
 }
 
-namespace {
-
-/// Ops whose outputs are some of their first operand's values, moved: int8 data keeps its
-/// per-tensor quantization through them (Concat when every operand has the same).
 bool moves_values(const Node& n) {
   switch (n.op()) {
     case OpKind::Reshape:
@@ -39,6 +35,8 @@ bool moves_values(const Node& n) {
     default: return false;
   }
 }
+
+namespace {
 
 void keep_quantization(const Node& n, const std::vector<ValueType>& inputs, std::vector<ValueType>& outputs) {
   if (inputs.empty() || !moves_values(n)) return;

@@ -37,6 +37,12 @@ void set_infer_fn(OpKind op, InferFn fn);
 /// The op's inference function, or nullptr when none is registered.
 InferFn infer_fn(OpKind op);
 
+/// True for ops whose outputs are some of their data operands' values, moved (Reshape,
+/// Flatten, Squeeze, Unsqueeze, Transpose, Identity, Slice, Split, MaxPool, Concat, Expand,
+/// Tile, Resize nearest): they run on int8 values as they are, and inference keeps the
+/// operand's per-tensor quantization through them.
+bool moves_values(const Node& n);
+
 /// Runs inference for `node` given operand types and known values; errors name the node.
 std::vector<ValueType> infer_node(const Node& node, const std::vector<ValueType>& inputs,
                                   const std::vector<const Tensor*>& values);

@@ -1,5 +1,7 @@
 #include "ir/tensor.h"
 
+#include "ir/quant_operands.h"
+
 #include <limits>
 #include <type_traits>
 
@@ -127,6 +129,14 @@ Tensor Tensor::clone() const {
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
   t.quant_ = quant_;
   return t;
+}
+
+Tensor scale_scalar(const QuantParams& q) { return Tensor::scalar<float>(q.scales.at(0)); }
+
+Tensor zero_point_scalar(const QuantParams& q) {
+  const int32_t z = q.zero_points.empty() ? 0 : q.zero_points[0];
+  if (q.qtype == DType::i8) return Tensor::scalar<int8_t>(int8_t(z));
+  return Tensor::scalar<uint8_t>(uint8_t(z));
 }
 
 }  // namespace mq

@@ -6,12 +6,17 @@
 // symmetric s8 weights per tensor or per output channel, int32 or float bias, an optional
 // Relu before the QuantizeLinear). What does not match stays as it is (exact float Q/DQ).
 #include <cmath>
+#include <unordered_set>
 
+#include "ir/quant_operands.h"
 #include "engine/passes/passes.h"
+#include "ir/infer.h"
 
 namespace mq::passes {
 
 namespace {
+
+using Removed = std::unordered_set<const Node*>;
 
 bool scalar_f32(const Value* v, float& out) {
   if (!v || !v->is_constant() || v->dtype() != DType::f32 || v->constant()->numel() != 1) return false;
@@ -117,14 +122,39 @@ bool int32_bias(const Value* b, float sx, const std::vector<float>& sw, int64_t 
 }
 
 Value* scalar_constant(Graph& g, const std::string& name, const QuantParams& q, bool zero_point) {
-  if (!zero_point) return g.add_constant(g.unique_name(name + "_scale"), Tensor::scalar<float>(q.scales[0]));
-  if (q.qtype == DType::i8)
-    return g.add_constant(g.unique_name(name + "_zero_point"), Tensor::scalar<int8_t>(int8_t(q.zero_points[0])));
-  return g.add_constant(g.unique_name(name + "_zero_point"), Tensor::scalar<uint8_t>(uint8_t(q.zero_points[0])));
+  if (!zero_point) return g.add_constant(g.unique_name(name + "_scale"), scale_scalar(q));
+  return g.add_constant(g.unique_name(name + "_zero_point"), zero_point_scalar(q));
+}
+
+/// Inserts the int8 layer `op`(xq, w, bias?, y_scale, y_zero_point) in place of `n`: it takes
+/// over `result` (the value the fused group produced: its QuantizeLinear's output), then the
+/// group's nodes (`n` last) are removed and the layer takes n's name.
+void replace_by_layer(Graph& g, Removed& removed, Node* n, OpKind op, Value* xq, const Tensor& w,
+                      const Tensor* bias, const QuantParams& qy, Attributes attrs, Value* result,
+                      std::vector<Node*> group) {
+  const std::string name = n->name();
+  Value* wv = g.add_constant(g.unique_name(name + "_weight_int8"), w);
+  Value* bv = bias ? g.add_constant(g.unique_name(name + "_bias_int32"), *bias) : nullptr;
+  Node* fused = g.insert_node(
+      n, op,
+      {.name = g.unique_name(name + "_int8"),
+       .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
+       .attrs = std::move(attrs)});
+  fused->output(0)->set_quant(qy);
+  const std::string out_name = result->name();
+  g.replace_all_uses(result, fused->output(0));
+  group.push_back(n);
+  for (Node* m : group)
+    if (m) {
+      removed.insert(m);
+      g.remove_node(m);
+    }
+  g.rename_node(fused, name);
+  g.rename_value(fused->output(0), out_name);
 }
 
 /// Conv2d `n` as QConv2d when its operands and result are QDQ; false when they are not.
-bool fuse_conv(Graph& g, Node* n) {
+bool fuse_conv(Graph& g, Removed& removed, Node* n) {
   QuantParams qx, qy;
   Node* dqx = n->input(0) ? n->input(0)->producer() : nullptr;
   if (!dqx || dqx->op() != OpKind::DequantizeLinear || !per_tensor(dqx, qx)) return false;
@@ -149,22 +179,8 @@ bool fuse_conv(Graph& g, Node* n) {
   if (!xq->type().quant) xq->set_quant(qx);
   Attributes attrs = n->attrs();
   if (relu) attrs.set("activation", std::string("relu"));
-  const std::string name = n->name();
-  Value* wv = g.add_constant(g.unique_name(name + "_weight_int8"), w);
-  Value* bv = n->input(2) ? g.add_constant(g.unique_name(name + "_bias_int32"), bias) : nullptr;
-  Node* fused = g.insert_node(
-      n, OpKind::QConv2d,
-      {.name = g.unique_name(name + "_int8"),
-       .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
-       .attrs = attrs});
-  fused->output(0)->set_quant(qy);
-  const std::string out_name = qn->output(0)->name();
-  g.replace_all_uses(qn->output(0), fused->output(0));
-  g.remove_node(qn);
-  if (relu) g.remove_node(relu);
-  g.remove_node(n);
-  g.rename_node(fused, name);
-  g.rename_value(fused->output(0), out_name);
+  replace_by_layer(g, removed, n, OpKind::QConv2d, xq, w, n->input(2) ? &bias : nullptr, qy, attrs, qn->output(0),
+                   {qn, relu});
   return true;
 }
 
@@ -196,7 +212,7 @@ Node* output_quantize(const Graph& g, Value* y, Node*& relu, QuantParams& qy) {
 
 /// Gemm (alpha 1, no transA, bias C [N]) or MatMul (2-D int8 weight, then maybe an Add of a
 /// bias [N]) of QDQ operands, quantized at its output, as QLinear.
-bool fuse_linear(Graph& g, Node* n) {
+bool fuse_linear(Graph& g, Removed& removed, Node* n) {
   const bool gemm = n->op() == OpKind::Gemm;
   if (gemm && (n->attrs().get_float_or("alpha", 1.f) != 1.f || n->attrs().get_int_or("transA", 0) != 0))
     return false;
@@ -246,29 +262,14 @@ bool fuse_linear(Graph& g, Node* n) {
   if (!xq->type().quant) xq->set_quant(qx);
   Attributes attrs;
   if (relu) attrs.set("activation", std::string("relu"));
-  const std::string name = n->name();
-  Value* wv = g.add_constant(g.unique_name(name + "_weight_int8"), w);
-  Value* bv = bias_value ? g.add_constant(g.unique_name(name + "_bias_int32"), bias) : nullptr;
-  Node* fused = g.insert_node(
-      n, OpKind::QLinear,
-      {.name = g.unique_name(name + "_int8"),
-       .inputs = {xq, wv, bv, scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
-       .attrs = attrs});
-  fused->output(0)->set_quant(qy);
-  const std::string out_name = qn->output(0)->name();
-  g.replace_all_uses(qn->output(0), fused->output(0));
-  g.remove_node(qn);
-  if (relu) g.remove_node(relu);
-  if (add) g.remove_node(add);
-  g.remove_node(n);
-  g.rename_node(fused, name);
-  g.rename_value(fused->output(0), out_name);
+  replace_by_layer(g, removed, n, OpKind::QLinear, xq, w, bias_value ? &bias : nullptr, qy, attrs, qn->output(0),
+                   {qn, relu, add});
   return true;
 }
 
 /// ONNX's QLinearConv (2-D, constant symmetric int8 weights, int32 bias) as QConv2d, which
 /// runs on the int8 convolution kernels (QLinearConv's own executor is the scalar reference).
-bool fuse_qlinear_conv(Graph& g, Node* n) {
+bool fuse_qlinear_conv(Graph& g, Removed& removed, Node* n) {
   Value* xq = n->input(0);
   if (!xq || (xq->dtype() != DType::u8 && xq->dtype() != DType::i8) || !xq->shape().has_rank() ||
       xq->shape().rank() != 4)
@@ -317,46 +318,25 @@ bool fuse_qlinear_conv(Graph& g, Node* n) {
   Attributes attrs;
   for (const char* k : {"group", "auto_pad", "strides", "pads", "dilations", "kernel_shape"})
     if (n->attrs().has(k)) attrs.set(k, n->attrs().all().at(k));
-  const std::string name = n->name();
-  Value* bv = nullptr;
+  Tensor bt;
   if (b) {
-    Tensor bt = *b->constant();
+    bt = *b->constant();
     bt.set_quant(std::nullopt);
-    bv = g.add_constant(g.unique_name(name + "_bias_int32"), bt);
   }
-  Node* fused = g.insert_node(n, OpKind::QConv2d,
-                              {.name = g.unique_name(name + "_int8"),
-                               .inputs = {xq, g.add_constant(g.unique_name(name + "_weight_int8"), wt), bv,
-                                          scalar_constant(g, name, qy, false), scalar_constant(g, name, qy, true)},
-                               .attrs = attrs});
-  fused->output(0)->set_quant(qy);
-  const std::string out_name = n->output(0)->name();
-  g.replace_all_uses(n->output(0), fused->output(0));
-  g.remove_node(n);
-  g.rename_node(fused, name);
-  g.rename_value(fused->output(0), out_name);
+  replace_by_layer(g, removed, n, OpKind::QConv2d, xq, wt, b ? &bt : nullptr, qy, attrs, n->output(0), {});
   return true;
 }
 
-/// True for ops whose result is some of their data operands' values, moved: they run on
-/// int8 values as they are (Concat's operands brought to one scale first).
-bool moves_values(const Node* n) {
-  switch (n->op()) {
-    case OpKind::Concat:
-    case OpKind::Slice:
-    case OpKind::Reshape:
-    case OpKind::Transpose:
-    case OpKind::Squeeze:
-    case OpKind::Unsqueeze:
-    case OpKind::Flatten: return n->outputs().size() == 1;
-    case OpKind::MaxPool: return n->outputs().size() == 1 || !n->output(1) || n->output(1)->users().empty();
-    case OpKind::Resize: return n->attrs().get_string_or("mode", "nearest") == "nearest";
-    default: return false;
-  }
+/// An op of ir's moves_values with one output (MaxPool's Indices unread).
+bool moves_values_once(const Node* n) {
+  if (!moves_values(*n)) return false;
+  if (n->op() == OpKind::MaxPool)
+    return n->outputs().size() == 1 || !n->output(1) || n->output(1)->users().empty();
+  return n->outputs().size() == 1;
 }
 
 /// DequantizeLinear → data movement → QuantizeLinear: the op on the int8 values, exact.
-bool fuse_data_movement(Graph& g, Node* n) {
+bool fuse_data_movement(Graph& g, Removed& removed, Node* n) {
   const bool concat = n->op() == OpKind::Concat;
   const size_t data_operands = concat ? n->inputs().size() : 1;
   Value* y = n->output(0);
@@ -395,8 +375,10 @@ bool fuse_data_movement(Graph& g, Node* n) {
   m->output(0)->set_quant(qy);
   const std::string out_name = qn->output(0)->name(), name = n->name();
   g.replace_all_uses(qn->output(0), m->output(0));
-  g.remove_node(qn);
-  g.remove_node(n);
+  for (Node* m : {qn, n}) {
+    removed.insert(m);
+    g.remove_node(m);
+  }
   g.rename_node(m, name);
   g.rename_value(m->output(0), out_name);
   return true;
@@ -406,12 +388,15 @@ bool fuse_data_movement(Graph& g, Node* n) {
 
 int fuse_qdq(Graph& g) {
   int fused = 0;
-  for (Node* n : g.nodes())
-    if ((n->op() == OpKind::Conv2d && fuse_conv(g, n)) ||
-        ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, n)) ||
-        (moves_values(n) && fuse_data_movement(g, n)) ||
-        (n->op() == OpKind::QLinearConv && fuse_qlinear_conv(g, n)))
+  Removed removed;  // a fusion removes nodes after the one it starts from: not visited again
+  for (Node* n : g.nodes()) {
+    if (removed.count(n)) continue;
+    if ((n->op() == OpKind::Conv2d && fuse_conv(g, removed, n)) ||
+        ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, removed, n)) ||
+        (moves_values_once(n) && fuse_data_movement(g, removed, n)) ||
+        (n->op() == OpKind::QLinearConv && fuse_qlinear_conv(g, removed, n)))
       ++fused;
+  }
   if (fused) g.remove_unused();
   return fused;
 }

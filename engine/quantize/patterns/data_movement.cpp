@@ -1,9 +1,11 @@
-// Pattern "data_movement": ops that only move values — Reshape, Flatten, Squeeze, Unsqueeze,
-// Transpose, Identity, Slice, Split, MaxPool, Resize (nearest) — run on an int8 input as
-// they are; the result keeps the input's quantization exactly.
+// Pattern "data_movement": ops that only move values (ir's moves_values: Reshape, Flatten,
+// Squeeze, Unsqueeze, Transpose, Identity, Slice, Split, MaxPool, Expand, Tile, Resize
+// nearest; Concat has its own pattern) run on an int8 input as they are; the result keeps the
+// input's quantization exactly.
 #include <algorithm>
 
 #include "engine/quantize/patterns/patterns.h"
+#include "ir/infer.h"
 
 namespace mq::quant {
 
@@ -16,20 +18,9 @@ class DataMovementPattern final : public Pattern {
            "int8 values: exact";
   }
   bool matches(const Node& n) const override {
-    switch (n.op()) {
-      case OpKind::Reshape:
-      case OpKind::Flatten:
-      case OpKind::Squeeze:
-      case OpKind::Unsqueeze:
-      case OpKind::Transpose:
-      case OpKind::Identity:
-      case OpKind::Slice:
-      case OpKind::Split: return true;
-      case OpKind::MaxPool:  // the Indices output has no int8 meaning
-        return n.outputs().size() == 1 || !n.output(1) || n.output(1)->users().empty();
-      case OpKind::Resize: return n.attrs().get_string_or("mode", "nearest") == "nearest";
-      default: return false;
-    }
+    if (n.op() == OpKind::Concat || !moves_values(n)) return false;  // Concat: its own pattern (it rescales)
+    // MaxPool's Indices output has no int8 meaning
+    return n.op() != OpKind::MaxPool || n.outputs().size() == 1 || !n.output(1) || n.output(1)->users().empty();
   }
   bool supports(QuantMode mode) const override { return mode == QuantMode::static_quant; }
   std::string ineligible(const Graph& g, const Node& n) const override {

@@ -2,6 +2,7 @@
 // quantized layers) share.
 #include <algorithm>
 
+#include "ir/quant_operands.h"
 #include "engine/quantize/patterns/patterns.h"
 
 namespace mq::quant {
@@ -11,12 +12,10 @@ Value* float_of(Graph& g, Value* v, Node* before) {
   Node* p = v->producer();
   if (p && p->op() == OpKind::QuantizeLinear && p->input(0) && p->input(0)->dtype() == DType::f32)
     return p->input(0);
-  const QuantParams& q = *v->type().quant;
-  Value* s = g.add_constant(g.unique_name(v->name() + "_scale"), Tensor::scalar<float>(q.scales.at(0)));
-  Value* z = v->dtype() == DType::i8 ? g.add_constant(g.unique_name(v->name() + "_zp"),
-                                                      Tensor::scalar<int8_t>(int8_t(q.zero_points.at(0))))
-                                     : g.add_constant(g.unique_name(v->name() + "_zp"),
-                                                      Tensor::scalar<uint8_t>(uint8_t(q.zero_points.at(0))));
+  QuantParams q = *v->type().quant;
+  q.qtype = v->dtype();
+  Value* s = g.add_constant(g.unique_name(v->name() + "_scale"), scale_scalar(q));
+  Value* z = g.add_constant(g.unique_name(v->name() + "_zp"), zero_point_scalar(q));
   return g
       .insert_node(before, OpKind::DequantizeLinear,
                    {.name = g.unique_name(v->name() + "_dequantize"), .inputs = {v, s, z}})
@@ -35,12 +34,10 @@ void requantize_readers(Graph& g, Node* n, Node* f) {
     for (Node* u : std::vector<Node*>(y->users()))
       if (u->op() == OpKind::DequantizeLinear && u->input(0) == y) g.replace_all_uses(u->output(0), fy);
     if (y->users().empty() && !g.is_output(y)) continue;
-    const QuantParams& q = *y->type().quant;
-    Value* s = g.add_constant(g.unique_name(y->name() + "_scale"), Tensor::scalar<float>(q.scales.at(0)));
-    Value* z = y->dtype() == DType::i8 ? g.add_constant(g.unique_name(y->name() + "_zp"),
-                                                        Tensor::scalar<int8_t>(int8_t(q.zero_points.at(0))))
-                                       : g.add_constant(g.unique_name(y->name() + "_zp"),
-                                                        Tensor::scalar<uint8_t>(uint8_t(q.zero_points.at(0))));
+    QuantParams q = *y->type().quant;
+    q.qtype = y->dtype();
+    Value* s = g.add_constant(g.unique_name(y->name() + "_scale"), scale_scalar(q));
+    Value* z = g.add_constant(g.unique_name(y->name() + "_zp"), zero_point_scalar(q));
     Node* qn = g.insert_node(n, OpKind::QuantizeLinear,
                              {.name = g.unique_name(y->name() + "_requantize"), .inputs = {fy, s, z}});
     g.replace_all_uses(y, qn->output(0));

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engine/quantize/patterns/patterns.h"
+#include "ir/quant_operands.h"
 
 namespace mq::quant {
 
@@ -16,8 +17,7 @@ Value* Rewriter::scalar_const(const std::string& name, float v) {
 }
 
 Value* Rewriter::zp_const(const std::string& name, int32_t zp, DType type) {
-  if (type == DType::i8) return g.add_constant(g.unique_name(name), Tensor::scalar<int8_t>(int8_t(zp)));
-  return g.add_constant(g.unique_name(name), Tensor::scalar<uint8_t>(uint8_t(zp)));
+  return g.add_constant(g.unique_name(name), zero_point_scalar(QuantParams{{1.f}, {zp}, std::nullopt, type}));
 }
 
 QuantParams Rewriter::params(const Value* x) const { return cal->params(x->name(), activation_scheme()); }

@@ -278,4 +278,17 @@ void layer_to_float(Graph& out, Node* n, OpKind fop) {
   out.rename_node(f, name);
 }
 
+bool WeightedPattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
+  if (r.o.mode == QuantMode::dynamic_quant && !dynamic_op_)
+    rep.scheme = "float (dynamic " + std::string(op_name(float_op_)) + " is not supported)";
+  else rewrite_weighted(r, n, rep);
+  return true;
+}
+
+bool WeightedPattern::to_float(Graph& g, Node* n) const {
+  if (!produces(n->op())) return false;
+  layer_to_float(g, n, float_op_);
+  return true;
+}
+
 }  // namespace mq::quant
