@@ -1,6 +1,6 @@
-// Pattern "data_movement": ops that only move values (ir's moves_values: Reshape, Flatten,
-// Squeeze, Unsqueeze, Transpose, Identity, Slice, Split, MaxPool, Expand, Tile, Resize
-// nearest; Concat has its own pattern) run on an int8 input as they are; the result keeps the
+// Pattern "data_movement": ops that only move values (ir's moves_values but Concat, which has
+// its own pattern, and Expand / Tile: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
+// Identity, Slice, Split, MaxPool, Resize nearest) run on an int8 input as they are; the result keeps the
 // input's quantization exactly.
 #include <algorithm>
 
@@ -18,7 +18,10 @@ class DataMovementPattern final : public Pattern {
            "int8 values: exact";
   }
   bool matches(const Node& n) const override {
-    if (n.op() == OpKind::Concat || !moves_values(n)) return false;  // Concat: its own pattern (it rescales)
+    // Concat has its own pattern (it rescales). Expand / Tile stay float: made int8, they pull
+    // quantization into what they feed (magika's LayerNorm arithmetic: 30.8 -> 27.5 dB)
+    if (n.op() == OpKind::Concat || n.op() == OpKind::Expand || n.op() == OpKind::Tile || !moves_values(n))
+      return false;
     // MaxPool's Indices output has no int8 meaning
     return n.op() != OpKind::MaxPool || n.outputs().size() == 1 || !n.output(1) || n.output(1)->users().empty();
   }
