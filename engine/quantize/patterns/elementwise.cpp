@@ -42,8 +42,7 @@ class ElementwisePattern final : public Pattern {
 /// True when `u` is an elementwise node a selected pattern quantizes.
 bool elementwise_step(const Rewriter& r, const Node& u) {
   const Pattern* p = pattern_for(u);
-  return p && (p == &add_pattern() || p == &mul_pattern() || p == &activation_pattern()) &&
-         r.o.layers.selects(u) && p->ineligible(r.g, u).empty();
+  return (p == &add_pattern() || p == &mul_pattern() || p == &activation_pattern()) && r.eligible(u);
 }
 
 /// How `y`'s readers use it: some quantized op that is not an elementwise step (a layer,
@@ -54,15 +53,8 @@ struct Readers {
 Readers readers_of(const Rewriter& r, const Value* y) {
   Readers k;
   for (const Node* u : y->users()) {
-    const Pattern* p = pattern_for(*u);
-    if (elementwise_step(r, *u)) {
-      k.chain = true;
-    } else if (p && r.o.layers.selects(*u) && p->ineligible(r.g, *u).empty()) {
-      const bool layer = (p == &linear_pattern() || p == &conv2d_pattern()) && u->input(0) == y;
-      const bool form = !p->weighted() && std::any_of(u->outputs().begin(), u->outputs().end(),
-                                                      [&](const Value* v) { return v && r.demanded(v); });
-      k.int8_op = k.int8_op || layer || form;
-    }
+    if (elementwise_step(r, *u)) k.chain = true;
+    else if (r.eligible(*u) && r.reads_int8(*u, y)) k.int8_op = true;
   }
   return k;
 }
@@ -102,13 +94,9 @@ bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
     return true;
   }
   const QuantParams qp = r.params(y);
-  Value* s = r.scalar_const(y->name() + "_scale", qp.scales.at(0));
-  Value* z = r.zp_const(y->name() + "_zero_point", qp.zero_points.at(0), qp.qtype);
-  Node* q = r.g.insert_node(n, OpKind::QuantizeLinear,
-                            {.name = r.g.unique_name(y->name() + "_quantize"), .inputs = {y, s, z}});
-  q->output(0)->set_quant(qp);
-  r.probes.push_back({r.reports.size(), y->name(), q->output(0)->name(), true});
-  r.publish_int8(y, q->output(0));
+  Value* yq = r.quantize(y, qp, n, y->name());
+  r.probes.push_back({r.reports.size(), y->name(), yq->name(), true});
+  r.publish_int8(y, yq);
   rep.quantized = true;
   rep.scheme = "static a:" + std::string(dtype_name(qp.qtype));
   return true;

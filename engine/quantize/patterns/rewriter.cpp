@@ -32,20 +32,31 @@ Value* Rewriter::existing_int8(Value* x) const {
   return nullptr;
 }
 
-namespace {
-Value* quantize_node(Rewriter& r, Value* x, const QuantParams& qp, Node* before, const std::string& hint) {
-  Value* s = r.scalar_const(hint + "_scale", qp.scales.at(0));
-  Value* z = r.zp_const(hint + "_zero_point", qp.zero_points.at(0), qp.qtype);
-  Node* qn = r.g.insert_node(before, OpKind::QuantizeLinear,
-                             {.name = r.g.unique_name(hint + "_quantize"), .inputs = {x, s, z}});
+Value* Rewriter::quantize(Value* x, const QuantParams& qp, Node* before, const std::string& hint) {
+  Value* s = scalar_const(hint + "_scale", qp.scales.at(0));
+  Value* z = zp_const(hint + "_zero_point", qp.zero_points.at(0), qp.qtype);
+  Node* qn = g.insert_node(before, OpKind::QuantizeLinear,
+                           {.name = g.unique_name(hint + "_quantize"), .inputs = {x, s, z}});
   qn->output(0)->set_quant(qp);
   return qn->output(0);
 }
-}  // namespace
+
+bool Rewriter::eligible(const Node& n) const {
+  const Pattern* p = pattern_for(n);
+  return p && p->supports(o.mode) && o.layers.selects(n) && p->ineligible(g, n).empty();
+}
+
+bool Rewriter::reads_int8(const Node& u, const Value* v) const {
+  const Pattern* p = pattern_for(u);
+  if (!p || !v || v->is_constant()) return false;
+  if (p == &linear_pattern() || p == &conv2d_pattern()) return u.input(0) == v;
+  return !p->weighted() &&
+         std::any_of(u.outputs().begin(), u.outputs().end(), [&](const Value* y) { return y && demanded(y); });
+}
 
 Value* Rewriter::int8_input(Value* x, Node* before) {
   if (Value* v = existing_int8(x)) return v;
-  Value* q = quantize_node(*this, x, params(x), before, x->name());
+  Value* q = quantize(x, params(x), before, x->name());
   quantized[x] = q;
   return q;
 }
@@ -56,7 +67,7 @@ Value* Rewriter::int8_with(Value* x, const QuantParams& qp, Node* before) {
   // requantize an int8 value through its own DequantizeLinear (the plan makes the pair one
   // 256-entry table), else quantize the float value
   Value* src = xq ? dequantize_fresh(xq, before, x->name()) : x;
-  return quantize_node(*this, src, qp, before, x->name() + "_requant");
+  return quantize(src, qp, before, x->name() + "_requant");
 }
 
 Value* Rewriter::dequantize_fresh(Value* xq, Node* before, const std::string& hint) {
@@ -97,15 +108,9 @@ void Rewriter::run() {
   // which values an int8 layer downstream would read as int8 (from the readers back)
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const Node* u = *it;
-    const Pattern* p = pattern_for(*u);
-    if (!p || !p->supports(o.mode) || !o.layers.selects(*u) || !p->ineligible(g, *u).empty()) continue;
-    if (p == &linear_pattern() || p == &conv2d_pattern()) {
-      demand.insert(u->input(0));
-    } else if (!p->weighted() && std::any_of(u->outputs().begin(), u->outputs().end(),
-                                             [&](const Value* v) { return v && demanded(v); })) {
-      for (const Value* v : u->inputs())
-        if (v && !v->is_constant()) demand.insert(v);
-    }
+    if (!eligible(*u)) continue;
+    for (const Value* v : u->inputs())
+      if (reads_int8(*u, v)) demand.insert(v);
   }
   for (Node* n : order) {
     if (removed.count(n)) continue;

@@ -40,6 +40,13 @@ struct Rewriter {
   /// The int8 version of float value `x` if one exists (quantized earlier, or `x` is the
   /// output of a per-tensor DequantizeLinear), else null.
   Value* existing_int8(Value* x) const;
+  /// True when a selected pattern quantizes `n` in this mode (`n` is eligible).
+  bool eligible(const Node& n) const;
+  /// True when `u`, an eligible node, reads `v` as int8: a Linear / Conv2d reading it as its
+  /// input, or an int8 form (elementwise, Concat, data movement) whose result is demanded.
+  bool reads_int8(const Node& u, const Value* v) const;
+  /// A new QuantizeLinear of `x` with `qp` before `before`; its output carries `qp`.
+  Value* quantize(Value* x, const QuantParams& qp, Node* before, const std::string& hint);
   /// The int8 version of `x`, quantizing it with its calibrated range before `before` if
   /// there is none yet.
   Value* int8_input(Value* x, Node* before);
