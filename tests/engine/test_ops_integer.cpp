@@ -93,28 +93,42 @@ TEST_CASE("MatMulInteger: every u8/s8 combination, per-row and per-column zero p
       }
 }
 
-TEST_CASE("MatMulInteger: a constant s8 B is packed once and reused across runs") {
+TEST_CASE("MatMulInteger: a constant B of either type, with zero points, is packed once and reused across runs") {
+  // The ORT dynamic form (u8 weights with a zero point) and every other pair run on the u8 × s8
+  // qgemm plus a row-sum term; the naive loop below is the definition.
   const int64_t K = 9, N = 21;
-  Tensor b = random_int8(DType::i8, {K, N}, 31);
-  Graph g;
-  Value* av = g.add_input("a", {DType::u8, Shape::unknown_rank(), {}});
-  Value* bv = g.add_constant("b", b);
-  Value* zv = g.add_constant("az", Tensor::scalar<uint8_t>(7));
-  Node* n = g.add_node(OpKind::MatMulInteger, {.name = "n", .inputs = {av, bv, zv}, .num_outputs = 1});
-  g.add_output(n->output(0));
-  Session s(g);
-  for (int64_t rows : {4, 1, 6}) {
-    CAPTURE(rows);
-    Tensor a = random_int8(DType::u8, {rows, K}, uint32_t(40 + rows));
-    Tensor y = s.run({{"a", a}}).at(n->output(0)->name());
-    REQUIRE(y.dims() == std::vector<int64_t>{rows, N});
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        int64_t want = 0;
-        for (int64_t k = 0; k < K; ++k) want += (at(a, i * K + k) - 7) * at(b, k * N + j);
-        REQUIRE(y.data<int32_t>()[i * N + j] == want);
+  for (DType ta : {DType::u8, DType::i8})
+    for (DType tb : {DType::u8, DType::i8})
+      for (int per_column = 0; per_column < 2; ++per_column) {
+        CAPTURE(dtype_name(ta));
+        CAPTURE(dtype_name(tb));
+        CAPTURE(per_column);
+        Tensor b = random_int8(tb, {K, N}, 31);
+        std::vector<int> bzp(per_column ? N : 1);
+        for (size_t i = 0; i < bzp.size(); ++i) bzp[i] = tb == DType::u8 ? int(121 + i) : int(i % 5) - 2;
+        const int azp = ta == DType::u8 ? 7 : -9;
+        Graph g;
+        Value* av = g.add_input("a", {ta, Shape::unknown_rank(), {}});
+        Value* bv = g.add_constant("b", b);
+        Value* zv = g.add_constant("az", zp_tensor(ta, {azp}));
+        Value* bzv = g.add_constant("bz", zp_tensor(tb, bzp));
+        Node* n = g.add_node(OpKind::MatMulInteger, {.name = "n", .inputs = {av, bv, zv, bzv}, .num_outputs = 1});
+        g.add_output(n->output(0));
+        Session s(g);
+        for (int64_t rows : {4, 1, 6}) {
+          CAPTURE(rows);
+          Tensor a = random_int8(ta, {rows, K}, uint32_t(40 + rows));
+          Tensor y = s.run({{"a", a}}).at(n->output(0)->name());
+          REQUIRE(y.dims() == std::vector<int64_t>{rows, N});
+          for (int64_t i = 0; i < rows; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              int64_t want = 0;
+              for (int64_t k = 0; k < K; ++k)
+                want += (at(a, i * K + k) - azp) * (at(b, k * N + j) - bzp[per_column ? size_t(j) : 0]);
+              REQUIRE(y.data<int32_t>()[i * N + j] == want);
+            }
+        }
       }
-  }
 }
 
 TEST_CASE("MatMulInteger: 1-D operands and absent zero points") {
@@ -172,7 +186,7 @@ TEST_CASE("ConvInteger: ONNX's padded example, and grouped strided dilated convs
 
   for (DType tx : {DType::u8, DType::i8})
     for (DType tw : {DType::u8, DType::i8})
-      for (int zero_w = 0; zero_w < 2; ++zero_w) {  // zero weight zero points: the qconv path for u8×s8
+      for (int zero_w = 0; zero_w < 2; ++zero_w) {  // with and without the weight-offset term
         CAPTURE(zero_w);
         const int64_t N = 2, C = 4, H = 6, W = 7, M = 6, G = 2, KH = 3, KW = 2;
         Tensor xx = random_int8(tx, {N, C, H, W}, 3);
@@ -186,7 +200,9 @@ TEST_CASE("ConvInteger: ONNX's padded example, and grouped strided dilated convs
         a.set("strides", std::vector<int64_t>{2, 1});
         a.set("dilations", std::vector<int64_t>{1, 2});
         a.set("pads", std::vector<int64_t>{1, 0, 2, 1});
-        Tensor yy = run_node(OpKind::ConvInteger, {&xx, &ww, &xzz, &wz}, a)[0];
+        // u8 activations: the weight and its zero point as constants (packed once per Session)
+        const std::vector<size_t> consts = tx == DType::u8 ? std::vector<size_t>{1, 3} : std::vector<size_t>{};
+        Tensor yy = run_node(OpKind::ConvInteger, {&xx, &ww, &xzz, &wz}, a, consts)[0];
         const int64_t OH = (H + 3 - 3) / 2 + 1, OW = (W + 1 - 3) / 1 + 1;
         REQUIRE(yy.dims() == std::vector<int64_t>{N, M, OH, OW});
         const int64_t xzv = at(xzz, 0);
@@ -209,14 +225,15 @@ TEST_CASE("ConvInteger: ONNX's padded example, and grouped strided dilated convs
       }
 }
 
-TEST_CASE("QLinearConv: 2-D u8×s8 with a constant weight (packed once) matches the scalar path") {
+TEST_CASE(
+    "QLinearConv: a weight zero point (the offset term, then requantization) equals the same conv without one") {
   const int64_t N = 1, C = 6, H = 5, W = 5, M = 6, G = 3;
   Tensor x = random_int8(DType::u8, {N, C, H, W}, 21);
   Tensor w = random_int8(DType::i8, {M, C / G, 3, 3}, 22);
   Tensor xs = Tensor::scalar<float>(0.03f), xz = Tensor::scalar<uint8_t>(120);
   Tensor ws = Tensor::from_vector<float>({M}, {0.01f, 0.02f, 0.01f, 0.03f, 0.02f, 0.01f});
   Tensor wz0 = Tensor::from_vector<int8_t>({M}, {0, 0, 0, 0, 0, 0});
-  Tensor wz1 = Tensor::from_vector<int8_t>({M}, {0, 0, 0, 0, 0, 1});  // forces the scalar path
+  Tensor wz1 = Tensor::from_vector<int8_t>({M}, {0, 0, 0, 0, 0, 1});  // the weight-offset term
   Tensor ys = Tensor::scalar<float>(0.2f), yz = Tensor::scalar<uint8_t>(100);
   Tensor bias = Tensor::from_vector<int32_t>({M}, {5, -5, 50, -50, 500, -500});
   Attributes a;
@@ -225,7 +242,7 @@ TEST_CASE("QLinearConv: 2-D u8×s8 with a constant weight (packed once) matches 
   a.set("strides", std::vector<int64_t>{2, 2});
   Tensor fast = run_node(OpKind::QLinearConv, {&x, &xs, &xz, &w, &ws, &wz0, &ys, &yz, &bias}, a, {3, 5})[0];
   REQUIRE(fast.dims() == std::vector<int64_t>{N, M, 3, 3});
-  // Reference: the scalar path on the same data with channel 5's zero point moved into the weight.
+  // The same data with channel 5's zero point moved into the weight.
   Tensor w1 = w;
   w1 = Tensor(DType::i8, w.dims());
   for (int64_t i = 0; i < w.numel(); ++i) {
