@@ -2,9 +2,11 @@
 // onnxruntime.quantization writes them in QOperator format and for dynamic LSTMs. Each is
 // lowered to standard ops between DequantizeLinear and QuantizeLinear with the file's scales
 // and zero points: the compiled plan runs those chains as int8 passes, and the QDQ fusion
-// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. DynamicQuantizeLSTM becomes an LSTM
-// with its weights dequantized (monoquant's dynamic quantization makes it int8 again).
+// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. DynamicQuantizeLSTM with s8 symmetric
+// weights becomes monoquant's DynamicQLSTM on the same weights; other forms an LSTM with its
+// weights dequantized.
 #include <cmath>
+#include <optional>
 
 #include "importers/onnx/builder.h"
 
@@ -143,14 +145,74 @@ Tensor lstm_weight(const Value* w, const Value* scale, const Value* zero_point, 
   return out;
 }
 
+/// W [D, I, 4H] (or R) as monoquant's int8 LSTM weight: s8 [D·4H, I] with one scale per row
+/// (per-direction scales repeated over the direction's rows). None when the file's form has
+/// no exact s8 equivalent (u8 values, non-zero zero points, non-constant parameters).
+std::optional<Tensor> lstm_weight_s8(const Value* w, const Value* scale, const Value* zero_point) {
+  if (!w || !w->is_constant() || !scale || !scale->is_constant()) return std::nullopt;
+  if (zero_point && !zero_point->is_constant()) return std::nullopt;
+  const Tensor& t = *w->constant();
+  if (t.rank() != 3 || t.dtype() != DType::i8) return std::nullopt;
+  const int64_t D = t.dim(0), I = t.dim(1), G = t.dim(2);
+  const auto s = scale->constant()->to_float();
+  if (zero_point)
+    for (int64_t z : zero_point->constant()->to_int64())
+      if (z != 0) return std::nullopt;
+  const bool per_column = int64_t(s.size()) == D * G;
+  if (!per_column && int64_t(s.size()) != D) return std::nullopt;
+  Tensor out(DType::i8, {D * G, I});
+  const int8_t* src = t.data<int8_t>();
+  int8_t* o = out.data<int8_t>();
+  QuantParams q;
+  q.qtype = DType::i8;
+  q.axis = 0;
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t g = 0; g < G; ++g) {
+      for (int64_t i = 0; i < I; ++i) o[(d * G + g) * I + i] = src[(d * I + i) * G + g];
+      q.scales.push_back(s[size_t(per_column ? d * G + g : d)]);
+      q.zero_points.push_back(0);
+    }
+  out.set_quant(std::move(q));
+  return out;
+}
+
+/// True when an LSTM with these attributes and operands has an int8 form (the int8 LSTM's
+/// limits: default activations, no clip, no input_forget, no peepholes).
+bool int8_lstm_attributes(const BuildContext& c) {
+  const Attributes& a = c.attrs();
+  if (a.has("clip") || a.get_int_or("input_forget", 0) != 0 || c.input(7)) return false;
+  const auto acts = a.get_strings_or("activations", {});
+  for (size_t i = 0; i < acts.size(); ++i)
+    if (acts[i] != (i % 3 == 0 ? "Sigmoid" : "Tanh")) return false;
+  return true;
+}
+
+/// X, W, R, B?, sequence_lens?, initial_h?, initial_c?, P?, W_scale, W_zero_point, R_scale,
+/// R_zero_point: s8 symmetric weights (ORT's default) run as monoquant's DynamicQLSTM (x and h
+/// quantized per call and per step, as ORT does); other forms as an LSTM over the
+/// dequantized weights.
 void dynamic_quantize_lstm(BuildContext& c) {
-  Tensor w = lstm_weight(c.input(1), c.input(8), c.input(9), "W");
-  Tensor r = lstm_weight(c.input(2), c.input(10), c.input(11), "R");
-  std::vector<Value*> ops{c.required(0), c.constant("W", std::move(w)), c.constant("R", std::move(r))};
-  for (size_t i = 3; i < 8; ++i) ops.push_back(c.input(i));
+  std::vector<Value*> ops{c.required(0)};
+  std::optional<Tensor> w8 = lstm_weight_s8(c.input(1), c.input(8), c.input(9));
+  std::optional<Tensor> r8 = lstm_weight_s8(c.input(2), c.input(10), c.input(11));
+  const bool int8 = w8 && r8 && int8_lstm_attributes(c);
+  if (int8) {
+    ops.push_back(c.constant("W", std::move(*w8)));
+    ops.push_back(c.constant("R", std::move(*r8)));
+  } else {
+    ops.push_back(c.constant("W", lstm_weight(c.input(1), c.input(8), c.input(9), "W")));
+    ops.push_back(c.constant("R", lstm_weight(c.input(2), c.input(10), c.input(11), "R")));
+  }
+  for (size_t i = 3; i < (int8 ? 7 : 8); ++i) ops.push_back(c.input(i));
   while (!ops.empty() && !ops.back()) ops.pop_back();
-  Attributes at = c.attrs();
-  c.emit(OpKind::LSTM, ops, at);
+  Attributes at;
+  if (int8) {
+    for (const char* k : {"direction", "hidden_size", "layout"})
+      if (c.attrs().has(k)) at.set(k, c.attrs().all().at(k));
+  } else {
+    at = c.attrs();
+  }
+  c.emit(int8 ? OpKind::DynamicQLSTM : OpKind::LSTM, ops, at);
 }
 
 }  // namespace

@@ -82,3 +82,34 @@ inits = [const("w", wb), const("ws", np.float32(0.01)), const("wz", np.int8(0)),
 nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
          helper.make_node("MatMulIntegerToFloat", ["xq", "w", "xs", "ws", "xz", "wz"], ["y"], domain=MS)]
 save("matmul_integer_to_float", nodes, inits, [3, 6], [3, 4])
+
+# DynamicQuantizeLSTM: s8 symmetric weights with per-direction (forward) or per-column
+# (bidirectional) scales run on monoquant's int8 LSTM; u8 weights with a zero point on an LSTM
+# over the dequantized weights.
+T, B, I, H = 5, 2, 6, 4
+for name, direction, wtype, per_column in [("dq_lstm_forward", "forward", np.int8, False),
+                                          ("dq_lstm_bidi", "bidirectional", np.int8, True),
+                                          ("dq_lstm_u8", "forward", np.uint8, False)]:
+    D = 2 if direction == "bidirectional" else 1
+    lo, hi = (0, 256) if wtype == np.uint8 else (-127, 128)
+    wl = rng.integers(lo, hi, (D, I, 4 * H)).astype(wtype)
+    rl = rng.integers(lo, hi, (D, H, 4 * H)).astype(wtype)
+    sshape = (D, 4 * H) if per_column else (D,)
+    zp = np.full(sshape, 120 if wtype == np.uint8 else 0, wtype)
+    inits = [const("w", wl), const("r", rl), const("b", rng.uniform(-0.2, 0.2, (D, 8 * H)).astype(np.float32)),
+             const("ws", rng.uniform(0.003, 0.006, sshape).astype(np.float32)), const("wz", zp),
+             const("rs", rng.uniform(0.003, 0.006, sshape).astype(np.float32)), const("rz", zp)]
+    node = helper.make_node("DynamicQuantizeLSTM", ["x", "w", "r", "b", "", "", "", "", "ws", "wz", "rs", "rz"],
+                            ["y"], domain=MS, direction=direction, hidden_size=H)
+    save(name, [node], inits, [T, B, I], [T, D, B, H])
+
+# QLinearConv with u8 weights and a zero point (ORT's u8u8 QOperator form)
+wu = rng.integers(0, 256, (4, 3, 3, 3)).astype(np.uint8)
+inits = [const("xs", np.float32(0.012)), const("xz", np.uint8(128)), const("w", wu), const("ws", np.float32(0.004)),
+         const("wz", np.uint8(131)), const("b", np.array([100, -50, 0, 20], np.int32)),
+         const("ys", np.float32(0.05)), const("yz", np.uint8(120))]
+nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+         helper.make_node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["q"], pads=[1, 1, 1, 1],
+                          strides=[2, 1]),
+         helper.make_node("DequantizeLinear", ["q", "ys", "yz"], ["y"])]
+save("qlinearconv_u8u8", nodes, inits, [2, 3, 8, 8], [2, 4, 4, 8])

@@ -145,6 +145,14 @@ TEST_CASE(
     "DynamicQuantizeLSTM) matches ONNX Runtime") {
   auto io = serialization::load_npz(kModels + "/captcha_ocr_ort_int8/io.npz");
   Graph g = load_model(kModels + "/captcha_ocr_ort_int8/model.onnx");
+  // its s8 symmetric DynamicQuantizeLSTM runs on the int8 LSTM, not on dequantized weights
+  int int8_lstms = 0, float_lstms = 0;
+  for (const Node* n : g.nodes()) {
+    int8_lstms += n->op() == OpKind::DynamicQLSTM;
+    float_lstms += n->op() == OpKind::LSTM;
+  }
+  CHECK(int8_lstms == 1);
+  CHECK(float_lstms == 0);
   Session s(g, {.threads = 2});
   for (int64_t i = 0; i < 3; ++i) {
     CAPTURE(i);
