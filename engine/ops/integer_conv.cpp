@@ -2,12 +2,14 @@
 // point runs on the qconv kernels (engine/ops/integer_operands.h); shapes qconv does not take
 // run on the scalar kernel.
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <mutex>
 
 #include "engine/ops/integer_operands.h"
 #include "engine/thread_pool.h"
 #include "kernels/fp32/conv.h"
+#include "kernels/layout.h"
 #include "kernels/qconv.h"
 #include "kernels/qgemm.h"
 
@@ -83,6 +85,16 @@ kernels::IntConvParams int_conv_params(const ExecContext& c, size_t xi, size_t x
   return p;
 }
 
+/// A reusable 64-byte aligned buffer of this thread (one per slot) of at least `bytes`;
+/// its contents are undefined. Concurrent runs on other threads use their own.
+std::byte* thread_buffer(size_t slot, size_t bytes) {
+  thread_local std::array<std::vector<std::byte>, 3> buffers;
+  std::vector<std::byte>& b = buffers.at(slot);
+  if (b.size() < bytes + 64) b.resize(bytes + 64);
+  const auto addr = reinterpret_cast<std::uintptr_t>(b.data());
+  return b.data() + ((64 - addr % 64) % 64);
+}
+
 /// Window sums S[g][b][pixel] = Σ (x' − x_zp') over each output pixel's window and group g's
 /// channels, from the NHWC u8 input (padding holds x_zp' and adds nothing; wrapping).
 std::vector<int32_t> window_sums(const kernels::IntConvParams& p, const uint8_t* xn, int32_t xzp) {
@@ -112,6 +124,21 @@ std::vector<int32_t> window_sums(const kernels::IntConvParams& p, const uint8_t*
         }
   }
   return sums;
+}
+
+/// NHWC int32 accumulators [n][ohw][m] → NCHW dst[n][m][ohw] through f(channel, b·ohw + pixel,
+/// accumulator), in blocks of 16 pixels (the block's accumulators stay in L1).
+template <class Out, class F>
+void to_nchw(const int32_t* acc, int64_t n, int64_t ohw, int64_t m, Out* dst, F f) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i0 = 0; i0 < ohw; i0 += kBlock) {
+      const int64_t i1 = std::min(ohw, i0 + kBlock);
+      for (int64_t ch = 0; ch < m; ++ch) {
+        Out* o = dst + (b * m + ch) * ohw;
+        for (int64_t i = i0; i < i1; ++i) o[i] = f(ch, b * ohw + i, acc[(b * ohw + i) * m + ch]);
+      }
+    }
 }
 
 /// ConvInteger / QLinearConv (2-D, any u8/s8 operand types and weight zero points) on qconv
@@ -173,12 +200,11 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi, k
 
   // NCHW → NHWC u8 input.
   const int64_t hw = p.h * p.w, ohw = p.oh * p.ow;
-  std::vector<uint8_t> xn(size_t(p.n * hw * p.c));
-  const uint8_t* xs = static_cast<const uint8_t*>(p.x);
-  for (int64_t b = 0; b < p.n; ++b)
-    for (int64_t ch = 0; ch < p.c; ++ch)
-      for (int64_t i = 0; i < hw; ++i)
-        xn[size_t((b * hw + i) * p.c + ch)] = activation_u8(p.x_type, xs[(b * p.c + ch) * hw + i]);
+  const size_t x_bytes = size_t(p.n * hw * p.c);
+  uint8_t* xn = reinterpret_cast<uint8_t*>(thread_buffer(0, x_bytes));
+  kernels::nchw_to_nhwc_u8(static_cast<const uint8_t*>(p.x), size_t(p.n), size_t(p.c), size_t(hw), xn);
+  if (p.x_type == Int8Type::s8)
+    for (size_t i = 0; i < x_bytes; ++i) xn[i] = activation_u8(Int8Type::s8, xn[i]);
   const int32_t xzp = activation_zp_u8(p.x_type, p.x_zp);
 
   // With weight offsets the kernel writes int32 accumulators; the offset term and the
@@ -190,57 +216,59 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi, k
   }
   const size_t acc_size = d.empty() ? esz : sizeof(int32_t);
   const size_t pixels = size_t(p.n * ohw);
-  auto yn = Storage::allocate(std::max<size_t>(1, pixels * size_t(p.m) * acc_size));
+  std::byte* yn = thread_buffer(1, pixels * size_t(p.m) * acc_size);
   const size_t scratch_per = (std::max<size_t>(64, kernels::qconv_scratch_size(s)) + 63) / 64 * 64;
   const size_t tasks = c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
-  auto scratch = Storage::allocate(scratch_per * tasks);
+  std::byte* scratch = thread_buffer(2, scratch_per * tasks);
   epi.a_zp = xzp;
   auto body = [&](size_t t) {
     const size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
-    kernels::qconv(s, epi, xn.data(), (*packed)->data(), yn->data(), scratch->data() + t * scratch_per, p0, p1);
+    kernels::qconv(s, epi, xn, (*packed)->data(), yn, scratch + t * scratch_per, p0, p1);
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);
 
-  // NHWC → NCHW output.
-  std::byte* dst = static_cast<std::byte*>(y);
-  if (d.empty()) {
-    const std::byte* src = yn->data();
-    for (int64_t b = 0; b < p.n; ++b)
-      for (int64_t i = 0; i < ohw; ++i)
-        for (int64_t ch = 0; ch < p.m; ++ch)
-          std::memcpy(dst + size_t((b * p.m + ch) * ohw + i) * esz, src + size_t((b * ohw + i) * p.m + ch) * esz,
-                      esz);
+  // NHWC → NCHW output (with the weight-offset term and the requested epilogue).
+  if (d.empty() && esz == 1) {
+    kernels::nhwc_to_nchw_u8(reinterpret_cast<const uint8_t*>(yn), size_t(p.n), size_t(p.m), size_t(ohw),
+                             static_cast<uint8_t*>(y));
     return true;
   }
-  const std::vector<int32_t> sums = window_sums(p, xn.data(), xzp);
-  const int32_t* acc = reinterpret_cast<const int32_t*>(yn->data());
+  const int32_t* acc = reinterpret_cast<const int32_t*>(yn);
+  if (d.empty()) {
+    to_nchw(acc, p.n, ohw, p.m, static_cast<int32_t*>(y), [](int64_t, int64_t, int32_t v) { return v; });
+    return true;
+  }
+  const std::vector<int32_t> sums = window_sums(p, xn, xzp);
   const int64_t mg = p.m / p.group;
-  for (int64_t b = 0; b < p.n; ++b)
-    for (int64_t ch = 0; ch < p.m; ++ch) {
-      const int32_t* sg = sums.data() + ((ch / mg) * p.n + b) * ohw;
-      const uint32_t dm = uint32_t(d[size_t(ch)]);
-      const size_t base = size_t((b * p.m + ch) * ohw);
-      for (int64_t i = 0; i < ohw; ++i) {
-        const int32_t v = int32_t(uint32_t(acc[(b * ohw + i) * p.m + ch]) + dm * uint32_t(sg[i]));
-        switch (requested.output) {
-          case kernels::QGemmOutput::s32: reinterpret_cast<int32_t*>(dst)[base + size_t(i)] = v; break;
-          case kernels::QGemmOutput::u8:
-          case kernels::QGemmOutput::s8: {
-            const int32_t q = requantize_one(v, requested.bias32 ? requested.bias32[ch] : 0,
-                                             requested.multiplier[requested.per_channel ? ch : 0],
-                                             requested.out_zp, requested.qmin, requested.qmax);
-            if (requested.output == kernels::QGemmOutput::u8)
-              reinterpret_cast<uint8_t*>(dst)[base + size_t(i)] = uint8_t(q);
-            else reinterpret_cast<int8_t*>(dst)[base + size_t(i)] = int8_t(q);
-            break;
-          }
-          case kernels::QGemmOutput::f32:
-            fail<UnsupportedError>(c.node.describe(), ": float epilogue with weight offsets");
-        }
-      }
-    }
-  return true;
+  std::vector<const int32_t*> group_sums(size_t(p.m));  // S[group of ch] per channel
+  for (int64_t ch = 0; ch < p.m; ++ch) group_sums[size_t(ch)] = sums.data() + (ch / mg) * p.n * ohw;
+  // d[ch] · S[group of ch][b][pixel] (wrapping); `bi` is b · ohw + pixel
+  auto offset = [&](int64_t ch, int64_t bi) {
+    return int32_t(uint32_t(d[size_t(ch)]) * uint32_t(group_sums[size_t(ch)][bi]));
+  };
+  auto requant = [&](int64_t ch, int64_t bi, int32_t v) {
+    v = int32_t(uint32_t(v) + uint32_t(offset(ch, bi)));
+    return requantize_one(v, requested.bias32 ? requested.bias32[ch] : 0,
+                          requested.multiplier[requested.per_channel ? ch : 0], requested.out_zp, requested.qmin,
+                          requested.qmax);
+  };
+  switch (requested.output) {
+    case kernels::QGemmOutput::s32:
+      to_nchw(acc, p.n, ohw, p.m, static_cast<int32_t*>(y),
+              [&](int64_t ch, int64_t bi, int32_t v) { return int32_t(uint32_t(v) + uint32_t(offset(ch, bi))); });
+      return true;
+    case kernels::QGemmOutput::u8:
+      to_nchw(acc, p.n, ohw, p.m, static_cast<uint8_t*>(y),
+              [&](int64_t ch, int64_t bi, int32_t v) { return uint8_t(requant(ch, bi, v)); });
+      return true;
+    case kernels::QGemmOutput::s8:
+      to_nchw(acc, p.n, ohw, p.m, static_cast<int8_t*>(y),
+              [&](int64_t ch, int64_t bi, int32_t v) { return int8_t(requant(ch, bi, v)); });
+      return true;
+    case kernels::QGemmOutput::f32: break;
+  }
+  fail<UnsupportedError>(c.node.describe(), ": float epilogue with weight offsets");
 }
 
 void conv_integer(ExecContext& c) {
