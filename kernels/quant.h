@@ -27,6 +27,10 @@ struct QuantKernels {
   void (*dequantize_s8)(const std::int8_t* x, std::size_t n, QuantAffine q, float* y);
   /// u8 → u8 with a new scale: y = clamp(rne(float(x − in.zp) · (in.scale / out.scale)) + out.zp).
   void (*requantize_u8)(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAffine out, std::uint8_t* y);
+  /// y = dequantize(quantize(x)) to the integer range [qmin, qmax] (a QuantizeLinear read back
+  /// by a DequantizeLinear with the same parameters), without the integer round trip: the same
+  /// values as the two kernels, +0 for a quantized zero.
+  void (*fake_quant)(const float* x, std::size_t n, QuantAffine q, float qmin, float qmax, float* y);
   /// Minimum and maximum of x; NaNs are ignored (no numbers: +inf and −inf).
   void (*minmax_f32)(const float* x, std::size_t n, float* min_out, float* max_out);
 };

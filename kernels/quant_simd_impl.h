@@ -72,6 +72,28 @@ void requantize_u8_t(const std::uint8_t* x, std::size_t n, QuantAffine in, Quant
 }
 
 template <class A>
+void fake_quant_t(const float* x, std::size_t n, QuantAffine q, float qmin, float qmax, float* y) {
+  using bf = xsimd::batch<float, A>;
+  constexpr std::size_t W = bf::size;
+  const bf scale(q.scale);
+  const bf lo(qmin - static_cast<float>(q.zero_point));
+  const bf hi(qmax - static_cast<float>(q.zero_point));
+  const bf zero(0.0f);
+  std::size_t i = 0;
+  for (; i + W <= n; i += W) {
+    bf v = bf::load_unaligned(x + i) / scale;
+    v = xsimd::min(xsimd::max(v, lo), hi);                          // NaN → lo (the second operand wins)
+    ((xsimd::nearbyint(v) + zero) * scale).store_unaligned(y + i);  // + 0: −0 becomes +0
+  }
+  if (i < n) {
+    alignas(64) float tmp[W] = {}, out[W];
+    std::memcpy(tmp, x + i, (n - i) * sizeof(float));
+    fake_quant_t<A>(tmp, W, q, qmin, qmax, out);
+    std::memcpy(y + i, out, (n - i) * sizeof(float));
+  }
+}
+
+template <class A>
 void minmax_t(const float* x, std::size_t n, float* min_out, float* max_out) {
   using bf = xsimd::batch<float, A>;
   constexpr std::size_t W = bf::size;
@@ -102,6 +124,11 @@ void minmax_t(const float* x, std::size_t n, float* min_out, float* max_out) {
 
 template <class A>
 constexpr QuantKernels make_table() {
-  return {quantize_u8_t<A>,   quantize_s8_t<A>, dequantize_t<A, std::uint8_t>, dequantize_t<A, std::int8_t>,
-          requantize_u8_t<A>, minmax_t<A>};
+  return {quantize_u8_t<A>,
+          quantize_s8_t<A>,
+          dequantize_t<A, std::uint8_t>,
+          dequantize_t<A, std::int8_t>,
+          requantize_u8_t<A>,
+          fake_quant_t<A>,
+          minmax_t<A>};
 }

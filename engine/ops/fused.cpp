@@ -1,5 +1,6 @@
 // Executor of a compiled plan's fused steps: FusedElementwise (engine/plan/fuse_elementwise.cpp
 // builds them).
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <vector>
@@ -19,9 +20,16 @@ namespace {
 struct FusedState {
   std::vector<k::FusedInstr> program;
   k::QuantAffine out_q;
-  /// A program of one u8 / i8 operand is a function of its 256 values: the result for
-  /// each byte, computed once by the same kernel (so a lookup gives the same bits).
+  /// A program of one u8 / i8 operand whose other operands are constants is, per element, a
+  /// function of that operand's 256 values and of the constants' values at the element: a
+  /// table of 256 results for each of `channels` constant positions, computed once by the
+  /// same kernel (so a lookup gives the same bits). The constants vary along a block of
+  /// axes followed by `trailing` axes of size 1 in them: element i uses table
+  /// (i / inner) % channels, inner the product of the output's last `trailing` dims.
   bool lookup = false;
+  size_t var = 0;  // the u8 / i8 operand
+  int64_t channels = 1;
+  size_t trailing = 0;
   std::vector<uint8_t> table8;  // quantized output
   std::vector<float> table32;   // f32 output
 };
@@ -32,22 +40,66 @@ k::FusedType type_of(DType t) {
   return r;
 }
 
-void build_table(FusedState& s, DType in, DType out) {
+/// The tables' channel layout when every operand but `var` is a constant and the
+/// constants share one shape [1.., d1..dk, 1..] (d > 1): channels = d1·…·dk. False when the
+/// program is not a per-channel function of one byte (or the table would be too large).
+bool table_layout(const Node& n, FusedState& s) {
+  std::vector<int64_t> shape;  // the constants' common shape, leading 1s removed
+  bool any = false;
+  for (size_t i = 0; i < n.inputs().size(); ++i) {
+    if (i == s.var) continue;
+    const Value* v = n.input(i);
+    if (!v || !v->is_constant()) return false;
+    std::vector<int64_t> d = v->constant()->dims();
+    while (!d.empty() && d.front() == 1) d.erase(d.begin());
+    if (d.empty()) continue;  // a scalar: the same in every table
+    if (any && d != shape) return false;
+    shape = d;
+    any = true;
+  }
+  size_t trailing = 0;
+  while (trailing < shape.size() && shape[shape.size() - 1 - trailing] == 1) ++trailing;
+  int64_t channels = 1;
+  for (size_t i = 0; i + trailing < shape.size(); ++i) {
+    if (shape[i] == 1) return false;  // an axis inside the block that broadcasts
+    channels *= shape[i];
+  }
+  const int64_t limit = n.output(0)->dtype() == DType::f32 ? 1024 : 4096;  // ≤ 1 MiB of tables
+  if (channels > limit) return false;
+  s.channels = channels;
+  s.trailing = trailing;
+  return true;
+}
+
+void build_tables(const Node& n, FusedState& s) {
   uint8_t bytes[256];
   for (int b = 0; b < 256; ++b) bytes[b] = uint8_t(b);
-  const k::FusedOperand op{bytes, 1, type_of(in)};
-  std::vector<float> scratch((s.program.size() + 1) * size_t(k::kFusedBlock));
-  k::FusedOutput y;
-  y.type = type_of(out);
-  y.q = s.out_q;
-  if (out == DType::f32) {
-    s.table32.resize(256);
-    y.ptr = s.table32.data();
-  } else {
-    s.table8.resize(256);
-    y.ptr = s.table8.data();
+  const size_t num = n.inputs().size();
+  std::vector<k::FusedOperand> ops(num);
+  std::vector<std::vector<float>> values(num);  // constants as floats, one per channel
+  for (size_t i = 0; i < num; ++i) {
+    if (i == s.var) {
+      ops[i] = {bytes, 1, type_of(n.input(i)->dtype())};
+      continue;
+    }
+    values[i] = n.input(i)->constant()->to_float();
+    ops[i] = {values[i].data(), 0, k::FusedType::f32};
   }
-  k::fused_elementwise(s.program.data(), int32_t(s.program.size()), &op, 1, y, 256, scratch.data());
+  std::vector<float> scratch((s.program.size() + 1) * size_t(k::kFusedBlock));
+  const DType out = n.output(0)->dtype();
+  if (out == DType::f32) s.table32.resize(size_t(s.channels) * 256);
+  else s.table8.resize(size_t(s.channels) * 256);
+  for (int64_t c = 0; c < s.channels; ++c) {
+    for (size_t i = 0; i < num; ++i)
+      if (i != s.var) ops[i].ptr = values[i].data() + (values[i].size() > 1 ? c : 0);
+    k::FusedOutput y;
+    y.type = type_of(out);
+    y.q = s.out_q;
+    y.ptr = out == DType::f32 ? static_cast<void*>(s.table32.data() + c * 256)
+                              : static_cast<void*>(s.table8.data() + c * 256);
+    k::fused_elementwise(s.program.data(), int32_t(s.program.size()), ops.data(), int32_t(num), y, 256,
+                         scratch.data());
+  }
   s.lookup = true;
 }
 
@@ -64,36 +116,71 @@ std::shared_ptr<void> prepare_fused(const Node& n) {
                             " and 'output_zero_point' ", s->out_q.zero_point, " are not a ",
                             dtype_name(n.output(0)->dtype()), " quantization");
   }
-  const DType in = n.inputs().size() == 1 ? n.input(0)->dtype() : DType::f32;
-  if (in == DType::u8 || in == DType::i8) build_table(*s, in, n.output(0)->dtype());
+  // the one operand that is not a constant, when it is u8 / i8
+  size_t vars = 0;
+  for (size_t i = 0; i < n.inputs().size(); ++i)
+    if (n.input(i) && !n.input(i)->is_constant()) {
+      s->var = i;
+      ++vars;
+    }
+  const DType in = vars == 1 ? n.input(s->var)->dtype() : DType::f32;
+  if ((in == DType::u8 || in == DType::i8) && table_layout(n, *s)) build_tables(n, *s);
   return s;
 }
 
-void run_lookup(ExecContext& ctx, const FusedState& s) {
-  const Tensor& x = ctx.in(0);
-  const auto* px = static_cast<const uint8_t*>(x.raw());
-  if (x.numel() != ctx.out(0).numel())
-    fail<ShapeError>(ctx.node.describe(), ": output ", ctx.out(0).shape().str(), " does not match operand ",
-                     x.shape().str());
-  if (!s.table8.empty()) {
-    auto* py = static_cast<uint8_t*>(ctx.out(0).raw());
-    const uint8_t* t = s.table8.data();
-    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::lookup_u8(px + b, py + b, e - b, t); });
-  } else {
-    float* py = ctx.out(0).data<float>();
-    const float* t = s.table32.data();
-    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) {
-      const uint8_t* in = px + b;
-      float* out = py + b;
-      const float* tab = t;
-      for (int64_t i = 0, n = e - b; i < n; ++i) out[i] = tab[in[i]];
-    });
+/// y[i] = table[(i / inner) % channels][x[i]] over elements [b, e).
+template <class T>
+void lookup_channels(const uint8_t* x, T* y, int64_t b, int64_t e, const T* tables, int64_t channels,
+                     int64_t inner) {
+  if (inner == 1) {
+    int64_t c = b % channels;
+    for (int64_t i = b; i < e; ++i) {
+      y[i] = tables[c * 256 + x[i]];
+      if (++c == channels) c = 0;
+    }
+    return;
   }
+  for (int64_t i = b; i < e;) {
+    const int64_t block = i / inner, end = std::min(e, (block + 1) * inner);
+    const T* t = tables + (block % channels) * 256;
+    if constexpr (sizeof(T) == 1) {
+      k::lookup_u8(x + i, y + i, end - i, t);
+    } else {
+      for (int64_t j = i; j < end; ++j) y[j] = t[x[j]];
+    }
+    i = end;
+  }
+}
+
+/// False when the run's operands do not have the shapes the tables assume (then the program
+/// runs element by element).
+bool run_lookup(ExecContext& ctx, const FusedState& s) {
+  const Tensor& x = ctx.in(s.var);
+  Tensor& y = ctx.out(0);
+  if (x.dtype() != ctx.node.input(s.var)->dtype() || x.dims() != y.dims()) return false;
+  int64_t inner = 1;
+  if (s.trailing > y.rank()) return false;
+  for (size_t i = y.rank() - s.trailing; i < y.rank(); ++i) inner *= y.dim(i);
+  const auto* px = static_cast<const uint8_t*>(x.raw());
+  if (!s.table8.empty()) {
+    auto* py = static_cast<uint8_t*>(y.raw());
+    const uint8_t* t = s.table8.data();
+    parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) {
+      if (s.channels == 1) k::lookup_u8(px + b, py + b, e - b, t);
+      else lookup_channels(px, py, b, e, t, s.channels, inner);
+    });
+  } else {
+    float* py = y.data<float>();
+    const float* t = s.table32.data();
+    parallel_elements(ctx, x.numel(),
+                      [&](int64_t b, int64_t e) { lookup_channels(px, py, b, e, t, s.channels, inner); });
+  }
+  return true;
 }
 
 void run_fused(ExecContext& ctx) {
   const auto* state = static_cast<const FusedState*>(ctx.state);
-  if (state->lookup && ctx.in(0).dtype() == ctx.node.input(0)->dtype()) return run_lookup(ctx, *state);
+  if (state->lookup && run_lookup(ctx, *state)) return;
   const auto& prog = state->program;
   Tensor& y = ctx.out(0);
   const size_t num = ctx.inputs.size();

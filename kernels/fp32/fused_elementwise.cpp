@@ -81,16 +81,10 @@ void fused_elementwise(const FusedInstr* prog, int32_t num_instr, const FusedOpe
         std::fill(dst, dst + len, a.s);
         x = dst;
       }
-      if (in.kind == FusedKind::fake_quant) {  // a QuantizeLinear → DequantizeLinear pair, by the same kernels
+      if (in.kind == FusedKind::fake_quant) {  // a QuantizeLinear → DequantizeLinear pair, same values
         const QuantAffine q{in.params.alpha, int32_t(in.imm)};
-        alignas(64) uint8_t bytes[kFusedBlock];
-        if (in.op == 0) {
-          qk.quantize_u8(x, size_t(len), q, bytes);
-          qk.dequantize_u8(bytes, size_t(len), q, dst);
-        } else {
-          qk.quantize_s8(x, size_t(len), q, reinterpret_cast<int8_t*>(bytes));
-          qk.dequantize_s8(reinterpret_cast<const int8_t*>(bytes), size_t(len), q, dst);
-        }
+        if (in.op == 0) qk.fake_quant(x, size_t(len), q, 0.f, 255.f, dst);
+        else qk.fake_quant(x, size_t(len), q, -128.f, 127.f, dst);
         continue;
       }
       switch (in.kind) {

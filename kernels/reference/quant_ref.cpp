@@ -42,6 +42,12 @@ void requantize_u8(const std::uint8_t* x, std::size_t n, QuantAffine in, QuantAf
         quantize_one(static_cast<float>(x[i] - in.zero_point) * m, lo, hi, out.zero_point));
 }
 
+void fake_quant(const float* x, std::size_t n, QuantAffine q, float qmin, float qmax, float* y) {
+  const float lo = qmin - static_cast<float>(q.zero_point), hi = qmax - static_cast<float>(q.zero_point);
+  for (std::size_t i = 0; i < n; ++i)
+    y[i] = static_cast<float>(quantize_one(x[i] / q.scale, lo, hi, q.zero_point) - q.zero_point) * q.scale;
+}
+
 void minmax_f32(const float* x, std::size_t n, float* min_out, float* max_out) {
   float lo = INFINITY, hi = -INFINITY;
   for (std::size_t i = 0; i < n; ++i) {
@@ -52,7 +58,8 @@ void minmax_f32(const float* x, std::size_t n, float* min_out, float* max_out) {
   *max_out = hi;
 }
 
-constexpr QuantKernels table = {quantize_u8, quantize_s8, dequantize_u8, dequantize_s8, requantize_u8, minmax_f32};
+constexpr QuantKernels table = {quantize_u8,   quantize_s8, dequantize_u8, dequantize_s8,
+                                requantize_u8, fake_quant,  minmax_f32};
 
 }  // namespace
 

@@ -540,6 +540,60 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "int8 between layers: a chain with per-channel constants (a bias) runs as one table per channel, "
+    "bit-identical") {
+  std::mt19937 rng(15);
+  // constants along the last axis, along the channel axis of NCHW ([C,1,1]), and with an axis
+  // inside that broadcasts ([C,1,W]: no tables, the chain runs element by element)
+  const std::vector<std::vector<int64_t>> const_shapes = {{7}, {6, 1, 1}, {6, 1, 7}};
+  for (const auto& cs : const_shapes)
+    for (DType q : {DType::u8, DType::i8}) {
+      CAPTURE(cs.size());
+      CAPTURE(dtype_name(q));
+      Graph g;
+      Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(6), Dim(5), Dim(7)}), {}});
+      auto zp = [&](const char* name, int v) {
+        return q == DType::u8 ? g.add_constant(name, Tensor::scalar(uint8_t(v)))
+                              : g.add_constant(name, Tensor::scalar(int8_t(v - 128)));
+      };
+      Value* s_in = g.add_constant("s_in", Tensor::scalar(0.05f));
+      Value* qx =
+          g.add_node(OpKind::QuantizeLinear, {.name = "q_in", .inputs = {x, s_in, zp("zp_in", 131)}})->output(0);
+      Value* dq =
+          g.add_node(OpKind::DequantizeLinear, {.name = "dq", .inputs = {qx, s_in, zp("zp_in2", 131)}})->output(0);
+      Value* bias = g.add_constant("bias", random_tensor(cs, rng, 2.f));
+      Value* gain = g.add_constant("gain", random_tensor(cs, rng, 1.f));
+      Value* t = binary(g, OpKind::Mul, unary(g, OpKind::Tanh, binary(g, OpKind::Add, dq, bias)), gain);
+      Value* out = g.add_node(OpKind::QuantizeLinear,
+                              {.name = "q_out",
+                               .inputs = {t, g.add_constant("s_out", Tensor::scalar(0.01f)), zp("zp_out", 120)}})
+                       ->output(0);
+      g.add_output(out);
+      // a second reader with a float result (f32 tables)
+      Value* dq2 = g.add_node(OpKind::DequantizeLinear, {.name = "dq2", .inputs = {qx, s_in, zp("zp_in3", 131)}})
+                       ->output(0);
+      Value* f = unary(g, OpKind::Sigmoid, binary(g, OpKind::Sub, dq2, bias));
+      g.add_output(f);
+      Graph compiled = g.clone();
+      plan::compile(compiled);
+      CHECK(count(compiled, OpKind::FusedElementwise) == 2);
+      Tensor in = random_tensor({3, 6, 5, 7}, rng, 6.f);
+      Session plain(g, {.threads = 1, .optimize = false});
+      const TensorMap want = plain.run({{"x", in}});
+      for (int threads : {1, 2}) {
+        CAPTURE(threads);
+        Session fast(g, {.threads = threads});
+        const TensorMap got = fast.run({{"x", in}});
+        REQUIRE(got.at(out->name()).dtype() == q);
+        CHECK(std::memcmp(got.at(out->name()).raw(), want.at(out->name()).raw(),
+                          size_t(want.at(out->name()).numel())) == 0);
+        CHECK(std::memcmp(got.at(f->name()).raw(), want.at(f->name()).raw(),
+                          size_t(want.at(f->name()).numel()) * 4) == 0);
+      }
+    }
+}
+
+TEST_CASE(
     "a FusedElementwise node whose int8 operand is read as f32, or with a bad output quantization, is refused") {
   Graph g;
   Value* x = g.add_input("x", {DType::u8, Shape({Dim(4)}), {}});

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/quant.h"
@@ -55,6 +56,21 @@ TEST_CASE("quant: every variant matches the reference") {
       k.requantize_u8(u_ref.data(), n, q, {0.5f, 20}, r_got.data());
       u_got.back() = 9;
       CHECK(u_got == r_got);
+      // fake_quant: the bits of dequantize(quantize(x)) (+0, never −0, for a quantized zero)
+      for (const auto& [qq, lo, hi] : {std::tuple{q, 0.f, 255.f}, std::tuple{qs, -128.f, 127.f}}) {
+        std::vector<float> f_ref(n), f_got(n), f_pair(n);
+        ref.fake_quant(x.data(), n, qq, lo, hi, f_ref.data());
+        k.fake_quant(x.data(), n, qq, lo, hi, f_got.data());
+        CHECK(std::memcmp(f_ref.data(), f_got.data(), n * sizeof(float)) == 0);
+        if (lo == 0.f) {
+          ref.quantize_u8(x.data(), n, qq, u_ref.data());
+          ref.dequantize_u8(u_ref.data(), n, qq, f_pair.data());
+        } else {
+          ref.quantize_s8(x.data(), n, qq, s_ref.data());
+          ref.dequantize_s8(s_ref.data(), n, qq, f_pair.data());
+        }
+        CHECK(std::memcmp(f_pair.data(), f_got.data(), n * sizeof(float)) == 0);
+      }
       if (n > 0) {
         float lo1, hi1, lo2, hi2;
         ref.minmax_f32(x.data(), n, &lo1, &hi1);
