@@ -107,6 +107,7 @@ mq::QuantizeOptions to_engine(const QuantizeOptions& o) {
   out.activation_type = to_engine(o.activation_type);
   out.symmetric_activations = o.symmetric_activations;
   out.fuse_activations = o.fuse_activations;
+  out.static_float_outputs = o.static_float_outputs;
   out.validate = o.validate;
   switch (o.on_failure) {
     case OnFailure::error: out.on_failure = mq::OnFailure::error; break;

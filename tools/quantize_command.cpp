@@ -33,6 +33,7 @@ struct QuantizeArgs {
   int64_t validation_samples = 32;
   bool no_round_trip = false;
   bool no_fuse = false;
+  bool static_outputs = false;
   bool requantize = false;
   std::string report;
   int threads = 0;
@@ -135,6 +136,7 @@ int quantize_model(const QuantizeArgs& a) {
   q.activation_type = a.activation_type == "s8" || a.activation_type == "i8" ? DType::i8 : DType::u8;
   q.symmetric_activations = a.symmetric;
   q.fuse_activations = !a.no_fuse;
+  q.static_float_outputs = a.static_outputs;
   q.on_failure = a.on_failure == "warn"     ? OnFailure::warn
                  : a.on_failure == "ignore" ? OnFailure::ignore
                                             : OnFailure::error;
@@ -338,6 +340,10 @@ void add_quantize_command(CLI::App& app, Runner& run) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--no-round-trip", a->no_round_trip, "Skip the save → load → run check");
   cmd->add_flag("--no-fuse", a->no_fuse, "Do not fold a following Relu / Clip into quantized layers");
+  cmd->add_flag(
+      "--static-outputs", a->static_outputs,
+      "Static mode: a Linear no quantized layer reads (a classifier head) is static too, with a calibrated "
+      "int8 output, instead of quantizing its input per call and giving a float result");
   cmd->add_option("-r,--report", a->report, "Write the JSON report to this file");
   add_threads_option(cmd, a->threads);
   cmd->add_option("--save-calibration", a->save_calibration, "Write the calibration table (JSON) to this file");

@@ -53,7 +53,11 @@ struct QuantizeOptions {
   DType activation_type = DType::u8;  ///< u8 (default) or i8
   bool symmetric_activations = false;
   bool fuse_activations = true;  ///< fold a following Relu / Clip into the layer
-  bool dynamic_conv2d = false;   ///< dynamic mode: also Conv2d (not supported yet)
+  /// Static mode: a Linear that no quantized layer reads (a classifier head) is static too
+  /// (calibrated input and output ranges) instead of DynamicQLinear (input range per call,
+  /// float output: more accurate, about as fast).
+  bool static_float_outputs = false;
+  bool dynamic_conv2d = false;  ///< dynamic mode: also Conv2d (not supported yet)
 
   // validation
   bool validate = true;

@@ -75,7 +75,10 @@ struct QuantizeOptions {
   DType activation_type = DType::u8;  ///< u8 (default) or i8
   bool symmetric_activations = false;
   bool fuse_activations = true;  ///< fold a following Relu / Clip into the layer
-  bool validate = true;          ///< measure SQNR, sizes and the save → load → run round trip
+  /// A Linear that no quantized layer reads (a classifier head) is static too, instead of
+  /// quantizing its input per call and giving a float result (more accurate, about as fast).
+  bool static_float_outputs = false;
+  bool validate = true;  ///< measure SQNR, sizes and the save → load → run round trip
   OnFailure on_failure = OnFailure::error;
   std::optional<double> min_sqnr_db;       ///< worst layers go back to float until the output meets it
   double fail_below_sqnr_db = 10.0;        ///< validation fails when an output SQNR is lower

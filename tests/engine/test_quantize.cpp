@@ -85,7 +85,9 @@ TEST_CASE("static quantization: Linear → Relu → Linear stays int8 end to end
   Calibration cal = calibrate(g, src);
   CHECK(cal.samples() == 32);
   src.rewind();
-  QuantizeResult q = static_quantize(g, cal, {}, &src);
+  QuantizeOptions o;
+  o.static_float_outputs = true;  // fc2 static too (by default it takes the dynamic form)
+  QuantizeResult q = static_quantize(g, cal, o, &src);
   CHECK(count(q.graph, OpKind::QLinear) == 2);
   CHECK(count(q.graph, OpKind::QuantizeLinear) == 1);    // once, at the input
   CHECK(count(q.graph, OpKind::DequantizeLinear) == 1);  // once, at the output
@@ -102,6 +104,29 @@ TEST_CASE("static quantization: Linear → Relu → Linear stays int8 end to end
   CHECK(q.info.compression() > 3);
   CHECK(q.info.json().find("\"model_sqnr_db\"") != std::string::npos);
   CHECK(q.info.table().find("fc1") != std::string::npos);
+}
+
+TEST_CASE("static quantization: a Linear no quantized layer reads takes the dynamic form, more accurately") {
+  std::mt19937 rng(1);
+  Graph g = mlp(rng);  // fc1 → Relu → fc2 → y
+  TensorListSource src(batches(g, 8, rng));
+  Calibration cal = calibrate(g, src);
+  src.rewind();
+  QuantizeResult q = static_quantize(g, cal, {}, &src);
+  // fc1 feeds a quantized layer: static, int8 out with the Relu fused; fc2 is the head
+  CHECK(q.graph.find_node("fc1")->op() == OpKind::QLinear);
+  CHECK(q.graph.find_node("fc1")->attrs().get_string("activation") == "relu");
+  CHECK(q.graph.find_node("fc2")->op() == OpKind::DynamicQLinear);
+  CHECK(q.graph.find_node("fc2")->output(0)->dtype() == DType::f32);
+  REQUIRE(q.info.layers.size() == 2);
+  CHECK(q.info.layers[1].scheme.find("dynamic") != std::string::npos);
+  src.rewind();
+  QuantizeOptions o;
+  o.static_float_outputs = true;
+  QuantizeResult all_static = static_quantize(g, cal, o, &src);
+  CHECK(all_static.graph.find_node("fc2")->op() == OpKind::QLinear);
+  // the head's float output skips one rounding to 8 bits
+  CHECK(q.info.model_sqnr_db > all_static.info.model_sqnr_db);
 }
 
 TEST_CASE("an activation is fused only when the quantized range represents it exactly") {
@@ -148,7 +173,9 @@ TEST_CASE("an activation is fused only when the quantized range represents it ex
       TensorListSource src(data);
       Calibration cal = calibrate(g, src);
       src.rewind();
-      QuantizeResult q = static_quantize(g, cal, {}, &src);
+      QuantizeOptions o;
+      o.static_float_outputs = true;  // fc's output range matters only when fc is static
+      QuantizeResult q = static_quantize(g, cal, o, &src);
       CHECK(count(q.graph, OpKind::Clip) == 0);
       CHECK(q.graph.find_node("fc")->attrs().get_string("activation") == "clip");
     }
@@ -178,6 +205,7 @@ TEST_CASE("validation names the node where the quantized model's first NaN or in
   src.rewind();
   QuantizeOptions o;
   o.on_failure = OnFailure::warn;
+  o.static_float_outputs = true;  // the int8 output of fc is what goes wrong
   QuantizeResult q = static_quantize(g, cal, o, &src);
   CHECK_FALSE(q.info.passed());
   bool named = false;
@@ -190,7 +218,9 @@ TEST_CASE("static quantization of a conv net keeps int8 through Flatten") {
   std::mt19937 rng(2);
   Graph g = convnet(rng);
   TensorListSource src(batches(g, 6, rng));
-  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+  QuantizeOptions o;
+  o.static_float_outputs = true;  // the classifier head static too, reading the int8 Flatten
+  QuantizeResult q = static_quantize(g, calibrate(g, src), o, &src);
   CHECK(count(q.graph, OpKind::QConv2d) == 1);
   CHECK(count(q.graph, OpKind::QLinear) == 1);
   CHECK(count(q.graph, OpKind::QuantizeLinear) == 1);
@@ -265,8 +295,11 @@ TEST_CASE("s8 activations: a conv net quantizes and runs on the int8 kernels wit
   Calibration cal = calibrate(g, src);
   QuantizeOptions o;
   o.activation_type = DType::i8;
+  o.static_float_outputs = true;
   QuantizeResult s8 = static_quantize(g, cal, o, &src);
-  QuantizeResult u8 = static_quantize(g, cal, {}, &src);
+  QuantizeOptions ou;
+  ou.static_float_outputs = true;
+  QuantizeResult u8 = static_quantize(g, cal, ou, &src);
   CHECK(count(s8.graph, OpKind::QConv2d) == 1);
   CHECK(count(s8.graph, OpKind::QLinear) == 1);
   bool s8_input = false;
@@ -287,7 +320,7 @@ TEST_CASE("layer selection by type, by name glob and by exclusion") {
   QuantizeResult a = static_quantize(g, cal, o, &src);
   CHECK(count(a.graph, OpKind::QConv2d) == 0);
   CHECK(count(a.graph, OpKind::Conv2d) == 1);
-  CHECK(count(a.graph, OpKind::QLinear) == 1);
+  CHECK(count(a.graph, OpKind::DynamicQLinear) == 1);  // the classifier head: no quantized reader
   QuantizeOptions b;
   b.layers.include = {"conv*"};
   QuantizeResult r = static_quantize(g, cal, b, &src);

@@ -46,10 +46,15 @@ bool Rewriter::eligible(const Node& n) const {
   return p && p->supports(o.mode) && o.layers.selects(n) && p->ineligible(g, n).empty();
 }
 
+bool Rewriter::float_output_linear(const Node& n) const {
+  return o.mode == QuantMode::static_quant && !o.static_float_outputs && pattern_for(n) == &linear_pattern() &&
+         n.output(0) && !layer_demand.empty() && !layer_demand.count(n.output(0));
+}
+
 bool Rewriter::reads_int8(const Node& u, const Value* v) const {
   const Pattern* p = pattern_for(u);
   if (!p || !v || v->is_constant()) return false;
-  if (p == &linear_pattern() || p == &conv2d_pattern()) return u.input(0) == v;
+  if (p == &linear_pattern() || p == &conv2d_pattern()) return u.input(0) == v && !float_output_linear(u);
   return !p->weighted() &&
          std::any_of(u.outputs().begin(), u.outputs().end(), [&](const Value* y) { return y && demanded(y); });
 }
@@ -105,12 +110,21 @@ void Rewriter::run() {
   // pattern removes (a fused activation) are skipped.
   const std::vector<Node*> order = g.nodes();
   const size_t first_probe = probes.size();
-  // which values an int8 layer downstream would read as int8 (from the readers back)
-  for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const Node* u = *it;
-    if (!eligible(*u)) continue;
-    for (const Value* v : u->inputs())
-      if (reads_int8(*u, v)) demand.insert(v);
+  // which values an int8 layer downstream would read as int8 (from the readers back): first
+  // with every Linear reading int8, then with the Linears no quantized layer reads taking
+  // the dynamic form (float_output_linear)
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+      const Node* u = *it;
+      if (!eligible(*u)) continue;
+      for (const Value* v : u->inputs())
+        if (reads_int8(*u, v)) demand.insert(v);
+    }
+    if (pass == 0) {
+      layer_demand = demand;
+      layer_demand.insert(nullptr);  // computed (a marker: the set is not empty)
+      demand.clear();
+    }
   }
   for (Node* n : order) {
     if (removed.count(n)) continue;

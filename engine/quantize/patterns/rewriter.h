@@ -22,6 +22,7 @@ struct Rewriter {
   std::set<const Value*> int8_fed;             ///< float outputs of elementwise steps fused into an int8 chain
   std::set<const Node*> removed;               ///< nodes freed during the rewrite (not to be visited)
   std::set<const Value*> demand;               ///< float values an int8 consumer downstream would read
+  std::set<const Value*> layer_demand;         ///< the same when every Linear reads its input as int8
 
   /// True when a quantized layer (Linear, Conv2d) reads `v` as int8, directly or through
   /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form
@@ -40,6 +41,12 @@ struct Rewriter {
   /// The int8 version of float value `x` if one exists (quantized earlier, or `x` is the
   /// output of a per-tensor DequantizeLinear), else null.
   Value* existing_int8(Value* x) const;
+  /// True for a Linear that static quantization gives the dynamic form (DynamicQLinear: its
+  /// input quantized per call, a float output): no quantized layer downstream reads its
+  /// result (a classifier head, a projection into float ops), so a calibrated output range
+  /// would only add rounding, and the per-call input range costs one min/max pass. It then
+  /// reads its input as float. Off with QuantizeOptions::static_float_outputs.
+  bool float_output_linear(const Node& n) const;
   /// True when a selected pattern quantizes `n` in this mode (`n` is eligible).
   bool eligible(const Node& n) const;
   /// True when `u`, an eligible node, reads `v` as int8: a Linear / Conv2d reading it as its

@@ -112,7 +112,7 @@ void rewrite_weighted(Rewriter& r, Node* n, LayerReport& rep) {
   rep.weight_bytes_int8 = int64_t(wq.nbytes()) + int64_t(wq.quant()->scales.size()) * 4;
   std::string base = n->name();
   Value* wv = g.add_constant(g.unique_name(base + "_weight_int8"), wq);
-  if (o.mode == QuantMode::dynamic_quant) {
+  if (o.mode == QuantMode::dynamic_quant || r.float_output_linear(*n)) {
     std::vector<Value*> ins{n->input(0), wv, n->input(2)};
     Node* dq = g.insert_node(n, OpKind::DynamicQLinear, {.name = g.unique_name(base + "_dynamic"), .inputs = ins});
     if (n->input(2)) rep.weight_bytes_int8 += int64_t(n->input(2)->constant()->nbytes());
