@@ -37,7 +37,7 @@ class MatMulPattern final : public Pattern {
   std::string_view name() const override { return "matmul"; }
   std::string_view summary() const override {
     return "MatMul of two activations (attention Q·Kᵀ, attention·V; batched): u8/s8 per-tensor operands, "
-           "QLinearMatMul when int8 is read on, else MatMulInteger + scale";
+           "QLinearMatMul when an int8 op reads the product, else MatMulInteger + scale";
   }
   bool matches(const Node& n) const override { return n.op() == OpKind::MatMul && n.outputs().size() == 1; }
   bool supports(QuantMode) const override { return true; }
@@ -69,8 +69,8 @@ class MatMulPattern final : public Pattern {
 };
 
 /// Replaces float MatMul `n` by `dq` (its float result), keeping names; `qn` is the integer
-/// product, named after the layer.
-void finish(Rewriter& r, Node* n, Node* qn, Node* dq, bool int8_out, LayerReport& rep) {
+/// product, named after the layer. Adds the probe validation reads.
+void replace_matmul(Rewriter& r, Node* n, Node* qn, Node* dq, bool int8_out, LayerReport& rep) {
   Graph& g = r.g;
   const std::string base = n->name(), y = n->output(0)->name();
   r.probes.push_back({r.reports.size(), y, "", int8_out});
@@ -110,7 +110,7 @@ void MatMulPattern::rewrite_static(Rewriter& r, Node* n, LayerReport& rep) {
     r.quantized[dq->output(0)] = qn->output(0);
     r.dequantized[qn->output(0)] = dq->output(0);
     rep.scheme = types + " y:" + std::string(dtype_name(qy.qtype));
-    finish(r, n, qn, dq, true, rep);
+    replace_matmul(r, n, qn, dq, true, rep);
     return;
   }
   const float scale = aq->type().quant->scales.at(0) * bq->type().quant->scales.at(0);
@@ -120,7 +120,7 @@ void MatMulPattern::rewrite_static(Rewriter& r, Node* n, LayerReport& rep) {
                            {.name = g.unique_name(y->name() + "_dequantize"),
                             .inputs = {qn->output(0), r.scalar_const(base + "_product_scale", scale)}});
   rep.scheme = types + " y:f32";
-  finish(r, n, qn, dq, false, rep);
+  replace_matmul(r, n, qn, dq, false, rep);
 }
 
 void MatMulPattern::rewrite_dynamic(Rewriter& r, Node* n, LayerReport& rep) {
@@ -141,7 +141,7 @@ void MatMulPattern::rewrite_dynamic(Rewriter& r, Node* n, LayerReport& rep) {
       n, OpKind::DequantizeLinear,
       {.name = g.unique_name(n->output(0)->name() + "_dequantize"), .inputs = {qn->output(0), s->output(0)}});
   rep.scheme = "dynamic a:u8/call b:u8/call";
-  finish(r, n, qn, dq, false, rep);
+  replace_matmul(r, n, qn, dq, false, rep);
 }
 
 /// The float value int8 operand `v` of `n` stands for: the input of the DynamicQuantizeLinear
