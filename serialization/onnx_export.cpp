@@ -13,6 +13,11 @@
 //       transposed weight → Cast → Mul(x_scale · w_scale) → Add(float bias): what ONNX
 //       Runtime's dynamic quantizer writes (it fuses it into DynamicQuantizeMatMul); x is
 //       quantized per call to u8 from its own range, as monoquant does.
+//   QLinearMatMul (the matmul pattern's product of two int8 activations, or an imported one)
+//                              → DequantizeLinear(a), DequantizeLinear(b) → MatMul →
+//       QuantizeLinear(y_scale, y_zero_point); ONNX Runtime fuses it back into QLinearMatMul.
+//       The pattern's other forms are standard ops written as they are (MatMulInteger →
+//       DequantizeLinear of the int32 product; DynamicQuantizeLinear for dynamic).
 //   QLSTM / DynamicQLSTM       → LSTM with the weights DequantizeLinear'd per row and
 //       reshaped to [D, 4H, in]; QLSTM's input first goes through QuantizeLinear →
 //       DequantizeLinear with its static x range. ONNX has no int8 LSTM: the hidden state is
@@ -337,6 +342,7 @@ class Exporter {
       case OpKind::QLinear:
       case OpKind::QConv2d: return qlayer(n, ins, outs);
       case OpKind::DynamicQLinear: return dynamic_qlinear(n, ins, outs);
+      case OpKind::QLinearMatMul: return qlinear_matmul(n, ins, outs);
       case OpKind::QLSTM:
       case OpKind::DynamicQLSTM: return qlstm(n, ins, outs);
       case OpKind::If:
@@ -462,6 +468,23 @@ class Exporter {
     }
     add("QuantizeLinear", fresh(n->name() + "_QuantizeLinear"), {y, ins[3], ins.size() > 4 ? ins[4] : ""},
         {outs[0]});
+  }
+  // QLinearMatMul: DequantizeLinear(a) and DequantizeLinear(b) with the node's own scales and
+  // zero points (1-D scales: per row of a, per column of b) → MatMul → QuantizeLinear(y).
+  void qlinear_matmul(const Node* n, const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
+    std::string f[2];
+    for (size_t k = 0; k < 2; ++k) {
+      const size_t i = 3 * k;
+      f[k] = fresh(ins[i] + "_dequantized");
+      auto* d = add("DequantizeLinear", fresh(n->name() + (k ? "_b" : "_a") + "_DequantizeLinear"),
+                    {ins[i], ins[i + 1], ins[i + 2]}, {f[k]});
+      const Value* s = n->input(i + 1);
+      if (s->shape().has_rank() && s->shape().rank() == 1 && !(s->shape().is_static() && s->shape().numel() == 1))
+        attr_int(d, "axis", k ? -1 : -2);
+    }
+    std::string y = fresh(n->name() + "_float");
+    add("MatMul", n->name(), {f[0], f[1]}, {y});
+    add("QuantizeLinear", fresh(n->name() + "_QuantizeLinear"), {y, ins[6], ins[7]}, {outs[0]});
   }
   // DynamicQLinear: DynamicQuantizeLinear(x) → DequantizeLinear → Gemm / MatMul+Add with the
   // DequantizeLinear'd weight and the float bias.

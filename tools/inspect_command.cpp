@@ -93,6 +93,18 @@ std::vector<const Value*> weights_of(const Node& n) {
   return w;
 }
 
+/// The second operand of an integer matrix product (QLinearMatMul's b, MatMulInteger's B), or null.
+const Value* product_operand(const Node& n) {
+  if (n.op() == OpKind::QLinearMatMul) return n.input(3);
+  if (n.op() == OpKind::MatMulInteger) return n.input(1);
+  return nullptr;
+}
+
+/// True when `v` is quantized per call (an output of DynamicQuantizeLinear).
+bool from_dynamic_quantize(const Value* v) {
+  return v && v->producer() && v->producer()->op() == OpKind::DynamicQuantizeLinear;
+}
+
 /// "qdq w:i8 per-channel(16) a:u8" for a float layer between DequantizeLinear nodes, or "".
 std::string qdq_scheme(const Node& n) {
   const Node* wdq = qdq_dequantize(n.input(1));
@@ -166,12 +178,21 @@ nlohmann::json describe(const Graph& g, const std::string& path) {
     l["quantized"] = q;
     std::string scheme = qdq.empty() ? "float" : qdq;
     if (q && qdq.empty()) {
-      bool dynamic = n->op() == OpKind::DynamicQLinear || n->op() == OpKind::DynamicQLSTM;
-      std::string wq = w.empty() ? "" : quant_text(quant_of(w[0]));
+      bool dynamic = n->op() == OpKind::DynamicQLinear || n->op() == OpKind::DynamicQLSTM ||
+                     from_dynamic_quantize(n->input(0));
       std::string aq = dynamic ? "dynamic u8" : quant_text(quant_of(n->input(0)));
-      scheme = std::string(dynamic ? "dynamic" : "static") + " w:" + (wq.empty() ? "?" : wq) +
-               " a:" + (aq.empty() ? "?" : aq);
+      if (const Value* b = product_operand(*n); b && w.empty()) {
+        // a product of two activations (the matmul pattern)
+        std::string bq = dynamic ? "dynamic u8" : quant_text(quant_of(b));
+        scheme = std::string(dynamic ? "dynamic" : "static") + " a:" + (aq.empty() ? "?" : aq) +
+                 " b:" + (bq.empty() ? "?" : bq);
+      } else {
+        std::string wq = w.empty() ? "" : quant_text(quant_of(w[0]));
+        scheme = std::string(dynamic ? "dynamic" : "static") + " w:" + (wq.empty() ? "?" : wq) +
+                 " a:" + (aq.empty() ? "?" : aq);
+      }
     }
+    if (const quant::Pattern* p = quant::pattern_producing(n->op())) l["pattern"] = std::string(p->name());
     l["scheme"] = scheme;
     if (n->attrs().has("activation")) {
       try {
@@ -225,12 +246,15 @@ void print_text(const nlohmann::json& js) {
       wo = std::max(wo, l["op"].get<std::string>().size());
     }
     auto pad = [](std::string t, size_t w) { return t + std::string(w > t.size() ? w - t.size() : 0, ' '); };
-    s << '\n' << pad("layer", wn) << "  " << pad("op", wo) << "  " << pad("params", 10) << "  scheme\n";
+    s << '\n'
+      << pad("layer", wn) << "  " << pad("op", wo) << "  " << pad("pattern", 8) << "  " << pad("params", 10)
+      << "  scheme\n";
     for (auto& l : js["layers"]) {
       std::string sch = l["scheme"].get<std::string>();
       if (l.contains("activation") && !l["activation"].get<std::string>().empty())
         sch += " +" + l["activation"].get<std::string>();
       s << pad(l["name"].get<std::string>(), wn) << "  " << pad(l["op"].get<std::string>(), wo) << "  "
+        << pad(l.value("pattern", std::string("-")), 8) << "  "
         << pad(std::to_string(l["parameters"].get<int64_t>()), 10) << "  " << sch << '\n';
     }
   }

@@ -1,6 +1,7 @@
 // QDQ models — DequantizeLinear → Conv / Gemm / MatMul → QuantizeLinear, as ONNX Runtime's
 // quantize_static, NNCF or PyTorch's exporter write them — run on the int8 kernels: each such
-// group becomes a QConv2d or QLinear with the file's own scales and zero points, and ops that
+// group becomes a QConv2d or QLinear (a MatMul of two activations: QLinearMatMul) with the
+// file's own scales and zero points, and ops that
 // only move values (Concat, Slice, MaxPool, Resize nearest, Reshape, ...) between
 // DequantizeLinear and QuantizeLinear run on the int8 values (per-tensor activations u8 or s8,
 // symmetric s8 weights per tensor or per output channel, int32 or float bias, an optional
@@ -267,6 +268,41 @@ bool fuse_linear(Graph& g, Removed& removed, Node* n) {
   return true;
 }
 
+/// MatMul of two QDQ activations (attention's Q·Kᵀ and attention·V, as ONNX Runtime's
+/// quantize_static writes them), quantized at its output, as QLinearMatMul with the file's
+/// scales and zero points: what the matmul quantization pattern makes.
+bool fuse_activation_matmul(Graph& g, Removed& removed, Node* n) {
+  QuantParams q[2], qy;
+  Value* operand[2];
+  for (size_t i = 0; i < 2; ++i) {
+    Node* dq = n->input(i) ? n->input(i)->producer() : nullptr;
+    if (!dq || dq->op() != OpKind::DequantizeLinear || !per_tensor(dq, q[i])) return false;
+    operand[i] = dq->input(0);
+    if (operand[i]->is_constant() || (operand[i]->type().quant && *operand[i]->type().quant != q[i])) return false;
+  }
+  Node* relu = nullptr;
+  Node* qn = output_quantize(g, n->output(0), relu, qy);
+  if (!qn || relu) return false;
+  std::vector<Value*> ins;
+  for (size_t i = 0; i < 2; ++i) {
+    if (!operand[i]->type().quant) operand[i]->set_quant(q[i]);
+    ins.insert(ins.end(), {operand[i], scalar_constant(g, n->name(), q[i], false),
+                           scalar_constant(g, n->name(), q[i], true)});
+  }
+  ins.insert(ins.end(), {scalar_constant(g, n->name(), qy, false), scalar_constant(g, n->name(), qy, true)});
+  const std::string name = n->name(), out_name = qn->output(0)->name();
+  Node* fused =
+      g.insert_node(n, OpKind::QLinearMatMul, {.name = g.unique_name(name + "_int8"), .inputs = std::move(ins)});
+  g.replace_all_uses(qn->output(0), fused->output(0));
+  for (Node* m : {qn, n}) {
+    removed.insert(m);
+    g.remove_node(m);
+  }
+  g.rename_node(fused, name);
+  g.rename_value(fused->output(0), out_name);
+  return true;
+}
+
 /// ONNX's QLinearConv (2-D, constant symmetric int8 weights, int32 bias) as QConv2d, which
 /// runs on the int8 convolution kernels (QLinearConv's own executor is the scalar reference).
 bool fuse_qlinear_conv(Graph& g, Removed& removed, Node* n) {
@@ -393,6 +429,7 @@ int fuse_qdq(Graph& g) {
     if (removed.count(n)) continue;
     if ((n->op() == OpKind::Conv2d && fuse_conv(g, removed, n)) ||
         ((n->op() == OpKind::Gemm || n->op() == OpKind::MatMul) && fuse_linear(g, removed, n)) ||
+        (n->op() == OpKind::MatMul && fuse_activation_matmul(g, removed, n)) ||
         (moves_values_once(n) && fuse_data_movement(g, removed, n)) ||
         (n->op() == OpKind::QLinearConv && fuse_qlinear_conv(g, removed, n)))
       ++fused;

@@ -17,7 +17,7 @@ enum class QuantMode { static_quant, dynamic_quant };
 enum class OnFailure { error, warn, ignore };
 
 /// Which layers are quantized: by pattern (the registry in engine/quantize/patterns/: linear,
-/// conv2d, lstm, add, mul, activation, concat, data_movement), then by node name (glob
+/// conv2d, lstm, matmul, add, mul, activation, concat, data_movement), then by node name (glob
 /// patterns, `*` and `?`).
 struct LayerSelection {
   std::vector<std::string> types;    ///< pattern names; empty = every pattern

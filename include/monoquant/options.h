@@ -39,7 +39,8 @@ struct ObserverOptions {
 };
 
 /// Which layers are quantized: by pattern, then by name (names or globs with `*` and `?`).
-/// Patterns: linear, conv2d, lstm (weight layers), add, mul, activation, concat,
+/// Patterns: linear, conv2d, lstm (weight layers), matmul (MatMul of two activations), add,
+/// mul, activation, concat,
 /// data_movement (ops that run on int8 values between quantized layers).
 struct LayerSelection {
   std::vector<std::string> types;    ///< pattern names; empty = every pattern

@@ -211,6 +211,42 @@ TEST_CASE("a QDQ MatMul with a bias Add and a QDQ Gemm run as QLinear") {
   }
 }
 
+TEST_CASE("a QDQ MatMul of two activations runs as QLinearMatMul; without a QuantizeLinear after it it stays") {
+  for (bool quantized_out : {true, false}) {
+    CAPTURE(quantized_out);
+    // a [N,2,3,5] (u8) · b [2,5,4] (s8, broadcast) → Q(u8) → DQ → y
+    Graph g;
+    Value* a = g.add_input("a", {DType::f32, Shape({Dim::sym("N"), Dim(2), Dim(3), Dim(5)}), {}});
+    Value* b = g.add_input("b", {DType::f32, Shape{2, 5, 4}, {}});
+    auto qdq = [&](Value* v, const std::string& n, float s, DType t, int32_t z) {
+      Value* sv = scalar(g, n + "s", s);
+      Value* q = g.add_node(OpKind::QuantizeLinear, {.inputs = {v, sv, zero_point(g, n + "z", t, z)}})->output(0);
+      return g.add_node(OpKind::DequantizeLinear, {.inputs = {q, sv, zero_point(g, n + "z2", t, z)}})->output(0);
+    };
+    Value* y = g.add_node(OpKind::MatMul,
+                          {.name = "mm",
+                           .inputs = {qdq(a, "a", 0.02f, DType::u8, 120), qdq(b, "b", 0.03f, DType::i8, 0)}})
+                   ->output(0);
+    if (quantized_out) y = qdq(y, "y", 0.05f, DType::u8, 110);
+    g.add_output(y);
+    Graph f = g.clone();
+    CHECK(passes::fuse_qdq(f) == int(quantized_out));
+    CHECK(count(f, OpKind::QLinearMatMul) == int(quantized_out));
+    CHECK(count(f, OpKind::MatMul) == int(!quantized_out));
+    if (quantized_out) CHECK(f.find_node("mm")->op() == OpKind::QLinearMatMul);
+    std::mt19937 rng(17);
+    TensorMap in{{"a", test::random_tensor({3, 2, 3, 5}, rng, 1.f)},
+                 {"b", test::random_tensor({2, 5, 4}, rng, 1.f)}};
+    const Tensor want = Session(g, {.optimize = false}).run(in).at(y->name());
+    const Tensor got = Session(f, {.optimize = false}).run(in).at(y->name());
+    REQUIRE(got.dims() == want.dims());
+    // the integer product requantized once gives the QDQ graph's values (one step at most apart
+    // where the float sum lands on a rounding boundary)
+    for (int64_t i = 0; i < want.numel(); ++i)
+      CHECK(std::fabs(got.data<float>()[i] - want.data<float>()[i]) <= 0.05f * 1.001f);
+  }
+}
+
 TEST_CASE(
     "a QDQ SiLU (Sigmoid's result quantized and read back) is one int8 pass in the compiled plan, bit for bit") {
   Graph g;

@@ -10,11 +10,13 @@
 //   "top1": fraction of rows whose argmax agrees.
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <fstream>
 #include <random>
 
 #include "engine/api.h"
 #include "engine/quantize.h"
+#include "attention_block.h"
 #include "csp_block.h"
 #include "interop_util.h"
 #include "serialization/npy.h"
@@ -177,6 +179,32 @@ TEST_CASE("onnx export: monoquant's quantized layers in QDQ form (structure)") {
   CHECK(std::filesystem::file_size(dir / "cnn_s8.onnx") > 0);
 }
 
+TEST_CASE("onnx export: a product of two int8 activations as DequantizeLinear → MatMul → QuantizeLinear") {
+  std::mt19937 rng(8);
+  Graph f = test::attention_block();
+  auto src = random_source(f, rng, 4, -1.f, 1.f);
+  QuantizeOptions all_static;  // the output projection static, reading attention·V as int8
+  all_static.static_float_outputs = true;
+  QuantizeResult q = static_quantize(f, calibrate(f, src), all_static);
+  REQUIRE(count_op(q.graph, OpKind::QLinearMatMul) == 1);
+  test::TempDir dir;
+  save_model(q.graph, dir / "attention.onnx");
+  auto b = serialization::read_file(dir / "attention.onnx");
+  std::string s(reinterpret_cast<const char*>(b.data()), b.size());
+  CHECK(s.find("QLinearMatMul") == std::string::npos);
+  CHECK(s.find("MatMulInteger") != std::string::npos);  // Q·Kᵀ: standard ops written as they are
+  // read back, the group is a QLinearMatMul again (the import's QDQ fusion) with the same outputs
+  Graph back = load_model(dir / "attention.onnx");
+  const Node* context = back.find_node("context");
+  REQUIRE(context);
+  CHECK(context->op() == OpKind::QLinearMatMul);
+  CHECK(count_op(back, OpKind::MatMul) == 0);
+  TensorMap in{{"x", random_tensor({2, 6, 16}, rng, -1.f, 1.f)}};
+  const Tensor want = Session(q.graph).run(in).at("y"), got = Session(back).run(in).at("y");
+  REQUIRE(got.dims() == want.dims());
+  CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+}
+
 TEST_CASE("interop: onnxruntime runs monoquant's int8 models exported as QDQ ONNX") {
   MQ_REQUIRE_INTEROP_PYTHON(python);
   test::TempDir dir;
@@ -224,6 +252,21 @@ TEST_CASE("interop: onnxruntime runs monoquant's int8 models exported as QDQ ONN
     REQUIRE(count_op(q.graph, OpKind::QConv2d) == 4);
     REQUIRE(count_op(q.graph, OpKind::Concat) == 1);
     cases.add("csp_block", q.graph, {{"x", random_tensor({2, 3, 8, 8}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
+  }
+  {  // attention: Q·Kᵀ as MatMulInteger → DequantizeLinear (int32), attention·V as QLinearMatMul
+     // (written DequantizeLinear → MatMul → QuantizeLinear); static and dynamic
+    Graph f = test::attention_block();
+    auto src = random_source(f, rng, 8, -1.f, 1.f);
+    QuantizeOptions all_static;
+    all_static.static_float_outputs = true;
+    QuantizeResult q = static_quantize(f, calibrate(f, src), all_static);
+    REQUIRE(count_op(q.graph, OpKind::QLinearMatMul) == 1);
+    REQUIRE(count_op(q.graph, OpKind::MatMulInteger) == 1);
+    TensorMap in{{"x", random_tensor({2, 6, 16}, rng, -1.f, 1.f)}};
+    cases.add("attention", q.graph, in, {{"atol", 2.0 * output_scale(q.graph)}});
+    QuantizeResult d = dynamic_quantize(f);
+    REQUIRE(count_op(d.graph, OpKind::MatMulInteger) == 2);
+    cases.add("attention_dynamic", d.graph, in, {{"rtol", 1e-3}});
   }
   {  // the bundled Fashion-MNIST CNN, calibrated on examples/data, 256 test images
     std::string ex = std::string(MQ_SOURCE_DIR) + "/examples/";

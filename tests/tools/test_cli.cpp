@@ -10,8 +10,10 @@
 #include <nlohmann/json.hpp>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 
+#include "attention_block.h"
 #include "engine/api.h"
 #include "engine/calibration/source.h"
 #include "kernels/cpu_features.h"
@@ -683,4 +685,50 @@ TEST_CASE("cli: quantizing a model that is quantized already says so; --requanti
   INFO(r.err);
   CHECK(r.code == 0);
   CHECK(fs::exists(tmp / "again.mqm"));
+}
+
+TEST_CASE("cli: --layers matmul quantizes attention's activation products; inspect names their pattern") {
+  if (!quantize_available()) return;
+  TempDir tmp;
+  mq::save_model(mq::test::attention_block(), tmp / "attention.onnx");  // x [2,6,16]
+  std::mt19937 rng(3);
+  mq::serialization::save_npy(tmp / "calib.npy", mq::test::random_tensor({16, 6, 16}, rng));
+  auto r = run_cli("quantize " + q(tmp / "attention.onnx") + " --calib " + q(tmp / "calib.npy") + " -o " +
+                   q(tmp / "a.mqm") + " --layers matmul --json --quiet --on-failure warn");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  json j = parse_json(r.out);
+  std::set<std::string> names;
+  for (auto& l : j["layers"]) {
+    CAPTURE(l.dump());
+    if (l["pattern"] != "matmul") {  // the Linear layers are listed, not selected
+      CHECK(l["quantized"] == false);
+      continue;
+    }
+    CHECK(l["quantized"] == true);
+    names.insert(l["name"].get<std::string>());
+  }
+  CHECK(names == std::set<std::string>{"scores", "context"});
+
+  r = run_cli("inspect " + q(tmp / "a.mqm") + " --json");
+  REQUIRE(r.code == 0);
+  j = parse_json(r.out);
+  int products = 0;
+  for (auto& l : j["layers"]) {
+    if (l.value("pattern", "") != "matmul") continue;
+    ++products;
+    CHECK(l["quantized"] == true);
+    CHECK(l["scheme"].get<std::string>().find(" b:u8") != std::string::npos);
+  }
+  CHECK(products == 2);
+  r = run_cli("inspect " + q(tmp / "a.mqm"));
+  CHECK(r.out.find("matmul") != std::string::npos);
+
+  // excluded by name, scores stays a float MatMul
+  r = run_cli("quantize " + q(tmp / "attention.onnx") + " --calib " + q(tmp / "calib.npy") + " -o " +
+              q(tmp / "b.mqm") + " --exclude scores --json --quiet --on-failure warn");
+  REQUIRE(r.code == 0);
+  j = parse_json(r.out);
+  for (auto& l : j["layers"])
+    if (l["name"] == "scores") CHECK(l["quantized"] == false);
 }

@@ -8,6 +8,7 @@ namespace mq::quant {
 const Pattern& linear_pattern();
 const Pattern& conv2d_pattern();
 const Pattern& lstm_pattern();
+const Pattern& matmul_pattern();
 const Pattern& add_pattern();
 const Pattern& mul_pattern();
 const Pattern& activation_pattern();

@@ -55,6 +55,7 @@ bool Rewriter::reads_int8(const Node& u, const Value* v) const {
   const Pattern* p = pattern_for(u);
   if (!p || !v || v->is_constant()) return false;
   if (p == &linear_pattern() || p == &conv2d_pattern()) return u.input(0) == v && !float_output_linear(u);
+  if (p == &matmul_pattern()) return u.input(0) == v || u.input(1) == v;
   return !p->weighted() &&
          std::any_of(u.outputs().begin(), u.outputs().end(), [&](const Value* y) { return y && demanded(y); });
 }

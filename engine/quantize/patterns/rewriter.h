@@ -24,7 +24,7 @@ struct Rewriter {
   std::set<const Value*> demand;               ///< float values an int8 consumer downstream would read
   std::set<const Value*> layer_demand;         ///< the same when every Linear reads its input as int8
 
-  /// True when a quantized layer (Linear, Conv2d) reads `v` as int8, directly or through
+  /// True when a quantized layer (Linear, Conv2d, MatMul) reads `v` as int8, directly or through
   /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form
   /// producing `v` worth making.
   bool demanded(const Value* v) const { return demand.count(v) != 0; }
@@ -50,7 +50,8 @@ struct Rewriter {
   /// True when a selected pattern quantizes `n` in this mode (`n` is eligible).
   bool eligible(const Node& n) const;
   /// True when `u`, an eligible node, reads `v` as int8: a Linear / Conv2d reading it as its
-  /// input, or an int8 form (elementwise, Concat, data movement) whose result is demanded.
+  /// input, a MatMul of two activations reading it as either operand, or an int8 form
+  /// (elementwise, Concat, data movement) whose result is demanded.
   bool reads_int8(const Node& u, const Value* v) const;
   /// A new QuantizeLinear of `x` with `qp` before `before`; its output carries `qp`.
   Value* quantize(Value* x, const QuantParams& qp, Node* before, const std::string& hint);
