@@ -397,7 +397,7 @@ class Exporter {
   // transposed int8 weight [in, out] (DequantizeLinear along axis 1, the output channels) + Add.
   void product(const Node* n, const std::string& xf, const std::string& bias, const std::string& out) {
     const Value* w = n->input(1);
-    const Tensor& t = int8_weight(n, 1, 2);
+    int8_weight(n, 1, 2);  // W must be a 2-D int8 constant
     const Shape& xs = n->input(0)->shape();
     if (opts_.linear_as_gemm && xs.has_rank() && xs.rank() == 2) {
       attr_int(add("Gemm", n->name(), {xf, dequantized_const(w), bias}, {out}), "transB", 1);

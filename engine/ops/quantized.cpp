@@ -76,9 +76,16 @@ void dequantize_linear(ExecContext& c) {
           k.dequantize_s8(x.data<int8_t>() + off + b, size_t(e - b), {s, zp}, py + off + b);
         });
         break;
-      case DType::i32: {
+      case DType::i32: {  // int32 products (MatMulInteger, ConvInteger) back to float
         const int32_t* px = x.data<int32_t>() + off;
-        for (int64_t i = 0; i < n; ++i) py[off + i] = float(int64_t(px[i]) - zp) * s;
+        parallel_elements(c, n, [&](int64_t b, int64_t e) {
+          float* out = py + off;
+          if (zp == 0) {
+            for (int64_t i = b; i < e; ++i) out[i] = float(px[i]) * s;
+          } else {
+            for (int64_t i = b; i < e; ++i) out[i] = float(int64_t(px[i]) - zp) * s;
+          }
+        });
         break;
       }
       default: fail<UnsupportedError>(c.node.describe(), ": input type ", dtype_name(x.dtype()));
