@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "engine/executor.h"
+#include "engine/thread_pool.h"
 #include "kernels/qgemm.h"
 #include "kernels/qlstm.h"
 
@@ -20,7 +21,8 @@ struct LstmState {
   size_t w_bytes = 0, r_bytes = 0;
   std::vector<float> w_scale, r_scale, bias;  // per direction blocks
   bool has_bias = false;
-  bool static_ranges = false;
+  bool static_ranges = false;  // x's range from calibration
+  bool static_h = false;       // h's too
   QuantAffine xq, hq;
   std::shared_ptr<Storage> scratch;
 };
@@ -80,7 +82,8 @@ std::shared_ptr<void> prepare(const Node& n, bool is_static) {
   if (is_static) {
     st->static_ranges = true;
     st->xq = {a.get_float("x_scale"), int32_t(a.get_int("x_zero_point"))};
-    st->hq = {a.get_float("h_scale"), int32_t(a.get_int("h_zero_point"))};
+    st->static_h = a.has("h_scale");  // else h is quantized per step from its own range
+    if (st->static_h) st->hq = {a.get_float("h_scale"), int32_t(a.get_int("h_zero_point"))};
   }
   return st;
 }
@@ -114,7 +117,10 @@ void run(ExecContext& c) {
         std::memcpy(&xt[size_t((t * B + b) * I)], xp + (b * T + t) * I, size_t(I) * 4);
     xp = xt.data();
   }
-  std::vector<float> y(size_t(T * B * H)), hn(size_t(B * H)), cn(size_t(B * H));
+  // per direction: its own scratch and outputs, so the two directions of a bidirectional
+  // LSTM run on two threads when the Session has them (each direction's arithmetic is the
+  // same either way)
+  std::vector<float> y(size_t(D * T * B * H)), hn(size_t(D * B * H)), cn(size_t(D * B * H));
   std::vector<float> yall(size_t(T * D * B * H)), hall(size_t(D * B * H)), call(size_t(D * B * H));
   QLstmParams p;
   p.seq_len = size_t(T);
@@ -123,24 +129,32 @@ void run(ExecContext& c) {
   p.hidden = size_t(H);
   if (st.static_ranges) {
     p.x_q = &st.xq;
-    p.h_q = &st.hq;
+    p.h_q = st.static_h ? &st.hq : nullptr;
   }
-  size_t need = qlstm_scratch_size(p);
-  if (!st.scratch || st.scratch->size() < need) st.scratch = Storage::allocate(need);
-  for (int64_t d = 0; d < D; ++d) {
-    p.packed_w = st.packed_w->data() + d * st.w_bytes;
-    p.packed_r = st.packed_r->data() + d * st.r_bytes;
-    p.w_scale = st.w_scale.data() + d * 4 * H;
-    p.r_scale = st.r_scale.data() + d * 4 * H;
-    p.bias = st.has_bias ? st.bias.data() + d * 4 * H : nullptr;
-    p.reverse = st.reverse_only || d == 1;
+  const size_t need = (qlstm_scratch_size(p) + 63) / 64 * 64;
+  if (!st.scratch || st.scratch->size() < need * size_t(D)) st.scratch = Storage::allocate(need * size_t(D));
+  auto direction = [&](size_t task) {
+    const int64_t d = int64_t(task);
+    QLstmParams q = p;
+    q.packed_w = st.packed_w->data() + d * st.w_bytes;
+    q.packed_r = st.packed_r->data() + d * st.r_bytes;
+    q.w_scale = st.w_scale.data() + d * 4 * H;
+    q.r_scale = st.r_scale.data() + d * 4 * H;
+    q.bias = st.has_bias ? st.bias.data() + d * 4 * H : nullptr;
+    q.reverse = st.reverse_only || d == 1;
     const float* h0 = c.has(5) ? c.in(5).data<float>() + d * B * H : nullptr;
     const float* c0 = c.has(6) ? c.in(6).data<float>() + d * B * H : nullptr;
-    qlstm_sequence(p, xp, h0, c0, y.data(), hn.data(), cn.data(), st.scratch->data());
+    qlstm_sequence(q, xp, h0, c0, y.data() + d * T * B * H, hn.data() + d * B * H, cn.data() + d * B * H,
+                   st.scratch->data() + size_t(d) * need);
+  };
+  if (D > 1 && c.pool && c.pool->size() > 1) c.pool->parallel_for(size_t(D), direction);
+  else
+    for (int64_t d = 0; d < D; ++d) direction(size_t(d));
+  for (int64_t d = 0; d < D; ++d) {
     for (int64_t t = 0; t < T; ++t)
-      std::memcpy(&yall[size_t(((t * D + d) * B) * H)], &y[size_t(t * B * H)], size_t(B * H) * 4);
-    std::memcpy(&hall[size_t(d * B * H)], hn.data(), size_t(B * H) * 4);
-    std::memcpy(&call[size_t(d * B * H)], cn.data(), size_t(B * H) * 4);
+      std::memcpy(&yall[size_t(((t * D + d) * B) * H)], &y[size_t((d * T + t) * B * H)], size_t(B * H) * 4);
+    std::memcpy(&hall[size_t(d * B * H)], &hn[size_t(d * B * H)], size_t(B * H) * 4);
+    std::memcpy(&call[size_t(d * B * H)], &cn[size_t(d * B * H)], size_t(B * H) * 4);
   }
   // write outputs in the requested layout
   if (c.outputs.size() > 0) {
