@@ -16,8 +16,11 @@ namespace {
 
 constexpr const char* kDomain = "com.microsoft::";
 
-Value* dequantize(BuildContext& c, Value* x, Value* scale, Value* zero_point) {
-  return c.emit_internal(OpKind::DequantizeLinear, {x, c.required_value(scale, "scale"), zero_point}, {})
+/// DequantizeLinear of x; per-channel parameters run along `axis` (ONNX's default: 1).
+Value* dequantize(BuildContext& c, Value* x, Value* scale, Value* zero_point, int64_t axis = 1) {
+  Attributes at;
+  if (axis != 1) at.set("axis", axis);
+  return c.emit_internal(OpKind::DequantizeLinear, {x, c.required_value(scale, "scale"), zero_point}, at)
       ->output(0);
 }
 
@@ -62,7 +65,9 @@ void concat(BuildContext& c) {
 /// A, a_scale, a_zp, B, b_scale, b_zp, C (int32, scale a_scale · b_scale), y_scale?, y_zp?
 void qgemm(BuildContext& c) {
   Value* a = dequantize(c, c.required(0), c.input(1), c.input(2));
-  Value* b = dequantize(c, c.required(3), c.input(4), c.input(5));
+  // per-channel B scales run along N: B's rows when it is transposed ([N, K]), else its columns
+  const int64_t trans_b = c.attrs().get_int_or("transB", 0);
+  Value* b = dequantize(c, c.required(3), c.input(4), c.input(5), trans_b ? 0 : 1);
   Attributes at;
   for (const char* k : {"alpha", "transA", "transB"})
     if (c.attrs().has(k)) at.set(k, c.attrs().all().at(k));

@@ -113,3 +113,16 @@ nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
                           strides=[2, 1]),
          helper.make_node("DequantizeLinear", ["q", "ys", "yz"], ["y"])]
 save("qlinearconv_u8u8", nodes, inits, [2, 3, 8, 8], [2, 4, 4, 8])
+
+# QGemm with per-channel B scales: along B's rows when transB = 1 ([N, K]), its columns when 0
+for name, trans_b in [("qgemm_per_channel_t", 1), ("qgemm_per_channel", 0)]:
+    wq = rng.integers(-127, 128, (5, 6) if trans_b else (6, 5)).astype(np.int8)
+    inits = [const("xs", np.float32(0.012)), const("xz", np.uint8(128)), const("w", wq),
+             const("ws", np.array([0.004, 0.006, 0.003, 0.005, 0.007], np.float32)), const("wz", np.zeros(5, np.int8)),
+             const("b", np.array([40, -30, 0, 5, 9], np.int32)), const("ys", np.float32(0.02)),
+             const("yz", np.uint8(100))]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("QGemm", ["xq", "xs", "xz", "w", "ws", "wz", "b", "ys", "yz"], ["q"], domain=MS,
+                              transB=trans_b),
+             helper.make_node("DequantizeLinear", ["q", "ys", "yz"], ["y"])]
+    save(name, nodes, inits, [3, 6], [3, 5])

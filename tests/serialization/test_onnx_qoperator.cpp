@@ -17,8 +17,9 @@ TEST_CASE(
   MQ_REQUIRE_INTEROP_PYTHON(python);
   test::TempDir dir;
   MQ_RUN_INTEROP(python, "make_ort_qoperator.py", dir);
-  for (const char* name : {"qoperator_cnn", "qgemm", "dynamic_matmul", "matmul_integer_to_float",
-                           "dq_lstm_forward", "dq_lstm_bidi", "dq_lstm_u8", "qlinearconv_u8u8"}) {
+  for (const char* name :
+       {"qoperator_cnn", "qgemm", "dynamic_matmul", "matmul_integer_to_float", "dq_lstm_forward", "dq_lstm_bidi",
+        "dq_lstm_u8", "qlinearconv_u8u8", "qgemm_per_channel_t", "qgemm_per_channel"}) {
     CAPTURE(name);
     Graph g = load_model(dir / (std::string(name) + ".onnx"));
     // the QLinearConv and the QGemm run on the int8 kernels (QConv2d, QLinear)
@@ -28,7 +29,7 @@ TEST_CASE(
       return k;
     };
     if (std::string(name) == "qoperator_cnn") CHECK(count(OpKind::QConv2d) == 1);
-    if (std::string(name) == "qgemm") CHECK(count(OpKind::QLinear) == 1);
+    if (std::string(name).rfind("qgemm", 0) == 0) CHECK(count(OpKind::QLinear) == 1);
     // s8 symmetric DynamicQuantizeLSTM weights run on the int8 LSTM; u8 ones on dequantized weights
     if (std::string(name).rfind("dq_lstm", 0) == 0)
       CHECK(count(OpKind::DynamicQLSTM) == (std::string(name) == "dq_lstm_u8" ? 0 : 1));
