@@ -154,8 +154,8 @@ void check_linear_shapes(ExecContext& c, const LinearState& st) {
 
 /// s8 activations run on the u8 kernels: x + 128 (the sign bit flipped) with the zero point
 /// + 128 represents the same reals, and the integer arithmetic gives the same results.
-void flip_sign_bits(uint8_t* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] ^= 0x80;
+void flip_sign_bits(const uint8_t* x, size_t n, uint8_t* y) {
+  for (size_t i = 0; i < n; ++i) y[i] = uint8_t(x[i] ^ 0x80);
 }
 
 void run_qlinear(ExecContext& c) {
@@ -173,8 +173,7 @@ void run_qlinear(ExecContext& c) {
   if (x.dtype() == DType::i8) {
     st.xq.reserve(size_t(x.numel()));
     auto* flipped = static_cast<uint8_t*>(st.xq.data());
-    std::memcpy(flipped, a, size_t(x.numel()));
-    flip_sign_bits(flipped, size_t(x.numel()));
+    flip_sign_bits(a, size_t(x.numel()), flipped);
     a = flipped;
   }
   p.a = a;
@@ -326,9 +325,12 @@ void run_qconv(ExecContext& c) {
   if (!nhwc || x.dtype() == DType::i8) {
     st.x_nhwc.reserve(size_t(N * H * W * C));
     auto* buf = static_cast<uint8_t*>(st.x_nhwc.data());
-    if (nhwc) std::memcpy(buf, xs, size_t(N * H * W * C));
-    else kernels::nchw_to_nhwc_u8(xs, size_t(N), size_t(C), size_t(H * W), buf);
-    if (x.dtype() == DType::i8) flip_sign_bits(buf, size_t(N * H * W * C));
+    if (nhwc) {
+      flip_sign_bits(xs, size_t(N * H * W * C), buf);  // i8 here
+    } else {
+      kernels::nchw_to_nhwc_u8(xs, size_t(N), size_t(C), size_t(H * W), buf);
+      if (x.dtype() == DType::i8) flip_sign_bits(buf, size_t(N * H * W * C), buf);
+    }
     xn = buf;
   }
   size_t pixels = size_t(N) * oh * ow;
