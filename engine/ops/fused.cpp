@@ -49,7 +49,8 @@ bool table_layout(const Node& n, FusedState& s) {
   for (size_t i = 0; i < n.inputs().size(); ++i) {
     if (i == s.var) continue;
     const Value* v = n.input(i);
-    if (!v || !v->is_constant()) return false;
+    k::FusedType t;
+    if (!v || !v->is_constant() || !fused_type(v->constant()->dtype(), t)) return false;
     std::vector<int64_t> d = v->constant()->dims();
     while (!d.empty() && d.front() == 1) d.erase(d.begin());
     if (d.empty()) continue;  // a scalar: the same in every table
@@ -76,22 +77,19 @@ void build_tables(const Node& n, FusedState& s) {
   for (int b = 0; b < 256; ++b) bytes[b] = uint8_t(b);
   const size_t num = n.inputs().size();
   std::vector<k::FusedOperand> ops(num);
-  std::vector<std::vector<float>> values(num);  // constants as floats, one per channel
-  for (size_t i = 0; i < num; ++i) {
-    if (i == s.var) {
-      ops[i] = {bytes, 1, type_of(n.input(i)->dtype())};
-      continue;
-    }
-    values[i] = n.input(i)->constant()->to_float();
-    ops[i] = {values[i].data(), 0, k::FusedType::f32};
-  }
+  for (size_t i = 0; i < num; ++i)  // constants: one element per table, broadcast (stride 0)
+    ops[i] = {i == s.var ? static_cast<const void*>(bytes) : n.input(i)->constant()->raw(), i == s.var ? 1 : 0,
+              type_of(n.input(i)->dtype())};
   std::vector<float> scratch((s.program.size() + 1) * size_t(k::kFusedBlock));
   const DType out = n.output(0)->dtype();
   if (out == DType::f32) s.table32.resize(size_t(s.channels) * 256);
   else s.table8.resize(size_t(s.channels) * 256);
   for (int64_t c = 0; c < s.channels; ++c) {
-    for (size_t i = 0; i < num; ++i)
-      if (i != s.var) ops[i].ptr = values[i].data() + (values[i].size() > 1 ? c : 0);
+    for (size_t i = 0; i < num; ++i) {
+      if (i == s.var) continue;
+      const Tensor& t = *n.input(i)->constant();
+      ops[i].ptr = static_cast<const char*>(t.raw()) + (t.numel() > 1 ? c : 0) * int64_t(dtype_size(t.dtype()));
+    }
     k::FusedOutput y;
     y.type = type_of(out);
     y.q = s.out_q;
