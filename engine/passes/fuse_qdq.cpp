@@ -420,11 +420,74 @@ bool fuse_data_movement(Graph& g, Removed& removed, Node* n) {
   return true;
 }
 
+/// A Reshape or 2-D Transpose of a DequantizeLinear'd constant 8-bit weight (a MatMul weight
+/// an exporter reshaped after quantizing) as a DequantizeLinear of the reshaped constant, so
+/// the layer fusions find their weight; a per-channel axis follows its channels. False when
+/// the channels do not map onto one axis, or the dequantized value has other readers.
+bool shape_into_weight(Graph& g, Removed& removed, Node* r) {
+  const bool transpose = r->op() == OpKind::Transpose;
+  Node* dq = r->input(0) ? r->input(0)->producer() : nullptr;
+  if (!dq || dq->op() != OpKind::DequantizeLinear || dq->output(0)->users().size() != 1) return false;
+  const Value* x = dq->input(0);
+  const Value* s = dq->input(1);
+  if (!x || !x->is_constant() || (x->dtype() != DType::i8 && x->dtype() != DType::u8) || !s || !s->is_constant())
+    return false;
+  if (dq->input(2) && !dq->input(2)->is_constant()) return false;
+  const Tensor& t = *x->constant();
+  const Shape& out = r->output(0)->shape();
+  if (!out.is_static() || t.rank() < 1) return false;
+  const std::vector<int64_t> dims = out.values();
+  const bool per_channel = s->constant()->numel() != 1;
+  int64_t axis = dq->attrs().get_int_or("axis", 1);
+  if (axis < 0) axis += int64_t(t.rank());
+  if (per_channel && (axis < 0 || axis >= int64_t(t.rank()))) return false;
+  int64_t new_axis = 0;
+  Tensor moved;
+  if (transpose) {  // 2-D [R, C] → [C, R] only
+    const auto perm = r->attrs().get_ints_or("perm", {1, 0});
+    if (t.rank() != 2 || perm != std::vector<int64_t>{1, 0}) return false;
+    const int64_t rows = t.dim(0), cols = t.dim(1);
+    moved = Tensor(t.dtype(), {cols, rows});
+    const auto* src = static_cast<const uint8_t*>(t.raw());
+    auto* dst = static_cast<uint8_t*>(moved.raw());
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) dst[j * rows + i] = src[i * cols + j];
+    new_axis = 1 - axis;
+  } else {
+    if (r->op() != OpKind::Reshape) return false;
+    moved = t.reshaped(dims);
+    if (per_channel) {  // the axis with the same size and the same number of elements before it
+      int64_t before = 1, target = 1;
+      for (int64_t i = 0; i < axis; ++i) target *= t.dim(size_t(i));
+      new_axis = -1;
+      for (size_t i = 0; i < dims.size() && before <= target; before *= dims[i], ++i)
+        if (before == target && dims[i] == t.dim(size_t(axis))) new_axis = int64_t(i);
+      if (new_axis < 0) return false;
+    }
+  }
+  Value* c = g.add_constant(g.unique_name(x->name() + "_reshaped"), moved);
+  Attributes at;
+  if (per_channel) at.set("axis", new_axis);
+  Node* m = g.insert_node(
+      r, OpKind::DequantizeLinear,
+      {.name = g.unique_name(dq->name() + "_reshaped"), .inputs = {c, dq->input(1), dq->input(2)}, .attrs = at});
+  const std::string name = r->output(0)->name();
+  g.replace_all_uses(r->output(0), m->output(0));
+  for (Node* o : {r, dq}) {
+    removed.insert(o);
+    g.remove_node(o);
+  }
+  g.rename_value(m->output(0), name);
+  return true;
+}
+
 }  // namespace
 
 int fuse_qdq(Graph& g) {
   int fused = 0;
   Removed removed;  // a fusion removes nodes after the one it starts from: not visited again
+  for (Node* n : g.nodes())
+    if ((n->op() == OpKind::Reshape || n->op() == OpKind::Transpose) && shape_into_weight(g, removed, n)) ++fused;
   for (Node* n : g.nodes()) {
     if (removed.count(n)) continue;
     if ((n->op() == OpKind::Conv2d && fuse_conv(g, removed, n)) ||

@@ -211,6 +211,57 @@ TEST_CASE("a QDQ MatMul with a bias Add and a QDQ Gemm run as QLinear") {
   }
 }
 
+TEST_CASE("a QDQ MatMul whose weight is reshaped or transposed after its DequantizeLinear runs as QLinear") {
+  for (int variant = 0; variant < 2; ++variant) {  // Reshape [3,2,4] → [6,4]; Transpose [4,6] → [6,4]
+    CAPTURE(variant);
+    std::mt19937 rng(17);
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(6)}), {}});
+    Value* xs = scalar(g, "xs", 0.02f);
+    Value* q =
+        g.add_node(OpKind::QuantizeLinear, {.inputs = {x, xs, zero_point(g, "xz", DType::u8, 128)}})->output(0);
+    Value* dq =
+        g.add_node(OpKind::DequantizeLinear, {.inputs = {q, xs, zero_point(g, "xz2", DType::u8, 128)}})->output(0);
+    Tensor w(DType::i8, variant == 0 ? std::vector<int64_t>{3, 2, 4} : std::vector<int64_t>{4, 6});
+    for (int64_t i = 0; i < w.numel(); ++i) w.data<int8_t>()[i] = int8_t(int(rng() % 255) - 127);
+    Attributes axis;  // the 4 output channels: the last axis of [3,2,4], the first of [4,6]
+    axis.set("axis", int64_t(variant == 0 ? 2 : 0));
+    Value* wv =
+        g.add_node(
+             OpKind::DequantizeLinear,
+             {.inputs = {g.add_constant("w", w),
+                         g.add_constant("ws", Tensor::from_vector<float>({4}, {0.004f, 0.006f, 0.002f, 0.005f})),
+                         g.add_constant("wz", Tensor::from_vector<int8_t>({4}, {0, 0, 0, 0}))},
+              .attrs = axis})
+            ->output(0);
+    if (variant == 0) {
+      wv = g.add_node(OpKind::Reshape,
+                      {.inputs = {wv, g.add_constant("shape", Tensor::from_vector<int64_t>({2}, {6, 4}))}})
+               ->output(0);
+    } else {
+      Attributes perm;
+      perm.set("perm", std::vector<int64_t>{1, 0});
+      wv = g.add_node(OpKind::Transpose, {.inputs = {wv}, .attrs = perm})->output(0);
+    }
+    Value* y = g.add_node(OpKind::MatMul, {.inputs = {dq, wv}})->output(0);
+    Value* ys = scalar(g, "ys", 0.01f);
+    Value* yq =
+        g.add_node(OpKind::QuantizeLinear, {.inputs = {y, ys, zero_point(g, "yz", DType::u8, 100)}})->output(0);
+    g.add_output(g.add_node(OpKind::DequantizeLinear,
+                            {.inputs = {yq, ys, zero_point(g, "yz2", DType::u8, 100)}, .output_names = {"y"}})
+                     ->output(0));
+    Graph f = g.clone();
+    CHECK(passes::fuse_qdq(f) == 2);  // the weight's shape op, then the layer
+    CHECK(count(f, OpKind::QLinear) == 1);
+    CHECK(count(f, OpKind::Reshape) + count(f, OpKind::Transpose) == 0);
+    TensorMap in{{"x", test::random_tensor({5, 6}, rng, 2.f)}};
+    const Tensor want = Session(g, {.optimize = false}).run(in).at("y");
+    const Tensor got = Session(f, {.optimize = false}).run(in).at("y");
+    for (int64_t i = 0; i < want.numel(); ++i)
+      CHECK(std::fabs(got.data<float>()[i] - want.data<float>()[i]) <= 0.01f * 1.001f);
+  }
+}
+
 TEST_CASE("a QDQ MatMul of two activations runs as QLinearMatMul; without a QuantizeLinear after it it stays") {
   for (bool quantized_out : {true, false}) {
     CAPTURE(quantized_out);
