@@ -195,6 +195,7 @@ def latency(e, server, path, args):
     out = []
     for threads in args.threads:
         sess = C.ort_session(path, threads)
+        load = os.getloadavg()[0]
         times = {"ort": []} if server is None else {"ort": [], "monoquant": []}
         for rnd in range(args.rounds):
             order = list(times) if rnd % 2 == 0 else list(times)[::-1]
@@ -204,7 +205,7 @@ def latency(e, server, path, args):
                     times[k] += C.ort_block(sess, feed, args.iters, warm)
                 else:
                     times[k] += server.run("fp32", 1, threads, args.iters, warm)
-        row = {"threads": threads, "batch": 1}
+        row = {"threads": threads, "batch": 1, "load_average_1min_before_after": [load, os.getloadavg()[0]]}
         row.update({k: C.stats(v) for k, v in times.items()})
         if server is not None:
             row["ratio"] = row["ort"]["median_ms"] / row["monoquant"]["median_ms"]
@@ -268,6 +269,11 @@ def markdown(results, mach, args):
          f"thread count, ONNX Runtime and monoquant alternating, medians (p90 in ort_files.json). "
          f"Targets (issue #15): imported and run, SQNR vs ORT ≥ {TARGET_SQNR_DB:.0f} dB or bit-identical, "
          f"≥ {TARGET_RATIO}× ORT's speed at 1 thread.", ""]
+    la = mach.get("load_average_before_after")
+    if la:
+        L[0] += (f" Load average (1 min) {la[0][0]:.1f} at the start, {la[1][0]:.1f} at the end, "
+                 f"on {mach['cpus']} CPUs: other jobs share them, so latencies are noisy (per-file loads "
+                 f"in ort_files.json).")
     threads = args.threads
     head = "| model | file | " + " | ".join(f"ORT ms {t}t | monoquant ms {t}t | ratio {t}t" for t in threads)
     head += " | SQNR vs ORT (all rows) | worst row | identical rows | max abs diff | monoquant | targets |"
