@@ -12,10 +12,14 @@
 //
 //   mq_model_bench serve --model M.onnx --input X.npy|X.npz [--int8 Q.mqm] [--dynamic D.mqm]
 //     Reads commands from stdin, one per line, and answers one JSON line each, so that a
-//     driver can interleave monoquant's runs with another runtime's:
+//     driver can interleave monoquant's runs with another runtime's. Variant fp32 is the
+//     --model file as it is (an int8 ONNX file made by another tool runs as its ops say):
 //       run <fp32|int8|dynamic> <batch> <threads> <iterations> <warmup>
 //         → {"ms":[...]}   (wall time of each Session::run; inputs are rows of X, cycled
 //                           to fill the batch; one Session per variant and thread count)
+//       eval <fp32|int8|dynamic> <batch> <threads> <OUT.npz>
+//         → {"rows":N}     (runs every row of X in chunks of <batch>, writes each output
+//                           to OUT.npz, rows concatenated along dim 0)
 //       quit
 #include <sys/resource.h>
 
@@ -241,21 +245,32 @@ int serve_cmd(const Args& a) {
     if (cmd == "quit") break;
     json r;
     try {
-      if (cmd != "run") throw std::runtime_error("unknown command " + cmd);
-      in >> variant >> batch >> threads >> iters >> warmup;
+      if (cmd != "run" && cmd != "eval") throw std::runtime_error("unknown command " + cmd);
+      std::string out_path;
+      in >> variant >> batch >> threads;
+      if (cmd == "run") in >> iters >> warmup;
+      else std::getline(in >> std::ws, out_path);
+      if (!in && cmd == "run") throw std::runtime_error("usage: run VARIANT BATCH THREADS ITERATIONS WARMUP");
+      if (batch < 1) throw std::runtime_error("batch must be at least 1");
+      if (cmd == "eval" && out_path.empty()) throw std::runtime_error("usage: eval VARIANT BATCH THREADS OUT.npz");
       auto g = graphs.find(variant);
       if (g == graphs.end()) throw std::runtime_error("no model for variant " + variant);
       auto& s = sessions[{variant, threads}];
       if (!s) s = std::make_unique<mq::Session>(g->second, mq::SessionOptions{.threads = threads});
-      mq::TensorMap x = slice(data, 0, batch);
-      for (int64_t i = 0; i < warmup; ++i) s->run(x);
-      std::vector<double> ms;
-      for (int64_t i = 0; i < iters; ++i) {
-        auto t0 = Clock::now();
-        s->run(x);
-        ms.push_back(seconds_since(t0) * 1e3);
+      if (cmd == "eval") {
+        mq::serialization::save_npz(out_path, run_eval(*s, data, batch));
+        r["rows"] = row_count(data);
+      } else {
+        mq::TensorMap x = slice(data, 0, batch);
+        for (int64_t i = 0; i < warmup; ++i) s->run(x);
+        std::vector<double> ms;
+        for (int64_t i = 0; i < iters; ++i) {
+          auto t0 = Clock::now();
+          s->run(x);
+          ms.push_back(seconds_since(t0) * 1e3);
+        }
+        r["ms"] = ms;
       }
-      r["ms"] = ms;
     } catch (const std::exception& e) {
       r["error"] = e.what();
     }

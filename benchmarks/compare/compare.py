@@ -231,7 +231,8 @@ def ort_quantize_child(args):
             def rewind(self):
                 self.pos = 0
 
-        quantize_static(model, args.out, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        fmt = QuantFormat.QOperator if args.format == "qoperator" else QuantFormat.QDQ
+        quantize_static(model, args.out, Reader(), quant_format=fmt, per_channel=True,
                         calibrate_method=CalibrationMethod.MinMax)
     else:
         quantize_dynamic(args.model, args.out)
@@ -240,9 +241,10 @@ def ort_quantize_child(args):
                       "converted_from_opset": opset if converted else None}))
 
 
-def run_ort_quantize(model, calib_npz, out, mode, batch, workdir):
+def run_ort_quantize(model, calib_npz, out, mode, batch, workdir, fmt="qdq"):
+    """ORT's quantize_static (mode "static", format "qdq" or "qoperator") or quantize_dynamic, in a child."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "_ort_quantize", "--mode", mode, "--model", str(model),
-           "--calib", str(calib_npz), "--out", str(out), "--batch", str(batch)]
+           "--calib", str(calib_npz), "--out", str(out), "--batch", str(batch), "--format", fmt]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir)
     wall = time.perf_counter() - t0
@@ -293,8 +295,10 @@ def stats(ms):
 
 
 class MqServer:
-    def __init__(self, bench, model, inputs, int8, dynamic):
-        cmd = [str(bench), "serve", "--model", str(model), "--input", str(inputs), "--int8", str(int8)]
+    def __init__(self, bench, model, inputs, int8=None, dynamic=None):
+        cmd = [str(bench), "serve", "--model", str(model), "--input", str(inputs)]
+        if int8:
+            cmd += ["--int8", str(int8)]
         if dynamic:
             cmd += ["--dynamic", str(dynamic)]
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -309,6 +313,15 @@ class MqServer:
         if "error" in r:
             raise RuntimeError(r["error"])
         return r["ms"]
+
+    def eval(self, variant, batch, threads, out_npz):
+        """Runs every input row in chunks of `batch`; the outputs, rows concatenated, go to out_npz."""
+        self.p.stdin.write(f"eval {variant} {batch} {threads} {out_npz}\n")
+        self.p.stdin.flush()
+        r = json.loads(self.p.stdout.readline() or '{"error":"mq_model_bench serve exited"}')
+        if "error" in r:
+            raise RuntimeError(r["error"])
+        return dict(np.load(out_npz))
 
     def close(self):
         try:
@@ -578,6 +591,7 @@ def main():
         for k in ("--mode", "--model", "--calib", "--out"):
             ap.add_argument(k, required=True)
         ap.add_argument("--batch", type=int, default=16)
+        ap.add_argument("--format", choices=("qdq", "qoperator"), default="qdq")
         return ort_quantize_child(ap.parse_args())
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

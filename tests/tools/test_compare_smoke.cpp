@@ -59,3 +59,46 @@ TEST_CASE("compare.sh --smoke writes a JSON with monoquant and ONNX Runtime numb
     for (const char* k : {"mq_fp32", "mq_int8", "ort_fp32", "ort_int8"})
       CHECK(row[k]["median_ms"].get<double>() > 0);
 }
+
+TEST_CASE("compare.sh --ort-files --smoke runs ONNX Runtime's int8 files of the mlp example in both runtimes") {
+  fs::path src = MQ_SOURCE_DIR, bin = MQ_BINARY_DIR;
+  fs::path venv = std::getenv("MQ_COMPARE_VENV") ? fs::path(std::getenv("MQ_COMPARE_VENV")) : bin / "compare-venv";
+  if (!fs::exists(venv / "bin/python") || !fs::exists(bin / "benchmarks/mq_model_bench")) {
+    MESSAGE("skipping: needs " << (venv / "bin/python").string()
+                               << " (scripts/compare.sh makes it) and mq_model_bench");
+    return;
+  }
+  fs::path json_path = bin / "compare/ort_files.json", log = bin / "compare/ort_files_smoke.log";
+  fs::remove(json_path);
+  fs::create_directories(bin / "compare");
+  std::string cmd = "MQ_BUILD_DIR='" + bin.string() + "' MQ_COMPARE_VENV='" + venv.string() +
+                    "' MQ_COMPARE_REBUILD=0 '" + (src / "scripts/compare.sh").string() +
+                    "' --ort-files --smoke > '" + log.string() + "' 2>&1";
+  REQUIRE_MESSAGE(std::system(cmd.c_str()) == 0, "compare.sh --ort-files --smoke failed, see " << log.string());
+  std::ifstream f(json_path);
+  nlohmann::json doc = nlohmann::json::parse(f);
+  CHECK(!doc["machine"]["cpu"].get<std::string>().empty());
+  CHECK(doc["machine"].contains("amx"));
+  REQUIRE(doc["files"].size() == 3);  // QDQ static, QOperator static, dynamic
+  for (const auto& file : doc["files"]) {
+    INFO(file["kind"].get<std::string>());
+    CHECK(file["model"] == "mlp");
+    CHECK(!file.contains("error"));
+    CHECK(!file.contains("ort_error"));
+    REQUIRE(!file["latency"].empty());
+    CHECK(file["latency"][0]["ort"]["median_ms"].get<double>() > 0);
+    if (file.contains("monoquant_error")) {
+      // a refused file is reported with the importer's message, not dropped
+      CHECK(!file["monoquant_error"].get<std::string>().empty());
+      continue;
+    }
+    CHECK(file["latency"][0]["monoquant"]["median_ms"].get<double>() > 0);
+    CHECK(file["accuracy"]["rows"].get<int>() == 200);
+    CHECK(file["accuracy"]["identical_rows"].get<int>() <= 200);
+    // monoquant runs ORT's QDQ and dynamic files of the mlp example within 30 dB of ORT itself
+    if (file["kind"] != "QOperator static per-channel") {
+      const auto& s = file["accuracy"]["sqnr_db"];
+      CHECK((s.is_string() ? s.get<std::string>() == "inf" : s.get<double>() > 30));
+    }
+  }
+}
