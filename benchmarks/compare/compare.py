@@ -75,6 +75,33 @@ def op_types(path):
     return {n.op_type for n in onnx.load(str(path), load_external_data=False).graph.node}
 
 
+def ort_quantized_ops(path):
+    """Ops of an ONNX Runtime QDQ file that its quantizer wrapped, by op type: nodes (Q/DQ
+    aside) reading a DequantizeLinear of an activation whose result a QuantizeLinear reads."""
+    import onnx
+
+    g = onnx.load(str(path), load_external_data=False).graph
+    weights = {i.name for i in g.initializer}
+    dq_of_activation = {n.output[0] for n in g.node if n.op_type == "DequantizeLinear" and n.input[0] not in weights}
+    quantized_inputs = {i for n in g.node if n.op_type == "QuantizeLinear" for i in n.input[:1]}
+    counts = {}
+    for n in g.node:
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear"):
+            continue
+        if any(i in dq_of_activation for i in n.input) and any(o in quantized_inputs for o in n.output):
+            counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    return counts
+
+
+def mq_quantized_ops(info):
+    """Layers and int8 forms monoquant's report marks quantized, by op type."""
+    counts = {}
+    for layer in (info or {}).get("layers", []):
+        if layer.get("quantized"):
+            counts[layer["type"]] = counts.get(layer["type"], 0) + 1
+    return counts
+
+
 def read_idx_gz(path):
     with gzip.open(path, "rb") as f:
         data = f.read()
@@ -389,6 +416,9 @@ def measure(m, args, bench):
     ort_static = run_ort_quantize(m.path, calib_npz, work / "ort_qdq.onnx", "static", calib_batch, work)
     ort_dynamic = run_ort_quantize(m.path, calib_npz, work / "ort_dyn.onnx", "dynamic", calib_batch, work) if dyn else None
     res["ort_static"], res["ort_dynamic"] = ort_static, ort_dynamic
+    res["quantized_ops"] = {"monoquant": mq_quantized_ops(mq.get("static_info")),
+                            "ort": ort_quantized_ops(work / "ort_qdq.onnx")
+                            if ort_static and "error" not in ort_static else None}
 
     # accuracy: everything against the fp32 model as ONNX Runtime runs it
     log(f"[{m.name}] accuracy")
@@ -516,6 +546,21 @@ def markdown(results, mach, args):
         fp = a.get("fp32_top1")
         L.append(f"| {r['model']} | {r.get('eval_samples', '—')} | {fmt(fp, 2, ' %')} | {cell('mq_int8')} | "
                  f"{cell('ort_int8')} | {cell('mq_dynamic')} | {cell('ort_dynamic')} | {fmt(a.get('mq_fp32_sqnr_db'), 1, ' dB')} |")
+    L.append("")
+    L.append("### Quantized ops (static int8: monoquant's layers and int8 forms; ORT's QDQ file: ops reading a "
+             "DequantizeLinear of an activation)")
+    L.append("")
+    L.append("| model | monoquant | ORT quantize_static |")
+    L.append("|---|---|---|")
+
+    def ops_cell(c):
+        if c is None:
+            return "—"
+        return f"**{sum(c.values())}**: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
+
+    for r in results:
+        q = r.get("quantized_ops") or {}
+        L.append(f"| {r['model']} | {ops_cell(q.get('monoquant'))} | {ops_cell(q.get('ort'))} |")
     L.append("")
     if args.observers:
         L.append("### SQNR by activation observer (monoquant static int8, default options otherwise; "
