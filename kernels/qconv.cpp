@@ -32,19 +32,45 @@ inline void copy_bytes(std::uint8_t* dst, const std::uint8_t* src, std::size_t n
     std::memcpy(dst, src, n);
     return;
   }
+  if (n < 8) {  // two overlapping 4-byte moves (1–3 bytes: one at a time); never past [0, n)
+    if (n >= 4) {
+      std::uint32_t a, b;
+      std::memcpy(&a, src, 4);
+      std::memcpy(&b, src + n - 4, 4);
+      std::memcpy(dst, &a, 4);
+      std::memcpy(dst + n - 4, &b, 4);
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     std::uint64_t v;
     std::memcpy(&v, src + i, 8);
     std::memcpy(dst + i, &v, 8);
   }
-  for (; i < n; ++i) dst[i] = src[i];
+  if (i < n) {  // the last 8 bytes, overlapping the ones already copied
+    std::uint64_t v;
+    std::memcpy(&v, src + n - 8, 8);
+    std::memcpy(dst + n - 8, &v, 8);
+  }
 }
 inline void fill_bytes(std::uint8_t* dst, std::uint8_t v, std::size_t n) {
   const std::uint64_t v8 = 0x0101010101010101ull * v;
+  if (n < 8) {
+    if (n >= 4) {
+      const auto v4 = std::uint32_t(v8);
+      std::memcpy(dst, &v4, 4);
+      std::memcpy(dst + n - 4, &v4, 4);
+      return;
+    }
+    for (std::size_t i = 0; i < n; ++i) dst[i] = v;
+    return;
+  }
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) std::memcpy(dst + i, &v8, 8);
-  for (; i < n; ++i) dst[i] = v;
+  if (i < n) std::memcpy(dst + n - 8, &v8, 8);
 }
 
 // Rows [r0, r1) of the im2col matrix of group g (row stride K); padding reads a_zp. With one
