@@ -41,7 +41,7 @@ class DataMovementPattern final : public Pattern {
   }
   bool rewrite(Rewriter& r, Node* n, LayerReport& rep) const override {
     if (std::none_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return v && r.demanded(v); }))
-      return false;
+      return move_then_dequantize(r, n, rep);
     // a float input (a model input sliced and concatenated before the first convolution) is
     // quantized here, so what follows moves bytes instead of floats
     Value* xq = r.existing_int8(n->input(0));
@@ -59,6 +59,23 @@ class DataMovementPattern final : public Pattern {
     }
     rep.quantized = true;
     rep.scheme = "int8 (exact)";
+    return true;
+  }
+  /// No int8 reader, but an int8 input (its producer is quantized): the op moves the bytes and
+  /// a DequantizeLinear follows it — the same values, a quarter of the memory traffic (a
+  /// depth-to-space Reshape / Transpose before the model's float output).
+  static bool move_then_dequantize(Rewriter& r, Node* n, LayerReport& rep) {
+    Value* xq = r.existing_int8(n->input(0));
+    if (n->outputs().size() != 1 || !xq || !xq->type().quant || xq->type().quant->per_channel()) return false;
+    std::vector<Value*> ins = n->inputs();
+    ins[0] = xq;
+    Node* m = r.g.insert_node(n, n->op(),
+                              {.name = r.g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs()});
+    m->output(0)->set_quant(xq->type().quant);
+    Value* f = r.dequantize_fresh(m->output(0), n, n->output(0)->name());
+    r.replace_outputs(n, f->producer(), nullptr);
+    rep.quantized = true;
+    rep.scheme = "int8 (exact), dequantized after";
     return true;
   }
   bool to_float(Graph& g, Node* n) const override {
