@@ -8,6 +8,7 @@
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
 #include "kernels/sgemm.h"
+#include "kernels/sgemm_panels.h"
 #include "kernels/fp32/conv.h"
 #include "kernels/fp32/conv_dnnl.h"
 #include "kernels/fp32/linear_dnnl.h"
@@ -46,8 +47,56 @@ kernels::LayerEpilogue layer_epilogue(const Node& n) {
   return e;
 }
 
-using LinearState = PlanCache<kernels::DnnlLinear>;
+/// Constant weights packed once for sgemm_panels.
+struct PanelWeights {
+  std::vector<float> packed;
+};
+
+/// What a Linear or recurrent layer keeps for the Session: oneDNN matmuls (one per thread
+/// count, or per direction and matrix) and panel-packed weights (keyed the same way).
+struct LinearState {
+  PlanCache<kernels::DnnlLinear> dnnl;
+  PlanCache<PanelWeights> panels;
+};
 std::shared_ptr<void> prepare_linear(const Node&) { return std::make_shared<LinearState>(); }
+
+/// Rows at most this many, over weights of at least this many bytes (beyond the L2 cache):
+/// the product is bound by reading the weights, which sgemm_panels streams once in order
+/// (a batch-1 Linear, an RNN's input projection and steps). Larger products go to oneDNN.
+constexpr int64_t kPanelMaxRows = 24;
+constexpr int64_t kPanelMinWeightBytes = int64_t(1) << 20;
+
+bool use_panels(int64_t m, int64_t n, int64_t k) {
+  return m <= kPanelMaxRows && n * k * int64_t(sizeof(float)) >= kPanelMinWeightBytes &&
+         kernels::sgemm_panels_active().isa != kernels::Isa::scalar;
+}
+
+std::shared_ptr<PanelWeights> pack_panels(LinearState& st, const std::vector<int64_t>& key, const float* w,
+                                          int64_t n, int64_t k) {
+  return st.panels.get(key, [&] {
+    auto p = std::make_unique<PanelWeights>();
+    p->packed.resize(kernels::sgemm_panels_packed_floats(size_t(n), size_t(k)));
+    kernels::sgemm_panels_pack(w, size_t(n), size_t(k), size_t(k), p->packed.data());
+    return p;
+  });
+}
+
+/// y[m×n] = x[m×k]·Wᵀ + bias through sgemm_panels, the panels split over the session's threads.
+void run_panels(ExecContext& c, const PanelWeights& pw, int64_t m, int64_t n, int64_t k, const float* x,
+                const float* bias, float* y) {
+  const size_t panels = (size_t(n) + kernels::kSgemmPanelWidth - 1) / kernels::kSgemmPanelWidth;
+  const size_t threads = c.pool ? c.pool->size() : 1;
+  const size_t tasks = std::min(threads, panels);
+  const auto fn = kernels::sgemm_panels_active().fn;
+  std::vector<float> scratch(kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k)) * tasks);
+  auto body = [&](size_t t) {
+    fn(size_t(m), size_t(n), size_t(k), x, size_t(k), pw.packed.data(), panels * t / tasks,
+       panels * (t + 1) / tasks, bias, y, size_t(n),
+       scratch.data() + t * kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k)));
+  };
+  if (tasks > 1) c.pool->parallel_for(tasks, body);
+  else body(0);
+}
 
 void run_linear(ExecContext& c) {
   const Tensor& x = c.in(0);
@@ -69,11 +118,18 @@ void run_linear(ExecContext& c) {
     kernels::apply_layer_epilogue(e, y, z, m * n);
     return;
   }
-  // constant weights: oneDNN's matmul on weights reordered once, on the Session's threads
+  // constant weights: oneDNN's matmul on weights reordered once, on the Session's threads;
+  // few rows over large weights: sgemm_panels on weights packed once
   if (auto* st = static_cast<LinearState*>(c.state);
       st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
-    auto plan = st->get({c.threads},
-                        [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, c.threads); });
+    if (use_panels(m, n, k)) {
+      auto pw = pack_panels(*st, {}, w.data<float>(), n, k);
+      run_panels(c, *pw, m, n, k, x.data<float>(), bias, y);
+      kernels::apply_layer_epilogue(e, y, z, m * n);
+      return;
+    }
+    auto plan = st->dnnl.get(
+        {c.threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, c.threads); });
     if (plan) {
       if (z && z != y) std::copy(z, z + m * n, y);
       if (plan->run(m, x.data<float>(), y)) return;
@@ -351,6 +407,12 @@ void run_recurrent(ExecContext& c) {
   auto* packed = static_cast<LinearState*>(c.state);
   if (!c.node.input(1)->is_constant() || !c.node.input(2)->is_constant() || I == 0 || H == 0) packed = nullptr;
   std::vector<std::shared_ptr<kernels::DnnlLinear>> wp(static_cast<size_t>(D)), rp(static_cast<size_t>(D));
+  std::vector<std::shared_ptr<PanelWeights>> wpan(static_cast<size_t>(D)), rpan(static_cast<size_t>(D));
+  const bool w_panels = packed && use_panels(S * B, GH, I), r_panels = packed && use_panels(B, GH, H);
+  const size_t panel_floats = w_panels || r_panels ? kernels::sgemm_panels_scratch_floats(
+                                                         size_t(std::max(S * B, B)), size_t(std::max(I, H)))
+                                                   : 0;
+  std::vector<float> panel_scratch(panel_floats * size_t(D));
   auto direction = [&](size_t dd) {
     const int64_t d = int64_t(dd);
     const int64_t so = layout == 0 ? d * B * H : d * H;  // state offset of this direction
@@ -371,10 +433,14 @@ void run_recurrent(ExecContext& c) {
       auto make = [&](int64_t n, int64_t k, const float* m) {
         return kernels::DnnlLinear::create(n, k, m, nullptr, {}, 1);
       };
-      wp[dd] = packed->get({d, 0}, [&] { return make(GH, I, t.w); });
-      rp[dd] = packed->get({d, 1}, [&] { return make(GH, H, t.r); });
+      wp[dd] = packed->dnnl.get({d, 0}, [&] { return make(GH, I, t.w); });
+      rp[dd] = packed->dnnl.get({d, 1}, [&] { return make(GH, H, t.r); });
       t.w_packed = wp[dd].get();
       t.r_packed = rp[dd].get();
+      // few rows over large weights: panels streamed once per product
+      if (w_panels) t.w_panels = (wpan[dd] = pack_panels(*packed, {d, 0}, t.w, GH, I))->packed.data();
+      if (r_panels) t.r_panels = (rpan[dd] = pack_panels(*packed, {d, 1}, t.r, GH, H))->packed.data();
+      t.panel_scratch = panel_scratch.data() + dd * panel_floats;
     }
     kernels::rnn_f32(params[dd], t, scratch.data() + dd * floats);
   };

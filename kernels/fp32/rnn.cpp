@@ -3,6 +3,7 @@
 #include "kernels/fp32/vmath.h"
 #include "kernels/fp32/linear_dnnl.h"
 #include "kernels/sgemm.h"
+#include "kernels/sgemm_panels.h"
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -31,6 +32,8 @@ float activate(const RnnActivation& a, float x) {
 }
 
 float clip(const RnnParams& p, float v) { return p.clip > 0.f ? std::clamp(v, -p.clip, p.clip) : v; }
+
+size_t panels(int64_t n) { return (size_t(n) + kSgemmPanelWidth - 1) / kSgemmPanelWidth; }
 }  // namespace
 
 int64_t rnn_gates(RnnCell cell) { return cell == RnnCell::lstm ? 4 : cell == RnnCell::gru ? 3 : 1; }
@@ -57,6 +60,9 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
     Eigen::Map<RowMat> xwm(xw, rows, GH);
     if (p.input == 0) {
       xwm.setZero();
+    } else if (t.w_panels) {
+      sgemm_panels_active().fn(size_t(rows), size_t(GH), size_t(p.input), t.x, size_t(p.input), t.w_panels, 0,
+                               panels(GH), nullptr, xw, size_t(GH), t.panel_scratch);
     } else if (!t.w_packed || !t.w_packed->run(rows, t.x, xw)) {
       sgemm(0, size_t(rows), size_t(GH), size_t(p.input), t.x, size_t(p.input), t.w, size_t(p.input), nullptr, xw,
             size_t(GH));
@@ -89,7 +95,10 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
                           f.kind == RnnActKind::sigmoid && g.kind == RnnActKind::tanh &&
                           ha.kind == RnnActKind::tanh;
   for (int64_t s = 0; s < S; ++s) {
-    if (H > 0 && !(t.r_packed && B > 2 && t.r_packed->run(B, h, hr)))
+    if (H > 0 && t.r_panels)
+      sgemm_panels_active().fn(size_t(B), size_t(GH), size_t(H), h, size_t(H), t.r_panels, 0, panels(GH), nullptr,
+                               hr, size_t(GH), t.panel_scratch);
+    else if (H > 0 && !(t.r_packed && B > 2 && t.r_packed->run(B, h, hr)))
       sgemm(0, size_t(B), size_t(GH), size_t(H), h, size_t(H), t.r, size_t(H), nullptr, hr, size_t(GH));
     for (int64_t b = 0; b < B; ++b) {
       const int64_t L = len(b);

@@ -65,6 +65,12 @@ struct RnnTensors {
   /// packing of the weights.
   const DnnlLinear* w_packed = nullptr;
   const DnnlLinear* r_packed = nullptr;
+  /// w and r packed for sgemm_panels (kernels/sgemm_panels.h), or null: used instead of the
+  /// above for the input projection and the recurrent product (few rows over large weights);
+  /// `panel_scratch` then holds sgemm_panels_scratch_floats of the larger of the two.
+  const float* w_panels = nullptr;
+  const float* r_panels = nullptr;
+  float* panel_scratch = nullptr;
 };
 
 /// Gates per cell: 4 (LSTM), 3 (GRU), 1 (RNN).

@@ -33,9 +33,11 @@ void check_close(const Tensor& got, const std::vector<float>& want) {
 
 ValueType f32(const std::vector<int64_t>& d) { return {DType::f32, Shape(d), {}}; }
 
-// Runs a one-node graph whose operands are the given inputs (in order; null = absent).
-std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs,
-                             size_t n_out = 1) {
+// Runs a one-node graph whose operands are the given inputs (in order; null = absent), those
+// at the indices in `constants` as constants (constant weights take the executors' packed
+// paths), on `threads` threads.
+std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs, size_t n_out = 1,
+                             const std::vector<size_t>& constants = {}, int threads = 1) {
   Graph g;
   std::vector<Value*> vs;
   TensorMap feed;
@@ -45,12 +47,18 @@ std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, A
       continue;
     }
     std::string name = "in" + std::to_string(i);
+    if (std::find(constants.begin(), constants.end(), i) != constants.end()) {
+      vs.push_back(g.add_constant(name, *ins[i]));
+      continue;
+    }
     vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), {}}));
     feed[name] = *ins[i];
   }
   Node* n = g.add_node(op, {.name = "n", .inputs = vs, .attrs = std::move(attrs), .num_outputs = n_out});
   for (Value* o : n->outputs()) g.add_output(o);
-  Session s(g);
+  SessionOptions so;
+  so.threads = threads;
+  Session s(g, so);
   TensorMap out = s.run(feed);
   std::vector<Tensor> r;
   for (Value* o : n->outputs()) r.push_back(out.at(o->name()));
@@ -252,6 +260,50 @@ TEST_CASE("bidirectional LSTM with peepholes, sequence_lens and initial state ma
   got.insert(got.end(), out[2].data<float>(), out[2].data<float>() + out[2].numel());
   Tensor g = Tensor::from_vector<float>({int64_t(got.size())}, got);
   check_close(g, want);
+}
+
+TEST_CASE("Linear over large constant weights (few rows: the panel-packed path) matches a naive product") {
+  // 1100 × 256 floats (over 1 MiB, a partial last panel of 32 columns); 5 rows; 1 and 2
+  // threads; with Relu in the epilogue
+  const int64_t M = 5, N = 1100, K = 256;
+  Tensor x = random_tensor({M, K}, 41), w = random_tensor({N, K}, 42), b = random_tensor({N}, 43);
+  std::vector<float> want;
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t o = 0; o < N; ++o) {
+      double s = b.data<float>()[o];
+      for (int64_t i = 0; i < K; ++i) s += double(x.data<float>()[r * K + i]) * w.data<float>()[o * K + i];
+      want.push_back(std::max(float(s), 0.f));
+    }
+  Attributes a;
+  a.set("activation", std::string("Relu"));
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    check_close(run_node(OpKind::Linear, {&x, &w, &b}, a, 1, {1, 2}, threads)[0], want);
+  }
+}
+
+TEST_CASE("bidirectional LSTM over large constant weights (the panel-packed path) matches a naive loop") {
+  // W and R of 1024 × 256 floats per direction (1 MiB each), 12 input rows
+  const int64_t S = 4, B = 3, I = 256, H = 256;
+  Tensor X = random_tensor({S, B, I}, 51), W = random_tensor({2, 4 * H, I}, 52);
+  Tensor R = random_tensor({2, 4 * H, H}, 53), Bs = random_tensor({2, 8 * H}, 54);
+  for (Tensor* t : {&W, &R})  // keep the gates out of saturation
+    for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] *= 0.05f;
+  Tensor P = random_tensor({2, 3 * H}, 55), h0 = random_tensor({2, B, H}, 56), c0 = random_tensor({2, B, H}, 57);
+  std::vector<int32_t> lens = {4, 2, 3};
+  Tensor L = Tensor::from_vector<int32_t>({B}, lens);
+  Attributes a;
+  a.set("direction", std::string("bidirectional"));
+  a.set("hidden_size", H);
+  const std::vector<float> want = naive_bilstm(X, W, R, Bs, P, lens, h0, c0, S, B, I, H);
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    auto out = run_node(OpKind::LSTM, {&X, &W, &R, &Bs, &L, &h0, &c0, &P}, a, 3, {1, 2, 3}, threads);
+    std::vector<float> got(out[0].data<float>(), out[0].data<float>() + out[0].numel());
+    got.insert(got.end(), out[1].data<float>(), out[1].data<float>() + out[1].numel());
+    got.insert(got.end(), out[2].data<float>(), out[2].data<float>() + out[2].numel());
+    check_close(Tensor::from_vector<float>({int64_t(got.size())}, got), want);
+  }
 }
 
 TEST_CASE("LSTM layout 1 equals layout 0 with transposed operands; unknown activation is unsupported") {

@@ -274,6 +274,27 @@ TEST_CASE("Split by num_outputs (last chunk smaller) and by sizes; Concat of i64
   CHECK(values<int64_t>(c.run(m)[0]) == std::vector<int64_t>{0, 1, 2, 10, 3, 4, 5, 11});
 }
 
+TEST_CASE("Concat along the last axis: short rows copied inline, long and odd-sized rows by memcpy") {
+  // widths in floats: 4 and 24 (inline 16-byte copies), 128 (512 bytes, the inline limit),
+  // 132 (above it), 3 (not a multiple of 16 bytes); mixed in one Concat
+  for (int64_t w : {int64_t(4), int64_t(24), int64_t(128), int64_t(132), int64_t(3)}) {
+    CAPTURE(w);
+    const int64_t rows = 37, w2 = w == 3 ? 8 : w + 4;
+    Tensor x = iota<float>({rows, w});
+    OneNode c(x);
+    Value* other = c.g.add_constant("o", iota<float>({rows, w2}, 1000.f));
+    c.add(OpKind::Concat, {other}, attrs({{"axis", int64_t(-1)}}));
+    std::vector<float> want;
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t j = 0; j < w; ++j) want.push_back(float(r * w + j));
+      for (int64_t j = 0; j < w2; ++j) want.push_back(1000.f + float(r * w2 + j));
+    }
+    Tensor y = c.run(x)[0];
+    CHECK(y.dims() == std::vector<int64_t>{rows, w + w2});
+    CHECK(values<float>(y) == want);
+  }
+}
+
 TEST_CASE("Expand, Tile, Squeeze and Unsqueeze") {
   Tensor x = iota<int32_t>({3, 1});
   OneNode e(x);

@@ -10,6 +10,7 @@
 #include "kernels/qlstm.h"
 #include "kernels/quant.h"
 #include "kernels/sgemm.h"
+#include "kernels/sgemm_panels.h"
 
 using namespace mq::kernels;
 
@@ -46,6 +47,7 @@ TEST_CASE("variant tables: every family's table is well formed and selection hon
   check_table(qgemm_variants(), qgemm_select);
   check_table(quant_variants(), quant_select);
   check_table(sgemm_variants(), sgemm_select);
+  check_table(sgemm_panels_variants(), sgemm_panels_select);
   check_table(vmath_variants(), vmath_select);
   check_table(qconv_dw_variants(), qconv_dw_select);
   check_table(qconv_variants(), qconv_select);
@@ -56,4 +58,5 @@ TEST_CASE("variant tables: the active variants are the active tier's") {
   CHECK(&qgemm_active() == &qgemm_select(active_isa()));
   CHECK(&quant_active() == quant_select(active_isa()).kernels);
   CHECK(&sgemm_active() == &sgemm_select(active_isa()));
+  CHECK(&sgemm_panels_active() == &sgemm_panels_select(active_isa()));
 }
