@@ -134,3 +134,46 @@ TEST_CASE("dequantize_model returns every pattern's nodes to float") {
   TensorMap in = batches(g, 1, 6)[0];
   CHECK(sqnr_db(Session(g).run(in).at("y"), Session(d).run(in).at("y")) > 25);
 }
+
+TEST_CASE("a Reshape / Transpose after the last int8 layer moves the bytes; the DequantizeLinear follows it") {
+  // x → Conv2d → Reshape [N, 2, 2, 8, 8] → Transpose → y (a depth-to-space tail before a float output)
+  std::mt19937 rng(7);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(8), Dim(8)}), {}});
+  Attributes pads;
+  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* c = g.add_node(OpKind::Conv2d, {.name = "conv",
+                                         .inputs = {x, g.add_constant("w", random_tensor({4, 3, 3, 3}, rng, 0.3f)),
+                                                    g.add_constant("b", random_tensor({4}, rng, 0.1f))},
+                                         .attrs = pads})
+                 ->output(0);
+  Value* r =
+      g.add_node(OpKind::Reshape,
+                 {.name = "reshape",
+                  .inputs = {c, g.add_constant("shape", Tensor::from_vector<int64_t>({5}, {-1, 2, 2, 8, 8}))}})
+          ->output(0);
+  Attributes perm;
+  perm.set("perm", std::vector<int64_t>{0, 3, 1, 4, 2});
+  Value* y =
+      g.add_node(OpKind::Transpose, {.name = "transpose", .inputs = {r}, .attrs = perm, .output_names = {"y"}})
+          ->output(0);
+  g.add_output(y);
+  TensorListSource src(batches(g, 4, 3));
+  Calibration cal = calibrate(g, src);
+  QuantizeResult q = static_quantize(g, cal, {}, &src);
+  const Node* t = find_op(q.graph, OpKind::Transpose);
+  REQUIRE(t);
+  CHECK(t->input(0)->dtype() == DType::u8);  // moves bytes
+  REQUIRE(q.graph.outputs()[0]->producer());
+  CHECK(q.graph.outputs()[0]->producer()->op() == OpKind::DequantizeLinear);
+  CHECK(q.graph.outputs()[0]->name() == "y");
+  // the same values as running the tail on floats (the pattern not selected)
+  QuantizeOptions only_conv;
+  only_conv.layers.types = {"conv2d"};
+  QuantizeResult f = static_quantize(g, cal, only_conv, &src);
+  CHECK(find_op(f.graph, OpKind::Transpose)->input(0)->dtype() == DType::f32);
+  const TensorMap in = batches(g, 1, 9)[0];
+  const Tensor a = Session(q.graph).run(in).at("y"), b = Session(f.graph).run(in).at("y");
+  REQUIRE(a.dims() == b.dims());
+  CHECK(std::memcmp(a.raw(), b.raw(), size_t(a.numel()) * 4) == 0);
+}
