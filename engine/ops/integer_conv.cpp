@@ -6,6 +6,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "engine/ops/window_attrs.h"
 #include "engine/ops/integer_operands.h"
 #include "engine/thread_pool.h"
 #include "kernels/fp32/conv.h"
@@ -16,13 +17,6 @@
 namespace mq::ops {
 
 namespace {
-
-int auto_pad_code(const std::string& s) {
-  if (s == "VALID") return 1;
-  if (s == "SAME_UPPER") return 2;
-  if (s == "SAME_LOWER") return 3;
-  return 0;
-}
 
 /// Packed weights of an integer convolution whose weight is a constant: packed on the first
 /// run and kept for the Session.

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/ops/window_attrs.h"
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
 #include "kernels/sgemm.h"
@@ -221,13 +222,6 @@ void run_matmul(ExecContext& c) {
       idx[i] = 0;
     }
   }
-}
-
-int auto_pad_code(const std::string& s) {
-  if (s == "VALID") return 1;
-  if (s == "SAME_UPPER") return 2;
-  if (s == "SAME_LOWER") return 3;
-  return 0;
 }
 
 /// A Conv2d's oneDNN primitives, one per input shape and thread count, built on first use

@@ -2,6 +2,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/window_attrs.h"
 #include "engine/executor.h"
 #include "kernels/fp32/conv.h"
 #include "kernels/fp32/norm.h"
@@ -13,13 +14,6 @@
 namespace mq::ops {
 
 namespace {
-int auto_pad_code(const std::string& s) {
-  if (s == "VALID") return 1;
-  if (s == "SAME_UPPER") return 2;
-  if (s == "SAME_LOWER") return 3;
-  return 0;
-}
-
 bool nhwc(const ExecContext& c) { return c.attrs().get_string_or("layout", "NCHW") == "NHWC"; }
 
 // Pool geometry from the attributes, with 1 or 2 spatial dims padded to 3.
