@@ -58,7 +58,7 @@ TEST_CASE("quant: every variant matches the reference") {
       CHECK(u_got == r_got);
       // fake_quant: the bits of dequantize(quantize(x)) (+0, never −0, for a quantized zero)
       for (const auto& [qq, lo, hi] : {std::tuple{q, 0.f, 255.f}, std::tuple{qs, -128.f, 127.f}}) {
-        std::vector<float> f_ref(n), f_got(n), f_pair(n);
+        std::vector<float> f_ref(n + 1), f_got(n + 1), f_pair(n + 1);  // never null (memcmp)
         ref.fake_quant(x.data(), n, qq, lo, hi, f_ref.data());
         k.fake_quant(x.data(), n, qq, lo, hi, f_got.data());
         CHECK(std::memcmp(f_ref.data(), f_got.data(), n * sizeof(float)) == 0);
