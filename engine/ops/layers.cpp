@@ -72,6 +72,10 @@ bool use_panels(int64_t m, int64_t n, int64_t k) {
          kernels::sgemm_panels_active().isa != kernels::Isa::scalar;
 }
 
+bool use_step_panels(int64_t rows) {
+  return rows <= kPanelMaxRows && kernels::sgemm_panels_active().isa != kernels::Isa::scalar;
+}
+
 std::shared_ptr<PanelWeights> pack_panels(LinearState& st, const std::vector<int64_t>& key, const float* w,
                                           int64_t n, int64_t k) {
   return st.panels.get(key, [&] {
@@ -402,7 +406,9 @@ void run_recurrent(ExecContext& c) {
   if (!c.node.input(1)->is_constant() || !c.node.input(2)->is_constant() || I == 0 || H == 0) packed = nullptr;
   std::vector<std::shared_ptr<kernels::DnnlLinear>> wp(static_cast<size_t>(D)), rp(static_cast<size_t>(D));
   std::vector<std::shared_ptr<PanelWeights>> wpan(static_cast<size_t>(D)), rpan(static_cast<size_t>(D));
-  const bool w_panels = packed && use_panels(S * B, GH, I), r_panels = packed && use_panels(B, GH, H);
+  // the per-step recurrent product runs T times per call: a library call's fixed cost per step
+  // outweighs the product at few rows, so it takes the panels at any weight size
+  const bool w_panels = packed && use_panels(S * B, GH, I), r_panels = packed && use_step_panels(B);
   const size_t panel_floats = w_panels || r_panels ? kernels::sgemm_panels_scratch_floats(
                                                          size_t(std::max(S * B, B)), size_t(std::max(I, H)))
                                                    : 0;
