@@ -1,6 +1,7 @@
 // int8 GEMM: C[M×N] = epilogue((A[M×K] u8 − a_zp) · B[N×K]ᵀ s8), B packed once.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,18 @@ struct QGemmParams {
   const float* bias_f32 = nullptr;        ///< Optional float bias per column (f32).
   bool accumulate = false;                ///< f32: add the result into C.
 };
+
+/// The requantizing epilogue on one compensated accumulator, as every qgemm variant computes it:
+/// clamp(rne(float(acc) · multiplier) + zp, qmin, qmax), the clamp taken in the float domain
+/// before rounding (the bounds are integers, so the order does not change the result; a NaN
+/// from hostile scales becomes qmin).
+inline std::int32_t requantize_value(std::int32_t acc, float multiplier, std::int32_t zp, std::int32_t qmin,
+                                     std::int32_t qmax) {
+  float x = static_cast<float>(acc) * multiplier;
+  const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
+  x = x > lo ? (x < hi ? x : hi) : lo;
+  return static_cast<std::int32_t>(std::nearbyint(x)) + zp;
+}
 
 /// A micro-kernel driver: computes rows [m0, m1) × columns [n0, n1) of C. n0 must be a
 /// multiple of qgemm_block_n (n1 may be n).

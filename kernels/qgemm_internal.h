@@ -61,12 +61,7 @@ static inline void store_one(const QGemmParams& p, std::size_t m, std::size_t n,
   switch (p.output) {
     case QGemmOutput::u8:
     case QGemmOutput::s8: {
-      const float mult = p.multiplier[p.per_channel ? n : 0];
-      float x = static_cast<float>(acc) * mult;
-      const float lo = static_cast<float>(p.qmin - p.out_zp);
-      const float hi = static_cast<float>(p.qmax - p.out_zp);
-      x = x > lo ? (x < hi ? x : hi) : lo;  // NaN (from hostile scales) becomes lo
-      const std::int32_t q = static_cast<std::int32_t>(std::nearbyint(x)) + p.out_zp;
+      const std::int32_t q = requantize_value(acc, p.multiplier[p.per_channel ? n : 0], p.out_zp, p.qmin, p.qmax);
       if (p.output == QGemmOutput::u8)
         static_cast<std::uint8_t*>(p.c)[m * p.ldc + n] = static_cast<std::uint8_t>(q);
       else static_cast<std::int8_t*>(p.c)[m * p.ldc + n] = static_cast<std::int8_t>(q);

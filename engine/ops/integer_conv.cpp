@@ -242,10 +242,10 @@ bool int_conv_fast(ExecContext& c, const kernels::IntConvParams& p, size_t wi, k
     return int32_t(uint32_t(d[size_t(ch)]) * uint32_t(group_sums[size_t(ch)][bi]));
   };
   auto requant = [&](int64_t ch, int64_t bi, int32_t v) {
-    v = int32_t(uint32_t(v) + uint32_t(offset(ch, bi)));
-    return requantize_one(v, requested.bias32 ? requested.bias32[ch] : 0,
-                          requested.multiplier[requested.per_channel ? ch : 0], requested.out_zp, requested.qmin,
-                          requested.qmax);
+    const uint32_t bias = requested.bias32 ? uint32_t(requested.bias32[ch]) : 0u;
+    v = int32_t(uint32_t(v) + uint32_t(offset(ch, bi)) + bias);
+    return kernels::requantize_value(v, requested.multiplier[requested.per_channel ? ch : 0], requested.out_zp,
+                                     requested.qmin, requested.qmax);
   };
   switch (requested.output) {
     case kernels::QGemmOutput::s32:

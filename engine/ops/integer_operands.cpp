@@ -43,11 +43,4 @@ std::vector<int32_t> weight_offsets(Int8Type wt, const int32_t* zp, size_t zp_st
   return d;
 }
 
-int32_t requantize_one(int32_t acc, int32_t bias, float multiplier, int32_t zp, int32_t qmin, int32_t qmax) {
-  float x = float(int32_t(uint32_t(acc) + uint32_t(bias))) * multiplier;
-  const float lo = float(qmin - zp), hi = float(qmax - zp);
-  x = x > lo ? (x < hi ? x : hi) : lo;  // NaN (from hostile scales) becomes lo
-  return int32_t(std::nearbyint(x)) + zp;
-}
-
 }  // namespace mq::ops

@@ -47,10 +47,6 @@ inline uint8_t activation_u8(Int8Type xt, uint8_t byte) {
 /// x_zp' of an activation zero point.
 inline int32_t activation_zp_u8(Int8Type xt, int32_t zp) { return xt == Int8Type::s8 ? zp + 128 : zp; }
 
-/// The requantizing epilogue of the int8 kernels on one accumulator (same arithmetic):
-/// clamp(rne(float(acc + bias) · multiplier) + zp, qmin, qmax).
-int32_t requantize_one(int32_t acc, int32_t bias, float multiplier, int32_t zp, int32_t qmin, int32_t qmax);
-
 void register_integer_matmul_exec();
 void register_integer_conv_exec();
 

@@ -1,5 +1,7 @@
 #include "kernels/int8/integer_ops.h"
 
+#include "kernels/qgemm.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -83,12 +85,10 @@ void conv_integer(const IntConvParams& p) {
 
 void requantize_i32(const std::int32_t* acc, std::size_t n, std::int32_t bias, float multiplier, std::int32_t zp,
                     Int8Type type, void* y) {
-  const float lo = type == Int8Type::u8 ? 0.f : -128.f;
-  const float hi = type == Int8Type::u8 ? 255.f : 127.f;
+  const std::int32_t lo = type == Int8Type::u8 ? 0 : -128, hi = lo + 255;
   for (std::size_t i = 0; i < n; ++i) {
     const std::int32_t a = std::int32_t(std::uint32_t(acc[i]) + std::uint32_t(bias));
-    float v = std::nearbyint(float(a) * multiplier) + float(zp);
-    v = v > lo ? (v < hi ? v : hi) : lo;  // NaN (hostile scales) becomes lo
+    const std::int32_t v = requantize_value(a, multiplier, zp, lo, hi);
     if (type == Int8Type::u8) static_cast<std::uint8_t*>(y)[i] = std::uint8_t(v);
     else static_cast<std::int8_t*>(y)[i] = std::int8_t(v);
   }

@@ -48,7 +48,7 @@ bool Rewriter::eligible(const Node& n) const {
 
 bool Rewriter::float_output_linear(const Node& n) const {
   return o.mode == QuantMode::static_quant && !o.static_float_outputs && pattern_for(n) == &linear_pattern() &&
-         n.output(0) && !layer_demand.empty() && !layer_demand.count(n.output(0));
+         n.output(0) && layer_demand_known && !layer_demand.count(n.output(0));
 }
 
 bool Rewriter::reads_int8(const Node& u, const Value* v) const {
@@ -122,9 +122,8 @@ void Rewriter::run() {
         if (reads_int8(*u, v)) demand.insert(v);
     }
     if (pass == 0) {
-      layer_demand = demand;
-      layer_demand.insert(nullptr);  // computed (a marker: the set is not empty)
-      demand.clear();
+      layer_demand.swap(demand);
+      layer_demand_known = true;
     }
   }
   for (Node* n : order) {

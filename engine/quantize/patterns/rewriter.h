@@ -23,6 +23,7 @@ struct Rewriter {
   std::set<const Node*> removed;               ///< nodes freed during the rewrite (not to be visited)
   std::set<const Value*> demand;               ///< float values an int8 consumer downstream would read
   std::set<const Value*> layer_demand;         ///< the same when every Linear reads its input as int8
+  bool layer_demand_known = false;             ///< layer_demand is computed (run()'s first pass)
 
   /// True when a quantized layer (Linear, Conv2d, MatMul) reads `v` as int8, directly or through
   /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form
