@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <mutex>
 
+#include "engine/ops/batch_products.h"
 #include "engine/ops/integer_operands.h"
 #include "engine/thread_pool.h"
 #include "kernels/qgemm.h"
@@ -19,34 +20,8 @@ void for_each_matmul(const Tensor& a, const Tensor& b, Fn fn) {
   if (ad.size() == 1) ad.insert(ad.begin(), 1);
   if (bd.size() == 1) bd.push_back(1);
   const int64_t m = ad[ad.size() - 2], k = ad.back(), n = bd.back();
-  const size_t rank = std::max(ad.size(), bd.size()) - 2;
-  std::vector<int64_t> ab(rank, 1), bb(rank, 1), ob(rank, 1);
-  for (size_t i = 0; i < ad.size() - 2; ++i) ab[rank - (ad.size() - 2) + i] = ad[i];
-  for (size_t i = 0; i < bd.size() - 2; ++i) bb[rank - (bd.size() - 2) + i] = bd[i];
-  for (size_t i = 0; i < rank; ++i) ob[i] = std::max(ab[i], bb[i]);
-  std::vector<int64_t> as(rank), bs(rank);
-  int64_t sa = 1, sb = 1;
-  for (size_t i = rank; i-- > 0;) {
-    as[i] = ab[i] == 1 ? 0 : sa;
-    bs[i] = bb[i] == 1 ? 0 : sb;
-    sa *= ab[i];
-    sb *= bb[i];
-  }
-  int64_t total = 1;
-  for (int64_t v : ob) total *= v;
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t t = 0; t < total; ++t) {
-    int64_t oa = 0, obf = 0;
-    for (size_t i = 0; i < rank; ++i) {
-      oa += idx[i] * as[i];
-      obf += idx[i] * bs[i];
-    }
-    fn(oa * m * k, obf * k * n, t * m * n, m, n, k);
-    for (size_t i = rank; i-- > 0;) {
-      if (++idx[i] < ob[i]) break;
-      idx[i] = 0;
-    }
-  }
+  for_each_batch_product(
+      ad, bd, [&](int64_t ai, int64_t bi, int64_t yi) { fn(ai * m * k, bi * k * n, yi * m * n, m, n, k); });
 }
 
 /// Packed B of MatMulInteger / QLinearMatMul when B is a constant.

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <vector>
 
+#include "engine/ops/batch_products.h"
 #include "engine/ops/window_attrs.h"
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
@@ -198,34 +199,9 @@ void run_matmul(ExecContext& c) {
     return;
   }
   p.m = m;
-  // Broadcast batch dims (right-aligned).
-  const size_t rank = std::max(ad.size(), bd.size()) - 2;
-  std::vector<int64_t> ab(rank, 1), bb(rank, 1), ob(rank, 1);
-  for (size_t i = 0; i < ad.size() - 2; ++i) ab[rank - (ad.size() - 2) + i] = ad[i];
-  for (size_t i = 0; i < bd.size() - 2; ++i) bb[rank - (bd.size() - 2) + i] = bd[i];
-  for (size_t i = 0; i < rank; ++i) ob[i] = std::max(ab[i], bb[i]);
-  std::vector<int64_t> as(rank), bs(rank);  // batch strides in matrices (0 when broadcast)
-  int64_t sa = 1, sb = 1;
-  for (size_t i = rank; i-- > 0;) {
-    as[i] = ab[i] == 1 ? 0 : sa;
-    bs[i] = bb[i] == 1 ? 0 : sb;
-    sa *= ab[i];
-    sb *= bb[i];
-  }
-  const int64_t total = product(ob, 0, rank);
-  std::vector<int64_t> idx(rank, 0);
-  for (int64_t t = 0; t < total; ++t) {
-    int64_t oa = 0, obf = 0;
-    for (size_t i = 0; i < rank; ++i) {
-      oa += idx[i] * as[i];
-      obf += idx[i] * bs[i];
-    }
-    kernels::gemm_f32(p, ap + oa * m * k, bp + obf * k * n, yp + t * m * n);
-    for (size_t i = rank; i-- > 0;) {
-      if (++idx[i] < ob[i]) break;
-      idx[i] = 0;
-    }
-  }
+  for_each_batch_product(ad, bd, [&](int64_t ai, int64_t bi, int64_t yi) {
+    kernels::gemm_f32(p, ap + ai * m * k, bp + bi * k * n, yp + yi * m * n);
+  });
 }
 
 /// A Conv2d's oneDNN primitives, one per input shape and thread count, built on first use
