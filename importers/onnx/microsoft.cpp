@@ -5,6 +5,7 @@
 // (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. DynamicQuantizeLSTM with s8 symmetric
 // weights becomes monoquant's DynamicQLSTM on the same weights; other forms an LSTM with its
 // weights dequantized.
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -119,64 +120,72 @@ void matmul_integer_to_float(BuildContext& c) {
   }
 }
 
-/// W [D, I, 4H] (or R [D, H, 4H]) int8 with per-direction or per-column scales and zero
-/// points → float [D, 4H, I] as ONNX LSTM keeps it.
-Tensor lstm_weight(const Value* w, const Value* scale, const Value* zero_point, const char* what) {
-  if (!w || !w->is_constant() || !scale || !scale->is_constant())
-    fail<UnsupportedError>(what, " and its scale must be constants");
-  const Tensor& t = *w->constant();
+/// W [D, I, 4H] (or R [D, H, 4H]) int8 with per-direction or per-column scales and zero points:
+/// the constant and, for each output row d·4H + g of the ONNX layout [D, 4H, I], its scale and
+/// zero point.
+struct LstmWeight {
+  const Tensor* q = nullptr;
+  int64_t D = 0, I = 0, G = 0;
+  std::vector<float> scale;  // D·G
+  std::vector<int64_t> zp;   // D·G
+};
+
+LstmWeight lstm_weight(const Value* w, const Value* scale, const Value* zero_point, const char* what) {
+  if (!w || !w->is_constant() || !scale || !scale->is_constant() || (zero_point && !zero_point->is_constant()))
+    fail<UnsupportedError>(what, ", its scale and its zero point must be constants");
+  LstmWeight r;
+  r.q = &*w->constant();
+  const Tensor& t = *r.q;
   if (t.rank() != 3 || (t.dtype() != DType::i8 && t.dtype() != DType::u8))
     fail<ShapeError>(what, " must be an int8 [D, I, 4H] tensor, got ", dtype_name(t.dtype()), " ",
                      t.shape().str());
-  const int64_t D = t.dim(0), I = t.dim(1), G = t.dim(2);
+  r.D = t.dim(0), r.I = t.dim(1), r.G = t.dim(2);
   const auto s = scale->constant()->to_float();
-  const auto z =
-      zero_point && zero_point->is_constant() ? zero_point->constant()->to_int64() : std::vector<int64_t>{};
-  const bool per_column = int64_t(s.size()) == D * G;
-  if (!per_column && int64_t(s.size()) != D)
-    fail<ShapeError>(what, " scale has ", s.size(), " values for ", D, " directions of ", G, " columns");
-  if (!z.empty() && z.size() != s.size())
-    fail<ShapeError>(what, " zero point has ", z.size(), " values, its scale ", s.size());
-  const auto q = t.to_int64();
-  Tensor out(DType::f32, {D, G, I});
+  const auto z = zero_point ? zero_point->constant()->to_int64() : std::vector<int64_t>(s.size(), 0);
+  const bool per_column = int64_t(s.size()) == r.D * r.G;
+  if (!per_column && int64_t(s.size()) != r.D)
+    fail<ShapeError>(what, " scale has ", s.size(), " values for ", r.D, " directions of ", r.G, " columns");
+  if (z.size() != s.size()) fail<ShapeError>(what, " zero point has ", z.size(), " values, its scale ", s.size());
+  for (int64_t d = 0; d < r.D; ++d)
+    for (int64_t g = 0; g < r.G; ++g) {
+      const size_t k = size_t(per_column ? d * r.G + g : d);
+      r.scale.push_back(s[k]);
+      r.zp.push_back(z[k]);
+    }
+  return r;
+}
+
+/// The weight dequantized, float [D, 4H, I] as ONNX LSTM keeps it.
+Tensor dequantized(const LstmWeight& w) {
+  const auto q = w.q->to_int64();
+  Tensor out(DType::f32, {w.D, w.G, w.I});
   float* o = out.data<float>();
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t i = 0; i < I; ++i)
-      for (int64_t g = 0; g < G; ++g) {
-        const size_t k = size_t(per_column ? d * G + g : d);
-        o[(d * G + g) * I + i] =
-            float(double(q[size_t((d * I + i) * G + g)] - (z.empty() ? 0 : z[k])) * double(s[k]));
+  for (int64_t d = 0; d < w.D; ++d)
+    for (int64_t i = 0; i < w.I; ++i)
+      for (int64_t g = 0; g < w.G; ++g) {
+        const size_t row = size_t(d * w.G + g);
+        o[size_t(row) * size_t(w.I) + size_t(i)] =
+            float(double(q[size_t((d * w.I + i) * w.G + g)] - w.zp[row]) * double(w.scale[row]));
       }
   return out;
 }
 
-/// W [D, I, 4H] (or R) as monoquant's int8 LSTM weight: s8 [D·4H, I] with one scale per row
-/// (per-direction scales repeated over the direction's rows). None when the file's form has
-/// no exact s8 equivalent (u8 values, non-zero zero points, non-constant parameters).
-std::optional<Tensor> lstm_weight_s8(const Value* w, const Value* scale, const Value* zero_point) {
-  if (!w || !w->is_constant() || !scale || !scale->is_constant()) return std::nullopt;
-  if (zero_point && !zero_point->is_constant()) return std::nullopt;
-  const Tensor& t = *w->constant();
-  if (t.rank() != 3 || t.dtype() != DType::i8) return std::nullopt;
-  const int64_t D = t.dim(0), I = t.dim(1), G = t.dim(2);
-  const auto s = scale->constant()->to_float();
-  if (zero_point)
-    for (int64_t z : zero_point->constant()->to_int64())
-      if (z != 0) return std::nullopt;
-  const bool per_column = int64_t(s.size()) == D * G;
-  if (!per_column && int64_t(s.size()) != D) return std::nullopt;
-  Tensor out(DType::i8, {D * G, I});
-  const int8_t* src = t.data<int8_t>();
+/// The weight as monoquant's int8 LSTM keeps it: s8 [D·4H, I] with one scale per row. None when
+/// the file's form has no exact s8 equivalent (u8 values, non-zero zero points).
+std::optional<Tensor> s8_rows(const LstmWeight& w) {
+  if (w.q->dtype() != DType::i8 || std::any_of(w.zp.begin(), w.zp.end(), [](int64_t z) { return z != 0; }))
+    return std::nullopt;
+  Tensor out(DType::i8, {w.D * w.G, w.I});
+  const int8_t* src = w.q->data<int8_t>();
   int8_t* o = out.data<int8_t>();
+  for (int64_t d = 0; d < w.D; ++d)
+    for (int64_t g = 0; g < w.G; ++g)
+      for (int64_t i = 0; i < w.I; ++i) o[(d * w.G + g) * w.I + i] = src[(d * w.I + i) * w.G + g];
   QuantParams q;
   q.qtype = DType::i8;
   q.axis = 0;
-  for (int64_t d = 0; d < D; ++d)
-    for (int64_t g = 0; g < G; ++g) {
-      for (int64_t i = 0; i < I; ++i) o[(d * G + g) * I + i] = src[(d * I + i) * G + g];
-      q.scales.push_back(s[size_t(per_column ? d * G + g : d)]);
-      q.zero_points.push_back(0);
-    }
+  q.scales = w.scale;
+  q.zero_points.assign(w.scale.size(), 0);
   out.set_quant(std::move(q));
   return out;
 }
@@ -198,16 +207,12 @@ bool int8_lstm_attributes(const BuildContext& c) {
 /// dequantized weights.
 void dynamic_quantize_lstm(BuildContext& c) {
   std::vector<Value*> ops{c.required(0)};
-  std::optional<Tensor> w8 = lstm_weight_s8(c.input(1), c.input(8), c.input(9));
-  std::optional<Tensor> r8 = lstm_weight_s8(c.input(2), c.input(10), c.input(11));
+  const LstmWeight w = lstm_weight(c.input(1), c.input(8), c.input(9), "W");
+  const LstmWeight r = lstm_weight(c.input(2), c.input(10), c.input(11), "R");
+  std::optional<Tensor> w8 = s8_rows(w), r8 = s8_rows(r);
   const bool int8 = w8 && r8 && int8_lstm_attributes(c);
-  if (int8) {
-    ops.push_back(c.constant("W", std::move(*w8)));
-    ops.push_back(c.constant("R", std::move(*r8)));
-  } else {
-    ops.push_back(c.constant("W", lstm_weight(c.input(1), c.input(8), c.input(9), "W")));
-    ops.push_back(c.constant("R", lstm_weight(c.input(2), c.input(10), c.input(11), "R")));
-  }
+  ops.push_back(c.constant("W", int8 ? std::move(*w8) : dequantized(w)));
+  ops.push_back(c.constant("R", int8 ? std::move(*r8) : dequantized(r)));
   for (size_t i = 3; i < (int8 ? 7 : 8); ++i) ops.push_back(c.input(i));
   while (!ops.empty() && !ops.back()) ops.pop_back();
   Attributes at;
