@@ -88,6 +88,14 @@ void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint
     }
     std::uint8_t* dst = out + (r - r0) * K;
     const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
+    const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
+    if (runs && ix0 >= 0 && ix0 + long(s.kw) <= long(s.in_w) && iy0 >= 0 &&
+        iy0 + long((s.kh - 1) * s.dil_h) < long(s.in_h)) {  // the whole window is inside: one copy per kernel row
+      const std::uint8_t* src = x + ((b * s.in_h + std::size_t(iy0)) * s.in_w + std::size_t(ix0)) * s.in_c;
+      const std::size_t n = s.kw * cg, row_step = s.dil_h * s.in_w * s.in_c;
+      for (std::size_t ky = 0; ky < s.kh; ++ky) copy_bytes(dst + ky * n, src + ky * row_step, n);
+      continue;
+    }
     for (std::size_t ky = 0; ky < s.kh; ++ky, dst += s.kw * cg) {
       const long iy = long(oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
       if (iy < 0 || iy >= long(s.in_h)) {

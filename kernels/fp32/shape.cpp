@@ -130,7 +130,7 @@ void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int
 /// 16 × 16 tiles of dims j and innermost so reads and writes both stay in a few cache lines.
 bool copy_transposed(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides,
                      size_t es) {
-  if (r < 2 || strides[r - 1] == 1 || dims[r - 1] < 4) return false;
+  if (r < 2 || strides[r - 1] == 1 || dims[r - 1] < 2) return false;
   int j = -1;
   for (int k = 0; k < r - 1; ++k)
     if (strides[k] == 1 && dims[k] >= 4) j = k;

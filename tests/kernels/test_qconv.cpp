@@ -116,6 +116,17 @@ TEST_CASE("qconv: general, grouped, pointwise and depthwise shapes match the ref
   t.pad_t = 2;
   t.pad_b = 2;
   shapes.push_back(t);
+  t = s;  // one input channel, 5×5 (interior windows copied a kernel row at a time), then dilated rows
+  t.in_h = 13;
+  t.in_w = 12;
+  t.in_c = 1;
+  t.out_c = 16;
+  t.kh = t.kw = 5;
+  t.pad_t = t.pad_l = t.pad_b = t.pad_r = 2;
+  shapes.push_back(t);
+  t.dil_h = 2;
+  t.pad_t = t.pad_b = 4;
+  shapes.push_back(t);
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
 }
