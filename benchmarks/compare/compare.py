@@ -93,6 +93,59 @@ def ort_quantized_ops(path):
     return counts
 
 
+def ort_nodes_kept_float(path, float_path, info):
+    """Nodes ORT's QDQ file quantizes that monoquant runs in float, by op type: the names of
+    ort_quantized_ops's nodes minus monoquant's quantized layers (a bias Add fused into a
+    quantized Conv / MatMul / Gemm is that layer's). Unnamed nodes take the name monoquant's
+    importer gives them (op type and index in the float model)."""
+    import onnx
+
+    if info is None:
+        return None
+    g = onnx.load(str(path), load_external_data=False).graph
+    original = onnx.load(str(float_path), load_external_data=False).graph.node
+    # ORT's nodes in order are a subsequence of the float model's (it drops the activations it
+    # fuses, e.g. Relu, and moves Constants first)
+    kept = [n for n in g.node if n.op_type not in ("QuantizeLinear", "DequantizeLinear", "Constant")]
+    names, i = [], 0
+    for n in kept:
+        while i < len(original) and original[i].op_type != n.op_type:
+            i += 1
+        if i == len(original):
+            break
+        names.append(original[i].name or f"{original[i].op_type}_{i}")
+        i += 1
+    if len(names) == len(kept):
+        for n, name in zip(kept, names):
+            n.name = n.name or name
+    ours = {l["name"] for l in info.get("layers", []) if l.get("quantized")}
+    weights = {i.name for i in g.initializer}
+    producer = {o: n for n in g.node for o in n.output}
+    dq_of_weight = {n.output[0] for n in g.node if n.op_type == "DequantizeLinear" and n.input[0] in weights}
+    dq_of_activation = {n.output[0] for n in g.node if n.op_type == "DequantizeLinear" and n.input[0] not in weights}
+    quantized_inputs = {i for n in g.node if n.op_type == "QuantizeLinear" for i in n.input[:1]}
+
+    def source(v):  # the op behind a DequantizeLinear ← QuantizeLinear pair
+        n = producer.get(v)
+        while n is not None and n.op_type in ("DequantizeLinear", "QuantizeLinear"):
+            n = producer.get(n.input[0])
+        return n
+
+    def fused_bias(n):
+        if n.op_type != "Add" or not any(i in dq_of_weight or i in weights for i in n.input):
+            return False
+        return any(s is not None and s.op_type in ("Conv", "MatMul", "Gemm") and s.name in ours
+                   for s in (source(i) for i in n.input))
+
+    counts = {}
+    for n in g.node:
+        if n.op_type in ("QuantizeLinear", "DequantizeLinear") or n.name in ours or fused_bias(n):
+            continue
+        if any(i in dq_of_activation for i in n.input) and any(o in quantized_inputs for o in n.output):
+            counts[n.op_type] = counts.get(n.op_type, 0) + 1
+    return counts
+
+
 def mq_quantized_ops(info):
     """Layers and int8 forms monoquant's report marks quantized, by op type."""
     counts = {}
@@ -418,6 +471,8 @@ def measure(m, args, bench):
     res["ort_static"], res["ort_dynamic"] = ort_static, ort_dynamic
     res["quantized_ops"] = {"monoquant": mq_quantized_ops(mq.get("static_info")),
                             "ort": ort_quantized_ops(work / "ort_qdq.onnx")
+                            if ort_static and "error" not in ort_static else None,
+                            "ort_only": ort_nodes_kept_float(work / "ort_qdq.onnx", m.path, mq.get("static_info"))
                             if ort_static and "error" not in ort_static else None}
 
     # accuracy: everything against the fp32 model as ONNX Runtime runs it
@@ -548,10 +603,11 @@ def markdown(results, mach, args):
                  f"{cell('ort_int8')} | {cell('mq_dynamic')} | {cell('ort_dynamic')} | {fmt(a.get('mq_fp32_sqnr_db'), 1, ' dB')} |")
     L.append("")
     L.append("### Quantized ops (static int8: monoquant's layers and int8 forms; ORT's QDQ file: ops reading a "
-             "DequantizeLinear of an activation)")
+             "DequantizeLinear of an activation; last column: those of ORT's that monoquant runs in float, "
+             "a bias Add fused into a quantized layer counting as quantized)")
     L.append("")
-    L.append("| model | monoquant | ORT quantize_static |")
-    L.append("|---|---|---|")
+    L.append("| model | monoquant | ORT quantize_static | ORT's quantized ops float in monoquant |")
+    L.append("|---|---|---|---|")
 
     def ops_cell(c):
         if c is None:
@@ -560,7 +616,9 @@ def markdown(results, mach, args):
 
     for r in results:
         q = r.get("quantized_ops") or {}
-        L.append(f"| {r['model']} | {ops_cell(q.get('monoquant'))} | {ops_cell(q.get('ort'))} |")
+        only = q.get("ort_only")
+        only_cell = "—" if only is None else ("none" if not only else ops_cell(only))
+        L.append(f"| {r['model']} | {ops_cell(q.get('monoquant'))} | {ops_cell(q.get('ort'))} | {only_cell} |")
     L.append("")
     if args.observers:
         L.append("### SQNR by activation observer (monoquant static int8, default options otherwise; "
