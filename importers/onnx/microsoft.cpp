@@ -243,6 +243,12 @@ void register_microsoft_builders() {
     channels_first(c);
     unary(c, OpKind::GlobalAveragePool);
   });
+  register_builder(d + "QLinearAveragePool", [](BuildContext& c) {
+    channels_first(c);
+    Attributes at = c.attrs();
+    at.erase("channels_last");
+    unary(c, OpKind::AveragePool, std::move(at));
+  });
   register_builder(d + "QLinearSoftmax", [](BuildContext& c) {
     // before opset 13 Softmax flattens from `axis`; both agree when axis is the last dim
     const int64_t axis = c.attrs().get_int_or("axis", -1);

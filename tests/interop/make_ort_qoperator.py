@@ -1,6 +1,6 @@
 """Writes small models in ONNX Runtime's QOperator form (QLinearConv, com.microsoft
 QLinearAdd / QLinearMul / QLinearSigmoid / QLinearLeakyRelu / QLinearConcat /
-QLinearGlobalAveragePool, QGemm, DynamicQuantizeMatMul, MatMulIntegerToFloat) into
+QLinearGlobalAveragePool, QLinearAveragePool, QGemm, DynamicQuantizeMatMul, MatMulIntegerToFloat) into
 <folder>/<name>.onnx, with an input (<folder>/data/<name>_x.npy) and ONNX Runtime's output for
 it (<folder>/data/<name>_y.npy) for the C++ test (test_onnx_qoperator.cpp) to compare with."""
 import os
@@ -126,3 +126,14 @@ for name, trans_b in [("qgemm_per_channel_t", 1), ("qgemm_per_channel", 0)]:
                               transB=trans_b),
              helper.make_node("DequantizeLinear", ["q", "ys", "yz"], ["y"])]
     save(name, nodes, inits, [3, 6], [3, 5])
+
+# QLinearAveragePool (3×3 / 2, padded; with and without the padding counted) between a
+# QuantizeLinear and a DequantizeLinear, its output at its own scale
+for name, include_pad in [("qlinear_average_pool", 0), ("qlinear_average_pool_pad", 1)]:
+    inits = [const("xs", np.float32(0.012)), const("xz", np.uint8(128)), const("ys", np.float32(0.009)),
+             const("yz", np.uint8(120))]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             helper.make_node("QLinearAveragePool", ["xq", "xs", "xz", "ys", "yz"], ["q"], domain=MS,
+                              kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=include_pad),
+             helper.make_node("DequantizeLinear", ["q", "ys", "yz"], ["y"])]
+    save(name, nodes, inits, [2, 3, 9, 8], [2, 3, 5, 4])

@@ -12,14 +12,17 @@
 using namespace mq;
 
 TEST_CASE(
-    "interop: QOperator models (QLinearConv, QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/GlobalAveragePool, QGemm, "
+    "interop: QOperator models (QLinearConv, "
+    "QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/GlobalAveragePool/AveragePool, "
+    "QGemm, "
     "dynamic MatMuls, DynamicQuantizeLSTM, u8-weight QLinearConv) match ONNX Runtime") {
   MQ_REQUIRE_INTEROP_PYTHON(python);
   test::TempDir dir;
   MQ_RUN_INTEROP(python, "make_ort_qoperator.py", dir);
   for (const char* name :
        {"qoperator_cnn", "qgemm", "dynamic_matmul", "matmul_integer_to_float", "dq_lstm_forward", "dq_lstm_bidi",
-        "dq_lstm_u8", "qlinearconv_u8u8", "qgemm_per_channel_t", "qgemm_per_channel"}) {
+        "dq_lstm_u8", "qlinearconv_u8u8", "qgemm_per_channel_t", "qgemm_per_channel", "qlinear_average_pool",
+        "qlinear_average_pool_pad"}) {
     CAPTURE(name);
     Graph g = load_model(dir / (std::string(name) + ".onnx"));
     // the QLinearConv and the QGemm run on the int8 kernels (QConv2d, QLinear)
