@@ -36,10 +36,15 @@ bool moves_values(const Node& n) {
   }
 }
 
+bool averages_values(const Node& n) {
+  if (n.op() == OpKind::AveragePool || n.op() == OpKind::GlobalAveragePool) return true;
+  return n.op() == OpKind::Resize && n.attrs().get_string_or("mode", "nearest") == "linear";
+}
+
 namespace {
 
 void keep_quantization(const Node& n, const std::vector<ValueType>& inputs, std::vector<ValueType>& outputs) {
-  if (inputs.empty() || !moves_values(n)) return;
+  if (inputs.empty() || !(moves_values(n) || averages_values(n))) return;
   const auto& q = inputs[0].quant;
   if (!q || q->per_channel()) return;
   const size_t data_operands = n.op() == OpKind::Concat ? inputs.size() : 1;

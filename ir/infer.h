@@ -42,6 +42,9 @@ InferFn infer_fn(OpKind op);
 /// Tile, Resize nearest): they run on int8 values as they are, and inference keeps the
 /// operand's per-tensor quantization through them.
 bool moves_values(const Node& n);
+/// True for ops whose result is a convex mix of the input's values (AveragePool,
+/// GlobalAveragePool, Resize linear): on an int8 input it keeps the input's quantization too.
+bool averages_values(const Node& n);
 
 /// Runs inference for `node` given operand types and known values; errors name the node.
 std::vector<ValueType> infer_node(const Node& node, const std::vector<ValueType>& inputs,

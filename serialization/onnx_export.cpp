@@ -27,7 +27,9 @@
 // OnnxExportOptions::int8_weights_as_uint8 is false (see there: ONNX Runtime's u8×s8 kernels
 // saturate on AVX2 CPUs without VNNI; its u8×u8 ones reproduce monoquant's outputs exactly).
 // int8 values flowing through Reshape / Flatten / MaxPool / Transpose / Squeeze / Unsqueeze
-// / Identity keep their op (all valid on uint8 / int8 in ONNX at opset 13).
+// / Identity keep their op (all valid on uint8 / int8 in ONNX at opset 13); AveragePool,
+// GlobalAveragePool and linear Resize of int8 values run between DequantizeLinear and
+// QuantizeLinear at the input's parameters.
 #include <onnx/onnx_pb.h>
 
 #include <map>
@@ -35,6 +37,7 @@
 #include <set>
 
 #include "ir/control_flow.h"
+#include "ir/infer.h"
 #include "serialization/io.h"
 #include "serialization/onnx_tensor.h"
 #include "serialization/onnx_util.h"
@@ -350,8 +353,22 @@ class Exporter {
       case OpKind::Scan: return control_flow(n, ins, outs);
       default: break;
     }
+    if (averages_values(*n) && n->input(0)->type().quant && !is_float(n->input(0)->dtype()))
+      return int8_average(n, ins, outs);
     std::string op = n->op() == OpKind::Conv2d ? "Conv" : std::string(n->op_name());
     copy_attrs(n, add(op, n->name(), ins, outs));
+  }
+  // An average of int8 values (AveragePool, GlobalAveragePool, Resize linear; ONNX defines
+  // them on floats): DequantizeLinear → the op → QuantizeLinear at the same parameters.
+  void int8_average(const Node* n, std::vector<std::string> ins, const std::vector<std::string>& outs) {
+    QuantParams q = *n->input(0)->type().quant;
+    q.qtype = n->input(0)->dtype();
+    auto [s, z] = qparams(q, n->input(0)->name());
+    const std::string x = fresh(n->input(0)->name() + "_dequantized"), y = fresh(outs[0] + "_float");
+    add("DequantizeLinear", fresh(n->name() + "_DequantizeLinear"), {ins[0], s, z}, {x});
+    ins[0] = x;
+    copy_attrs(n, add(std::string(n->op_name()), n->name(), ins, {y}));
+    add("QuantizeLinear", fresh(n->name() + "_QuantizeLinear"), {y, s, z}, outs);
   }
   void linear(const Node* n, std::vector<std::string> ins, const std::vector<std::string>& outs) {
     if (!n->attrs().all().empty()) fail<UnsupportedError>("Linear attributes are not expressible in ONNX");

@@ -1,6 +1,7 @@
 #pragma once
-// A CSP-style conv block for quantization tests: int8 values between its convolutions go
-// through SiLU chains, a residual Add, a Concat, MaxPool and Resize.
+// Conv blocks for quantization tests: int8 values between their convolutions go through SiLU
+// chains, a residual Add, a Concat, MaxPool and Resize (csp_block), or averaging ops
+// (average_block).
 #include <random>
 #include <string>
 
@@ -55,6 +56,28 @@ inline Graph csp_block(Dim batch = Dim::sym("N")) {
   Value* scales = b.g.add_constant("scales", Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f}));
   Value* up = b.g.add_node(OpKind::Resize, {.name = "up", .inputs = {p, nullptr, scales}})->output(0);
   Value* y = b.conv(up, 12, 5);
+  b.g.rename_value(y, "y");
+  b.g.add_output(y);
+  return std::move(b.g);
+}
+
+/// Averaging ops between convolutions, input x [N,3,8,8], output y [N,4,1,1]: conv →
+/// AveragePool 3×3 (pads 1) → Resize ×2 (linear) → conv → GlobalAveragePool → conv → y.
+inline Graph average_block(Dim batch = Dim::sym("N")) {
+  CspBuilder b;
+  Value* x = b.g.add_input("x", {DType::f32, Shape({batch, Dim(3), Dim(8), Dim(8)}), {}});
+  Attributes pool;
+  pool.set("kernel_shape", std::vector<int64_t>{3, 3});
+  pool.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* a =
+      b.g.add_node(OpKind::AveragePool, {.name = "avg", .inputs = {b.conv(x, 3, 8)}, .attrs = pool})->output(0);
+  Attributes linear;
+  linear.set("mode", std::string("linear"));
+  Value* scales = b.g.add_constant("scales", Tensor::from_vector<float>({4}, {1.f, 1.f, 2.f, 2.f}));
+  Value* up =
+      b.g.add_node(OpKind::Resize, {.name = "up", .inputs = {a, nullptr, scales}, .attrs = linear})->output(0);
+  Value* gap = b.g.add_node(OpKind::GlobalAveragePool, {.name = "gap", .inputs = {b.conv(up, 8, 6)}})->output(0);
+  Value* y = b.conv(gap, 6, 4);
   b.g.rename_value(y, "y");
   b.g.add_output(y);
   return std::move(b.g);

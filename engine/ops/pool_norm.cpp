@@ -74,7 +74,7 @@ bool run_pool_2d(ExecContext& c, const kernels::PoolParams& p, bool is_max) {
   std::vector<float> xt(size_t(x.numel())), yt(size_t(y.numel()));
   kernels::nhwc_to_nchw_f32(x.data<float>(), size_t(batch), size_t(channels), size_t(hw_in), xt.data());
   if (is_max) kernels::max_pool(p, xt.data(), yt.data(), static_cast<int64_t*>(nullptr));
-  else kernels::avg_pool_f32(p, xt.data(), yt.data());
+  else kernels::avg_pool(p, xt.data(), yt.data());
   kernels::nchw_to_nhwc_f32(yt.data(), size_t(batch), size_t(channels), size_t(hw_out), y.data<float>());
   return true;
 }
@@ -100,14 +100,48 @@ void run_max_pool(ExecContext& c) {
   }
 }
 
+/// The zero point of an int8 average's input (AveragePool, GlobalAveragePool): its result
+/// keeps the input's per-tensor quantization (an average stays within the input's range).
+int32_t int8_average_zero_point(const ExecContext& c) {
+  const auto& qi = c.node.input(0)->type().quant;
+  const auto& qo = c.node.output(0)->type().quant;
+  if (!qi || !qo || qi->per_channel() || qi->scales != qo->scales || qi->zero_points != qo->zero_points)
+    fail<UnsupportedError>(c.node.describe(), ": an int8 average must keep its input's per-tensor quantization");
+  return qi->zero_points.at(0);
+}
+
 void run_avg_pool(ExecContext& c) {
   const kernels::PoolParams p = pool_params(c);
+  const Tensor& x = c.in(0);
+  if (x.dtype() == DType::u8 || x.dtype() == DType::i8) {
+    const int32_t zp = int8_average_zero_point(c);
+    const bool u8 = x.dtype() == DType::u8;
+    if (nhwc(c)) {
+      if (u8) kernels::avg_pool_nhwc(p, x.dim(3), x.data<uint8_t>(), c.out(0).data<uint8_t>(), zp);
+      else kernels::avg_pool_nhwc(p, x.dim(3), x.data<int8_t>(), c.out(0).data<int8_t>(), zp);
+    } else if (u8) {
+      kernels::avg_pool(p, x.data<uint8_t>(), c.out(0).data<uint8_t>(), zp);
+    } else {
+      kernels::avg_pool(p, x.data<int8_t>(), c.out(0).data<int8_t>(), zp);
+    }
+    return;
+  }
   if (run_pool_2d(c, p, false)) return;
-  kernels::avg_pool_f32(p, c.in(0).data<float>(), c.out(0).data<float>());
+  kernels::avg_pool(p, c.in(0).data<float>(), c.out(0).data<float>());
 }
 
 void run_global(ExecContext& c, bool is_max) {
   const Tensor& x = c.in(0);
+  if (!is_max && (x.dtype() == DType::u8 || x.dtype() == DType::i8)) {
+    int8_average_zero_point(c);  // checks the quantization: the zero point cancels out
+    const bool last = c.attrs().get_string_or("layout", "NCHW") == "NHWC";
+    const int64_t n = x.dim(0), ch = x.dim(last ? x.rank() - 1 : 1);
+    const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
+    if (x.dtype() == DType::u8)
+      kernels::global_avg_pool_int8(x.data<uint8_t>(), c.out(0).data<uint8_t>(), n, spatial, ch, last);
+    else kernels::global_avg_pool_int8(x.data<int8_t>(), c.out(0).data<int8_t>(), n, spatial, ch, last);
+    return;
+  }
   if (c.attrs().get_string_or("layout", "NCHW") == "NHWC") {
     const int64_t n = x.dim(0), ch = x.dim(x.rank() - 1);
     const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);

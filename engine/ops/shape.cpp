@@ -318,7 +318,14 @@ void run_resize(ExecContext& c) {
   } else {
     kernels::ResizeLinearParams p{int(r),      in.dims().data(), out.dims().data(),
                                   lo_p.data(), hi_p.data(),      w_p.data()};
-    kernels::resize_linear_f32(in.data<float>(), out.data<float>(), p);
+    switch (in.dtype()) {
+      case DType::f32: kernels::resize_linear(in.data<float>(), out.data<float>(), p); break;
+      case DType::u8: kernels::resize_linear(in.data<uint8_t>(), out.data<uint8_t>(), p); break;
+      case DType::i8: kernels::resize_linear(in.data<int8_t>(), out.data<int8_t>(), p); break;
+      default:
+        fail<UnsupportedError>(c.node.describe(), ": linear Resize of ", dtype_name(in.dtype()),
+                               " is not supported");
+    }
   }
 }
 

@@ -363,15 +363,19 @@ bool fuse_qlinear_conv(Graph& g, Removed& removed, Node* n) {
   return true;
 }
 
-/// An op of ir's moves_values with one output (MaxPool's Indices unread).
+/// An op of ir's moves_values with one output (MaxPool's Indices unread), or an average of
+/// values (ir's averages_values: AveragePool, GlobalAveragePool, Resize linear), which runs on
+/// int8 values when its input and output share their quantization.
 bool moves_values_once(const Node* n) {
+  if (averages_values(*n)) return n->outputs().size() == 1;
   if (!moves_values(*n)) return false;
   if (n->op() == OpKind::MaxPool)
     return n->outputs().size() == 1 || !n->output(1) || n->output(1)->users().empty();
   return n->outputs().size() == 1;
 }
 
-/// DequantizeLinear → data movement → QuantizeLinear: the op on the int8 values, exact.
+/// DequantizeLinear → data movement → QuantizeLinear: the op on the int8 values, exact (an
+/// average: rounded once on the shared grid, as QuantizeLinear rounds the float average).
 bool fuse_data_movement(Graph& g, Removed& removed, Node* n) {
   const bool concat = n->op() == OpKind::Concat;
   const size_t data_operands = concat ? n->inputs().size() : 1;

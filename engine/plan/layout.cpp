@@ -156,15 +156,17 @@ bool sink_through(Graph& g, Node* u) {
     attrs.set("axis", kToNchw[size_t(axis)]);
   } else if (op == OpKind::MaxPool || op == OpKind::AveragePool) {
     Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    const bool int8_max = op == OpKind::MaxPool && (out->dtype() == DType::u8 || out->dtype() == DType::i8);
-    if (!is_transpose(p, kToNchw) || u->outputs().size() != 1 || (out->dtype() != DType::f32 && !int8_max) ||
+    const bool int8 = out->dtype() == DType::u8 || out->dtype() == DType::i8;  // int8 kernels for both
+    if (!is_transpose(p, kToNchw) || u->outputs().size() != 1 || (out->dtype() != DType::f32 && !int8) ||
         attrs.get_ints_or("kernel_shape", {}).size() != 2)
       return false;
     ins = {p->input(0)};
     attrs.set("layout", std::string("NHWC"));
   } else if (op == OpKind::GlobalAveragePool || op == OpKind::GlobalMaxPool) {
     Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    if (!is_transpose(p, kToNchw) || out->dtype() != DType::f32) return false;
+    const bool int8_avg =
+        op == OpKind::GlobalAveragePool && (out->dtype() == DType::u8 || out->dtype() == DType::i8);
+    if (!is_transpose(p, kToNchw) || (out->dtype() != DType::f32 && !int8_avg)) return false;
     ins = {p->input(0)};
     attrs.set("layout", std::string("NHWC"));
   } else if (op == OpKind::Slice) {

@@ -13,7 +13,7 @@ void require_f32(const InferContext& c, size_t i, const char* what) {
 // MaxPool / AveragePool: 1 to 3 spatial dims.
 void pool(InferContext& c, bool is_max) {
   const DType dt = c.dtype(0);
-  if (dt != DType::f32 && !(is_max && (dt == DType::u8 || dt == DType::i8)))
+  if (dt != DType::f32 && dt != DType::u8 && dt != DType::i8)  // int8: MaxPool moves, AveragePool averages
     fail<UnsupportedError>("input dtype ", dtype_name(dt), " is not supported");
   const Attributes& at = c.attrs();
   const auto kernel = at.get_ints("kernel_shape");
@@ -71,7 +71,9 @@ void max_pool(InferContext& c) { pool(c, true); }
 void avg_pool(InferContext& c) { pool(c, false); }
 
 void global_pool(InferContext& c) {
-  require_f32(c, 0, "input");
+  const DType dt = c.dtype(0);  // int8 values average on their own grid
+  if (!(c.node.op() == OpKind::GlobalAveragePool && (dt == DType::u8 || dt == DType::i8)))
+    require_f32(c, 0, "input");
   const Shape& x = c.shape(0);
   if (!x.has_rank()) return c.set(0, c.dtype(0), Shape::unknown_rank());
   if (x.rank() < 3) fail<ShapeError>("input must have at least 3 dims [N,C,...], got ", x.str());

@@ -462,8 +462,8 @@ void resize(InferContext& c) {
     c.set(0, c.dtype(0), Shape::unknown_rank());
     return;
   }
-  if (mode == "linear" && c.dtype(0) != DType::f32)
-    fail<UnsupportedError>("linear resize of ", dtype_name(c.dtype(0)), " (only f32)");
+  if (mode == "linear" && c.dtype(0) != DType::f32 && c.dtype(0) != DType::u8 && c.dtype(0) != DType::i8)
+    fail<UnsupportedError>("linear resize of ", dtype_name(c.dtype(0)), " (f32, u8 and i8 only)");
   int64_t r = int64_t(in.rank());
   std::vector<int64_t> axes;
   if (a.has("axes")) axes = normalize_axes(a.get_ints("axes"), r);

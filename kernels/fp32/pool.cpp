@@ -1,6 +1,8 @@
 #include "kernels/fp32/pool.h"
 
 #include <algorithm>
+#include <cmath>
+#include <type_traits>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -133,17 +135,34 @@ template void max_pool<float>(const PoolParams&, const float*, float*, int64_t*)
 template void max_pool<uint8_t>(const PoolParams&, const uint8_t*, uint8_t*, int64_t*);
 template void max_pool<int8_t>(const PoolParams&, const int8_t*, int8_t*, int64_t*);
 
-void avg_pool_f32(const PoolParams& p, const float* x, float* y) {
+namespace {
+// An average of int8 values on their own grid: rounded half to even (as QuantizeLinear),
+// saturated; floats as they are.
+template <class T, class Acc>
+T average_of(Acc sum, int64_t n) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return n > 0 ? T(sum / T(n)) : T(0);
+  } else {
+    const double v = n > 0 ? std::nearbyint(double(sum) / double(n)) : 0.0;
+    return T(std::clamp(v, double(std::numeric_limits<T>::lowest()), double(std::numeric_limits<T>::max())));
+  }
+}
+template <class T>
+using Sum = std::conditional_t<std::is_floating_point_v<T>, float, int64_t>;
+}  // namespace
+
+template <class T>
+void avg_pool(const PoolParams& p, const T* x, T* y, int32_t zero_point) {
   const int64_t in_plane = p.in[0] * p.in[1] * p.in[2];
   const int64_t out_plane = p.out[0] * p.out[1] * p.out[2];
   for (int64_t c = 0; c < p.nc; ++c) {
-    const float* xc = x + c * in_plane;
+    const T* xc = x + c * in_plane;
     int64_t o[3], k = 0;
     for (o[0] = 0; o[0] < p.out[0]; ++o[0])
       for (o[1] = 0; o[1] < p.out[1]; ++o[1])
         for (o[2] = 0; o[2] < p.out[2]; ++o[2], ++k) {
           Window w = window(p, o);
-          float sum = 0.f;
+          Sum<T> sum = 0;
           int64_t n_in = 0, n_pad = 0;
           for (int64_t a = 0; a < w.count[0]; ++a) {
             const int64_t i0 = w.start[0] + a * p.dilation[0];
@@ -158,7 +177,7 @@ void avg_pool_f32(const PoolParams& p, const float* x, float* y) {
                 const bool in2 = i2 >= 0 && i2 < p.in[2];
                 const bool pad2 = i2 >= -p.pad_begin[2] && i2 < p.in[2] + p.pad_end[2];
                 if (in0 && in1 && in2) {
-                  sum += xc[(i0 * p.in[1] + i1) * p.in[2] + i2];
+                  sum += Sum<T>(xc[(i0 * p.in[1] + i1) * p.in[2] + i2]);
                   ++n_in;
                 } else if (pad0 && pad1 && pad2) {
                   ++n_pad;
@@ -166,11 +185,69 @@ void avg_pool_f32(const PoolParams& p, const float* x, float* y) {
               }
             }
           }
-          const int64_t n = p.count_include_pad ? n_in + n_pad : n_in;
-          y[c * out_plane + k] = n > 0 ? sum / float(n) : 0.f;
+          if (p.count_include_pad) sum += Sum<T>(n_pad) * Sum<T>(zero_point);  // padding reads real 0
+          y[c * out_plane + k] = average_of<T>(sum, p.count_include_pad ? n_in + n_pad : n_in);
         }
   }
 }
+
+template void avg_pool<float>(const PoolParams&, const float*, float*, int32_t);
+template void avg_pool<uint8_t>(const PoolParams&, const uint8_t*, uint8_t*, int32_t);
+template void avg_pool<int8_t>(const PoolParams&, const int8_t*, int8_t*, int32_t);
+
+template <class T>
+void avg_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y, int32_t zero_point) {
+  const int64_t C = channels, N = C > 0 ? p.nc / C : 0;
+  const int64_t IH = p.in[1], IW = p.in[2], OH = p.out[1], OW = p.out[2];
+  std::vector<Sum<T>> acc(static_cast<size_t>(C));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        std::fill(acc.begin(), acc.end(), Sum<T>(0));
+        int64_t n_in = 0, n_pad = 0;
+        for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+          const int64_t ih = oh * p.stride[1] - p.pad_begin[1] + kh * p.dilation[1];
+          const bool pad_h = ih >= -p.pad_begin[1] && ih < IH + p.pad_end[1];
+          for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+            const int64_t iw = ow * p.stride[2] - p.pad_begin[2] + kw * p.dilation[2];
+            if (ih < 0 || ih >= IH || iw < 0 || iw >= IW) {
+              n_pad += pad_h && iw >= -p.pad_begin[2] && iw < IW + p.pad_end[2];
+              continue;
+            }
+            ++n_in;
+            const T* px = x + ((n * IH + ih) * IW + iw) * C;
+            for (int64_t c = 0; c < C; ++c) acc[size_t(c)] += Sum<T>(px[c]);
+          }
+        }
+        const int64_t count = p.count_include_pad ? n_in + n_pad : n_in;
+        const Sum<T> pad_sum = p.count_include_pad ? Sum<T>(n_pad) * Sum<T>(zero_point) : Sum<T>(0);
+        T* py = y + ((n * OH + oh) * OW + ow) * C;
+        for (int64_t c = 0; c < C; ++c) py[c] = average_of<T>(acc[size_t(c)] + pad_sum, count);
+      }
+}
+
+template void avg_pool_nhwc<uint8_t>(const PoolParams&, int64_t, const uint8_t*, uint8_t*, int32_t);
+template void avg_pool_nhwc<int8_t>(const PoolParams&, int64_t, const int8_t*, int8_t*, int32_t);
+
+template <class T>
+void global_avg_pool_int8(const T* x, T* y, int64_t n, int64_t spatial, int64_t c, bool nhwc) {
+  std::vector<int64_t> sum(static_cast<size_t>(c));
+  for (int64_t b = 0; b < n; ++b) {
+    const T* xb = x + b * spatial * c;
+    std::fill(sum.begin(), sum.end(), int64_t(0));
+    if (nhwc) {
+      for (int64_t i = 0; i < spatial; ++i)
+        for (int64_t j = 0; j < c; ++j) sum[size_t(j)] += xb[i * c + j];
+    } else {
+      for (int64_t j = 0; j < c; ++j)
+        for (int64_t i = 0; i < spatial; ++i) sum[size_t(j)] += xb[j * spatial + i];
+    }
+    for (int64_t j = 0; j < c; ++j) y[b * c + j] = average_of<T>(sum[size_t(j)], spatial);
+  }
+}
+
+template void global_avg_pool_int8<uint8_t>(const uint8_t*, uint8_t*, int64_t, int64_t, int64_t, bool);
+template void global_avg_pool_int8<int8_t>(const int8_t*, int8_t*, int64_t, int64_t, int64_t, bool);
 
 void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial) {
   constexpr int64_t L = 8;  // independent partial sums, so the loop vectorizes

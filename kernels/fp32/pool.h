@@ -25,8 +25,18 @@ void max_pool(const PoolParams& p, const T* x, T* y, int64_t* indices);
 /// 2-D max pooling of x stored [N, H, W, C] (p.nc = N·C; spatial dims in p.in[1..2]).
 template <class T>
 void max_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y);
-/// Average pooling (fp32).
-void avg_pool_f32(const PoolParams& p, const float* x, float* y);
+/// Average pooling. int8 values average on their own grid (the result keeps the input's
+/// scale and zero point): round(Σ x / count) half to even, saturated; with count_include_pad
+/// the padding reads `zero_point` (real 0). Floats ignore `zero_point`.
+template <class T>
+void avg_pool(const PoolParams& p, const T* x, T* y, int32_t zero_point = 0);
+/// 2-D average pooling of int8 x stored [N, H, W, C] (p.nc = N·C), as avg_pool.
+template <class T>
+void avg_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y, int32_t zero_point);
+/// Global average pooling of int8 values on their own grid, x [n, c, spatial] or (nhwc)
+/// [n, spatial, c] into y [n, c].
+template <class T>
+void global_avg_pool_int8(const T* x, T* y, int64_t n, int64_t spatial, int64_t c, bool nhwc);
 /// Global average / max over `spatial` elements of each of `nc` planes.
 void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);
 void global_max_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);

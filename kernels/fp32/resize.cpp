@@ -1,6 +1,10 @@
 #include "kernels/fp32/resize.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <type_traits>
 
 namespace mq::kernels {
 
@@ -16,9 +20,10 @@ int64_t strides_of(const int64_t* dims, int rank, int64_t* strides) {
 }
 
 /// Interpolates the value at the output index `o` along dims d.. from the source block at `off`.
-float lerp_rec(const float* src, const ResizeLinearParams& p, const int64_t* strides, const int64_t* o, int d,
+template <class T>
+float lerp_rec(const T* src, const ResizeLinearParams& p, const int64_t* strides, const int64_t* o, int d,
                int64_t off) {
-  if (d == p.rank) return src[off];
+  if (d == p.rank) return float(src[off]);
   int64_t j = o[d];
   float w = p.weight[d][j];
   float a = lerp_rec(src, p, strides, o, d + 1, off + p.lo[d][j] * strides[d]);
@@ -68,19 +73,30 @@ void resize_nearest(const void* src_v, void* dst_v, const ResizeNearestParams& p
   }
 }
 
-void resize_linear_f32(const float* src, float* dst, const ResizeLinearParams& p) {
+template <class T>
+void resize_linear(const T* src, T* dst, const ResizeLinearParams& p) {
   int64_t in_strides[kMaxResizeRank];
   strides_of(p.in_dims, p.rank, in_strides);
   int64_t total = 1;
   for (int k = 0; k < p.rank; ++k) total *= p.out_dims[k];
   int64_t o[kMaxResizeRank] = {};
   for (int64_t n = 0; n < total; ++n) {
-    dst[n] = lerp_rec(src, p, in_strides, o, 0, 0);
+    const float v = lerp_rec(src, p, in_strides, o, 0, 0);
+    if constexpr (std::is_same_v<T, float>) {
+      dst[n] = v;
+    } else {  // int8 values on their own grid: rounded half to even (a convex mix stays in range)
+      dst[n] = T(std::clamp(std::nearbyint(v), float(std::numeric_limits<T>::lowest()),
+                            float(std::numeric_limits<T>::max())));
+    }
     for (int k = p.rank - 1; k >= 0; --k) {
       if (++o[k] < p.out_dims[k]) break;
       o[k] = 0;
     }
   }
 }
+
+template void resize_linear<float>(const float*, float*, const ResizeLinearParams&);
+template void resize_linear<uint8_t>(const uint8_t*, uint8_t*, const ResizeLinearParams&);
+template void resize_linear<int8_t>(const int8_t*, int8_t*, const ResizeLinearParams&);
 
 }  // namespace mq::kernels

@@ -1,7 +1,7 @@
 #pragma once
 /// Resize kernels. The caller maps every output coordinate to source coordinates once per
 /// dim (index tables); the kernels only gather. Nearest works on raw bytes (every dtype);
-/// linear interpolates f32.
+/// linear interpolates f32 or int8 values.
 #include <cstddef>
 #include <cstdint>
 
@@ -31,6 +31,9 @@ struct ResizeLinearParams {
   const float* const* weight = nullptr;  ///< per dim, weight of `hi` (0 reads `lo` only)
 };
 
-void resize_linear_f32(const float* src, float* dst, const ResizeLinearParams& p);
+/// float, or int8 values on their own grid (the result keeps the input's quantization:
+/// rounded half to even).
+template <class T>
+void resize_linear(const T* src, T* dst, const ResizeLinearParams& p);
 
 }  // namespace mq::kernels

@@ -142,22 +142,29 @@ TEST_CASE("load_model fuses the QDQ convolutions of an ONNX file") {
 
 TEST_CASE(
     "monoquant's own QDQ export (u8 weights, zero point 128) comes back as int8 layers with the same outputs") {
-  Graph f = test::csp_block();
-  std::mt19937 rng(5);
-  std::vector<TensorMap> data;
-  for (int i = 0; i < 4; ++i) data.push_back({{"x", test::random_tensor({2, 3, 8, 8}, rng, 1.f)}});
-  TensorListSource src(data);
-  QuantizeResult q = static_quantize(f, calibrate(f, src));
-  REQUIRE(count(q.graph, OpKind::QConv2d) == 4);
-  test::TempDir dir;
-  save_model(q.graph, dir / "csp.onnx");
-  Graph back = load_model(dir / "csp.onnx");
-  CHECK(count(back, OpKind::QConv2d) == 4);
-  CHECK(count(back, OpKind::Conv2d) == 0);
-  const Tensor want = Session(q.graph).run(data[0]).at("y");
-  const Tensor got = Session(back).run(data[0]).at("y");
-  REQUIRE(got.dims() == want.dims());
-  CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+  for (bool averages : {false, true}) {  // csp_block, or AveragePool / Resize linear / GlobalAveragePool
+    CAPTURE(averages);
+    Graph f = averages ? test::average_block() : test::csp_block();
+    const int convs = averages ? 3 : 4;
+    std::mt19937 rng(5);
+    std::vector<TensorMap> data;
+    for (int i = 0; i < 4; ++i) data.push_back({{"x", test::random_tensor({2, 3, 8, 8}, rng, 1.f)}});
+    TensorListSource src(data);
+    QuantizeResult q = static_quantize(f, calibrate(f, src));
+    REQUIRE(count(q.graph, OpKind::QConv2d) == convs);
+    test::TempDir dir;
+    save_model(q.graph, dir / "csp.onnx");
+    Graph back = load_model(dir / "csp.onnx");
+    CHECK(count(back, OpKind::QConv2d) == convs);
+    CHECK(count(back, OpKind::Conv2d) == 0);
+    for (Node* n : back.nodes())  // the averages run on int8 values again
+      if (n->op() == OpKind::AveragePool || n->op() == OpKind::GlobalAveragePool || n->op() == OpKind::Resize)
+        CHECK(n->input(0)->dtype() == DType::u8);
+    const Tensor want = Session(q.graph).run(data[0]).at("y");
+    const Tensor got = Session(back).run(data[0]).at("y");
+    REQUIRE(got.dims() == want.dims());
+    CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+  }
 }
 
 TEST_CASE("a QDQ MatMul with a bias Add and a QDQ Gemm run as QLinear") {

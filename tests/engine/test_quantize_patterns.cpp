@@ -177,3 +177,38 @@ TEST_CASE("a Reshape / Transpose after the last int8 layer moves the bytes; the 
   REQUIRE(a.dims() == b.dims());
   CHECK(std::memcmp(a.raw(), b.raw(), size_t(a.numel()) * 4) == 0);
 }
+
+TEST_CASE("AveragePool, linear Resize and GlobalAveragePool run on int8 values at their input's scale") {
+  Graph g = test::average_block();
+  TensorListSource src(batches(g, 6, 8));
+  QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
+  REQUIRE(count(q.graph, OpKind::QConv2d) == 3);
+  for (OpKind op : {OpKind::AveragePool, OpKind::Resize, OpKind::GlobalAveragePool}) {
+    CAPTURE(op_name(op));
+    const Node* n = find_op(q.graph, op);
+    REQUIRE(n);
+    CHECK(n->input(0)->dtype() == DType::u8);
+    CHECK(n->output(0)->dtype() == DType::u8);
+    CHECK(n->output(0)->type().quant == n->input(0)->type().quant);
+  }
+  int averages = 0;
+  for (const LayerReport& l : q.info.layers) averages += l.pattern == "average" && l.quantized;
+  CHECK(averages == 3);
+  CHECK(q.info.model_sqnr_db > 25);
+
+  // the compiled plan (NHWC between the convolutions) gives the bytes of the op-by-op NCHW run
+  TensorMap in = batches(g, 1, 9)[0];
+  const Tensor want = Session(q.graph, {.threads = 1, .optimize = false}).run(in).at("y");
+  for (int threads : {1, 2}) {
+    Session fast(q.graph, {.threads = threads});
+    for (OpKind op : {OpKind::AveragePool, OpKind::GlobalAveragePool})  // no transposes around them
+      CHECK(find_op(fast.graph(), op)->attrs().get_string_or("layout", "NCHW") == "NHWC");
+    const Tensor got = fast.run(in).at("y");
+    REQUIRE(got.dims() == want.dims());
+    CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+  }
+  // and dequantize_model brings them back to float
+  Graph d = dequantize_model(q.graph);
+  for (Node* n : d.nodes())
+    for (Value* v : n->outputs()) CHECK_MESSAGE(v->dtype() == DType::f32, v->name());
+}

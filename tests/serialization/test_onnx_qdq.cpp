@@ -253,6 +253,16 @@ TEST_CASE("interop: onnxruntime runs monoquant's int8 models exported as QDQ ONN
     REQUIRE(count_op(q.graph, OpKind::Concat) == 1);
     cases.add("csp_block", q.graph, {{"x", random_tensor({2, 3, 8, 8}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
   }
+  {  // int8 AveragePool, linear Resize, GlobalAveragePool (DequantizeLinear → op → QuantizeLinear)
+    Graph f = test::average_block(Dim(2));
+    auto src = random_source(f, rng, 8, -1.f, 1.f);
+    QuantizeResult q = static_quantize(f, calibrate(f, src));
+    REQUIRE(count_op(q.graph, OpKind::QConv2d) == 3);
+    for (Node* n : q.graph.nodes())
+      if (n->op() == OpKind::AveragePool || n->op() == OpKind::GlobalAveragePool || n->op() == OpKind::Resize)
+        REQUIRE(n->input(0)->dtype() == DType::u8);
+    cases.add("average_block", q.graph, {{"x", random_tensor({2, 3, 8, 8}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
+  }
   {  // attention: Q·Kᵀ as MatMulInteger → DequantizeLinear (int32), attention·V as QLinearMatMul
      // (written DequantizeLinear → MatMul → QuantizeLinear); static and dynamic
     Graph f = test::attention_block();

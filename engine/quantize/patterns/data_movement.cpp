@@ -1,7 +1,9 @@
-// Pattern "data_movement": ops that only move values (ir's moves_values but Concat, which has
-// its own pattern, and Expand / Tile: Reshape, Flatten, Squeeze, Unsqueeze, Transpose,
-// Identity, Slice, Split, MaxPool, Resize nearest) run on an int8 input as they are; the result keeps the
-// input's quantization exactly.
+// Patterns "data_movement" and "average": ops that run on an int8 input as they are, their
+// result keeping the input's quantization. data_movement only moves values (ir's moves_values
+// but Concat, which has its own pattern, and Expand / Tile: Reshape, Flatten, Squeeze,
+// Unsqueeze, Transpose, Identity, Slice, Split, MaxPool, Resize nearest): exact. average mixes
+// values convexly (AveragePool, GlobalAveragePool, Resize linear): the result stays within
+// the input's range, so the input's scale holds it, rounded once to its grid.
 #include <algorithm>
 
 #include "engine/quantize/patterns/patterns.h"
@@ -10,21 +12,26 @@
 namespace mq::quant {
 
 namespace {
+
+bool moves_bytes(const Node& n) {
+  // Concat has its own pattern (it rescales). Expand / Tile stay float: made int8, they pull
+  // quantization into what they feed (magika's LayerNorm arithmetic: 30.8 -> 27.5 dB)
+  if (n.op() == OpKind::Concat || n.op() == OpKind::Expand || n.op() == OpKind::Tile || !moves_values(n))
+    return false;
+  // MaxPool's Indices output has no int8 meaning
+  return n.op() != OpKind::MaxPool || n.outputs().size() == 1 || !n.output(1) || n.output(1)->users().empty();
+}
+
+bool averages(const Node& n) { return n.outputs().size() == 1 && averages_values(n); }
+
 class DataMovementPattern final : public Pattern {
  public:
-  std::string_view name() const override { return "data_movement"; }
-  std::string_view summary() const override {
-    return "Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Identity, Slice, Split, MaxPool, Resize (nearest) of "
-           "int8 values: exact";
-  }
-  bool matches(const Node& n) const override {
-    // Concat has its own pattern (it rescales). Expand / Tile stay float: made int8, they pull
-    // quantization into what they feed (magika's LayerNorm arithmetic: 30.8 -> 27.5 dB)
-    if (n.op() == OpKind::Concat || n.op() == OpKind::Expand || n.op() == OpKind::Tile || !moves_values(n))
-      return false;
-    // MaxPool's Indices output has no int8 meaning
-    return n.op() != OpKind::MaxPool || n.outputs().size() == 1 || !n.output(1) || n.output(1)->users().empty();
-  }
+  DataMovementPattern(std::string_view name, std::string_view summary, bool (*ops)(const Node&),
+                      std::string_view scheme)
+      : name_(name), summary_(summary), ops_(ops), scheme_(scheme) {}
+  std::string_view name() const override { return name_; }
+  std::string_view summary() const override { return summary_; }
+  bool matches(const Node& n) const override { return ops_(n); }
   bool supports(QuantMode mode) const override { return mode == QuantMode::static_quant; }
   std::string ineligible(const Graph& g, const Node& n) const override {
     if (!n.input(0) || n.input(0)->dtype() != DType::f32) return "input is not f32";
@@ -41,7 +48,7 @@ class DataMovementPattern final : public Pattern {
   }
   bool rewrite(Rewriter& r, Node* n, LayerReport& rep) const override {
     if (std::none_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return v && r.demanded(v); }))
-      return move_then_dequantize(r, n, rep);
+      return move_then_dequantize(r, n, rep, scheme_);
     // a float input (a model input sliced and concatenated before the first convolution) is
     // quantized here, so what follows moves bytes instead of floats
     Value* xq = r.existing_int8(n->input(0));
@@ -58,13 +65,13 @@ class DataMovementPattern final : public Pattern {
       r.publish_int8(n->output(i), m->output(i));
     }
     rep.quantized = true;
-    rep.scheme = "int8 (exact)";
+    rep.scheme = scheme_;
     return true;
   }
   /// No int8 reader, but an int8 input (its producer is quantized): the op moves the bytes and
   /// a DequantizeLinear follows it — the same values, a quarter of the memory traffic (a
   /// depth-to-space Reshape / Transpose before the model's float output).
-  static bool move_then_dequantize(Rewriter& r, Node* n, LayerReport& rep) {
+  static bool move_then_dequantize(Rewriter& r, Node* n, LayerReport& rep, const std::string& scheme) {
     Value* xq = r.existing_int8(n->input(0));
     if (n->outputs().size() != 1 || !xq || !xq->type().quant || xq->type().quant->per_channel()) return false;
     std::vector<Value*> ins = n->inputs();
@@ -75,7 +82,7 @@ class DataMovementPattern final : public Pattern {
     Value* f = r.dequantize_fresh(m->output(0), n, n->output(0)->name());
     r.replace_outputs(n, f->producer(), nullptr);
     rep.quantized = true;
-    rep.scheme = "int8 (exact), dequantized after";
+    rep.scheme = scheme + ", dequantized after";
     return true;
   }
   bool to_float(Graph& g, Node* n) const override {
@@ -90,11 +97,27 @@ class DataMovementPattern final : public Pattern {
     requantize_readers(g, n, f);
     return true;
   }
+
+ private:
+  std::string name_, summary_;
+  bool (*ops_)(const Node&);
+  std::string scheme_;
 };
 }  // namespace
 
 const Pattern& data_movement_pattern() {
-  static const DataMovementPattern p;
+  static const DataMovementPattern p("data_movement",
+                                     "Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Identity, Slice, Split, "
+                                     "MaxPool, Resize (nearest) of int8 values: exact",
+                                     moves_bytes, "int8 (exact)");
+  return p;
+}
+
+const Pattern& average_pattern() {
+  static const DataMovementPattern p("average",
+                                     "AveragePool, GlobalAveragePool, Resize (linear) of int8 values: on the "
+                                     "input's scale, rounded once",
+                                     averages, "int8 (input's scale)");
   return p;
 }
 

@@ -14,6 +14,7 @@ const Pattern& mul_pattern();
 const Pattern& activation_pattern();
 const Pattern& concat_pattern();
 const Pattern& data_movement_pattern();
+const Pattern& average_pattern();
 
 /// The float value behind int8 value `v`: the input of the QuantizeLinear that made it, or a
 /// new DequantizeLinear of it before `before` (dequantize_model).

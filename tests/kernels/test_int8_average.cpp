@@ -1,0 +1,116 @@
+// Averages of int8 values on their own grid (AveragePool, GlobalAveragePool, Resize linear):
+// the float kernels' result on the same integers, rounded half to even; NCHW and NHWC agree.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "kernels/fp32/pool.h"
+#include "kernels/fp32/resize.h"
+
+using namespace mq::kernels;
+
+namespace {
+
+std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> d(0, 255);
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = uint8_t(d(rng));
+  return v;
+}
+
+uint8_t rounded(float v) { return uint8_t(std::nearbyint(v)); }
+
+}  // namespace
+
+TEST_CASE("int8 AveragePool: the float average of the same integers rounded half to even, in NCHW and NHWC") {
+  const int64_t N = 2, C = 5, H = 9, W = 8;
+  const std::vector<uint8_t> x = random_bytes(size_t(N * C * H * W), 1);
+  for (bool include_pad : {false, true}) {
+    CAPTURE(include_pad);
+    PoolParams p;
+    p.nc = N * C;
+    p.in[1] = H;
+    p.in[2] = W;
+    p.kernel[1] = p.kernel[2] = 3;
+    p.stride[1] = p.stride[2] = 2;
+    p.pad_begin[1] = p.pad_begin[2] = p.pad_end[1] = p.pad_end[2] = 1;
+    p.out[1] = 5;
+    p.out[2] = 4;
+    p.count_include_pad = include_pad;
+    const int32_t zp = 100;  // the padding reads real 0 = the zero point
+    const size_t out_n = size_t(N * C * p.out[1] * p.out[2]);
+    // float reference on x − zp, then back on the grid
+    std::vector<float> xf(x.size()), yf(out_n);
+    for (size_t i = 0; i < x.size(); ++i) xf[i] = float(int(x[i]) - zp);
+    avg_pool(p, xf.data(), yf.data());
+    std::vector<uint8_t> y(out_n);
+    avg_pool(p, x.data(), y.data(), zp);
+    size_t wrong = 0, ties = 0;
+    for (size_t i = 0; i < out_n; ++i) {
+      wrong += y[i] != rounded(yf[i] + float(zp));
+      ties += yf[i] - std::floor(yf[i]) == 0.5f;
+    }
+    CHECK(wrong == 0);
+    // half-way averages (windows of 4 or 6 at the edges) occur and round to even as
+    // QuantizeLinear does; counting the padding, every window holds 9
+    if (!include_pad) CHECK(ties > 0);
+    // NHWC: the same values per channel
+    std::vector<uint8_t> xn(x.size()), yn(out_n);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < H * W; ++i)
+          xn[size_t((n * H * W + i) * C + c)] = x[size_t((n * C + c) * H * W + i)];
+    avg_pool_nhwc(p, C, xn.data(), yn.data(), zp);
+    const int64_t ohw = p.out[1] * p.out[2];
+    wrong = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < ohw; ++i)
+          wrong += yn[size_t((n * ohw + i) * C + c)] != y[size_t((n * C + c) * ohw + i)];
+    CHECK(wrong == 0);
+  }
+}
+
+TEST_CASE("int8 GlobalAveragePool and linear Resize round the float result of the same integers") {
+  const int64_t N = 2, C = 3, S = 37;
+  const std::vector<uint8_t> x = random_bytes(size_t(N * C * S), 2);
+  std::vector<uint8_t> y(size_t(N * C)), yn(size_t(N * C));
+  global_avg_pool_int8(x.data(), y.data(), N, S, C, false);
+  for (int64_t i = 0; i < N * C; ++i) {
+    double s = 0;
+    for (int64_t k = 0; k < S; ++k) s += x[size_t(i * S + k)];
+    CHECK(int(y[size_t(i)]) == int(std::nearbyint(s / double(S))));
+  }
+  std::vector<uint8_t> xn(x.size());  // the same planes stored [N, S, C]
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t k = 0; k < S; ++k) xn[size_t((n * S + k) * C + c)] = x[size_t((n * C + c) * S + k)];
+  global_avg_pool_int8(xn.data(), yn.data(), N, S, C, true);
+  CHECK(yn == y);
+
+  // 1-D linear resize 5 → 9 (half-pixel weights 0.25 / 0.75 and ends clamped)
+  const std::vector<uint8_t> r = {0, 10, 255, 3, 128};
+  const int64_t in_dims[1] = {5}, out_dims[1] = {9};
+  std::vector<int64_t> lo(9), hi(9);
+  std::vector<float> w(9);
+  for (int64_t o = 0; o < 9; ++o) {
+    const double s = std::clamp((double(o) + 0.5) * 5.0 / 9.0 - 0.5, 0.0, 4.0), f = std::floor(s);
+    lo[size_t(o)] = int64_t(f);
+    hi[size_t(o)] = std::min<int64_t>(int64_t(f) + 1, 4);
+    w[size_t(o)] = float(s - f);
+  }
+  const int64_t* lp[1] = {lo.data()};
+  const int64_t* hp[1] = {hi.data()};
+  const float* wp[1] = {w.data()};
+  ResizeLinearParams p{1, in_dims, out_dims, lp, hp, wp};
+  std::vector<float> rf(r.begin(), r.end()), of(9);
+  std::vector<uint8_t> oq(9);
+  resize_linear(rf.data(), of.data(), p);
+  resize_linear(r.data(), oq.data(), p);
+  for (size_t i = 0; i < 9; ++i) CHECK(int(oq[i]) == int(rounded(of[i])));
+}
