@@ -77,12 +77,13 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
   float lo = 0.0f, hi = 0.0f;
   if (!p.x_q && T * B * In > 0) qk.minmax_f32(x, T * B * In, &lo, &hi);
   const QuantAffine xq = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
-  qk.quantize_u8(x, T * B * In, xq, s.xq);
+  const bool x_given = p.x_u8 && p.x_q;  // quantized by the producer, at *x_q
+  if (!x_given) qk.quantize_u8(x, T * B * In, xq, s.xq);
   QGemmParams gx;
   gx.m = T * B;
   gx.n = 4 * H;
   gx.k = In;
-  gx.a = s.xq;
+  gx.a = x_given ? p.x_u8 : s.xq;
   gx.lda = In;
   gx.a_zp = xq.zero_point;
   gx.packed_b = p.packed_w;

@@ -21,6 +21,7 @@ struct QLstmParams {
   const float* bias = nullptr;       ///< Optional 4H bias (ONNX Wb + Rb, pre-summed).
   bool reverse = false;              ///< Process time steps T−1 … 0.
   const QuantAffine* x_q = nullptr;  ///< Static u8 parameters for x (null: from x's range).
+  const std::uint8_t* x_u8 = nullptr;  ///< x already quantized at *x_q [T×B×In] (then x is unused).
   const QuantAffine* h_q = nullptr;  ///< Static u8 parameters for h (null: per step, dynamic).
 };
 

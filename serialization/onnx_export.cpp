@@ -541,8 +541,11 @@ class Exporter {
                     DType::u8};
       const std::string base = n->name() + "_x";
       auto [s, z] = qparams(q, base);
-      std::string xq = fresh(base + "_quantized"), xf = fresh(base + "_dequantized");
-      add("QuantizeLinear", fresh(base + "_QuantizeLinear"), {ins[0], s, z}, {xq});
+      std::string xq = ins[0], xf = fresh(base + "_dequantized");
+      if (is_float(n->input(0)->dtype())) {  // else X is u8 at this range already
+        xq = fresh(base + "_quantized");
+        add("QuantizeLinear", fresh(base + "_QuantizeLinear"), {ins[0], s, z}, {xq});
+      }
       add("DequantizeLinear", fresh(base + "_DequantizeLinear"), {xq, s, z}, {xf});
       ins[0] = xf;
     }

@@ -93,8 +93,9 @@ void run(ExecContext& c) {
   std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
   int64_t layout = c.attrs().get_int_or("layout", 0);
-  if (x.dtype() != DType::f32 || x.rank() != 3 || x.dim(2) != st.input)
-    fail<ShapeError>(c.node.describe(), ": X must be f32 [T, B, ", st.input, "]");
+  const bool x_u8 = x.dtype() == DType::u8 && st.static_ranges;  // quantized at x_scale / x_zero_point
+  if ((x.dtype() != DType::f32 && !x_u8) || x.rank() != 3 || x.dim(2) != st.input)
+    fail<ShapeError>(c.node.describe(), ": X must be f32 (or u8 at its static range) [T, B, ", st.input, "]");
   int64_t T = layout ? x.dim(1) : x.dim(0), B = layout ? x.dim(0) : x.dim(1), I = st.input, H = st.hidden,
           D = st.dirs;
   for (size_t i : {5, 6})
@@ -108,15 +109,17 @@ void run(ExecContext& c) {
       if (len != T) fail<UnsupportedError>(c.node.describe(), ": sequence_lens shorter than the sequence");
   }
   // time-major copies of x and of the outputs
-  std::vector<float> xt;
-  const float* xp = x.data<float>();
+  const size_t es = dtype_size(x.dtype());
+  std::vector<std::byte> xt;
+  const std::byte* xp = static_cast<const std::byte*>(x.raw());
   if (layout) {
-    xt.resize(size_t(T * B * I));
+    xt.resize(size_t(T * B * I) * es);
     for (int64_t b = 0; b < B; ++b)
       for (int64_t t = 0; t < T; ++t)
-        std::memcpy(&xt[size_t((t * B + b) * I)], xp + (b * T + t) * I, size_t(I) * 4);
+        std::memcpy(&xt[size_t((t * B + b) * I) * es], xp + size_t((b * T + t) * I) * es, size_t(I) * es);
     xp = xt.data();
   }
+  const float* xf = x_u8 ? nullptr : reinterpret_cast<const float*>(xp);
   // per direction: its own scratch and outputs, so the two directions of a bidirectional
   // LSTM run on two threads when the Session has them (each direction's arithmetic is the
   // same either way)
@@ -130,6 +133,7 @@ void run(ExecContext& c) {
   if (st.static_ranges) {
     p.x_q = &st.xq;
     p.h_q = st.static_h ? &st.hq : nullptr;
+    p.x_u8 = x_u8 ? reinterpret_cast<const uint8_t*>(xp) : nullptr;
   }
   const size_t need = (qlstm_scratch_size(p) + 63) / 64 * 64;
   if (!st.scratch || st.scratch->size() < need * size_t(D)) st.scratch = Storage::allocate(need * size_t(D));
@@ -144,7 +148,7 @@ void run(ExecContext& c) {
     q.reverse = st.reverse_only || d == 1;
     const float* h0 = c.has(5) ? c.in(5).data<float>() + d * B * H : nullptr;
     const float* c0 = c.has(6) ? c.in(6).data<float>() + d * B * H : nullptr;
-    qlstm_sequence(q, xp, h0, c0, y.data() + d * T * B * H, hn.data() + d * B * H, cn.data() + d * B * H,
+    qlstm_sequence(q, xf, h0, c0, y.data() + d * T * B * H, hn.data() + d * B * H, cn.data() + d * B * H,
                    st.scratch->data() + size_t(d) * need);
   };
   if (D > 1 && c.pool && c.pool->size() > 1) c.pool->parallel_for(size_t(D), direction);

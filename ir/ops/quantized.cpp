@@ -10,7 +10,7 @@
 //     activation, as QLinear. NCHW like Conv2d.
 //   DynamicQLinear(X f32, W i8 (QuantParams), B f32?) → Y f32: X quantized per call to u8
 //     from its own range.
-//   QLSTM(X f32, W i8 [D·4H, I], R i8 [D·4H, H], B f32 [D, 8H]?, sequence_lens?, initial_h?,
+//   QLSTM(X f32 (or u8 at x_scale / x_zero_point), W i8 [D·4H, I], R i8 [D·4H, H], B f32 [D, 8H]?, sequence_lens?, initial_h?,
 //     initial_c?) → Y, Y_h, Y_c f32 as ONNX LSTM (gate order i, o, f, c; directions stacked
 //     along W's and R's rows, each row quantized with its own scale: per channel, axis 0);
 //     attrs: direction, hidden_size, layout, and x_scale, x_zero_point, h_scale,
@@ -216,7 +216,16 @@ void check_shape(const InferContext& c, size_t i, const std::vector<Dim>& dims, 
 
 void qlstm(InferContext& c) {
   // X [T,B,I] (layout 0) or [B,T,I] (layout 1); W [D·4H, I], R [D·4H, H] int8; B [D, 8H].
-  require_f32_operand(c, 0, "X");
+  // QLSTM's X may be u8 already: quantized at x_scale / x_zero_point, which it must carry.
+  if (c.node.op() == OpKind::QLSTM && c.dtype(0) == DType::u8) {
+    const auto& q = c.in(0).quant;
+    const Attributes& at = c.attrs();
+    if (!q || q->per_channel() || q->scales[0] != at.get_float_or("x_scale", 0.f) ||
+        q->zero_points[0] != at.get_int_or("x_zero_point", -1))
+      fail<ShapeError>("a u8 X must carry the quantization of attributes x_scale and x_zero_point");
+  } else {
+    require_f32_operand(c, 0, "X");
+  }
   for (size_t i : {3, 5, 6}) require_f32_operand(c, i, "B, initial_h and initial_c");
   for (size_t i : {1, 2})
     if (c.has_input(i) && c.dtype(i) != DType::i8) fail<UnsupportedError>("W and R must be int8");

@@ -212,3 +212,46 @@ TEST_CASE("AveragePool, linear Resize and GlobalAveragePool run on int8 values a
   for (Node* n : d.nodes())
     for (Value* v : n->outputs()) CHECK_MESSAGE(v->dtype() == DType::f32, v->name());
 }
+
+TEST_CASE("a static int8 LSTM reads its X as u8 where an int8 form made it, with the same results") {
+  // x [B, T, I] → Transpose (time-major) → LSTM: the Transpose moves u8 bytes, the LSTM reads them
+  std::mt19937 rng(21);
+  Graph g;
+  const int64_t H = 8;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim(2), Dim(6), Dim(5)}), {}});
+  Attributes perm;
+  perm.set("perm", std::vector<int64_t>{1, 0, 2});
+  Value* t = g.add_node(OpKind::Transpose, {.name = "time_major", .inputs = {x}, .attrs = perm})->output(0);
+  Attributes a;
+  a.set("hidden_size", H);
+  a.set("direction", std::string("bidirectional"));
+  Node* l = g.add_node(OpKind::LSTM, {.name = "lstm",
+                                      .inputs = {t, g.add_constant("W", random_tensor({2, 4 * H, 5}, rng, 0.5f)),
+                                                 g.add_constant("R", random_tensor({2, 4 * H, H}, rng, 0.5f)),
+                                                 g.add_constant("B", random_tensor({2, 8 * H}, rng, 0.2f))},
+                                      .attrs = a,
+                                      .output_names = {"y"}});
+  g.add_output(l->output(0));
+  std::vector<TensorMap> data;
+  for (int i = 0; i < 4; ++i) data.push_back({{"x", random_tensor({2, 6, 5}, rng, 1.f)}});
+  TensorListSource src(data);
+  const Calibration cal = calibrate(g, src);
+  QuantizeResult q = static_quantize(g, cal);
+  const Node* ql = find_op(q.graph, OpKind::QLSTM);
+  REQUIRE(ql);
+  CHECK(ql->input(0)->dtype() == DType::u8);
+  // the LSTM alone quantizes the float X itself, at the same range: the same bits
+  QuantizeOptions lstm_only;
+  lstm_only.layers.types = {"lstm"};
+  QuantizeResult f = static_quantize(g, cal, lstm_only);
+  REQUIRE(find_op(f.graph, OpKind::QLSTM));
+  CHECK(find_op(f.graph, OpKind::QLSTM)->input(0)->dtype() == DType::f32);
+  const Tensor want = Session(f.graph).run(data[0]).at("y");
+  for (int threads : {1, 2}) {
+    const Tensor got = Session(q.graph, {.threads = threads}).run(data[0]).at("y");
+    REQUIRE(got.dims() == want.dims());
+    CHECK(std::memcmp(got.raw(), want.raw(), want.nbytes()) == 0);
+  }
+  // dequantize_model reads the u8 X through a DequantizeLinear
+  CHECK(sqnr_db(Session(g).run(data[0]).at("y"), Session(dequantize_model(q.graph)).run(data[0]).at("y")) > 30);
+}

@@ -1,4 +1,5 @@
-// Pattern "lstm": LSTM → QLSTM (static: u8 x and h, s8 W and R per row) or DynamicQLSTM.
+// Pattern "lstm": LSTM → QLSTM (static: u8 x and h, s8 W and R per row; x read as u8 where an
+// int8 form made it) or DynamicQLSTM.
 #include "engine/quantize/patterns/patterns.h"
 #include "engine/quantize/patterns/weighted_layer.h"
 
@@ -50,6 +51,7 @@ class LstmPattern final : public Pattern {
     for (const char* k : {"direction", "hidden_size", "layout"})
       if (n->attrs().has(k)) attrs.set(k, n->attrs().all().at(k));
     OpKind op = OpKind::DynamicQLSTM;
+    Value* x_in = n->input(0);
     if (o.mode == QuantMode::static_quant) {
       if (!r.calibrated(n->input(0))) {
         rep.scheme = "float (not calibrated)";
@@ -57,6 +59,13 @@ class LstmPattern final : public Pattern {
       }
       op = OpKind::QLSTM;
       QuantParams qx = r.cal->params(n->input(0)->name(), QuantScheme::activation());
+      // X already int8 (quantized where it was made, moved by Reshape / Transpose): read it at
+      // its own range instead of quantizing the float copy again
+      if (Value* xq = r.existing_int8(n->input(0));
+          xq && xq->dtype() == DType::u8 && xq->type().quant && !xq->type().quant->per_channel()) {
+        qx = *xq->type().quant;
+        x_in = xq;
+      }
       // h = o ⊙ tanh(c) lies in (−1, 1); the observed Y range narrows it when available
       QuantParams qh = n->output(0) && r.calibrated(n->output(0))
                            ? r.cal->params(n->output(0)->name(), QuantScheme::activation())
@@ -65,13 +74,13 @@ class LstmPattern final : public Pattern {
       attrs.set("x_zero_point", int64_t(qx.zero_points[0]));
       attrs.set("h_scale", qh.scales[0]);
       attrs.set("h_zero_point", int64_t(qh.zero_points[0]));
-      rep.scheme = "static w:s8/row x,h:u8";
+      rep.scheme = x_in == n->input(0) ? "static w:s8/row x,h:u8" : "static w:s8/row x,h:u8 (x int8 in)";
     } else {
       rep.scheme = "dynamic w:s8/row x,h:u8/step";
     }
     Value* wv = g.add_constant(g.unique_name(base + "_W_int8"), wq);
     Value* rv = g.add_constant(g.unique_name(base + "_R_int8"), rq);
-    std::vector<Value*> ins{n->input(0), wv, rv, n->input(3), n->input(4), n->input(5), n->input(6)};
+    std::vector<Value*> ins{x_in, wv, rv, n->input(3), n->input(4), n->input(5), n->input(6)};
     Node* qn = g.insert_node(n, op,
                              {.name = g.unique_name(base + "_int8"),
                               .inputs = ins,

@@ -56,6 +56,9 @@ bool Rewriter::reads_int8(const Node& u, const Value* v) const {
   if (!p || !v || v->is_constant()) return false;
   if (p == &linear_pattern() || p == &conv2d_pattern()) return u.input(0) == v && !float_output_linear(u);
   if (p == &matmul_pattern()) return u.input(0) == v || u.input(1) == v;
+  // the static int8 LSTM takes a u8 X at its calibrated range (the value it would quantize)
+  if (p == &lstm_pattern())
+    return u.input(0) == v && o.mode == QuantMode::static_quant && activation_scheme().qtype == DType::u8;
   return !p->weighted() &&
          std::any_of(u.outputs().begin(), u.outputs().end(), [&](const Value* y) { return y && demanded(y); });
 }

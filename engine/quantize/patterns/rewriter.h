@@ -51,7 +51,8 @@ struct Rewriter {
   /// True when a selected pattern quantizes `n` in this mode (`n` is eligible).
   bool eligible(const Node& n) const;
   /// True when `u`, an eligible node, reads `v` as int8: a Linear / Conv2d reading it as its
-  /// input, a MatMul of two activations reading it as either operand, or an int8 form
+  /// input, a MatMul of two activations reading it as either operand, a static LSTM with u8
+  /// activations reading it as X, or an int8 form
   /// (elementwise, Concat, data movement) whose result is demanded.
   bool reads_int8(const Node& u, const Value* v) const;
   /// A new QuantizeLinear of `x` with `qp` before `before`; its output carries `qp`.
