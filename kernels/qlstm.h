@@ -18,11 +18,11 @@ struct QLstmParams {
   const float* w_scale = nullptr;                                  ///< 4H per-row scales of W.
   const void* packed_r = nullptr;                                  ///< qgemm_pack_b of R [4H × H] (s8).
   const float* r_scale = nullptr;                                  ///< 4H per-row scales of R.
-  const float* bias = nullptr;       ///< Optional 4H bias (ONNX Wb + Rb, pre-summed).
-  bool reverse = false;              ///< Process time steps T−1 … 0.
-  const QuantAffine* x_q = nullptr;  ///< Static u8 parameters for x (null: from x's range).
+  const float* bias = nullptr;         ///< Optional 4H bias (ONNX Wb + Rb, pre-summed).
+  bool reverse = false;                ///< Process time steps T−1 … 0.
+  const QuantAffine* x_q = nullptr;    ///< Static u8 parameters for x (null: from x's range).
   const std::uint8_t* x_u8 = nullptr;  ///< x already quantized at *x_q [T×B×In] (then x is unused).
-  const QuantAffine* h_q = nullptr;  ///< Static u8 parameters for h (null: per step, dynamic).
+  const QuantAffine* h_q = nullptr;    ///< Static u8 parameters for h (null: per step, dynamic).
 };
 
 /// Scratch bytes qlstm_sequence needs (64-byte aligned buffer).

@@ -1,6 +1,5 @@
 // Executors of QLSTM (static x / h ranges) and DynamicQLSTM on kernels::qlstm_sequence.
 #include <cstring>
-#include <mutex>
 
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
@@ -14,7 +13,6 @@ namespace {
 using namespace mq::kernels;
 
 struct LstmState {
-  std::mutex mutex;  // the scratch serves one run at a time (concurrent Session::run)
   int64_t dirs = 1, hidden = 0, input = 0;
   bool reverse_only = false;
   std::shared_ptr<Storage> packed_w, packed_r;
@@ -24,8 +22,15 @@ struct LstmState {
   bool static_ranges = false;  // x's range from calibration
   bool static_h = false;       // h's too
   QuantAffine xq, hq;
-  std::shared_ptr<Storage> scratch;
 };
+
+/// Scratch of the calling thread, grown to `bytes` (concurrent Session::run calls each use
+/// their own thread's; the directions' tasks share their caller's).
+std::byte* call_scratch(size_t bytes) {
+  thread_local std::shared_ptr<Storage> buffer;
+  if (!buffer || buffer->size() < bytes) buffer = Storage::allocate(bytes);
+  return buffer->data();
+}
 
 const Tensor& const_in(const Node& n, size_t i, const char* what) {
   Value* v = n.input(i);
@@ -90,7 +95,6 @@ std::shared_ptr<void> prepare(const Node& n, bool is_static) {
 
 void run(ExecContext& c) {
   auto& st = *static_cast<LstmState*>(c.state);
-  std::lock_guard<std::mutex> lock(st.mutex);
   const Tensor& x = c.in(0);
   int64_t layout = c.attrs().get_int_or("layout", 0);
   const bool x_u8 = x.dtype() == DType::u8 && st.static_ranges;  // quantized at x_scale / x_zero_point
@@ -136,7 +140,7 @@ void run(ExecContext& c) {
     p.x_u8 = x_u8 ? reinterpret_cast<const uint8_t*>(xp) : nullptr;
   }
   const size_t need = (qlstm_scratch_size(p) + 63) / 64 * 64;
-  if (!st.scratch || st.scratch->size() < need * size_t(D)) st.scratch = Storage::allocate(need * size_t(D));
+  std::byte* scratch = call_scratch(need * size_t(D));
   auto direction = [&](size_t task) {
     const int64_t d = int64_t(task);
     QLstmParams q = p;
@@ -149,7 +153,7 @@ void run(ExecContext& c) {
     const float* h0 = c.has(5) ? c.in(5).data<float>() + d * B * H : nullptr;
     const float* c0 = c.has(6) ? c.in(6).data<float>() + d * B * H : nullptr;
     qlstm_sequence(q, xf, h0, c0, y.data() + d * T * B * H, hn.data() + d * B * H, cn.data() + d * B * H,
-                   st.scratch->data() + size_t(d) * need);
+                   scratch + size_t(d) * need);
   };
   if (D > 1 && c.pool && c.pool->size() > 1) c.pool->parallel_for(size_t(D), direction);
   else

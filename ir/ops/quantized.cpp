@@ -10,7 +10,8 @@
 //     activation, as QLinear. NCHW like Conv2d.
 //   DynamicQLinear(X f32, W i8 (QuantParams), B f32?) → Y f32: X quantized per call to u8
 //     from its own range.
-//   QLSTM(X f32 (or u8 at x_scale / x_zero_point), W i8 [D·4H, I], R i8 [D·4H, H], B f32 [D, 8H]?, sequence_lens?, initial_h?,
+//   QLSTM(X f32 (or u8 at x_scale / x_zero_point), W i8 [D·4H, I], R i8 [D·4H, H], B f32 [D, 8H]?, sequence_lens?,
+//   initial_h?,
 //     initial_c?) → Y, Y_h, Y_c f32 as ONNX LSTM (gate order i, o, f, c; directions stacked
 //     along W's and R's rows, each row quantized with its own scale: per channel, axis 0);
 //     attrs: direction, hidden_size, layout, and x_scale, x_zero_point, h_scale,

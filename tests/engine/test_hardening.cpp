@@ -9,6 +9,7 @@
 #include <random>
 #include <thread>
 
+#include "recurrent_block.h"
 #include "engine/api.h"
 #include "engine/passes/passes.h"
 #include "engine/quantize.h"
@@ -79,6 +80,15 @@ Graph quantized_convnet() {
   QuantizeOptions o;
   o.static_float_outputs = true;  // the classifier head as QLinear too
   return static_quantize(g, c, o, &val).graph;
+}
+
+Graph quantized_lstm() {
+  std::mt19937 rng(6);
+  Graph g = test::transposed_lstm(Dim::sym("B"));
+  std::vector<TensorMap> data;
+  for (int i = 0; i < 4; ++i) data.push_back({{"x", random_tensor({2, 6, 5}, rng)}});
+  TensorListSource cal(data);
+  return static_quantize(g, calibrate(g, cal)).graph;
 }
 
 Node* find_op(const Graph& g, OpKind op) {
@@ -235,16 +245,17 @@ TEST_CASE("SessionOptions.threads is capped at 4 × the hardware threads") {
 
 TEST_CASE("a Session shared by threads gives every caller the right outputs") {
   std::mt19937 rng(4);
-  for (bool quantized : {false, true}) {
+  for (int model : {0, 1, 2}) {  // float convnet, int8 convnet, int8 bidirectional LSTM
     for (int session_threads : {1, 2}) {
-      CAPTURE(quantized);
+      CAPTURE(model);
       CAPTURE(session_threads);
-      Graph g = quantized ? quantized_convnet() : convnet(rng);
+      Graph g = model == 0 ? convnet(rng) : model == 1 ? quantized_convnet() : quantized_lstm();
       Session s(g, {.threads = session_threads});
       std::vector<TensorMap> ins;
       std::vector<Tensor> want;
       for (int k = 0; k < 4; ++k) {  // each thread its own input (and batch size)
-        ins.push_back({{"x", random_tensor({1 + k % 2, 3, 8, 8}, rng)}});
+        const int64_t b = 1 + k % 2;
+        ins.push_back({{"x", model == 2 ? random_tensor({b, 6, 5}, rng) : random_tensor({b, 3, 8, 8}, rng)}});
         want.push_back(s.run(ins.back()).at("y").clone());
       }
       std::atomic<int> ok{0}, wrong{0};

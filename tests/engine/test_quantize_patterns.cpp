@@ -13,6 +13,7 @@
 #include "engine/quantize/patterns/pattern.h"
 #include "engine/session.h"
 #include "csp_block.h"
+#include "recurrent_block.h"
 #include "random_tensor.h"
 
 using namespace mq;
@@ -215,23 +216,8 @@ TEST_CASE("AveragePool, linear Resize and GlobalAveragePool run on int8 values a
 
 TEST_CASE("a static int8 LSTM reads its X as u8 where an int8 form made it, with the same results") {
   // x [B, T, I] → Transpose (time-major) → LSTM: the Transpose moves u8 bytes, the LSTM reads them
-  std::mt19937 rng(21);
-  Graph g;
-  const int64_t H = 8;
-  Value* x = g.add_input("x", {DType::f32, Shape({Dim(2), Dim(6), Dim(5)}), {}});
-  Attributes perm;
-  perm.set("perm", std::vector<int64_t>{1, 0, 2});
-  Value* t = g.add_node(OpKind::Transpose, {.name = "time_major", .inputs = {x}, .attrs = perm})->output(0);
-  Attributes a;
-  a.set("hidden_size", H);
-  a.set("direction", std::string("bidirectional"));
-  Node* l = g.add_node(OpKind::LSTM, {.name = "lstm",
-                                      .inputs = {t, g.add_constant("W", random_tensor({2, 4 * H, 5}, rng, 0.5f)),
-                                                 g.add_constant("R", random_tensor({2, 4 * H, H}, rng, 0.5f)),
-                                                 g.add_constant("B", random_tensor({2, 8 * H}, rng, 0.2f))},
-                                      .attrs = a,
-                                      .output_names = {"y"}});
-  g.add_output(l->output(0));
+  Graph g = test::transposed_lstm();
+  std::mt19937 rng(22);
   std::vector<TensorMap> data;
   for (int i = 0; i < 4; ++i) data.push_back({{"x", random_tensor({2, 6, 5}, rng, 1.f)}});
   TensorListSource src(data);
