@@ -5,14 +5,24 @@
 #include <vector>
 
 #include "engine/ops/plan_cache.h"
+#include "ir/tensor.h"
 #include "kernels/fp32/linear_dnnl.h"
 #include "kernels/sgemm_panels.h"
 
 namespace mq::ops {
 
+/// Floats on 64-byte aligned storage: a panel's rows are whole cache lines (a std::vector's
+/// 16-byte alignment splits every load of the panel kernels across two lines).
+struct AlignedFloats {
+  std::shared_ptr<Storage> s;
+  void resize(size_t n) { s = Storage::allocate(n * sizeof(float)); }
+  float* data() const { return s ? reinterpret_cast<float*>(s->data()) : nullptr; }
+  bool empty() const { return !s; }
+};
+
 /// Constant weights packed once for sgemm_panels.
 struct PanelWeights {
-  std::vector<float> packed;
+  AlignedFloats packed;
 };
 
 /// What a Linear or recurrent layer keeps for the Session: oneDNN matmuls (one per thread

@@ -1,13 +1,11 @@
 // Executors of the fp32 recurrent layers (LSTM, GRU, RNN): attributes to kernel parameters,
-// weights packed once per Session, directions on threads, and the fused LSTM's steps split
-// over threads when there is one direction.
+// weights packed once per Session, directions on threads, and the fused LSTM's batch rows
+// split over threads when there is one direction.
 #include <algorithm>
-#include <atomic>
+#include <cstdlib>
+#include <new>
 #include <memory>
-#include <thread>
 #include <vector>
-
-#include <immintrin.h>
 
 #include "engine/executor.h"
 #include "engine/ops/panel_weights.h"
@@ -24,7 +22,7 @@ namespace {
 /// rows interleaved, reordered for oneDNN (and panel-packed when large), R interleaved and
 /// panel-packed.
 struct LstmGateWeights {
-  std::vector<float> w, w_panels, r_panels;
+  AlignedFloats w, w_panels, r_panels;
   std::unique_ptr<kernels::DnnlLinear> w_dnnl;
 };
 
@@ -52,38 +50,19 @@ std::unique_ptr<LstmGateWeights> make_gate_weights(const float* w, const float* 
   return g;
 }
 
-/// Multiply-adds per thread below which a fused LSTM step is not split (waking and waiting for
-/// a thread every step costs about as much).
-constexpr int64_t kMinStepMacsPerThread = int64_t(1) << 15;
+/// Multiply-adds of a step below which a fused LSTM direction's rows are not split over
+/// threads (waking a thread costs about as much).
+constexpr int64_t kMinSplitStepMacs = int64_t(1) << 16;
 
-/// Runs one fused LSTM direction with its steps split over `threads` threads. Each step's
-/// panels form chunks that the threads claim, each first those of its own share (so that its
-/// part of R stays in its core's cache) and then any left; a step starts when every chunk of
-/// the previous one is done. A thread that starts late or not at all only leaves more chunks
-/// to the others.
-void run_lstm_steps(ExecContext& c, const kernels::RnnParams& p, const kernels::RnnTensors& t, float* scratch,
-                    size_t threads) {
-  const size_t panels = kernels::lstm_panels(size_t(p.hidden));
-  const size_t chunks = std::min<size_t>({panels, 2 * threads, 64});
-  struct Step {
-    std::atomic<uint64_t> claimed{0};
-    std::atomic<size_t> done{0};
-  };
-  std::vector<Step> steps(size_t(p.seq));
+/// Runs one fused LSTM direction with its batch rows split over `threads` threads: the rows'
+/// recurrences never mix, so each thread runs every step of its rows without waiting for the
+/// others (each reads all of R once per step from its own core's cache).
+void run_lstm_rows(ExecContext& c, const kernels::RnnParams& p, const kernels::RnnTensors& t, float* scratch,
+                   size_t threads) {
   kernels::lstm_fused_begin(p, t, scratch);
   c.pool->parallel_for(threads, [&](size_t w) {
-    for (size_t s = 0; s < steps.size(); ++s) {
-      for (int spins = 0; s > 0 && steps[s - 1].done.load(std::memory_order_acquire) < chunks; ++spins) {
-        if (spins < 4096) _mm_pause();
-        else std::this_thread::yield();
-      }
-      for (size_t j = 0; j < chunks; ++j) {
-        const size_t k = (w * chunks / threads + j) % chunks;
-        if (steps[s].claimed.fetch_or(uint64_t(1) << k, std::memory_order_relaxed) & (uint64_t(1) << k)) continue;
-        kernels::lstm_fused_step(p, t, scratch, int64_t(s), panels * k / chunks, panels * (k + 1) / chunks);
-        steps[s].done.fetch_add(1, std::memory_order_release);
-      }
-    }
+    kernels::lstm_fused_rows(p, t, scratch, p.batch * int64_t(w) / int64_t(threads),
+                             p.batch * int64_t(w + 1) / int64_t(threads));
   });
   kernels::lstm_fused_end(p, t, scratch);
 }
@@ -179,8 +158,14 @@ void run_recurrent(ExecContext& c) {
     params[d].reverse = dir == "reverse" || d == 1;
   }
   // the directions are independent: one thread each when the Session has two
-  const size_t floats = kernels::rnn_scratch_floats(p);
-  std::unique_ptr<float[]> scratch(new float[floats * size_t(D)]);  // uninitialized: every use writes first
+  const size_t floats = (kernels::rnn_scratch_floats(p) + 15) / 16 * 16;  // each direction's on a cache line
+  struct Free {
+    void operator()(float* f) const { std::free(f); }
+  };
+  // uninitialized (every use writes first), 64-byte aligned like the arena's values
+  std::unique_ptr<float[], Free> scratch(static_cast<float*>(
+      std::aligned_alloc(kTensorAlignment, std::max<size_t>(floats * size_t(D), 16) * sizeof(float))));
+  if (!scratch) throw std::bad_alloc();
   auto* state = static_cast<RecurrentState*>(c.state);
   if (!c.node.input(1)->is_constant() || !c.node.input(2)->is_constant() || I == 0 || H == 0) state = nullptr;
   LinearState* packed = state ? &state->linear : nullptr;
@@ -248,10 +233,8 @@ void run_recurrent(ExecContext& c) {
       t.panel_scratch = panel_scratch.data() + dd * panel_floats;
     }
     const size_t threads = c.pool && c.threads > 1 ? std::min(size_t(c.threads), c.pool->size()) : 1;
-    const int64_t macs = 4 * H * H * B;
-    if (D == 1 && t.lstm_r_panels && threads > 1 && macs >= 2 * kMinStepMacsPerThread)
-      run_lstm_steps(c, params[dd], t, scratch.get() + dd * floats,
-                     std::min(threads, size_t(macs / kMinStepMacsPerThread)));
+    if (D == 1 && t.lstm_r_panels && threads > 1 && B > 1 && 4 * H * H * B >= kMinSplitStepMacs)
+      run_lstm_rows(c, params[dd], t, scratch.get() + dd * floats, std::min(threads, size_t(B)));
     else kernels::rnn_f32(params[dd], t, scratch.get() + dd * floats);
   };
   if (D > 1 && c.pool && c.threads > 1) c.pool->parallel_for(size_t(D), direction);

@@ -151,55 +151,50 @@ void lstm_fused_begin(const RnnParams& p, const RnnTensors& t, float* scratch) {
   zero_past_lengths(p, t);
 }
 
-void lstm_fused_step(const RnnParams& p, const RnnTensors& t, float* scratch, int64_t s, size_t p0, size_t p1) {
+void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, int64_t b0, int64_t b1) {
   const Buffers m = buffers(p, t, scratch);
-  const int64_t H = p.hidden, B = p.batch;
-  const auto [h, ldh] = hidden_in(p, t, m, s);
-  const auto [h_out, ldo] = hidden_out(p, t, m, s);
-  LstmStepArgs a;
-  a.batch = size_t(B);
-  a.hidden = size_t(H);
-  a.h = h;
-  a.ldh = size_t(ldh);
-  a.r_panels = t.lstm_r_panels;
-  a.c = m.c;
-  a.ldc = size_t(H);
-  a.h_out = h_out;
-  a.ldo = size_t(ldo);
+  const int64_t H = p.hidden;
   const auto step = lstm_step_active().fn;
-  // x rows: t·xs + b·xb; with lengths, a reversed row b runs time L_b − 1 − s (rows past their
-  // length run on as if it were 0: their results are never read)
-  auto xw_row = [&](int64_t b) {
-    const int64_t tt = p.reverse ? std::max<int64_t>(seq_len(p, t, b) - 1 - s, 0) : s;
-    return m.xw + (tt * p.x_seq_stride + b * p.x_batch_stride) * m.cols;
-  };
-  if (p.reverse && t.seq_lens) {
-    for (int64_t b = 0; b < B; ++b) {
-      LstmStepArgs r = a;
-      r.batch = 1;
-      r.h = h + b * ldh;
-      r.xw = xw_row(b);
-      r.c = m.c + b * H;
-      r.h_out = a.h_out + b * ldo;
-      step(r, p0, p1);
+  const size_t panels = lstm_panels(size_t(H));
+  for (int64_t s = 0; s < p.seq; ++s) {
+    const auto [h, ldh] = hidden_in(p, t, m, s);
+    const auto [h_out, ldo] = hidden_out(p, t, m, s);
+    // x rows: t·xs + b·xb; with lengths, a reversed row b runs time L_b − 1 − s (rows past
+    // their length run on as if it were 0: their results are never read)
+    auto xw_row = [&](int64_t b) {
+      const int64_t tt = p.reverse ? std::max<int64_t>(seq_len(p, t, b) - 1 - s, 0) : s;
+      return m.xw + (tt * p.x_seq_stride + b * p.x_batch_stride) * m.cols;
+    };
+    // rows [r0, r1) in one call when their x rows are evenly spaced
+    auto run = [&](int64_t r0, int64_t r1) {
+      LstmStepArgs a;
+      a.batch = size_t(r1 - r0);
+      a.hidden = size_t(H);
+      a.h = h + r0 * ldh;
+      a.ldh = size_t(ldh);
+      a.r_panels = t.lstm_r_panels;
+      a.xw = xw_row(r0);
+      a.ldxw = size_t(p.x_batch_stride * m.cols);
+      a.c = m.c + r0 * H;
+      a.ldc = size_t(H);
+      a.h_out = h_out + r0 * ldo;
+      a.ldo = size_t(ldo);
+      step(a, 0, panels);
+    };
+    if (p.reverse && t.seq_lens)
+      for (int64_t b = b0; b < b1; ++b) run(b, b + 1);
+    else run(b0, b1);
+    if (h_in_y(t) || (!t.y && !t.seq_lens)) continue;
+    // into y for the rows still running, and the final state of the rows whose last step this is
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t L = seq_len(p, t, b);
+      if (s >= L) continue;
+      const float* hb = h_out + b * ldo;
+      if (t.y) std::copy_n(hb, H, t.y + (p.reverse ? L - 1 - s : s) * p.y_seq_stride + b * p.y_batch_stride);
+      if (s != L - 1 || !t.seq_lens) continue;
+      if (t.y_h) std::copy_n(hb, H, t.y_h + b * p.state_batch_stride);
+      if (t.y_c) std::copy_n(m.c + b * H, H, t.y_c + b * p.state_batch_stride);
     }
-  } else {
-    a.xw = xw_row(0);
-    a.ldxw = size_t(p.x_batch_stride * m.cols);
-    step(a, p0, p1);
-  }
-  if (h_in_y(t) || (!t.y && !t.seq_lens)) return;
-  // copies of this step's units: into y for the rows still running, and the final state of
-  // the rows whose last step this is
-  const int64_t u0 = int64_t(p0 * kLstmPanelUnits), n = std::min(int64_t(p1 * kLstmPanelUnits), H) - u0;
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t L = seq_len(p, t, b);
-    if (s >= L) continue;
-    const float* hb = h_out + b * ldo + u0;
-    if (t.y) std::copy_n(hb, n, t.y + (p.reverse ? L - 1 - s : s) * p.y_seq_stride + b * p.y_batch_stride + u0);
-    if (s != L - 1 || !t.seq_lens) continue;
-    if (t.y_h) std::copy_n(hb, n, t.y_h + b * p.state_batch_stride + u0);
-    if (t.y_c) std::copy_n(m.c + b * H + u0, n, t.y_c + b * p.state_batch_stride + u0);
   }
 }
 
@@ -216,7 +211,7 @@ void lstm_fused_end(const RnnParams& p, const RnnTensors& t, float* scratch) {
 void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch) {
   if (t.lstm_r_panels && rnn_lstm_fusable(p, t.peephole != nullptr)) {
     lstm_fused_begin(p, t, scratch);
-    for (int64_t s = 0; s < p.seq; ++s) lstm_fused_step(p, t, scratch, s, 0, lstm_panels(size_t(p.hidden)));
+    lstm_fused_rows(p, t, scratch, 0, p.batch);
     lstm_fused_end(p, t, scratch);
     return;
   }

@@ -2,7 +2,7 @@
 /// fp32 recurrent layers (ONNX LSTM, GRU, RNN), one direction per call: X·Wᵀ for every time
 /// step as one GEMM, then one h·Rᵀ GEMM per step; the usual LSTM cell with packed weights runs
 /// each step as one fused product and gate pass (kernels/fp32/lstm_step.h), in parts that let
-/// the caller split a step's hidden units over threads.
+/// the caller split the batch rows over threads.
 #include <cstddef>
 #include <cstdint>
 
@@ -90,10 +90,11 @@ void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch);
 /// which lstm_step computes.
 bool rnn_lstm_fusable(const RnnParams& p, bool peephole);
 /// The fused LSTM direction in parts (t.lstm_r_panels set, same scratch as rnn_f32): begin
-/// once, then every step s in order, each split into ranges of panels (lstm_panels(hidden))
-/// that may run at once on different threads, then end. rnn_f32 runs them in sequence.
+/// once (input projection, initial state), then every step for batch rows [b0, b1), for
+/// disjoint ranges that may run at once on different threads (rows never mix), then end.
+/// rnn_f32 runs them in sequence.
 void lstm_fused_begin(const RnnParams& p, const RnnTensors& t, float* scratch);
-void lstm_fused_step(const RnnParams& p, const RnnTensors& t, float* scratch, int64_t s, size_t p0, size_t p1);
+void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, int64_t b0, int64_t b1);
 void lstm_fused_end(const RnnParams& p, const RnnTensors& t, float* scratch);
 
 }  // namespace mq::kernels
