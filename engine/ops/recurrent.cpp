@@ -23,6 +23,7 @@ namespace {
 /// panel-packed.
 struct LstmGateWeights {
   AlignedFloats w, w_panels, r_panels;
+  std::vector<float> bias;  ///< Wb + Rb, interleaved, when B is a constant (else computed per run)
   std::unique_ptr<kernels::DnnlLinear> w_dnnl;
 };
 
@@ -33,9 +34,19 @@ struct RecurrentState {
 };
 std::shared_ptr<void> prepare_recurrent(const Node&) { return std::make_shared<RecurrentState>(); }
 
-std::unique_ptr<LstmGateWeights> make_gate_weights(const float* w, const float* r, int64_t H, int64_t I) {
+/// Wb + Rb of one direction (b: [2·4·H]), interleaved.
+std::vector<float> gate_bias(const float* b, int64_t H) {
+  std::vector<float> sum(size_t(4 * H)), out(kernels::lstm_interleaved_rows(size_t(H)));
+  for (size_t j = 0; j < sum.size(); ++j) sum[j] = b[j] + b[sum.size() + j];
+  kernels::lstm_interleave_rows(sum.data(), size_t(H), 1, 1, out.data());
+  return out;
+}
+
+std::unique_ptr<LstmGateWeights> make_gate_weights(const float* w, const float* r, const float* constant_bias,
+                                                   int64_t H, int64_t I) {
   auto g = std::make_unique<LstmGateWeights>();
   const size_t rows = kernels::lstm_interleaved_rows(size_t(H));
+  if (constant_bias) g->bias = gate_bias(constant_bias, H);
   g->w.resize(rows * size_t(I));
   kernels::lstm_interleave_rows(w, size_t(H), size_t(I), size_t(I), g->w.data());
   g->w_dnnl = kernels::DnnlLinear::create(int64_t(rows), I, g->w.data(), nullptr, {}, 1);
@@ -171,20 +182,11 @@ void run_recurrent(ExecContext& c) {
   LinearState* packed = state ? &state->linear : nullptr;
   // the usual LSTM cell: one fused product and gate pass per step over gate-interleaved weights
   std::vector<std::shared_ptr<LstmGateWeights>> gates(static_cast<size_t>(D));
-  std::vector<float> gate_bias;
+  std::vector<std::vector<float>> run_bias(static_cast<size_t>(D));  // a non-constant B's, per run
   auto fused = [&](int64_t d) {
     return state && Cell == kernels::RnnCell::lstm && kernels::lstm_step_active().isa != kernels::Isa::scalar &&
            kernels::rnn_lstm_fusable(params[size_t(d)], peep != nullptr);
   };
-  if (bias && (fused(0) || fused(D - 1))) {  // Wb + Rb, interleaved, per direction
-    const size_t rows = kernels::lstm_interleaved_rows(size_t(H));
-    gate_bias.resize(rows * size_t(D));
-    std::vector<float> sum(static_cast<size_t>(GH));
-    for (int64_t d = 0; d < D; ++d) {
-      for (int64_t j = 0; j < GH; ++j) sum[size_t(j)] = bias[d * 2 * GH + j] + bias[d * 2 * GH + GH + j];
-      kernels::lstm_interleave_rows(sum.data(), size_t(H), 1, 1, gate_bias.data() + size_t(d) * rows);
-    }
-  }
   std::vector<std::shared_ptr<kernels::DnnlLinear>> wp(static_cast<size_t>(D)), rp(static_cast<size_t>(D));
   std::vector<std::shared_ptr<PanelWeights>> wpan(static_cast<size_t>(D)), rpan(static_cast<size_t>(D));
   // the per-step recurrent product runs T times per call: a library call's fixed cost per step
@@ -210,13 +212,16 @@ void run_recurrent(ExecContext& c) {
     t.y_h = yh ? yh + so : nullptr;
     t.y_c = yc ? yc + so : nullptr;
     if (fused(d)) {
-      gates[dd] = state->lstm.get({d}, [&] { return make_gate_weights(t.w, t.r, H, I); });
+      const bool constant_bias = bias && c.node.input(3)->is_constant();
+      gates[dd] = state->lstm.get(
+          {d}, [&] { return make_gate_weights(t.w, t.r, constant_bias ? t.bias : nullptr, H, I); });
       const LstmGateWeights& g = *gates[dd];
       t.w = g.w.data();
       t.w_packed = g.w_dnnl.get();
       if (!g.w_panels.empty() && S * B <= kPanelMaxRows) t.w_panels = g.w_panels.data();
       t.lstm_r_panels = g.r_panels.data();
-      t.bias = bias ? gate_bias.data() + dd * kernels::lstm_interleaved_rows(size_t(H)) : nullptr;
+      if (bias && g.bias.empty()) run_bias[dd] = gate_bias(t.bias, H);
+      t.bias = !bias ? nullptr : g.bias.empty() ? run_bias[dd].data() : g.bias.data();
       t.panel_scratch = panel_scratch.data() + dd * panel_floats;
     } else if (packed) {
       // weights reordered once per Session (and direction) for oneDNN's matmul

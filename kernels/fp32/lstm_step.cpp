@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 
 #include "kernels/sgemm_panels.h"
 #include "kernels/variant_table.h"
@@ -25,7 +24,7 @@ void lstm_step_f32__scalar(const LstmStepArgs& a, std::size_t p0, std::size_t p1
     const std::size_t units = std::min(U, a.hidden - p * U);
     for (std::size_t b = 0; b < a.batch; ++b) {
       float g[W];
-      std::memcpy(g, a.xw + b * a.ldxw + p * W, sizeof g);
+      for (std::size_t j = 0; j < W; ++j) g[j] = a.xw[b * a.ldxw + p * W + j] + (a.bias ? a.bias[p * W + j] : 0.f);
       for (std::size_t i = 0; i < k; ++i)
         for (std::size_t j = 0; j < W; ++j) g[j] += a.h[b * a.ldh + i] * panel[i * W + j];
       for (std::size_t u = 0; u < units; ++u) {

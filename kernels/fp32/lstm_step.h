@@ -36,10 +36,11 @@ struct LstmStepArgs {
   std::size_t ldh = 0;
   /// R (interleaved rows, then sgemm_panels_pack'ed: [hidden] k × lstm_interleaved_rows columns)
   const float* r_panels = nullptr;
-  /// x·Wᵀ + Wb + Rb of this step, interleaved (lstm_interleaved_rows floats), row b at xw + b·ldxw
+  /// x·Wᵀ of this step, interleaved (lstm_interleaved_rows floats), row b at xw + b·ldxw
   const float* xw = nullptr;
   std::size_t ldxw = 0;
-  float* c = nullptr;  ///< cell state, row b at c + b·ldc, updated in place
+  const float* bias = nullptr;  ///< Wb + Rb, interleaved (lstm_interleaved_rows floats), or null
+  float* c = nullptr;           ///< cell state, row b at c + b·ldc, updated in place
   std::size_t ldc = 0;
   float* h_out = nullptr;  ///< new hidden state, row b at h_out + b·ldo (must not overlap h)
   std::size_t ldo = 0;

@@ -41,15 +41,17 @@ inline __m512 sigmoid(__m512 x) {
 
 constexpr std::size_t W = kSgemmPanelWidth;
 
-/// g[r] = x·Wᵀ + biases (xw rows) + h·Rᵀ over one panel, for MR rows. Not inlined: the gate
+/// g[r] = x·Wᵀ (xw rows) + biases + h·Rᵀ over one panel, for MR rows. Not inlined: the gate
 /// arithmetic's constants would otherwise push accumulators out of registers.
 template <int MR>
 __attribute__((noinline)) void gate_inputs(const LstmStepArgs& a, std::size_t r0, const float* panel,
                                            std::size_t p, float (*g)[W]) {
+  const __m512 b0 = a.bias ? _mm512_loadu_ps(a.bias + p * W) : _mm512_setzero_ps();
+  const __m512 b1 = a.bias ? _mm512_loadu_ps(a.bias + p * W + 16) : _mm512_setzero_ps();
   panels_avx512::tile<MR>(a.h + r0 * a.ldh, a.ldh, 1, panel, a.hidden, [&](int r, __m512 acc0, __m512 acc1) {
     const float* xw = a.xw + (r0 + std::size_t(r)) * a.ldxw + p * W;
-    _mm512_store_ps(g[r], _mm512_add_ps(acc0, _mm512_loadu_ps(xw)));
-    _mm512_store_ps(g[r] + 16, _mm512_add_ps(acc1, _mm512_loadu_ps(xw + 16)));
+    _mm512_store_ps(g[r], _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw), b0), acc0));
+    _mm512_store_ps(g[r] + 16, _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw + 16), b1), acc1));
   });
 }
 

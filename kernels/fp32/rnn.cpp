@@ -74,7 +74,8 @@ Buffers buffers(const RnnParams& p, const RnnTensors& t, float* scratch) {
   return b;
 }
 
-/// xw = x·Wᵀ + biases for every step (one product over all rows of x).
+/// xw = x·Wᵀ + biases for every step (one product over all rows of x; the fused LSTM's
+/// biases come later).
 void project_inputs(const RnnParams& p, const RnnTensors& t, float* xw, int64_t cols) {
   const int64_t H = p.hidden, GH = rnn_gates(p.cell) * H, rows = p.seq * p.batch;
   if (rows == 0) return;
@@ -88,11 +89,7 @@ void project_inputs(const RnnParams& p, const RnnTensors& t, float* xw, int64_t 
     sgemm(0, size_t(rows), size_t(cols), size_t(p.input), t.x, size_t(p.input), t.w, size_t(p.input), nullptr, xw,
           size_t(cols));
   }
-  if (!t.bias) return;
-  if (t.lstm_r_panels) {  // Wb + Rb, interleaved
-    xwm.rowwise() += Eigen::Map<const Eigen::RowVectorXf>(t.bias, cols);
-    return;
-  }
+  if (!t.bias || t.lstm_r_panels) return;  // the fused LSTM adds its biases in lstm_step
   Eigen::Map<const Eigen::RowVectorXf> wb(t.bias, GH), rb(t.bias + GH, GH);
   xwm.rowwise() += wb;
   if (p.cell == RnnCell::gru) {  // Rb of z and r only; Rbh is applied inside the cell
@@ -175,6 +172,7 @@ void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, in
       a.r_panels = t.lstm_r_panels;
       a.xw = xw_row(r0);
       a.ldxw = size_t(p.x_batch_stride * m.cols);
+      a.bias = t.bias;
       a.c = m.c + r0 * H;
       a.ldc = size_t(H);
       a.h_out = h_out + r0 * ldo;

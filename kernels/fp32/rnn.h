@@ -75,7 +75,7 @@ struct RnnTensors {
   float* panel_scratch = nullptr;
   /// R for lstm_step (rows interleaved by lstm_interleave_rows, then sgemm_panels_pack'ed), or
   /// null. When set (and rnn_lstm_fusable), w / w_packed / w_panels hold W with interleaved
-  /// rows (lstm_interleaved_rows of them) and bias is the interleaved sum Wb + Rb.
+  /// rows (lstm_interleaved_rows of them) and bias is the interleaved sum Wb + Rb (or null).
   const float* lstm_r_panels = nullptr;
 };
 

@@ -336,8 +336,9 @@ TEST_CASE("LSTM with constant weights and the usual cell (the fused step) matche
         Attributes a;
         a.set("direction", dir);
         a.set("hidden_size", H);
+        // B a graph input (biases interleaved per run) on two threads, a constant on one
         auto out = run_node(OpKind::LSTM, {&X, &w, &r, &bs, lens.empty() ? nullptr : &L, &hi, &ci}, a, 3,
-                            {1, 2, 3}, threads);
+                            threads == 1 ? std::vector<size_t>{1, 2, 3} : std::vector<size_t>{1, 2}, threads);
         std::vector<float> expect;  // want's entries of the directions run
         for (int64_t t = 0; t < S; ++t)
           for (int64_t d = 0; d < D; ++d)

@@ -20,21 +20,24 @@ double sigm(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 struct Case {
   std::size_t batch, hidden, p0, p1;  // p1 == 0: every panel
   float scale;                        // of R and x·W (large: saturated gates)
+  bool with_bias = true;
 };
 
 void check(const Case& t, const LstmStepVariant& v) {
   const std::size_t H = t.hidden, B = t.batch, rows = lstm_interleaved_rows(H);
   const std::size_t p1 = t.p1 ? t.p1 : lstm_panels(H);
   const std::size_t ldh = H + 3, ldc = H + 1, ldo = H + 5, ldxw = rows + 7;
-  std::vector<float> r(4 * H * H), xw(4 * H * B), h(B * ldh), c(B * ldc), out(B * ldo);
+  std::vector<float> r(4 * H * H), xw(4 * H * B), h(B * ldh), c(B * ldc), out(B * ldo), bias(4 * H);
   test::fill_float(r.data(), r.size(), -t.scale, t.scale);
   test::fill_float(xw.data(), xw.size(), -t.scale, t.scale);
   test::fill_float(h.data(), h.size(), -1.f, 1.f);
+  test::fill_float(bias.data(), bias.size(), -1.f, 1.f);
   test::fill_float(c.data(), c.size(), -2.f, 2.f);
   test::fill_float(out.data(), out.size(), -1.f, 1.f);
   const std::vector<float> c0 = c, out0 = out;
-  std::vector<float> ri(rows * H), packed(sgemm_panels_packed_floats(rows, H)), xwi(B * ldxw);
+  std::vector<float> ri(rows * H), packed(sgemm_panels_packed_floats(rows, H)), xwi(B * ldxw), bi(rows);
   lstm_interleave_rows(r.data(), H, H, H, ri.data());
+  lstm_interleave_rows(bias.data(), H, 1, 1, bi.data());
   sgemm_panels_pack(ri.data(), rows, H, H, packed.data());
   for (std::size_t b = 0; b < B; ++b) lstm_interleave_rows(xw.data() + b * 4 * H, H, 1, 1, xwi.data() + b * ldxw);
   LstmStepArgs a;
@@ -45,12 +48,14 @@ void check(const Case& t, const LstmStepVariant& v) {
   a.r_panels = packed.data();
   a.xw = xwi.data();
   a.ldxw = ldxw;
+  a.bias = t.with_bias ? bi.data() : nullptr;
   a.c = c.data();
   a.ldc = ldc;
   a.h_out = out.data();
   a.ldo = ldo;
   v.fn(a, t.p0, p1);
-  INFO(v.name << " batch " << B << " hidden " << H << " panels [" << t.p0 << ", " << p1 << ") scale " << t.scale);
+  INFO(v.name << " batch " << B << " hidden " << H << " panels [" << t.p0 << ", " << p1 << ") scale " << t.scale
+              << " bias " << t.with_bias);
   std::size_t bad = 0, touched = 0;
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t u = 0; u < H; ++u) {
@@ -61,7 +66,7 @@ void check(const Case& t, const LstmStepVariant& v) {
       }
       double g[4];
       for (std::size_t q = 0; q < 4; ++q) {
-        g[q] = xw[b * 4 * H + q * H + u];
+        g[q] = double(xw[b * 4 * H + q * H + u]) + (t.with_bias ? bias[q * H + u] : 0.f);
         for (std::size_t k = 0; k < H; ++k) g[q] += double(h[b * ldh + k]) * r[(q * H + u) * H + k];
       }
       const double cn = sigm(g[2]) * c0[b * ldc + u] + sigm(g[0]) * std::tanh(g[3]);
@@ -78,10 +83,11 @@ void check(const Case& t, const LstmStepVariant& v) {
 }  // namespace
 
 TEST_CASE("lstm_step: every variant matches a double-precision LSTM cell") {
-  const Case cases[] = {{1, 1, 0, 0, 1.f},      {1, 8, 0, 0, 1.f},    {1, 128, 0, 0, 0.2f}, {2, 9, 0, 0, 1.f},
-                        {3, 33, 0, 0, 0.5f},    {4, 16, 0, 0, 1.f},   {5, 64, 0, 0, 0.2f},  {8, 70, 0, 0, 0.3f},
-                        {12, 24, 0, 0, 1.f},    {13, 40, 0, 0, 0.5f}, {25, 17, 0, 0, 1.f},  {7, 100, 3, 9, 0.3f},
-                        {1, 130, 16, 17, 0.2f}, {6, 20, 0, 0, 40.f},  {1, 200, 0, 0, 30.f}};
+  const Case cases[] = {
+      {1, 1, 0, 0, 1.f},      {1, 8, 0, 0, 1.f},    {1, 128, 0, 0, 0.2f}, {2, 9, 0, 0, 1.f},
+      {3, 33, 0, 0, 0.5f},    {4, 16, 0, 0, 1.f},   {5, 64, 0, 0, 0.2f},  {8, 70, 0, 0, 0.3f},
+      {12, 24, 0, 0, 1.f},    {13, 40, 0, 0, 0.5f}, {25, 17, 0, 0, 1.f},  {7, 100, 3, 9, 0.3f},
+      {1, 130, 16, 17, 0.2f}, {6, 20, 0, 0, 40.f},  {1, 200, 0, 0, 30.f}, {3, 50, 0, 0, 0.5f, false}};
   for (const LstmStepVariant* v : test::runnable(lstm_step_variants()))
     for (const Case& t : cases) check(t, *v);
 }
