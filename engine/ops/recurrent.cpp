@@ -192,10 +192,15 @@ void run_recurrent(ExecContext& c) {
   // the per-step recurrent product runs T times per call: a library call's fixed cost per step
   // outweighs the product at few rows, so it takes the panels at any weight size
   const bool w_panels = packed && use_panels(S * B, GH, I), r_panels = packed && use_step_panels(B);
-  const size_t panel_floats = w_panels || r_panels ? kernels::sgemm_panels_scratch_floats(
-                                                         size_t(std::max(S * B, B)), size_t(std::max(I, H)))
-                                                   : 0;
-  std::vector<float> panel_scratch(panel_floats * size_t(D));
+  // A repacked for sgemm_panels: the fused LSTM's input projection on few rows, or the other
+  // cells' products (uninitialized: the kernel writes it first)
+  const bool all_fused = fused(0) && fused(D - 1);
+  const size_t panel_floats =
+      all_fused ? (S * B <= kPanelMaxRows ? kernels::sgemm_panels_scratch_floats(size_t(S * B), size_t(I)) : 0)
+      : w_panels || r_panels
+          ? kernels::sgemm_panels_scratch_floats(size_t(std::max(S * B, B)), size_t(std::max(I, H)))
+          : 0;
+  const auto panel_scratch = std::make_unique_for_overwrite<float[]>(panel_floats * size_t(D));
   auto direction = [&](size_t dd) {
     const int64_t d = int64_t(dd);
     const int64_t so = layout == 0 ? d * B * H : d * H;  // state offset of this direction
@@ -222,7 +227,7 @@ void run_recurrent(ExecContext& c) {
       t.lstm_r_panels = g.r_panels.data();
       if (bias && g.bias.empty()) run_bias[dd] = gate_bias(t.bias, H);
       t.bias = !bias ? nullptr : g.bias.empty() ? run_bias[dd].data() : g.bias.data();
-      t.panel_scratch = panel_scratch.data() + dd * panel_floats;
+      t.panel_scratch = panel_scratch.get() + dd * panel_floats;
     } else if (packed) {
       // weights reordered once per Session (and direction) for oneDNN's matmul
       auto make = [&](int64_t n, int64_t k, const float* m) {
@@ -235,7 +240,7 @@ void run_recurrent(ExecContext& c) {
       // few rows over large weights: panels streamed once per product
       if (w_panels) t.w_panels = (wpan[dd] = pack_panels(*packed, {d, 0}, t.w, GH, I))->packed.data();
       if (r_panels) t.r_panels = (rpan[dd] = pack_panels(*packed, {d, 1}, t.r, GH, H))->packed.data();
-      t.panel_scratch = panel_scratch.data() + dd * panel_floats;
+      t.panel_scratch = panel_scratch.get() + dd * panel_floats;
     }
     const size_t threads = c.pool && c.threads > 1 ? std::min(size_t(c.threads), c.pool->size()) : 1;
     if (D == 1 && t.lstm_r_panels && threads > 1 && B > 1 && 4 * H * H * B >= kMinSplitStepMacs)
