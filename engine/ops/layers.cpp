@@ -1,4 +1,4 @@
-// Executors for layers: Linear, Gemm, MatMul, Conv2d, LSTM, GRU, RNN.
+// Executors for layers: Linear, Gemm, MatMul, Conv2d; LSTM, GRU and RNN are in recurrent.cpp.
 #include <algorithm>
 #include <map>
 #include <memory>
@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "engine/ops/batch_products.h"
+#include "engine/ops/panel_weights.h"
+#include "engine/ops/recurrent.h"
 #include "engine/ops/window_attrs.h"
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
@@ -14,9 +16,7 @@
 #include "kernels/fp32/conv.h"
 #include "kernels/fp32/conv_dnnl.h"
 #include "kernels/fp32/linear_dnnl.h"
-#include "engine/ops/plan_cache.h"
 #include "kernels/fp32/gemm.h"
-#include "kernels/fp32/rnn.h"
 #include "kernels/layout.h"
 
 namespace mq::ops {
@@ -49,43 +49,7 @@ kernels::LayerEpilogue layer_epilogue(const Node& n) {
   return e;
 }
 
-/// Constant weights packed once for sgemm_panels.
-struct PanelWeights {
-  std::vector<float> packed;
-};
-
-/// What a Linear or recurrent layer keeps for the Session: oneDNN matmuls (one per thread
-/// count, or per direction and matrix) and panel-packed weights (keyed the same way).
-struct LinearState {
-  PlanCache<kernels::DnnlLinear> dnnl;
-  PlanCache<PanelWeights> panels;
-};
 std::shared_ptr<void> prepare_linear(const Node&) { return std::make_shared<LinearState>(); }
-
-/// Rows at most this many, over weights of at least this many bytes (beyond the L2 cache):
-/// the product is bound by reading the weights, which sgemm_panels streams once in order
-/// (a batch-1 Linear, an RNN's input projection and steps). Larger products go to oneDNN.
-constexpr int64_t kPanelMaxRows = 24;
-constexpr int64_t kPanelMinWeightBytes = int64_t(1) << 20;
-
-bool use_panels(int64_t m, int64_t n, int64_t k) {
-  return m <= kPanelMaxRows && n * k * int64_t(sizeof(float)) >= kPanelMinWeightBytes &&
-         kernels::sgemm_panels_active().isa != kernels::Isa::scalar;
-}
-
-bool use_step_panels(int64_t rows) {
-  return rows <= kPanelMaxRows && kernels::sgemm_panels_active().isa != kernels::Isa::scalar;
-}
-
-std::shared_ptr<PanelWeights> pack_panels(LinearState& st, const std::vector<int64_t>& key, const float* w,
-                                          int64_t n, int64_t k) {
-  return st.panels.get(key, [&] {
-    auto p = std::make_unique<PanelWeights>();
-    p->packed.resize(kernels::sgemm_panels_packed_floats(size_t(n), size_t(k)));
-    kernels::sgemm_panels_pack(w, size_t(n), size_t(k), size_t(k), p->packed.data());
-    return p;
-  });
-}
 
 /// y[m×n] = x[m×k]·Wᵀ + bias through sgemm_panels, the panels split over the session's threads.
 void run_panels(ExecContext& c, const PanelWeights& pw, int64_t m, int64_t n, int64_t k, const float* x,
@@ -285,145 +249,6 @@ void run_conv2d(ExecContext& c) {
   kernels::apply_layer_epilogue(e, y.data<float>(), z, y.numel());  // elementwise: any layout
 }
 
-kernels::RnnActivation activation(const std::string& name, const std::vector<float>& alphas,
-                                  const std::vector<float>& betas, size_t& ai, size_t& bi) {
-  using K = kernels::RnnActKind;
-  struct Entry {
-    const char* name;
-    K kind;
-    int uses;  // 0 none, 1 alpha, 2 alpha and beta
-    float alpha, beta;
-  };
-  static const Entry table[] = {{"Sigmoid", K::sigmoid, 0, 0, 0},
-                                {"Tanh", K::tanh, 0, 0, 0},
-                                {"Relu", K::relu, 0, 0, 0},
-                                {"HardSigmoid", K::hard_sigmoid, 2, 0.2f, 0.5f},
-                                {"LeakyRelu", K::leaky_relu, 1, 0.01f, 0},
-                                {"ThresholdedRelu", K::thresholded_relu, 1, 1.f, 0},
-                                {"ScaledTanh", K::scaled_tanh, 2, 1.f, 1.f},
-                                {"Affine", K::affine, 2, 1.f, 0.f},
-                                {"Elu", K::elu, 1, 1.f, 0},
-                                {"Softsign", K::softsign, 0, 0, 0},
-                                {"Softplus", K::softplus, 0, 0, 0}};
-  for (const Entry& e : table) {
-    if (name != e.name) continue;
-    kernels::RnnActivation a{e.kind, e.alpha, e.beta};
-    if (e.uses >= 1 && ai < alphas.size()) a.alpha = alphas[ai++];
-    if (e.uses >= 2 && bi < betas.size()) a.beta = betas[bi++];
-    return a;
-  }
-  fail<UnsupportedError>("activation '", name, "' is not supported");
-}
-
-template <kernels::RnnCell Cell>
-void run_recurrent(ExecContext& c) {
-  const Attributes& at = c.attrs();
-  const Tensor& x = c.in(0);
-  const Tensor& w = c.in(1);
-  const Tensor& r = c.in(2);
-  const std::string dir = at.get_string_or("direction", "forward");
-  const int64_t D = dir == "bidirectional" ? 2 : 1;
-  const int64_t layout = at.get_int_or("layout", 0);
-  const int64_t S = x.dim(layout == 0 ? 0 : 1), B = x.dim(layout == 0 ? 1 : 0), I = x.dim(2);
-  const int64_t H = r.dim(2);
-  const int64_t G = kernels::rnn_gates(Cell), GH = G * H;
-  const size_t n_acts = Cell == kernels::RnnCell::lstm ? 3 : Cell == kernels::RnnCell::gru ? 2 : 1;
-  static const char* defaults[3][3] = {{"Sigmoid", "Tanh", "Tanh"}, {"Sigmoid", "Tanh", ""}, {"Tanh", "", ""}};
-  const int cell_i = Cell == kernels::RnnCell::lstm ? 0 : Cell == kernels::RnnCell::gru ? 1 : 2;
-  auto names = at.get_strings_or("activations", {});
-  const auto alphas = at.get_floats_or("activation_alpha", {});
-  const auto betas = at.get_floats_or("activation_beta", {});
-  if (names.empty())
-    for (int64_t d = 0; d < D; ++d)
-      for (size_t k = 0; k < n_acts; ++k) names.push_back(defaults[cell_i][k]);
-  std::vector<int32_t> lens;
-  if (c.has(4)) {
-    for (int64_t v : c.in(4).to_int64()) {
-      if (v < 0 || v > S)
-        fail<InvalidArgument>(c.node.describe(), ": sequence_lens value ", v, " is outside [0, ", S, "]");
-      lens.push_back(int32_t(v));
-    }
-    if (int64_t(lens.size()) != B) fail<ShapeError>(c.node.describe(), ": sequence_lens must have ", B, " values");
-  }
-  auto opt = [&](size_t i) -> const float* { return c.has(i) ? c.in(i).data<float>() : nullptr; };
-  const float* bias = opt(3);
-  const float* h0 = opt(5);
-  const float* c0 = Cell == kernels::RnnCell::lstm ? opt(6) : nullptr;
-  const float* peep = Cell == kernels::RnnCell::lstm ? opt(7) : nullptr;
-  float* y = c.outputs.size() > 0 ? c.out(0).data<float>() : nullptr;
-  float* yh = c.outputs.size() > 1 ? c.out(1).data<float>() : nullptr;
-  float* yc = c.outputs.size() > 2 ? c.out(2).data<float>() : nullptr;
-
-  kernels::RnnParams p;
-  p.cell = Cell;
-  p.seq = S;
-  p.batch = B;
-  p.input = I;
-  p.hidden = H;
-  p.x_seq_stride = layout == 0 ? B : 1;
-  p.x_batch_stride = layout == 0 ? 1 : S;
-  p.y_seq_stride = layout == 0 ? D * B * H : D * H;
-  p.y_batch_stride = layout == 0 ? H : S * D * H;
-  p.state_batch_stride = layout == 0 ? H : D * H;
-  p.clip = at.get_float_or("clip", 0.f);
-  p.input_forget = at.get_int_or("input_forget", 0) != 0;
-  p.linear_before_reset = at.get_int_or("linear_before_reset", 0) != 0;
-  std::vector<kernels::RnnParams> params(size_t(D), p);
-  size_t ai = 0, bi = 0;
-  for (int64_t d = 0; d < D; ++d) {
-    for (size_t k = 0; k < n_acts; ++k)
-      params[d].act[k] = activation(names[d * n_acts + k], alphas, betas, ai, bi);
-    params[d].reverse = dir == "reverse" || d == 1;
-  }
-  // the directions are independent: one thread each when the Session has two
-  const size_t floats = kernels::rnn_scratch_floats(p);
-  std::vector<float> scratch(floats * size_t(D));
-  auto* packed = static_cast<LinearState*>(c.state);
-  if (!c.node.input(1)->is_constant() || !c.node.input(2)->is_constant() || I == 0 || H == 0) packed = nullptr;
-  std::vector<std::shared_ptr<kernels::DnnlLinear>> wp(static_cast<size_t>(D)), rp(static_cast<size_t>(D));
-  std::vector<std::shared_ptr<PanelWeights>> wpan(static_cast<size_t>(D)), rpan(static_cast<size_t>(D));
-  // the per-step recurrent product runs T times per call: a library call's fixed cost per step
-  // outweighs the product at few rows, so it takes the panels at any weight size
-  const bool w_panels = packed && use_panels(S * B, GH, I), r_panels = packed && use_step_panels(B);
-  const size_t panel_floats = w_panels || r_panels ? kernels::sgemm_panels_scratch_floats(
-                                                         size_t(std::max(S * B, B)), size_t(std::max(I, H)))
-                                                   : 0;
-  std::vector<float> panel_scratch(panel_floats * size_t(D));
-  auto direction = [&](size_t dd) {
-    const int64_t d = int64_t(dd);
-    const int64_t so = layout == 0 ? d * B * H : d * H;  // state offset of this direction
-    kernels::RnnTensors t;
-    t.x = x.data<float>();
-    t.w = w.data<float>() + d * GH * I;
-    t.r = r.data<float>() + d * GH * H;
-    t.bias = bias ? bias + d * 2 * GH : nullptr;
-    t.peephole = peep ? peep + d * 3 * H : nullptr;
-    t.seq_lens = lens.empty() ? nullptr : lens.data();
-    t.h0 = h0 ? h0 + so : nullptr;
-    t.c0 = c0 ? c0 + so : nullptr;
-    t.y = y ? y + (layout == 0 ? d * B * H : d * H) : nullptr;
-    t.y_h = yh ? yh + so : nullptr;
-    t.y_c = yc ? yc + so : nullptr;
-    if (packed) {
-      // weights reordered once per Session (and direction) for oneDNN's matmul
-      auto make = [&](int64_t n, int64_t k, const float* m) {
-        return kernels::DnnlLinear::create(n, k, m, nullptr, {}, 1);
-      };
-      wp[dd] = packed->dnnl.get({d, 0}, [&] { return make(GH, I, t.w); });
-      rp[dd] = packed->dnnl.get({d, 1}, [&] { return make(GH, H, t.r); });
-      t.w_packed = wp[dd].get();
-      t.r_packed = rp[dd].get();
-      // few rows over large weights: panels streamed once per product
-      if (w_panels) t.w_panels = (wpan[dd] = pack_panels(*packed, {d, 0}, t.w, GH, I))->packed.data();
-      if (r_panels) t.r_panels = (rpan[dd] = pack_panels(*packed, {d, 1}, t.r, GH, H))->packed.data();
-      t.panel_scratch = panel_scratch.data() + dd * panel_floats;
-    }
-    kernels::rnn_f32(params[dd], t, scratch.data() + dd * floats);
-  };
-  if (D > 1 && c.pool && c.threads > 1) c.pool->parallel_for(size_t(D), direction);
-  else
-    for (int64_t d = 0; d < D; ++d) direction(size_t(d));
-}
 }  // namespace
 
 void register_layers_exec() {
@@ -431,9 +256,7 @@ void register_layers_exec() {
   set_executor(OpKind::Gemm, {run_gemm, nullptr});
   set_executor(OpKind::MatMul, {run_matmul, nullptr});
   set_executor(OpKind::Conv2d, {run_conv2d, prepare_conv2d});
-  set_executor(OpKind::LSTM, {run_recurrent<kernels::RnnCell::lstm>, prepare_linear});
-  set_executor(OpKind::GRU, {run_recurrent<kernels::RnnCell::gru>, prepare_linear});
-  set_executor(OpKind::RNN, {run_recurrent<kernels::RnnCell::rnn>, prepare_linear});
+  register_recurrent_exec();
 }
 
 }  // namespace mq::ops

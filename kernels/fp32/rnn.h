@@ -1,6 +1,8 @@
 #pragma once
 /// fp32 recurrent layers (ONNX LSTM, GRU, RNN), one direction per call: X·Wᵀ for every time
-/// step as one GEMM, then one h·Rᵀ GEMM per step.
+/// step as one GEMM, then one h·Rᵀ GEMM per step; the usual LSTM cell with packed weights runs
+/// each step as one fused product and gate pass (kernels/fp32/lstm_step.h), in parts that let
+/// the caller split the batch rows over threads.
 #include <cstddef>
 #include <cstdint>
 
@@ -71,6 +73,10 @@ struct RnnTensors {
   const float* w_panels = nullptr;
   const float* r_panels = nullptr;
   float* panel_scratch = nullptr;
+  /// R for lstm_step (rows interleaved by lstm_interleave_rows, then sgemm_panels_pack'ed), or
+  /// null. When set (and rnn_lstm_fusable), w / w_packed / w_panels hold W with interleaved
+  /// rows (lstm_interleaved_rows of them) and bias is the interleaved sum Wb + Rb (or null).
+  const float* lstm_r_panels = nullptr;
 };
 
 /// Gates per cell: 4 (LSTM), 3 (GRU), 1 (RNN).
@@ -79,5 +85,16 @@ int64_t rnn_gates(RnnCell cell);
 size_t rnn_scratch_floats(const RnnParams& p);
 /// Runs one direction. seq_lens values must lie in [0, seq].
 void rnn_f32(const RnnParams& p, const RnnTensors& t, float* scratch);
+
+/// True when the cell is the usual LSTM (σ, tanh, tanh; no peepholes, clip or coupled gates),
+/// which lstm_step computes.
+bool rnn_lstm_fusable(const RnnParams& p, bool peephole);
+/// The fused LSTM direction in parts (t.lstm_r_panels set, same scratch as rnn_f32): begin
+/// once (input projection, initial state), then every step for batch rows [b0, b1), for
+/// disjoint ranges that may run at once on different threads (rows never mix), then end.
+/// rnn_f32 runs them in sequence.
+void lstm_fused_begin(const RnnParams& p, const RnnTensors& t, float* scratch);
+void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, int64_t b0, int64_t b1);
+void lstm_fused_end(const RnnParams& p, const RnnTensors& t, float* scratch);
 
 }  // namespace mq::kernels

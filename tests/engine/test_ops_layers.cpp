@@ -195,8 +195,8 @@ TEST_CASE("Linear, Gemm and MatMul match naive products") {
 namespace {
 float sigm(float v) { return 1.f / (1.f + std::exp(-v)); }
 
-// Naive bidirectional LSTM (layout 0, gates i,o,f,c, peepholes, sequence lengths, initial
-// state); returns Y [S,2,B,H], Y_h and Y_c [2,B,H] concatenated.
+// Naive bidirectional LSTM (layout 0, gates i,o,f,c, peepholes (none when P is empty),
+// sequence lengths, initial state); returns Y [S,2,B,H], Y_h and Y_c [2,B,H] concatenated.
 std::vector<float> naive_bilstm(const Tensor& X, const Tensor& W, const Tensor& R, const Tensor& Bs,
                                 const Tensor& P, const std::vector<int32_t>& lens, const Tensor& h0,
                                 const Tensor& c0, int64_t S, int64_t B, int64_t I, int64_t H) {
@@ -219,7 +219,8 @@ std::vector<float> naive_bilstm(const Tensor& X, const Tensor& W, const Tensor& 
           for (int64_t k = 0; k < H; ++k) acc += h[size_t(k)] * R.data<float>()[(d * 4 * H + q) * H + k];
           gate[size_t(q)] = float(acc);
         }
-        const float* p = P.data<float>() + d * 3 * H;
+        const std::vector<float> none(size_t(3 * H), 0.f);
+        const float* p = P.numel() ? P.data<float>() + d * 3 * H : none.data();
         for (int64_t j = 0; j < H; ++j) {
           const float i = sigm(gate[size_t(j)] + p[j] * c[size_t(j)]);
           const float f = sigm(gate[size_t(2 * H + j)] + p[2 * H + j] * c[size_t(j)]);
@@ -303,6 +304,54 @@ TEST_CASE("bidirectional LSTM over large constant weights (the panel-packed path
     got.insert(got.end(), out[1].data<float>(), out[1].data<float>() + out[1].numel());
     got.insert(got.end(), out[2].data<float>(), out[2].data<float>() + out[2].numel());
     check_close(Tensor::from_vector<float>({int64_t(got.size())}, got), want);
+  }
+}
+
+TEST_CASE("LSTM with constant weights and the usual cell (the fused step) matches a naive loop") {
+  // H 84: a partial last panel of 8 units; 4·H·H·B is enough for a direction's steps to split
+  // over two threads; forward and bidirectional, with and without sequence_lens
+  const int64_t S = 5, B = 3, I = 6, H = 84;
+  Tensor X = random_tensor({S, B, I}, 61), W = random_tensor({2, 4 * H, I}, 62);
+  Tensor R = random_tensor({2, 4 * H, H}, 63), Bs = random_tensor({2, 8 * H}, 64);
+  for (int64_t i = 0; i < R.numel(); ++i) R.data<float>()[i] *= 0.2f;
+  Tensor h0 = random_tensor({2, B, H}, 66), c0 = random_tensor({2, B, H}, 67), none(DType::f32, {0});
+  for (const std::vector<int32_t>& lens : {std::vector<int32_t>{}, std::vector<int32_t>{5, 2, 0}}) {
+    Tensor L = Tensor::from_vector<int32_t>({B}, lens.empty() ? std::vector<int32_t>(size_t(B), S) : lens);
+    const std::vector<float> want = naive_bilstm(
+        X, W, R, Bs, none, lens.empty() ? std::vector<int32_t>(size_t(B), S) : lens, h0, c0, S, B, I, H);
+    for (const std::string dir : {"forward", "bidirectional"})
+      for (int threads : {1, 2}) {
+        CAPTURE(lens.size());
+        CAPTURE(dir);
+        CAPTURE(threads);
+        const int64_t D = dir == "forward" ? 1 : 2;
+        Tensor w = W, r = R, bs = Bs, hi = h0, ci = c0;
+        if (D == 1) {  // the first direction's operands
+          w = Tensor::from_vector<float>({1, 4 * H, I}, {W.data<float>(), W.data<float>() + 4 * H * I});
+          r = Tensor::from_vector<float>({1, 4 * H, H}, {R.data<float>(), R.data<float>() + 4 * H * H});
+          bs = Tensor::from_vector<float>({1, 8 * H}, {Bs.data<float>(), Bs.data<float>() + 8 * H});
+          hi = Tensor::from_vector<float>({1, B, H}, {h0.data<float>(), h0.data<float>() + B * H});
+          ci = Tensor::from_vector<float>({1, B, H}, {c0.data<float>(), c0.data<float>() + B * H});
+        }
+        Attributes a;
+        a.set("direction", dir);
+        a.set("hidden_size", H);
+        // B a graph input (biases interleaved per run) on two threads, a constant on one
+        auto out = run_node(OpKind::LSTM, {&X, &w, &r, &bs, lens.empty() ? nullptr : &L, &hi, &ci}, a, 3,
+                            threads == 1 ? std::vector<size_t>{1, 2, 3} : std::vector<size_t>{1, 2}, threads);
+        std::vector<float> expect;  // want's entries of the directions run
+        for (int64_t t = 0; t < S; ++t)
+          for (int64_t d = 0; d < D; ++d)
+            expect.insert(expect.end(), want.begin() + ((t * 2 + d) * B) * H,
+                          want.begin() + ((t * 2 + d + 1) * B) * H);
+        for (int64_t k = 0; k < 2; ++k)
+          expect.insert(expect.end(), want.begin() + S * 2 * B * H + k * 2 * B * H,
+                        want.begin() + S * 2 * B * H + k * 2 * B * H + D * B * H);
+        std::vector<float> got(out[0].data<float>(), out[0].data<float>() + out[0].numel());
+        got.insert(got.end(), out[1].data<float>(), out[1].data<float>() + out[1].numel());
+        got.insert(got.end(), out[2].data<float>(), out[2].data<float>() + out[2].numel());
+        check_close(Tensor::from_vector<float>({int64_t(got.size())}, got), expect);
+      }
   }
 }
 

@@ -4,6 +4,7 @@
 #include <span>
 #include <string>
 
+#include "kernels/fp32/lstm_step.h"
 #include "kernels/fp32/vmath_kernels.h"
 #include "kernels/qconv.h"
 #include "kernels/qgemm.h"
@@ -52,6 +53,7 @@ TEST_CASE("variant tables: every family's table is well formed and selection hon
   check_table(qconv_dw_variants(), qconv_dw_select);
   check_table(qconv_variants(), qconv_select);
   check_table(lstm_gates_variants(), lstm_gates_select);
+  check_table(lstm_step_variants(), lstm_step_select);
 }
 
 TEST_CASE("variant tables: the active variants are the active tier's") {
@@ -59,4 +61,5 @@ TEST_CASE("variant tables: the active variants are the active tier's") {
   CHECK(&quant_active() == quant_select(active_isa()).kernels);
   CHECK(&sgemm_active() == &sgemm_select(active_isa()));
   CHECK(&sgemm_panels_active() == &sgemm_panels_select(active_isa()));
+  CHECK(&lstm_step_active() == &lstm_step_select(active_isa()));
 }
