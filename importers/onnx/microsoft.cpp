@@ -45,6 +45,114 @@ void binary(BuildContext& c, OpKind op) {
   requantized(c, op, {a, b}, {}, c.input(6), c.input(7));
 }
 
+/// The per-tensor quantizations of a QLinearAdd / QLinearMul (constant scalar scales and
+/// zero points of the operands' 8-bit type) as ONNX Runtime's kernels read them.
+struct BinaryQuant {
+  float sa = 0.f, sb = 0.f, sc = 0.f;
+  int32_t za = 0, zb = 0, zc = 0;
+  DType type = DType::u8;
+};
+
+/// False when a scale or zero point is not a constant scalar (then the node keeps the
+/// DequantizeLinear / QuantizeLinear form).
+bool binary_quant(const BuildContext& c, BinaryQuant& q) {
+  const DType t = c.required(0)->dtype();
+  if ((t != DType::u8 && t != DType::i8) || c.required(3)->dtype() != t) return false;
+  q.type = t;
+  float* scales[] = {&q.sa, &q.sb, &q.sc};
+  int32_t* zps[] = {&q.za, &q.zb, &q.zc};
+  for (size_t k = 0; k < 3; ++k) {
+    const Value* s = c.input(k == 2 ? 6 : 3 * k + 1);
+    const Value* z = c.input(k == 2 ? 7 : 3 * k + 2);
+    if (!s || !s->is_constant() || s->constant()->numel() != 1 || s->dtype() != DType::f32) return false;
+    *scales[k] = s->constant()->data<float>()[0];
+    if (!(*scales[k] > 0.f) || !std::isfinite(*scales[k])) return false;
+    if (z) {
+      if (!z->is_constant() || z->constant()->numel() != 1 || z->dtype() != t) return false;
+      *zps[k] = int32_t(z->constant()->to_int64()[0]);
+    }
+  }
+  return true;
+}
+
+/// x as float values: x − zero_point, exactly (a DequantizeLinear with scale 1).
+Value* integer_values(BuildContext& c, Value* x, DType type, int32_t zero_point) {
+  Tensor z = type == DType::u8 ? Tensor::scalar<uint8_t>(uint8_t(zero_point))
+                               : Tensor::scalar<int8_t>(int8_t(zero_point));
+  return dequantize(c, x, c.constant("one", Tensor::scalar<float>(1.f)), c.constant("zero_point", std::move(z)));
+}
+
+Value* binary_op(BuildContext& c, OpKind op, Value* a, Value* b) {
+  return c.emit_internal(op, {a, b}, {})->output(0);
+}
+
+Value* cast(BuildContext& c, Value* x, DType to) {
+  Attributes at;
+  at.set("to", int64_t(to));
+  return c.emit_internal(OpKind::Cast, {x}, at)->output(0);
+}
+
+/// The node's output: y rounded to nearest even and saturated to the 8-bit type (a
+/// QuantizeLinear with scale 1 and zero point 0: y already holds the zero point).
+void rounded_output(BuildContext& c, Value* y, DType type) {
+  Tensor z = type == DType::u8 ? Tensor::scalar<uint8_t>(0) : Tensor::scalar<int8_t>(0);
+  c.emit(OpKind::QuantizeLinear,
+         {y, c.constant("one", Tensor::scalar<float>(1.f)), c.constant("zero_point", std::move(z))}, {});
+}
+
+/// QLinearMul with ONNX Runtime's arithmetic (MLAS qlmul.cpp on x86-64):
+/// y = sat(rne(float((a − a_zp)(b − b_zp)) · ratio + c_zp)), ratio = a_scale · b_scale / c_scale
+/// rounded to float at each step; the integer product is exact in float. Rounding the
+/// dequantized product instead moves a value across a rounding boundary now and then.
+void qlinear_mul(BuildContext& c) {
+  BinaryQuant q;
+  if (!binary_quant(c, q)) return binary(c, OpKind::Mul);
+  Value* p = binary_op(c, OpKind::Mul, integer_values(c, c.required(0), q.type, q.za),
+                       integer_values(c, c.required(3), q.type, q.zb));
+  const float ratio = q.sa * q.sb / q.sc;
+  Value* y = binary_op(c, OpKind::Mul, p, c.constant("ratio", Tensor::scalar<float>(ratio)));
+  y = binary_op(c, OpKind::Add, y, c.constant("c_zero_point", Tensor::scalar<float>(float(q.zc))));
+  rounded_output(c, y, q.type);
+}
+
+/// fma(x, r, t) for x the float of an 8-bit integer and f32 t: x·r + t rounded once to float,
+/// as a fused multiply-add, through double (x·r is exact there, and so is the sum while x·r
+/// and t are within a factor 2^21 of each other; beyond that the smaller one lies far below
+/// the float result's last bit).
+Value* fused_multiply_add(BuildContext& c, Value* x, double r, Value* t) {
+  Value* p = binary_op(c, OpKind::Mul, cast(c, x, DType::f64), c.constant("ratio", Tensor::scalar<double>(r)));
+  return cast(c, binary_op(c, OpKind::Add, p, cast(c, t, DType::f64)), DType::f32);
+}
+
+/// True when ONNX Runtime's broadcast passes `x` to its add kernel as one value per run of
+/// `other`: x is one value, or x's last axis is 1 where other's is longer (static dims only).
+bool scalar_runs(const Value* x, const Value* other) {
+  const Shape& s = x->shape();
+  const Shape& o = other->shape();
+  if (!s.has_rank() || !o.has_rank()) return false;
+  const bool one = std::all_of(s.dims().begin(), s.dims().end(), [](const Dim& d) { return d.value == 1; });
+  const int64_t last = s.rank() ? s.dims().back().value : 1, other_last = o.rank() ? o.dims().back().value : 1;
+  return last == 1 && (other_last > 1 || (one && !(o.is_static() && o.numel() == 1)));
+}
+
+/// QLinearAdd with ONNX Runtime's arithmetic (MLAS's AVX2 kernel, qladd_avx2.cpp, which x86-64
+/// CPUs with AVX2 run): ratios r_a = a_scale / c_scale, r_b = b_scale / c_scale and
+/// f = c_zp − (r_a·a_zp + r_b·b_zp) in float, then y = sat(rne(fma(a, r_a, fma(b, r_b, f))))
+/// on the raw 8-bit values. ORT's broadcast hands the kernel a one-value A as its B (a one-value
+/// B stays B): then a and b swap places in the formula.
+void qlinear_add(BuildContext& c) {
+  BinaryQuant q;
+  if (!binary_quant(c, q)) return binary(c, OpKind::Add);
+  const float ra = q.sa / q.sc, rb = q.sb / q.sc;
+  const float fixed = float(q.zc) - (ra * float(q.za) + rb * float(q.zb));
+  Value* a = integer_values(c, c.required(0), q.type, 0);
+  Value* b = integer_values(c, c.required(3), q.type, 0);
+  const bool swap = scalar_runs(c.required(0), c.required(3));
+  Value* t =
+      fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(fixed)));
+  rounded_output(c, fused_multiply_add(c, swap ? b : a, swap ? rb : ra, t), q.type);
+}
+
 void channels_first(const BuildContext& c) {
   if (c.attrs().get_int_or("channels_last", 0) != 0)
     fail<UnsupportedError>("attribute 'channels_last' 1 is not supported (NCHW only)");
@@ -231,8 +339,8 @@ void register_microsoft_builders() {
   const std::string d = kDomain;
   register_builder(d + "QuantizeLinear", [](BuildContext& c) { build_same(c, OpKind::QuantizeLinear); });
   register_builder(d + "DequantizeLinear", [](BuildContext& c) { build_same(c, OpKind::DequantizeLinear); });
-  register_builder(d + "QLinearAdd", [](BuildContext& c) { binary(c, OpKind::Add); });
-  register_builder(d + "QLinearMul", [](BuildContext& c) { binary(c, OpKind::Mul); });
+  register_builder(d + "QLinearAdd", qlinear_add);
+  register_builder(d + "QLinearMul", qlinear_mul);
   register_builder(d + "QLinearSigmoid", [](BuildContext& c) { unary(c, OpKind::Sigmoid); });
   register_builder(d + "QLinearLeakyRelu", [](BuildContext& c) {
     Attributes at;
