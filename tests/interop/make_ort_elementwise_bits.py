@@ -1,12 +1,13 @@
 """Writes models of ONNX Runtime's elementwise ops whose last bits monoquant reproduces, with
 ONNX Runtime's outputs, into <folder> for the C++ test (test_onnx_qoperator.cpp) to compare bit
-for bit: a float Sigmoid (<folder>/sigmoid_f32.onnx, x → y, data/sigmoid_f32_{x,y}.npy) on
-values across its range, and on every pair of 8-bit values com.microsoft QLinearAdd (both operands full, and one operand one value per run of
-the last axis, each side), QLinearMul and QLinearSigmoid, and a QDQ DequantizeLinear → Sigmoid →
-QuantizeLinear, for u8 and s8 and a few scale / zero point sets (one of them the scales of a
-QLinearAdd of captcha_ocr where float dequantize-add-quantize arithmetic lands on a different
-value). Inputs a[i, j] = i and b[i, j] = j cover the 65536 pairs (a_col = a[:, :1]);
-<folder>/data/<name>_<input or output>.npy."""
+for bit: a float Sigmoid (<folder>/sigmoid_f32.onnx, x → y, data/sigmoid_f32_{x,y}.npy) on values
+across its range; and on every pair of 8-bit values com.microsoft QLinearAdd (both operands full,
+and one operand one value per run of the last axis, each side), QLinearMul, QLinearSigmoid and a
+QDQ DequantizeLinear → Sigmoid → QuantizeLinear, for u8 and s8 and four scale / zero point sets
+(the first the scales of a QLinearAdd of captcha_ocr where float dequantize-add-quantize lands on
+another value; the third one where dequantize-multiply-quantize does for QLinearMul). Inputs
+a[i, j] = i and b[i, j] = j cover the 65536 pairs (a_col = a[:, :1]); files
+<folder>/int8_elementwise_<u8|s8>_<set>.onnx and data/<name>_<input or output>.npy."""
 import os
 
 import numpy as np
@@ -24,6 +25,7 @@ rng = np.random.default_rng(7)
 # (a scale, a zp, b scale, b zp, c scale, c zp); zero points shift into the type's range
 SETS = [(0.07655958, -5, 0.09732325, 7, 0.11110812, 8),
         (0.0123, 3, 0.0456, -9, 0.0371, 1),
+        (0.15335455536842346, 14, 0.019930751994252205, 2, 0.3842117488384247, -11),  # a QLinearMul case
         tuple(float(v) if k % 2 == 0 else int(v) for k, v in
               enumerate([rng.uniform(0.005, 0.2), rng.integers(-20, 20), rng.uniform(0.005, 0.2),
                          rng.integers(-20, 20), rng.uniform(0.01, 0.3), rng.integers(-20, 20)]))]
@@ -37,7 +39,7 @@ for t, np_t, shift in [(TensorProto.UINT8, np.uint8, 128), (TensorProto.INT8, np
         name = f"int8_elementwise_{'u8' if shift else 's8'}_{k}"
         c = lambda n, v: numpy_helper.from_array(np.asarray(v), n)  # noqa: E731
         inits = [c("sa", np.float32(sa)), c("za", np_t(za + shift)), c("sb", np.float32(sb)), c("zb", np_t(zb + shift)),
-                 c("sc", np.float32(sc)), c("zc", np_t(zc + shift)), c("ss", np.float32(1 / 256)),
+                 c("sc", np.float32(sc)), c("zc", np_t(zc + shift)), c("ss", np.float32(1 / 255)),
                  c("sz", np_t(lo))]
         qa, qb, qc = ["a", "sa", "za"], ["b", "sb", "zb"], ["sc", "zc"]
         qcol = ["a_col", "sa", "za"]

@@ -68,7 +68,7 @@ TEST_CASE(
     "interop: QLinearAdd / QLinearMul / QLinearSigmoid and a QDQ Sigmoid give ONNX Runtime's bits on every pair "
     "of "
     "8-bit values, and float Sigmoid on floats across its range") {
-  // tests/interop/make_ort_elementwise_bits.py: u8 and s8, three scale sets; a QLinearAdd whose
+  // tests/interop/make_ort_elementwise_bits.py: u8 and s8, four scale sets; a QLinearAdd whose
   // operand is one value per run (either side), as ORT's broadcast hands it to its kernel; and
   // ORT's float Sigmoid
   MQ_REQUIRE_INTEROP_PYTHON(python);
@@ -81,7 +81,7 @@ TEST_CASE(
     CHECK(differing(Session(g).run({{"x", x}}).at("y"), want) == 0);
   }
   for (const char* type : {"u8", "s8"}) {
-    for (int set = 0; set < 3; ++set) {
+    for (int set = 0; set < 4; ++set) {
       const std::string name = std::string("int8_elementwise_") + type + "_" + std::to_string(set);
       CAPTURE(name);
       const Graph g = load_model(dir / (name + ".onnx"));
