@@ -2,7 +2,9 @@
 // onnxruntime.quantization writes them in QOperator format and for dynamic LSTMs. Each is
 // lowered to standard ops between DequantizeLinear and QuantizeLinear with the file's scales
 // and zero points: the compiled plan runs those chains as int8 passes, and the QDQ fusion
-// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. DynamicQuantizeLSTM with s8 symmetric
+// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. QLinearAdd and QLinearMul are
+// lowered to ONNX Runtime's own float arithmetic on the integers instead (its kernels round
+// differently from dequantize-op-quantize), so a file gives ORT's bits. DynamicQuantizeLSTM with s8 symmetric
 // weights becomes monoquant's DynamicQLSTM on the same weights; other forms an LSTM with its
 // weights dequantized.
 #include <algorithm>
@@ -75,15 +77,23 @@ bool binary_quant(const BuildContext& c, BinaryQuant& q) {
   return true;
 }
 
-/// x as float values: x − zero_point, exactly (a DequantizeLinear with scale 1).
-Value* integer_values(BuildContext& c, Value* x, DType type, int32_t zero_point) {
-  Tensor z = type == DType::u8 ? Tensor::scalar<uint8_t>(uint8_t(zero_point))
-                               : Tensor::scalar<int8_t>(int8_t(zero_point));
-  return dequantize(c, x, c.constant("one", Tensor::scalar<float>(1.f)), c.constant("zero_point", std::move(z)));
-}
-
 Value* binary_op(BuildContext& c, OpKind op, Value* a, Value* b) {
   return c.emit_internal(op, {a, b}, {})->output(0);
+}
+
+/// 1.5 · 2^23: v + kRound − kRound is v rounded to an integer (nearest, ties to even) for
+/// |v| < 2^22, in float's own rounding.
+constexpr float kRound = 12582912.f;
+
+/// Operand `k` (0 = A, 1 = B) of a QLinearMul as the float of the integer x − zero_point, exactly: its
+/// DequantizeLinear (the file's scale and zero point, so the compiled plan sees a chain of int8 values as one, and
+/// one operand plus constants as one table), divided by the scale (within 2^-22 relative of the integer) and
+/// rounded.
+Value* integer_values(BuildContext& c, size_t k, float scale) {
+  Value* v = dequantize(c, c.required(3 * k), c.input(3 * k + 1), c.input(3 * k + 2));
+  v = binary_op(c, OpKind::Div, v, c.constant("scale", Tensor::scalar<float>(scale)));
+  v = binary_op(c, OpKind::Add, v, c.constant("round", Tensor::scalar<float>(kRound)));
+  return binary_op(c, OpKind::Add, v, c.constant("unround", Tensor::scalar<float>(-kRound)));
 }
 
 Value* cast(BuildContext& c, Value* x, DType to) {
@@ -92,12 +102,16 @@ Value* cast(BuildContext& c, Value* x, DType to) {
   return c.emit_internal(OpKind::Cast, {x}, at)->output(0);
 }
 
-/// The node's output: y rounded to nearest even and saturated to the 8-bit type (a
-/// QuantizeLinear with scale 1 and zero point 0: y already holds the zero point).
-void rounded_output(BuildContext& c, Value* y, DType type) {
-  Tensor z = type == DType::u8 ? Tensor::scalar<uint8_t>(0) : Tensor::scalar<int8_t>(0);
-  c.emit(OpKind::QuantizeLinear,
-         {y, c.constant("one", Tensor::scalar<float>(1.f)), c.constant("zero_point", std::move(z))}, {});
+/// The node's output: u (the result in output steps, c_zp included) rounded to nearest even and
+/// saturated, as an int8 value with the file's c_scale and c_zero_point: r = (u + 1.5·2²³) −
+/// 1.5·2²³ rounds u to an integer exactly (float's rounding, |u| < 2²²), and QuantizeLinear of
+/// (r − c_zp)·c_scale gives back r − c_zp exactly (an integer times and divided by one scale is
+/// within 2⁻²² relative of itself) plus c_zp, saturated. All of it fuses into one pass.
+void rounded_output(BuildContext& c, Value* u, const BinaryQuant& q) {
+  Value* r = binary_op(c, OpKind::Add, u, c.constant("round", Tensor::scalar<float>(kRound)));
+  Value* d = binary_op(c, OpKind::Add, r, c.constant("unround", Tensor::scalar<float>(-(kRound + float(q.zc)))));
+  Value* y = binary_op(c, OpKind::Mul, d, c.constant("c_scale", Tensor::scalar<float>(q.sc)));
+  c.emit(OpKind::QuantizeLinear, {y, c.required_value(c.input(6), "C_scale"), c.input(7)}, {});
 }
 
 /// QLinearMul with ONNX Runtime's arithmetic (MLAS qlmul.cpp on x86-64):
@@ -107,17 +121,16 @@ void rounded_output(BuildContext& c, Value* y, DType type) {
 void qlinear_mul(BuildContext& c) {
   BinaryQuant q;
   if (!binary_quant(c, q)) return binary(c, OpKind::Mul);
-  Value* p = binary_op(c, OpKind::Mul, integer_values(c, c.required(0), q.type, q.za),
-                       integer_values(c, c.required(3), q.type, q.zb));
+  Value* p = binary_op(c, OpKind::Mul, integer_values(c, 0, q.sa), integer_values(c, 1, q.sb));
   const float ratio = q.sa * q.sb / q.sc;
   Value* y = binary_op(c, OpKind::Mul, p, c.constant("ratio", Tensor::scalar<float>(ratio)));
   y = binary_op(c, OpKind::Add, y, c.constant("c_zero_point", Tensor::scalar<float>(float(q.zc))));
-  rounded_output(c, y, q.type);
+  rounded_output(c, y, q);
 }
 
-/// fma(x, r, t) for x the float of an 8-bit integer and f32 t: x·r + t rounded once to float,
-/// as a fused multiply-add, through double (x·r is exact there, and so is the sum while x·r
-/// and t are within a factor 2^21 of each other; beyond that the smaller one lies far below
+/// fma(x, r, t) for x an 8-bit tensor (its raw values) and f32 t: x·r + t rounded once to
+/// float, as a fused multiply-add, through double (x·r is exact there, and so is the sum while
+/// x·r and t are within a factor 2^21 of each other; beyond that the smaller one lies far below
 /// the float result's last bit).
 Value* fused_multiply_add(BuildContext& c, Value* x, double r, Value* t) {
   Value* p = binary_op(c, OpKind::Mul, cast(c, x, DType::f64), c.constant("ratio", Tensor::scalar<double>(r)));
@@ -145,12 +158,12 @@ void qlinear_add(BuildContext& c) {
   if (!binary_quant(c, q)) return binary(c, OpKind::Add);
   const float ra = q.sa / q.sc, rb = q.sb / q.sc;
   const float fixed = float(q.zc) - (ra * float(q.za) + rb * float(q.zb));
-  Value* a = integer_values(c, c.required(0), q.type, 0);
-  Value* b = integer_values(c, c.required(3), q.type, 0);
-  const bool swap = scalar_runs(c.required(0), c.required(3));
+  Value* a = c.required(0);
+  Value* b = c.required(3);
+  const bool swap = scalar_runs(a, b);
   Value* t =
       fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(fixed)));
-  rounded_output(c, fused_multiply_add(c, swap ? b : a, swap ? rb : ra, t), q.type);
+  rounded_output(c, fused_multiply_add(c, swap ? b : a, swap ? rb : ra, t), q);
 }
 
 void channels_first(const BuildContext& c) {

@@ -85,6 +85,14 @@ TEST_CASE(
       const std::string name = std::string("int8_elementwise_") + type + "_" + std::to_string(set);
       CAPTURE(name);
       const Graph g = load_model(dir / (name + ".onnx"));
+      // the int8 results keep the file's c_scale / c_zero_point (an int8 layer reading one
+      // checks it): the rounding to ORT's values happens before the QuantizeLinear
+      for (const char* y : {"add", "mul"}) {
+        const Value* v = g.find_value(y);
+        REQUIRE(v);
+        REQUIRE(v->type().quant);
+        CHECK(v->type().quant->scales == g.find_value("sc")->constant()->to_float());
+      }
       TensorMap in;
       for (const char* x : {"a", "b", "a_col"})
         in[x] = serialization::load_npy(dir / ("data/" + name + "_" + x + ".npy"));
