@@ -2,7 +2,9 @@
 // onnxruntime.quantization writes them in QOperator format and for dynamic LSTMs. Each is
 // lowered to standard ops between DequantizeLinear and QuantizeLinear with the file's scales
 // and zero points: the compiled plan runs those chains as int8 passes, and the QDQ fusion
-// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. DynamicQuantizeLSTM with s8 symmetric
+// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. QLinearAdd and QLinearMul are
+// lowered to ONNX Runtime's own float arithmetic on the integers instead (its kernels round
+// differently from dequantize-op-quantize), so a file gives ORT's bits. DynamicQuantizeLSTM with s8 symmetric
 // weights becomes monoquant's DynamicQLSTM on the same weights; other forms an LSTM with its
 // weights dequantized.
 #include <algorithm>
@@ -43,6 +45,125 @@ void binary(BuildContext& c, OpKind op) {
   Value* a = dequantize(c, c.required(0), c.input(1), c.input(2));
   Value* b = dequantize(c, c.required(3), c.input(4), c.input(5));
   requantized(c, op, {a, b}, {}, c.input(6), c.input(7));
+}
+
+/// The per-tensor quantizations of a QLinearAdd / QLinearMul (constant scalar scales and
+/// zero points of the operands' 8-bit type) as ONNX Runtime's kernels read them.
+struct BinaryQuant {
+  float sa = 0.f, sb = 0.f, sc = 0.f;
+  int32_t za = 0, zb = 0, zc = 0;
+  DType type = DType::u8;
+};
+
+/// False when a scale or zero point is not a constant scalar (then the node keeps the
+/// DequantizeLinear / QuantizeLinear form).
+bool binary_quant(const BuildContext& c, BinaryQuant& q) {
+  const DType t = c.required(0)->dtype();
+  if ((t != DType::u8 && t != DType::i8) || c.required(3)->dtype() != t) return false;
+  q.type = t;
+  float* scales[] = {&q.sa, &q.sb, &q.sc};
+  int32_t* zps[] = {&q.za, &q.zb, &q.zc};
+  for (size_t k = 0; k < 3; ++k) {
+    const Value* s = c.input(k == 2 ? 6 : 3 * k + 1);
+    const Value* z = c.input(k == 2 ? 7 : 3 * k + 2);
+    if (!s || !s->is_constant() || s->constant()->numel() != 1 || s->dtype() != DType::f32) return false;
+    *scales[k] = s->constant()->data<float>()[0];
+    if (!(*scales[k] > 0.f) || !std::isfinite(*scales[k])) return false;
+    if (z) {
+      if (!z->is_constant() || z->constant()->numel() != 1 || z->dtype() != t) return false;
+      *zps[k] = int32_t(z->constant()->to_int64()[0]);
+    }
+  }
+  return true;
+}
+
+Value* binary_op(BuildContext& c, OpKind op, Value* a, Value* b) {
+  return c.emit_internal(op, {a, b}, {})->output(0);
+}
+
+/// 1.5 · 2^23: v + kRound − kRound is v rounded to an integer (nearest, ties to even) for
+/// |v| < 2^22, in float's own rounding.
+constexpr float kRound = 12582912.f;
+
+/// Operand `k` (0 = A, 1 = B) of a QLinearMul as the float of the integer x − zero_point, exactly: its
+/// DequantizeLinear (the file's scale and zero point, so the compiled plan sees a chain of int8 values as one, and
+/// one operand plus constants as one table), divided by the scale (within 2^-22 relative of the integer) and
+/// rounded.
+Value* integer_values(BuildContext& c, size_t k, float scale) {
+  Value* v = dequantize(c, c.required(3 * k), c.input(3 * k + 1), c.input(3 * k + 2));
+  v = binary_op(c, OpKind::Div, v, c.constant("scale", Tensor::scalar<float>(scale)));
+  v = binary_op(c, OpKind::Add, v, c.constant("round", Tensor::scalar<float>(kRound)));
+  return binary_op(c, OpKind::Add, v, c.constant("unround", Tensor::scalar<float>(-kRound)));
+}
+
+Value* cast(BuildContext& c, Value* x, DType to) {
+  Attributes at;
+  at.set("to", int64_t(to));
+  return c.emit_internal(OpKind::Cast, {x}, at)->output(0);
+}
+
+/// The node's output: u (the result in output steps, c_zp included) rounded to nearest even and
+/// saturated, as an int8 value with the file's c_scale and c_zero_point: r = (u + 1.5·2²³) −
+/// 1.5·2²³ rounds u to an integer exactly (float's rounding, |u| < 2²²), and QuantizeLinear of
+/// (r − c_zp)·c_scale gives back r − c_zp exactly (an integer times and divided by one scale is
+/// within 2⁻²² relative of itself) plus c_zp, saturated. All of it fuses into one pass.
+void rounded_output(BuildContext& c, Value* u, const BinaryQuant& q) {
+  Value* r = binary_op(c, OpKind::Add, u, c.constant("round", Tensor::scalar<float>(kRound)));
+  Value* d = binary_op(c, OpKind::Add, r, c.constant("unround", Tensor::scalar<float>(-(kRound + float(q.zc)))));
+  Value* y = binary_op(c, OpKind::Mul, d, c.constant("c_scale", Tensor::scalar<float>(q.sc)));
+  c.emit(OpKind::QuantizeLinear, {y, c.required_value(c.input(6), "C_scale"), c.input(7)}, {});
+}
+
+/// QLinearMul with ONNX Runtime's arithmetic (MLAS qlmul.cpp on x86-64):
+/// y = sat(rne(float((a − a_zp)(b − b_zp)) · ratio + c_zp)), ratio = a_scale · b_scale / c_scale
+/// rounded to float at each step; the integer product is exact in float. Rounding the
+/// dequantized product instead moves a value across a rounding boundary now and then.
+void qlinear_mul(BuildContext& c) {
+  BinaryQuant q;
+  if (!binary_quant(c, q)) return binary(c, OpKind::Mul);
+  Value* p = binary_op(c, OpKind::Mul, integer_values(c, 0, q.sa), integer_values(c, 1, q.sb));
+  const float ratio = q.sa * q.sb / q.sc;
+  Value* y = binary_op(c, OpKind::Mul, p, c.constant("ratio", Tensor::scalar<float>(ratio)));
+  y = binary_op(c, OpKind::Add, y, c.constant("c_zero_point", Tensor::scalar<float>(float(q.zc))));
+  rounded_output(c, y, q);
+}
+
+/// fma(x, r, t) for x an 8-bit tensor (its raw values) and f32 t: x·r + t rounded once to
+/// float, as a fused multiply-add, through double (x·r is exact there, and so is the sum while
+/// x·r and t are within a factor 2^21 of each other; beyond that the smaller one lies far below
+/// the float result's last bit).
+Value* fused_multiply_add(BuildContext& c, Value* x, double r, Value* t) {
+  Value* p = binary_op(c, OpKind::Mul, cast(c, x, DType::f64), c.constant("ratio", Tensor::scalar<double>(r)));
+  return cast(c, binary_op(c, OpKind::Add, p, cast(c, t, DType::f64)), DType::f32);
+}
+
+/// True when ONNX Runtime's broadcast passes `x` to its add kernel as one value per run of
+/// `other`: x is one value, or x's last axis is 1 where other's is longer (static dims only).
+bool scalar_runs(const Value* x, const Value* other) {
+  const Shape& s = x->shape();
+  const Shape& o = other->shape();
+  if (!s.has_rank() || !o.has_rank()) return false;
+  const bool one = std::all_of(s.dims().begin(), s.dims().end(), [](const Dim& d) { return d.value == 1; });
+  const int64_t last = s.rank() ? s.dims().back().value : 1, other_last = o.rank() ? o.dims().back().value : 1;
+  return last == 1 && (other_last > 1 || (one && !(o.is_static() && o.numel() == 1)));
+}
+
+/// QLinearAdd with ONNX Runtime's arithmetic (MLAS's AVX2 kernel, qladd_avx2.cpp, which x86-64
+/// CPUs with AVX2 run): ratios r_a = a_scale / c_scale, r_b = b_scale / c_scale and
+/// f = c_zp − (r_a·a_zp + r_b·b_zp) in float, then y = sat(rne(fma(a, r_a, fma(b, r_b, f))))
+/// on the raw 8-bit values. ORT's broadcast hands the kernel a one-value A as its B (a one-value
+/// B stays B): then a and b swap places in the formula.
+void qlinear_add(BuildContext& c) {
+  BinaryQuant q;
+  if (!binary_quant(c, q)) return binary(c, OpKind::Add);
+  const float ra = q.sa / q.sc, rb = q.sb / q.sc;
+  const float fixed = float(q.zc) - (ra * float(q.za) + rb * float(q.zb));
+  Value* a = c.required(0);
+  Value* b = c.required(3);
+  const bool swap = scalar_runs(a, b);
+  Value* t =
+      fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(fixed)));
+  rounded_output(c, fused_multiply_add(c, swap ? b : a, swap ? rb : ra, t), q);
 }
 
 void channels_first(const BuildContext& c) {
@@ -231,8 +352,8 @@ void register_microsoft_builders() {
   const std::string d = kDomain;
   register_builder(d + "QuantizeLinear", [](BuildContext& c) { build_same(c, OpKind::QuantizeLinear); });
   register_builder(d + "DequantizeLinear", [](BuildContext& c) { build_same(c, OpKind::DequantizeLinear); });
-  register_builder(d + "QLinearAdd", [](BuildContext& c) { binary(c, OpKind::Add); });
-  register_builder(d + "QLinearMul", [](BuildContext& c) { binary(c, OpKind::Mul); });
+  register_builder(d + "QLinearAdd", qlinear_add);
+  register_builder(d + "QLinearMul", qlinear_mul);
   register_builder(d + "QLinearSigmoid", [](BuildContext& c) { unary(c, OpKind::Sigmoid); });
   register_builder(d + "QLinearLeakyRelu", [](BuildContext& c) {
     Attributes at;

@@ -2,8 +2,10 @@
 // (baseline x86-64) serves the scalar tier and CPUs without AVX2.
 #include "kernels/fp32/vmath.h"
 
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/fp32/vmath_kernels.h"

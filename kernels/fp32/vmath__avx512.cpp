@@ -1,6 +1,8 @@
 // The vectorized float functions for avx512bw (kernels/fp32/vmath_impl.h).
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <xsimd/xsimd.hpp>
 
 #include "kernels/fp32/vmath_kernels.h"

@@ -76,13 +76,15 @@ double tanh_ref(double v) { return std::tanh(v); }
 
 }  // namespace
 
-TEST_CASE("vmath: exp, sigmoid and tanh within a few ulp of the C library, NaN propagated") {
+TEST_CASE("vmath: exp, sigmoid and tanh close to the C library, NaN propagated") {
   const std::vector<float> x = inputs();
   std::vector<float> y(x.size());
   exp_f32(x.data(), y.data(), int64_t(x.size()));
   check("exp", x, y, exp_ref, 4e-7, 0);
   sigmoid_f32(x.data(), y.data(), int64_t(x.size()));
-  check("sigmoid", x, y, sigmoid_ref, 4e-7, 1e-38);
+  // ONNX Runtime's rational approximation: 1.6e-7 absolute at most (relative error grows for
+  // the tiny values below x ≈ −10)
+  check("sigmoid", x, y, sigmoid_ref, 4e-7, 2e-7);
   tanh_f32(x.data(), y.data(), int64_t(x.size()));
   check("tanh", x, y, tanh_ref, 4e-7, 1e-38);
   erf_f32(x.data(), y.data(), int64_t(x.size()));
