@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/ops/batch_products.h"
+#include "engine/ops/parallel.h"
 #include "engine/ops/window_attrs.h"
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
@@ -134,8 +135,9 @@ void run_linear(ExecContext& c) {
       kernels::apply_layer_epilogue(e, y, z, m * n);
       return;
     }
-    auto plan = st->dnnl.get(
-        {c.threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, c.threads); });
+    const int threads = kernel_threads(c, 2.0 * double(m) * double(n) * double(k));
+    auto plan = st->dnnl.get({threads},
+                             [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, threads); });
     if (plan) {
       if (z && z != y) std::copy(z, z + m * n, y);
       if (plan->run(m, x.data<float>(), y)) return;
@@ -257,10 +259,12 @@ void run_conv2d(ExecContext& c) {
   // oneDNN: one primitive per input shape, cached while the weights are constants
   std::shared_ptr<kernels::DnnlConv> plan;
   auto* st = static_cast<ConvState*>(c.state);
-  auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, c.threads); };
+  const int threads = kernel_threads(
+      c, 2.0 * double(y.numel()) * double(p.c / std::max<int64_t>(1, p.group)) * double(p.kh) * double(p.kw));
+  auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, threads); };
   if (st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
     std::vector<int64_t> key = x.dims();
-    key.push_back(c.threads);
+    key.push_back(threads);
     plan = st->get(key, make);
   } else {
     plan = make();

@@ -21,6 +21,19 @@ inline int64_t step_threads(const ExecContext& ctx) {
   return ctx.pool && ctx.threads > 1 ? std::min<int64_t>(ctx.threads, int64_t(ctx.pool->size())) : 1;
 }
 
+/// Floating-point operations below which a library kernel (oneDNN's convolution, matrix
+/// product, pooling) runs on one thread: oneDNN splits its work statically over a libgomp
+/// team whose end barrier waits for every thread, so a step of a few tens of microseconds
+/// gains little from a second thread and, when the other core is busy, waits a scheduler
+/// slice for it.
+inline constexpr double kMinParallelFlops = double(int64_t(1) << 22);
+
+/// Threads for a library kernel of `flops` operations: the step's, or 1 below
+/// kMinParallelFlops.
+inline int kernel_threads(const ExecContext& ctx, double flops) {
+  return flops >= kMinParallelFlops ? int(step_threads(ctx)) : 1;
+}
+
 /// Calls fn(begin, end) over [0, n): in one call, or in one contiguous chunk per thread.
 template <class Fn>
 void parallel_elements(const ExecContext& ctx, int64_t n, Fn&& fn) {
