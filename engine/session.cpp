@@ -131,9 +131,16 @@ struct Session::Impl {
         case OpKind::Clip: values_matter = true; break;
         default: break;
       }
-      bool all_const = true;
-      for (Value* v : n->inputs()) all_const = all_const && (!v || v->is_constant());
-      shape_only.push_back(!values_matter || all_const);
+      // the values that matter are those of the operands after the data operand (a shape,
+      // axes, scales, bounds, quantization parameters), except where the data operand's own
+      // values do (ConstantOfShape, Range) or the output's quantization is measured from them
+      // (DynamicQuantizeLinear)
+      const bool data_matters =
+          n->op() == OpKind::ConstantOfShape || n->op() == OpKind::Range || n->op() == OpKind::DynamicQuantizeLinear;
+      bool params_const = true;
+      for (size_t i = data_matters ? 0 : 1; i < n->inputs().size(); ++i)
+        params_const = params_const && (!n->input(i) || n->input(i)->is_constant());
+      shape_only.push_back(!values_matter || params_const);
     }
     const_data.assign(slot.size(), nullptr);
     for (Value* v : graph.values())
