@@ -1,5 +1,6 @@
 // Executors for layers: Linear, Gemm, MatMul, Conv2d, LSTM, GRU, RNN.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,9 @@ std::shared_ptr<void> prepare_linear(const Node&) { return std::make_shared<Line
 constexpr int64_t kPanelMaxRows = 24;
 constexpr int64_t kPanelMinWeightBytes = int64_t(1) << 20;
 
+/// Rows below which a Linear's oneDNN call is not split into blocks over the threads.
+constexpr int64_t kMinRowBlock = 64;
+
 bool use_panels(int64_t m, int64_t n, int64_t k) {
   return m <= kPanelMaxRows && n * k * int64_t(sizeof(float)) >= kPanelMinWeightBytes &&
          kernels::sgemm_panels_active().isa != kernels::Isa::scalar;
@@ -135,12 +139,26 @@ void run_linear(ExecContext& c) {
       kernels::apply_layer_epilogue(e, y, z, m * n);
       return;
     }
+    // many rows on several threads: blocks of rows on the session's pool, each a one-thread
+    // oneDNN call, so that a thread that starts late holds no one up (oneDNN's own libgomp
+    // team splits the rows statically and its end barrier waits for every thread)
     const int threads = kernel_threads(c, 2.0 * double(m) * double(n) * double(k));
-    auto plan = st->dnnl.get({threads},
-                             [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, threads); });
+    const int64_t blocks = threads > 1 ? std::min<int64_t>(threads * kChunksPerThread, m / kMinRowBlock) : 1;
+    const int plan_threads = blocks > 1 ? 1 : threads;
+    auto plan = st->dnnl.get(
+        {plan_threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, plan_threads); });
     if (plan) {
       if (z && z != y) std::copy(z, z + m * n, y);
-      if (plan->run(m, x.data<float>(), y)) return;
+      if (blocks <= 1 && plan->run(m, x.data<float>(), y)) return;
+      if (blocks > 1) {
+        const int64_t rows = (m + blocks - 1) / blocks;
+        std::atomic<bool> ok{true};
+        c.pool->parallel_for(size_t(blocks), [&](size_t t) {
+          const int64_t b = int64_t(t) * rows, e = std::min(m, b + rows);
+          if (e > b && !plan->run(e - b, x.data<float>() + b * k, y + b * n)) ok = false;
+        });
+        if (ok) return;
+      }
     }
   }
   // kernels::sgemm otherwise; rows are split over the session's threads when each gets

@@ -209,3 +209,38 @@ TEST_CASE("Equal, Cast, GlobalMaxPool and views of reused buffers give one threa
     CHECK(ok);
   }
 }
+
+TEST_CASE("a Linear of many rows runs in row blocks over two threads: one thread's result, with its epilogue") {
+  // 1000 rows: blocks of rows on the pool, each one oneDNN call; the fused residual Add and
+  // Relu apply within every block
+  std::mt19937 rng(6);
+  std::normal_distribution<float> d(0.f, 1.f);
+  const int64_t m = 1000, k = 200, n = 130;
+  Tensor w(DType::f32, {n, k}), b(DType::f32, {n}), x(DType::f32, {m, k}), r(DType::f32, {m, n});
+  for (auto* t : {&w, &b, &x, &r})
+    for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = d(rng);
+  Graph g;
+  Value* xv = g.add_input("x", {DType::f32, Shape({Dim::sym("m"), Dim(k)}), {}});
+  Value* rv = g.add_input("r", {DType::f32, Shape({Dim::sym("m"), Dim(n)}), {}});
+  Node* lin =
+      g.add_node(OpKind::Linear, {.name = "fc", .inputs = {xv, g.add_constant("w", w), g.add_constant("b", b)}});
+  Node* add = g.add_node(OpKind::Add, {.name = "add", .inputs = {lin->output(0), rv}});
+  Node* relu = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {add->output(0)}, .output_names = {"y"}});
+  g.add_output(relu->output(0));
+  Session one(g, {.threads = 1}), two(g, {.threads = 2});
+  for (int run = 0; run < 2; ++run) {
+    Tensor y1 = one.run({{"x", x}, {"r", r}}).at("y"), y2 = two.run({{"x", x}, {"r", r}}).at("y");
+    REQUIRE(y2.dims() == std::vector<int64_t>{m, n});
+    double worst = 0, apart = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double ref = double(b.data<float>()[j]) + r.data<float>()[i * n + j];
+        for (int64_t q = 0; q < k; ++q) ref += double(x.data<float>()[i * k + q]) * w.data<float>()[j * k + q];
+        ref = std::max(0.0, ref);
+        worst = std::max(worst, std::fabs(ref - y2.data<float>()[i * n + j]));
+        apart = std::max(apart, double(std::fabs(y1.data<float>()[i * n + j] - y2.data<float>()[i * n + j])));
+      }
+    CHECK(worst < 1e-3);
+    CHECK(apart <= 1e-4);
+  }
+}
