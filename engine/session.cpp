@@ -135,8 +135,8 @@ struct Session::Impl {
       // axes, scales, bounds, quantization parameters), except where the data operand's own
       // values do (ConstantOfShape, Range) or the output's quantization is measured from them
       // (DynamicQuantizeLinear)
-      const bool data_matters =
-          n->op() == OpKind::ConstantOfShape || n->op() == OpKind::Range || n->op() == OpKind::DynamicQuantizeLinear;
+      const bool data_matters = n->op() == OpKind::ConstantOfShape || n->op() == OpKind::Range ||
+                                n->op() == OpKind::DynamicQuantizeLinear;
       bool params_const = true;
       for (size_t i = data_matters ? 0 : 1; i < n->inputs().size(); ++i)
         params_const = params_const && (!n->input(i) || n->input(i)->is_constant());
