@@ -96,14 +96,17 @@ std::shared_ptr<PanelWeights> pack_panels(LinearState& st, const std::vector<int
 void run_panels(ExecContext& c, const PanelWeights& pw, int64_t m, int64_t n, int64_t k, const float* x,
                 const float* bias, float* y) {
   const size_t panels = (size_t(n) + kernels::kSgemmPanelWidth - 1) / kernels::kSgemmPanelWidth;
-  const size_t threads = c.pool ? c.pool->size() : 1;
-  const size_t tasks = std::min(threads, panels);
+  // several panel ranges per thread, so that a worker that starts late finds work left to
+  // share rather than one range the caller must wait for
+  const size_t threads = size_t(step_threads(c));
+  const size_t tasks = threads > 1 ? std::min(threads * size_t(kChunksPerThread), panels) : 1;
   const auto fn = kernels::sgemm_panels_active().fn;
-  std::vector<float> scratch(kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k)) * tasks);
+  const size_t scratch_floats = kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k));
   auto body = [&](size_t t) {
+    thread_local std::vector<float> scratch;  // kept between calls
+    if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
     fn(size_t(m), size_t(n), size_t(k), x, size_t(k), pw.packed.data(), panels * t / tasks,
-       panels * (t + 1) / tasks, bias, y, size_t(n),
-       scratch.data() + t * kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k)));
+       panels * (t + 1) / tasks, bias, y, size_t(n), scratch.data());
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);
