@@ -30,6 +30,8 @@ struct Session::Impl {
   std::vector<std::vector<size_t>> in_slots, out_slots;
   std::vector<size_t> input_slots, output_slots;
   std::vector<bool> is_const;
+  std::vector<const Executor*> execs;     // per step
+  std::vector<const Tensor*> const_data;  // per slot: the constant's tensor, else null
   std::unique_ptr<ThreadPool> workers;
   // Inference is skipped for a node whose operand types are those of the previous run, unless
   // its output type may depend on operand values that are not constants (shape operands).
@@ -48,7 +50,6 @@ struct Session::Impl {
   std::mutex state_mutex;  // guards idle, step_ms, run_ms, runs
   std::vector<std::unique_ptr<RunState>> idle;
   std::mutex pool_mutex;  // the worker pool serves one run at a time; others run on their own thread
-  std::vector<std::pair<size_t, const Tensor*>> constants;  // slot, data
   std::unordered_set<std::string> nested_names;  // values of subgraphs (tapped by their nodes' executors)
   std::vector<double> step_ms;                   // profile: per step, summed over runs
   double run_ms = 0;
@@ -130,13 +131,25 @@ struct Session::Impl {
         case OpKind::Clip: values_matter = true; break;
         default: break;
       }
-      bool all_const = true;
-      for (Value* v : n->inputs()) all_const = all_const && (!v || v->is_constant());
-      shape_only.push_back(!values_matter || all_const);
+      // the values that matter are those of the operands after the data operand (a shape,
+      // axes, scales, bounds, quantization parameters), except where the data operand's own
+      // values do (ConstantOfShape, Range) or the output's quantization is measured from them
+      // (DynamicQuantizeLinear)
+      const bool data_matters = n->op() == OpKind::ConstantOfShape || n->op() == OpKind::Range ||
+                                n->op() == OpKind::DynamicQuantizeLinear;
+      bool params_const = true;
+      for (size_t i = data_matters ? 0 : 1; i < n->inputs().size(); ++i)
+        params_const = params_const && (!n->input(i) || n->input(i)->is_constant());
+      shape_only.push_back(!values_matter || params_const);
     }
+    const_data.assign(slot.size(), nullptr);
     for (Value* v : graph.values())
-      if (v->is_constant()) constants.emplace_back(slot[v], &*v->constant());
-    for (Value* v : graph.inputs()) input_slots.push_back(slot[v]);
+      if (v->is_constant()) const_data[slot[v]] = &*v->constant();
+    for (Node* n : order) execs.push_back(&executor(n->op()));
+    for (Value* v : graph.inputs()) {
+      input_slots.push_back(slot[v]);
+      const_data[slot[v]] = nullptr;  // a run's input replaces an initializer's value
+    }
     for (Value* v : graph.outputs()) {
       output_slots.push_back(slot[v]);
       use_count[slot[v]]++;
@@ -229,7 +242,6 @@ struct Session::Impl {
     }
     std::vector<Tensor> env(slot.size());
     std::vector<int> remaining = use_count;
-    for (const auto& [s, t] : constants) env[s] = *t;
     std::map<std::string, int64_t> symbols;
     // The inputs have the dtypes and dims of the previous run: every step whose output types
     // follow from its operand types repeats the previous run's types without checking them,
@@ -281,8 +293,10 @@ struct Session::Impl {
         ctx.tapped = &tapped;
         ctx.tap = &tap;
       }
-      for (size_t s : in_slots[k]) ctx.inputs.push_back(s == SIZE_MAX ? nullptr : &env[s]);
-      const bool makes_outputs = executor(n->op()).makes_outputs;
+      for (size_t s : in_slots[k])
+        ctx.inputs.push_back(s == SIZE_MAX ? nullptr : const_data[s] ? const_data[s] : &env[s]);
+      const Executor& exec = *execs[k];
+      const bool makes_outputs = exec.makes_outputs;
       const bool known = same_signature && shape_only[k] && !last_out[k].empty();
       if (makes_outputs) {
         // the executor creates the outputs (their shapes are known once it has run)
@@ -319,19 +333,26 @@ struct Session::Impl {
         }
       }
       const std::vector<ValueType>& out_types = last_out[k];
+      // the buffers given to the executor: one that it replaces (by a view of an operand)
+      // goes back to the pool, or the next run would allocate it again
+      constexpr size_t kGiven = 4;
+      std::shared_ptr<Storage> given[kGiven];
       for (size_t i = 0; !makes_outputs && i < n->outputs().size(); ++i) {
         ctx.outputs.push_back(pool.acquire(out_types[i].dtype, state->out_dims[k][i]));
         if (const auto& q = n->output(i)->type().quant) ctx.outputs.back().set_quant(q);
+        if (i < kGiven) given[i] = ctx.outputs.back().storage();
       }
       if (profiling) {
         const Clock::time_point t0 = Clock::now();
-        executor(n->op()).run(ctx);
+        exec.run(ctx);
         my_ms[k] += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       } else {
-        executor(n->op()).run(ctx);
+        exec.run(ctx);
       }
       if (ctx.outputs.size() != out_slots[k].size())
         fail<Error>(n->describe(), ": made ", ctx.outputs.size(), " outputs instead of ", out_slots[k].size());
+      for (size_t i = 0; i < kGiven && given[i]; ++i)
+        if (ctx.outputs[i].storage() != given[i]) pool.release(std::move(given[i]));
       if (makes_outputs) {  // output shapes that depend on values: later steps check theirs when they change
         auto& dims = state->out_dims[k];
         bool same = dims.size() == ctx.outputs.size();
@@ -365,7 +386,10 @@ struct Session::Impl {
       }
     }
     TensorMap out;
-    for (size_t i = 0; i < output_slots.size(); ++i) out[graph.outputs()[i]->name()] = env[output_slots[i]];
+    for (size_t i = 0; i < output_slots.size(); ++i) {
+      const size_t s = output_slots[i];
+      out[graph.outputs()[i]->name()] = const_data[s] ? *const_data[s] : env[s];
+    }
     if (profiling) {
       std::lock_guard<std::mutex> lock(state_mutex);
       if (step_ms.size() != order.size()) step_ms.assign(order.size(), 0.0);

@@ -125,7 +125,12 @@ void run_compare(ExecContext& ctx) {
   Tensor& y = ctx.out(0);
   dispatch<true>(a.dtype(), ctx.node, [&](auto tag) {
     using T = decltype(tag);
-    k::compare<T>(Op, plan(ctx, y, {&a, &b}), ptr<T>(a), ptr<T>(b), y.data<bool>());
+    const T* pa = ptr<T>(a);
+    const T* pb = ptr<T>(b);
+    bool* py = y.data<bool>();
+    parallel_plan(ctx, plan(ctx, y, {&a, &b}), [&](const k::BroadcastPlan& p, const int64_t* off) {
+      k::compare<T>(Op, p, pa + off[0], pb + off[1], py + off[2]);
+    });
   });
 }
 
@@ -180,7 +185,9 @@ void run_cast(ExecContext& ctx) {
     using F = decltype(from);
     dispatch<true>(y.dtype(), ctx.node, [&](auto into) {
       using U = decltype(into);
-      k::convert<F, U>(ptr<F>(x), ptr<U>(y), x.numel());
+      const F* px = ptr<F>(x);
+      U* py = ptr<U>(y);
+      parallel_elements(ctx, x.numel(), [&](int64_t b, int64_t e) { k::convert<F, U>(px + b, py + b, e - b); });
     });
   });
 }

@@ -1,5 +1,6 @@
 // Executors for layers: Linear, Gemm, MatMul, Conv2d; LSTM, GRU and RNN are in recurrent.cpp.
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -7,6 +8,7 @@
 
 #include "engine/ops/batch_products.h"
 #include "engine/ops/panel_weights.h"
+#include "engine/ops/parallel.h"
 #include "engine/ops/recurrent.h"
 #include "engine/ops/window_attrs.h"
 #include "engine/executor.h"
@@ -51,18 +53,24 @@ kernels::LayerEpilogue layer_epilogue(const Node& n) {
 
 std::shared_ptr<void> prepare_linear(const Node&) { return std::make_shared<LinearState>(); }
 
+/// Rows below which a Linear's oneDNN call is not split into blocks over the threads.
+constexpr int64_t kMinRowBlock = 64;
+
 /// y[m×n] = x[m×k]·Wᵀ + bias through sgemm_panels, the panels split over the session's threads.
 void run_panels(ExecContext& c, const PanelWeights& pw, int64_t m, int64_t n, int64_t k, const float* x,
                 const float* bias, float* y) {
   const size_t panels = (size_t(n) + kernels::kSgemmPanelWidth - 1) / kernels::kSgemmPanelWidth;
-  const size_t threads = c.pool ? c.pool->size() : 1;
-  const size_t tasks = std::min(threads, panels);
+  // several panel ranges per thread, so that a worker that starts late finds work left to
+  // share rather than one range the caller must wait for
+  const size_t threads = size_t(step_threads(c));
+  const size_t tasks = threads > 1 ? std::min(threads * size_t(kChunksPerThread), panels) : 1;
   const auto fn = kernels::sgemm_panels_active().fn;
-  std::vector<float> scratch(kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k)) * tasks);
+  const size_t scratch_floats = kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k));
   auto body = [&](size_t t) {
+    thread_local std::vector<float> scratch;  // kept between calls
+    if (scratch.size() < scratch_floats) scratch.resize(scratch_floats);
     fn(size_t(m), size_t(n), size_t(k), x, size_t(k), pw.packed.data(), panels * t / tasks,
-       panels * (t + 1) / tasks, bias, y, size_t(n),
-       scratch.data() + t * kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k)));
+       panels * (t + 1) / tasks, bias, y, size_t(n), scratch.data());
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);
@@ -98,11 +106,26 @@ void run_linear(ExecContext& c) {
       kernels::apply_layer_epilogue(e, y, z, m * n);
       return;
     }
+    // many rows on several threads: blocks of rows on the session's pool, each a one-thread
+    // oneDNN call, so that a thread that starts late holds no one up (oneDNN's own libgomp
+    // team splits the rows statically and its end barrier waits for every thread)
+    const int threads = kernel_threads(c, 2.0 * double(m) * double(n) * double(k));
+    const int64_t blocks = threads > 1 ? std::min<int64_t>(threads * kChunksPerThread, m / kMinRowBlock) : 1;
+    const int plan_threads = blocks > 1 ? 1 : threads;
     auto plan = st->dnnl.get(
-        {c.threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, c.threads); });
+        {plan_threads}, [&] { return kernels::DnnlLinear::create(n, k, w.data<float>(), bias, e, plan_threads); });
     if (plan) {
       if (z && z != y) std::copy(z, z + m * n, y);
-      if (plan->run(m, x.data<float>(), y)) return;
+      if (blocks <= 1 && plan->run(m, x.data<float>(), y)) return;
+      if (blocks > 1) {
+        const int64_t rows = (m + blocks - 1) / blocks;
+        std::atomic<bool> ok{true};
+        c.pool->parallel_for(size_t(blocks), [&](size_t t) {
+          const int64_t b = int64_t(t) * rows, e = std::min(m, b + rows);
+          if (e > b && !plan->run(e - b, x.data<float>() + b * k, y + b * n)) ok = false;
+        });
+        if (ok) return;
+      }
     }
   }
   // kernels::sgemm otherwise; rows are split over the session's threads when each gets
@@ -221,10 +244,12 @@ void run_conv2d(ExecContext& c) {
   // oneDNN: one primitive per input shape, cached while the weights are constants
   std::shared_ptr<kernels::DnnlConv> plan;
   auto* st = static_cast<ConvState*>(c.state);
-  auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, c.threads); };
+  const int threads = kernel_threads(
+      c, 2.0 * double(y.numel()) * double(p.c / std::max<int64_t>(1, p.group)) * double(p.kh) * double(p.kw));
+  auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, threads); };
   if (st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
     std::vector<int64_t> key = x.dims();
-    key.push_back(c.threads);
+    key.push_back(threads);
     plan = st->get(key, make);
   } else {
     plan = make();

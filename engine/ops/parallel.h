@@ -21,10 +21,35 @@ inline int64_t step_threads(const ExecContext& ctx) {
   return ctx.pool && ctx.threads > 1 ? std::min<int64_t>(ctx.threads, int64_t(ctx.pool->size())) : 1;
 }
 
-/// Calls fn(begin, end) over [0, n): in one call, or in one contiguous chunk per thread.
+/// Floating-point operations below which a library kernel (oneDNN's convolution, matrix
+/// product, pooling) runs on one thread: oneDNN splits its work statically over a libgomp
+/// team whose end barrier waits for every thread, so a step of a few tens of microseconds
+/// gains little from a second thread and, when the other core is busy, waits a scheduler
+/// slice for it.
+inline constexpr double kMinParallelFlops = double(int64_t(1) << 22);
+
+/// Threads for a library kernel of `flops` operations: the step's, or 1 below
+/// kMinParallelFlops.
+inline int kernel_threads(const ExecContext& ctx, double flops) {
+  return flops >= kMinParallelFlops ? int(step_threads(ctx)) : 1;
+}
+
+/// Chunks per thread of a split step: a worker that starts late (asleep, or its core busy)
+/// finds part of the work left, and the caller runs the rest instead of waiting for it.
+inline constexpr int64_t kChunksPerThread = 4;
+
+/// Tasks for a step of `n` elements (or `outer` slices of them): up to kChunksPerThread per
+/// thread, none below kMinParallelElements; 1 when the step has one thread.
+inline int64_t step_tasks(const ExecContext& ctx, int64_t n, int64_t outer) {
+  const int64_t threads = step_threads(ctx);
+  if (threads <= 1 || n < 2 * kMinParallelElements) return 1;
+  return std::max<int64_t>(1, std::min<int64_t>({threads * kChunksPerThread, outer, n / kMinParallelElements}));
+}
+
+/// Calls fn(begin, end) over [0, n): in one call, or in contiguous chunks over the threads.
 template <class Fn>
 void parallel_elements(const ExecContext& ctx, int64_t n, Fn&& fn) {
-  const int64_t tasks = std::min<int64_t>(step_threads(ctx), n / kMinParallelElements);
+  const int64_t tasks = step_tasks(ctx, n, n);
   if (tasks <= 1) {
     fn(int64_t(0), n);
     return;
@@ -43,7 +68,7 @@ template <class Fn>
 void parallel_plan(const ExecContext& ctx, const kernels::BroadcastPlan& p, Fn&& fn) {
   int64_t offsets[kernels::kMaxBroadcastOperands + 1] = {};
   const int64_t outer = p.rank ? p.dims[0] : 1;
-  const int64_t tasks = std::min<int64_t>({step_threads(ctx), outer, p.numel / kMinParallelElements});
+  const int64_t tasks = step_tasks(ctx, p.numel, outer);
   if (tasks <= 1 || p.rank == 0) {
     fn(p, offsets);
     return;

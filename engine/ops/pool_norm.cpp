@@ -2,6 +2,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/ops/parallel.h"
 #include "engine/ops/window_attrs.h"
 #include "engine/executor.h"
 #include "kernels/fp32/conv.h"
@@ -64,8 +65,11 @@ bool run_pool_2d(ExecContext& c, const kernels::PoolParams& p, bool is_max) {
   const int64_t batch = x.dim(0), channels = x.dim(nc_last ? 3 : 1);
   if (y.numel() == 0) return true;
   std::vector<int64_t> key = x.dims();
-  key.push_back(c.threads);
-  auto make = [&] { return kernels::DnnlPool::create(p, batch, channels, is_max, nc_last, c.threads); };
+  double window = 1;
+  for (int64_t k : p.kernel) window *= double(k);
+  const int threads = kernel_threads(c, double(y.numel()) * window);
+  key.push_back(threads);
+  auto make = [&] { return kernels::DnnlPool::create(p, batch, channels, is_max, nc_last, threads); };
   auto plan =
       c.state ? static_cast<PoolState*>(c.state)->get(key, make) : std::shared_ptr<kernels::DnnlPool>(make());
   if (plan && plan->run(x.data<float>(), y.data<float>())) return true;
@@ -150,8 +154,18 @@ void run_global(ExecContext& c, bool is_max) {
   }
   const int64_t nc = x.dim(0) * x.dim(1);
   const int64_t spatial = nc == 0 ? 0 : x.numel() / nc;
-  if (is_max) kernels::global_max_pool_f32(x.data<float>(), c.out(0).data<float>(), nc, spatial);
-  else kernels::global_avg_pool_f32(x.data<float>(), c.out(0).data<float>(), nc, spatial);
+  const float* px = x.data<float>();
+  float* py = c.out(0).data<float>();
+  // channels split over the threads (a channel's result does not depend on the split)
+  const int64_t tasks = std::min<int64_t>({step_threads(c), nc, spatial ? x.numel() / kMinParallelElements : 0});
+  auto body = [&](size_t t) {
+    const int64_t parts = std::max<int64_t>(1, tasks);
+    const int64_t b = nc * int64_t(t) / parts, e = nc * int64_t(t + 1) / parts;
+    if (is_max) kernels::global_max_pool_f32(px + b * spatial, py + b, e - b, spatial);
+    else kernels::global_avg_pool_f32(px + b * spatial, py + b, e - b, spatial);
+  };
+  if (tasks > 1) c.pool->parallel_for(size_t(tasks), body);
+  else body(0);
 }
 void run_global_avg(ExecContext& c) { run_global(c, false); }
 void run_global_max(ExecContext& c) { run_global(c, true); }

@@ -85,11 +85,11 @@ std::unique_ptr<DnnlConv> DnnlConv::create(const Conv2dParams& given, bool nhwc,
 bool DnnlConv::run(const float* x, float* y) const {
   const Impl& s = *impl_;
   try {
-    return dnnl_execute(s.prim,
-                        {{DNNL_ARG_SRC, dnnl::memory(s.src_md, s.eng, const_cast<float*>(x))},
-                         {DNNL_ARG_WEIGHTS, s.weights},
-                         {DNNL_ARG_BIAS, s.bias},
-                         {DNNL_ARG_DST, dnnl::memory(s.dst_md, s.eng, y)}},
+    return dnnl_execute(this, s.prim,
+                        {{DNNL_ARG_SRC, nullptr, &s.src_md, x},
+                         {DNNL_ARG_WEIGHTS, &s.weights},
+                         {DNNL_ARG_BIAS, &s.bias},
+                         {DNNL_ARG_DST, nullptr, &s.dst_md, y}},
                         s.scratch_md, s.threads);
   } catch (...) {
     return false;

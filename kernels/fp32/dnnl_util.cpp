@@ -1,5 +1,8 @@
 #include "kernels/fp32/dnnl_util.h"
 
+#include <functional>
+#include <unordered_map>
+
 namespace mq::kernels {
 
 namespace {
@@ -33,15 +36,45 @@ bool dnnl_post_ops(const LayerEpilogue& e, dnnl::post_ops& po) {
   return true;
 }
 
-bool dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::memory> args,
+namespace {
+
+/// The calling thread's memory object for argument `id` of `owner`'s runs, pointed at
+/// `data`: made on first use, and again when the layout differs (a new owner at a freed
+/// one's address).
+dnnl_memory_t thread_memory(const void* owner, int id, const dnnl::memory::desc& md, void* data) {
+  struct Key {
+    const void* owner;
+    int id;
+    bool operator==(const Key& o) const { return owner == o.owner && id == o.id; }
+  };
+  struct Hash {
+    size_t operator()(const Key& k) const { return std::hash<const void*>()(k.owner) * 31 + size_t(k.id); }
+  };
+  thread_local std::unordered_map<Key, dnnl::memory, Hash> cache;
+  if (cache.size() > 4096) cache.clear();  // owners come and go with Sessions: keep it bounded
+  dnnl::memory& m = cache[Key{owner, id}];
+  if (!m || m.get_desc() != md) m = dnnl::memory(md, dnnl_cpu(), data);
+  else m.set_data_handle(data);
+  return m.get();
+}
+
+}  // namespace
+
+bool dnnl_execute(const void* owner, const dnnl::primitive& prim, std::initializer_list<DnnlArg> args,
                   const dnnl::memory::desc& scratch, int threads) {
   omp_set_num_threads(threads);
   try {
-    args[DNNL_ARG_SCRATCHPAD] = dnnl::memory(scratch, dnnl_cpu(), dnnl_thread_scratch(scratch.get_size()));
+    dnnl_exec_arg_t a[8];
+    int n = 0;
+    for (const DnnlArg& x : args) {
+      if (n == 7) return false;
+      a[n++] = {x.id, x.mem ? x.mem->get() : thread_memory(owner, x.id, *x.md, const_cast<void*>(x.data))};
+    }
+    a[n++] = {DNNL_ARG_SCRATCHPAD,
+              thread_memory(owner, DNNL_ARG_SCRATCHPAD, scratch, dnnl_thread_scratch(scratch.get_size()))};
     dnnl::stream& st = dnnl_thread_stream();
-    prim.execute(st, args);
-    st.wait();
-    return true;
+    if (dnnl_primitive_execute(prim.get(), st.get(), n, a) != dnnl_success) return false;
+    return dnnl_stream_wait(st.get()) == dnnl_success;
   } catch (...) {
     return false;
   }

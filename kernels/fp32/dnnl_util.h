@@ -2,7 +2,7 @@
 /// What the oneDNN-backed kernels share: the calling thread's scratchpad and OpenMP setting.
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
+#include <initializer_list>
 #include <vector>
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -27,10 +27,21 @@ inline void* dnnl_thread_scratch(std::size_t bytes) {
 /// false for an activation oneDNN lacks.
 bool dnnl_post_ops(const LayerEpilogue& e, dnnl::post_ops& po);
 
-/// Runs `prim` on `threads` OpenMP threads of the calling thread with `args` plus a scratchpad
-/// of `scratch` from dnnl_thread_scratch, on the thread's stream, and waits. False when
-/// oneDNN reports an error (kernels never throw).
-bool dnnl_execute(const dnnl::primitive& prim, std::unordered_map<int, dnnl::memory> args,
+/// One operand of a primitive's run: oneDNN's argument id and either a memory object made
+/// once (packed weights, bias) or the layout and address of this call's data.
+struct DnnlArg {
+  int id = 0;
+  const dnnl::memory* mem = nullptr;       ///< persistent memory, or null and:
+  const dnnl::memory::desc* md = nullptr;  ///< the layout of `data`
+  const void* data = nullptr;
+};
+
+/// Runs `prim` (of `owner`, e.g. the kernel object, which names the calling thread's reused
+/// memory objects for its per-call operands: no oneDNN memory is created per call) on
+/// `threads` OpenMP threads of the calling thread with `args` plus a scratchpad of `scratch`
+/// from dnnl_thread_scratch, on the thread's stream, and waits. False when oneDNN reports an
+/// error (kernels never throw).
+bool dnnl_execute(const void* owner, const dnnl::primitive& prim, std::initializer_list<DnnlArg> args,
                   const dnnl::memory::desc& scratch, int threads);
 
 /// The CPU engine every oneDNN kernel uses.

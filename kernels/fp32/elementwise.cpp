@@ -138,6 +138,12 @@ void scale(T* y, int64_t n, double s) {
 
 template <class From, class To>
 void convert(const From* x, To* y, int64_t n) {
+  if constexpr (std::is_same_v<From, bool> && !std::is_same_v<To, bool>) {
+    // bytes 0 / 1: a loop the compiler vectorizes (a bool load is not)
+    const auto* b = reinterpret_cast<const uint8_t*>(x);
+    for (int64_t i = 0; i < n; ++i) y[i] = To(b[i] != 0);
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     const From v = x[i];
     if constexpr (std::is_same_v<To, bool>) {

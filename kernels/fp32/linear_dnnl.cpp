@@ -28,6 +28,7 @@ struct DnnlLinear::Impl {
     dnnl::matmul prim;
     dnnl::memory weights;
     dnnl::memory::desc scratch_md;
+    dnnl::memory::desc x_md, y_md;  // [M×K], [M×N] row-major
   };
   mutable std::mutex mutex;
   mutable std::map<int64_t, std::shared_ptr<Prim>> prims;
@@ -46,6 +47,8 @@ struct DnnlLinear::Impl {
     attr.set_post_ops(post);
     dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(x_md, any_w_md, b_md, y_md), attr, eng);
     p->scratch_md = pd.scratchpad_desc();
+    p->x_md = x_md;
+    p->y_md = y_md;
     p->prim = dnnl::matmul(pd);
     for (const auto& mem : packed)
       if (mem.get_desc() == pd.weights_desc()) p->weights = mem;
@@ -89,12 +92,11 @@ bool DnnlLinear::run(int64_t m, const float* x, float* y) const {
   const Impl& s = *impl_;
   try {
     auto p = s.get(m);
-    return dnnl_execute(p->prim,
-                        {{DNNL_ARG_SRC, dnnl::memory(dnnl::memory::desc({m, s.k}, dt::f32, tag::ab), s.eng,
-                                                     const_cast<float*>(x))},
-                         {DNNL_ARG_WEIGHTS, p->weights},
-                         {DNNL_ARG_BIAS, s.bias},
-                         {DNNL_ARG_DST, dnnl::memory(dnnl::memory::desc({m, s.n}, dt::f32, tag::ab), s.eng, y)}},
+    return dnnl_execute(p.get(), p->prim,
+                        {{DNNL_ARG_SRC, nullptr, &p->x_md, x},
+                         {DNNL_ARG_WEIGHTS, &p->weights},
+                         {DNNL_ARG_BIAS, &s.bias},
+                         {DNNL_ARG_DST, nullptr, &p->y_md, y}},
                         p->scratch_md, s.threads);
   } catch (...) {
     return false;

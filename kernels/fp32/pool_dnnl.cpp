@@ -56,9 +56,8 @@ std::unique_ptr<DnnlPool> DnnlPool::create(const PoolParams& p, int64_t batch, i
 bool DnnlPool::run(const float* x, float* y) const {
   const Impl& s = *impl_;
   try {
-    return dnnl_execute(s.prim,
-                        {{DNNL_ARG_SRC, dnnl::memory(s.src_md, s.eng, const_cast<float*>(x))},
-                         {DNNL_ARG_DST, dnnl::memory(s.dst_md, s.eng, y)}},
+    return dnnl_execute(this, s.prim,
+                        {{DNNL_ARG_SRC, nullptr, &s.src_md, x}, {DNNL_ARG_DST, nullptr, &s.dst_md, y}},
                         s.scratch_md, s.threads);
   } catch (...) {
     return false;

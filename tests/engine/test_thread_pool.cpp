@@ -42,3 +42,25 @@ TEST_CASE("thread pool: the calling thread takes part and results are visible af
     CHECK(ok);
   }
 }
+
+TEST_CASE("thread pool: a nested call and calls from two threads at once run every task exactly once") {
+  mq::ThreadPool pool(2);
+  // nested: the inner calls run on the thread of their outer task
+  std::vector<std::atomic<int>> inner(8 * 16);
+  pool.parallel_for(
+      8, [&](std::size_t o) { pool.parallel_for(16, [&](std::size_t i) { inner[o * 16 + i].fetch_add(1); }); });
+  for (auto& h : inner) CHECK(h.load() == 1);
+  // two callers at once: one holds the pool, the other's calls run on its own thread
+  constexpr int calls = 500, tasks = 4;
+  std::vector<std::atomic<int>> hits(2 * calls * tasks);
+  std::vector<std::thread> callers;
+  for (int c = 0; c < 2; ++c)
+    callers.emplace_back([&, c] {
+      for (int call = 0; call < calls; ++call)
+        pool.parallel_for(tasks, [&](std::size_t t) { hits[std::size_t((c * calls + call) * tasks) + t]++; });
+    });
+  for (auto& t : callers) t.join();
+  int wrong = 0;
+  for (auto& h : hits) wrong += h.load() != 1;
+  CHECK(wrong == 0);
+}

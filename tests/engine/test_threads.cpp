@@ -1,6 +1,7 @@
 // The session's thread count changes how work is split, never the result beyond rounding.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -155,4 +156,91 @@ TEST_CASE("an int8 bidirectional LSTM runs its directions on two threads with on
   // and the directions differ (the reverse one really ran backwards on its own weights)
   const float* y = a1.at("y").data<float>();
   CHECK(std::memcmp(y, y + B * H, size_t(B * H) * 4) != 0);
+}
+
+TEST_CASE("Equal, Cast, GlobalMaxPool and views of reused buffers give one thread's bits on two, run after run") {
+  // an i32 byte stream compared with 257 values (an embedding's one-hot, as Magika builds it),
+  // cast to f32; a GlobalMaxPool over 64 channels of 2048; a Reshape (a view: the buffer
+  // allocated for it goes back to the pool) between two Relus. Each run gets other inputs,
+  // so a buffer handed out while still in use would show as a wrong value.
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int32_t> byte(0, 256);
+  std::normal_distribution<float> d(0.f, 1.f);
+  Tensor codes(DType::i32, {1, 1, 257});
+  for (int32_t i = 0; i < 257; ++i) codes.data<int32_t>()[i] = i;
+  Attributes to;
+  to.set("to", int64_t(DType::f32));
+  Graph g;
+  Value* bv = g.add_input("b", {DType::i32, Shape({Dim(1), Dim(2048), Dim(1)}), {}});
+  Value* xv = g.add_input("x", {DType::f32, Shape({Dim(1), Dim(64), Dim(2048)}), {}});
+  Node* eq = g.add_node(OpKind::Equal, {.name = "eq", .inputs = {bv, g.add_constant("codes", codes)}});
+  Node* cast =
+      g.add_node(OpKind::Cast, {.name = "cast", .inputs = {eq->output(0)}, .attrs = to, .output_names = {"c"}});
+  Node* gmp = g.add_node(OpKind::GlobalMaxPool, {.name = "gmp", .inputs = {xv}, .output_names = {"g"}});
+  Node* r1 = g.add_node(OpKind::Relu, {.name = "r1", .inputs = {xv}});
+  Node* rs = g.add_node(
+      OpKind::Reshape,
+      {.name = "rs",
+       .inputs = {r1->output(0), g.add_constant("shape", Tensor::from_vector<int64_t>({2}, {128, 1024}))}});
+  Node* r2 = g.add_node(OpKind::Neg, {.name = "neg", .inputs = {rs->output(0)}, .output_names = {"n"}});
+  for (Node* n : {cast, gmp, r2}) g.add_output(n->output(0));
+  Session one(g, {.threads = 1}), two(g, {.threads = 2});
+  for (int run = 0; run < 4; ++run) {
+    CAPTURE(run);
+    Tensor b(DType::i32, {1, 2048, 1}), x(DType::f32, {1, 64, 2048});
+    for (int64_t i = 0; i < b.numel(); ++i) b.data<int32_t>()[i] = byte(rng);
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = d(rng);
+    TensorMap y1 = one.run({{"b", b}, {"x", x}}), y2 = two.run({{"b", b}, {"x", x}});
+    for (const char* name : {"c", "g", "n"}) {
+      CAPTURE(name);
+      CHECK(y1.at(name) == y2.at(name));
+    }
+    const float* c = y1.at("c").data<float>();
+    const float* n = y1.at("n").data<float>();
+    bool ok = true;
+    for (int64_t i = 0; i < 2048; ++i)
+      for (int64_t v = 0; v < 257; ++v) ok = ok && c[i * 257 + v] == (b.data<int32_t>()[i] == v ? 1.f : 0.f);
+    for (int64_t i = 0; i < x.numel(); ++i) ok = ok && n[i] == -std::max(0.f, x.data<float>()[i]);
+    for (int64_t ch = 0; ch < 64; ++ch) {
+      float m = x.data<float>()[ch * 2048];
+      for (int64_t i = 1; i < 2048; ++i) m = std::max(m, x.data<float>()[ch * 2048 + i]);
+      ok = ok && y1.at("g").data<float>()[ch] == m;
+    }
+    CHECK(ok);
+  }
+}
+
+TEST_CASE("a Linear of many rows runs in row blocks over two threads: one thread's result, with its epilogue") {
+  // 1000 rows: blocks of rows on the pool, each one oneDNN call; the fused residual Add and
+  // Relu apply within every block
+  std::mt19937 rng(6);
+  std::normal_distribution<float> d(0.f, 1.f);
+  const int64_t m = 1000, k = 200, n = 130;
+  Tensor w(DType::f32, {n, k}), b(DType::f32, {n}), x(DType::f32, {m, k}), r(DType::f32, {m, n});
+  for (auto* t : {&w, &b, &x, &r})
+    for (int64_t i = 0; i < t->numel(); ++i) t->data<float>()[i] = d(rng);
+  Graph g;
+  Value* xv = g.add_input("x", {DType::f32, Shape({Dim::sym("m"), Dim(k)}), {}});
+  Value* rv = g.add_input("r", {DType::f32, Shape({Dim::sym("m"), Dim(n)}), {}});
+  Node* lin =
+      g.add_node(OpKind::Linear, {.name = "fc", .inputs = {xv, g.add_constant("w", w), g.add_constant("b", b)}});
+  Node* add = g.add_node(OpKind::Add, {.name = "add", .inputs = {lin->output(0), rv}});
+  Node* relu = g.add_node(OpKind::Relu, {.name = "relu", .inputs = {add->output(0)}, .output_names = {"y"}});
+  g.add_output(relu->output(0));
+  Session one(g, {.threads = 1}), two(g, {.threads = 2});
+  for (int run = 0; run < 2; ++run) {
+    Tensor y1 = one.run({{"x", x}, {"r", r}}).at("y"), y2 = two.run({{"x", x}, {"r", r}}).at("y");
+    REQUIRE(y2.dims() == std::vector<int64_t>{m, n});
+    double worst = 0, apart = 0;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double ref = double(b.data<float>()[j]) + r.data<float>()[i * n + j];
+        for (int64_t q = 0; q < k; ++q) ref += double(x.data<float>()[i * k + q]) * w.data<float>()[j * k + q];
+        ref = std::max(0.0, ref);
+        worst = std::max(worst, std::fabs(ref - y2.data<float>()[i * n + j]));
+        apart = std::max(apart, double(std::fabs(y1.data<float>()[i * n + j] - y2.data<float>()[i * n + j])));
+      }
+    CHECK(worst < 1e-3);
+    CHECK(apart <= 1e-4);
+  }
 }
