@@ -90,6 +90,13 @@ std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
   return dst;
 }
 
+/// dst[j·dj + i] = src[j + i·si] for i < NI, j < nj.
+template <class E, int NI>
+void transpose_narrow(const E* src, E* dst, int64_t nj, int64_t si, int64_t dj) {
+  for (int64_t j = 0; j < nj; ++j)
+    for (int i = 0; i < NI; ++i) std::memcpy(dst + j * dj + i, src + j + i * si, sizeof(E));
+}
+
 template <class E>
 void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int64_t* strides, int j) {
   int64_t dst_strides[kMaxCopyRank];
@@ -100,17 +107,24 @@ void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int
   int64_t idx[kMaxCopyRank] = {};
   int64_t s_off = 0, d_off = 0;
   for (;;) {
-    for (int64_t jb = 0; jb < nj; jb += T) {
-      const int64_t je = std::min(nj, jb + T);
-      for (int64_t ib = 0; ib < ni; ib += T) {
-        const int64_t ie = std::min(ni, ib + T);
-        for (int64_t jj = jb; jj < je; ++jj) {
-          const E* s = src + s_off + jj;
-          E* d = dst + d_off + jj * dj;
-          for (int64_t ii = ib; ii < ie; ++ii) std::memcpy(d + ii, s + ii * si, sizeof(E));  // any alignment
+    if (ni <= 4) {  // few output columns (an image's channels): every column streamed along j at once
+      switch (ni) {
+        case 2: transpose_narrow<E, 2>(src + s_off, dst + d_off, nj, si, dj); break;
+        case 3: transpose_narrow<E, 3>(src + s_off, dst + d_off, nj, si, dj); break;
+        default: transpose_narrow<E, 4>(src + s_off, dst + d_off, nj, si, dj); break;
+      }
+    } else
+      for (int64_t jb = 0; jb < nj; jb += T) {
+        const int64_t je = std::min(nj, jb + T);
+        for (int64_t ib = 0; ib < ni; ib += T) {
+          const int64_t ie = std::min(ni, ib + T);
+          for (int64_t jj = jb; jj < je; ++jj) {
+            const E* s = src + s_off + jj;
+            E* d = dst + d_off + jj * dj;
+            for (int64_t ii = ib; ii < ie; ++ii) std::memcpy(d + ii, s + ii * si, sizeof(E));  // any alignment
+          }
         }
       }
-    }
     // odometer over the other dims
     int k = r - 2;
     for (; k >= 0; --k) {
@@ -130,7 +144,7 @@ void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int
 /// 16 × 16 tiles of dims j and innermost so reads and writes both stay in a few cache lines.
 bool copy_transposed(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides,
                      size_t es) {
-  if (r < 2 || strides[r - 1] == 1 || dims[r - 1] < 4) return false;
+  if (r < 2 || strides[r - 1] == 1 || dims[r - 1] < 2) return false;
   int j = -1;
   for (int k = 0; k < r - 1; ++k)
     if (strides[k] == 1 && dims[k] >= 4) j = k;
