@@ -58,7 +58,29 @@ void run_transpose(ExecContext& c) {
   auto is = strides_of(in.dims());
   std::vector<int64_t> strides(r);
   for (size_t k = 0; k < r; ++k) strides[k] = is[size_t(normalize_axis(perm[k], int64_t(r)))];
-  copy_view(in, c.out(0), strides, 0);
+  // large outputs: the outermost dim above 1 split over the session's threads
+  Tensor& out = c.out(0);
+  const std::vector<int64_t>& dims = out.dims();
+  size_t d = 0;
+  while (d + 1 < r && dims[d] == 1) ++d;
+  const int64_t tasks =
+      r == 0 ? 1 : std::min<int64_t>({step_threads(c), dims[d], out.numel() / kMinParallelElements});
+  if (tasks <= 1 || r > size_t(kernels::kMaxCopyRank)) return copy_view(in, out, strides, 0);
+  const int64_t inner = out.numel() / dims[d];  // output elements per index of dim d
+  const size_t es = dtype_size(in.dtype());
+  c.pool->parallel_for(size_t(tasks), [&](size_t t) {
+    const int64_t b = dims[d] * int64_t(t) / tasks, e = dims[d] * int64_t(t + 1) / tasks;
+    if (e <= b) return;
+    std::vector<int64_t> part = dims;
+    part[d] = e - b;
+    kernels::StridedCopyParams p;
+    p.rank = int(r);
+    p.dims = part.data();
+    p.strides = strides.data();
+    p.offset = b * strides[d];
+    p.elem_size = es;
+    kernels::strided_copy(in.raw(), static_cast<std::byte*>(out.raw()) + size_t(b * inner) * es, p);
+  });
 }
 
 void run_concat(ExecContext& c) {

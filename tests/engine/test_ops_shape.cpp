@@ -44,8 +44,8 @@ struct OneNode {
     for (Value* o : node->outputs()) g.add_output(o);
     return node;
   }
-  std::vector<Tensor> run(const Tensor& xt) {
-    Session s(g, {.threads = 1});
+  std::vector<Tensor> run(const Tensor& xt, int threads = 1) {
+    Session s(g, {.threads = threads});
     auto out = s.run({{"x", xt}});
     std::vector<Tensor> r;
     for (Value* o : node->outputs()) r.push_back(out.at(o->name()));
@@ -171,6 +171,22 @@ TEST_CASE(
       check_perm(uint8_t{});
       check_perm(int64_t{});
     } while (std::next_permutation(perm.begin(), perm.end()));
+  }
+}
+
+TEST_CASE("Transpose split over threads (its outermost dim above 1) gives the one-thread bytes") {
+  // 1 × 1 × 45 × 41 × 59 floats (three times the parallel threshold), size-1 dims first
+  Tensor x = iota<float>({1, 1, 45, 41, 59});
+  for (const std::vector<int64_t>& perm :
+       {std::vector<int64_t>{0, 1, 4, 2, 3}, std::vector<int64_t>{1, 0, 3, 4, 2},
+        std::vector<int64_t>{4, 3, 2, 1, 0}}) {
+    OneNode t(x);
+    t.add(OpKind::Transpose, {}, attrs({{"perm", perm}}));
+    const Tensor one = t.run(x)[0];
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      CHECK(values<float>(t.run(x, threads)[0]) == values<float>(one));
+    }
   }
 }
 
