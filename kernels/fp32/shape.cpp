@@ -90,6 +90,27 @@ std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
   return dst;
 }
 
+/// The generic copy when the innermost dim is contiguous in the source and holds `Bytes`:
+/// rows of the second-innermost dim copied in a loop of fixed-size copies.
+template <size_t Bytes>
+void copy_short_rows(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides,
+                     size_t es) {
+  const int64_t m = dims[r - 2], sm = strides[r - 2] * int64_t(es);
+  int64_t idx[kMaxCopyRank] = {};
+  const std::byte* s = src;
+  for (;;) {
+    for (int64_t i = 0; i < m; ++i, dst += Bytes) std::memcpy(dst, s + i * sm, Bytes);
+    int k = r - 3;
+    for (; k >= 0; --k) {
+      s += strides[k] * int64_t(es);
+      if (++idx[k] < dims[k]) break;
+      s -= strides[k] * dims[k] * int64_t(es);
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
 /// dst[j·dj + i] = src[j + i·si] for i < NI, j < nj.
 template <class E, int NI>
 void transpose_narrow(const E* src, E* dst, int64_t nj, int64_t si, int64_t dj) {
@@ -197,6 +218,20 @@ void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
   if (copy_transposed(src, dst, r, dims, strides, es)) return;
   const int64_t n = dims[r - 1], st = strides[r - 1];
   const size_t row_bytes = size_t(n) * es;
+  if (r >= 2 && st == 1 && row_bytes <= 32 && row_bytes % 4 == 0) {
+    // short contiguous rows (a depth-to-space: a few channels at a time): inlined copies of a
+    // fixed size along the next dim, instead of one library call per row
+    switch (row_bytes / 4) {
+      case 1: return copy_short_rows<4>(src, dst, r, dims, strides, es);
+      case 2: return copy_short_rows<8>(src, dst, r, dims, strides, es);
+      case 3: return copy_short_rows<12>(src, dst, r, dims, strides, es);
+      case 4: return copy_short_rows<16>(src, dst, r, dims, strides, es);
+      case 5: return copy_short_rows<20>(src, dst, r, dims, strides, es);
+      case 6: return copy_short_rows<24>(src, dst, r, dims, strides, es);
+      case 7: return copy_short_rows<28>(src, dst, r, dims, strides, es);
+      default: return copy_short_rows<32>(src, dst, r, dims, strides, es);
+    }
+  }
   int64_t idx[kMaxCopyRank] = {};
   const std::byte* s = src;
   for (;;) {

@@ -664,3 +664,34 @@ TEST_CASE("space-to-depth written as Slices and a Concat runs as one Transpose, 
     check_same(g, rng, {2, 3, 12, s == 3 ? 9 : 10});
   }
 }
+
+TEST_CASE("NHWC: a depth-to-space after a convolution (Reshape, Transpose, Reshape) moves the data once") {
+  std::mt19937 rng(12);
+  auto ints = [](Graph& g, std::vector<int64_t> v) {
+    return g.add_constant(g.unique_name("i"), Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
+  };
+  // CRD (super_resolution's pixel shuffle: channel, then the two phases) and DCR orders; a
+  // Reshape that merges dims instead of splitting them is left alone
+  struct Variant {
+    std::vector<int64_t> split, perm;
+    int transposes;
+  };
+  for (const Variant& v :
+       {Variant{{0, 3, 2, 2, 12, 10}, {0, 1, 4, 2, 5, 3}, 2}, Variant{{0, 2, 2, 3, 12, 10}, {0, 3, 4, 1, 5, 2}, 2},
+        Variant{{0, 3, 4, 120}, {0, 1, 3, 2}, 3}}) {
+    CAPTURE(v.transposes);
+    Graph g;
+    Value* y = conv(g, input(g), 8, 12, rng);
+    Value* r =
+        g.add_node(OpKind::Reshape, {.name = g.unique_name("r"), .inputs = {y, ints(g, v.split)}})->output(0);
+    Attributes pa;
+    pa.set("perm", v.perm);
+    Value* t = g.add_node(OpKind::Transpose, {.name = g.unique_name("t"), .inputs = {r}, .attrs = pa})->output(0);
+    g.add_output(g.add_node(OpKind::Reshape, {.name = g.unique_name("r"), .inputs = {t, ints(g, {0, 3, 24, 20})}})
+                     ->output(0));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Transpose) == v.transposes);  // NCHW → NHWC at the input, then one copy
+    check_same(g, rng);
+  }
+}
