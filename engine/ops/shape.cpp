@@ -333,15 +333,36 @@ void run_resize(ExecContext& c) {
     hi_p[d] = hi[d].data();
     w_p[d] = w[d].data();
   }
-  if (mode == "nearest") {
-    kernels::ResizeNearestParams p{int(r), in.dims().data(), out.dims().data(), lo_p.data(),
-                                   dtype_size(in.dtype())};
-    kernels::resize_nearest(in.raw(), out.raw(), p);
-  } else {
-    kernels::ResizeLinearParams p{int(r),      in.dims().data(), out.dims().data(),
-                                  lo_p.data(), hi_p.data(),      w_p.data()};
-    kernels::resize_linear_f32(in.data<float>(), out.data<float>(), p);
-  }
+  // rows [b, e) of the outermost output dim above 1: large outputs split over the session's threads
+  size_t d0 = 0;
+  while (d0 + 1 < r && out.dim(d0) == 1) ++d0;
+  const int64_t n0 = r ? out.dim(d0) : 1, inner = out.numel() / n0;
+  const size_t es = dtype_size(in.dtype());
+  auto rows = [&](int64_t b, int64_t e) {
+    std::vector<int64_t> dims = out.dims();
+    std::vector<const int64_t*> lo_b = lo_p, hi_b = hi_p;
+    std::vector<const float*> w_b = w_p;
+    if (r) {
+      dims[d0] = e - b;
+      lo_b[d0] += b;
+      hi_b[d0] += b;
+      w_b[d0] += b;
+    }
+    void* dst = static_cast<std::byte*>(out.raw()) + size_t(b * inner) * es;
+    if (mode == "nearest") {
+      kernels::ResizeNearestParams p{int(r), in.dims().data(), dims.data(), lo_b.data(), es};
+      kernels::resize_nearest(in.raw(), dst, p);
+    } else {
+      kernels::ResizeLinearParams p{int(r), in.dims().data(), dims.data(), lo_b.data(), hi_b.data(), w_b.data()};
+      kernels::resize_linear_f32(in.data<float>(), static_cast<float*>(dst), p);
+    }
+  };
+  const int64_t tasks = std::min<int64_t>({step_threads(c), n0, out.numel() / kMinParallelElements});
+  if (tasks <= 1) return rows(0, n0);
+  c.pool->parallel_for(size_t(tasks), [&](size_t t) {
+    const int64_t b = n0 * int64_t(t) / tasks, e = n0 * int64_t(t + 1) / tasks;
+    if (e > b) rows(b, e);
+  });
 }
 
 void run_identity(ExecContext& c) { c.outputs[0] = c.in(0); }

@@ -190,6 +190,23 @@ TEST_CASE("Transpose split over threads (its outermost dim above 1) gives the on
   }
 }
 
+TEST_CASE("Resize split over threads (its outermost dim above 1) gives the one-thread bytes") {
+  // 1 × 37 × 41 × 9 → 1 × 74 × 82 × 18 floats (above three times the parallel threshold)
+  Tensor x = iota<float>({1, 37, 41, 9});
+  for (const std::string mode : {"nearest", "linear"}) {
+    CAPTURE(mode);
+    OneNode t(x);
+    t.add(OpKind::Resize, {nullptr, t.g.add_constant("scales", Tensor::from_vector<float>({4}, {1, 2, 2, 2}))},
+          attrs({{"mode", mode}}));
+    const Tensor one = t.run(x)[0];
+    CHECK(one.dims() == std::vector<int64_t>{1, 74, 82, 18});
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      CHECK(values<float>(t.run(x, threads)[0]) == values<float>(one));
+    }
+  }
+}
+
 TEST_CASE("Slice: negative steps, clamping of out-of-range starts and ends, i32 data") {
   Tensor x = iota<int32_t>({3, 5});
   OneNode s(x);
