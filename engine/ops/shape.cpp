@@ -92,16 +92,22 @@ void run_concat(ExecContext& c) {
   for (int64_t k = axis + 1; k < r; ++k) inner *= out.dim(size_t(k));
   size_t es = dtype_size(out.dtype());
   size_t pitch = size_t(out.dim(size_t(axis)) * inner) * es;
-  // rows [b, e) of every input; large outputs split their rows over the session's threads
+  // rows [b, e) of every input, a few output rows (about 2 KiB) at a time so that each output
+  // line is written whole while it is in cache (a channel Concat in NHWC: short blocks per
+  // pixel); large outputs split their rows over the session's threads
+  const int64_t chunk = std::max<int64_t>(1, int64_t(2048 / std::max<size_t>(pitch, 1)));
   auto rows = [&](int64_t b, int64_t e) {
-    auto* dst = static_cast<std::byte*>(out.raw()) + size_t(b) * pitch;
-    for (size_t i = 0; i < c.inputs.size(); ++i) {
-      const Tensor& in = c.in(i);
-      size_t block = size_t(in.dim(size_t(axis)) * inner) * es;
-      if (block)
-        kernels::copy_blocks(static_cast<const std::byte*>(in.raw()) + size_t(b) * block, dst, e - b, block,
-                             pitch);
-      dst += block;
+    for (int64_t cb = b; cb < e; cb += chunk) {
+      const int64_t ce = std::min(e, cb + chunk);
+      auto* dst = static_cast<std::byte*>(out.raw()) + size_t(cb) * pitch;
+      for (size_t i = 0; i < c.inputs.size(); ++i) {
+        const Tensor& in = c.in(i);
+        size_t block = size_t(in.dim(size_t(axis)) * inner) * es;
+        if (block)
+          kernels::copy_blocks(static_cast<const std::byte*>(in.raw()) + size_t(cb) * block, dst, ce - cb, block,
+                               pitch);
+        dst += block;
+      }
     }
   };
   const int64_t tasks = std::min<int64_t>(step_threads(c), std::min(outer, out.numel() / kMinParallelElements));
