@@ -24,6 +24,10 @@ Tensor BufferPool::acquire(DType dtype, const std::vector<int64_t>& dims) {
 void BufferPool::release(Tensor t) {
   auto s = t.storage();
   t = Tensor();
+  release(std::move(s));
+}
+
+void BufferPool::release(std::shared_ptr<Storage> s) {
   if (!s || s.use_count() != 1 || s->size() == 0) return;
   if (free_bytes_ + s->size() > kMaxFreeBytes) return;
   free_bytes_ += s->size();

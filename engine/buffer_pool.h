@@ -16,6 +16,8 @@ class BufferPool {
   Tensor acquire(DType dtype, const std::vector<int64_t>& dims);
   /// Gives the tensor's storage back (if no one else holds it).
   void release(Tensor t);
+  /// Gives a storage back (if no one else holds it).
+  void release(std::shared_ptr<Storage> s);
 
  private:
   std::multimap<size_t, std::shared_ptr<Storage>> free_;

@@ -42,6 +42,7 @@ struct Session::Impl {
     std::vector<std::vector<std::vector<int64_t>>> out_dims;  // per step: last_out's dims
     std::vector<std::vector<const Tensor*>> in_ptrs;          // per step, capacity kept
     std::vector<std::vector<Tensor>> out_bufs;                // per step, capacity kept
+    std::vector<std::shared_ptr<Storage>> acquired;           // the step's output buffers
     std::vector<std::vector<int64_t>> input_dims;             // the last run's graph input dims
     std::vector<DType> input_dtypes;
   };
@@ -319,9 +320,11 @@ struct Session::Impl {
         }
       }
       const std::vector<ValueType>& out_types = last_out[k];
+      state->acquired.clear();  // (a run that failed part way may have left some)
       for (size_t i = 0; !makes_outputs && i < n->outputs().size(); ++i) {
         ctx.outputs.push_back(pool.acquire(out_types[i].dtype, state->out_dims[k][i]));
         if (const auto& q = n->output(i)->type().quant) ctx.outputs.back().set_quant(q);
+        state->acquired.push_back(ctx.outputs.back().storage());
       }
       if (profiling) {
         const Clock::time_point t0 = Clock::now();
@@ -330,6 +333,12 @@ struct Session::Impl {
       } else {
         executor(n->op()).run(ctx);
       }
+      // a buffer the executor did not use (its output is a view of an operand: Reshape, …) goes
+      // back to the pool rather than being freed, so the next run does not allocate it again
+      for (size_t i = 0; i < state->acquired.size(); ++i)
+        if (i >= ctx.outputs.size() || ctx.outputs[i].storage() != state->acquired[i])
+          pool.release(std::move(state->acquired[i]));
+      state->acquired.clear();
       if (ctx.outputs.size() != out_slots[k].size())
         fail<Error>(n->describe(), ": made ", ctx.outputs.size(), " outputs instead of ", out_slots[k].size());
       if (makes_outputs) {  // output shapes that depend on values: later steps check theirs when they change
