@@ -695,3 +695,27 @@ TEST_CASE("NHWC: a depth-to-space after a convolution (Reshape, Transpose, Resha
     check_same(g, rng);
   }
 }
+
+TEST_CASE("a fused SiLU gives the unfused result whether it runs after the convolution or in oneDNN's epilogue") {
+  std::mt19937 rng(13);
+  // 8 × 12 × 10 outputs: SiLU after the convolution, split over the threads; 8 × 180 × 200
+  // (above 2^18 floats): in oneDNN's epilogue; residual added after the SiLU, then before it
+  for (int64_t h : {int64_t(12), int64_t(180)}) {
+    for (bool residual_first : {false, true}) {
+      CAPTURE(h);
+      CAPTURE(residual_first);
+      Graph g;
+      Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(h), Dim(h + 20)}), {}});
+      Value* z = unary(g, OpKind::Tanh, x);
+      Value* c = conv(g, x, 8, 8, rng);
+      Value* pre = residual_first ? binary(g, OpKind::Add, c, z) : c;
+      Value* s = binary(g, OpKind::Mul, pre, unary(g, OpKind::Sigmoid, pre));
+      g.add_output(residual_first ? s : binary(g, OpKind::Add, z, s));
+      Graph compiled = g.clone();
+      plan::compile(compiled);
+      CHECK(count(compiled, OpKind::Add) == 0);
+      CHECK(count(compiled, OpKind::Sigmoid) == 0);
+      check_same(g, rng, {1, 8, h, h + 20});
+    }
+  }
+}
