@@ -191,6 +191,10 @@ void run_matmul(ExecContext& c) {
   });
 }
 
+/// Outputs up to this many floats (1 MiB, within a core's L2 cache) take their SiLU after the
+/// convolution rather than in oneDNN's epilogue.
+constexpr int64_t kSiluAfterMaxElements = int64_t(1) << 18;
+
 /// A Conv2d's oneDNN primitives, one per input shape and thread count, built on first use
 /// (weights constant) and kept for the Session.
 using ConvState = PlanCache<kernels::DnnlConv>;
@@ -241,12 +245,23 @@ void run_conv2d(ExecContext& c) {
   if (y.numel() == 0) return;
   const float* bias = c.has(2) ? c.in(2).data<float>() : nullptr;
 
-  // oneDNN: one primitive per input shape, cached while the weights are constants
+  // oneDNN: one primitive per input shape, cached while the weights are constants. A SiLU over
+  // an output that stays in cache runs after it, as one vectorized pass split over the threads
+  // (oneDNN's swish post-op costs about twice as much per element); larger outputs keep it
+  // in oneDNN's epilogue, where the data is in registers.
+  const bool silu_after = e.act == kernels::LayerActivation::silu && y.numel() <= kSiluAfterMaxElements;
+  kernels::LayerEpilogue in_dnnl = e, after;
+  if (silu_after) {
+    in_dnnl.act = kernels::LayerActivation::none;
+    in_dnnl.residual = e.residual && e.residual_first;  // conv + z, then SiLU
+    after.act = e.act;
+    after.residual = e.residual && !e.residual_first;  // SiLU(conv), then + z
+  }
   std::shared_ptr<kernels::DnnlConv> plan;
   auto* st = static_cast<ConvState*>(c.state);
   const int threads = kernel_threads(
       c, 2.0 * double(y.numel()) * double(p.c / std::max<int64_t>(1, p.group)) * double(p.kh) * double(p.kw));
-  auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, e, threads); };
+  auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, in_dnnl, threads); };
   if (st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
     std::vector<int64_t> key = x.dims();
     key.push_back(threads);
@@ -255,9 +270,15 @@ void run_conv2d(ExecContext& c) {
     plan = make();
   }
   if (plan) {
-    if (z && z != y.data<float>()) std::copy(z, z + y.numel(), y.data<float>());
+    if (in_dnnl.residual && z != y.data<float>()) std::copy(z, z + y.numel(), y.data<float>());
     if (!plan->run(x.data<float>(), y.data<float>()))
       fail<Error>(c.node.describe(), ": oneDNN failed to run the convolution");
+    if (silu_after) {
+      float* yp = y.data<float>();
+      parallel_elements(c, y.numel(), [&](int64_t b, int64_t end) {
+        kernels::apply_layer_epilogue(after, yp + b, z ? z + b : nullptr, end - b);
+      });
+    }
     return;
   }
   // fallback: im2col + GEMM in NCHW, then the epilogue

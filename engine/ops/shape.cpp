@@ -58,7 +58,29 @@ void run_transpose(ExecContext& c) {
   auto is = strides_of(in.dims());
   std::vector<int64_t> strides(r);
   for (size_t k = 0; k < r; ++k) strides[k] = is[size_t(normalize_axis(perm[k], int64_t(r)))];
-  copy_view(in, c.out(0), strides, 0);
+  // large outputs: the outermost dim above 1 split over the session's threads
+  Tensor& out = c.out(0);
+  const std::vector<int64_t>& dims = out.dims();
+  size_t d = 0;
+  while (d + 1 < r && dims[d] == 1) ++d;
+  const int64_t tasks =
+      r == 0 ? 1 : std::min<int64_t>({step_threads(c), dims[d], out.numel() / kMinParallelElements});
+  if (tasks <= 1 || r > size_t(kernels::kMaxCopyRank)) return copy_view(in, out, strides, 0);
+  const int64_t inner = out.numel() / dims[d];  // output elements per index of dim d
+  const size_t es = dtype_size(in.dtype());
+  c.pool->parallel_for(size_t(tasks), [&](size_t t) {
+    const int64_t b = dims[d] * int64_t(t) / tasks, e = dims[d] * int64_t(t + 1) / tasks;
+    if (e <= b) return;
+    std::vector<int64_t> part = dims;
+    part[d] = e - b;
+    kernels::StridedCopyParams p;
+    p.rank = int(r);
+    p.dims = part.data();
+    p.strides = strides.data();
+    p.offset = b * strides[d];
+    p.elem_size = es;
+    kernels::strided_copy(in.raw(), static_cast<std::byte*>(out.raw()) + size_t(b * inner) * es, p);
+  });
 }
 
 void run_concat(ExecContext& c) {
@@ -70,16 +92,22 @@ void run_concat(ExecContext& c) {
   for (int64_t k = axis + 1; k < r; ++k) inner *= out.dim(size_t(k));
   size_t es = dtype_size(out.dtype());
   size_t pitch = size_t(out.dim(size_t(axis)) * inner) * es;
-  // rows [b, e) of every input; large outputs split their rows over the session's threads
+  // rows [b, e) of every input, a few output rows (about 2 KiB) at a time so that each output
+  // line is written whole while it is in cache (a channel Concat in NHWC: short blocks per
+  // pixel); large outputs split their rows over the session's threads
+  const int64_t chunk = std::max<int64_t>(1, int64_t(2048 / std::max<size_t>(pitch, 1)));
   auto rows = [&](int64_t b, int64_t e) {
-    auto* dst = static_cast<std::byte*>(out.raw()) + size_t(b) * pitch;
-    for (size_t i = 0; i < c.inputs.size(); ++i) {
-      const Tensor& in = c.in(i);
-      size_t block = size_t(in.dim(size_t(axis)) * inner) * es;
-      if (block)
-        kernels::copy_blocks(static_cast<const std::byte*>(in.raw()) + size_t(b) * block, dst, e - b, block,
-                             pitch);
-      dst += block;
+    for (int64_t cb = b; cb < e; cb += chunk) {
+      const int64_t ce = std::min(e, cb + chunk);
+      auto* dst = static_cast<std::byte*>(out.raw()) + size_t(cb) * pitch;
+      for (size_t i = 0; i < c.inputs.size(); ++i) {
+        const Tensor& in = c.in(i);
+        size_t block = size_t(in.dim(size_t(axis)) * inner) * es;
+        if (block)
+          kernels::copy_blocks(static_cast<const std::byte*>(in.raw()) + size_t(cb) * block, dst, ce - cb, block,
+                               pitch);
+        dst += block;
+      }
     }
   };
   const int64_t tasks = std::min<int64_t>(step_threads(c), std::min(outer, out.numel() / kMinParallelElements));
@@ -311,22 +339,43 @@ void run_resize(ExecContext& c) {
     hi_p[d] = hi[d].data();
     w_p[d] = w[d].data();
   }
-  if (mode == "nearest") {
-    kernels::ResizeNearestParams p{int(r), in.dims().data(), out.dims().data(), lo_p.data(),
-                                   dtype_size(in.dtype())};
-    kernels::resize_nearest(in.raw(), out.raw(), p);
-  } else {
-    kernels::ResizeLinearParams p{int(r),      in.dims().data(), out.dims().data(),
-                                  lo_p.data(), hi_p.data(),      w_p.data()};
-    switch (in.dtype()) {
-      case DType::f32: kernels::resize_linear(in.data<float>(), out.data<float>(), p); break;
-      case DType::u8: kernels::resize_linear(in.data<uint8_t>(), out.data<uint8_t>(), p); break;
-      case DType::i8: kernels::resize_linear(in.data<int8_t>(), out.data<int8_t>(), p); break;
-      default:
-        fail<UnsupportedError>(c.node.describe(), ": linear Resize of ", dtype_name(in.dtype()),
-                               " is not supported");
+  // rows [b, e) of the outermost output dim above 1: large outputs split over the session's threads
+  size_t d0 = 0;
+  while (d0 + 1 < r && out.dim(d0) == 1) ++d0;
+  const int64_t n0 = r ? out.dim(d0) : 1, inner = out.numel() / n0;
+  const size_t es = dtype_size(in.dtype());
+  auto rows = [&](int64_t b, int64_t e) {
+    std::vector<int64_t> dims = out.dims();
+    std::vector<const int64_t*> lo_b = lo_p, hi_b = hi_p;
+    std::vector<const float*> w_b = w_p;
+    if (r) {
+      dims[d0] = e - b;
+      lo_b[d0] += b;
+      hi_b[d0] += b;
+      w_b[d0] += b;
     }
-  }
+    void* dst = static_cast<std::byte*>(out.raw()) + size_t(b * inner) * es;
+    if (mode == "nearest") {
+      kernels::ResizeNearestParams p{int(r), in.dims().data(), dims.data(), lo_b.data(), es};
+      kernels::resize_nearest(in.raw(), dst, p);
+    } else {
+      kernels::ResizeLinearParams p{int(r), in.dims().data(), dims.data(), lo_b.data(), hi_b.data(), w_b.data()};
+      switch (in.dtype()) {
+        case DType::f32: kernels::resize_linear(in.data<float>(), static_cast<float*>(dst), p); break;
+        case DType::u8: kernels::resize_linear(in.data<uint8_t>(), static_cast<uint8_t*>(dst), p); break;
+        case DType::i8: kernels::resize_linear(in.data<int8_t>(), static_cast<int8_t*>(dst), p); break;
+        default:
+          fail<UnsupportedError>(c.node.describe(), ": linear Resize of ", dtype_name(in.dtype()),
+                                 " is not supported");
+      }
+    }
+  };
+  const int64_t tasks = std::min<int64_t>({step_threads(c), n0, out.numel() / kMinParallelElements});
+  if (tasks <= 1) return rows(0, n0);
+  c.pool->parallel_for(size_t(tasks), [&](size_t t) {
+    const int64_t b = n0 * int64_t(t) / tasks, e = n0 * int64_t(t + 1) / tasks;
+    if (e > b) rows(b, e);
+  });
 }
 
 void run_identity(ExecContext& c) { c.outputs[0] = c.in(0); }

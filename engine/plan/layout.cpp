@@ -240,6 +240,68 @@ bool fold_pair(Graph& g, Node* t2) {
   return true;
 }
 
+/// Transpose(Transpose(x, p1) viewed by a Reshape that only splits dims, p2) (a depth-to-space
+/// after an NHWC convolution: NHWC → NCHW, split the channels, interleave them with H and W):
+/// x reshaped with the same splits, then one Transpose, so the data moves once.
+bool fold_through_split(Graph& g, Node* t2) {
+  Value* rv = t2->input(0);
+  Node* r = rv ? rv->producer() : nullptr;
+  if (!r || r->op() != OpKind::Reshape || rv->users().size() != 1 || g.is_output(rv) || g.is_output(t2->output(0)))
+    return false;
+  Value* tv = r->input(0);
+  Node* t1 = tv ? tv->producer() : nullptr;
+  if (!t1 || t1->op() != OpKind::Transpose || tv->users().size() != 1 || g.is_output(tv)) return false;
+  Value* x = t1->input(0);
+  const Shape &ts = tv->shape(), &rs = rv->shape();
+  const Perm p1 = t1->attrs().get_ints_or("perm", {}), p2 = t2->attrs().get_ints_or("perm", {});
+  if (!ts.has_rank() || !rs.has_rank() || p1.size() != ts.rank() || p2.size() != rs.rank() ||
+      !x->shape().has_rank() || x->shape().rank() != ts.rank())
+    return false;
+  // the Reshape's dims, grouped by the dim of t1's output they split; one unknown dim (the
+  // batch) may pass through whole, all others are static
+  std::vector<std::vector<int64_t>> group(ts.rank());  // indices into rs
+  size_t u = 0, unknown = 0;
+  for (size_t j = 0; j < ts.rank(); ++j) {
+    if (!ts[j].is_static()) {
+      if (u >= rs.rank() || rs[u].is_static() || ++unknown > 1) return false;
+      group[j].push_back(int64_t(u++));
+      continue;
+    }
+    int64_t prod = 1;
+    while (u < rs.rank() && (prod < ts[j].value || (rs[u].value == 1 && ts[j].value == 1 && group[j].empty()))) {
+      if (!rs[u].is_static()) return false;
+      prod *= rs[u].value;
+      group[j].push_back(int64_t(u++));
+    }
+    if (prod != ts[j].value) return false;
+  }
+  for (; u < rs.rank(); ++u) {  // trailing 1s join the last group
+    if (!rs[u].is_static() || rs[u].value != 1 || group.empty()) return false;
+    group.back().push_back(int64_t(u));
+  }
+  // x's dims split the same way: x dim p1[j] holds group j (-1: the unknown dim)
+  std::vector<int64_t> split, pos(rs.rank());
+  for (size_t i = 0; i < ts.rank(); ++i) {
+    const size_t j = size_t(std::find(p1.begin(), p1.end(), int64_t(i)) - p1.begin());
+    if (j >= p1.size()) return false;
+    for (int64_t k : group[j]) {
+      pos[size_t(k)] = int64_t(split.size());
+      split.push_back(rs[size_t(k)].is_static() ? rs[size_t(k)].value : -1);
+    }
+  }
+  Perm q(p2.size());
+  for (size_t k = 0; k < q.size(); ++k) q[k] = pos[size_t(p2[k])];
+  Value* view =
+      g.insert_node(t2, OpKind::Reshape,
+                    {.name = g.unique_name(r->name() + "_split"),
+                     .inputs = {x, g.add_constant(g.unique_name(r->name() + "_split_shape"),
+                                                  Tensor::from_vector<int64_t>({int64_t(split.size())}, split))}})
+          ->output(0);
+  replace(g, t2->output(0), transpose(g, t2, view, q, t2->name() + "_folded"));
+  g.remove_node(t2);
+  return true;
+}
+
 /// Transpose(x NHWC → NCHW) → Flatten / Reshape to [N, C·H·W] read only by fp32 Linear
 /// layers with constant weights: the Linear weights' columns are permuted to H·W·C order
 /// instead, and the Flatten reads x directly (no Transpose).
@@ -325,7 +387,8 @@ void nhwc_layout(Graph& g) {
   for (int round = 0; round < 10000; ++round) {
     bool changed = false;
     for (Node* n : g.nodes()) {
-      if (n->op() == OpKind::Transpose && (fold_pair(g, n) || fold_into_linear(g, n))) {
+      if (n->op() == OpKind::Transpose &&
+          (fold_pair(g, n) || fold_into_linear(g, n) || fold_through_split(g, n))) {
         changed = true;
         break;
       }

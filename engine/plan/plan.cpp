@@ -16,6 +16,7 @@ bool same_shape(const Shape& a, const Shape& b) {
 void compile(Graph& g) {
   fuse_conv_epilogues(g);
   nhwc_layout(g);
+  fuse_space_to_depth(g);
   g.remove_unused();
   g.topo_sort();
   fuse_elementwise(g);

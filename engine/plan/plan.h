@@ -22,12 +22,17 @@ void fuse_conv_epilogues(Graph& g);
 /// chains stay NHWC and convert only where an op needs NCHW.
 void nhwc_layout(Graph& g);
 
+/// Replaces a space-to-depth written as Slices and a channel Concat (x[..., i::s, j::s] for
+/// every phase (i, j), W's phase major or H's, as in YOLOv5's Focus layer) by one Transpose of
+/// a Reshape of x, which also absorbs an NHWC Transpose of the Concat's result.
+void fuse_space_to_depth(Graph& g);
+
 /// Replaces chains of fp32 elementwise ops and activations (each intermediate value read only
 /// inside the chain, none smaller than the chain's output) by one FusedElementwise step that
 /// evaluates them in one pass over L1-sized blocks, with the unfused ops' exact results.
 void fuse_elementwise(Graph& g);
 
-/// All three, in that order, then unused nodes removed and the order restored.
+/// All four, in that order, then unused nodes removed and the order restored.
 void compile(Graph& g);
 
 }  // namespace mq::plan

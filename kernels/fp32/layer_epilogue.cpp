@@ -1,6 +1,7 @@
 #include "kernels/fp32/layer_epilogue.h"
 
 #include "kernels/fp32/activation.h"
+#include "kernels/fp32/vmath.h"
 
 namespace mq::kernels {
 
@@ -16,14 +17,7 @@ void apply_layer_epilogue(const LayerEpilogue& e, float* y, const float* z, int6
     case LayerActivation::clip: clip(y, y, n, e.alpha, e.beta); break;
     case LayerActivation::sigmoid: activation_f32(Activation::sigmoid, ap, y, y, n); break;
     case LayerActivation::tanh: activation_f32(Activation::tanh, ap, y, y, n); break;
-    case LayerActivation::silu:  // x · σ(x), through a block of σ on the stack
-      for (int64_t i = 0; i < n; i += 256) {
-        const int64_t len = n - i < 256 ? n - i : 256;
-        float s[256];
-        activation_f32(Activation::sigmoid, ap, y + i, s, len);
-        for (int64_t j = 0; j < len; ++j) y[i + j] *= s[j];
-      }
-      break;
+    case LayerActivation::silu: silu_f32(y, y, n); break;
     case LayerActivation::hard_swish: activation_f32(Activation::hard_swish, ap, y, y, n); break;
     case LayerActivation::hard_sigmoid: activation_f32(Activation::hard_sigmoid, ap, y, y, n); break;
     case LayerActivation::gelu: activation_f32(Activation::gelu, ap, y, y, n); break;

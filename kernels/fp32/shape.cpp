@@ -90,6 +90,34 @@ std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
   return dst;
 }
 
+/// The generic copy when the innermost dim is contiguous in the source and holds `Bytes`:
+/// rows of the second-innermost dim copied in a loop of fixed-size copies.
+template <size_t Bytes>
+void copy_short_rows(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides,
+                     size_t es) {
+  const int64_t m = dims[r - 2], sm = strides[r - 2] * int64_t(es);
+  int64_t idx[kMaxCopyRank] = {};
+  const std::byte* s = src;
+  for (;;) {
+    for (int64_t i = 0; i < m; ++i, dst += Bytes) std::memcpy(dst, s + i * sm, Bytes);
+    int k = r - 3;
+    for (; k >= 0; --k) {
+      s += strides[k] * int64_t(es);
+      if (++idx[k] < dims[k]) break;
+      s -= strides[k] * dims[k] * int64_t(es);
+      idx[k] = 0;
+    }
+    if (k < 0) return;
+  }
+}
+
+/// dst[j·dj + i] = src[j + i·si] for i < NI, j < nj.
+template <class E, int NI>
+void transpose_narrow(const E* src, E* dst, int64_t nj, int64_t si, int64_t dj) {
+  for (int64_t j = 0; j < nj; ++j)
+    for (int i = 0; i < NI; ++i) std::memcpy(dst + j * dj + i, src + j + i * si, sizeof(E));
+}
+
 template <class E>
 void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int64_t* strides, int j) {
   int64_t dst_strides[kMaxCopyRank];
@@ -100,17 +128,24 @@ void transpose_tiles(const E* src, E* dst, int r, const int64_t* dims, const int
   int64_t idx[kMaxCopyRank] = {};
   int64_t s_off = 0, d_off = 0;
   for (;;) {
-    for (int64_t jb = 0; jb < nj; jb += T) {
-      const int64_t je = std::min(nj, jb + T);
-      for (int64_t ib = 0; ib < ni; ib += T) {
-        const int64_t ie = std::min(ni, ib + T);
-        for (int64_t jj = jb; jj < je; ++jj) {
-          const E* s = src + s_off + jj;
-          E* d = dst + d_off + jj * dj;
-          for (int64_t ii = ib; ii < ie; ++ii) std::memcpy(d + ii, s + ii * si, sizeof(E));  // any alignment
+    if (ni <= 4) {  // few output columns (an image's channels): every column streamed along j at once
+      switch (ni) {
+        case 2: transpose_narrow<E, 2>(src + s_off, dst + d_off, nj, si, dj); break;
+        case 3: transpose_narrow<E, 3>(src + s_off, dst + d_off, nj, si, dj); break;
+        default: transpose_narrow<E, 4>(src + s_off, dst + d_off, nj, si, dj); break;
+      }
+    } else
+      for (int64_t jb = 0; jb < nj; jb += T) {
+        const int64_t je = std::min(nj, jb + T);
+        for (int64_t ib = 0; ib < ni; ib += T) {
+          const int64_t ie = std::min(ni, ib + T);
+          for (int64_t jj = jb; jj < je; ++jj) {
+            const E* s = src + s_off + jj;
+            E* d = dst + d_off + jj * dj;
+            for (int64_t ii = ib; ii < ie; ++ii) std::memcpy(d + ii, s + ii * si, sizeof(E));  // any alignment
+          }
         }
       }
-    }
     // odometer over the other dims
     int k = r - 2;
     for (; k >= 0; --k) {
@@ -183,6 +218,20 @@ void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
   if (copy_transposed(src, dst, r, dims, strides, es)) return;
   const int64_t n = dims[r - 1], st = strides[r - 1];
   const size_t row_bytes = size_t(n) * es;
+  if (r >= 2 && st == 1 && row_bytes <= 32 && row_bytes % 4 == 0) {
+    // short contiguous rows (a depth-to-space: a few channels at a time): inlined copies of a
+    // fixed size along the next dim, instead of one library call per row
+    switch (row_bytes / 4) {
+      case 1: return copy_short_rows<4>(src, dst, r, dims, strides, es);
+      case 2: return copy_short_rows<8>(src, dst, r, dims, strides, es);
+      case 3: return copy_short_rows<12>(src, dst, r, dims, strides, es);
+      case 4: return copy_short_rows<16>(src, dst, r, dims, strides, es);
+      case 5: return copy_short_rows<20>(src, dst, r, dims, strides, es);
+      case 6: return copy_short_rows<24>(src, dst, r, dims, strides, es);
+      case 7: return copy_short_rows<28>(src, dst, r, dims, strides, es);
+      default: return copy_short_rows<32>(src, dst, r, dims, strides, es);
+    }
+  }
   int64_t idx[kMaxCopyRank] = {};
   const std::byte* s = src;
   for (;;) {

@@ -38,6 +38,7 @@ const VMathVariant& vmath_select(Isa isa) { return select_variant(vmath_variants
 
 void exp_f32(const float* x, float* y, int64_t n) { active().exp(x, y, n); }
 void sigmoid_f32(const float* x, float* y, int64_t n) { active().sigmoid(x, y, n); }
+void silu_f32(const float* x, float* y, int64_t n) { active().silu(x, y, n); }
 void tanh_f32(const float* x, float* y, int64_t n) { active().tanh(x, y, n); }
 void erf_f32(const float* x, float* y, int64_t n) { active().erf(x, y, n); }
 void gelu_f32(const float* x, float* y, int64_t n) { active().gelu(x, y, n); }

@@ -2,7 +2,8 @@
 /// Vectorized float transcendental functions (xsimd): exp, sigmoid, tanh, erf, Gelu over arrays. Every
 /// ISA tier runs the same sequence of IEEE additions, multiplications and divisions (no FMA
 /// contraction), so results are bit-identical across tiers (the scalar tier runs the SSE2
-/// version). Accuracy: a few ulp (Cephes' single-precision polynomials); NaN propagates.
+/// version); silu_f32, a convolution's epilogue, is the exception. Accuracy: a few ulp (Cephes' single-precision
+/// polynomials); NaN propagates.
 #include <cstdint>
 
 namespace mq::kernels {
@@ -11,6 +12,10 @@ namespace mq::kernels {
 void exp_f32(const float* x, float* y, int64_t n);
 /// y = 1 / (1 + exp(-x)). y may alias x.
 void sigmoid_f32(const float* x, float* y, int64_t n);
+/// y = x / (1 + exp(-x)) (SiLU) in one pass: within a few ulp of x·sigmoid(x) above x = -87
+/// (x / (1 + e^88), below 1e-35 in magnitude, under it; -inf at -inf); fused multiply-adds where
+/// the tier has them, so unlike the functions above its bits differ between tiers. y may alias x.
+void silu_f32(const float* x, float* y, int64_t n);
 /// y = tanh(x). y may alias x.
 void tanh_f32(const float* x, float* y, int64_t n);
 /// y = erf(x) (a rational approximation, ±1 beyond |x| = 4). y may alias x.

@@ -1,7 +1,8 @@
 // xsimd bodies of kernels/fp32/vmath.h, templated on an explicit xsimd arch. Include it inside
 // an anonymous namespace of a TU built with that arch's flags. Only +, −, ×, ÷, fused
 // multiply-add (fmadd: exact on every arch), min, max, floor, comparisons and bit operations:
-// the same results on every arch.
+// the same results on every arch (except silu, a layer epilogue's, which uses the tier's own
+// fused multiply-adds).
 
 template <class A>
 struct VMath {
@@ -69,6 +70,26 @@ struct VMath {
     q = fmadd(v2, q, bf(9.93151921023180e-01f));
     const bf y = v * p / q + bf(0.5f);
     return xsimd::select(bf(0.f) > y, bf(0.f), y);
+  }
+
+  /// x / (1 + e^-x) in one pass for a layer's epilogue: exp's polynomial on -x clamped to
+  /// [-87.3, 88] (beyond, the result rounds to x or to -0 anyway) with fused multiply-adds
+  /// where the tier has them (so, unlike the functions above, bits differ between tiers), 2^n
+  /// as one power of two, and no select: NaN propagates through x.
+  static bf silu(const bf& x) {
+    const bf t = xsimd::min(xsimd::max(bf(0.f) - x, bf(-87.33654f)), bf(88.f));
+    const bf fx = xsimd::nearbyint(t * bf(1.44269504088896341f));
+    bf r = xsimd::fnma(fx, bf(0.693359375f), t);
+    r = xsimd::fnma(fx, bf(-2.12194440e-4f), r);
+    const bf z = r * r;
+    bf p = xsimd::fma(bf(1.9875691500e-4f), r, bf(1.3981999507e-3f));
+    p = xsimd::fma(p, r, bf(8.3334519073e-3f));
+    p = xsimd::fma(p, r, bf(4.1665795894e-2f));
+    p = xsimd::fma(p, r, bf(1.6666665459e-1f));
+    p = xsimd::fma(p, r, bf(5.0000001201e-1f));
+    p = xsimd::fma(p, z, r + bf(1.f));
+    const bf e = p * xsimd::bitwise_cast<bf>((xsimd::batch_cast<std::int32_t>(fx) + bi(127)) << 23);
+    return x / (bf(1.f) + e);
   }
 
   /// Cephes tanhf: an odd polynomial below |x| = 0.625, 1 − 2 / (e^{2|x|} + 1) above.
@@ -190,6 +211,9 @@ const VMathKernels& vmath_kernels_for() {
       },
       [](const float* x, float* y, std::int64_t n) {
         VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::gelu(v); });
+      },
+      [](const float* x, float* y, std::int64_t n) {
+        VMath<A>::map(x, y, n, [](auto v) { return VMath<A>::silu(v); });
       },
       arith<A>,
   };

@@ -13,6 +13,7 @@ struct VMathKernels {
   void (*tanh)(const float*, float*, std::int64_t);
   void (*erf)(const float*, float*, std::int64_t);
   void (*gelu)(const float*, float*, std::int64_t);
+  void (*silu)(const float*, float*, std::int64_t);
   void (*arith)(int, const float*, std::int64_t, const float*, std::int64_t, float*, std::int64_t);
 };
 

@@ -44,8 +44,8 @@ struct OneNode {
     for (Value* o : node->outputs()) g.add_output(o);
     return node;
   }
-  std::vector<Tensor> run(const Tensor& xt) {
-    Session s(g, {.threads = 1});
+  std::vector<Tensor> run(const Tensor& xt, int threads = 1) {
+    Session s(g, {.threads = threads});
     auto out = s.run({{"x", xt}});
     std::vector<Tensor> r;
     for (Value* o : node->outputs()) r.push_back(out.at(o->name()));
@@ -140,9 +140,10 @@ TEST_CASE(
     "Transpose of large tensors (tiled copy) and of size-1 dims (a view) matches index arithmetic for every "
     "permutation and element size") {
   // {3,1,5,1}: permutations that keep 3 before 5 move no data (the output is a view)
-  // {2,9,3,19}: innermost output dims of 2 or 3 strided elements (a pixel shuffle's last axis)
-  for (const std::vector<int64_t>& dims :
-       {std::vector<int64_t>{3, 17, 5, 37}, std::vector<int64_t>{2, 9, 3, 19}, std::vector<int64_t>{3, 1, 5, 1}}) {
+  // {2,9,3,19}: innermost output dims of 2 or 3 strided elements (a pixel shuffle's last axis);
+  // {2,17,4,37}: 2, 3 and 4 output columns take the narrow copy
+  for (const std::vector<int64_t>& dims : {std::vector<int64_t>{3, 17, 5, 37}, std::vector<int64_t>{2, 9, 3, 19},
+                                           std::vector<int64_t>{2, 17, 4, 37}, std::vector<int64_t>{3, 1, 5, 1}}) {
     CAPTURE(dims[1]);
     std::vector<int64_t> perm = {0, 1, 2, 3};
     auto check_perm = [&](auto tag) {
@@ -171,6 +172,39 @@ TEST_CASE(
       check_perm(uint8_t{});
       check_perm(int64_t{});
     } while (std::next_permutation(perm.begin(), perm.end()));
+  }
+}
+
+TEST_CASE("Transpose split over threads (its outermost dim above 1) gives the one-thread bytes") {
+  // 1 × 1 × 45 × 41 × 59 floats (three times the parallel threshold), size-1 dims first
+  Tensor x = iota<float>({1, 1, 45, 41, 59});
+  for (const std::vector<int64_t>& perm :
+       {std::vector<int64_t>{0, 1, 4, 2, 3}, std::vector<int64_t>{1, 0, 3, 4, 2},
+        std::vector<int64_t>{4, 3, 2, 1, 0}}) {
+    OneNode t(x);
+    t.add(OpKind::Transpose, {}, attrs({{"perm", perm}}));
+    const Tensor one = t.run(x)[0];
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      CHECK(values<float>(t.run(x, threads)[0]) == values<float>(one));
+    }
+  }
+}
+
+TEST_CASE("Resize split over threads (its outermost dim above 1) gives the one-thread bytes") {
+  // 1 × 37 × 41 × 9 → 1 × 74 × 82 × 18 floats (above three times the parallel threshold)
+  Tensor x = iota<float>({1, 37, 41, 9});
+  for (const std::string mode : {"nearest", "linear"}) {
+    CAPTURE(mode);
+    OneNode t(x);
+    t.add(OpKind::Resize, {nullptr, t.g.add_constant("scales", Tensor::from_vector<float>({4}, {1, 2, 2, 2}))},
+          attrs({{"mode", mode}}));
+    const Tensor one = t.run(x)[0];
+    CHECK(one.dims() == std::vector<int64_t>{1, 74, 82, 18});
+    for (int threads : {2, 3}) {
+      CAPTURE(threads);
+      CHECK(values<float>(t.run(x, threads)[0]) == values<float>(one));
+    }
   }
 }
 
@@ -278,10 +312,11 @@ TEST_CASE("Split by num_outputs (last chunk smaller) and by sizes; Concat of i64
 
 TEST_CASE("Concat along the last axis: short rows copied inline, long and odd-sized rows by memcpy") {
   // widths in floats: 4 and 24 (inline 16-byte copies), 128 (512 bytes, the inline limit),
-  // 132 (above it), 3 (not a multiple of 16 bytes); mixed in one Concat
+  // 132 (above it), 3 (not a multiple of 16 bytes); mixed in one Concat; 97 rows: copied a
+  // few rows at a time with a shorter last group
   for (int64_t w : {int64_t(4), int64_t(24), int64_t(128), int64_t(132), int64_t(3)}) {
     CAPTURE(w);
-    const int64_t rows = 37, w2 = w == 3 ? 8 : w + 4;
+    const int64_t rows = 97, w2 = w == 3 ? 8 : w + 4;
     Tensor x = iota<float>({rows, w});
     OneNode c(x);
     Value* other = c.g.add_constant("o", iota<float>({rows, w2}, 1000.f));

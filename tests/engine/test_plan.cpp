@@ -616,3 +616,106 @@ TEST_CASE(
   // (q − 3) · 0.5 / 0.25 + 3
   CHECK(std::vector<uint8_t>(y.data<uint8_t>(), y.data<uint8_t>() + 4) == std::vector<uint8_t>{3, 5, 7, 11});
 }
+
+TEST_CASE("space-to-depth written as Slices and a Concat runs as one Transpose, NHWC before a convolution") {
+  std::mt19937 rng(11);
+  auto ints = [](Graph& g, std::vector<int64_t> v) {
+    return g.add_constant(g.unique_name("i"), Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
+  };
+  // variants: 0 YOLOv5's Focus (H then W, nested Slices, W's phase major) into a conv;
+  // 1 one Slice per phase on both axes (negative axes, H's phase major), read by Relu (NCHW);
+  // 2 phases in an order no Transpose gives: left alone; 3 block 3 into a conv
+  for (int variant = 0; variant < 4; ++variant) {
+    CAPTURE(variant);
+    const int64_t s = variant == 3 ? 3 : 2;
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(12), Dim(s == 3 ? 9 : 10)}), {}});
+    std::vector<Value*> parts;
+    for (int64_t i = 0; i < s * s; ++i) {
+      int64_t dh = i % s, dw = i / s;
+      if (variant == 1) std::swap(dh, dw);
+      if (variant == 2 && i < 2) std::swap(dh, dw);  // (0,0), (0,1), (0,1)… phases repeat: no rewrite
+      if (variant == 1) {
+        parts.push_back(g.add_node(OpKind::Slice, {.name = g.unique_name("s"),
+                                                   .inputs = {x, ints(g, {dh, dw}), ints(g, {INT64_MAX, 1000}),
+                                                              ints(g, {-2, -1}), ints(g, {s, s})}})
+                            ->output(0));
+        continue;
+      }
+      Value* rows = g.add_node(OpKind::Slice,
+                               {.name = g.unique_name("s"),
+                                .inputs = {x, ints(g, {dh}), ints(g, {INT64_MAX}), ints(g, {2}), ints(g, {s})}})
+                        ->output(0);
+      parts.push_back(g.add_node(OpKind::Slice, {.name = g.unique_name("s"),
+                                                 .inputs = {rows, ints(g, {dw}), ints(g, {INT64_MAX}),
+                                                            ints(g, {3}), ints(g, {s})}})
+                          ->output(0));
+    }
+    Attributes ca;
+    ca.set("axis", int64_t(1));
+    Value* cat = g.add_node(OpKind::Concat, {.name = "cat", .inputs = parts, .attrs = ca})->output(0);
+    g.add_output(variant == 1 ? unary(g, OpKind::Relu, cat) : conv(g, cat, 3 * s * s, 4, rng));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Concat) == (variant == 2 ? 1 : 0));
+    CHECK(count(compiled, OpKind::Slice) == (variant == 2 ? 8 : 0));
+    if (variant == 0 || variant == 3)  // the NHWC Transpose of the input is the space-to-depth's own
+      CHECK(count(compiled, OpKind::Transpose) == 2);
+    check_same(g, rng, {2, 3, 12, s == 3 ? 9 : 10});
+  }
+}
+
+TEST_CASE("NHWC: a depth-to-space after a convolution (Reshape, Transpose, Reshape) moves the data once") {
+  std::mt19937 rng(12);
+  auto ints = [](Graph& g, std::vector<int64_t> v) {
+    return g.add_constant(g.unique_name("i"), Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
+  };
+  // CRD (super_resolution's pixel shuffle: channel, then the two phases) and DCR orders; a
+  // Reshape that merges dims instead of splitting them is left alone
+  struct Variant {
+    std::vector<int64_t> split, perm;
+    int transposes;
+  };
+  for (const Variant& v :
+       {Variant{{0, 3, 2, 2, 12, 10}, {0, 1, 4, 2, 5, 3}, 2}, Variant{{0, 2, 2, 3, 12, 10}, {0, 3, 4, 1, 5, 2}, 2},
+        Variant{{0, 3, 4, 120}, {0, 1, 3, 2}, 3}}) {
+    CAPTURE(v.transposes);
+    Graph g;
+    Value* y = conv(g, input(g), 8, 12, rng);
+    Value* r =
+        g.add_node(OpKind::Reshape, {.name = g.unique_name("r"), .inputs = {y, ints(g, v.split)}})->output(0);
+    Attributes pa;
+    pa.set("perm", v.perm);
+    Value* t = g.add_node(OpKind::Transpose, {.name = g.unique_name("t"), .inputs = {r}, .attrs = pa})->output(0);
+    g.add_output(g.add_node(OpKind::Reshape, {.name = g.unique_name("r"), .inputs = {t, ints(g, {0, 3, 24, 20})}})
+                     ->output(0));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Transpose) == v.transposes);  // NCHW → NHWC at the input, then one copy
+    check_same(g, rng);
+  }
+}
+
+TEST_CASE("a fused SiLU gives the unfused result whether it runs after the convolution or in oneDNN's epilogue") {
+  std::mt19937 rng(13);
+  // 8 × 12 × 10 outputs: SiLU after the convolution, split over the threads; 8 × 180 × 200
+  // (above 2^18 floats): in oneDNN's epilogue; residual added after the SiLU, then before it
+  for (int64_t h : {int64_t(12), int64_t(180)}) {
+    for (bool residual_first : {false, true}) {
+      CAPTURE(h);
+      CAPTURE(residual_first);
+      Graph g;
+      Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(h), Dim(h + 20)}), {}});
+      Value* z = unary(g, OpKind::Tanh, x);
+      Value* c = conv(g, x, 8, 8, rng);
+      Value* pre = residual_first ? binary(g, OpKind::Add, c, z) : c;
+      Value* s = binary(g, OpKind::Mul, pre, unary(g, OpKind::Sigmoid, pre));
+      g.add_output(residual_first ? s : binary(g, OpKind::Add, z, s));
+      Graph compiled = g.clone();
+      plan::compile(compiled);
+      CHECK(count(compiled, OpKind::Add) == 0);
+      CHECK(count(compiled, OpKind::Sigmoid) == 0);
+      check_same(g, rng, {1, 8, h, h + 20});
+    }
+  }
+}

@@ -73,6 +73,9 @@ void check(const char* what, const std::vector<float>& x, const std::vector<floa
 double sigmoid_ref(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 double exp_ref(double v) { return v > 88.72283905 ? INFINITY : (v < -87.33654 ? 0.0 : std::exp(v)); }
 double tanh_ref(double v) { return std::tanh(v); }
+// below x = -87 silu_f32 gives x / (1 + e^88) (below 1e-35 in magnitude, -inf at -inf) where
+// x·σ(x) is smaller still (and NaN at -inf)
+double silu_ref(double v) { return v == -INFINITY ? v : v / (1.0 + std::exp(-v)); }
 
 }  // namespace
 
@@ -94,6 +97,8 @@ TEST_CASE("vmath: exp, sigmoid and tanh close to the C library, NaN propagated")
   check(
       "gelu", x, y, [](double v) { return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0))); }, 2e-6,
       1e-6);  // 1 + erf cancels for x < -3, as in float Gelu anywhere
+  silu_f32(x.data(), y.data(), int64_t(x.size()));
+  check("silu", x, y, silu_ref, 4e-7, 1e-35);
   tanh_f32(x.data(), y.data(), int64_t(x.size()));
   std::vector<float> in_place = x;  // y may alias x
   tanh_f32(in_place.data(), in_place.data(), int64_t(x.size()));
@@ -124,6 +129,21 @@ TEST_CASE("vmath: every ISA tier gives the same bits") {
   for (const VMathVariant* v : test::runnable(vmath_variants())) {
     INFO(std::string(v->name));
     CHECK(same(run(*v->kernels)) == 0);
+  }
+}
+
+TEST_CASE("vmath: SiLU on every ISA tier within a few ulp of x / (1 + e^-x), tails, NaN, in place") {
+  const std::vector<float> x = inputs();
+  for (const VMathVariant* v : test::runnable(vmath_variants())) {
+    INFO(std::string(v->name));
+    for (size_t n : {x.size(), size_t(1), size_t(15), size_t(17)}) {  // the tail alone and after full vectors
+      CAPTURE(n);
+      std::vector<float> in(x.begin(), x.begin() + std::ptrdiff_t(n)), y(n);
+      v->kernels->silu(in.data(), y.data(), int64_t(n));
+      check("silu", in, y, silu_ref, 4e-7, 1e-35);
+      v->kernels->silu(in.data(), in.data(), int64_t(n));
+      CHECK(std::memcmp(in.data(), y.data(), n * sizeof(float)) == 0);
+    }
   }
 }
 
