@@ -111,7 +111,10 @@ void rounded_output(BuildContext& c, Value* u, const BinaryQuant& q) {
   Value* r = binary_op(c, OpKind::Add, u, c.constant("round", Tensor::scalar<float>(kRound)));
   Value* d = binary_op(c, OpKind::Add, r, c.constant("unround", Tensor::scalar<float>(-(kRound + float(q.zc)))));
   Value* y = binary_op(c, OpKind::Mul, d, c.constant("c_scale", Tensor::scalar<float>(q.sc)));
-  c.emit(OpKind::QuantizeLinear, {y, c.required_value(c.input(6), "C_scale"), c.input(7)}, {});
+  Value* zc = c.input(7);  // absent: 0 of the operands' type (a QuantizeLinear without one makes u8)
+  if (!zc)
+    zc = c.constant("c_zero_point", q.type == DType::u8 ? Tensor::scalar<uint8_t>(0) : Tensor::scalar<int8_t>(0));
+  c.emit(OpKind::QuantizeLinear, {y, c.required_value(c.input(6), "C_scale"), zc}, {});
 }
 
 /// QLinearMul with ONNX Runtime's arithmetic (MLAS qlmul.cpp on x86-64):
