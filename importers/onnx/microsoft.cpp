@@ -9,6 +9,7 @@
 // weights dequantized.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "importers/onnx/builder.h"
@@ -85,21 +86,15 @@ Value* binary_op(BuildContext& c, OpKind op, Value* a, Value* b) {
 /// |v| < 2^22, in float's own rounding.
 constexpr float kRound = 12582912.f;
 
-/// Operand `k` (0 = A, 1 = B) of a QLinearMul as the float of the integer x − zero_point, exactly: its
-/// DequantizeLinear (the file's scale and zero point, so the compiled plan sees a chain of int8 values as one, and
-/// one operand plus constants as one table), divided by the scale (within 2^-22 relative of the integer) and
-/// rounded.
-Value* integer_values(BuildContext& c, size_t k, float scale) {
+/// Operand `k` (0 = A, 1 = B) of a QLinearAdd / QLinearMul as the float of the integer
+/// x − zero_point + offset, exactly: its DequantizeLinear (the file's scale and zero point, so the
+/// compiled plan sees a chain of int8 values as one, and one operand plus constants as one
+/// table), divided by the scale (within 2^-22 relative of the integer) and rounded.
+Value* integer_values(BuildContext& c, size_t k, float scale, float offset = 0.f) {
   Value* v = dequantize(c, c.required(3 * k), c.input(3 * k + 1), c.input(3 * k + 2));
   v = binary_op(c, OpKind::Div, v, c.constant("scale", Tensor::scalar<float>(scale)));
-  v = binary_op(c, OpKind::Add, v, c.constant("round", Tensor::scalar<float>(kRound)));
+  v = binary_op(c, OpKind::Add, v, c.constant("round", Tensor::scalar<float>(kRound + offset)));
   return binary_op(c, OpKind::Add, v, c.constant("unround", Tensor::scalar<float>(-kRound)));
-}
-
-Value* cast(BuildContext& c, Value* x, DType to) {
-  Attributes at;
-  at.set("to", int64_t(to));
-  return c.emit_internal(OpKind::Cast, {x}, at)->output(0);
 }
 
 /// The node's output: u (the result in output steps, c_zp included) rounded to nearest even and
@@ -131,13 +126,26 @@ void qlinear_mul(BuildContext& c) {
   rounded_output(c, y, q);
 }
 
-/// fma(x, r, t) for x an 8-bit tensor (its raw values) and f32 t: x·r + t rounded once to
-/// float, as a fused multiply-add, through double (x·r is exact there, and so is the sum while
-/// x·r and t are within a factor 2^21 of each other; beyond that the smaller one lies far below
-/// the float result's last bit).
-Value* fused_multiply_add(BuildContext& c, Value* x, double r, Value* t) {
-  Value* p = binary_op(c, OpKind::Mul, cast(c, x, DType::f64), c.constant("ratio", Tensor::scalar<double>(r)));
-  return cast(c, binary_op(c, OpKind::Add, p, cast(c, t, DType::f64)), DType::f32);
+/// x·r + t rounded once to float (a fused multiply-add) for x a float of an integer below 2^8 in
+/// magnitude, from float operations the compiled plan fuses: r = rh + rl with rh r's leading 16
+/// significant bits, so x·rh and x·rl are exact; s + e = x·rh + t exactly (Knuth's TwoSum); the
+/// result is s + (e + x·rl) rounded. That equals the fused multiply-add unless x·r + t lies
+/// within ~2^-47 (relative) of a float rounding tie without being one.
+Value* fused_multiply_add(BuildContext& c, Value* x, float r, Value* t) {
+  uint32_t bits;
+  std::memcpy(&bits, &r, sizeof bits);
+  bits &= 0xFFFFFF00u;
+  float rh;
+  std::memcpy(&rh, &bits, sizeof rh);
+  const float rl = r - rh;  // exact: r's last 8 significand bits
+  auto k = [&](const char* name, float v) { return c.constant(name, Tensor::scalar<float>(v)); };
+  Value* p = binary_op(c, OpKind::Mul, x, k("ratio_high", rh));
+  Value* q = binary_op(c, OpKind::Mul, x, k("ratio_low", rl));
+  Value* s = binary_op(c, OpKind::Add, p, t);
+  Value* bb = binary_op(c, OpKind::Sub, s, p);
+  Value* e1 = binary_op(c, OpKind::Sub, p, binary_op(c, OpKind::Sub, s, bb));
+  Value* e = binary_op(c, OpKind::Add, e1, binary_op(c, OpKind::Sub, t, bb));
+  return binary_op(c, OpKind::Add, s, binary_op(c, OpKind::Add, e, q));
 }
 
 /// True when ONNX Runtime's broadcast passes `x` to its add kernel as one value per run of
@@ -161,9 +169,9 @@ void qlinear_add(BuildContext& c) {
   if (!binary_quant(c, q)) return binary(c, OpKind::Add);
   const float ra = q.sa / q.sc, rb = q.sb / q.sc;
   const float fixed = float(q.zc) - (ra * float(q.za) + rb * float(q.zb));
-  Value* a = c.required(0);
-  Value* b = c.required(3);
-  const bool swap = scalar_runs(a, b);
+  const bool swap = scalar_runs(c.required(0), c.required(3));
+  Value* a = integer_values(c, 0, q.sa, float(q.za));
+  Value* b = integer_values(c, 1, q.sb, float(q.zb));
   Value* t =
       fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(fixed)));
   rounded_output(c, fused_multiply_add(c, swap ? b : a, swap ? rb : ra, t), q);
