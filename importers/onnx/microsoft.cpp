@@ -54,6 +54,13 @@ struct BinaryQuant {
   float sa = 0.f, sb = 0.f, sc = 0.f;
   int32_t za = 0, zb = 0, zc = 0;
   DType type = DType::u8;
+
+  /// QLinearMul's one ratio a_scale · b_scale / c_scale, in float.
+  float mul_ratio() const { return sa * sb / sc; }
+  /// QLinearAdd's ratios and constant part, in float.
+  float ra() const { return sa / sc; }
+  float rb() const { return sb / sc; }
+  float fixed() const { return float(zc) - (ra() * float(za) + rb() * float(zb)); }
 };
 
 /// False when a scale or zero point is not a constant scalar (then the node keeps the
@@ -112,16 +119,48 @@ void rounded_output(BuildContext& c, Value* u, const BinaryQuant& q) {
   c.emit(OpKind::QuantizeLinear, {y, c.required_value(c.input(6), "C_scale"), zc}, {});
 }
 
+/// The 8-bit value ONNX Runtime's QLinearMul gives for raw operand values a, b (MLAS qlmul.cpp).
+int32_t ort_mul(const BinaryQuant& q, int32_t a, int32_t b) {
+  return int32_t(std::nearbyint(float((a - q.za) * (b - q.zb)) * q.mul_ratio() + float(q.zc)));
+}
+
+/// The 8-bit value ONNX Runtime's QLinearAdd gives for raw operand values a, b: two fused
+/// multiply-adds (qladd_avx2.cpp); `swap` when ORT's broadcast passes A as the kernel's B.
+int32_t ort_add(const BinaryQuant& q, bool swap, int32_t a, int32_t b) {
+  const float t = swap ? std::fma(float(a), q.ra(), q.fixed()) : std::fma(float(b), q.rb(), q.fixed());
+  return int32_t(std::nearbyint(swap ? std::fma(float(b), q.rb(), t) : std::fma(float(a), q.ra(), t)));
+}
+
+/// True when DequantizeLinear → Add / Mul → QuantizeLinear, as monoquant's kernels compute it
+/// (each operand (x − zp)·scale, the float op, rne(y / c_scale) + c_zp), gives ORT's value
+/// (`ort`, saturated) for every pair of 8-bit values: then that cheaper form is exact too.
+/// (No fused multiply-add can contract these products: importers build without FMA.)
+template <class Ort>
+bool dequantized_form_exact(const BinaryQuant& q, OpKind op, Ort ort) {
+  const int32_t lo = q.type == DType::u8 ? 0 : -128, hi = lo + 255;
+  for (int32_t a = lo; a <= hi; ++a) {
+    const float fa = float(a - q.za) * q.sa;
+    for (int32_t b = lo; b <= hi; ++b) {
+      const float fb = float(b - q.zb) * q.sb;
+      const float y = op == OpKind::Add ? fa + fb : fa * fb;
+      const int32_t mine = std::clamp(int32_t(std::nearbyint(y / q.sc)) + q.zc, lo, hi);
+      if (mine != std::clamp(ort(a, b), lo, hi)) return false;
+    }
+  }
+  return true;
+}
+
 /// QLinearMul with ONNX Runtime's arithmetic (MLAS qlmul.cpp on x86-64):
 /// y = sat(rne(float((a − a_zp)(b − b_zp)) · ratio + c_zp)), ratio = a_scale · b_scale / c_scale
 /// rounded to float at each step; the integer product is exact in float. Rounding the
 /// dequantized product instead moves a value across a rounding boundary now and then.
 void qlinear_mul(BuildContext& c) {
   BinaryQuant q;
-  if (!binary_quant(c, q)) return binary(c, OpKind::Mul);
+  if (!binary_quant(c, q) ||
+      dequantized_form_exact(q, OpKind::Mul, [&](int32_t a, int32_t b) { return ort_mul(q, a, b); }))
+    return binary(c, OpKind::Mul);
   Value* p = binary_op(c, OpKind::Mul, integer_values(c, 0, q.sa), integer_values(c, 1, q.sb));
-  const float ratio = q.sa * q.sb / q.sc;
-  Value* y = binary_op(c, OpKind::Mul, p, c.constant("ratio", Tensor::scalar<float>(ratio)));
+  Value* y = binary_op(c, OpKind::Mul, p, c.constant("ratio", Tensor::scalar<float>(q.mul_ratio())));
   y = binary_op(c, OpKind::Add, y, c.constant("c_zero_point", Tensor::scalar<float>(float(q.zc))));
   rounded_output(c, y, q);
 }
@@ -167,13 +206,14 @@ bool scalar_runs(const Value* x, const Value* other) {
 void qlinear_add(BuildContext& c) {
   BinaryQuant q;
   if (!binary_quant(c, q)) return binary(c, OpKind::Add);
-  const float ra = q.sa / q.sc, rb = q.sb / q.sc;
-  const float fixed = float(q.zc) - (ra * float(q.za) + rb * float(q.zb));
   const bool swap = scalar_runs(c.required(0), c.required(3));
+  if (dequantized_form_exact(q, OpKind::Add, [&](int32_t a, int32_t b) { return ort_add(q, swap, a, b); }))
+    return binary(c, OpKind::Add);
+  const float ra = q.ra(), rb = q.rb();
   Value* a = integer_values(c, 0, q.sa, float(q.za));
   Value* b = integer_values(c, 1, q.sb, float(q.zb));
   Value* t =
-      fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(fixed)));
+      fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(q.fixed())));
   rounded_output(c, fused_multiply_add(c, swap ? b : a, swap ? rb : ra, t), q);
 }
 
