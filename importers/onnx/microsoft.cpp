@@ -2,9 +2,10 @@
 // onnxruntime.quantization writes them in QOperator format and for dynamic LSTMs. Each is
 // lowered to standard ops between DequantizeLinear and QuantizeLinear with the file's scales
 // and zero points: the compiled plan runs those chains as int8 passes, and the QDQ fusion
-// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. QLinearAdd and QLinearMul are
-// lowered to ONNX Runtime's own float arithmetic on the integers instead (its kernels round
-// differently from dequantize-op-quantize), so a file gives ORT's bits. DynamicQuantizeLSTM with s8 symmetric
+// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. QLinearAdd and QLinearMul whose
+// dequantize-op-quantize form rounds some pair of 8-bit values differently from ONNX Runtime's
+// kernels (checked at import) are lowered to ORT's own float arithmetic on the integers
+// instead, so a file gives ORT's bits. DynamicQuantizeLSTM with s8 symmetric
 // weights becomes monoquant's DynamicQLSTM on the same weights; other forms an LSTM with its
 // weights dequantized.
 #include <algorithm>
