@@ -2,13 +2,15 @@
 // onnxruntime.quantization writes them in QOperator format and for dynamic LSTMs. Each is
 // lowered to standard ops between DequantizeLinear and QuantizeLinear with the file's scales
 // and zero points: the compiled plan runs those chains as int8 passes, and the QDQ fusion
-// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. QLinearAdd and QLinearMul are
-// lowered to ONNX Runtime's own float arithmetic on the integers instead (its kernels round
-// differently from dequantize-op-quantize), so a file gives ORT's bits. DynamicQuantizeLSTM with s8 symmetric
+// (engine/passes/fuse_qdq.cpp) turns QGemm into QLinear. QLinearAdd and QLinearMul whose
+// dequantize-op-quantize form rounds some pair of 8-bit values differently from ONNX Runtime's
+// kernels (checked at import) are lowered to ORT's own float arithmetic on the integers
+// instead, so a file gives ORT's bits. DynamicQuantizeLSTM with s8 symmetric
 // weights becomes monoquant's DynamicQLSTM on the same weights; other forms an LSTM with its
 // weights dequantized.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <optional>
 
 #include "importers/onnx/builder.h"
@@ -53,6 +55,13 @@ struct BinaryQuant {
   float sa = 0.f, sb = 0.f, sc = 0.f;
   int32_t za = 0, zb = 0, zc = 0;
   DType type = DType::u8;
+
+  /// QLinearMul's one ratio a_scale · b_scale / c_scale, in float.
+  float mul_ratio() const { return sa * sb / sc; }
+  /// QLinearAdd's ratios and constant part, in float.
+  float ra() const { return sa / sc; }
+  float rb() const { return sb / sc; }
+  float fixed() const { return float(zc) - (ra() * float(za) + rb() * float(zb)); }
 };
 
 /// False when a scale or zero point is not a constant scalar (then the node keeps the
@@ -85,21 +94,15 @@ Value* binary_op(BuildContext& c, OpKind op, Value* a, Value* b) {
 /// |v| < 2^22, in float's own rounding.
 constexpr float kRound = 12582912.f;
 
-/// Operand `k` (0 = A, 1 = B) of a QLinearMul as the float of the integer x − zero_point, exactly: its
-/// DequantizeLinear (the file's scale and zero point, so the compiled plan sees a chain of int8 values as one, and
-/// one operand plus constants as one table), divided by the scale (within 2^-22 relative of the integer) and
-/// rounded.
-Value* integer_values(BuildContext& c, size_t k, float scale) {
+/// Operand `k` (0 = A, 1 = B) of a QLinearAdd / QLinearMul as the float of the integer
+/// x − zero_point + offset, exactly: its DequantizeLinear (the file's scale and zero point, so the
+/// compiled plan sees a chain of int8 values as one, and one operand plus constants as one
+/// table), divided by the scale (within 2^-22 relative of the integer) and rounded.
+Value* integer_values(BuildContext& c, size_t k, float scale, float offset = 0.f) {
   Value* v = dequantize(c, c.required(3 * k), c.input(3 * k + 1), c.input(3 * k + 2));
   v = binary_op(c, OpKind::Div, v, c.constant("scale", Tensor::scalar<float>(scale)));
-  v = binary_op(c, OpKind::Add, v, c.constant("round", Tensor::scalar<float>(kRound)));
+  v = binary_op(c, OpKind::Add, v, c.constant("round", Tensor::scalar<float>(kRound + offset)));
   return binary_op(c, OpKind::Add, v, c.constant("unround", Tensor::scalar<float>(-kRound)));
-}
-
-Value* cast(BuildContext& c, Value* x, DType to) {
-  Attributes at;
-  at.set("to", int64_t(to));
-  return c.emit_internal(OpKind::Cast, {x}, at)->output(0);
 }
 
 /// The node's output: u (the result in output steps, c_zp included) rounded to nearest even and
@@ -111,7 +114,41 @@ void rounded_output(BuildContext& c, Value* u, const BinaryQuant& q) {
   Value* r = binary_op(c, OpKind::Add, u, c.constant("round", Tensor::scalar<float>(kRound)));
   Value* d = binary_op(c, OpKind::Add, r, c.constant("unround", Tensor::scalar<float>(-(kRound + float(q.zc)))));
   Value* y = binary_op(c, OpKind::Mul, d, c.constant("c_scale", Tensor::scalar<float>(q.sc)));
-  c.emit(OpKind::QuantizeLinear, {y, c.required_value(c.input(6), "C_scale"), c.input(7)}, {});
+  Value* zc = c.input(7);  // absent: 0 of the operands' type (a QuantizeLinear without one makes u8)
+  if (!zc)
+    zc = c.constant("c_zero_point", q.type == DType::u8 ? Tensor::scalar<uint8_t>(0) : Tensor::scalar<int8_t>(0));
+  c.emit(OpKind::QuantizeLinear, {y, c.required_value(c.input(6), "C_scale"), zc}, {});
+}
+
+/// The 8-bit value ONNX Runtime's QLinearMul gives for raw operand values a, b (MLAS qlmul.cpp).
+int32_t ort_mul(const BinaryQuant& q, int32_t a, int32_t b) {
+  return int32_t(std::nearbyint(float((a - q.za) * (b - q.zb)) * q.mul_ratio() + float(q.zc)));
+}
+
+/// The 8-bit value ONNX Runtime's QLinearAdd gives for raw operand values a, b: two fused
+/// multiply-adds (qladd_avx2.cpp); `swap` when ORT's broadcast passes A as the kernel's B.
+int32_t ort_add(const BinaryQuant& q, bool swap, int32_t a, int32_t b) {
+  const float t = swap ? std::fma(float(a), q.ra(), q.fixed()) : std::fma(float(b), q.rb(), q.fixed());
+  return int32_t(std::nearbyint(swap ? std::fma(float(b), q.rb(), t) : std::fma(float(a), q.ra(), t)));
+}
+
+/// True when DequantizeLinear → Add / Mul → QuantizeLinear, as monoquant's kernels compute it
+/// (each operand (x − zp)·scale, the float op, rne(y / c_scale) + c_zp), gives ORT's value
+/// (`ort`, saturated) for every pair of 8-bit values: then that cheaper form is exact too.
+/// (No fused multiply-add can contract these products: importers build without FMA.)
+template <class Ort>
+bool dequantized_form_exact(const BinaryQuant& q, OpKind op, Ort ort) {
+  const int32_t lo = q.type == DType::u8 ? 0 : -128, hi = lo + 255;
+  for (int32_t a = lo; a <= hi; ++a) {
+    const float fa = float(a - q.za) * q.sa;
+    for (int32_t b = lo; b <= hi; ++b) {
+      const float fb = float(b - q.zb) * q.sb;
+      const float y = op == OpKind::Add ? fa + fb : fa * fb;
+      const int32_t mine = std::clamp(int32_t(std::nearbyint(y / q.sc)) + q.zc, lo, hi);
+      if (mine != std::clamp(ort(a, b), lo, hi)) return false;
+    }
+  }
+  return true;
 }
 
 /// QLinearMul with ONNX Runtime's arithmetic (MLAS qlmul.cpp on x86-64):
@@ -120,21 +157,35 @@ void rounded_output(BuildContext& c, Value* u, const BinaryQuant& q) {
 /// dequantized product instead moves a value across a rounding boundary now and then.
 void qlinear_mul(BuildContext& c) {
   BinaryQuant q;
-  if (!binary_quant(c, q)) return binary(c, OpKind::Mul);
+  if (!binary_quant(c, q) ||
+      dequantized_form_exact(q, OpKind::Mul, [&](int32_t a, int32_t b) { return ort_mul(q, a, b); }))
+    return binary(c, OpKind::Mul);
   Value* p = binary_op(c, OpKind::Mul, integer_values(c, 0, q.sa), integer_values(c, 1, q.sb));
-  const float ratio = q.sa * q.sb / q.sc;
-  Value* y = binary_op(c, OpKind::Mul, p, c.constant("ratio", Tensor::scalar<float>(ratio)));
+  Value* y = binary_op(c, OpKind::Mul, p, c.constant("ratio", Tensor::scalar<float>(q.mul_ratio())));
   y = binary_op(c, OpKind::Add, y, c.constant("c_zero_point", Tensor::scalar<float>(float(q.zc))));
   rounded_output(c, y, q);
 }
 
-/// fma(x, r, t) for x an 8-bit tensor (its raw values) and f32 t: x·r + t rounded once to
-/// float, as a fused multiply-add, through double (x·r is exact there, and so is the sum while
-/// x·r and t are within a factor 2^21 of each other; beyond that the smaller one lies far below
-/// the float result's last bit).
-Value* fused_multiply_add(BuildContext& c, Value* x, double r, Value* t) {
-  Value* p = binary_op(c, OpKind::Mul, cast(c, x, DType::f64), c.constant("ratio", Tensor::scalar<double>(r)));
-  return cast(c, binary_op(c, OpKind::Add, p, cast(c, t, DType::f64)), DType::f32);
+/// x·r + t rounded once to float (a fused multiply-add) for x a float of an integer below 2^8 in
+/// magnitude, from float operations the compiled plan fuses: r = rh + rl with rh r's leading 16
+/// significant bits, so x·rh and x·rl are exact; s + e = x·rh + t exactly (Knuth's TwoSum); the
+/// result is s + (e + x·rl) rounded. That equals the fused multiply-add unless x·r + t lies
+/// within ~2^-47 (relative) of a float rounding tie without being one.
+Value* fused_multiply_add(BuildContext& c, Value* x, float r, Value* t) {
+  uint32_t bits;
+  std::memcpy(&bits, &r, sizeof bits);
+  bits &= 0xFFFFFF00u;
+  float rh;
+  std::memcpy(&rh, &bits, sizeof rh);
+  const float rl = r - rh;  // exact: r's last 8 significand bits
+  auto k = [&](const char* name, float v) { return c.constant(name, Tensor::scalar<float>(v)); };
+  Value* p = binary_op(c, OpKind::Mul, x, k("ratio_high", rh));
+  Value* q = binary_op(c, OpKind::Mul, x, k("ratio_low", rl));
+  Value* s = binary_op(c, OpKind::Add, p, t);
+  Value* bb = binary_op(c, OpKind::Sub, s, p);
+  Value* e1 = binary_op(c, OpKind::Sub, p, binary_op(c, OpKind::Sub, s, bb));
+  Value* e = binary_op(c, OpKind::Add, e1, binary_op(c, OpKind::Sub, t, bb));
+  return binary_op(c, OpKind::Add, s, binary_op(c, OpKind::Add, e, q));
 }
 
 /// True when ONNX Runtime's broadcast passes `x` to its add kernel as one value per run of
@@ -156,13 +207,14 @@ bool scalar_runs(const Value* x, const Value* other) {
 void qlinear_add(BuildContext& c) {
   BinaryQuant q;
   if (!binary_quant(c, q)) return binary(c, OpKind::Add);
-  const float ra = q.sa / q.sc, rb = q.sb / q.sc;
-  const float fixed = float(q.zc) - (ra * float(q.za) + rb * float(q.zb));
-  Value* a = c.required(0);
-  Value* b = c.required(3);
-  const bool swap = scalar_runs(a, b);
+  const bool swap = scalar_runs(c.required(0), c.required(3));
+  if (dequantized_form_exact(q, OpKind::Add, [&](int32_t a, int32_t b) { return ort_add(q, swap, a, b); }))
+    return binary(c, OpKind::Add);
+  const float ra = q.ra(), rb = q.rb();
+  Value* a = integer_values(c, 0, q.sa, float(q.za));
+  Value* b = integer_values(c, 1, q.sb, float(q.zb));
   Value* t =
-      fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(fixed)));
+      fused_multiply_add(c, swap ? a : b, swap ? ra : rb, c.constant("fixed", Tensor::scalar<float>(q.fixed())));
   rounded_output(c, fused_multiply_add(c, swap ? b : a, swap ? rb : ra, t), q);
 }
 
