@@ -61,9 +61,10 @@ std::unique_ptr<LstmGateWeights> make_gate_weights(const float* w, const float* 
   return g;
 }
 
-/// Multiply-adds of a step below which a fused LSTM direction's rows are not split over
-/// threads (waking a thread costs about as much).
-constexpr int64_t kMinSplitStepMacs = int64_t(1) << 16;
+/// Multiply-adds of a direction's recurrent products below which its batch rows are not split
+/// over threads: a thread the scheduler has not run yet holds the others at the join for a
+/// scheduler tick (4 ms at HZ=250) on a busy machine, so only work well above that is split.
+constexpr int64_t kMinSplitMacs = int64_t(1) << 26;
 
 /// Runs one fused LSTM direction with its batch rows split over `threads` threads: the rows'
 /// recurrences never mix, so each thread runs every step of its rows without waiting for the
@@ -243,7 +244,7 @@ void run_recurrent(ExecContext& c) {
       t.panel_scratch = panel_scratch.get() + dd * panel_floats;
     }
     const size_t threads = c.pool && c.threads > 1 ? std::min(size_t(c.threads), c.pool->size()) : 1;
-    if (D == 1 && t.lstm_r_panels && threads > 1 && B > 1 && 4 * H * H * B >= kMinSplitStepMacs)
+    if (D == 1 && t.lstm_r_panels && threads > 1 && B > 1 && S * B * 4 * H * H >= kMinSplitMacs)
       run_lstm_rows(c, params[dd], t, scratch.get() + dd * floats, std::min(threads, size_t(B)));
     else kernels::rnn_f32(params[dd], t, scratch.get() + dd * floats);
   };
