@@ -50,11 +50,13 @@ __attribute__((noinline)) void gate_inputs(const LstmStepArgs& a, std::size_t r0
                                            std::size_t p, float (*g)[W]) {
   const __m512 b0 = a.bias ? _mm512_loadu_ps(a.bias + p * W) : _mm512_setzero_ps();
   const __m512 b1 = a.bias ? _mm512_loadu_ps(a.bias + p * W + 16) : _mm512_setzero_ps();
-  panels_avx512::tile<MR>(a.h + r0 * a.ldh, a.ldh, 1, panel, a.hidden, [&](int r, __m512 acc0, __m512 acc1) {
-    const float* xw = a.xw + (r0 + std::size_t(r)) * a.ldxw + p * W;
-    _mm512_store_ps(g[r], _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw), b0), acc0));
-    _mm512_store_ps(g[r] + 16, _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw + 16), b1), acc1));
-  });
+  // no previous hidden state: no product (k = 0)
+  panels_avx512::tile<MR>(
+      a.h ? a.h + r0 * a.ldh : nullptr, a.ldh, 1, panel, a.h ? a.hidden : 0, [&](int r, __m512 acc0, __m512 acc1) {
+        const float* xw = a.xw + (r0 + std::size_t(r)) * a.ldxw + p * W;
+        _mm512_store_ps(g[r], _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw), b0), acc0));
+        _mm512_store_ps(g[r] + 16, _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw + 16), b1), acc1));
+      });
 }
 
 }  // namespace

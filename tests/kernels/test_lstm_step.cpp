@@ -22,6 +22,7 @@ struct Case {
   std::size_t batch, hidden, p0, p1;  // p1 == 0: every panel
   float scale;                        // of R and x·W (large: saturated gates)
   bool with_bias = true;
+  bool zero_h = false;  // h passed as null: zeros, no product
 };
 
 void check(const Case& t, const LstmStepVariant& v) {
@@ -44,7 +45,7 @@ void check(const Case& t, const LstmStepVariant& v) {
   LstmStepArgs a;
   a.batch = B;
   a.hidden = H;
-  a.h = h.data();
+  a.h = t.zero_h ? nullptr : h.data();
   a.ldh = ldh;
   a.r_panels = packed.data();
   a.xw = xwi.data();
@@ -56,7 +57,7 @@ void check(const Case& t, const LstmStepVariant& v) {
   a.ldo = ldo;
   v.fn(a, t.p0, p1);
   INFO(v.name << " batch " << B << " hidden " << H << " panels [" << t.p0 << ", " << p1 << ") scale " << t.scale
-              << " bias " << t.with_bias);
+              << " bias " << t.with_bias << " zero h " << t.zero_h);
   std::size_t bad = 0, touched = 0;
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t u = 0; u < H; ++u) {
@@ -68,7 +69,7 @@ void check(const Case& t, const LstmStepVariant& v) {
       double g[4];
       for (std::size_t q = 0; q < 4; ++q) {
         g[q] = double(xw[b * 4 * H + q * H + u]) + (t.with_bias ? bias[q * H + u] : 0.f);
-        for (std::size_t k = 0; k < H; ++k) g[q] += double(h[b * ldh + k]) * r[(q * H + u) * H + k];
+        for (std::size_t k = 0; k < H && !t.zero_h; ++k) g[q] += double(h[b * ldh + k]) * r[(q * H + u) * H + k];
       }
       const double cn = sigm(g[2]) * c0[b * ldc + u] + sigm(g[0]) * std::tanh(g[3]);
       const double hn = sigm(g[1]) * std::tanh(cn);
@@ -84,11 +85,23 @@ void check(const Case& t, const LstmStepVariant& v) {
 }  // namespace
 
 TEST_CASE("lstm_step: every variant matches a double-precision LSTM cell") {
-  const Case cases[] = {
-      {1, 1, 0, 0, 1.f},      {1, 8, 0, 0, 1.f},    {1, 128, 0, 0, 0.2f}, {2, 9, 0, 0, 1.f},
-      {3, 33, 0, 0, 0.5f},    {4, 16, 0, 0, 1.f},   {5, 64, 0, 0, 0.2f},  {8, 70, 0, 0, 0.3f},
-      {12, 24, 0, 0, 1.f},    {13, 40, 0, 0, 0.5f}, {25, 17, 0, 0, 1.f},  {7, 100, 3, 9, 0.3f},
-      {1, 130, 16, 17, 0.2f}, {6, 20, 0, 0, 40.f},  {1, 200, 0, 0, 30.f}, {3, 50, 0, 0, 0.5f, false}};
+  const Case cases[] = {{1, 1, 0, 0, 1.f},
+                        {1, 8, 0, 0, 1.f},
+                        {1, 128, 0, 0, 0.2f},
+                        {2, 9, 0, 0, 1.f},
+                        {3, 33, 0, 0, 0.5f},
+                        {4, 16, 0, 0, 1.f},
+                        {5, 64, 0, 0, 0.2f},
+                        {8, 70, 0, 0, 0.3f},
+                        {12, 24, 0, 0, 1.f},
+                        {13, 40, 0, 0, 0.5f},
+                        {25, 17, 0, 0, 1.f},
+                        {7, 100, 3, 9, 0.3f},
+                        {1, 130, 16, 17, 0.2f},
+                        {6, 20, 0, 0, 40.f},
+                        {1, 200, 0, 0, 30.f},
+                        {3, 50, 0, 0, 0.5f, false},
+                        {5, 24, 0, 0, 1.f, true, true}};
   for (const LstmStepVariant* v : test::runnable(lstm_step_variants()))
     for (const Case& t : cases) check(t, *v);
 }
