@@ -25,7 +25,7 @@ void lstm_step_f32__scalar(const LstmStepArgs& a, std::size_t p0, std::size_t p1
     for (std::size_t b = 0; b < a.batch; ++b) {
       float g[W];
       for (std::size_t j = 0; j < W; ++j) g[j] = a.xw[b * a.ldxw + p * W + j] + (a.bias ? a.bias[p * W + j] : 0.f);
-      for (std::size_t i = 0; i < k; ++i)
+      for (std::size_t i = 0; a.h && i < k; ++i)
         for (std::size_t j = 0; j < W; ++j) g[j] += a.h[b * a.ldh + i] * panel[i * W + j];
       for (std::size_t u = 0; u < units; ++u) {
         float& c = a.c[b * a.ldc + p * U + u];

@@ -32,7 +32,7 @@ void lstm_interleave_rows(const float* m, std::size_t hidden, std::size_t cols, 
 /// Operands of one step for batch rows [0, batch).
 struct LstmStepArgs {
   std::size_t batch = 0, hidden = 0;
-  const float* h = nullptr;  ///< previous hidden state, row b at h + b·ldh
+  const float* h = nullptr;  ///< previous hidden state, row b at h + b·ldh; null: zeros (no product)
   std::size_t ldh = 0;
   /// R (interleaved rows, then sgemm_panels_pack'ed: [hidden] k × lstm_interleaved_rows columns)
   const float* r_panels = nullptr;

@@ -13,10 +13,11 @@ namespace mq::kernels {
 
 namespace {
 
-/// exp(x) for x in [-88, 88] (Cephes' expf: x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by a degree-7 polynomial).
+/// exp(x) for x in [-87, 87] (Cephes' expf: x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by a degree-7
+/// polynomial; n rounded by adding and taking away 1.5 · 2^23).
 inline __m512 exp_clamped(__m512 x) {
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 magic = _mm512_set1_ps(12582912.f);
+  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), magic), magic);
   __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
   r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
   __m512 p = _mm512_set1_ps(1.9875691500e-4f);
@@ -29,11 +30,12 @@ inline __m512 exp_clamped(__m512 x) {
   return _mm512_scalef_ps(p, n);
 }
 
-/// σ(x) = 1 / (1 + e^{-x}); e^{-x} clamped to [e^-88, e^88] (σ is 0 or 1 in float beyond).
+/// σ(x) = 1 / (1 + e^{-x}) with e^{-x} clamped to [e^-87, e^87]: σ is 0 or 1 in float beyond
+/// ±87 but for subnormals, which the clamp keeps out of every step (they are slow).
 inline __m512 sigmoid(__m512 x) {
   // min/max return their second operand when one is NaN: NaN goes through
-  const __m512 t = _mm512_max_ps(_mm512_set1_ps(-88.f),
-                                 _mm512_min_ps(_mm512_set1_ps(88.f), _mm512_sub_ps(_mm512_setzero_ps(), x)));
+  const __m512 t = _mm512_max_ps(_mm512_set1_ps(-87.f),
+                                 _mm512_min_ps(_mm512_set1_ps(87.f), _mm512_sub_ps(_mm512_setzero_ps(), x)));
   const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.f), exp_clamped(t));
   const __m512 y = _mm512_rcp14_ps(d);  // one Newton step: 2^-14 → about 1 ulp
   return _mm512_fmadd_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(1.f)), y);
@@ -48,11 +50,13 @@ __attribute__((noinline)) void gate_inputs(const LstmStepArgs& a, std::size_t r0
                                            std::size_t p, float (*g)[W]) {
   const __m512 b0 = a.bias ? _mm512_loadu_ps(a.bias + p * W) : _mm512_setzero_ps();
   const __m512 b1 = a.bias ? _mm512_loadu_ps(a.bias + p * W + 16) : _mm512_setzero_ps();
-  panels_avx512::tile<MR>(a.h + r0 * a.ldh, a.ldh, 1, panel, a.hidden, [&](int r, __m512 acc0, __m512 acc1) {
-    const float* xw = a.xw + (r0 + std::size_t(r)) * a.ldxw + p * W;
-    _mm512_store_ps(g[r], _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw), b0), acc0));
-    _mm512_store_ps(g[r] + 16, _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw + 16), b1), acc1));
-  });
+  // no previous hidden state: no product (k = 0)
+  panels_avx512::tile<MR>(
+      a.h ? a.h + r0 * a.ldh : nullptr, a.ldh, 1, panel, a.h ? a.hidden : 0, [&](int r, __m512 acc0, __m512 acc1) {
+        const float* xw = a.xw + (r0 + std::size_t(r)) * a.ldxw + p * W;
+        _mm512_store_ps(g[r], _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw), b0), acc0));
+        _mm512_store_ps(g[r] + 16, _mm512_add_ps(_mm512_add_ps(_mm512_loadu_ps(xw + 16), b1), acc1));
+      });
 }
 
 }  // namespace

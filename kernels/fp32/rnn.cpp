@@ -153,6 +153,11 @@ void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, in
   const int64_t H = p.hidden;
   const auto step = lstm_step_active().fn;
   const size_t panels = lstm_panels(size_t(H));
+  // a zero initial state (none given, or zeros) skips the first step's product
+  bool h0_zero = true;
+  for (int64_t b = b0; b < b1 && t.h0 && h0_zero; ++b)
+    h0_zero = std::all_of(t.h0 + b * p.state_batch_stride, t.h0 + b * p.state_batch_stride + H,
+                          [](float v) { return v == 0.f; });
   for (int64_t s = 0; s < p.seq; ++s) {
     const auto [h, ldh] = hidden_in(p, t, m, s);
     const auto [h_out, ldo] = hidden_out(p, t, m, s);
@@ -167,7 +172,7 @@ void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, in
       LstmStepArgs a;
       a.batch = size_t(r1 - r0);
       a.hidden = size_t(H);
-      a.h = h + r0 * ldh;
+      a.h = s == 0 && h0_zero ? nullptr : h + r0 * ldh;
       a.ldh = size_t(ldh);
       a.r_panels = t.lstm_r_panels;
       a.xw = xw_row(r0);

@@ -355,6 +355,22 @@ TEST_CASE("LSTM with constant weights and the usual cell (the fused step) matche
   }
 }
 
+TEST_CASE("fused LSTM without an initial state (the first step's product skipped) matches a naive loop") {
+  const int64_t S = 3, B = 2, I = 5, H = 12;
+  Tensor X = random_tensor({S, B, I}, 71), W = random_tensor({2, 4 * H, I}, 72);
+  Tensor R = random_tensor({2, 4 * H, H}, 73), Bs = random_tensor({2, 8 * H}, 74);
+  Tensor zeros(DType::f32, {2, B, H}), none(DType::f32, {0});
+  Attributes a;
+  a.set("direction", std::string("bidirectional"));
+  a.set("hidden_size", H);
+  const std::vector<float> want = naive_bilstm(X, W, R, Bs, none, {S, S}, zeros, zeros, S, B, I, H);
+  auto out = run_node(OpKind::LSTM, {&X, &W, &R, &Bs}, a, 3, {1, 2, 3});
+  std::vector<float> got(out[0].data<float>(), out[0].data<float>() + out[0].numel());
+  got.insert(got.end(), out[1].data<float>(), out[1].data<float>() + out[1].numel());
+  got.insert(got.end(), out[2].data<float>(), out[2].data<float>() + out[2].numel());
+  check_close(Tensor::from_vector<float>({int64_t(got.size())}, got), want);
+}
+
 TEST_CASE("LSTM layout 1 equals layout 0 with transposed operands; unknown activation is unsupported") {
   const int64_t S = 4, B = 2, I = 3, H = 2;
   Tensor X = random_tensor({S, B, I}, 31), W = random_tensor({1, 4 * H, I}, 32),
