@@ -159,8 +159,14 @@ void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, in
     h0_zero = std::all_of(t.h0 + b * p.state_batch_stride, t.h0 + b * p.state_batch_stride + H,
                           [](float v) { return v == 0.f; });
   for (int64_t s = 0; s < p.seq; ++s) {
-    const auto [h, ldh] = hidden_in(p, t, m, s);
-    const auto [h_out, ldo] = hidden_out(p, t, m, s);
+    // (plain variables, not structured bindings: the lambdas below capture them, which
+    // clang before 16 does not allow for bindings)
+    const auto hin = hidden_in(p, t, m, s);
+    const auto hout = hidden_out(p, t, m, s);
+    const float* h = hin.first;
+    const int64_t ldh = hin.second;
+    float* h_out = hout.first;
+    const int64_t ldo = hout.second;
     // x rows: t·xs + b·xb; with lengths, a reversed row b runs time L_b − 1 − s (rows past
     // their length run on as if it were 0: their results are never read)
     auto xw_row = [&](int64_t b) {
