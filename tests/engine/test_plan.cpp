@@ -698,9 +698,9 @@ TEST_CASE("NHWC: a depth-to-space after a convolution (Reshape, Transpose, Resha
 
 TEST_CASE("a fused SiLU gives the unfused result whether it runs after the convolution or in oneDNN's epilogue") {
   std::mt19937 rng(13);
-  // 8 × 12 × 10 outputs: SiLU after the convolution, split over the threads; 8 × 180 × 200
-  // (above 2^18 floats): in oneDNN's epilogue; residual added after the SiLU, then before it
-  for (int64_t h : {int64_t(12), int64_t(180)}) {
+  // 8 × 12 × 32 outputs: SiLU after the convolution, split over the threads; 8 × 520 × 540
+  // (above 2^21 floats): in oneDNN's epilogue; residual added after the SiLU, then before it
+  for (int64_t h : {int64_t(12), int64_t(520)}) {
     for (bool residual_first : {false, true}) {
       CAPTURE(h);
       CAPTURE(residual_first);
