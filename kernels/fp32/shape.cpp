@@ -92,23 +92,28 @@ std::byte* pad_rec(PadState& st, int d, const std::byte* src, std::byte* dst) {
 
 /// The generic copy when the innermost dim is contiguous in the source and holds `Bytes`:
 /// rows of the second-innermost dim copied in a loop of fixed-size copies.
+/// Odometer over dims [0, last]: moves `s` to the next source row (strides in elements of
+/// `es` bytes); false after the last one.
+inline bool next_row(const std::byte*& s, int64_t* idx, const int64_t* dims, const int64_t* strides, int last,
+                     size_t es) {
+  for (int k = last; k >= 0; --k) {
+    s += strides[k] * int64_t(es);
+    if (++idx[k] < dims[k]) return true;
+    s -= strides[k] * dims[k] * int64_t(es);
+    idx[k] = 0;
+  }
+  return false;
+}
+
 template <size_t Bytes>
 void copy_short_rows(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides,
                      size_t es) {
   const int64_t m = dims[r - 2], sm = strides[r - 2] * int64_t(es);
   int64_t idx[kMaxCopyRank] = {};
   const std::byte* s = src;
-  for (;;) {
+  do {
     for (int64_t i = 0; i < m; ++i, dst += Bytes) std::memcpy(dst, s + i * sm, Bytes);
-    int k = r - 3;
-    for (; k >= 0; --k) {
-      s += strides[k] * int64_t(es);
-      if (++idx[k] < dims[k]) break;
-      s -= strides[k] * dims[k] * int64_t(es);
-      idx[k] = 0;
-    }
-    if (k < 0) return;
-  }
+  } while (next_row(s, idx, dims, strides, r - 3, es));
 }
 
 /// dst[j·dj + i] = src[j + i·si] for i < NI, j < nj.
@@ -234,18 +239,10 @@ void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
   }
   int64_t idx[kMaxCopyRank] = {};
   const std::byte* s = src;
-  for (;;) {
+  do {
     copy_row_any(s, dst, n, st, es);
     dst += row_bytes;
-    int k = r - 2;
-    for (; k >= 0; --k) {
-      s += strides[k] * int64_t(es);
-      if (++idx[k] < dims[k]) break;
-      s -= strides[k] * dims[k] * int64_t(es);
-      idx[k] = 0;
-    }
-    if (k < 0) return;
-  }
+  } while (next_row(s, idx, dims, strides, r - 2, es));
 }
 
 /// Rows up to this many bytes are copied inline by copy_blocks.
