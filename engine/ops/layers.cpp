@@ -199,44 +199,6 @@ constexpr int64_t kSiluAfterMaxElements = int64_t(1) << 21;
 /// (weights constant) and kept for the Session.
 using ConvState = PlanCache<kernels::DnnlConv>;
 
-/// An NHWC convolution of one image as `bands` bands of output rows, each a one-thread oneDNN
-/// primitive over the input rows it reads (its own top / bottom padding), run on the
-/// session's pool: oneDNN's OpenMP split waits at its end for every thread, so one the
-/// machine deschedules stalls the step, while the pool's caller takes the bands no worker
-/// claimed. False (nothing written) when a band cannot be built.
-bool run_conv_bands(ExecContext& c, ConvState& st, const kernels::Conv2dParams& p, int bands, const float* w,
-                    const float* bias, const kernels::LayerEpilogue& e, const float* x, float* y, const float* z) {
-  if (!c.pool || p.oh < 2 * int64_t(bands)) return false;
-  struct Band {
-    int64_t o0, i0;
-    std::shared_ptr<kernels::DnnlConv> plan;
-  };
-  std::vector<Band> parts(static_cast<size_t>(bands));
-  for (int b = 0; b < bands; ++b) {
-    const int64_t o0 = p.oh * b / bands, o1 = p.oh * (b + 1) / bands;
-    const int64_t first = o0 * p.stride_h - p.pad_top;  // input rows [first, last) with padding
-    const int64_t last = (o1 - 1) * p.stride_h - p.pad_top + (p.kh - 1) * p.dil_h + 1;
-    const int64_t i0 = std::max<int64_t>(0, first), i1 = std::min(p.h, last);
-    if (i1 <= i0) return false;
-    kernels::Conv2dParams q = p;
-    q.h = i1 - i0;
-    q.pad_top = i0 - first;
-    q.oh = o1 - o0;
-    const std::vector<int64_t> key = {p.n, p.h, p.w, p.c, -1 - b, bands};
-    parts[size_t(b)] = {o0, i0, st.get(key, [&] { return kernels::DnnlConv::create(q, true, w, bias, e, 1); })};
-    if (!parts[size_t(b)].plan) return false;
-  }
-  const int64_t out_row = p.ow * p.m, in_row = p.w * p.c;
-  if (e.residual && z != y) std::copy(z, z + p.oh * out_row, y);
-  std::atomic<bool> ok{true};
-  c.pool->parallel_for(size_t(bands), [&](size_t b) {
-    const Band& part = parts[b];
-    if (!part.plan->run(x + part.i0 * in_row, y + part.o0 * out_row)) ok = false;
-  });
-  if (!ok) fail<Error>(c.node.describe(), ": oneDNN failed to run the convolution");
-  return true;
-}
-
 std::shared_ptr<void> prepare_conv2d(const Node&) { return std::make_shared<ConvState>(); }
 
 void run_conv2d(ExecContext& c) {
@@ -299,18 +261,6 @@ void run_conv2d(ExecContext& c) {
   auto* st = static_cast<ConvState*>(c.state);
   const int threads = kernel_threads(
       c, 2.0 * double(y.numel()) * double(p.c / std::max<int64_t>(1, p.group)) * double(p.kh) * double(p.kw));
-  const bool constant_weights = c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant());
-  if (threads > 1 && nhwc && p.n == 1 && st && constant_weights &&
-      run_conv_bands(c, *st, p, kChunksPerThread * threads, w.data<float>(), bias, in_dnnl, x.data<float>(),
-                     y.data<float>(), z)) {
-    if (silu_after) {
-      float* yp = y.data<float>();
-      parallel_elements(c, y.numel(), [&](int64_t b, int64_t end) {
-        kernels::apply_layer_epilogue(after, yp + b, z ? z + b : nullptr, end - b);
-      });
-    }
-    return;
-  }
   auto make = [&] { return kernels::DnnlConv::create(p, nhwc, w.data<float>(), bias, in_dnnl, threads); };
   if (st && c.node.input(1)->is_constant() && (!c.has(2) || c.node.input(2)->is_constant())) {
     std::vector<int64_t> key = x.dims();

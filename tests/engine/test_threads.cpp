@@ -8,7 +8,6 @@
 
 #include "engine/quantize.h"
 #include "engine/session.h"
-#include "random_tensor.h"
 
 using namespace mq;
 
@@ -243,38 +242,5 @@ TEST_CASE("a Linear of many rows runs in row blocks over two threads: one thread
       }
     CHECK(worst < 1e-3);
     CHECK(apart <= 1e-4);
-  }
-}
-
-TEST_CASE("an fp32 convolution split into bands of output rows on two threads matches one thread") {
-  // NHWC in the plan; bands each read their own input rows with their own padding: same
-  // stride, dilation, residual Add and SiLU results as the whole convolution on one thread
-  std::mt19937 rng(8);
-  for (int variant = 0; variant < 3; ++variant) {
-    CAPTURE(variant);
-    const int64_t C = 32, M = 32, H = 45, W = 38;
-    Graph g;
-    Value* x = g.add_input("x", {DType::f32, Shape({Dim(1), Dim(C), Dim(H), Dim(W)}), {}});
-    Attributes a;
-    a.set("pads", std::vector<int64_t>{1, 2, 2, 1});
-    if (variant == 1) a.set("strides", std::vector<int64_t>{2, 2});
-    if (variant == 2) a.set("dilations", std::vector<int64_t>{2, 1});
-    Value* conv = g.add_node(OpKind::Conv2d,
-                             {.name = "conv",
-                              .inputs = {x, g.add_constant("w", test::random_tensor({M, C, 3, 3}, rng, 0.2f)),
-                                         g.add_constant("b", test::random_tensor({M}, rng, 0.1f))},
-                              .attrs = a})
-                      ->output(0);
-    Value* s = g.add_node(OpKind::Sigmoid, {.inputs = {conv}})->output(0);
-    Value* y = g.add_node(OpKind::Mul, {.inputs = {conv, s}, .output_names = {"y"}})->output(0);
-    g.add_output(y);
-    Session one(g, {.threads = 1}), two(g, {.threads = 2});
-    TensorMap in{{"x", test::random_tensor({1, C, H, W}, rng, 1.f)}};
-    const Tensor y1 = one.run(in).at("y"), y2 = two.run(in).at("y");
-    REQUIRE(y1.dims() == y2.dims());
-    float worst = 0;
-    for (int64_t i = 0; i < y1.numel(); ++i)
-      worst = std::max(worst, std::fabs(y1.data<float>()[i] - y2.data<float>()[i]));
-    CHECK(worst <= 1e-4f);
   }
 }
