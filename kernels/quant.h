@@ -1,13 +1,23 @@
 // Element-wise quantization kernels: quantize, dequantize, requantize and dynamic range.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 
 #include "kernels/cpu_features.h"
 
 namespace mq::kernels {
+
+/// `v` on an 8-bit grid: rounded half to even (as QuantizeLinear), saturated to T's range.
+template <class T>
+T round_to_grid(double v) {
+  const double lo = double(std::numeric_limits<T>::lowest()), hi = double(std::numeric_limits<T>::max());
+  return T(std::clamp(std::nearbyint(v), lo, hi));
+}
 
 /// Scale and zero point of an affine quantization: real = (q − zero_point) · scale.
 struct QuantAffine {

@@ -114,22 +114,19 @@ int32_t int8_average_zero_point(const ExecContext& c) {
   return qi->zero_points.at(0);
 }
 
+/// AveragePool of int8 values of type T (NCHW, or NHWC in a compiled plan).
+template <class T>
+void int8_avg_pool(ExecContext& c, const kernels::PoolParams& p) {
+  const int32_t zp = int8_average_zero_point(c);
+  const Tensor& x = c.in(0);
+  if (nhwc(c)) kernels::avg_pool_nhwc(p, x.dim(3), x.data<T>(), c.out(0).data<T>(), zp);
+  else kernels::avg_pool(p, x.data<T>(), c.out(0).data<T>(), zp);
+}
+
 void run_avg_pool(ExecContext& c) {
   const kernels::PoolParams p = pool_params(c);
-  const Tensor& x = c.in(0);
-  if (x.dtype() == DType::u8 || x.dtype() == DType::i8) {
-    const int32_t zp = int8_average_zero_point(c);
-    const bool u8 = x.dtype() == DType::u8;
-    if (nhwc(c)) {
-      if (u8) kernels::avg_pool_nhwc(p, x.dim(3), x.data<uint8_t>(), c.out(0).data<uint8_t>(), zp);
-      else kernels::avg_pool_nhwc(p, x.dim(3), x.data<int8_t>(), c.out(0).data<int8_t>(), zp);
-    } else if (u8) {
-      kernels::avg_pool(p, x.data<uint8_t>(), c.out(0).data<uint8_t>(), zp);
-    } else {
-      kernels::avg_pool(p, x.data<int8_t>(), c.out(0).data<int8_t>(), zp);
-    }
-    return;
-  }
+  if (c.in(0).dtype() == DType::u8) return int8_avg_pool<uint8_t>(c, p);
+  if (c.in(0).dtype() == DType::i8) return int8_avg_pool<int8_t>(c, p);
   if (run_pool_2d(c, p, false)) return;
   kernels::avg_pool(p, c.in(0).data<float>(), c.out(0).data<float>());
 }

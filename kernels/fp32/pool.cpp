@@ -1,4 +1,5 @@
 #include "kernels/fp32/pool.h"
+#include "kernels/quant.h"
 
 #include <algorithm>
 #include <cmath>
@@ -143,8 +144,7 @@ T average_of(Acc sum, int64_t n) {
   if constexpr (std::is_floating_point_v<T>) {
     return n > 0 ? T(sum / T(n)) : T(0);
   } else {
-    const double v = n > 0 ? std::nearbyint(double(sum) / double(n)) : 0.0;
-    return T(std::clamp(v, double(std::numeric_limits<T>::lowest()), double(std::numeric_limits<T>::max())));
+    return round_to_grid<T>(n > 0 ? double(sum) / double(n) : 0.0);
   }
 }
 template <class T>

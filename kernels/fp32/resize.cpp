@@ -1,4 +1,5 @@
 #include "kernels/fp32/resize.h"
+#include "kernels/quant.h"
 
 #include <algorithm>
 #include <cmath>
@@ -85,8 +86,7 @@ void resize_linear(const T* src, T* dst, const ResizeLinearParams& p) {
     if constexpr (std::is_same_v<T, float>) {
       dst[n] = v;
     } else {  // int8 values on their own grid: rounded half to even (a convex mix stays in range)
-      dst[n] = T(std::clamp(std::nearbyint(v), float(std::numeric_limits<T>::lowest()),
-                            float(std::numeric_limits<T>::max())));
+      dst[n] = round_to_grid<T>(v);
     }
     for (int k = p.rank - 1; k >= 0; --k) {
       if (++o[k] < p.out_dims[k]) break;
