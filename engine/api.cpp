@@ -24,6 +24,7 @@ void optimize_one(Graph& g) {
   passes::remove_identities(g);
   passes::fuse_qdq(g);  // before folding: it needs the weights' DequantizeLinear
   passes::fold_constants(g);
+  passes::fuse_dynamic_matmul(g);  // after folding: a weight may be a folded Transpose
   passes::fold_batch_norm(g);
   passes::fuse_layers(g);
   g.remove_unused();

@@ -18,5 +18,9 @@ void fuse_layers(Graph& g);
 /// QuantizeLinear becomes a QConv2d / QLinear with the file's scales and zero points. Returns
 /// how many were fused.
 int fuse_qdq(Graph& g);
+/// Dynamically quantized MatMuls (DynamicQuantizeLinear → MatMulInteger → Cast → Mul by the
+/// scales' product [→ Add of a bias], as ONNX Runtime's quantize_dynamic writes them) become
+/// DynamicQLinear: the same arithmetic in one step. Returns how many were fused.
+int fuse_dynamic_matmul(Graph& g);
 
 }  // namespace mq::passes

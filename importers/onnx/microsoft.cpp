@@ -270,27 +270,36 @@ void qgemm(BuildContext& c) {
   }
 }
 
-/// A f32, B int8, b_scale, b_zero_point?, bias?: a float MatMul with B dequantized.
-void dynamic_quantize_matmul(BuildContext& c) {
-  Value* b = dequantize(c, c.required(1), c.input(2), c.input(3));
-  if (Value* bias = c.input(4)) {
-    Value* y = c.emit_internal(OpKind::MatMul, {c.required(0), b}, {})->output(0);
+/// float(MatMulInteger(a, b, a_zero_point, b_zero_point)) · (a_scale · b_scale) [+ bias] as
+/// this node's output: ONNX Runtime's integer arithmetic op by op, as quantize_dynamic writes it
+/// (the engine's fuse_dynamic_matmul makes a dynamically quantized one a single int8 step).
+void integer_matmul_to_float(BuildContext& c, Value* a, Value* a_scale, Value* a_zero_point, Value* b,
+                             Value* b_scale, Value* b_zero_point, Value* bias) {
+  Value* acc = c.emit_internal(OpKind::MatMulInteger, {a, b, a_zero_point, b_zero_point}, {})->output(0);
+  Attributes to_float;
+  to_float.set("to", int64_t(1));
+  Value* f = c.emit_internal(OpKind::Cast, {acc}, to_float)->output(0);
+  Value* scale = c.emit_internal(OpKind::Mul, {a_scale, b_scale}, {})->output(0);
+  if (bias) {
+    Value* y = c.emit_internal(OpKind::Mul, {f, scale}, {})->output(0);
     c.emit(OpKind::Add, {y, bias}, {});
   } else {
-    c.emit(OpKind::MatMul, {c.required(0), b}, {});
+    c.emit(OpKind::Mul, {f, scale}, {});
   }
 }
 
-/// A, B, a_scale, b_scale, a_zero_point?, b_zero_point?, bias?: MatMul of the dequantized operands.
+/// A f32, B int8, b_scale, b_zero_point?, bias?: A quantized to u8 from its own range
+/// (DynamicQuantizeLinear), then the integer product scaled to float.
+void dynamic_quantize_matmul(BuildContext& c) {
+  Node* q = c.emit_internal(OpKind::DynamicQuantizeLinear, {c.required(0)}, {}, 3);
+  integer_matmul_to_float(c, q->output(0), q->output(1), q->output(2), c.required(1),
+                          c.required_value(c.input(2), "b_scale"), c.input(3), c.input(4));
+}
+
+/// A, B, a_scale, b_scale, a_zero_point?, b_zero_point?, bias?: the integer product scaled to float.
 void matmul_integer_to_float(BuildContext& c) {
-  Value* a = dequantize(c, c.required(0), c.input(2), c.input(4));
-  Value* b = dequantize(c, c.required(1), c.input(3), c.input(5));
-  if (Value* bias = c.input(6)) {
-    Value* y = c.emit_internal(OpKind::MatMul, {a, b}, {})->output(0);
-    c.emit(OpKind::Add, {y, bias}, {});
-  } else {
-    c.emit(OpKind::MatMul, {a, b}, {});
-  }
+  integer_matmul_to_float(c, c.required(0), c.required_value(c.input(2), "a_scale"), c.input(4), c.required(1),
+                          c.required_value(c.input(3), "b_scale"), c.input(5), c.input(6));
 }
 
 /// W [D, I, 4H] (or R [D, H, 4H]) int8 with per-direction or per-column scales and zero points:

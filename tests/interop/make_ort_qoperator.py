@@ -137,3 +137,23 @@ for name, include_pad in [("qlinear_average_pool", 0), ("qlinear_average_pool_pa
                               kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=include_pad),
              helper.make_node("DequantizeLinear", ["q", "ys", "yz"], ["y"])]
     save(name, nodes, inits, [2, 3, 9, 8], [2, 3, 5, 4])
+
+# quantize_dynamic's MatMuls as it writes them: DynamicQuantizeLinear → MatMulInteger → Cast →
+# Mul by the product of the scales → Add bias; one weight per tensor, one per column
+w1 = rng.integers(-127, 128, (6, 4)).astype(np.int8)
+w2 = rng.integers(-127, 128, (4, 5)).astype(np.int8)
+inits = [const("w1", w1), const("w1s", np.float32(0.01)), const("w1z", np.int8(0)),
+         const("b1", np.float32([0.1, 0.2, -0.1, 0])), const("w2", w2),
+         const("w2s", np.array([0.004, 0.006, 0.003, 0.005, 0.007], np.float32)), const("w2z", np.zeros(5, np.int8)),
+         const("b2", np.float32([0.3, -0.2, 0.1, 0, 0.05]))]
+nodes = []
+for i, (x, y) in enumerate([("x", "h"), ("r", "y")], start=1):
+    nodes += [helper.make_node("DynamicQuantizeLinear", [x], [f"{x}_q", f"{x}_s", f"{x}_z"]),
+              helper.make_node("Mul", [f"{x}_s", f"w{i}s"], [f"s{i}"]),
+              helper.make_node("MatMulInteger", [f"{x}_q", f"w{i}", f"{x}_z", f"w{i}z"], [f"acc{i}"]),
+              helper.make_node("Cast", [f"acc{i}"], [f"f{i}"], to=TensorProto.FLOAT),
+              helper.make_node("Mul", [f"f{i}", f"s{i}"], [f"m{i}"]),
+              helper.make_node("Add", [f"m{i}", f"b{i}"], [y])]
+    if i == 1:
+        nodes.append(helper.make_node("Relu", ["h"], ["r"]))
+save("ort_dynamic_mlp", nodes, inits, [3, 6], [3, 5])

@@ -18,14 +18,15 @@ TEST_CASE(
     "interop: QOperator models (QLinearConv, "
     "QLinearAdd/Mul/Sigmoid/LeakyRelu/Concat/GlobalAveragePool/AveragePool, "
     "QGemm, "
-    "dynamic MatMuls, DynamicQuantizeLSTM, u8-weight QLinearConv) match ONNX Runtime") {
+    "dynamic MatMuls, DynamicQuantizeLSTM, u8-weight QLinearConv, quantize_dynamic's MatMul chains) match ONNX "
+    "Runtime") {
   MQ_REQUIRE_INTEROP_PYTHON(python);
   test::TempDir dir;
   MQ_RUN_INTEROP(python, "make_ort_qoperator.py", dir);
   for (const char* name :
        {"qoperator_cnn", "qgemm", "dynamic_matmul", "matmul_integer_to_float", "dq_lstm_forward", "dq_lstm_bidi",
         "dq_lstm_u8", "qlinearconv_u8u8", "qgemm_per_channel_t", "qgemm_per_channel", "qlinear_average_pool",
-        "qlinear_average_pool_pad"}) {
+        "qlinear_average_pool_pad", "ort_dynamic_mlp"}) {
     CAPTURE(name);
     Graph g = load_model(dir / (std::string(name) + ".onnx"));
     // the QLinearConv and the QGemm run on the int8 kernels (QConv2d, QLinear)
@@ -36,6 +37,13 @@ TEST_CASE(
     };
     if (std::string(name) == "qoperator_cnn") CHECK(count(OpKind::QConv2d) == 1);
     if (std::string(name).rfind("qgemm", 0) == 0) CHECK(count(OpKind::QLinear) == 1);
+    // quantize_dynamic's DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add chains: one step each
+    // (and DynamicQuantizeMatMul), MatMulIntegerToFloat on the integer product
+    if (std::string(name) == "ort_dynamic_mlp") CHECK(count(OpKind::DynamicQLinear) == 2);
+    if (std::string(name) == "dynamic_matmul") CHECK(count(OpKind::DynamicQLinear) == 1);
+    if (std::string(name) == "matmul_integer_to_float") CHECK(count(OpKind::MatMulInteger) == 1);
+    if (std::string(name) == "ort_dynamic_mlp" || std::string(name) == "dynamic_matmul")
+      CHECK(count(OpKind::MatMulInteger) == 0);
     // s8 symmetric DynamicQuantizeLSTM weights run on the int8 LSTM; u8 ones on dequantized weights
     if (std::string(name).rfind("dq_lstm", 0) == 0)
       CHECK(count(OpKind::DynamicQLSTM) == (std::string(name) == "dq_lstm_u8" ? 0 : 1));
