@@ -1,10 +1,10 @@
 #include "engine/ops/qlayers.h"
 
 #include <cmath>
-#include <mutex>
 #include <cstring>
 
 #include "engine/executor.h"
+#include "engine/ops/call_scratch.h"
 #include "engine/thread_pool.h"
 #include "kernels/layout.h"
 #include "kernels/qconv.h"
@@ -17,7 +17,7 @@ namespace {
 
 using namespace mq::kernels;
 
-/// A 64-byte aligned scratch or packed buffer.
+/// A 64-byte aligned packed buffer.
 struct Buffer {
   std::shared_ptr<Storage> s;
   void reserve(size_t bytes) {
@@ -112,14 +112,13 @@ void run_gemm(Pool* pool, const QGemmParams& p) {
 }
 
 // ---------------------------------------------------------------- QLinear / DynamicQLinear
+// Immutable once prepared: concurrent runs share it; their scratch is their thread's.
 struct LinearState {
-  std::mutex mutex;  // the scratch buffers serve one run at a time (concurrent Session::run)
   size_t n = 0, k = 0;
   Buffer packed;
   Requant rq;                  // QLinear
   std::vector<float> w_scale;  // DynamicQLinear
   std::vector<float> bias_f32;
-  Buffer xq;  // DynamicQLinear scratch
 };
 
 std::shared_ptr<void> prepare_linear_common(const Node& n, bool dynamic) {
@@ -159,8 +158,7 @@ void flip_sign_bits(const uint8_t* x, size_t n, uint8_t* y) {
 }
 
 void run_qlinear(ExecContext& c) {
-  auto& st = *static_cast<LinearState*>(c.state);
-  std::lock_guard<std::mutex> lock(st.mutex);
+  const auto& st = *static_cast<const LinearState*>(c.state);
   const Tensor& x = c.in(0);
   if (x.dtype() != DType::u8 && x.dtype() != DType::i8)
     fail<UnsupportedError>(c.node.describe(), ": input must be u8 or i8");
@@ -171,8 +169,7 @@ void run_qlinear(ExecContext& c) {
   p.k = st.k;
   const uint8_t* a = static_cast<const uint8_t*>(x.raw());
   if (x.dtype() == DType::i8) {
-    st.xq.reserve(size_t(x.numel()));
-    auto* flipped = static_cast<uint8_t*>(st.xq.data());
+    auto* flipped = reinterpret_cast<uint8_t*>(call_scratch(0, size_t(x.numel())));
     flip_sign_bits(a, size_t(x.numel()), flipped);
     a = flipped;
   }
@@ -187,8 +184,7 @@ void run_qlinear(ExecContext& c) {
 }
 
 void run_dynamic_qlinear(ExecContext& c) {
-  auto& st = *static_cast<LinearState*>(c.state);
-  std::lock_guard<std::mutex> lock(st.mutex);
+  const auto& st = *static_cast<const LinearState*>(c.state);
   const Tensor& x = c.in(0);
   if (x.dtype() != DType::f32) fail<UnsupportedError>(c.node.describe(), ": input must be f32");
   check_linear_shapes(c, st);
@@ -197,9 +193,7 @@ void run_dynamic_qlinear(ExecContext& c) {
   float lo = 0.f, hi = 0.f;
   if (total) qk.minmax_f32(x.data<float>(), total, &lo, &hi);
   QuantAffine q = choose_u8_params(lo, hi);
-  // scratch is per call: sessions are not run concurrently
-  st.xq.reserve(total + 64);
-  auto* xq = static_cast<uint8_t*>(st.xq.data());
+  auto* xq = reinterpret_cast<uint8_t*>(call_scratch(0, total + 64));
   qk.quantize_u8(x.data<float>(), total, q, xq);
   QGemmParams p;
   p.m = total / st.k;
@@ -220,15 +214,15 @@ void run_dynamic_qlinear(ExecContext& c) {
 }
 
 // ---------------------------------------------------------------- QConv2d
+// Immutable once prepared (weights packed, attributes read): concurrent runs share it; their
+// scratch is their thread's.
 struct ConvState {
-  std::mutex mutex;  // packing and scratch buffers serve one run at a time
-  QConvShape shape;  // batch and spatial dims filled per run
-  int64_t m = 0, cin_g = 0, kh = 0, kw = 0;
-  std::vector<int8_t> w_ohwi;
+  int64_t m = 0, cin_g = 0, kh = 0, kw = 0, groups = 1;
+  std::vector<int64_t> strides, dilations, pads;
+  std::string auto_pad;
+  bool nhwc = false;  // a compiled plan's layout: no transposes here
   Buffer packed;
   Requant rq;
-  Buffer x_nhwc, y_nhwc, scratch;
-  int64_t packed_for_c = -1;
 };
 
 std::shared_ptr<void> prepare_qconv(const Node& n) {
@@ -240,22 +234,45 @@ std::shared_ptr<void> prepare_qconv(const Node& n) {
   st->cin_g = w.dim(1);
   st->kh = w.dim(2);
   st->kw = w.dim(3);
-  st->w_ohwi.resize(size_t(w.numel()));
+  const Attributes& a = n.attrs();
+  st->strides = a.get_ints_or("strides", {1, 1});
+  st->dilations = a.get_ints_or("dilations", {1, 1});
+  st->groups = a.get_int_or("group", 1);
+  st->nhwc = a.get_string_or("layout", "NCHW") == "NHWC";
+  st->pads = a.get_ints_or("pads", {0, 0, 0, 0});
+  st->auto_pad = a.get_string_or("auto_pad", "NOTSET");
+  if (st->pads.size() != 4) fail<UnsupportedError>(n.describe(), ": pads must have 4 values");
+  if (st->strides.size() != 2 || st->dilations.size() != 2 || st->groups < 1 || st->m % st->groups != 0)
+    fail<UnsupportedError>(n.describe(), ": strides and dilations need 2 values and group must divide the ", st->m,
+                           " output channels");
+  std::vector<int8_t> w_ohwi(size_t(w.numel()));
   const int8_t* src = w.data<int8_t>();
   for (int64_t o = 0; o < st->m; ++o)
     for (int64_t ci = 0; ci < st->cin_g; ++ci)
       for (int64_t y = 0; y < st->kh; ++y)
         for (int64_t x = 0; x < st->kw; ++x)
-          st->w_ohwi[size_t(((o * st->kh + y) * st->kw + x) * st->cin_g + ci)] =
+          w_ohwi[size_t(((o * st->kh + y) * st->kw + x) * st->cin_g + ci)] =
               src[((o * st->cin_g + ci) * st->kh + y) * st->kw + x];
+  // packing depends only on the weight and the group layout
+  QConvShape s;
+  s.in_c = size_t(st->cin_g * st->groups);
+  s.out_c = size_t(st->m);
+  s.kh = size_t(st->kh);
+  s.kw = size_t(st->kw);
+  s.groups = size_t(st->groups);
+  s.stride_h = size_t(st->strides[0]);
+  s.stride_w = size_t(st->strides[1]);
+  s.dil_h = size_t(st->dilations[0]);
+  s.dil_w = size_t(st->dilations[1]);
+  st->packed.reserve(qconv_packed_size(s));
+  qconv_pack(s, w_ohwi.data(), st->packed.data());
   st->rq = make_requant(n, size_t(st->m));
   return st;
 }
 
-void resolve_pads(const Attributes& a, int64_t in_h, int64_t in_w, int64_t kh, int64_t kw,
-                  const std::vector<int64_t>& strides, const std::vector<int64_t>& dil, int64_t pads[4]) {
-  auto p = a.get_ints_or("pads", {0, 0, 0, 0});
-  std::string ap = a.get_string_or("auto_pad", "NOTSET");
+void resolve_pads(const std::string& ap, const std::vector<int64_t>& p, int64_t in_h, int64_t in_w, int64_t kh,
+                  int64_t kw, const std::vector<int64_t>& strides, const std::vector<int64_t>& dil,
+                  int64_t pads[4]) {
   if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
     int64_t in[2] = {in_h, in_w}, k[2] = {kh, kw};
     for (int i = 0; i < 2; ++i) {
@@ -268,25 +285,22 @@ void resolve_pads(const Attributes& a, int64_t in_h, int64_t in_w, int64_t kh, i
   } else if (ap == "VALID") {
     for (int i = 0; i < 4; ++i) pads[i] = 0;
   } else {
-    if (p.size() != 4) fail<UnsupportedError>("pads must have 4 values");
     for (int i = 0; i < 4; ++i) pads[i] = p[size_t(i)];
   }
 }
 
 void run_qconv(ExecContext& c) {
-  auto& st = *static_cast<ConvState*>(c.state);
-  std::lock_guard<std::mutex> lock(st.mutex);
+  const auto& st = *static_cast<const ConvState*>(c.state);
   const Tensor& x = c.in(0);
   if ((x.dtype() != DType::u8 && x.dtype() != DType::i8) || x.rank() != 4)
     fail<UnsupportedError>(c.node.describe(), ": input must be u8 or i8 NCHW");
-  const auto& a = c.attrs();
-  auto strides = a.get_ints_or("strides", {1, 1});
-  auto dil = a.get_ints_or("dilations", {1, 1});
+  const auto& strides = st.strides;
+  const auto& dil = st.dilations;
   int64_t pads[4];
-  const bool nhwc = a.get_string_or("layout", "NCHW") == "NHWC";  // a compiled plan's: no transposes here
+  const bool nhwc = st.nhwc;
+  const int64_t groups = st.groups;
   int64_t N = x.dim(0), C = x.dim(nhwc ? 3 : 1), H = x.dim(nhwc ? 1 : 2), W = x.dim(nhwc ? 2 : 3);
-  resolve_pads(a, H, W, st.kh, st.kw, strides, dil, pads);
-  int64_t groups = a.get_int_or("group", 1);
+  resolve_pads(st.auto_pad, st.pads, H, W, st.kh, st.kw, strides, dil, pads);
   if (C != st.cin_g * groups)
     fail<ShapeError>(c.node.describe(), ": input has ", C, " channels, weight expects ", st.cin_g * groups);
   QConvShape s;
@@ -306,12 +320,6 @@ void run_qconv(ExecContext& c) {
   s.dil_h = size_t(dil[0]);
   s.dil_w = size_t(dil[1]);
   s.groups = size_t(groups);
-  if (st.packed_for_c != C) {  // packing depends only on the weight and the group layout
-    st.shape = s;
-    st.packed.reserve(qconv_packed_size(s));
-    qconv_pack(s, st.w_ohwi.data(), st.packed.data());
-    st.packed_for_c = C;
-  }
   size_t oh = s.out_h(), ow = s.out_w();
   const Tensor& y = c.out(0);
   const int64_t yd_[4] = {N, nhwc ? int64_t(oh) : st.m, nhwc ? int64_t(ow) : int64_t(oh),
@@ -323,8 +331,7 @@ void run_qconv(ExecContext& c) {
   const uint8_t* xs = static_cast<const uint8_t*>(x.raw());
   const uint8_t* xn = xs;
   if (!nhwc || x.dtype() == DType::i8) {
-    st.x_nhwc.reserve(size_t(N * H * W * C));
-    auto* buf = static_cast<uint8_t*>(st.x_nhwc.data());
+    auto* buf = reinterpret_cast<uint8_t*>(call_scratch(0, size_t(N * H * W * C)));
     if (nhwc) {
       flip_sign_bits(xs, size_t(N * H * W * C), buf);  // i8 here
     } else {
@@ -335,25 +342,23 @@ void run_qconv(ExecContext& c) {
   }
   size_t pixels = size_t(N) * oh * ow;
   size_t out_bytes = pixels * size_t(st.m);
-  st.y_nhwc.reserve(out_bytes);
-  void* y_out = nhwc ? c.out(0).raw() : st.y_nhwc.data();
+  void* y_out = nhwc ? c.out(0).raw() : call_scratch(1, out_bytes);
   QGemmParams epi;
   fill_epilogue(epi, st.rq);
   if (x.dtype() == DType::i8) epi.a_zp += 128;
   size_t scratch_per = qconv_scratch_size(s);
   size_t tasks = c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
-  st.scratch.reserve(std::max<size_t>(64, scratch_per) * tasks + 64 * tasks);
+  std::byte* scratch = call_scratch(2, std::max<size_t>(64, scratch_per) * tasks + 64 * tasks);
   size_t stride_bytes = (std::max<size_t>(64, scratch_per) + 63) / 64 * 64;
   auto body = [&](size_t t) {
     size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
-    qconv(s, epi, xn, st.packed.data(), y_out, static_cast<std::byte*>(st.scratch.data()) + t * stride_bytes, p0,
-          p1);
+    qconv(s, epi, xn, st.packed.data(), y_out, scratch + t * stride_bytes, p0, p1);
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);
   if (nhwc) return;
   // NHWC → NCHW
-  auto* yn = static_cast<const uint8_t*>(st.y_nhwc.data());
+  auto* yn = static_cast<const uint8_t*>(y_out);
   auto* yd = static_cast<uint8_t*>(c.out(0).raw());
   kernels::nhwc_to_nchw_u8(yn, size_t(N), size_t(st.m), oh * ow, yd);
 }

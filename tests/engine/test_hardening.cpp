@@ -71,7 +71,7 @@ std::vector<TensorMap> batches(const Graph& g, int n, std::mt19937& rng) {
   return out;
 }
 
-Graph quantized_convnet() {
+Graph quantized_convnet(DType activations = DType::u8) {
   std::mt19937 rng(3);
   Graph g = convnet(rng);
   TensorListSource cal(batches(g, 4, rng));
@@ -79,7 +79,13 @@ Graph quantized_convnet() {
   TensorListSource val(batches(g, 2, rng));
   QuantizeOptions o;
   o.static_float_outputs = true;  // the classifier head as QLinear too
+  o.activation_type = activations;
   return static_quantize(g, c, o, &val).graph;
+}
+
+Graph dynamic_convnet() {
+  std::mt19937 rng(3);
+  return dynamic_quantize(convnet(rng)).graph;
 }
 
 Graph quantized_lstm() {
@@ -245,11 +251,18 @@ TEST_CASE("SessionOptions.threads is capped at 4 × the hardware threads") {
 
 TEST_CASE("a Session shared by threads gives every caller the right outputs") {
   std::mt19937 rng(4);
-  for (int model : {0, 1, 2}) {  // float convnet, int8 convnet, int8 bidirectional LSTM
+  // float convnet, int8 convnet (u8, s8 activations), int8 bidirectional LSTM, dynamic int8
+  for (int model : {0, 1, 2, 3, 4}) {
     for (int session_threads : {1, 2}) {
       CAPTURE(model);
       CAPTURE(session_threads);
-      Graph g = model == 0 ? convnet(rng) : model == 1 ? quantized_convnet() : quantized_lstm();
+      Graph g = model == 0   ? convnet(rng)
+                : model == 1 ? quantized_convnet()
+                : model == 2 ? quantized_lstm()
+                : model == 3 ? quantized_convnet(DType::i8)
+                             : dynamic_convnet();
+      if (model == 3) CHECK(find_op(g, OpKind::QConv2d)->input(0)->dtype() == DType::i8);
+      if (model == 4) CHECK(find_op(g, OpKind::DynamicQLinear));
       Session s(g, {.threads = session_threads});
       std::vector<TensorMap> ins;
       std::vector<Tensor> want;
