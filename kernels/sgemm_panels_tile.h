@@ -1,7 +1,10 @@
 // The AVX-512 inner product of sgemm_panels (kernels/sgemm_panels.h): up to 12 rows × one
 // 32-column panel (24 zmm accumulators), the panel streamed in address order with a software
 // prefetch ahead of the loads. The caller's epilogue gets each row's two accumulators (columns
-// 0-15 and 16-31 of the panel). Include only from translation units built for AVX-512.
+// 0-15 and 16-31 of the panel). A single row (a matrix-vector product: an LSTM step at batch
+// 1) streams without software prefetches: their load-port uops cost more than they save there
+// (bidi_lstm's fused LSTM steps ~25 % faster without). Include only from translation units
+// built for AVX-512.
 #pragma once
 
 #include <immintrin.h>
@@ -14,10 +17,8 @@ namespace mq::kernels::panels_avx512 {
 
 inline constexpr std::size_t kPrefetchFloats = 1024;  // 4 KiB ahead in the panel
 
-/// One k step: acc += x · panel row i.
+/// One k step of a single row: acc += x · panel row i.
 inline __attribute__((always_inline)) void panel_step(const float* row, __m512 x, __m512& acc0, __m512& acc1) {
-  _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchFloats), _MM_HINT_T0);
-  _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchFloats + 16), _MM_HINT_T0);
   acc0 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row), acc0);
   acc1 = _mm512_fmadd_ps(x, _mm512_loadu_ps(row + 16), acc1);
 }
