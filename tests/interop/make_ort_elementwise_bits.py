@@ -1,7 +1,7 @@
 """Writes models of ONNX Runtime's elementwise ops whose last bits monoquant reproduces, with
 ONNX Runtime's outputs, into <folder> for the C++ test (test_onnx_qoperator.cpp) to compare bit
-for bit: a float Sigmoid (<folder>/sigmoid_f32.onnx, x → y, data/sigmoid_f32_{x,y}.npy) on values
-across its range; and on every pair of 8-bit values com.microsoft QLinearAdd (both operands full,
+for bit: a float Sigmoid and a float Tanh (<folder>/<sigmoid|tanh>_f32.onnx, x → y,
+data/<name>_{x,y}.npy) on values across their range; and on every pair of 8-bit values com.microsoft QLinearAdd (both operands full,
 and one operand one value per run of the last axis, each side), QLinearMul, QLinearSigmoid and a
 QDQ DequantizeLinear → Sigmoid → QuantizeLinear, for u8 and s8 and four scale / zero point sets
 (the first the scales of a QLinearAdd of captcha_ocr where float dequantize-add-quantize lands on
@@ -67,18 +67,21 @@ for t, np_t, shift in [(TensorProto.UINT8, np.uint8, 128), (TensorProto.INT8, np
             np.save(os.path.join(d, "data", f"{name}_{n}.npy"), v)
         print(name, "written")
 
-# float Sigmoid: ORT's rational approximation (its int8 tables and dynamic-quantization files
-# depend on it)
+# float Sigmoid and Tanh: ORT's rational approximations (its int8 tables and dynamic-quantization
+# files depend on them)
 x = np.concatenate([rng.uniform(-30, 30, 60000), rng.uniform(-3, 3, 60000), np.linspace(-20, 20, 4001),
-                    [0, -0.0, 1e-8, -1e-8, 18, -18, 18.5, -18.5, 100, -100, np.inf, -np.inf, np.nan]]).astype(np.float32)
-graph = helper.make_graph([helper.make_node("Sigmoid", ["x"], ["y"])], "sigmoid_f32",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [len(x)])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [len(x)])])
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-model.ir_version = 8
-path = os.path.join(d, "sigmoid_f32.onnx")
-onnx.save(model, path)
-np.save(os.path.join(d, "data", "sigmoid_f32_x.npy"), x)
-np.save(os.path.join(d, "data", "sigmoid_f32_y.npy"),
-        ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0])
-print("sigmoid_f32 written")
+                    [0, -0.0, 1e-8, -1e-8, 9, -9, 9.5, -9.5, 18, -18, 18.5, -18.5, 100, -100, np.inf, -np.inf,
+                     np.nan]]).astype(np.float32)
+for op in ["Sigmoid", "Tanh"]:
+    name = op.lower() + "_f32"
+    graph = helper.make_graph([helper.make_node(op, ["x"], ["y"])], name,
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [len(x)])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [len(x)])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = os.path.join(d, name + ".onnx")
+    onnx.save(model, path)
+    np.save(os.path.join(d, "data", name + "_x.npy"), x)
+    np.save(os.path.join(d, "data", name + "_y.npy"),
+            ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0])
+    print(name, "written")

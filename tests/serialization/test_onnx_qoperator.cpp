@@ -77,18 +77,18 @@ int64_t differing(const Tensor& got, const Tensor& want) {
 
 TEST_CASE(
     "interop: QLinearAdd / QLinearMul / QLinearSigmoid and a QDQ Sigmoid give ONNX Runtime's bits on every pair "
-    "of "
-    "8-bit values, and float Sigmoid on floats across its range") {
+    "of 8-bit values, and float Sigmoid and Tanh on floats across their range") {
   // tests/interop/make_ort_elementwise_bits.py: u8 and s8, four scale sets; a QLinearAdd whose
   // operand is one value per run (either side), as ORT's broadcast hands it to its kernel; and
   // ORT's float Sigmoid
   MQ_REQUIRE_INTEROP_PYTHON(python);
   test::TempDir dir;
   MQ_RUN_INTEROP(python, "make_ort_elementwise_bits.py", dir);
-  {
-    const Graph g = load_model(dir / "sigmoid_f32.onnx");
-    const Tensor x = serialization::load_npy(dir / "data/sigmoid_f32_x.npy");
-    const Tensor want = serialization::load_npy(dir / "data/sigmoid_f32_y.npy");
+  for (const std::string name : {"sigmoid_f32", "tanh_f32"}) {
+    CAPTURE(name);
+    const Graph g = load_model(dir / (name + ".onnx"));
+    const Tensor x = serialization::load_npy(dir / ("data/" + name + "_x.npy"));
+    const Tensor want = serialization::load_npy(dir / ("data/" + name + "_y.npy"));
     CHECK(differing(Session(g).run({{"x", x}}).at("y"), want) == 0);
   }
   for (const char* type : {"u8", "s8"}) {
