@@ -82,19 +82,52 @@ TEST_CASE("qlstm: sequence matches the fp32 reference within tolerance") {
 }
 
 TEST_CASE("qlstm: every gates variant gives the scalar variant's bits") {
-  for (std::size_t H : {1, 3, 4, 8, 15, 16, 17, 64, 67}) {
+  // magnitudes from the polynomial ranges to beyond exp's limits (±88.376), plus the edges:
+  // signed zeros, tanh's branch point 0.625, exp's limits, infinities, a subnormal
+  const float edges[] = {
+      0.0f,        -0.0f,        0.625f, -0.625f, 0.62499994f, 88.3762626647949f, -88.3762626647949f,
+      44.1881313f, -44.1881313f, 87.0f,  -87.0f,  INFINITY,    -INFINITY,         1e-40f,
+      3.0e6f,      -3.0e6f};
+  for (float range : {0.5f, 3.0f, 12.0f, 100.0f, 1e4f}) {
+    for (std::size_t H : {1, 3, 4, 8, 15, 16, 17, 31, 33, 48, 63, 64, 67, 100, 128}) {
+      std::vector<float> g(4 * H), c0(H);
+      test::fill_float(g.data(), g.size(), -range, range);
+      test::fill_float(c0.data(), c0.size(), -range / 4, range / 4);
+      for (std::size_t i = 0; i < g.size(); i += 7) g[i] = edges[(i / 7 + H) % std::size(edges)];
+      for (std::size_t i = 0; i < c0.size(); i += 5) c0[i] = edges[(i / 5) % std::size(edges)];
+      const LstmGatesVariant& ref = lstm_gates_variants()[0];
+      std::vector<float> c_ref = c0, h_ref(H);
+      ref.fn(g.data(), H, c_ref.data(), h_ref.data());
+      for (const LstmGatesVariant* v : test::runnable(lstm_gates_variants())) {
+        INFO(std::string(v->name) << " H=" << H << " range=" << range);
+        std::vector<float> c = c0, h(H);
+        v->fn(g.data(), H, c.data(), h.data());
+        // NaN (from ∞ − ∞ in the cell update) may carry another sign or payload
+        for (std::size_t u = 0; u < H; ++u) {
+          if (std::isnan(c_ref[u])) CHECK(std::isnan(c[u]));
+          else CHECK(std::memcmp(&c[u], &c_ref[u], sizeof(float)) == 0);
+          if (std::isnan(h_ref[u])) CHECK(std::isnan(h[u]));
+          else CHECK(std::memcmp(&h[u], &h_ref[u], sizeof(float)) == 0);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("qlstm: a NaN gate gives NaN cells in every gates variant") {
+  const std::size_t H = 40;
+  for (std::size_t gate = 0; gate < 4; ++gate) {
     std::vector<float> g(4 * H), c0(H);
-    test::fill_float(g.data(), g.size(), -12.0f, 12.0f);
-    test::fill_float(c0.data(), c0.size(), -3.0f, 3.0f);
-    const LstmGatesVariant& ref = lstm_gates_variants()[0];
-    std::vector<float> c_ref = c0, h_ref(H);
-    ref.fn(g.data(), H, c_ref.data(), h_ref.data());
+    test::fill_float(g.data(), g.size(), -3.0f, 3.0f);
+    test::fill_float(c0.data(), c0.size(), -1.0f, 1.0f);
+    g[gate * H + 37] = NAN;
     for (const LstmGatesVariant* v : test::runnable(lstm_gates_variants())) {
-      INFO(std::string(v->name) << " H=" << H);
+      INFO(std::string(v->name) << " gate " << gate);
       std::vector<float> c = c0, h(H);
       v->fn(g.data(), H, c.data(), h.data());
-      CHECK(std::memcmp(c.data(), c_ref.data(), H * sizeof(float)) == 0);
-      CHECK(std::memcmp(h.data(), h_ref.data(), H * sizeof(float)) == 0);
+      CHECK(std::isnan(h[37]));
+      if (gate != 1) CHECK(std::isnan(c[37]));  // the output gate leaves c alone
+      CHECK(!std::isnan(h[36]));
     }
   }
 }
