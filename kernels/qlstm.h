@@ -44,7 +44,7 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
 
 /// Gate activations and the c/h update of one batch row: g [4H] pre-activations in ONNX
 /// order (i, o, f, c); c [H] is updated in place and h [H] written. Every variant gives the
-/// same bits.
+/// same bits (a NaN result may differ in sign or payload).
 using LstmGatesFn = void (*)(const float* g, std::size_t hidden, float* c, float* h);
 
 /// One compiled gates variant.
