@@ -4,6 +4,7 @@
 #include "engine/thread_pool.h"
 #include "kernels/qgemm.h"
 #include "kernels/qlstm.h"
+#include "kernels/quant.h"
 
 namespace mq::ops {
 
@@ -135,7 +136,21 @@ void run(ExecContext& c) {
     p.x_u8 = x_u8 ? x.data<uint8_t>() : nullptr;
   }
   const size_t need = (qlstm_scratch_size(p) + 63) / 64 * 64;
-  std::byte* scratch = call_scratch(need * size_t(D));
+  // both directions quantize x alike (its range, or the static parameters): once, here
+  const bool share_x = D > 1 && !p.x_u8;
+  const size_t x_bytes = share_x ? size_t(T * B * I + 63) / 64 * 64 : 0;
+  std::byte* scratch = call_scratch(need * size_t(D) + x_bytes);
+  QuantAffine xq;
+  if (share_x) {
+    const QuantKernels& qk = quant_active();
+    float lo = 0.0f, hi = 0.0f;
+    if (!p.x_q && T * B * I > 0) qk.minmax_f32(xf, size_t(T * B * I), &lo, &hi);
+    xq = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
+    auto* xu = reinterpret_cast<uint8_t*>(scratch + need * size_t(D));
+    qk.quantize_u8(xf, size_t(T * B * I), xq, xu);
+    p.x_q = &xq;
+    p.x_u8 = xu;
+  }
   auto direction = [&](size_t task) {
     const int64_t d = int64_t(task);
     QLstmParams q = p;
