@@ -118,7 +118,7 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
   gx.w_scale = p.w_scale;
   gx.bias_f32 = p.bias;
   gemm.fn(gx, 0, gx.m, 0, gx.n);
-  // the gates of step t, batch row b: s.gates + t·step_rows + b·ldg
+  // the gates of step t, batch row b: s.gates + t·step_gates + b·ldg
   const std::size_t ldg = p.batch_major ? T * G : G, step_gates = p.batch_major ? G : B * G;
   // 2. Steps.
   if (h0) copy_rows(h0, lds, s.h, H, B, H);
