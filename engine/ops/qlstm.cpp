@@ -1,10 +1,10 @@
 // Executors of QLSTM (static x / h ranges) and DynamicQLSTM on kernels::qlstm_sequence.
-#include <cstring>
 
 #include "engine/executor.h"
 #include "engine/thread_pool.h"
 #include "kernels/qgemm.h"
 #include "kernels/qlstm.h"
+#include "kernels/quant.h"
 
 namespace mq::ops {
 
@@ -112,35 +112,45 @@ void run(ExecContext& c) {
     for (auto len : c.in(4).to_int64())
       if (len != T) fail<UnsupportedError>(c.node.describe(), ": sequence_lens shorter than the sequence");
   }
-  // time-major copies of x and of the outputs
-  const size_t es = dtype_size(x.dtype());
-  std::vector<std::byte> xt;
-  const std::byte* xp = static_cast<const std::byte*>(x.raw());
-  if (layout) {
-    xt.resize(size_t(T * B * I) * es);
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t < T; ++t)
-        std::memcpy(&xt[size_t((t * B + b) * I) * es], xp + size_t((b * T + t) * I) * es, size_t(I) * es);
-    xp = xt.data();
-  }
-  const float* xf = x_u8 ? nullptr : reinterpret_cast<const float*>(xp);
-  // per direction: its own scratch and outputs, so the two directions of a bidirectional
-  // LSTM run on two threads when the Session has them (each direction's arithmetic is the
-  // same either way)
-  std::vector<float> y(size_t(D * T * B * H)), hn(size_t(D * B * H)), cn(size_t(D * B * H));
-  std::vector<float> yall(size_t(T * D * B * H)), hall(size_t(D * B * H)), call(size_t(D * B * H));
+  const float* xf = x_u8 ? nullptr : x.data<float>();
+  // each direction writes its slices of the outputs in place (ONNX layout 0: Y [T, D, B, H],
+  // Y_h and Y_c [D, B, H]; layout 1: Y [B, T, D, H], Y_h and Y_c [B, D, H]; the initial states
+  // as Y_h), so the two directions of a bidirectional LSTM run on two threads when the Session
+  // has them (each direction's arithmetic is the same either way)
+  auto out = [&](size_t k) { return k < c.outputs.size() ? c.out(k).data<float>() : nullptr; };
+  float* y = out(0);
+  float* yh = out(1);
+  float* yc = out(2);
   QLstmParams p;
   p.seq_len = size_t(T);
   p.batch = size_t(B);
   p.input_size = size_t(I);
   p.hidden = size_t(H);
+  p.batch_major = layout != 0;
+  p.y_step_stride = size_t(layout ? D * H : D * B * H);
+  p.y_batch_stride = size_t(layout ? T * D * H : H);
+  p.state_batch_stride = size_t(layout ? D * H : H);
   if (st.static_ranges) {
     p.x_q = &st.xq;
     p.h_q = st.static_h ? &st.hq : nullptr;
-    p.x_u8 = x_u8 ? reinterpret_cast<const uint8_t*>(xp) : nullptr;
+    p.x_u8 = x_u8 ? x.data<uint8_t>() : nullptr;
   }
   const size_t need = (qlstm_scratch_size(p) + 63) / 64 * 64;
-  std::byte* scratch = call_scratch(need * size_t(D));
+  // both directions quantize x alike (its range, or the static parameters): once, here
+  const bool share_x = D > 1 && !p.x_u8;
+  const size_t x_bytes = share_x ? size_t(T * B * I + 63) / 64 * 64 : 0;
+  std::byte* scratch = call_scratch(need * size_t(D) + x_bytes);
+  QuantAffine xq;
+  if (share_x) {
+    const QuantKernels& qk = quant_active();
+    float lo = 0.0f, hi = 0.0f;
+    if (!p.x_q && T * B * I > 0) qk.minmax_f32(xf, size_t(T * B * I), &lo, &hi);
+    xq = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
+    auto* xu = reinterpret_cast<uint8_t*>(scratch + need * size_t(D));
+    qk.quantize_u8(xf, size_t(T * B * I), xq, xu);
+    p.x_q = &xq;
+    p.x_u8 = xu;
+  }
   auto direction = [&](size_t task) {
     const int64_t d = int64_t(task);
     QLstmParams q = p;
@@ -150,39 +160,15 @@ void run(ExecContext& c) {
     q.r_scale = st.r_scale.data() + d * 4 * H;
     q.bias = st.has_bias ? st.bias.data() + d * 4 * H : nullptr;
     q.reverse = st.reverse_only || d == 1;
-    const float* h0 = c.has(5) ? c.in(5).data<float>() + d * B * H : nullptr;
-    const float* c0 = c.has(6) ? c.in(6).data<float>() + d * B * H : nullptr;
-    qlstm_sequence(q, xf, h0, c0, y.data() + d * T * B * H, hn.data() + d * B * H, cn.data() + d * B * H,
+    const int64_t yo = layout ? d * H : d * B * H, so = layout ? d * H : d * B * H;
+    const float* h0 = c.has(5) ? c.in(5).data<float>() + so : nullptr;
+    const float* c0 = c.has(6) ? c.in(6).data<float>() + so : nullptr;
+    qlstm_sequence(q, xf, h0, c0, y ? y + yo : nullptr, yh ? yh + so : nullptr, yc ? yc + so : nullptr,
                    scratch + size_t(d) * need);
   };
   if (D > 1 && c.pool && c.pool->size() > 1) c.pool->parallel_for(size_t(D), direction);
   else
     for (int64_t d = 0; d < D; ++d) direction(size_t(d));
-  for (int64_t d = 0; d < D; ++d) {
-    for (int64_t t = 0; t < T; ++t)
-      std::memcpy(&yall[size_t(((t * D + d) * B) * H)], &y[size_t((d * T + t) * B * H)], size_t(B * H) * 4);
-    std::memcpy(&hall[size_t(d * B * H)], &hn[size_t(d * B * H)], size_t(B * H) * 4);
-    std::memcpy(&call[size_t(d * B * H)], &cn[size_t(d * B * H)], size_t(B * H) * 4);
-  }
-  // write outputs in the requested layout
-  if (c.outputs.size() > 0) {
-    float* o = c.out(0).data<float>();
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t d = 0; d < D; ++d)
-        for (int64_t b = 0; b < B; ++b) {
-          const float* src = &yall[size_t(((t * D + d) * B + b) * H)];
-          float* dst = layout ? o + ((b * T + t) * D + d) * H : o + ((t * D + d) * B + b) * H;
-          std::memcpy(dst, src, size_t(H) * 4);
-        }
-  }
-  for (size_t k = 1; k < 3 && k < c.outputs.size(); ++k) {
-    const auto& src = k == 1 ? hall : call;
-    float* o = c.out(k).data<float>();
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t b = 0; b < B; ++b)
-        std::memcpy(layout ? o + (b * D + d) * H : o + (d * B + b) * H, &src[size_t((d * B + b) * H)],
-                    size_t(H) * 4);
-  }
 }
 
 }  // namespace
