@@ -1,6 +1,7 @@
 // Executors of QLSTM (static x / h ranges) and DynamicQLSTM on kernels::qlstm_sequence.
 
 #include "engine/executor.h"
+#include "engine/ops/call_scratch.h"
 #include "engine/thread_pool.h"
 #include "kernels/qgemm.h"
 #include "kernels/qlstm.h"
@@ -23,14 +24,6 @@ struct LstmState {
   bool static_h = false;       // h's too
   QuantAffine xq, hq;
 };
-
-/// Scratch of the calling thread, grown to `bytes` (concurrent Session::run calls each use
-/// their own thread's; the directions' tasks share their caller's).
-std::byte* call_scratch(size_t bytes) {
-  thread_local std::shared_ptr<Storage> buffer;
-  if (!buffer || buffer->size() < bytes) buffer = Storage::allocate(bytes);
-  return buffer->data();
-}
 
 const Tensor& const_in(const Node& n, size_t i, const char* what) {
   Value* v = n.input(i);
@@ -139,7 +132,7 @@ void run(ExecContext& c) {
   // both directions quantize x alike (its range, or the static parameters): once, here
   const bool share_x = D > 1 && !p.x_u8;
   const size_t x_bytes = share_x ? size_t(T * B * I + 63) / 64 * 64 : 0;
-  std::byte* scratch = call_scratch(need * size_t(D) + x_bytes);
+  std::byte* scratch = call_scratch(0, need * size_t(D) + x_bytes);  // the directions' tasks share it
   QuantAffine xq;
   if (share_x) {
     const QuantKernels& qk = quant_active();
