@@ -1,8 +1,6 @@
 #include "engine/thread_pool.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 
 #include "kernels/openmp_team.h"
 
@@ -24,6 +22,21 @@ inline void cpu_relax() {
 
 /// Inside a task of some pool's call: a parallel_for from here runs inline.
 thread_local bool in_task = false;
+
+/// One parallel_for on the OpenMP team: its threads claim the tasks one at a time.
+struct TeamCall {
+  std::atomic<std::size_t> next{0};
+  std::size_t n = 0;
+  const std::function<void(std::size_t)>* fn = nullptr;
+};
+
+void run_team_tasks(void* arg) {
+  auto* call = static_cast<TeamCall*>(arg);
+  const bool outer = in_task;
+  in_task = true;
+  for (std::size_t t; (t = call->next.fetch_add(1, std::memory_order_relaxed)) < call->n;) (*call->fn)(t);
+  in_task = outer;
+}
 
 }  // namespace
 
@@ -97,38 +110,19 @@ void ThreadPool::run_chunk(std::size_t n_tasks, const std::function<void(std::si
     pending_.wait(left, std::memory_order_acquire);
 }
 
-namespace {
-struct TeamCall {
-  std::atomic<std::size_t> next{0};
-  std::size_t n = 0;
-  const std::function<void(std::size_t)>* fn = nullptr;
-};
-void team_body(void* p) {
-  auto* c = static_cast<TeamCall*>(p);
-  const bool was = in_task;
-  in_task = true;
-  for (std::size_t t; (t = c->next.fetch_add(1, std::memory_order_relaxed)) < c->n;) (*c->fn)(t);
-  in_task = was;
-}
-int team_mode() {
-  const char* e = std::getenv("MQ_POOL_TEAM");
-  if (!e) return 2;
-  return std::atoi(e);
-}
-const int mode = team_mode();
-}  // namespace
-
 void ThreadPool::parallel_for(std::size_t n_tasks, const std::function<void(std::size_t)>& fn) {
   if (n_tasks == 0) return;
   if (workers_.empty() || n_tasks == 1 || in_task || busy_.exchange(true, std::memory_order_acquire)) {
     for (std::size_t t = 0; t < n_tasks; ++t) fn(t);
     return;
   }
-  if (mode == 1 || (mode == 2 && kernels::team_awake())) {
-    TeamCall c;
-    c.n = n_tasks;
-    c.fn = &fn;
-    kernels::team_parallel(unsigned(std::min(size(), n_tasks)), team_body, &c);
+  if (kernels::team_awake()) {
+    // oneDNN's workers are spinning on the other cores, where this pool's workers would have
+    // to take turns with them: run on them instead
+    TeamCall call;
+    call.n = n_tasks;
+    call.fn = &fn;
+    kernels::team_parallel(unsigned(std::min(size(), n_tasks)), run_team_tasks, &call);
     busy_.store(false, std::memory_order_release);
     return;
   }
