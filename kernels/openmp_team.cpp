@@ -16,7 +16,11 @@ using Clock = std::chrono::steady_clock;
 /// spin (300000 pauses, ~15 ms on a 2.8 GHz Xeon) before they block on a futex.
 constexpr Clock::duration kTeamAwake = std::chrono::milliseconds(5);
 
-thread_local Clock::time_point last_region{};
+/// How long after a call that found the workers late the team is not used: on a machine
+/// whose other cores are busy, a worker the scheduler has not run holds every region's end.
+constexpr Clock::duration kTeamBackoff = std::chrono::milliseconds(100);
+
+thread_local Clock::time_point last_region{}, late_until{};
 
 }  // namespace
 
@@ -29,6 +33,12 @@ void note_team_region(int threads) {
   if (threads > 1) last_region = Clock::now();
 }
 
-bool team_awake() { return last_region != Clock::time_point{} && Clock::now() - last_region < kTeamAwake; }
+bool team_awake() {
+  if (last_region == Clock::time_point{}) return false;
+  const Clock::time_point now = Clock::now();
+  return now - last_region < kTeamAwake && now >= late_until;
+}
+
+void note_team_late() { late_until = Clock::now() + kTeamBackoff; }
 
 }  // namespace mq::kernels

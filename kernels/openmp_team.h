@@ -17,7 +17,13 @@ void team_parallel(unsigned threads, void (*body)(void*), void* arg);
 void note_team_region(int threads);
 
 /// True when the calling thread ran a region of more than one thread recently enough that its
-/// team's workers are still spinning for the next one (kTeamAwake).
+/// team's workers are still spinning for the next one (kTeamAwake), and no call of the last
+/// kTeamBackoff found them late.
 bool team_awake();
+
+/// Records that the team's workers took no part in a team_parallel call of the calling thread
+/// (they were descheduled or asleep: the caller ran every task and then waited for them at
+/// the region's end): team_awake() is false for the next kTeamBackoff.
+void note_team_late();
 
 }  // namespace mq::kernels
