@@ -70,7 +70,8 @@ TEST_CASE("thread pool: a nested call and calls from two threads at once run eve
 TEST_CASE("thread pool: right after an OpenMP region of two threads the tasks run on that team, each once") {
   // kernels::note_team_region marks the calling thread's libgomp team as spinning, as a
   // oneDNN kernel on two threads leaves it: parallel_for then runs on the team (its worker
-  // and the caller), nested calls inline, and the pool's own workers after the team sleeps
+  // and the caller), nested calls inline, and the pool's own workers after the team sleeps or
+  // was found late
   mq::ThreadPool pool(2);
   std::vector<std::atomic<int>> hits(61);
   std::vector<int> plain(61, 0);  // plain ints: the team's writes must be visible after return
@@ -103,4 +104,10 @@ TEST_CASE("thread pool: right after an OpenMP region of two threads the tasks ru
   mq::kernels::note_team_region(2);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK_FALSE(mq::kernels::team_awake());
+  // a call that found the workers late: not the team for a while (longer than it stays awake)
+  std::thread([] {
+    mq::kernels::note_team_region(2);
+    mq::kernels::note_team_late();
+    CHECK_FALSE(mq::kernels::team_awake());
+  }).join();
 }
