@@ -9,7 +9,9 @@
 // (kernels::team_parallel) rather than waking this pool's workers, which would have to take
 // turns with the spinning ones on the same cores: a model whose convolutions run on oneDNN
 // has one set of busy threads, not two fighting for the cores; a model without them (int8)
-// keeps this pool's behaviour.
+// keeps this pool's behaviour. The team's end barrier does wait for a late worker: a call
+// that found its workers late (no task taken, the end held) sends the next 500 ms of calls
+// back to this pool's workers.
 #pragma once
 
 #include <atomic>

@@ -1,7 +1,7 @@
 #pragma once
 /// The OpenMP team that Debian's oneDNN runs its parallel kernels on (libgomp). After a
-/// parallel region its worker threads spin for a while (GOMP_SPINCOUNT, ~15 ms here) before
-/// they sleep; a second pool of threads woken during that time competes with them for the
+/// parallel region its worker threads spin for a while (GOMP_SPINCOUNT pauses, ~4 ms here)
+/// before they sleep; a second pool of threads woken during that time competes with them for the
 /// same cores. These functions let other parallel work run on the team while it is awake.
 #include <cstddef>
 
@@ -17,8 +17,8 @@ void team_parallel(unsigned threads, void (*body)(void*), void* arg);
 void note_team_region(int threads);
 
 /// True when the calling thread ran a region of more than one thread recently enough that its
-/// team's workers are still spinning for the next one (kTeamAwake), and no call of the last
-/// kTeamBackoff found them late.
+/// team's workers are still spinning for the next one (within three quarters of libgomp's
+/// spin time), and no call of the last kTeamBackoff (500 ms) found them late.
 bool team_awake();
 
 /// Records that the team's workers took no part in a team_parallel call of the calling thread
