@@ -8,6 +8,7 @@
 // libgomp's entry point for `#pragma omp parallel` (what GCC emits for it): declared here so
 // that no compiler needs OpenMP support of its own.
 extern "C" void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
+extern "C" int omp_in_parallel(void);
 
 namespace mq::kernels {
 
@@ -61,7 +62,8 @@ void note_team_region(int threads) {
 
 bool team_awake() {
   static const Clock::duration awake = team_awake_time();
-  if (last_region == Clock::time_point{}) return false;
+  // inside a caller's own OpenMP region a nested region would run on one thread
+  if (last_region == Clock::time_point{} || omp_in_parallel()) return false;
   const Clock::time_point now = Clock::now();
   return now - last_region < awake && now >= late_until;
 }

@@ -18,7 +18,8 @@ void note_team_region(int threads);
 
 /// True when the calling thread ran a region of more than one thread recently enough that its
 /// team's workers are still spinning for the next one (within three quarters of libgomp's
-/// spin time), and no call of the last kTeamBackoff (500 ms) found them late.
+/// spin time), and no call of the last kTeamBackoff (500 ms) found them late; false inside an
+/// OpenMP parallel region (a nested one would run on one thread).
 bool team_awake();
 
 /// Records that the team's workers took no part in a team_parallel call of the calling thread

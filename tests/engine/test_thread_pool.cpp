@@ -104,6 +104,16 @@ TEST_CASE("thread pool: right after an OpenMP region of two threads the tasks ru
   mq::kernels::note_team_region(2);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   CHECK_FALSE(mq::kernels::team_awake());
+  // inside an OpenMP region (a caller's own): never the team, whose nested region has one thread
+  std::atomic<int> awake_inside{0};
+  mq::kernels::team_parallel(
+      2,
+      [](void* p) {
+        mq::kernels::note_team_region(2);
+        if (mq::kernels::team_awake()) static_cast<std::atomic<int>*>(p)->fetch_add(1);
+      },
+      &awake_inside);
+  CHECK(awake_inside.load() == 0);
   // a call that found the workers late: not the team for a while (longer than it stays awake)
   std::thread([] {
     mq::kernels::note_team_region(2);
