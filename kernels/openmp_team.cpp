@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
+#include <strings.h>
 
 // libgomp's entry point for `#pragma omp parallel` (what GCC emits for it): declared here so
 // that no compiler needs OpenMP support of its own.
