@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kernels/openmp_team.h"
+
 namespace mq {
 namespace {
 
@@ -20,6 +22,31 @@ inline void cpu_relax() {
 
 /// Inside a task of some pool's call: a parallel_for from here runs inline.
 thread_local bool in_task = false;
+
+/// One parallel_for on the OpenMP team: its threads claim the tasks one at a time.
+struct TeamCall {
+  std::atomic<std::size_t> next{0};
+  std::size_t n = 0;
+  const std::function<void(std::size_t)>* fn = nullptr;
+  const bool* caller = nullptr;                  // the calling thread's in_task
+  std::atomic<std::size_t> helped{0};            // tasks the team's workers ran
+  std::chrono::steady_clock::time_point done{};  // when the caller ran out of tasks
+};
+
+/// A wait at a team region's end above which workers that took no task count as late (one
+/// spinning on a free core arrives within microseconds).
+constexpr std::chrono::microseconds late_wait{50};
+
+void run_team_tasks(void* arg) {
+  auto* call = static_cast<TeamCall*>(arg);
+  const bool outer = in_task;
+  in_task = true;
+  std::size_t ran = 0;
+  for (std::size_t t; (t = call->next.fetch_add(1, std::memory_order_relaxed)) < call->n; ++ran) (*call->fn)(t);
+  if (&in_task != call->caller) call->helped.fetch_add(ran, std::memory_order_relaxed);
+  else call->done = std::chrono::steady_clock::now();
+  in_task = outer;
+}
 
 }  // namespace
 
@@ -97,6 +124,22 @@ void ThreadPool::parallel_for(std::size_t n_tasks, const std::function<void(std:
   if (n_tasks == 0) return;
   if (workers_.empty() || n_tasks == 1 || in_task || busy_.exchange(true, std::memory_order_acquire)) {
     for (std::size_t t = 0; t < n_tasks; ++t) fn(t);
+    return;
+  }
+  if (kernels::team_awake()) {
+    // oneDNN's workers are spinning on the other cores, where this pool's workers would have
+    // to take turns with them: run on them instead
+    TeamCall call;
+    call.n = n_tasks;
+    call.fn = &fn;
+    call.caller = &in_task;
+    kernels::team_parallel(unsigned(std::min(size(), n_tasks)), run_team_tasks, &call);
+    // workers that took no task and held the region's end came late (descheduled, asleep):
+    // this pool's own workers, which never hold the caller, for a while
+    if (call.helped.load(std::memory_order_relaxed) == 0 &&
+        std::chrono::steady_clock::now() - call.done > late_wait)
+      kernels::note_team_late();
+    busy_.store(false, std::memory_order_release);
     return;
   }
   for (std::size_t base = 0; base < n_tasks; base += max_chunk) {

@@ -3,8 +3,15 @@
 // never for a worker to show up: when the other cores are busy (a worker descheduled, or
 // still asleep), the caller runs every task itself instead of stalling at a barrier, the way
 // libgomp's end-of-region barrier does. Idle workers spin briefly, then sleep.
-// (oneDNN's kernels keep their own libgomp team; engine/ops/parallel.h gives them one thread
-// unless a step has enough work to pay for it.)
+// oneDNN's kernels run on a libgomp team of their own (engine/ops/parallel.h gives them one
+// thread unless a step has enough work to pay for it), whose workers spin for a few
+// milliseconds after each region. While they do, parallel_for runs its tasks on that team
+// (kernels::team_parallel) rather than waking this pool's workers, which would have to take
+// turns with the spinning ones on the same cores: a model whose convolutions run on oneDNN
+// has one set of busy threads, not two fighting for the cores; a model without them (int8)
+// keeps this pool's behaviour. The team's end barrier does wait for a late worker: a call
+// that found its workers late (no task taken, the end held) sends the next 500 ms of calls
+// back to this pool's workers.
 #pragma once
 
 #include <atomic>
@@ -35,7 +42,9 @@ class ThreadPool {
   /// Runs fn(task) for task in [0, n_tasks) on the pool and the calling thread; returns when
   /// all tasks are done. Tasks are handed out dynamically. fn must not throw. A nested
   /// parallel_for (from inside a task), or one while another thread's call holds the pool,
-  /// runs on the calling thread alone.
+  /// runs on the calling thread alone. Right after the calling thread ran a oneDNN kernel on
+  /// several threads, the tasks run on that kernel's OpenMP team (as many threads as the
+  /// pool's), whose end barrier does wait for every one of them.
   void parallel_for(std::size_t n_tasks, const std::function<void(std::size_t)>& fn);
 
   /// How long an idle worker spins for the next call before it sleeps (tests wait longer

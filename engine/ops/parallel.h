@@ -26,6 +26,8 @@ inline int64_t step_threads(const ExecContext& ctx) {
 /// team whose end barrier waits for every thread, so a step of a few tens of microseconds
 /// gains little from a second thread and, when the other core is busy, waits a scheduler
 /// slice for it.
+/// (After such a step the pool's own parallel steps run on that team while it spins:
+/// engine/thread_pool.h.)
 inline constexpr double kMinParallelFlops = double(int64_t(1) << 22);
 
 /// Threads for a library kernel of `flops` operations: the step's, or 1 below

@@ -33,6 +33,34 @@ void copy_view(const Tensor& in, Tensor& out, const std::vector<int64_t>& stride
   kernels::strided_copy(in.raw(), out.raw(), p);
 }
 
+/// copy_view with large outputs split over the session's threads along their outermost dim
+/// above 1 (each thread copies whole slices of it: the same bytes, any thread count).
+void copy_view_split(ExecContext& c, const Tensor& in, Tensor& out, const std::vector<int64_t>& strides,
+                     int64_t offset) {
+  const std::vector<int64_t>& dims = out.dims();
+  const size_t r = dims.size();
+  size_t d = 0;
+  while (d + 1 < r && dims[d] == 1) ++d;
+  const int64_t tasks =
+      r == 0 ? 1 : std::min<int64_t>({step_threads(c), dims[d], out.numel() / kMinParallelElements});
+  if (tasks <= 1 || r > size_t(kernels::kMaxCopyRank)) return copy_view(in, out, strides, offset);
+  const int64_t inner = out.numel() / dims[d];  // output elements per index of dim d
+  const size_t es = dtype_size(in.dtype());
+  c.pool->parallel_for(size_t(tasks), [&](size_t t) {
+    const int64_t b = dims[d] * int64_t(t) / tasks, e = dims[d] * int64_t(t + 1) / tasks;
+    if (e <= b) return;
+    std::vector<int64_t> part = dims;
+    part[d] = e - b;
+    kernels::StridedCopyParams p;
+    p.rank = int(r);
+    p.dims = part.data();
+    p.strides = strides.data();
+    p.offset = offset + b * strides[d];
+    p.elem_size = es;
+    kernels::strided_copy(in.raw(), static_cast<std::byte*>(out.raw()) + size_t(b * inner) * es, p);
+  });
+}
+
 /// Output 0 = input 0 seen with output 0's dims (no copy).
 void run_view(ExecContext& c) { c.outputs[0] = c.in(0).reshaped(c.out(0).dims()); }
 
@@ -58,29 +86,7 @@ void run_transpose(ExecContext& c) {
   auto is = strides_of(in.dims());
   std::vector<int64_t> strides(r);
   for (size_t k = 0; k < r; ++k) strides[k] = is[size_t(normalize_axis(perm[k], int64_t(r)))];
-  // large outputs: the outermost dim above 1 split over the session's threads
-  Tensor& out = c.out(0);
-  const std::vector<int64_t>& dims = out.dims();
-  size_t d = 0;
-  while (d + 1 < r && dims[d] == 1) ++d;
-  const int64_t tasks =
-      r == 0 ? 1 : std::min<int64_t>({step_threads(c), dims[d], out.numel() / kMinParallelElements});
-  if (tasks <= 1 || r > size_t(kernels::kMaxCopyRank)) return copy_view(in, out, strides, 0);
-  const int64_t inner = out.numel() / dims[d];  // output elements per index of dim d
-  const size_t es = dtype_size(in.dtype());
-  c.pool->parallel_for(size_t(tasks), [&](size_t t) {
-    const int64_t b = dims[d] * int64_t(t) / tasks, e = dims[d] * int64_t(t + 1) / tasks;
-    if (e <= b) return;
-    std::vector<int64_t> part = dims;
-    part[d] = e - b;
-    kernels::StridedCopyParams p;
-    p.rank = int(r);
-    p.dims = part.data();
-    p.strides = strides.data();
-    p.offset = b * strides[d];
-    p.elem_size = es;
-    kernels::strided_copy(in.raw(), static_cast<std::byte*>(out.raw()) + size_t(b * inner) * es, p);
-  });
+  copy_view_split(c, in, c.out(0), strides, 0);
 }
 
 void run_concat(ExecContext& c) {
@@ -154,7 +160,22 @@ void run_slice(ExecContext& c) {
     offset += s * is[a];
     strides[a] = is[a] * steps[i];
   }
-  copy_view(in, c.out(0), strides, offset);
+  // a slice that is one contiguous block of the input (each dim above 1 has the stride of
+  // the output's contiguous layout) is a view of it at an offset: no copy
+  const std::vector<int64_t>& od = c.out(0).dims();
+  bool block = c.out(0).numel() > 0;
+  for (int64_t k = r - 1, inner = 1; k >= 0 && block; --k) {
+    if (od[size_t(k)] == 1) continue;
+    block = strides[size_t(k)] == inner;
+    inner *= od[size_t(k)];
+  }
+  if (block && in.storage()) {
+    Tensor view(in.dtype(), od, in.storage(), in.offset() + size_t(offset) * dtype_size(in.dtype()));
+    view.set_quant(c.out(0).quant());
+    c.outputs[0] = std::move(view);
+    return;
+  }
+  copy_view_split(c, in, c.out(0), strides, offset);
 }
 
 void run_gather(ExecContext& c) {

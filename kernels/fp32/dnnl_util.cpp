@@ -1,5 +1,7 @@
 #include "kernels/fp32/dnnl_util.h"
 
+#include "kernels/openmp_team.h"
+
 #include <functional>
 #include <unordered_map>
 
@@ -74,7 +76,9 @@ bool dnnl_execute(const void* owner, const dnnl::primitive& prim, std::initializ
               thread_memory(owner, DNNL_ARG_SCRATCHPAD, scratch, dnnl_thread_scratch(scratch.get_size()))};
     dnnl::stream& st = dnnl_thread_stream();
     if (dnnl_primitive_execute(prim.get(), st.get(), n, a) != dnnl_success) return false;
-    return dnnl_stream_wait(st.get()) == dnnl_success;
+    const bool ok = dnnl_stream_wait(st.get()) == dnnl_success;
+    note_team_region(threads);
+    return ok;
   } catch (...) {
     return false;
   }

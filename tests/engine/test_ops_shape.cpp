@@ -223,6 +223,44 @@ TEST_CASE("Slice: negative steps, clamping of out-of-range starts and ends, i32 
   CHECK(e.run(x)[0].numel() == 0);
 }
 
+TEST_CASE("Slice: a contiguous block is a view; a strided slice splits over two threads with one thread's bytes") {
+  Tensor x = iota<float>({6, 40, 300});
+  auto expect = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    std::vector<float> v;
+    for (int64_t i = r0; i < r1; ++i)
+      for (int64_t j = 0; j < 40; ++j)
+        for (int64_t k = c0; k < c1; ++k) v.push_back(float((i * 40 + j) * 300 + k));
+    return v;
+  };
+  OneNode rows(x);  // rows 1..5: one block at an offset
+  rows.add(OpKind::Slice, {ints(rows.g, "st", {1}), ints(rows.g, "en", {5})});
+  OneNode cols(x);  // columns 3..290 of every row: 68880 floats, split over the threads
+  cols.add(OpKind::Slice, {ints(cols.g, "st", {3}), ints(cols.g, "en", {290}), ints(cols.g, "ax", {2})});
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    CHECK(values<float>(rows.run(x, threads)[0]) == expect(1, 5, 0, 300));
+    CHECK(values<float>(cols.run(x, threads)[0]) == expect(0, 6, 3, 290));
+  }
+  // a view of an intermediate: the ops after it never write into the tensor it views
+  Graph g;
+  Value* xv = g.add_input("x", type_of(DType::f32, {Dim(6), Dim(40), Dim(300)}));
+  Node* neg = g.add_node(OpKind::Neg, {.name = "neg", .inputs = {xv}, .output_names = {"n"}});
+  Node* sl = g.add_node(OpKind::Slice,
+                        {.name = "slice", .inputs = {neg->output(0), ints(g, "st", {2}), ints(g, "en", {4})}});
+  Node* back = g.add_node(OpKind::Neg, {.name = "back", .inputs = {sl->output(0)}, .output_names = {"b"}});
+  g.add_output(neg->output(0));
+  g.add_output(back->output(0));
+  Session s(g, {.threads = 2});
+  for (int run = 0; run < 3; ++run) {
+    TensorMap out = s.run({{"x", x}});
+    std::vector<float> n = values<float>(out.at("n"));
+    bool ok = true;
+    for (size_t i = 0; i < n.size(); ++i) ok = ok && n[i] == -float(i);
+    CHECK(ok);
+    CHECK(values<float>(out.at("b")) == expect(2, 4, 0, 300));
+  }
+}
+
 TEST_CASE("Gather with negative indices on any axis, bool data; out-of-range index fails") {
   Tensor x = Tensor::from_vector<bool>({2, 3}, {true, false, false, false, true, true});
   OneNode g(x);

@@ -1,5 +1,6 @@
 // ThreadPool: every task runs exactly once per call, across many back-to-back calls (the
-// spinning fast path), calls after the workers went to sleep, and pools of several sizes.
+// spinning fast path), calls after the workers went to sleep, pools of several sizes, and
+// calls run on oneDNN's OpenMP team while it is awake.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "engine/thread_pool.h"
+#include "kernels/openmp_team.h"
 
 TEST_CASE("thread pool: each task exactly once, back to back and after sleeping") {
   for (std::size_t threads : {1, 2, 3, 5}) {
@@ -63,4 +65,59 @@ TEST_CASE("thread pool: a nested call and calls from two threads at once run eve
   int wrong = 0;
   for (auto& h : hits) wrong += h.load() != 1;
   CHECK(wrong == 0);
+}
+
+TEST_CASE("thread pool: right after an OpenMP region of two threads the tasks run on that team, each once") {
+  // kernels::note_team_region marks the calling thread's libgomp team as spinning, as a
+  // oneDNN kernel on two threads leaves it: parallel_for then runs on the team (its worker
+  // and the caller), nested calls inline, and the pool's own workers after the team sleeps or
+  // was found late
+  mq::ThreadPool pool(2);
+  std::vector<std::atomic<int>> hits(61);
+  std::vector<int> plain(61, 0);  // plain ints: the team's writes must be visible after return
+  for (int call = 1; call <= 500; ++call) {
+    mq::kernels::note_team_region(2);
+    const std::size_t n = 2 + static_cast<std::size_t>(call * 5) % (hits.size() - 1);
+    pool.parallel_for(n, [&](std::size_t t) {
+      hits[t].fetch_add(1);
+      plain[t] = call;
+    });
+    bool ok = true;
+    for (std::size_t t = 0; t < n; ++t) ok = ok && plain[t] == call;
+    CHECK(ok);
+  }
+  long total = 0, want = 0;
+  for (auto& h : hits) total += h.load();
+  for (int call = 1; call <= 500; ++call) want += 2 + (call * 5) % 60;
+  CHECK(total == want);
+  std::vector<std::atomic<int>> inner(6 * 10);
+  mq::kernels::note_team_region(2);
+  pool.parallel_for(
+      6, [&](std::size_t o) { pool.parallel_for(10, [&](std::size_t i) { inner[o * 10 + i].fetch_add(1); }); });
+  for (auto& h : inner) CHECK(h.load() == 1);
+  // a one-thread region leaves no workers spinning; nor does one long past
+  std::thread([] {
+    CHECK_FALSE(mq::kernels::team_awake());
+    mq::kernels::note_team_region(1);
+    CHECK_FALSE(mq::kernels::team_awake());
+  }).join();
+  mq::kernels::note_team_region(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(mq::kernels::team_awake());
+  // inside an OpenMP region (a caller's own): never the team, whose nested region has one thread
+  std::atomic<int> awake_inside{0};
+  mq::kernels::team_parallel(
+      2,
+      [](void* p) {
+        mq::kernels::note_team_region(2);
+        if (mq::kernels::team_awake()) static_cast<std::atomic<int>*>(p)->fetch_add(1);
+      },
+      &awake_inside);
+  CHECK(awake_inside.load() == 0);
+  // a call that found the workers late: not the team for a while (longer than it stays awake)
+  std::thread([] {
+    mq::kernels::note_team_region(2);
+    mq::kernels::note_team_late();
+    CHECK_FALSE(mq::kernels::team_awake());
+  }).join();
 }

@@ -8,6 +8,7 @@
 
 #include "engine/quantize.h"
 #include "engine/session.h"
+#include "random_tensor.h"
 
 using namespace mq;
 
@@ -243,4 +244,39 @@ TEST_CASE("a Linear of many rows runs in row blocks over two threads: one thread
     CHECK(worst < 1e-3);
     CHECK(apart <= 1e-4);
   }
+}
+
+TEST_CASE("steps after a two-thread oneDNN convolution run on its OpenMP team and match one thread") {
+  // the convolution (75 MFLOP: oneDNN on two threads) leaves its libgomp workers spinning, so
+  // the SiLU after it and the elementwise steps that follow run their chunks on that team:
+  // one thread's values, run after run
+  std::mt19937 rng(9);
+  const int64_t C = 32, M = 32, H = 64, W = 64;
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim(1), Dim(C), Dim(H), Dim(W)}), {}});
+  Attributes a;
+  a.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* conv =
+      g.add_node(OpKind::Conv2d, {.name = "conv",
+                                  .inputs = {x, g.add_constant("w", test::random_tensor({M, C, 3, 3}, rng, 0.2f)),
+                                             g.add_constant("b", test::random_tensor({M}, rng, 0.1f))},
+                                  .attrs = a})
+          ->output(0);
+  Value* s = g.add_node(OpKind::Sigmoid, {.inputs = {conv}})->output(0);
+  Value* silu = g.add_node(OpKind::Mul, {.inputs = {conv, s}})->output(0);
+  Value* t = g.add_node(OpKind::Tanh, {.inputs = {silu}})->output(0);
+  Value* y = g.add_node(OpKind::Mul, {.inputs = {t, g.add_constant("k", test::random_tensor({M, 1, 1}, rng, 1.f))},
+                                      .output_names = {"y"}})
+                 ->output(0);
+  g.add_output(y);
+  Session one(g, {.threads = 1}), two(g, {.threads = 2});
+  TensorMap in{{"x", test::random_tensor({1, C, H, W}, rng, 1.f)}};
+  const Tensor y1 = one.run(in).at("y");
+  const Tensor first = two.run(in).at("y");
+  REQUIRE(y1.dims() == first.dims());
+  float worst = 0;
+  for (int64_t i = 0; i < y1.numel(); ++i)
+    worst = std::max(worst, std::fabs(y1.data<float>()[i] - first.data<float>()[i]));
+  CHECK(worst <= 1e-5f);
+  for (int run = 0; run < 20; ++run) CHECK(two.run(in).at("y") == first);
 }
