@@ -223,6 +223,14 @@ void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
   if (copy_transposed(src, dst, r, dims, strides, es)) return;
   const int64_t n = dims[r - 1], st = strides[r - 1];
   const size_t row_bytes = size_t(n) * es;
+  if (r >= 2 && st == 1 && row_bytes < 4) {
+    // rows of one to three bytes (an int8 depth-to-space): the same, byte-sized
+    switch (row_bytes) {
+      case 1: return copy_short_rows<1>(src, dst, r, dims, strides, es);
+      case 2: return copy_short_rows<2>(src, dst, r, dims, strides, es);
+      default: return copy_short_rows<3>(src, dst, r, dims, strides, es);
+    }
+  }
   if (r >= 2 && st == 1 && row_bytes <= 32 && row_bytes % 4 == 0) {
     // short contiguous rows (a depth-to-space: a few channels at a time): inlined copies of a
     // fixed size along the next dim, instead of one library call per row

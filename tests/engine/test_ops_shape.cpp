@@ -142,8 +142,11 @@ TEST_CASE(
   // {3,1,5,1}: permutations that keep 3 before 5 move no data (the output is a view)
   // {2,9,3,19}: innermost output dims of 2 or 3 strided elements (a pixel shuffle's last axis);
   // {2,17,4,37}: 2, 3 and 4 output columns take the narrow copy
-  for (const std::vector<int64_t>& dims : {std::vector<int64_t>{3, 17, 5, 37}, std::vector<int64_t>{2, 9, 3, 19},
-                                           std::vector<int64_t>{2, 17, 4, 37}, std::vector<int64_t>{3, 1, 5, 1}}) {
+  // {2,9,7,3} / {2,9,7,2}: contiguous runs of 3 or 2 elements (of one byte for u8: an int8
+  // depth-to-space) under a strided dim
+  for (const std::vector<int64_t>& dims :
+       {std::vector<int64_t>{3, 17, 5, 37}, std::vector<int64_t>{2, 9, 3, 19}, std::vector<int64_t>{2, 17, 4, 37},
+        std::vector<int64_t>{3, 1, 5, 1}, std::vector<int64_t>{2, 9, 7, 3}, std::vector<int64_t>{2, 9, 7, 2}}) {
     CAPTURE(dims[1]);
     std::vector<int64_t> perm = {0, 1, 2, 3};
     auto check_perm = [&](auto tag) {
