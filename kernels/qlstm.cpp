@@ -85,6 +85,16 @@ void copy_rows(const float* src, std::size_t lds, float* dst, std::size_t ldd, s
 
 }  // namespace
 
+QuantAffine qlstm_quantize_x(const QLstmParams& p, const float* x, std::uint8_t* xq, Isa isa) {
+  const std::size_t n = p.seq_len * p.batch * p.input_size;
+  const QuantKernels& qk = *quant_select(isa).kernels;
+  float lo = 0.0f, hi = 0.0f;
+  if (!p.x_q && n > 0) qk.minmax_f32(x, n, &lo, &hi);
+  const QuantAffine q = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
+  qk.quantize_u8(x, n, q, xq);
+  return q;
+}
+
 void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const float* c0, float* y, float* h_out,
                     float* c_out, void* scratch, Isa isa) {
   const std::size_t T = p.seq_len, B = p.batch, In = p.input_size, H = p.hidden, G = 4 * H;
@@ -97,11 +107,8 @@ void qlstm_sequence(const QLstmParams& p, const float* x, const float* h0, const
   const LstmGatesFn gates = lstm_gates_select(isa).fn;
   // 1. X·W for every step at once, rows in x's order: quantize x (one range for the
   // sequence), fp32 epilogue.
-  float lo = 0.0f, hi = 0.0f;
-  if (!p.x_q && T * B * In > 0) qk.minmax_f32(x, T * B * In, &lo, &hi);
-  const QuantAffine xq = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
   const bool x_given = p.x_u8 && p.x_q;  // quantized by the producer, at *x_q
-  if (!x_given) qk.quantize_u8(x, T * B * In, xq, s.xq);
+  const QuantAffine xq = x_given ? *p.x_q : qlstm_quantize_x(p, x, s.xq, isa);
   QGemmParams gx;
   gx.m = T * B;
   gx.n = G;

@@ -34,6 +34,10 @@ struct QLstmParams {
 /// Scratch bytes qlstm_sequence needs (64-byte aligned buffer).
 std::size_t qlstm_scratch_size(const QLstmParams& p);
 
+/// x [T×B×In] quantized to u8 into xq with *p.x_q, or (null) with parameters from x's range:
+/// what qlstm_sequence does first; returns the parameters.
+QuantAffine qlstm_quantize_x(const QLstmParams& p, const float* x, std::uint8_t* xq, Isa isa = active_isa());
+
 /// Runs the sequence with the variants `isa` selects (quant, qgemm, gates). x [T×B×In] (or
 /// [B×T×In]); h0, c0 or null (zeros); y, h_out, c_out or null (not written); strides as in
 /// the params. Quantization of x and of each h_t is per tensor, from its own min/max (dynamic)

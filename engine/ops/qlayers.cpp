@@ -5,7 +5,9 @@
 
 #include "engine/executor.h"
 #include "engine/ops/call_scratch.h"
+#include "engine/ops/window_attrs.h"
 #include "engine/thread_pool.h"
+#include "kernels/fp32/conv.h"
 #include "kernels/layout.h"
 #include "kernels/qconv.h"
 #include "kernels/qgemm.h"
@@ -217,10 +219,11 @@ void run_dynamic_qlinear(ExecContext& c) {
 // Immutable once prepared (weights packed, attributes read): concurrent runs share it; their
 // scratch is their thread's.
 struct ConvState {
-  int64_t m = 0, cin_g = 0, kh = 0, kw = 0, groups = 1;
-  std::vector<int64_t> strides, dilations, pads;
-  std::string auto_pad;
-  bool nhwc = false;  // a compiled plan's layout: no transposes here
+  int64_t m = 0, cin_g = 0, kh = 0, kw = 0;
+  QConvShape shape;      // weight, group, strides and dilations; batch, spatial dims and pads per run
+  int64_t pads[4] = {};  // as given (auto_pad NOTSET)
+  int auto_pad = 0;      // window_attrs.h's code
+  bool nhwc = false;     // a compiled plan's layout: no transposes here
   Buffer packed;
   Requant rq;
 };
@@ -235,16 +238,17 @@ std::shared_ptr<void> prepare_qconv(const Node& n) {
   st->kh = w.dim(2);
   st->kw = w.dim(3);
   const Attributes& a = n.attrs();
-  st->strides = a.get_ints_or("strides", {1, 1});
-  st->dilations = a.get_ints_or("dilations", {1, 1});
-  st->groups = a.get_int_or("group", 1);
+  const auto strides = a.get_ints_or("strides", {1, 1});
+  const auto dilations = a.get_ints_or("dilations", {1, 1});
+  const auto pads = a.get_ints_or("pads", {0, 0, 0, 0});
+  const int64_t groups = a.get_int_or("group", 1);
   st->nhwc = a.get_string_or("layout", "NCHW") == "NHWC";
-  st->pads = a.get_ints_or("pads", {0, 0, 0, 0});
-  st->auto_pad = a.get_string_or("auto_pad", "NOTSET");
-  if (st->pads.size() != 4) fail<UnsupportedError>(n.describe(), ": pads must have 4 values");
-  if (st->strides.size() != 2 || st->dilations.size() != 2 || st->groups < 1 || st->m % st->groups != 0)
+  st->auto_pad = auto_pad_code(a.get_string_or("auto_pad", "NOTSET"));
+  if (pads.size() != 4) fail<UnsupportedError>(n.describe(), ": pads must have 4 values");
+  if (strides.size() != 2 || dilations.size() != 2 || groups < 1 || st->m % groups != 0)
     fail<UnsupportedError>(n.describe(), ": strides and dilations need 2 values and group must divide the ", st->m,
                            " output channels");
+  std::copy(pads.begin(), pads.end(), st->pads);
   std::vector<int8_t> w_ohwi(size_t(w.numel()));
   const int8_t* src = w.data<int8_t>();
   for (int64_t o = 0; o < st->m; ++o)
@@ -254,39 +258,20 @@ std::shared_ptr<void> prepare_qconv(const Node& n) {
           w_ohwi[size_t(((o * st->kh + y) * st->kw + x) * st->cin_g + ci)] =
               src[((o * st->cin_g + ci) * st->kh + y) * st->kw + x];
   // packing depends only on the weight and the group layout
-  QConvShape s;
-  s.in_c = size_t(st->cin_g * st->groups);
+  QConvShape& s = st->shape;
+  s.in_c = size_t(st->cin_g * groups);
   s.out_c = size_t(st->m);
   s.kh = size_t(st->kh);
   s.kw = size_t(st->kw);
-  s.groups = size_t(st->groups);
-  s.stride_h = size_t(st->strides[0]);
-  s.stride_w = size_t(st->strides[1]);
-  s.dil_h = size_t(st->dilations[0]);
-  s.dil_w = size_t(st->dilations[1]);
+  s.groups = size_t(groups);
+  s.stride_h = size_t(strides[0]);
+  s.stride_w = size_t(strides[1]);
+  s.dil_h = size_t(dilations[0]);
+  s.dil_w = size_t(dilations[1]);
   st->packed.reserve(qconv_packed_size(s));
   qconv_pack(s, w_ohwi.data(), st->packed.data());
   st->rq = make_requant(n, size_t(st->m));
   return st;
-}
-
-void resolve_pads(const std::string& ap, const std::vector<int64_t>& p, int64_t in_h, int64_t in_w, int64_t kh,
-                  int64_t kw, const std::vector<int64_t>& strides, const std::vector<int64_t>& dil,
-                  int64_t pads[4]) {
-  if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
-    int64_t in[2] = {in_h, in_w}, k[2] = {kh, kw};
-    for (int i = 0; i < 2; ++i) {
-      int64_t out = (in[i] + strides[i] - 1) / strides[i];
-      int64_t total = std::max<int64_t>(0, (out - 1) * strides[i] + dil[i] * (k[i] - 1) + 1 - in[i]);
-      int64_t small = total / 2, big = total - small;
-      pads[i] = ap == "SAME_UPPER" ? small : big;
-      pads[i + 2] = ap == "SAME_UPPER" ? big : small;
-    }
-  } else if (ap == "VALID") {
-    for (int i = 0; i < 4; ++i) pads[i] = 0;
-  } else {
-    for (int i = 0; i < 4; ++i) pads[i] = p[size_t(i)];
-  }
 }
 
 void run_qconv(ExecContext& c) {
@@ -294,32 +279,22 @@ void run_qconv(ExecContext& c) {
   const Tensor& x = c.in(0);
   if ((x.dtype() != DType::u8 && x.dtype() != DType::i8) || x.rank() != 4)
     fail<UnsupportedError>(c.node.describe(), ": input must be u8 or i8 NCHW");
-  const auto& strides = st.strides;
-  const auto& dil = st.dilations;
-  int64_t pads[4];
   const bool nhwc = st.nhwc;
-  const int64_t groups = st.groups;
   int64_t N = x.dim(0), C = x.dim(nhwc ? 3 : 1), H = x.dim(nhwc ? 1 : 2), W = x.dim(nhwc ? 2 : 3);
-  resolve_pads(st.auto_pad, st.pads, H, W, st.kh, st.kw, strides, dil, pads);
-  if (C != st.cin_g * groups)
-    fail<ShapeError>(c.node.describe(), ": input has ", C, " channels, weight expects ", st.cin_g * groups);
-  QConvShape s;
+  if (size_t(C) != st.shape.in_c)
+    fail<ShapeError>(c.node.describe(), ": input has ", C, " channels, weight expects ", st.shape.in_c);
+  QConvShape s = st.shape;
   s.batch = size_t(N);
   s.in_h = size_t(H);
   s.in_w = size_t(W);
-  s.in_c = size_t(C);
-  s.out_c = size_t(st.m);
-  s.kh = size_t(st.kh);
-  s.kw = size_t(st.kw);
-  s.stride_h = size_t(strides[0]);
-  s.stride_w = size_t(strides[1]);
-  s.pad_t = size_t(pads[0]);
-  s.pad_l = size_t(pads[1]);
-  s.pad_b = size_t(pads[2]);
-  s.pad_r = size_t(pads[3]);
-  s.dil_h = size_t(dil[0]);
-  s.dil_w = size_t(dil[1]);
-  s.groups = size_t(groups);
+  const kernels::SpatialGeometry gh = kernels::spatial_geometry(H, st.kh, int64_t(s.stride_h), int64_t(s.dil_h),
+                                                                st.pads[0], st.pads[2], st.auto_pad, false);
+  const kernels::SpatialGeometry gw = kernels::spatial_geometry(W, st.kw, int64_t(s.stride_w), int64_t(s.dil_w),
+                                                                st.pads[1], st.pads[3], st.auto_pad, false);
+  s.pad_t = size_t(gh.pad_begin);
+  s.pad_l = size_t(gw.pad_begin);
+  s.pad_b = size_t(gh.pad_end);
+  s.pad_r = size_t(gw.pad_end);
   size_t oh = s.out_h(), ow = s.out_w();
   const Tensor& y = c.out(0);
   const int64_t yd_[4] = {N, nhwc ? int64_t(oh) : st.m, nhwc ? int64_t(ow) : int64_t(oh),

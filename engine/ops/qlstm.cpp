@@ -5,7 +5,6 @@
 #include "engine/thread_pool.h"
 #include "kernels/qgemm.h"
 #include "kernels/qlstm.h"
-#include "kernels/quant.h"
 
 namespace mq::ops {
 
@@ -135,12 +134,8 @@ void run(ExecContext& c) {
   std::byte* scratch = call_scratch(0, need * size_t(D) + x_bytes);  // the directions' tasks share it
   QuantAffine xq;
   if (share_x) {
-    const QuantKernels& qk = quant_active();
-    float lo = 0.0f, hi = 0.0f;
-    if (!p.x_q && T * B * I > 0) qk.minmax_f32(xf, size_t(T * B * I), &lo, &hi);
-    xq = p.x_q ? *p.x_q : choose_u8_params(lo, hi);
     auto* xu = reinterpret_cast<uint8_t*>(scratch + need * size_t(D));
-    qk.quantize_u8(xf, size_t(T * B * I), xq, xu);
+    xq = qlstm_quantize_x(p, xf, xu);
     p.x_q = &xq;
     p.x_u8 = xu;
   }
