@@ -51,23 +51,30 @@ struct VMath {
     }
   }
 
+  /// x clamped to [−limit, limit] as MLAS clamps (a NaN passes).
+  static bf clamp_to(const bf& x, float limit) {
+    const bf v = xsimd::select(bf(-limit) > x, bf(-limit), x);
+    return xsimd::select(bf(limit) < v, bf(limit), v);
+  }
+
+  /// c[0]·x^(N−1) + … + c[N−1] by Horner's rule, one fmadd a step (MLAS's order).
+  template <std::size_t N>
+  static bf horner(const bf& x, const float (&c)[N]) {
+    bf r = fmadd(x, bf(c[0]), bf(c[1]));
+    for (std::size_t k = 2; k < N; ++k) r = fmadd(x, r, bf(c[k]));
+    return r;
+  }
+
   /// The logistic function as ONNX Runtime computes it on x86-64 (MLAS's FMA3 kernel: Eigen's
   /// rational approximation, argument clamped to ±18), operation for operation, so a model
   /// gives ORT's bits and an int8 table of it ORT's values: within 1.6e-7 of 1 / (1 + e^-x)
   /// (absolute; below x ≈ −10 that is a large relative error on a tiny value). A NaN passes.
   static bf sigmoid(const bf& x) {
-    bf v = xsimd::select(bf(-18.f) > x, bf(-18.f), x);
-    v = xsimd::select(bf(18.f) < v, bf(18.f), v);
-    const bf v2 = v * v;
-    bf p = fmadd(v2, bf(4.37031012579801e-11f), bf(1.15627324459942e-07f));
-    p = fmadd(v2, p, bf(6.08574864600143e-05f));
-    p = fmadd(v2, p, bf(8.51377133304701e-03f));
-    p = fmadd(v2, p, bf(2.48287947061529e-01f));
-    bf q = fmadd(v2, bf(6.10247389755681e-13f), bf(5.76102136993427e-09f));
-    q = fmadd(v2, q, bf(6.29106785017040e-06f));
-    q = fmadd(v2, q, bf(1.70198817374094e-03f));
-    q = fmadd(v2, q, bf(1.16817656904453e-01f));
-    q = fmadd(v2, q, bf(9.93151921023180e-01f));
+    const bf v = clamp_to(x, 18.f), v2 = v * v;
+    const bf p = horner(v2, {4.37031012579801e-11f, 1.15627324459942e-07f, 6.08574864600143e-05f,
+                             8.51377133304701e-03f, 2.48287947061529e-01f});
+    const bf q = horner(v2, {6.10247389755681e-13f, 5.76102136993427e-09f, 6.29106785017040e-06f,
+                             1.70198817374094e-03f, 1.16817656904453e-01f, 9.93151921023180e-01f});
     const bf y = v * p / q + bf(0.5f);
     return xsimd::select(bf(0.f) > y, bf(0.f), y);
   }
@@ -97,18 +104,12 @@ struct VMath {
   /// so a model gives ORT's bits and an int8 table of it ORT's values; a third of the cost of
   /// an exp-based tanh. A NaN passes.
   static bf tanh(const bf& x) {
-    bf v = xsimd::select(bf(-9.f) > x, bf(-9.f), x);
-    v = xsimd::select(bf(9.f) < v, bf(9.f), v);
-    const bf v2 = v * v;
-    bf p = fmadd(v2, bf(-2.76076847742355e-16f), bf(2.00018790482477e-13f));
-    p = fmadd(v2, p, bf(-8.60467152213735e-11f));
-    p = fmadd(v2, p, bf(5.12229709037114e-08f));
-    p = fmadd(v2, p, bf(1.48572235717979e-05f));
-    p = fmadd(v2, p, bf(6.37261928875436e-04f));
-    p = fmadd(v2, p, bf(4.89352455891786e-03f));
-    bf q = fmadd(v2, bf(1.19825839466702e-06f), bf(1.18534705686654e-04f));
-    q = fmadd(v2, q, bf(2.26843463243900e-03f));
-    q = fmadd(v2, q, bf(4.89352518554385e-03f));
+    const bf v = clamp_to(x, 9.f), v2 = v * v;
+    const bf p =
+        horner(v2, {-2.76076847742355e-16f, 2.00018790482477e-13f, -8.60467152213735e-11f, 5.12229709037114e-08f,
+                    1.48572235717979e-05f, 6.37261928875436e-04f, 4.89352455891786e-03f});
+    const bf q =
+        horner(v2, {1.19825839466702e-06f, 1.18534705686654e-04f, 2.26843463243900e-03f, 4.89352518554385e-03f});
     return p * v / q;
   }
 
