@@ -8,6 +8,7 @@
 #include <random>
 
 #include "engine/session.h"
+#include "one_node.h"
 #include "ir/error.h"
 #include "ir/graph.h"
 
@@ -18,27 +19,7 @@ namespace {
 // Runs a one-node graph; operands listed in `constants` are graph constants, the others inputs.
 std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs = {},
                              std::vector<size_t> constants = {}) {
-  Graph g;
-  std::vector<Value*> vs;
-  TensorMap feed;
-  for (size_t i = 0; i < ins.size(); ++i) {
-    if (!ins[i]) {
-      vs.push_back(nullptr);
-      continue;
-    }
-    std::string name = "in" + std::to_string(i);
-    if (std::find(constants.begin(), constants.end(), i) != constants.end()) {
-      vs.push_back(g.add_constant(name, *ins[i]));
-      continue;
-    }
-    vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), {}}));
-    feed[name] = *ins[i];
-  }
-  Node* n = g.add_node(op, {.name = "n", .inputs = vs, .attrs = std::move(attrs), .num_outputs = 1});
-  for (Value* o : n->outputs()) g.add_output(o);
-  Session s(g);
-  TensorMap out = s.run(feed);
-  return {out.at(n->output(0)->name())};
+  return test::run_node(op, ins, std::move(attrs), 1, constants, 0);
 }
 
 Tensor random_int8(DType t, std::vector<int64_t> dims, uint32_t seed) {

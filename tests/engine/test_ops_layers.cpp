@@ -9,9 +9,11 @@
 #include <random>
 
 #include "engine/session.h"
+#include "one_node.h"
 #include "ir/graph.h"
 
 using namespace mq;
+using test::run_node;
 
 namespace {
 Tensor random_tensor(std::vector<int64_t> dims, uint32_t seed) {
@@ -32,38 +34,6 @@ void check_close(const Tensor& got, const std::vector<float>& want) {
 }
 
 ValueType f32(const std::vector<int64_t>& d) { return {DType::f32, Shape(d), {}}; }
-
-// Runs a one-node graph whose operands are the given inputs (in order; null = absent), those
-// at the indices in `constants` as constants (constant weights take the executors' packed
-// paths), on `threads` threads.
-std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs, size_t n_out = 1,
-                             const std::vector<size_t>& constants = {}, int threads = 1) {
-  Graph g;
-  std::vector<Value*> vs;
-  TensorMap feed;
-  for (size_t i = 0; i < ins.size(); ++i) {
-    if (!ins[i]) {
-      vs.push_back(nullptr);
-      continue;
-    }
-    std::string name = "in" + std::to_string(i);
-    if (std::find(constants.begin(), constants.end(), i) != constants.end()) {
-      vs.push_back(g.add_constant(name, *ins[i]));
-      continue;
-    }
-    vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), {}}));
-    feed[name] = *ins[i];
-  }
-  Node* n = g.add_node(op, {.name = "n", .inputs = vs, .attrs = std::move(attrs), .num_outputs = n_out});
-  for (Value* o : n->outputs()) g.add_output(o);
-  SessionOptions so;
-  so.threads = threads;
-  Session s(g, so);
-  TensorMap out = s.run(feed);
-  std::vector<Tensor> r;
-  for (Value* o : n->outputs()) r.push_back(out.at(o->name()));
-  return r;
-}
 
 struct ConvCase {
   int64_t n, c, h, w, m, kh, kw, group, sh, sw, dh, dw, pt, pl, pb, pr;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/session.h"
+#include "one_node.h"
 #include "ir/graph.h"
 
 using namespace mq;
@@ -51,27 +52,7 @@ QWeights random_weights(int64_t rows, int64_t cols, uint32_t seed) {
 
 /// Runs one node on the inputs (null = absent; W, R and B constants) and returns Y, Y_h, Y_c.
 std::vector<Tensor> run_lstm(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs, int threads) {
-  Graph g;
-  std::vector<Value*> vs;
-  TensorMap feed;
-  for (size_t i = 0; i < ins.size(); ++i) {
-    const std::string name = "in" + std::to_string(i);
-    if (!ins[i]) vs.push_back(nullptr);
-    else if (i >= 1 && i <= 3) vs.push_back(g.add_constant(name, *ins[i]));
-    else {
-      vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), {}}));
-      feed[name] = *ins[i];
-    }
-  }
-  Node* n = g.add_node(op, {.name = "n", .inputs = vs, .attrs = std::move(attrs), .num_outputs = 3});
-  for (Value* o : n->outputs()) g.add_output(o);
-  SessionOptions so;
-  so.threads = threads;
-  Session s(g, so);
-  TensorMap out = s.run(feed);
-  std::vector<Tensor> r;
-  for (Value* o : n->outputs()) r.push_back(out.at(o->name()));
-  return r;
+  return test::run_node(op, ins, std::move(attrs), 3, {1, 2, 3}, threads);
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
