@@ -28,6 +28,7 @@ bool moves_values(const Node& n) {
     case OpKind::Slice:
     case OpKind::Split:
     case OpKind::MaxPool:
+    case OpKind::GlobalMaxPool:
     case OpKind::Concat:
     case OpKind::Expand:
     case OpKind::Tile: return true;

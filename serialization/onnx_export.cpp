@@ -28,8 +28,8 @@
 // saturate on AVX2 CPUs without VNNI; its u8×u8 ones reproduce monoquant's outputs exactly).
 // int8 values flowing through Reshape / Flatten / MaxPool / Transpose / Squeeze / Unsqueeze
 // / Identity keep their op (all valid on uint8 / int8 in ONNX at opset 13); AveragePool,
-// GlobalAveragePool and linear Resize of int8 values run between DequantizeLinear and
-// QuantizeLinear at the input's parameters.
+// GlobalAveragePool, GlobalMaxPool and linear Resize of int8 values run between
+// DequantizeLinear and QuantizeLinear at the input's parameters.
 #include <onnx/onnx_pb.h>
 
 #include <map>
@@ -353,7 +353,9 @@ class Exporter {
       case OpKind::Scan: return control_flow(n, ins, outs);
       default: break;
     }
-    if (averages_values(*n) && n->input(0)->type().quant && !is_float(n->input(0)->dtype()))
+    // (ONNX defines GlobalMaxPool on floats only)
+    if ((averages_values(*n) || n->op() == OpKind::GlobalMaxPool) && n->input(0)->type().quant &&
+        !is_float(n->input(0)->dtype()))
       return int8_average(n, ins, outs);
     std::string op = n->op() == OpKind::Conv2d ? "Conv" : std::string(n->op_name());
     copy_attrs(n, add(op, n->name(), ins, outs));
@@ -503,14 +505,20 @@ class Exporter {
     add("MatMul", n->name(), {f[0], f[1]}, {y});
     add("QuantizeLinear", fresh(n->name() + "_QuantizeLinear"), {y, ins[6], ins[7]}, {outs[0]});
   }
-  // DynamicQLinear: DynamicQuantizeLinear(x) → DequantizeLinear → Gemm / MatMul+Add with the
-  // DequantizeLinear'd weight and the float bias.
+  // DynamicQLinear: DynamicQuantizeLinear(x) → MatMulInteger → Cast → Mul(scales) → Add(float
+  // bias); an int8 x (a static input) goes into MatMulInteger with its own scale and zero point.
   void dynamic_qlinear(const Node* n, const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
     int8_weight(n, 1, 2);
     const std::string& base = n->name();
-    std::string xq = fresh(base + "_x_quantized"), xs = fresh(base + "_x_scale"),
-                xz = fresh(base + "_x_zero_point");
-    add("DynamicQuantizeLinear", fresh(base + "_DynamicQuantizeLinear"), {ins[0]}, {xq, xs, xz});
+    std::string xq = ins[0], xs, xz;
+    if (is_float(n->input(0)->dtype())) {
+      xq = fresh(base + "_x_quantized"), xs = fresh(base + "_x_scale"), xz = fresh(base + "_x_zero_point");
+      add("DynamicQuantizeLinear", fresh(base + "_DynamicQuantizeLinear"), {ins[0]}, {xq, xs, xz});
+    } else {
+      QuantParams q = *n->input(0)->type().quant;
+      q.qtype = n->input(0)->dtype();
+      std::tie(xs, xz) = qparams(q, n->input(0)->name());
+    }
     TransposedWeight tw = transposed_weight(n->input(1));
     std::string acc = fresh(base + "_int32"), accf = fresh(base + "_int32_float"), sc = fresh(base + "_scale");
     add("MatMulInteger", n->name(), {xq, tw.data, xz, tw.zero_point}, {acc});

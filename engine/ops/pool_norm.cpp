@@ -110,7 +110,8 @@ int32_t int8_average_zero_point(const ExecContext& c) {
   const auto& qi = c.node.input(0)->type().quant;
   const auto& qo = c.node.output(0)->type().quant;
   if (!qi || !qo || qi->per_channel() || qi->scales != qo->scales || qi->zero_points != qo->zero_points)
-    fail<UnsupportedError>(c.node.describe(), ": an int8 average must keep its input's per-tensor quantization");
+    fail<UnsupportedError>(c.node.describe(),
+                           ": an int8 average or maximum must keep its input's per-tensor quantization");
   return qi->zero_points.at(0);
 }
 
@@ -133,12 +134,16 @@ void run_avg_pool(ExecContext& c) {
 
 void run_global(ExecContext& c, bool is_max) {
   const Tensor& x = c.in(0);
-  if (!is_max && (x.dtype() == DType::u8 || x.dtype() == DType::i8)) {
+  if (x.dtype() == DType::u8 || x.dtype() == DType::i8) {
     int8_average_zero_point(c);  // checks the quantization: the zero point cancels out
     const bool last = c.attrs().get_string_or("layout", "NCHW") == "NHWC";
     const int64_t n = x.dim(0), ch = x.dim(last ? x.rank() - 1 : 1);
     const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
-    if (x.dtype() == DType::u8)
+    if (is_max && x.dtype() == DType::u8)
+      kernels::global_max_pool_int8(x.data<uint8_t>(), c.out(0).data<uint8_t>(), n, spatial, ch, last);
+    else if (is_max)
+      kernels::global_max_pool_int8(x.data<int8_t>(), c.out(0).data<int8_t>(), n, spatial, ch, last);
+    else if (x.dtype() == DType::u8)
       kernels::global_avg_pool_int8(x.data<uint8_t>(), c.out(0).data<uint8_t>(), n, spatial, ch, last);
     else kernels::global_avg_pool_int8(x.data<int8_t>(), c.out(0).data<int8_t>(), n, spatial, ch, last);
     return;

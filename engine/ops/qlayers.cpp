@@ -121,6 +121,7 @@ struct LinearState {
   Requant rq;                  // QLinear
   std::vector<float> w_scale;  // DynamicQLinear
   std::vector<float> bias_f32;
+  QuantAffine x_static;  // DynamicQLinear reading an int8 input: its scale and zero point
 };
 
 std::shared_ptr<void> prepare_linear_common(const Node& n, bool dynamic) {
@@ -135,6 +136,12 @@ std::shared_ptr<void> prepare_linear_common(const Node& n, bool dynamic) {
   if (dynamic) {
     st->w_scale = weight_scales(n, 1, st->n);
     if (n.input(2)) st->bias_f32 = constant_operand(n, 2, "the bias").to_float();
+    if (n.input(0) && n.input(0)->dtype() != DType::f32) {
+      QuantParams xq = quant_of(n, 0, "the input");
+      if (xq.scales.size() != 1) fail<UnsupportedError>(n.describe(), ": the input must be quantized per tensor");
+      st->x_static.scale = xq.scales[0];
+      st->x_static.zero_point = xq.zero_points.at(0);
+    }
   } else {
     st->rq = make_requant(n, st->n);
   }
@@ -188,15 +195,30 @@ void run_qlinear(ExecContext& c) {
 void run_dynamic_qlinear(ExecContext& c) {
   const auto& st = *static_cast<const LinearState*>(c.state);
   const Tensor& x = c.in(0);
-  if (x.dtype() != DType::f32) fail<UnsupportedError>(c.node.describe(), ": input must be f32");
   check_linear_shapes(c, st);
   size_t total = size_t(x.numel());
-  const auto& qk = quant_active();
-  float lo = 0.f, hi = 0.f;
-  if (total) qk.minmax_f32(x.data<float>(), total, &lo, &hi);
-  QuantAffine q = choose_u8_params(lo, hi);
-  auto* xq = reinterpret_cast<uint8_t*>(call_scratch(0, total + 64));
-  qk.quantize_u8(x.data<float>(), total, q, xq);
+  QuantAffine q;
+  const uint8_t* xq = nullptr;
+  if (x.dtype() == DType::f32) {  // quantized per call from its own range
+    const auto& qk = quant_active();
+    float lo = 0.f, hi = 0.f;
+    if (total) qk.minmax_f32(x.data<float>(), total, &lo, &hi);
+    q = choose_u8_params(lo, hi);
+    auto* buf = reinterpret_cast<uint8_t*>(call_scratch(0, total + 64));
+    qk.quantize_u8(x.data<float>(), total, q, buf);
+    xq = buf;
+  } else if (x.dtype() == DType::u8) {  // a static int8 input (prepared with its parameters)
+    q = st.x_static;
+    xq = static_cast<const uint8_t*>(x.raw());
+  } else if (x.dtype() == DType::i8) {
+    auto* flipped = reinterpret_cast<uint8_t*>(call_scratch(0, total));
+    flip_sign_bits(static_cast<const uint8_t*>(x.raw()), total, flipped);
+    q = st.x_static;
+    q.zero_point += 128;
+    xq = flipped;
+  } else {
+    fail<UnsupportedError>(c.node.describe(), ": input must be f32, u8 or i8");
+  }
   QGemmParams p;
   p.m = total / st.k;
   p.n = st.n;

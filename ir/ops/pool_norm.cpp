@@ -71,9 +71,8 @@ void max_pool(InferContext& c) { pool(c, true); }
 void avg_pool(InferContext& c) { pool(c, false); }
 
 void global_pool(InferContext& c) {
-  const DType dt = c.dtype(0);  // int8 values average on their own grid
-  if (!(c.node.op() == OpKind::GlobalAveragePool && (dt == DType::u8 || dt == DType::i8)))
-    require_f32(c, 0, "input");
+  const DType dt = c.dtype(0);  // int8 values average (or take their maximum) on their own grid
+  if (dt != DType::u8 && dt != DType::i8) require_f32(c, 0, "input");
   const Shape& x = c.shape(0);
   if (!x.has_rank()) return c.set(0, c.dtype(0), Shape::unknown_rank());
   if (x.rank() < 3) fail<ShapeError>("input must have at least 3 dims [N,C,...], got ", x.str());

@@ -9,7 +9,8 @@
 //   QConv2d(X, W i8 [M,C/g,kh,kw], B i32?, y_scale, y_zero_point) → Y; Conv2d's attrs plus
 //     activation, as QLinear. NCHW like Conv2d.
 //   DynamicQLinear(X f32, W i8 (QuantParams), B f32?) → Y f32: X quantized per call to u8
-//     from its own range.
+//     from its own range; or X u8/i8 (QuantParams per tensor on its type: a static int8
+//     input read as it is, the float output of a layer no quantized layer reads).
 //   QLSTM(X f32 (or u8 at x_scale / x_zero_point), W i8 [D·4H, I], R i8 [D·4H, H], B f32 [D, 8H]?, sequence_lens?,
 //   initial_h?,
 //     initial_c?) → Y, Y_h, Y_c f32 as ONNX LSTM (gate order i, o, f, c; directions stacked
@@ -185,7 +186,12 @@ void qlayer(InferContext& c, OpKind float_op, size_t scale_i) {
 }
 
 void dynamic_qlinear(InferContext& c) {
-  require_f32_operand(c, 0, "input");
+  if (c.has_input(0) && (c.dtype(0) == DType::u8 || c.dtype(0) == DType::i8)) {
+    const auto& q = c.in(0).quant;
+    if (q && q->scales.size() != 1) fail<UnsupportedError>("an int8 input must be quantized per tensor");
+  } else {
+    require_f32_operand(c, 0, "input");
+  }
   if (c.has_input(1) && c.dtype(1) != DType::i8)
     fail<UnsupportedError>("weight must be int8, got ", dtype_name(c.dtype(1)));
   require_f32_operand(c, 2, "bias");

@@ -249,6 +249,28 @@ void global_avg_pool_int8(const T* x, T* y, int64_t n, int64_t spatial, int64_t 
 template void global_avg_pool_int8<uint8_t>(const uint8_t*, uint8_t*, int64_t, int64_t, int64_t, bool);
 template void global_avg_pool_int8<int8_t>(const int8_t*, int8_t*, int64_t, int64_t, int64_t, bool);
 
+template <class T>
+void global_max_pool_int8(const T* x, T* y, int64_t n, int64_t spatial, int64_t c, bool nhwc) {
+  for (int64_t b = 0; b < n; ++b) {
+    const T* xb = x + b * spatial * c;
+    T* yb = y + b * c;
+    std::fill(yb, yb + c, std::numeric_limits<T>::lowest());
+    if (nhwc) {
+      for (int64_t i = 0; i < spatial; ++i)
+        for (int64_t j = 0; j < c; ++j) yb[j] = std::max(yb[j], xb[i * c + j]);
+    } else {
+      for (int64_t j = 0; j < c; ++j) {
+        T m = std::numeric_limits<T>::lowest();
+        for (int64_t i = 0; i < spatial; ++i) m = std::max(m, xb[j * spatial + i]);
+        yb[j] = m;
+      }
+    }
+  }
+}
+
+template void global_max_pool_int8<uint8_t>(const uint8_t*, uint8_t*, int64_t, int64_t, int64_t, bool);
+template void global_max_pool_int8<int8_t>(const int8_t*, int8_t*, int64_t, int64_t, int64_t, bool);
+
 void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial) {
   constexpr int64_t L = 8;  // independent partial sums, so the loop vectorizes
   for (int64_t c = 0; c < nc; ++c) {

@@ -37,6 +37,10 @@ void avg_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y, int3
 /// [n, spatial, c] into y [n, c].
 template <class T>
 void global_avg_pool_int8(const T* x, T* y, int64_t n, int64_t spatial, int64_t c, bool nhwc);
+/// Global max pooling of int8 values (exact: the largest code is the largest value), x
+/// [n, c, spatial] or (nhwc) [n, spatial, c] into y [n, c].
+template <class T>
+void global_max_pool_int8(const T* x, T* y, int64_t n, int64_t spatial, int64_t c, bool nhwc);
 /// Global average / max over `spatial` elements of each of `nc` planes.
 void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);
 void global_max_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);

@@ -47,6 +47,15 @@ class DataMovementPattern final : public Pattern {
     names.insert(n.input(0)->name());
   }
   bool rewrite(Rewriter& r, Node* n, LayerReport& rep) const override {
+    // inside an int8 elementwise chain (a LayerNorm's statistics reshaped between its steps)
+    // the moved values stay float, like the chain's
+    if (r.int8_fed.count(n->input(0)) && continues_chain(r, *n)) {
+      for (Value* y : n->outputs())
+        if (y) r.int8_fed.insert(y);
+      rep.quantized = true;
+      rep.scheme = "static (inside an int8 elementwise chain)";
+      return true;
+    }
     if (std::none_of(n->outputs().begin(), n->outputs().end(), [&](const Value* v) { return v && r.demanded(v); }))
       return move_then_dequantize(r, n, rep, scheme_);
     // a float input (a model input sliced and concatenated before the first convolution) is

@@ -1,9 +1,11 @@
-// Patterns "add", "mul" and "activation": elementwise ops whose operands are int8 values run
-// between DequantizeLinear and QuantizeLinear nodes; the compiled plan fuses each chain into
-// one pass with int8 in and out (a 256-entry table when it reads one int8 tensor: SiLU,
-// HardSwish, Sigmoid, ...). A step's result is quantized only where an int8 op that is not
-// itself a step (a layer, Concat, a data-movement op) reads it; results other steps read stay
-// float inside the chain, so a chain is quantized once, at its end.
+// Patterns "add", "mul", "activation", "arithmetic" and "reduce": elementwise ops (and the
+// reductions of a LayerNorm written out) whose operands are int8 values run between
+// DequantizeLinear and QuantizeLinear nodes; the compiled plan fuses each elementwise chain
+// into one pass with int8 in and out (a 256-entry table when it reads one int8 tensor: SiLU,
+// HardSwish, Sigmoid, GELU, ...). A step's result is quantized only where an int8 op that is
+// not itself a step (a layer, Concat, a data-movement op) reads it; results other steps read
+// stay float inside the chain, so a chain is quantized once, at its end (a LayerNorm's mean
+// and variance are never rounded to 8 bits).
 #include <algorithm>
 
 #include "engine/quantize/patterns/patterns.h"
@@ -42,8 +44,30 @@ class ElementwisePattern final : public Pattern {
 /// True when `u` is an elementwise node a selected pattern quantizes.
 bool elementwise_step(const Rewriter& r, const Node& u) {
   const Pattern* p = pattern_for(u);
-  return (p == &add_pattern() || p == &mul_pattern() || p == &activation_pattern()) && r.eligible(u);
+  return (p == &add_pattern() || p == &mul_pattern() || p == &activation_pattern() || p == &arithmetic_pattern() ||
+          p == &reduce_pattern()) &&
+         r.eligible(u);
 }
+
+}  // namespace
+
+bool continues_chain(const Rewriter& r, const Node& u, int depth) {
+  if (elementwise_step(r, u)) return true;
+  // an op that only reshapes (a LayerNorm's Reshape of its statistics) between steps; ops that
+  // copy or select (Transpose, Slice, pools) read the chain's result as int8: a quarter of the bytes
+  const bool reshapes = u.op() == OpKind::Reshape || u.op() == OpKind::Squeeze || u.op() == OpKind::Unsqueeze ||
+                        u.op() == OpKind::Flatten || u.op() == OpKind::Identity;
+  if (depth > 8 || !reshapes || pattern_for(u) != &data_movement_pattern() || !r.eligible(u)) return false;
+  for (const Value* y : u.outputs()) {
+    if (!y) continue;
+    if (r.g.is_output(y) || y->users().empty()) return false;
+    for (const Node* w : y->users())
+      if (!continues_chain(r, *w, depth + 1)) return false;
+  }
+  return true;
+}
+
+namespace {
 
 /// How `y`'s readers use it: some quantized op that is not an elementwise step (a layer,
 /// Concat, a data-movement op) wants it int8; some elementwise step continues the chain.
@@ -53,7 +77,7 @@ struct Readers {
 Readers readers_of(const Rewriter& r, const Value* y) {
   Readers k;
   for (const Node* u : y->users()) {
-    if (elementwise_step(r, *u)) k.chain = true;
+    if (continues_chain(r, *u)) k.chain = true;
     else if (r.eligible(*u) && r.reads_int8(*u, y)) k.int8_op = true;
   }
   return k;
@@ -65,14 +89,15 @@ bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
   Value* y = n->output(0);
   if (!r.demanded(y)) return false;
   // every operand is a constant, an int8 value, or the float result of a step inside the chain
+  // (operands that are not f32 are shapes or axes: Expand's target shape, a Reduce's axes)
   for (Value* v : n->inputs()) {
-    if (!v || v->is_constant() || r.int8_fed.count(v)) continue;
-    if (v->dtype() != DType::f32 || !r.existing_int8(v)) return false;
+    if (!v || v->is_constant() || r.int8_fed.count(v) || v->dtype() != DType::f32) continue;
+    if (!r.existing_int8(v)) return false;
   }
   // read the shared DequantizeLinear of each int8 operand (the plan fuses it into the pass)
   for (size_t i = 0; i < n->inputs().size(); ++i) {
     Value* v = n->input(i);
-    if (!v || v->is_constant() || r.int8_fed.count(v)) continue;
+    if (!v || v->is_constant() || r.int8_fed.count(v) || v->dtype() != DType::f32) continue;
     if (v->producer() && v->producer()->op() == OpKind::DequantizeLinear) continue;
     Value* vq = r.existing_int8(v);
     Value*& d = r.dequantized[vq];
@@ -124,6 +149,25 @@ const Pattern& activation_pattern() {
       "256-entry table",
       {OpKind::Sigmoid, OpKind::Tanh, OpKind::HardSigmoid, OpKind::HardSwish, OpKind::LeakyRelu, OpKind::Gelu,
        OpKind::Erf, OpKind::Softplus, OpKind::Relu, OpKind::Clip});
+  return p;
+}
+
+const Pattern& arithmetic_pattern() {
+  static const ElementwisePattern p(
+      "arithmetic",
+      "Div, Max, Min, Pow, Sqrt, Reciprocal, Exp, Neg, Abs, Expand on int8 values (LayerNorm and softmax "
+      "arithmetic written out): float inside the chain, quantized once where an int8 op reads its result",
+      {OpKind::Div, OpKind::Max, OpKind::Min, OpKind::Pow, OpKind::Sqrt, OpKind::Reciprocal, OpKind::Exp,
+       OpKind::Neg, OpKind::Abs, OpKind::Expand});
+  return p;
+}
+
+const Pattern& reduce_pattern() {
+  static const ElementwisePattern p(
+      "reduce",
+      "ReduceSum, ReduceMean, ReduceMax, ReduceMin of int8 values (a LayerNorm's statistics): float inside the "
+      "chain, quantized once where an int8 op reads its result",
+      {OpKind::ReduceSum, OpKind::ReduceMean, OpKind::ReduceMax, OpKind::ReduceMin});
   return p;
 }
 

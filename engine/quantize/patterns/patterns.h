@@ -12,9 +12,16 @@ const Pattern& matmul_pattern();
 const Pattern& add_pattern();
 const Pattern& mul_pattern();
 const Pattern& activation_pattern();
+const Pattern& arithmetic_pattern();
+const Pattern& reduce_pattern();
 const Pattern& concat_pattern();
 const Pattern& data_movement_pattern();
 const Pattern& average_pattern();
+
+/// True when node `u` continues an int8 elementwise chain, keeping its operands float inside
+/// the chain's pass: an elementwise step a selected pattern quantizes, or a Reshape / Squeeze
+/// / Unsqueeze / Flatten / Identity whose readers all continue the chain.
+bool continues_chain(const Rewriter& r, const Node& u, int depth = 0);
 
 /// The float value behind int8 value `v`: the input of the QuantizeLinear that made it, or a
 /// new DequantizeLinear of it before `before` (dequantize_model).

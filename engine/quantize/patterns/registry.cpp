@@ -8,8 +8,9 @@ namespace mq::quant {
 
 const std::vector<const Pattern*>& patterns() {
   static const std::vector<const Pattern*> all = {
-      &linear_pattern(), &conv2d_pattern(),     &lstm_pattern(),   &matmul_pattern(),        &add_pattern(),
-      &mul_pattern(),    &activation_pattern(), &concat_pattern(), &data_movement_pattern(), &average_pattern()};
+      &linear_pattern(), &conv2d_pattern(), &lstm_pattern(),          &matmul_pattern(),
+      &add_pattern(),    &mul_pattern(),    &activation_pattern(),    &arithmetic_pattern(),
+      &reduce_pattern(), &concat_pattern(), &data_movement_pattern(), &average_pattern()};
   return all;
 }
 

@@ -51,10 +51,39 @@ bool Rewriter::float_output_linear(const Node& n) const {
          n.output(0) && layer_demand_known && !layer_demand.count(n.output(0));
 }
 
+bool Rewriter::int8_supplied(const Value* v) const {
+  if (!v || v->is_constant() || v->dtype() != DType::f32) return false;
+  if (auto it = supplied.find(v); it != supplied.end()) return it->second;
+  supplied[v] = false;  // while deciding
+  bool s = false;
+  const Node* p = v->producer();
+  const Pattern* pp = p ? pattern_for(*p) : nullptr;
+  if (p && p->op() == OpKind::DequantizeLinear) {
+    s = existing_int8(const_cast<Value*>(v)) != nullptr;
+  } else if (pp && eligible(*p)) {
+    if (pp == &linear_pattern() || pp == &conv2d_pattern()) {
+      s = !float_output_linear(*p);
+    } else if (!pp->weighted() && pp != &matmul_pattern()) {
+      // an int8 form: every float operand that is not a constant comes from int8 values
+      size_t data = 0;
+      s = true;
+      for (const Value* x : p->inputs()) {
+        if (!x || x->is_constant() || x->dtype() != DType::f32) continue;
+        ++data;
+        s = s && int8_supplied(x);
+      }
+      s = s && data > 0;
+    }
+  }
+  supplied[v] = s;
+  return s;
+}
+
 bool Rewriter::reads_int8(const Node& u, const Value* v) const {
   const Pattern* p = pattern_for(u);
   if (!p || !v || v->is_constant()) return false;
-  if (p == &linear_pattern() || p == &conv2d_pattern()) return u.input(0) == v && !float_output_linear(u);
+  if (p == &linear_pattern() || p == &conv2d_pattern())
+    return u.input(0) == v && (!float_output_linear(u) || int8_supplied(v));
   if (p == &matmul_pattern()) return u.input(0) == v || u.input(1) == v;
   // the static int8 LSTM takes a u8 X at its calibrated range (the value it would quantize)
   if (p == &lstm_pattern())

@@ -24,6 +24,7 @@ struct Rewriter {
   std::set<const Value*> demand;               ///< float values an int8 consumer downstream would read
   std::set<const Value*> layer_demand;         ///< the same when every Linear reads its input as int8
   bool layer_demand_known = false;             ///< layer_demand is computed (run()'s first pass)
+  mutable std::map<const Value*, bool> supplied;  ///< int8_supplied's answers
 
   /// True when a quantized layer (Linear, Conv2d, MatMul) reads `v` as int8, directly or through
   /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form
@@ -48,6 +49,11 @@ struct Rewriter {
   /// would only add rounding, and the per-call input range costs one min/max pass. It then
   /// reads its input as float. Off with QuantizeOptions::static_float_outputs.
   bool float_output_linear(const Node& n) const;
+  /// True when float value `v` is computed from int8 values by int8 forms alone: a quantized
+  /// layer's output, an int8 value's DequantizeLinear, or an elementwise chain / data movement /
+  /// Concat of such values. A float-output Linear (float_output_linear) reading such a value
+  /// reads its int8 version as it is instead of quantizing it again per call.
+  bool int8_supplied(const Value* v) const;
   /// True when a selected pattern quantizes `n` in this mode (`n` is eligible).
   bool eligible(const Node& n) const;
   /// True when `u`, an eligible node, reads `v` as int8: a Linear / Conv2d reading it as its

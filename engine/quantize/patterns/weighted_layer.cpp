@@ -113,10 +113,19 @@ void rewrite_weighted(Rewriter& r, Node* n, LayerReport& rep) {
   std::string base = n->name();
   Value* wv = g.add_constant(g.unique_name(base + "_weight_int8"), wq);
   if (o.mode == QuantMode::dynamic_quant || r.float_output_linear(*n)) {
-    std::vector<Value*> ins{n->input(0), wv, n->input(2)};
+    // a float output; the input quantized per call, or its int8 version as it is when int8
+    // forms compute it (an int8 layer's output through Relu: no second rounding, no min/max pass)
+    Value* x = n->input(0);
+    const bool int8_in =
+        o.mode == QuantMode::static_quant && r.int8_supplied(x) && (r.existing_int8(x) || r.calibrated(x));
+    if (int8_in) x = r.int8_input(x, n);
+    std::vector<Value*> ins{x, wv, n->input(2)};
     Node* dq = g.insert_node(n, OpKind::DynamicQLinear, {.name = g.unique_name(base + "_dynamic"), .inputs = ins});
     if (n->input(2)) rep.weight_bytes_int8 += int64_t(n->input(2)->constant()->nbytes());
-    rep.scheme = "dynamic w:s8/" + std::string(o.per_channel_weights ? "channel" : "tensor") + " a:u8/call";
+    rep.scheme = int8_in
+                     ? "static w:s8/" + std::string(o.per_channel_weights ? "channel" : "tensor") +
+                           " a:" + std::string(dtype_name(x->dtype())) + ", float output"
+                     : "dynamic w:s8/" + std::string(o.per_channel_weights ? "channel" : "tensor") + " a:u8/call";
     r.probes.push_back({r.reports.size(), n->output(0)->name(), "", false});
     r.replace_outputs(n, dq, nullptr);
     g.rename_node(dq, base);

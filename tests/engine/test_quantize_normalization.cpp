@@ -1,0 +1,143 @@
+// A LayerNorm written out in elementwise ops and reductions between int8 layers (as exporters
+// from JAX / TensorFlow write it), a global max pool, and a float-output head Linear: the
+// normalization reads int8 values and is quantized once at its end (its mean and variance are
+// never rounded to 8 bits), the max pool runs on int8 values, and the head reads its u8
+// input as it is.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <random>
+
+#include "engine/api.h"
+#include "engine/quantize.h"
+#include "engine/session.h"
+#include "random_tensor.h"
+
+using namespace mq;
+using test::random_tensor;
+
+namespace {
+
+Value* node(Graph& g, OpKind op, const std::string& name, std::vector<Value*> ins, Attributes a = {}) {
+  return g.add_node(op, {.name = name, .inputs = std::move(ins), .attrs = std::move(a)})->output(0);
+}
+
+/// x [N, 8, 6, 6] → Conv (3×3, 16 channels) → Relu → GlobalMaxPool → Flatten → LayerNorm written
+/// out (ReduceSum · 1/C, x − mean, square, ReduceSum · 1/C, + eps, Sqrt, Reciprocal, · γ, + β)
+/// → Linear → y (a float output)
+Graph normalized_head() {
+  std::mt19937 rng(11);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(6), Dim(6)}), {}});
+  Attributes pads;
+  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  Value* c = node(g, OpKind::Conv2d, "conv",
+                  {x, g.add_constant("w", random_tensor({16, 8, 3, 3}, rng, 0.3f)),
+                   g.add_constant("b", random_tensor({16}, rng, 0.1f))},
+                  pads);
+  c = node(g, OpKind::Relu, "relu", {c});
+  c = node(g, OpKind::GlobalMaxPool, "pool", {c});
+  Attributes flat;
+  flat.set("axis", int64_t(1));
+  Value* h = node(g, OpKind::Flatten, "flatten", {c}, flat);
+  Value* axes = g.add_constant("axes", Tensor::from_vector<int64_t>({1}, {-1}));
+  Value* inv_c = g.add_constant("inv_c", Tensor::scalar<float>(1.f / 16));
+  Value* mean = node(g, OpKind::Mul, "mean", {node(g, OpKind::ReduceSum, "sum", {h, axes}), inv_c});
+  Value* d = node(g, OpKind::Sub, "centered", {h, mean});
+  Value* var = node(g, OpKind::Mul, "var",
+                    {node(g, OpKind::ReduceSum, "sum_sq", {node(g, OpKind::Mul, "sq", {d, d}), axes}), inv_c});
+  Value* r = node(g, OpKind::Reciprocal, "rstd",
+                  {node(g, OpKind::Sqrt, "std",
+                        {node(g, OpKind::Add, "eps", {var, g.add_constant("e", Tensor::scalar<float>(1e-5f))})})});
+  Value* n = node(g, OpKind::Mul, "normalized", {d, r});
+  n = node(g, OpKind::Mul, "gamma", {n, g.add_constant("g", random_tensor({16}, rng, 1.f))});
+  n = node(g, OpKind::Add, "beta", {n, g.add_constant("bt", random_tensor({16}, rng, 0.2f))});
+  Value* y = g.add_node(OpKind::Linear, {.name = "head",
+                                         .inputs = {n, g.add_constant("hw", random_tensor({5, 16}, rng, 0.4f)),
+                                                    g.add_constant("hb", random_tensor({5}, rng, 0.1f))},
+                                         .output_names = {"y"}})
+                 ->output(0);
+  g.add_output(y);
+  return g;
+}
+
+std::vector<TensorMap> rows(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<TensorMap> out;
+  for (int i = 0; i < n; ++i) out.push_back({{"x", random_tensor({2, 8, 6, 6}, rng)}});
+  return out;
+}
+
+const Node* find(const Graph& g, const std::string& name) {
+  for (Node* n : g.nodes())
+    if (n->name() == name) return n;
+  return nullptr;
+}
+
+const Node* find_op(const Graph& g, OpKind op) {
+  for (Node* n : g.nodes())
+    if (n->op() == op) return n;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("a LayerNorm written out reads int8 values and is quantized once; the head reads its u8 input") {
+  Graph g = normalized_head();
+  TensorListSource src(rows(8, 1));
+  const Calibration cal = calibrate(g, src);
+  QuantizeResult q = static_quantize(g, cal, {}, &src);
+  CHECK(q.info.model_sqnr_db > 25);
+
+  // the max pool moves u8 values
+  const Node* pool = find_op(q.graph, OpKind::GlobalMaxPool);
+  REQUIRE(pool);
+  CHECK(pool->input(0)->dtype() == DType::u8);
+  CHECK(pool->output(0)->dtype() == DType::u8);
+  // the statistics stay float: no QuantizeLinear reads a reduction's, Sqrt's or Reciprocal's result
+  for (const char* name : {"sum", "sum_sq", "mean", "var", "std", "rstd"}) {
+    CAPTURE(name);
+    const Node* n = find(q.graph, name);
+    REQUIRE(n);
+    CHECK(n->output(0)->dtype() == DType::f32);
+    for (const Node* u : n->output(0)->users()) CHECK(u->op() != OpKind::QuantizeLinear);
+  }
+  // one QuantizeLinear at the normalization's end, which the head reads as it is
+  const Node* head = find(q.graph, "head");
+  REQUIRE(head);
+  CHECK(head->op() == OpKind::DynamicQLinear);
+  CHECK(head->input(0)->dtype() == DType::u8);
+  REQUIRE(head->input(0)->producer());
+  CHECK(head->input(0)->producer()->op() == OpKind::QuantizeLinear);
+  REQUIRE(head->input(0)->producer()->input(0)->producer());
+  CHECK(head->input(0)->producer()->input(0)->producer()->name() == "beta");
+  int in_chain = 0;
+  for (const LayerReport& l : q.info.layers)
+    in_chain += l.quantized && l.scheme.find("inside an int8 elementwise chain") != std::string::npos;
+  CHECK(in_chain >= 11);
+
+  // the head's int8 input gives the float result of its integer product (no second rounding):
+  // the same as the head computing on the dequantized u8 values
+  const TensorMap in = rows(1, 5)[0];
+  Session s(q.graph, {.threads = 1});
+  const Tensor got = s.run(in).at("y");
+  QuantizeOptions all_but_head;
+  all_but_head.layers.exclude = {"head"};
+  QuantizeResult f = static_quantize(g, cal, all_but_head, &src);
+  const Node* float_head = find(f.graph, "head");
+  REQUIRE(float_head);
+  CHECK(float_head->op() == OpKind::Linear);
+  const Tensor ref = Session(f.graph, {.threads = 1}).run(in).at("y");
+  REQUIRE(got.dims() == ref.dims());
+  float worst = 0.f, peak = 0.f;
+  for (int64_t i = 0; i < got.numel(); ++i) {
+    worst = std::max(worst, std::abs(got.data<float>()[i] - ref.data<float>()[i]));
+    peak = std::max(peak, std::abs(ref.data<float>()[i]));
+  }
+  CHECK(worst < 0.05f * peak);  // the head's weights are the only difference
+  // bit-identical across thread counts and through dequantize_model's float graph, roughly
+  CHECK(std::memcmp(Session(q.graph, {.threads = 2}).run(in).at("y").raw(), got.raw(), got.nbytes()) == 0);
+  const Tensor back = Session(dequantize_model(q.graph)).run(in).at("y");
+  for (int64_t i = 0; i < got.numel(); ++i)
+    CHECK(std::abs(back.data<float>()[i] - got.data<float>()[i]) < 0.1f * peak);
+}
