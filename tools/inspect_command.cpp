@@ -178,8 +178,9 @@ nlohmann::json describe(const Graph& g, const std::string& path) {
     l["quantized"] = q;
     std::string scheme = qdq.empty() ? "float" : qdq;
     if (q && qdq.empty()) {
-      bool dynamic = n->op() == OpKind::DynamicQLinear || n->op() == OpKind::DynamicQLSTM ||
-                     from_dynamic_quantize(n->input(0));
+      // (a DynamicQLinear reading an int8 input reads it at that input's static parameters)
+      bool dynamic = (n->op() == OpKind::DynamicQLinear && n->input(0)->dtype() == DType::f32) ||
+                     n->op() == OpKind::DynamicQLSTM || from_dynamic_quantize(n->input(0));
       std::string aq = dynamic ? "dynamic u8" : quant_text(quant_of(n->input(0)));
       if (const Value* b = product_operand(*n); b && w.empty()) {
         // a product of two activations (the matmul pattern)

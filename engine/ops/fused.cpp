@@ -122,7 +122,7 @@ std::shared_ptr<void> prepare_fused(const Node& n) {
       ++vars;
     }
   const DType in = vars == 1 ? n.input(s->var)->dtype() : DType::f32;
-  if ((in == DType::u8 || in == DType::i8) && table_layout(n, *s)) build_tables(n, *s);
+  if ((in == DType::u8 || in == DType::i8 || in == DType::boolean) && table_layout(n, *s)) build_tables(n, *s);
   return s;
 }
 
@@ -198,7 +198,7 @@ void run_fused(ExecContext& ctx) {
     sizes[i] = dtype_size(t.dtype());
   }
   k::FusedOutput out;
-  if (!fused_type(y.dtype(), out.type))
+  if (y.dtype() == DType::boolean || !fused_type(y.dtype(), out.type))
     fail<InvalidArgument>(ctx.node.describe(), ": output type ", dtype_name(y.dtype()));
   out.q = state->out_q;
   const size_t out_size = dtype_size(y.dtype());

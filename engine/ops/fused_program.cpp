@@ -58,11 +58,10 @@ std::vector<k::FusedInstr> decode_fused_program(const Node& n) {
       const int64_t s = w[2 + j];
       const bool int8 = s >= 0 && s < inputs && n.input(size_t(s))->dtype() != DType::f32;
       const bool dq = in.kind == k::FusedKind::dequantize;
-      if (dq ? !(s >= 0 && s < inputs &&
-                 (n.input(size_t(s))->dtype() == DType::u8 || n.input(size_t(s))->dtype() == DType::i8))
-             : int8)
+      const DType t = s >= 0 && s < inputs ? n.input(size_t(s))->dtype() : DType::f32;
+      if (dq ? !(t == DType::u8 || t == DType::i8 || t == DType::boolean) : int8)
         fail<InvalidArgument>(n.describe(), ": instruction ", i, " reads slot ", s, ", which ",
-                              dq ? "is not a u8 or i8 operand" : "is not f32");
+                              dq ? "is not a u8, i8 or bool operand" : "is not f32");
     }
     in.a = int32_t(w[2]);
     in.b = binary ? int32_t(w[3]) : 0;
@@ -86,6 +85,7 @@ bool fused_type(DType t, k::FusedType& out) {
     case DType::f32: out = k::FusedType::f32; return true;
     case DType::u8: out = k::FusedType::u8; return true;
     case DType::i8: out = k::FusedType::s8; return true;
+    case DType::boolean: out = k::FusedType::u8; return true;  // one byte, 0 or 1
     default: return false;
   }
 }

@@ -123,6 +123,15 @@ bool instruction_of(const Node* n, k::FusedInstr& in, size_t& operands) {
       operands = 1;
       return true;
     }
+    case OpKind::Cast: {  // bool / u8 / i8 → f32: exact, a dequantization with scale 1 and zero point 0
+      const DType t = n->input(0) ? n->input(0)->dtype() : DType::undefined;
+      if (t != DType::u8 && t != DType::i8 && t != DType::boolean) return false;
+      in.kind = k::FusedKind::dequantize;
+      in.params = {1.f, 0.f};
+      in.imm = 0.f;
+      operands = 1;
+      return true;
+    }
     case OpKind::Relu:
       in.kind = k::FusedKind::relu;
       operands = 1;

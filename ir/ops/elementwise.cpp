@@ -61,13 +61,14 @@ void logic(InferContext& c) {
   require_bool(c, 1);
   infer_broadcast(c, true);
 }
-/// FusedElementwise: f32, u8 or i8 operands; the broadcast of all of them, as f32 or as the
-/// "output_type" u8 / s8.
+/// FusedElementwise: f32, u8, i8 or bool (read as u8) operands; the broadcast of all of them,
+/// as f32 or as the "output_type" u8 / s8.
 void fused_elementwise(InferContext& c) {
   require_operands(c, 1);
   for (size_t i = 0; i < c.num_inputs(); ++i)
-    if (c.dtype(i) != DType::f32 && c.dtype(i) != DType::u8 && c.dtype(i) != DType::i8)
-      fail<ShapeError>("operand ", i, " must be f32, u8 or i8, got ", dtype_name(c.dtype(i)));
+    if (c.dtype(i) != DType::f32 && c.dtype(i) != DType::u8 && c.dtype(i) != DType::i8 &&
+        c.dtype(i) != DType::boolean)
+      fail<ShapeError>("operand ", i, " must be f32, u8, i8 or bool, got ", dtype_name(c.dtype(i)));
   const std::string type = c.attrs().get_string_or("output_type", "f32");
   if (type != "f32" && type != "u8" && type != "s8")
     fail<ShapeError>("attribute 'output_type' '", type, "' is not f32, u8 or s8");

@@ -331,7 +331,8 @@ void check_identical(const Graph& g, const TensorMap& in) {
       CAPTURE(threads);
       const Tensor& t = got.at(name);
       REQUIRE(t.dims() == w.dims());
-      REQUIRE(std::memcmp(t.raw(), w.raw(), size_t(w.numel()) * sizeof(float)) == 0);
+      REQUIRE(t.dtype() == w.dtype());
+      REQUIRE(std::memcmp(t.raw(), w.raw(), w.nbytes()) == 0);
     }
   }
 }
@@ -394,6 +395,38 @@ TEST_CASE("a chain of elementwise ops runs as one fused step with the unfused op
   CHECK(hc.node_count() == 1);
   TensorMap hin{{"x", random_tensor({2, 40, 70}, rng, 3.f)}, {"b", random_tensor({2, 40, 70}, rng, 3.f)}};
   check_identical(h, hin);
+}
+
+TEST_CASE("a Cast of bool or 8-bit integers to float joins the chain; before a QuantizeLinear it is one table") {
+  std::mt19937 rng(21);
+  // one-hot written out: Equal(ids, classes) → Cast → Mul → y, and ids (u8) → Cast → QuantizeLinear → z
+  Graph g;
+  Value* ids = g.add_input("ids", {DType::i64, Shape({Dim::sym("N"), Dim(50), Dim(1)}), {}});
+  Value* bytes = g.add_input("bytes", {DType::u8, Shape({Dim::sym("N"), Dim(70)}), {}});
+  std::vector<int64_t> cls(16);
+  for (size_t i = 0; i < cls.size(); ++i) cls[i] = int64_t(i);
+  Value* eq = binary(g, OpKind::Equal, ids, g.add_constant("classes", Tensor::from_vector<int64_t>({16}, cls)));
+  Attributes to_f32;
+  to_f32.set("to", int64_t(1));
+  Value* hot = unary(g, OpKind::Cast, eq, to_f32);
+  g.add_output(binary(g, OpKind::Mul, hot, scalar(g, 0.5f)));
+  Value* f = unary(g, OpKind::Cast, bytes, to_f32);
+  Value* z = g.add_node(OpKind::QuantizeLinear,
+                        {.name = "q",
+                         .inputs = {f, g.add_constant("q_scale", Tensor::scalar<float>(1.7f)),
+                                    g.add_constant("q_zero_point", Tensor::scalar<uint8_t>(uint8_t(3)))}})
+                 ->output(0);
+  g.add_output(z);
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  CHECK(count(compiled, OpKind::Cast) == 0);
+  CHECK(count(compiled, OpKind::QuantizeLinear) == 0);
+  CHECK(count(compiled, OpKind::FusedElementwise) == 2);
+  Tensor id_values(DType::i64, {3, 50, 1});
+  Tensor byte_values(DType::u8, {3, 70});
+  for (int64_t i = 0; i < id_values.numel(); ++i) id_values.data<int64_t>()[i] = int64_t(rng() % 20);
+  for (int64_t i = 0; i < byte_values.numel(); ++i) byte_values.data<uint8_t>()[i] = uint8_t(rng());
+  check_identical(g, {{"ids", id_values}, {"bytes", byte_values}});
 }
 
 TEST_CASE("elementwise fusion keeps values read outside the chain, graph outputs and smaller intermediates") {
