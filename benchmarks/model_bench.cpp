@@ -141,6 +141,7 @@ struct Args {
   int64_t eval_batch = 250;
   int threads = 0;
   bool want_dynamic = false;
+  bool int8_outputs = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -165,6 +166,7 @@ Args parse(int argc, char** argv) {
     } else if (k == "--input") a.input = val();
     else if (k == "--int8") a.int8 = val();
     else if (k == "--observer") a.observer = val();
+    else if (k == "--int8-outputs") a.int8_outputs = true;
     else throw std::runtime_error("unknown option " + k);
   }
   if (a.model.empty()) throw std::runtime_error("--model is required");
@@ -189,6 +191,7 @@ int quantize_cmd(const Args& a) {
   mq::QuantizeOptions opt;  // defaults, except: report failed checks, don't throw
   opt.on_failure = mq::OnFailure::warn;
   opt.threads = a.threads;
+  opt.int8_outputs = a.int8_outputs;
   calib.rewind();
   auto t1 = Clock::now();
   mq::QuantizeResult q = mq::static_quantize(g, cal, opt, &calib);

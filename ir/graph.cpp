@@ -103,6 +103,12 @@ Node* Graph::insert_node(Node* anchor, OpKind op, NodeSpec spec) {
 
 void Graph::add_output(Value* v) { outputs_.push_back(v); }
 
+void Graph::set_output(size_t i, Value* v) {
+  if (i >= outputs_.size() || !v)
+    fail<InvalidArgument>("graph output ", i, " does not exist (", outputs_.size(), " outputs)");
+  outputs_[i] = v;
+}
+
 void Graph::replace_all_uses(Value* from, Value* to) {
   if (from == to) return;
   for (Node* u : from->users_) {

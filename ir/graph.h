@@ -119,6 +119,8 @@ class Graph {
   void add_output(Value* v);
 
   // ---- mutation API ----
+  /// Makes graph output `i` value `v` (nodes reading the old value keep reading it).
+  void set_output(size_t i, Value* v);
   /// Makes every reader of `from` (nodes and graph outputs) read `to` instead.
   void replace_all_uses(Value* from, Value* to);
   /// Changes operand `i` of `node` to `v` (nullptr removes it).

@@ -34,6 +34,7 @@ struct QuantizeArgs {
   bool no_round_trip = false;
   bool no_fuse = false;
   bool static_outputs = false;
+  bool int8_outputs = false;
   bool requantize = false;
   std::string report;
   int threads = 0;
@@ -137,6 +138,7 @@ int quantize_model(const QuantizeArgs& a) {
   q.symmetric_activations = a.symmetric;
   q.fuse_activations = !a.no_fuse;
   q.static_float_outputs = a.static_outputs;
+  q.int8_outputs = a.int8_outputs;
   q.on_failure = a.on_failure == "warn"     ? OnFailure::warn
                  : a.on_failure == "ignore" ? OnFailure::ignore
                                             : OnFailure::error;
@@ -343,7 +345,11 @@ void add_quantize_command(CLI::App& app, Runner& run) {
   cmd->add_flag(
       "--static-outputs", a->static_outputs,
       "Static mode: a Linear no quantized layer reads (a classifier head) is static too, with a calibrated "
-      "int8 output, instead of quantizing its input per call and giving a float result");
+      "int8 output, instead of reading its int8 input and giving a float result");
+  cmd->add_flag("--int8-outputs", a->int8_outputs,
+                "Static mode: quantize through to the model's outputs, as ONNX Runtime's quantize_static does (a "
+                "detection head's Sigmoid / Concat / Transpose, a classifier's Softmax on int8 values; outputs "
+                "dequantized at the end). Default: the last layers' results stay float, one rounding fewer");
   cmd->add_option("-r,--report", a->report, "Write the JSON report to this file");
   add_threads_option(cmd, a->threads);
   cmd->add_option("--save-calibration", a->save_calibration, "Write the calibration table (JSON) to this file");

@@ -459,6 +459,9 @@ def measure(m, args, bench):
     if "error" in mq:
         log(f"[{m.name}] monoquant failed: {mq['error']}")
     res["monoquant"] = mq
+    # the same with the outputs quantized too (--int8-outputs: ORT's quantize_static does so)
+    o = mq_quantize(work / "mq_int8_outputs", "--int8-outputs")
+    mq_int8_outputs = json.loads(o.stdout.strip().splitlines()[-1]) if o.returncode == 0 and o.stdout.strip() else {}
     for obs in args.observers:
         log(f"[{m.name}] quantizing with monoquant, observer {obs}")
         o = mq_quantize(work / f"mq_{obs}", "--observer", obs)
@@ -470,10 +473,14 @@ def measure(m, args, bench):
     ort_dynamic = run_ort_quantize(m.path, calib_npz, work / "ort_dyn.onnx", "dynamic", calib_batch, work) if dyn else None
     res["ort_static"], res["ort_dynamic"] = ort_static, ort_dynamic
     res["quantized_ops"] = {"monoquant": mq_quantized_ops(mq.get("static_info")),
+                            "monoquant_int8_outputs": mq_quantized_ops(mq_int8_outputs.get("static_info")),
                             "ort": ort_quantized_ops(work / "ort_qdq.onnx")
                             if ort_static and "error" not in ort_static else None,
                             "ort_only": ort_nodes_kept_float(work / "ort_qdq.onnx", m.path, mq.get("static_info"))
-                            if ort_static and "error" not in ort_static else None}
+                            if ort_static and "error" not in ort_static else None,
+                            "ort_only_int8_outputs": ort_nodes_kept_float(work / "ort_qdq.onnx", m.path,
+                                                                          mq_int8_outputs.get("static_info"))
+                            if ort_static and "error" not in ort_static and mq_int8_outputs else None}
 
     # accuracy: everything against the fp32 model as ONNX Runtime runs it
     log(f"[{m.name}] accuracy")
@@ -491,6 +498,8 @@ def measure(m, args, bench):
                 variants[key] = ort_outputs(work / f, m.eval, eval_batch)
             except Exception as e:  # noqa: BLE001
                 r["error"] = f"run: {e}"[:300]
+    if (work / "mq_int8_outputs/int8.npz").exists():
+        variants["mq_int8_outputs"] = dict(np.load(work / "mq_int8_outputs/int8.npz"))
     for obs in args.observers:
         f = work / f"mq_{obs}/int8.npz"
         if f.exists():
@@ -602,12 +611,14 @@ def markdown(results, mach, args):
         L.append(f"| {r['model']} | {r.get('eval_samples', '—')} | {fmt(fp, 2, ' %')} | {cell('mq_int8')} | "
                  f"{cell('ort_int8')} | {cell('mq_dynamic')} | {cell('ort_dynamic')} | {fmt(a.get('mq_fp32_sqnr_db'), 1, ' dB')} |")
     L.append("")
-    L.append("### Quantized ops (static int8: monoquant's layers and int8 forms; ORT's QDQ file: ops reading a "
-             "DequantizeLinear of an activation; last column: those of ORT's that monoquant runs in float, "
-             "a bias Add fused into a quantized layer counting as quantized)")
+    L.append("### Quantized ops (static int8: monoquant's layers and int8 forms — default options, and with "
+             "`--int8-outputs`, which quantizes through to the outputs as ORT does; ORT's QDQ file: ops reading a "
+             "DequantizeLinear of an activation; last column: those of ORT's that monoquant runs in float, by "
+             "default and with `--int8-outputs`, a bias Add fused into a quantized layer counting as quantized)")
     L.append("")
-    L.append("| model | monoquant | ORT quantize_static | ORT's quantized ops float in monoquant |")
-    L.append("|---|---|---|---|")
+    L.append("| model | monoquant (default) | monoquant --int8-outputs (SQNR) | ORT quantize_static (SQNR) | "
+             "ORT's quantized ops float in monoquant (default / --int8-outputs) |")
+    L.append("|---|---|---|---|---|")
 
     def ops_cell(c):
         if c is None:
@@ -616,9 +627,13 @@ def markdown(results, mach, args):
 
     for r in results:
         q = r.get("quantized_ops") or {}
-        only = q.get("ort_only")
-        only_cell = "—" if only is None else ("none" if not only else ops_cell(only))
-        L.append(f"| {r['model']} | {ops_cell(q.get('monoquant'))} | {ops_cell(q.get('ort'))} | {only_cell} |")
+        def only_cell_of(only):
+            return "—" if only is None else ("none" if not only else ops_cell(only))
+        only_cell = only_cell_of(q.get("ort_only")) + " / " + only_cell_of(q.get("ort_only_int8_outputs"))
+        a = r.get("accuracy", {})
+        L.append(f"| {r['model']} | {ops_cell(q.get('monoquant'))} | {ops_cell(q.get('monoquant_int8_outputs'))} "
+                 f"({fmt(a.get('mq_int8_outputs_sqnr_db'), 1, ' dB')}) | {ops_cell(q.get('ort'))} "
+                 f"({fmt(a.get('ort_int8_sqnr_db'), 1, ' dB')}) | {only_cell} |")
     L.append("")
     if args.observers:
         L.append("### SQNR by activation observer (monoquant static int8, default options otherwise; "

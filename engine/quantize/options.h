@@ -57,6 +57,12 @@ struct QuantizeOptions {
   /// (calibrated input and output ranges) instead of DynamicQLinear (input range per call,
   /// float output: more accurate, about as fast).
   bool static_float_outputs = false;
+  /// Static mode: the model's outputs are int8 too, as ONNX Runtime's quantize_static makes
+  /// them: every op up to each output runs on int8 values where a pattern has an int8 form
+  /// (a detection head's Sigmoid / Concat / Reshape / Transpose, a classifier's Softmax) and
+  /// the output is dequantized at the end. Off by default: the last layers' float results are
+  /// more accurate (one rounding fewer on every output). Implies static_float_outputs.
+  bool int8_outputs = false;
   bool dynamic_conv2d = false;  ///< dynamic mode: also Conv2d (not supported yet)
 
   // validation

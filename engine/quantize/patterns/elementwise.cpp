@@ -108,7 +108,8 @@ bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
   // A chain is quantized once, where an int8 op reads it: its steps in between stay float
   // inside the plan's fused pass (a GELU or SiLU written out is not rounded at every step).
   const Readers k = readers_of(r, y);
-  if (!k.int8_op || r.g.is_output(y)) {
+  const bool int8_output = r.o.int8_outputs && r.g.is_output(y);  // an output the options make int8
+  if ((!k.int8_op && !int8_output) || (r.g.is_output(y) && !int8_output)) {
     r.int8_fed.insert(y);
     rep.quantized = true;
     rep.scheme = "static (inside an int8 elementwise chain)";
@@ -165,9 +166,10 @@ const Pattern& arithmetic_pattern() {
 const Pattern& reduce_pattern() {
   static const ElementwisePattern p(
       "reduce",
-      "ReduceSum, ReduceMean, ReduceMax, ReduceMin of int8 values (a LayerNorm's statistics): float inside the "
-      "chain, quantized once where an int8 op reads its result",
-      {OpKind::ReduceSum, OpKind::ReduceMean, OpKind::ReduceMax, OpKind::ReduceMin});
+      "ReduceSum, ReduceMean, ReduceMax, ReduceMin, Softmax of int8 values (a LayerNorm's statistics, "
+      "attention or classifier probabilities): float inside the chain, quantized once where an int8 op reads "
+      "its result",
+      {OpKind::ReduceSum, OpKind::ReduceMean, OpKind::ReduceMax, OpKind::ReduceMin, OpKind::Softmax});
   return p;
 }
 

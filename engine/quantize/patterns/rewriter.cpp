@@ -47,8 +47,9 @@ bool Rewriter::eligible(const Node& n) const {
 }
 
 bool Rewriter::float_output_linear(const Node& n) const {
-  return o.mode == QuantMode::static_quant && !o.static_float_outputs && pattern_for(n) == &linear_pattern() &&
-         n.output(0) && layer_demand_known && !layer_demand.count(n.output(0));
+  return o.mode == QuantMode::static_quant && !o.static_float_outputs && !o.int8_outputs &&
+         pattern_for(n) == &linear_pattern() && n.output(0) && layer_demand_known &&
+         !layer_demand.count(n.output(0));
 }
 
 bool Rewriter::int8_supplied(const Value* v) const {
@@ -147,6 +148,9 @@ void Rewriter::run() {
   // with every Linear reading int8, then with the Linears no quantized layer reads taking
   // the dynamic form (float_output_linear)
   for (int pass = 0; pass < 2; ++pass) {
+    if (o.mode == QuantMode::static_quant && o.int8_outputs)  // the outputs are int8 consumers too
+      for (const Value* y : g.outputs())
+        if (y && y->dtype() == DType::f32) demand.insert(y);
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       const Node* u = *it;
       if (!eligible(*u)) continue;
@@ -176,6 +180,18 @@ void Rewriter::run() {
     }
     if (report) reports.push_back(rep);
   }
+  // int8 outputs: each output with an int8 version is that version dequantized
+  if (o.mode == QuantMode::static_quant && o.int8_outputs)
+    for (size_t i = 0; i < g.outputs().size(); ++i) {
+      Value* y = g.outputs()[i];
+      auto it = quantized.find(y);
+      if (it == quantized.end() || (y->producer() && y->producer()->op() == OpKind::DequantizeLinear)) continue;
+      Value* d = dequantize_fresh(it->second, nullptr, y->name());
+      const std::string name = y->name();
+      g.rename_value(y, g.unique_name(name + "_float"));
+      g.rename_value(d, name);
+      g.set_output(i, d);
+    }
   g.remove_unused();
   // an int8 result no int8 reader took in the end (its reader stayed float) is gone again
   for (size_t i = first_probe; i < probes.size();) {

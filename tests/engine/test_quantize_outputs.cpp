@@ -1,0 +1,118 @@
+// QuantizeOptions::int8_outputs: quantizing through to the model's outputs, as ONNX Runtime's
+// quantize_static does (a detection head's Sigmoid / Concat / Reshape / Transpose, a
+// classifier's Softmax on int8 values), against the default, which keeps the last layers'
+// results float.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "engine/api.h"
+#include "engine/quantize.h"
+#include "engine/session.h"
+#include "random_tensor.h"
+
+using namespace mq;
+using test::random_tensor;
+
+namespace {
+
+Value* node(Graph& g, OpKind op, const std::string& name, std::vector<Value*> ins, Attributes a = {}) {
+  return g.add_node(op, {.name = name, .inputs = std::move(ins), .attrs = std::move(a)})->output(0);
+}
+
+/// A detection head: x → Conv (boxes, 4 ch) and Conv → Sigmoid (scores, 2 ch) → Concat →
+/// Reshape [N, 6, 36] → Transpose [N, 36, 6] → "boxes"; and a classifier: Flatten → Linear →
+/// Softmax → "probs".
+Graph heads() {
+  std::mt19937 rng(3);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(4), Dim(6), Dim(6)}), {}});
+  Attributes pads;
+  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  auto conv = [&](const std::string& name, int64_t out) {
+    return node(g, OpKind::Conv2d, name,
+                {x, g.add_constant(name + "_w", random_tensor({out, 4, 3, 3}, rng, 0.4f)),
+                 g.add_constant(name + "_b", random_tensor({out}, rng, 0.2f))},
+                pads);
+  };
+  Value* box = conv("box", 4);
+  Value* score = node(g, OpKind::Sigmoid, "score", {conv("cls", 2)});
+  Attributes axis1;
+  axis1.set("axis", int64_t(1));
+  Value* cat = node(g, OpKind::Concat, "cat", {box, score}, axis1);
+  Value* r = node(g, OpKind::Reshape, "flat",
+                  {cat, g.add_constant("shape", Tensor::from_vector<int64_t>({3}, {0, 6, -1}))});
+  Attributes perm;
+  perm.set("perm", std::vector<int64_t>{0, 2, 1});
+  g.add_output(
+      g.add_node(OpKind::Transpose, {.name = "t", .inputs = {r}, .attrs = perm, .output_names = {"boxes"}})
+          ->output(0));
+  Value* f = node(g, OpKind::Flatten, "flatten", {box}, axis1);
+  Value* logits = node(g, OpKind::Linear, "fc",
+                       {f, g.add_constant("fc_w", random_tensor({5, 144}, rng, 0.1f)),
+                        g.add_constant("fc_b", random_tensor({5}, rng))});
+  g.add_output(g.add_node(OpKind::Softmax,
+                          {.name = "softmax", .inputs = {logits}, .attrs = axis1, .output_names = {"probs"}})
+                   ->output(0));
+  return g;
+}
+
+std::vector<TensorMap> rows(int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<TensorMap> out;
+  for (int i = 0; i < n; ++i) out.push_back({{"x", random_tensor({2, 4, 6, 6}, rng)}});
+  return out;
+}
+
+bool quantized(const QuantizeResult& q, const std::string& name) {
+  for (const LayerReport& l : q.info.layers)
+    if (l.name == name) return l.quantized;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("int8 outputs: the head's Sigmoid, Concat, Reshape, Transpose and Softmax run on int8 values") {
+  Graph g = heads();
+  TensorListSource src(rows(6, 1));
+  const Calibration cal = calibrate(g, src);
+  const QuantizeResult def = static_quantize(g, cal, {}, &src);
+  QuantizeOptions o;
+  o.int8_outputs = true;
+  const QuantizeResult q = static_quantize(g, cal, o, &src);
+
+  for (const char* name : {"score", "cat", "flat", "t", "softmax"}) {
+    CAPTURE(name);
+    CHECK_FALSE(quantized(def, name));  // by default the head runs in float
+    CHECK(quantized(q, name));
+  }
+  for (const char* out : {"boxes", "probs"}) {
+    CAPTURE(out);
+    const Value* d = def.graph.find_value(out);
+    const Value* y = q.graph.find_value(out);
+    REQUIRE(d);
+    REQUIRE(y);
+    CHECK(q.graph.is_output(y));
+    CHECK(y->dtype() == DType::f32);
+    REQUIRE(y->producer());
+    CHECK(y->producer()->op() == OpKind::DequantizeLinear);  // the int8 result, dequantized at the end
+    REQUIRE(d->producer());
+    CHECK(d->producer()->op() != OpKind::DequantizeLinear);
+  }
+  // the Transpose moves u8 values, and the classifier's Linear is static (its output int8)
+  bool int8_transpose = false;
+  for (Node* n : q.graph.nodes())
+    int8_transpose |= n->op() == OpKind::Transpose && n->input(0)->dtype() == DType::u8;
+  CHECK(int8_transpose);
+  CHECK(q.graph.find_node("fc")->op() == OpKind::QLinear);
+  // one more rounding on each output: a little less accurate than the default, still close
+  CHECK(q.info.model_sqnr_db > 20);
+  CHECK(q.info.model_sqnr_db <= def.info.model_sqnr_db + 0.5);
+  // the outputs keep their names and types, and a Session runs the model
+  const TensorMap in = rows(1, 4)[0];
+  const TensorMap a = Session(q.graph).run(in), b = Session(def.graph).run(in);
+  for (const char* out : {"boxes", "probs"}) CHECK(a.at(out).dims() == b.at(out).dims());
+  // dequantize_model gives back float outputs
+  Graph back = dequantize_model(q.graph);
+  for (const Value* y : back.outputs()) CHECK(y->dtype() == DType::f32);
+}
