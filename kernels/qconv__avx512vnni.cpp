@@ -53,6 +53,13 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
       }
     }
   }
+  if (rows_q8(p)) {  // u8 / s8: each pixel's channels narrowed and stored at once
+    const EpiRow e = epi_row<NV>(p, nb0 * 16, nend);
+    std::uint8_t* c = static_cast<std::uint8_t*>(p.c) + m * p.ldc + nb0 * 16;
+    const std::size_t ldc = p.ldc;
+    MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV>(e, c + r * ldc, acc[r]);
+    return;
+  }
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;

@@ -61,6 +61,20 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
       MQ_UNROLL for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_dpbusd_epi32(acc[0][r][v], av, bv[v]);
     }
   }
+  if (rows_q8(p)) {  // u8 / s8: each row narrowed and stored at once
+    const EpiRow e = epi_row<NV>(p, nb0 * 16, nend);
+    std::uint8_t* c = static_cast<std::uint8_t*>(p.c) + m * p.ldc + nb0 * 16;
+    const std::size_t ldc = p.ldc;
+    MQ_UNROLL for (int r = 0; r < MR; ++r) {
+      __m512i x[NV];
+      MQ_UNROLL for (int v = 0; v < NV; ++v) {
+        x[v] = acc[0][r][v];
+        MQ_UNROLL for (int u = 1; u < KU; ++u) x[v] = _mm512_add_epi32(x[v], acc[u][r][v]);
+      }
+      epi_store_row<NV>(e, c + r * ldc, x);
+    }
+    return;
+  }
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;
