@@ -120,18 +120,21 @@ void im2col_pixel(const QConvShape& s, const std::uint8_t* x, std::size_t g, std
 // the caller guarantees that the last block read stays inside the input. W = 0 copies each
 // run exactly. The bytes [K, ld) are zeroed by one 4-byte store (its spill is overwritten too).
 template <std::size_t W>
-void im2col_interior(const std::uint8_t* src, std::size_t src_step, std::size_t row_step, std::size_t kh,
-                     std::size_t run, std::uint8_t* dst, std::size_t ld, std::size_t count) {
+__attribute__((noinline)) void im2col_interior(const std::uint8_t* src, std::size_t src_step, std::size_t row_step,
+                                               std::size_t kh, std::size_t run, std::uint8_t* dst, std::size_t ld,
+                                               std::size_t count) {
   const std::size_t K = kh * run;
   const std::uint32_t zero = 0;
   for (std::size_t i = 0; i < count; ++i, src += src_step, dst += ld) {
-    if constexpr (W == 0) {
-      for (std::size_t ky = 0; ky < kh; ++ky) copy_bytes(dst + ky * run, src + ky * row_step, run);
-    } else {
-      for (std::size_t ky = 0; ky < kh; ++ky) {
+    const std::uint8_t* s = src;
+    std::uint8_t* d = dst;
+    for (std::size_t ky = 0; ky < kh; ++ky, s += row_step, d += run) {
+      if constexpr (W == 0) {
+        copy_bytes(d, s, run);
+      } else {
         std::uint8_t block[W];
-        std::memcpy(block, src + ky * row_step, W);
-        std::memcpy(dst + ky * run, block, W);
+        std::memcpy(block, s, W);
+        std::memcpy(d, block, W);
       }
     }
     if (K != ld) std::memcpy(dst + K, &zero, 4);
