@@ -57,7 +57,8 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
     const EpiRow e = epi_row<NV>(p, nb0 * 16, nend);
     std::uint8_t* c = static_cast<std::uint8_t*>(p.c) + m * p.ldc + nb0 * 16;
     const std::size_t ldc = p.ldc;
-    MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV>(e, c + r * ldc, acc[r]);
+    if (e.bounded) MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV, true>(e, c + r * ldc, acc[r]);
+    else MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV, false>(e, c + r * ldc, acc[r]);
     return;
   }
 #pragma GCC unroll 4

@@ -71,7 +71,8 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
         x[v] = acc[0][r][v];
         MQ_UNROLL for (int u = 1; u < KU; ++u) x[v] = _mm512_add_epi32(x[v], acc[u][r][v]);
       }
-      epi_store_row<NV>(e, c + r * ldc, x);
+      if (e.bounded) epi_store_row<NV, true>(e, c + r * ldc, x);
+      else epi_store_row<NV, false>(e, c + r * ldc, x);
     }
     return;
   }

@@ -213,23 +213,26 @@ TEST_CASE("qgemm: requantization edges (narrow and out-of-type clamps, huge and 
   const float special[] = {3e5f, -3e5f, 1e30f, -1e30f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 0.0f};
   for (const QGemmVariant* v : runnable_variants())
     for (std::size_t n : {16, 33, 64, 80})
-      for (const Clamp& cl : clamps) {
-        Problem pr(11, n, 23);
-        for (std::size_t j = 0; j < n; j += 3) pr.mult[j] = special[(j / 3) % std::size(special)];
-        for (std::size_t j = 1; j < n; j += 3) pr.mult[j] *= 40.0f;  // values beyond the clamp either way
-        QGemmParams p = pr.params(cl.out, 77, true);
-        p.out_zp = cl.zp;
-        p.qmin = cl.qmin;
-        p.qmax = cl.qmax;
-        std::vector<std::uint8_t> c_ref(pr.m * pr.ldc, 0x5a), c_got = c_ref;
-        p.c = c_ref.data();
-        reference::qgemm(p, pr.w.data(), pr.k, 0, pr.m, 0, pr.n);
-        p.c = c_got.data();
-        v->fn(p, 0, pr.m, 0, pr.n);
-        INFO(std::string(v->name) << " N=" << n << " out=" << int(cl.out) << " zp=" << cl.zp << " q [" << cl.qmin
-                                  << "," << cl.qmax << "]");
-        CHECK(c_ref == c_got);
-      }
+      for (const Clamp& cl : clamps)
+        for (bool odd : {false, true}) {  // multipliers below 1 (the usual), or some huge / NaN
+          Problem pr(11, n, 23);
+          if (odd) {
+            for (std::size_t j = 0; j < n; j += 3) pr.mult[j] = special[(j / 3) % std::size(special)];
+            for (std::size_t j = 1; j < n; j += 3) pr.mult[j] *= 40.0f;  // values beyond the clamp either way
+          }
+          QGemmParams p = pr.params(cl.out, 77, true);
+          p.out_zp = cl.zp;
+          p.qmin = cl.qmin;
+          p.qmax = cl.qmax;
+          std::vector<std::uint8_t> c_ref(pr.m * pr.ldc, 0x5a), c_got = c_ref;
+          p.c = c_ref.data();
+          reference::qgemm(p, pr.w.data(), pr.k, 0, pr.m, 0, pr.n);
+          p.c = c_got.data();
+          v->fn(p, 0, pr.m, 0, pr.n);
+          INFO(std::string(v->name) << " N=" << n << " out=" << int(cl.out) << " zp=" << cl.zp << " q [" << cl.qmin
+                                    << "," << cl.qmax << "] odd multipliers " << odd);
+          CHECK(c_ref == c_got);
+        }
 }
 
 TEST_CASE("qgemm: the active variant is the active tier's") {
