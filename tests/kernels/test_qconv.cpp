@@ -17,14 +17,14 @@ using mq::kernels::test::Aligned;
 
 namespace {
 
-// qconv on every tier the CPU has; with `direct_rows`, every output row through that kernel
-// itself instead (the AMX kernel without the zero-point-padded copy qconv gives it for
-// images up to 1 MiB).
 // The epilogue of check_conv beyond its output kind.
 struct ConvEpi {
   std::int32_t a_zp = 131, out_zp = 100, qmin = 0, qmax = 255;
 };
 
+// qconv on every tier the CPU has; with `direct_rows`, every output row through that kernel
+// itself instead (the AMX kernel without the zero-point-padded copy qconv gives it for
+// images up to 1 MiB).
 void check_conv(const QConvShape& s, QGemmOutput out, QConvRangeFn direct_rows = nullptr, ConvEpi ce = {}) {
   const std::size_t cg = s.in_c / s.groups, pixels = s.batch * s.out_h() * s.out_w();
   std::vector<std::uint8_t> x(s.batch * s.in_h * s.in_w * s.in_c);
@@ -153,7 +153,7 @@ TEST_CASE("qconv: small reductions (first layers) match the reference on every t
       {9, 12, 5, 3, 8, 1, 1, 2, 1},   // runs of 40, dilated rows
       {8, 11, 10, 3, 7, 1, 3, 1, 1},  // runs of 70 (exact copies)
       {10, 10, 1, 3, 3, 1, 2, 2, 2},  // dilated columns (tap by tap)
-      {7, 3, 2, 5, 5, 1, 1, 1, 1},    // a window wider than the image
+      {7, 3, 2, 5, 5, 1, 2, 1, 1},    // a window wider than the image
   };
   for (const Case& c : cases)
     for (std::size_t out_c : {16, 32, 64, 80}) {
@@ -170,6 +170,7 @@ TEST_CASE("qconv: small reductions (first layers) match the reference on every t
       s.dil_w = c.dil_w;
       s.pad_t = s.pad_l = s.pad_b = s.pad_r = c.pad;
       if (c.pad > 0) s.pad_r = c.pad - 1;  // asymmetric
+      REQUIRE(s.out_h() * s.out_w() > 0);
       check_conv(s, QGemmOutput::u8);
       check_conv(s, QGemmOutput::u8, nullptr, {0, 7, 7, 255});          // u8 activations, zp 0, ReLU
       check_conv(s, QGemmOutput::s8, nullptr, {128 - 5, -3, -3, 127});  // s8 activations (zp −5, flipped), ReLU
