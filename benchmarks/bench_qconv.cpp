@@ -1,5 +1,6 @@
 // qconv vs our fp32 conv vs oneDNN int8 convolution on three layers at 56×56 (batch 1):
-// 3×3 64→64 pad 1, 1×1 64→256, depthwise 3×3 on 128 channels pad 1. Also every tier this
+// 3×3 64→64 pad 1, 1×1 64→256, depthwise 3×3 on 128 channels pad 1; and two first layers
+// with small reductions (5×5 1→64 at 224×224, 3×3 3→32 at 112×112). Also every tier this
 // CPU has on the dense layers (conv/int8__<tier>/...) and every depthwise variant it has on
 // the depthwise one (conv/qconv_dw__<isa>/...).
 #include <algorithm>
@@ -187,7 +188,10 @@ void bm_int8_onednn(benchmark::State& st, Layer l) {
 int main(int argc, char** argv) {
   const Layer layers[] = {{"3x3_64to64_56x56", 56, 64, 64, 3, 1, 1},
                           {"1x1_64to256_56x56", 56, 64, 256, 1, 0, 1},
-                          {"dw3x3_128_56x56", 56, 128, 128, 3, 1, 128}};
+                          {"dw3x3_128_56x56", 56, 128, 128, 3, 1, 128},
+                          // small reductions (first layers): super_resolution's 5×5 1→64, an RGB stem
+                          {"5x5_1to64_224x224", 224, 1, 64, 5, 2, 1},
+                          {"3x3_3to32_112x112", 112, 3, 32, 3, 1, 1}};
   for (const Layer& l : layers) {
     const kernels::Isa active = kernels::active_isa();
     const kernels::QConvDwVariant* none = nullptr;

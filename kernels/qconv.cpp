@@ -73,51 +73,119 @@ inline void fill_bytes(std::uint8_t* dst, std::uint8_t v, std::size_t n) {
   if (i < n) std::memcpy(dst + n - 8, &v8, 8);
 }
 
-// Rows [r0, r1) of the im2col matrix of group g (row stride K); padding reads a_zp. With one
-// group and unit dilation the in-range taps of a kernel row are contiguous in the input and
-// are copied at once.
-void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint8_t zp, std::size_t r0,
-            std::size_t r1, std::uint8_t* out) {
-  const std::size_t oh = s.out_h(), ow = s.out_w(), cg = s.in_c / s.groups, K = gemm_k(s);
+// Row stride of the im2col matrix: K rounded up to whole quads, so that the GEMM kernels
+// load every quad of a row whole (the bytes past K meet zero weights).
+std::size_t im2col_ld(const QConvShape& s) { return (gemm_k(s) + 3) & ~std::size_t{3}; }
+
+// Bytes written past the im2col rows: a kernel row moved as one fixed-size block (below)
+// may spill up to 64 bytes beyond the last row.
+constexpr std::size_t im2col_slack = 64;
+
+// Row `dst` of the im2col matrix of group g for output pixel (b, oy, ox), tap by tap;
+// padding reads a_zp, the bytes [K, ld) are zeroed.
+void im2col_pixel(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint8_t zp, std::size_t b,
+                  std::size_t oy, std::size_t ox, std::uint8_t* dst) {
+  const std::size_t cg = s.in_c / s.groups, K = gemm_k(s);
   const bool runs = s.groups == 1 && s.dil_w == 1;
-  std::size_t b = r0 / (oh * ow), oy = (r0 / ow) % oh, ox = r0 % ow;  // advanced per row
-  for (std::size_t r = r0; r < r1; ++r, ++ox) {
-    if (ox == ow) {
-      ox = 0;
-      if (++oy == oh) oy = 0, ++b;
-    }
-    std::uint8_t* dst = out + (r - r0) * K;
-    const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
-    const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
-    if (runs && ix0 >= 0 && ix0 + long(s.kw) <= long(s.in_w) && iy0 >= 0 &&
-        iy0 + long((s.kh - 1) * s.dil_h) < long(s.in_h)) {  // the whole window is inside: one copy per kernel row
-      const std::uint8_t* src = x + ((b * s.in_h + std::size_t(iy0)) * s.in_w + std::size_t(ix0)) * s.in_c;
-      const std::size_t n = s.kw * cg, row_step = s.dil_h * s.in_w * s.in_c;
-      for (std::size_t ky = 0; ky < s.kh; ++ky) copy_bytes(dst + ky * n, src + ky * row_step, n);
+  const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
+  std::fill(dst + K, dst + im2col_ld(s), std::uint8_t{0});
+  for (std::size_t ky = 0; ky < s.kh; ++ky, dst += s.kw * cg) {
+    const long iy = long(oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
+    if (iy < 0 || iy >= long(s.in_h)) {
+      fill_bytes(dst, zp, s.kw * cg);
       continue;
     }
-    for (std::size_t ky = 0; ky < s.kh; ++ky, dst += s.kw * cg) {
-      const long iy = long(oy * s.stride_h + ky * s.dil_h) - long(s.pad_t);
-      if (iy < 0 || iy >= long(s.in_h)) {
-        fill_bytes(dst, zp, s.kw * cg);
-        continue;
-      }
-      const std::uint8_t* row = x + (b * s.in_h + std::size_t(iy)) * s.in_w * s.in_c;
-      if (runs) {  // taps [lo, hi) are in range
-        const long lo = std::clamp<long>(-ix0, 0, long(s.kw));
-        const long hi = std::clamp<long>(long(s.in_w) - ix0, lo, long(s.kw));
-        if (lo > 0) fill_bytes(dst, zp, std::size_t(lo) * cg);
-        if (hi > lo)
-          copy_bytes(dst + std::size_t(lo) * cg, row + std::size_t(ix0 + lo) * s.in_c, std::size_t(hi - lo) * cg);
-        if (hi < long(s.kw)) fill_bytes(dst + std::size_t(hi) * cg, zp, (s.kw - std::size_t(hi)) * cg);
-        continue;
-      }
-      for (std::size_t kx = 0; kx < s.kw; ++kx) {
-        const long ix = ix0 + long(kx * s.dil_w);
-        if (ix < 0 || ix >= long(s.in_w)) fill_bytes(dst + kx * cg, zp, cg);
-        else copy_bytes(dst + kx * cg, row + std::size_t(ix) * s.in_c + g * cg, cg);
+    const std::uint8_t* row = x + (b * s.in_h + std::size_t(iy)) * s.in_w * s.in_c;
+    if (runs) {  // taps [lo, hi) are in range
+      const long lo = std::clamp<long>(-ix0, 0, long(s.kw));
+      const long hi = std::clamp<long>(long(s.in_w) - ix0, lo, long(s.kw));
+      if (lo > 0) fill_bytes(dst, zp, std::size_t(lo) * cg);
+      if (hi > lo)
+        copy_bytes(dst + std::size_t(lo) * cg, row + std::size_t(ix0 + lo) * s.in_c, std::size_t(hi - lo) * cg);
+      if (hi < long(s.kw)) fill_bytes(dst + std::size_t(hi) * cg, zp, (s.kw - std::size_t(hi)) * cg);
+      continue;
+    }
+    for (std::size_t kx = 0; kx < s.kw; ++kx) {
+      const long ix = ix0 + long(kx * s.dil_w);
+      if (ix < 0 || ix >= long(s.in_w)) fill_bytes(dst + kx * cg, zp, cg);
+      else copy_bytes(dst + kx * cg, row + std::size_t(ix) * s.in_c + g * cg, cg);
+    }
+  }
+}
+
+// Rows of `count` consecutive output pixels whose windows lie inside the input (one group,
+// unit horizontal dilation): kernel row ky of a pixel is `run` contiguous input bytes from
+// src + ky·row_step. Runs of up to W bytes move as one W-byte block (whatever lands past a
+// run is overwritten by the next run or row, or falls in the row's padding or the slack);
+// the caller guarantees that the last block read stays inside the input. W = 0 copies each
+// run exactly. The bytes [K, ld) are zeroed by one 4-byte store (its spill is overwritten too).
+template <std::size_t W>
+__attribute__((noinline)) void im2col_interior(const std::uint8_t* src, std::size_t src_step, std::size_t row_step,
+                                               std::size_t kh, std::size_t run, std::uint8_t* dst, std::size_t ld,
+                                               std::size_t count) {
+  const std::size_t K = kh * run;
+  const std::uint32_t zero = 0;
+  for (std::size_t i = 0; i < count; ++i, src += src_step, dst += ld) {
+    const std::uint8_t* s = src;
+    std::uint8_t* d = dst;
+    for (std::size_t ky = 0; ky < kh; ++ky, s += row_step, d += run) {
+      if constexpr (W == 0) {
+        copy_bytes(d, s, run);
+      } else {
+        std::uint8_t block[W];
+        std::memcpy(block, s, W);
+        std::memcpy(d, block, W);
       }
     }
+    if (K != ld) std::memcpy(dst + K, &zero, 4);
+  }
+}
+
+// Rows [r0, r1) of the im2col matrix of group g (row stride im2col_ld); padding reads a_zp.
+// With one group and unit horizontal dilation, the pixels of an output row whose windows are
+// inside the input copy a kernel row at a time (a fixed-size block for short rows).
+void im2col(const QConvShape& s, const std::uint8_t* x, std::size_t g, std::uint8_t zp, std::size_t r0,
+            std::size_t r1, std::uint8_t* out) {
+  const std::size_t oh = s.out_h(), ow = s.out_w(), ld = im2col_ld(s);
+  const std::size_t run = s.kw * s.in_c, row_step = s.dil_h * s.in_w * s.in_c, src_step = s.stride_w * s.in_c;
+  const bool runs = s.groups == 1 && s.dil_w == 1;
+  // Output columns [ox_lo, ox_hi) have their windows inside the input's width.
+  const std::size_t ox_lo = std::min(ow, (s.pad_l + s.stride_w - 1) / s.stride_w);
+  const std::size_t ox_hi = s.in_w + s.pad_l < s.kw ? 0 : std::min(ow, (s.in_w + s.pad_l - s.kw) / s.stride_w + 1);
+  const std::uint8_t* x_end = x + s.batch * s.in_h * s.in_w * s.in_c;
+  const std::size_t block = run <= 8 ? 8 : run <= 16 ? 16 : run <= 32 ? 32 : run <= 64 ? 64 : 0;
+  std::size_t r = r0;
+  while (r < r1) {
+    const std::size_t b = r / (oh * ow), oy = (r / ow) % oh, ox = r % ow;
+    const std::size_t end = std::min(r1, r + (ow - ox));  // the rest of this output row
+    std::uint8_t* dst = out + (r - r0) * ld;
+    const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
+    std::size_t a = ox, z = ox;  // pixels [a, z) of the row take the interior copy
+    if (runs && iy0 >= 0 && iy0 + long((s.kh - 1) * s.dil_h) < long(s.in_h) && ox_lo < ox_hi) {
+      a = std::clamp(ox_lo, ox, ox + (end - r));
+      z = std::clamp(ox_hi, a, ox + (end - r));
+    }
+    for (std::size_t c = ox; c < a; ++c, dst += ld) im2col_pixel(s, x, g, zp, b, oy, c, dst);
+    if (a < z) {
+      const std::uint8_t* src =
+          x + ((b * s.in_h + std::size_t(iy0)) * s.in_w + (a * s.stride_w - s.pad_l)) * s.in_c;
+      // Pixels whose last block read stays inside the input take the block moves.
+      const std::size_t last = (s.kh - 1) * row_step;
+      std::size_t fast = 0;
+      if (block != 0 && src + last + block <= x_end)
+        fast = std::min(z - a, std::size_t(x_end - (src + last + block)) / src_step + 1);
+      switch (block) {
+        case 8: im2col_interior<8>(src, src_step, row_step, s.kh, run, dst, ld, fast); break;
+        case 16: im2col_interior<16>(src, src_step, row_step, s.kh, run, dst, ld, fast); break;
+        case 32: im2col_interior<32>(src, src_step, row_step, s.kh, run, dst, ld, fast); break;
+        case 64: im2col_interior<64>(src, src_step, row_step, s.kh, run, dst, ld, fast); break;
+        default: break;
+      }
+      im2col_interior<0>(src + fast * src_step, src_step, row_step, s.kh, run, dst + fast * ld, ld, z - a - fast);
+      dst += (z - a) * ld;
+    }
+    for (std::size_t c = z; c < ox + (end - r); ++c, dst += ld) im2col_pixel(s, x, g, zp, b, oy, c, dst);
+    r = end;
   }
 }
 
@@ -276,7 +344,7 @@ bool amx_padded(const QConvShape& s, const QConvVariant& v) {
 
 std::size_t qconv_scratch_size(const QConvShape& s, Isa isa) {
   if (s.depthwise() || s.pointwise()) return 0;
-  const std::size_t im2col = align64(im2col_rows(s) * gemm_k(s));
+  const std::size_t im2col = align64(im2col_rows(s) * im2col_ld(s) + im2col_slack);
   return amx_padded(s, qconv_select(isa)) ? std::max(im2col, align64(padded_image_bytes(s))) : im2col;
 }
 
@@ -285,10 +353,10 @@ namespace {
 // K×K (or strided / padded 1×1) convolution of pixels [p0, p1) through im2col + qgemm.
 void qconv_im2col(const QGemmVariant& v, const QConvShape& s, const QGemmParams& epi, const std::uint8_t* x,
                   const void* packed, void* y, void* scratch, std::size_t p0, std::size_t p1) {
-  const std::size_t K = gemm_k(s), og = s.out_c / s.groups;
+  const std::size_t K = im2col_ld(s), og = s.out_c / s.groups;
   QGemmParams p = epi;
   p.n = og;
-  p.k = K;
+  p.k = K;  // whole quads: the packed weights past gemm_k are zero
   p.ldc = s.out_c;
   const std::size_t es = elem_size(epi.output);
   auto* col = static_cast<std::uint8_t*>(scratch);

@@ -53,6 +53,14 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
       }
     }
   }
+  if (rows_q8(p)) {  // u8 / s8: each pixel's channels narrowed and stored at once
+    const EpiRow e = epi_row<NV>(p, nb0 * 16, nend);
+    std::uint8_t* c = static_cast<std::uint8_t*>(p.c) + m * p.ldc + nb0 * 16;
+    const std::size_t ldc = p.ldc;
+    if (e.bounded) MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV, true>(e, c + r * ldc, acc[r]);
+    else MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV, false>(e, c + r * ldc, acc[r]);
+    return;
+  }
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;
@@ -97,9 +105,9 @@ void conv_rows<4>(const QGemmParams& p, const PackedView& b, const std::uint8_t*
 struct TapGeometry {
   const QConvShape& s;
   const std::uint8_t* x;
-  const std::uint8_t* zp_row;        // in_c bytes of a_zp, for padding taps
-  std::size_t tap_offset[max_taps];  // byte offset of each tap from a pixel's first tap
-  long span_h, span_w;               // extent of the kernel in input rows / columns − 1
+  const std::uint8_t* zp_row;             // in_c bytes of a_zp, for padding taps
+  std::size_t tap_offset[max_taps] = {};  // byte offset of each tap from a pixel's first tap
+  long span_h, span_w;                    // extent of the kernel in input rows / columns − 1
   explicit TapGeometry(const QConvShape& sh, const std::uint8_t* in, const std::uint8_t* zp)
       : s(sh), x(in), zp_row(zp) {
     for (std::size_t ky = 0; ky < s.kh; ++ky)
@@ -110,31 +118,52 @@ struct TapGeometry {
   }
 };
 
-// ptrs[(m − m0)·taps + t] for output pixels [m0, m1): interior pixels from fixed tap offsets,
-// border pixels tap by tap with padding taps at the a_zp row.
+// ptrs[(m − m0)·taps + t] for output pixels [m0, m1): interior pixels from fixed tap offsets
+// (a run of them per output row, the window start stepping by stride_w·C), border pixels tap
+// by tap with padding taps at the a_zp row.
 void tap_pointers(const TapGeometry& g, std::size_t m0, std::size_t m1, const std::uint8_t** ptrs) {
   const QConvShape& s = g.s;
   const std::size_t oh = s.out_h(), ow = s.out_w(), taps = s.kh * s.kw, C = s.in_c;
-  std::size_t bi = m0 / (oh * ow), oy = (m0 / ow) % oh, ox = m0 % ow;  // advanced per pixel
-  for (std::size_t m = m0; m < m1; ++m, ptrs += taps) {
-    const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
-    const long ix0 = long(ox * s.stride_w) - long(s.pad_l);
-    const std::uint8_t* img = g.x + bi * s.in_h * s.in_w * C;
-    if (iy0 >= 0 && ix0 >= 0 && iy0 + g.span_h < long(s.in_h) && ix0 + g.span_w < long(s.in_w)) {
-      const std::uint8_t* base = img + (std::size_t(iy0) * s.in_w + std::size_t(ix0)) * C;
-      for (std::size_t t = 0; t < taps; ++t) ptrs[t] = base + g.tap_offset[t];
-    } else {
-      for (std::size_t ky = 0; ky < s.kh; ++ky) {
-        const long iy = iy0 + long(ky * s.dil_h);
-        const bool row_in = iy >= 0 && iy < long(s.in_h);
-        for (std::size_t kx = 0; kx < s.kw; ++kx) {
-          const long ix = ix0 + long(kx * s.dil_w);
-          const bool in = row_in && ix >= 0 && ix < long(s.in_w);
-          ptrs[ky * s.kw + kx] = in ? img + (std::size_t(iy) * s.in_w + std::size_t(ix)) * C : g.zp_row;
-        }
+  // Output columns [ox_lo, ox_hi) have their windows inside the input's width.
+  const std::size_t ox_lo = std::min(ow, (s.pad_l + s.stride_w - 1) / s.stride_w);
+  const std::size_t ox_hi = long(s.in_w + s.pad_l) - 1 < g.span_w
+                                ? 0
+                                : std::min(ow, (s.in_w + s.pad_l - 1 - std::size_t(g.span_w)) / s.stride_w + 1);
+  std::size_t bi = m0 / (oh * ow), oy = (m0 / ow) % oh, ox = m0 % ow;
+  auto border = [&](std::size_t c, long iy0, const std::uint8_t* img) {  // pixel (oy, c), tap by tap
+    const long ix0 = long(c * s.stride_w) - long(s.pad_l);
+    for (std::size_t ky = 0; ky < s.kh; ++ky) {
+      const long iy = iy0 + long(ky * s.dil_h);
+      const bool row_in = iy >= 0 && iy < long(s.in_h);
+      for (std::size_t kx = 0; kx < s.kw; ++kx) {
+        const long ix = ix0 + long(kx * s.dil_w);
+        const bool in = row_in && ix >= 0 && ix < long(s.in_w);
+        ptrs[ky * s.kw + kx] = in ? img + (std::size_t(iy) * s.in_w + std::size_t(ix)) * C : g.zp_row;
       }
     }
-    if (++ox == ow) {
+    ptrs += taps;
+  };
+  for (std::size_t m = m0; m < m1;) {
+    const std::size_t end = ox + std::min(m1 - m, ow - ox);  // this output row's columns [ox, end)
+    const long iy0 = long(oy * s.stride_h) - long(s.pad_t);
+    const std::uint8_t* img = g.x + bi * s.in_h * s.in_w * C;
+    std::size_t a = end, z = end;  // interior columns [a, z)
+    if (iy0 >= 0 && iy0 + g.span_h < long(s.in_h) && ox_lo < ox_hi) {
+      a = std::clamp(ox_lo, ox, end);
+      z = std::clamp(ox_hi, a, end);
+    }
+    for (std::size_t c = ox; c < a; ++c) border(c, iy0, img);
+    if (a < z) {  // whole groups of 8 pointers (the excess is overwritten by the next pixel, or slack)
+      const std::uint8_t* base = img + (std::size_t(iy0) * s.in_w + (a * s.stride_w - s.pad_l)) * C;
+      const std::size_t step = s.stride_w * C, taps8 = (taps + 7) & ~std::size_t{7};
+      for (std::size_t c = a; c < z; ++c, base += step, ptrs += taps)
+        for (std::size_t t = 0; t < taps8; t += 8)
+          for (std::size_t j = 0; j < 8; ++j) ptrs[t + j] = base + g.tap_offset[t + j];
+    }
+    for (std::size_t c = z; c < end; ++c) border(c, iy0, img);
+    m += end - ox;
+    ox = end;
+    if (ox == ow) {
       ox = 0;
       if (++oy == oh) oy = 0, ++bi;
     }
@@ -159,7 +188,7 @@ void qconv_indirect__avx512vnni(const QConvShape& s, const QGemmParams& epi, con
   // Pixels whose tap pointers are built once and whose activations stay hot across the
   // column panels (a multiple of both tile heights, 6 and 8).
   constexpr std::size_t chunk = 48;
-  const std::uint8_t* ptrs[chunk * max_taps];
+  const std::uint8_t* ptrs[chunk * max_taps + 8];  // + the last pixel's pointers past its taps
   for (std::size_t c0 = p0; c0 < p1; c0 += chunk) {
     const std::size_t c1 = std::min(p1, c0 + chunk);
     tap_pointers(geom, c0, c1, ptrs);

@@ -21,10 +21,26 @@ inline std::int32_t load_u32(const std::uint8_t* p) {
 
 #define MQ_UNROLL _Pragma("GCC unroll 8")
 
+// What every tile of a column panel shares: the column compensation and, for u8 / s8 rows,
+// the row epilogue's constants (made once per panel, not per tile).
+template <int NV>
+struct Panel {
+  __m512i comp[NV];
+  bool q8;
+  EpiRow row;
+  Panel(const QGemmParams& p, const PackedView& b, std::size_t nb0, std::size_t nend) : q8(rows_q8(p)) {
+    MQ_UNROLL for (int v = 0; v < NV; ++v) {
+      const std::size_t n = nb0 * 16 + v * 16;
+      comp[v] = column_comp(p, b, n, column_mask(nend - n));
+    }
+    if (q8) row = epi_row<NV>(p, nb0 * 16, nend);
+  }
+};
+
 // MR rows × NV 16-column vectors, KU independent accumulator sets along k.
 template <int MR, int NV, int KU>
 __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, std::size_t m, std::size_t nb0,
-                                    std::size_t nend) {
+                                    std::size_t nend, const Panel<NV>& pc) {
   const std::size_t k4 = b.h->k4;
   const std::size_t kfull = p.k / 4;
   const std::size_t lda = p.lda;
@@ -34,11 +50,7 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
   // The accumulators of the first k set start at the column compensation, so the epilogue
   // has one add fewer per output vector.
   __m512i acc[KU][MR][NV];
-  MQ_UNROLL for (int v = 0; v < NV; ++v) {
-    const std::size_t n = nb0 * 16 + v * 16;
-    const __m512i comp = column_comp(p, b, n, column_mask(nend - n));
-    MQ_UNROLL for (int r = 0; r < MR; ++r) acc[0][r][v] = comp;
-  }
+  MQ_UNROLL for (int v = 0; v < NV; ++v) MQ_UNROLL for (int r = 0; r < MR; ++r) acc[0][r][v] = pc.comp[v];
   MQ_UNROLL for (int u = 1; u < KU; ++u) MQ_UNROLL for (int r = 0; r < MR; ++r)
       MQ_UNROLL for (int v = 0; v < NV; ++v) acc[u][r][v] = _mm512_setzero_si512();
   std::size_t q = 0;
@@ -61,6 +73,16 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
       MQ_UNROLL for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_dpbusd_epi32(acc[0][r][v], av, bv[v]);
     }
   }
+  if (pc.q8) {  // u8 / s8: each row narrowed and stored at once
+    const EpiRow& e = pc.row;
+    std::uint8_t* c = static_cast<std::uint8_t*>(p.c) + m * p.ldc + nb0 * 16;
+    const std::size_t ldc = p.ldc;
+    MQ_UNROLL for (int u = 1; u < KU; ++u) MQ_UNROLL for (int r = 0; r < MR; ++r)
+        MQ_UNROLL for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_add_epi32(acc[0][r][v], acc[u][r][v]);
+    if (e.bounded) MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV, true>(e, c + r * ldc, acc[0][r]);
+    else MQ_UNROLL for (int r = 0; r < MR; ++r) epi_store_row<NV, false>(e, c + r * ldc, acc[0][r]);
+    return;
+  }
 #pragma GCC unroll 4
   for (int v = 0; v < NV; ++v) {
     const std::size_t n = nb0 * 16 + v * 16;
@@ -78,16 +100,17 @@ __attribute__((noinline)) void tile(const QGemmParams& p, const PackedView& b, s
 template <int NV>
 void rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1, std::size_t nb0,
           std::size_t nend) {
+  const Panel<NV> pc(p, b, nb0, nend);
   std::size_t m = m0;
-  for (; m + 8 <= m1; m += 8) tile<8, NV, 1>(p, b, m, nb0, nend);
+  for (; m + 8 <= m1; m += 8) tile<8, NV, 1>(p, b, m, nb0, nend, pc);
   switch (m1 - m) {
-    case 7: tile<7, NV, 1>(p, b, m, nb0, nend); break;
-    case 6: tile<6, NV, 1>(p, b, m, nb0, nend); break;
-    case 5: tile<5, NV, 1>(p, b, m, nb0, nend); break;
-    case 4: tile<4, NV, 1>(p, b, m, nb0, nend); break;
-    case 3: tile<3, NV, 2>(p, b, m, nb0, nend); break;
-    case 2: tile<2, NV, 2>(p, b, m, nb0, nend); break;
-    case 1: tile<1, NV, 4>(p, b, m, nb0, nend); break;
+    case 7: tile<7, NV, 1>(p, b, m, nb0, nend, pc); break;
+    case 6: tile<6, NV, 1>(p, b, m, nb0, nend, pc); break;
+    case 5: tile<5, NV, 1>(p, b, m, nb0, nend, pc); break;
+    case 4: tile<4, NV, 1>(p, b, m, nb0, nend, pc); break;
+    case 3: tile<3, NV, 2>(p, b, m, nb0, nend, pc); break;
+    case 2: tile<2, NV, 2>(p, b, m, nb0, nend, pc); break;
+    case 1: tile<1, NV, 4>(p, b, m, nb0, nend, pc); break;
     default: break;
   }
 }
@@ -97,14 +120,15 @@ void rows(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t
 template <>
 void rows<4>(const QGemmParams& p, const PackedView& b, std::size_t m0, std::size_t m1, std::size_t nb0,
              std::size_t nend) {
+  const Panel<4> pc(p, b, nb0, nend);
   std::size_t m = m0;
-  for (; m + 6 <= m1; m += 6) tile<6, 4, 1>(p, b, m, nb0, nend);
+  for (; m + 6 <= m1; m += 6) tile<6, 4, 1>(p, b, m, nb0, nend, pc);
   switch (m1 - m) {
-    case 5: tile<5, 4, 1>(p, b, m, nb0, nend); break;
-    case 4: tile<4, 4, 1>(p, b, m, nb0, nend); break;
-    case 3: tile<3, 4, 1>(p, b, m, nb0, nend); break;
-    case 2: tile<2, 4, 2>(p, b, m, nb0, nend); break;
-    case 1: tile<1, 4, 3>(p, b, m, nb0, nend); break;
+    case 5: tile<5, 4, 1>(p, b, m, nb0, nend, pc); break;
+    case 4: tile<4, 4, 1>(p, b, m, nb0, nend, pc); break;
+    case 3: tile<3, 4, 1>(p, b, m, nb0, nend, pc); break;
+    case 2: tile<2, 4, 2>(p, b, m, nb0, nend, pc); break;
+    case 1: tile<1, 4, 3>(p, b, m, nb0, nend, pc); break;
     default: break;
   }
 }

@@ -11,7 +11,8 @@ namespace mq::test {
 
 // Runs a one-node graph whose operands are the given inputs (in order; null = absent), those
 // at the indices in `constants` as constants (constant weights take the executors' packed
-// paths), on `threads` threads (0: all hardware threads, as SessionOptions).
+// paths; an input's quantization parameters become its value's), on `threads` threads (0:
+// all hardware threads, as SessionOptions).
 inline std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>& ins, Attributes attrs,
                                     size_t n_out = 1, const std::vector<size_t>& constants = {}, int threads = 1) {
   Graph g;
@@ -27,7 +28,7 @@ inline std::vector<Tensor> run_node(OpKind op, const std::vector<const Tensor*>&
       vs.push_back(g.add_constant(name, *ins[i]));
       continue;
     }
-    vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), {}}));
+    vs.push_back(g.add_input(name, {ins[i]->dtype(), ins[i]->shape(), ins[i]->quant()}));
     feed[name] = *ins[i];
   }
   Node* n = g.add_node(op, {.name = "n", .inputs = vs, .attrs = std::move(attrs), .num_outputs = n_out});

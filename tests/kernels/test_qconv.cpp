@@ -17,10 +17,15 @@ using mq::kernels::test::Aligned;
 
 namespace {
 
+// The epilogue of check_conv beyond its output kind.
+struct ConvEpi {
+  std::int32_t a_zp = 131, out_zp = 100, qmin = 0, qmax = 255;
+};
+
 // qconv on every tier the CPU has; with `direct_rows`, every output row through that kernel
 // itself instead (the AMX kernel without the zero-point-padded copy qconv gives it for
 // images up to 1 MiB).
-void check_conv(const QConvShape& s, QGemmOutput out, QConvRangeFn direct_rows = nullptr) {
+void check_conv(const QConvShape& s, QGemmOutput out, QConvRangeFn direct_rows = nullptr, ConvEpi ce = {}) {
   const std::size_t cg = s.in_c / s.groups, pixels = s.batch * s.out_h() * s.out_w();
   std::vector<std::uint8_t> x(s.batch * s.in_h * s.in_w * s.in_c);
   std::vector<std::int8_t> w(s.out_c * s.kh * s.kw * cg);
@@ -34,23 +39,25 @@ void check_conv(const QConvShape& s, QGemmOutput out, QConvRangeFn direct_rows =
   test::fill_float(bf.data(), bf.size(), -1.0f, 1.0f);
   QGemmParams epi;
   epi.output = out;
-  epi.a_zp = 131;
+  epi.a_zp = ce.a_zp;
   epi.bias32 = bias.data();
   epi.per_channel = true;
   epi.multiplier = mult.data();
-  epi.out_zp = 100;
-  epi.qmin = 0;
-  epi.qmax = 255;
+  epi.out_zp = ce.out_zp;
+  epi.qmin = ce.qmin;
+  epi.qmax = ce.qmax;
   epi.a_scale = 0.05f;
   epi.w_scale = ws.data();
   epi.bias_f32 = bf.data();
-  const std::size_t es = out == QGemmOutput::u8 ? 1 : 4;
+  const std::size_t es = out == QGemmOutput::u8 || out == QGemmOutput::s8 ? 1 : 4;
   std::vector<std::uint8_t> y_ref(pixels * s.out_c * es);
   reference::qconv(s, epi, x.data(), w.data(), y_ref.data());
   Aligned<std::uint8_t> packed(qconv_packed_size(s));
   qconv_pack(s, w.data(), packed.data());
   INFO("in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k " << s.kh << "x" << s.kw
-             << " stride " << s.stride_h << " groups " << s.groups << " out " << int(out));
+             << " stride " << s.stride_h << "x" << s.stride_w << " dil " << s.dil_h << "x" << s.dil_w << " groups "
+             << s.groups << " out " << int(out) << " a_zp " << ce.a_zp << " q [" << ce.qmin << "," << ce.qmax
+             << "]");
   if (direct_rows) {
     std::vector<std::uint8_t> y_got(y_ref.size());
     direct_rows(s, epi, x.data(), packed.data(), y_got.data(), 0, s.batch * s.out_h());
@@ -129,6 +136,49 @@ TEST_CASE("qconv: general, grouped, pointwise and depthwise shapes match the ref
   shapes.push_back(t);
   for (const QConvShape& sh : shapes)
     for (QGemmOutput o : {QGemmOutput::u8, QGemmOutput::f32, QGemmOutput::s32}) check_conv(sh, o);
+}
+
+TEST_CASE("qconv: small reductions (first layers) match the reference on every tier") {
+  // im2col rows padded to whole quads, interior kernel rows moved as 8/16/32/64-byte blocks
+  // (exact copies where a block would read past the input), border pixels tap by tap.
+  struct Case {
+    std::size_t h, w, c, k_h, k_w, stride, pad, dil_h, dil_w;
+  };
+  const Case cases[] = {
+      {11, 13, 1, 5, 5, 1, 2, 1, 1},  // super_resolution's first layer: K = 25, runs of 5 bytes
+      {9, 9, 1, 5, 5, 1, 0, 1, 1},    // no padding: the last windows end at the input's last byte
+      {12, 10, 3, 3, 3, 2, 1, 1, 1},  // an RGB stem, stride 2: K = 27, runs of 9
+      {14, 15, 3, 6, 6, 2, 2, 1, 1},  // a 6×6 stride-2 stem: K = 108, runs of 18
+      {10, 9, 7, 3, 3, 1, 0, 1, 1},   // runs of 21, in_c not a multiple of 4
+      {9, 12, 5, 3, 8, 1, 1, 2, 1},   // runs of 40, dilated rows
+      {8, 11, 10, 3, 7, 1, 3, 1, 1},  // runs of 70 (exact copies)
+      {10, 10, 1, 3, 3, 1, 2, 2, 2},  // dilated columns (tap by tap)
+      {7, 3, 2, 5, 5, 1, 2, 1, 1},    // a window wider than the image
+  };
+  for (const Case& c : cases)
+    for (std::size_t out_c : {16, 32, 64, 80}) {
+      QConvShape s;
+      s.batch = 2;
+      s.in_h = c.h;
+      s.in_w = c.w;
+      s.in_c = c.c;
+      s.out_c = out_c;
+      s.kh = c.k_h;
+      s.kw = c.k_w;
+      s.stride_h = s.stride_w = c.stride;
+      s.dil_h = c.dil_h;
+      s.dil_w = c.dil_w;
+      s.pad_t = s.pad_l = s.pad_b = s.pad_r = c.pad;
+      if (c.pad > 0) s.pad_r = c.pad - 1;  // asymmetric
+      REQUIRE(s.out_h() * s.out_w() > 0);
+      check_conv(s, QGemmOutput::u8);
+      check_conv(s, QGemmOutput::u8, nullptr, {0, 7, 7, 255});          // u8 activations, zp 0, ReLU
+      check_conv(s, QGemmOutput::s8, nullptr, {128 - 5, -3, -3, 127});  // s8 activations (zp −5, flipped), ReLU
+      check_conv(s, QGemmOutput::s8, nullptr, {255, -128, -128, 127});  //
+      if (out_c != 64) continue;
+      check_conv(s, QGemmOutput::s32);
+      check_conv(s, QGemmOutput::f32);
+    }
 }
 
 TEST_CASE("qconv: shapes of the direct AMX path (one group, in_c a multiple of 64)") {

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
+#include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -189,6 +191,48 @@ TEST_CASE("qgemm: saturation extremes (a=255, w=-128/127) stay exact") {
     qgemm_pack_b(pr.w.data(), pr.k, pr.n, pr.k, pr.packed.data());
     check_variant(*v, pr, QGemmOutput::s32, 17, false);
   }
+}
+
+TEST_CASE("qgemm: requantization edges (narrow and out-of-type clamps, huge and NaN multipliers)") {
+  // The AVX-512 kernels narrow whole rows of u8 / s8 output at once and take the lower clamp
+  // on the narrowed bytes; every clamp, zero point and multiplier must still give store_one's
+  // bytes.
+  struct Clamp {
+    QGemmOutput out;
+    std::int32_t zp, qmin, qmax;
+  };
+  const Clamp clamps[] = {
+      {QGemmOutput::u8, 117, 117, 255},  // ReLU
+      {QGemmOutput::u8, 0, 0, 6},        // a narrow Clip
+      {QGemmOutput::u8, 255, 20, 255},   //
+      {QGemmOutput::u8, 30, -7, 300},    // bounds outside u8 (the byte stores wrap)
+      {QGemmOutput::s8, -128, -128, 127}, {QGemmOutput::s8, -3, -3, 127},   // ReLU
+      {QGemmOutput::s8, 127, -60, 0},     {QGemmOutput::s8, 5, -200, 140},  // bounds outside s8
+  };
+  const float inf = std::numeric_limits<float>::infinity();
+  const float special[] = {3e5f, -3e5f, 1e30f, -1e30f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 0.0f};
+  for (const QGemmVariant* v : runnable_variants())
+    for (std::size_t n : {16, 33, 64, 80})
+      for (const Clamp& cl : clamps)
+        for (bool odd : {false, true}) {  // multipliers below 1 (the usual), or some huge / NaN
+          Problem pr(11, n, 23);
+          if (odd) {
+            for (std::size_t j = 0; j < n; j += 3) pr.mult[j] = special[(j / 3) % std::size(special)];
+            for (std::size_t j = 1; j < n; j += 3) pr.mult[j] *= 40.0f;  // values beyond the clamp either way
+          }
+          QGemmParams p = pr.params(cl.out, 77, true);
+          p.out_zp = cl.zp;
+          p.qmin = cl.qmin;
+          p.qmax = cl.qmax;
+          std::vector<std::uint8_t> c_ref(pr.m * pr.ldc, 0x5a), c_got = c_ref;
+          p.c = c_ref.data();
+          reference::qgemm(p, pr.w.data(), pr.k, 0, pr.m, 0, pr.n);
+          p.c = c_got.data();
+          v->fn(p, 0, pr.m, 0, pr.n);
+          INFO(std::string(v->name) << " N=" << n << " out=" << int(cl.out) << " zp=" << cl.zp << " q [" << cl.qmin
+                                    << "," << cl.qmax << "] odd multipliers " << odd);
+          CHECK(c_ref == c_got);
+        }
 }
 
 TEST_CASE("qgemm: the active variant is the active tier's") {
