@@ -11,55 +11,14 @@
 #include "engine/api.h"
 #include "engine/quantize.h"
 #include "engine/session.h"
+#include "head_blocks.h"
 #include "random_tensor.h"
 
 using namespace mq;
+using test::normalized_head;
 using test::random_tensor;
 
 namespace {
-
-Value* node(Graph& g, OpKind op, const std::string& name, std::vector<Value*> ins, Attributes a = {}) {
-  return g.add_node(op, {.name = name, .inputs = std::move(ins), .attrs = std::move(a)})->output(0);
-}
-
-/// x [N, 8, 6, 6] → Conv (3×3, 16 channels) → Relu → GlobalMaxPool → Flatten → LayerNorm written
-/// out (ReduceSum · 1/C, x − mean, square, ReduceSum · 1/C, + eps, Sqrt, Reciprocal, · γ, + β)
-/// → Linear → y (a float output)
-Graph normalized_head() {
-  std::mt19937 rng(11);
-  Graph g;
-  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(6), Dim(6)}), {}});
-  Attributes pads;
-  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  Value* c = node(g, OpKind::Conv2d, "conv",
-                  {x, g.add_constant("w", random_tensor({16, 8, 3, 3}, rng, 0.3f)),
-                   g.add_constant("b", random_tensor({16}, rng, 0.1f))},
-                  pads);
-  c = node(g, OpKind::Relu, "relu", {c});
-  c = node(g, OpKind::GlobalMaxPool, "pool", {c});
-  Attributes flat;
-  flat.set("axis", int64_t(1));
-  Value* h = node(g, OpKind::Flatten, "flatten", {c}, flat);
-  Value* axes = g.add_constant("axes", Tensor::from_vector<int64_t>({1}, {-1}));
-  Value* inv_c = g.add_constant("inv_c", Tensor::scalar<float>(1.f / 16));
-  Value* mean = node(g, OpKind::Mul, "mean", {node(g, OpKind::ReduceSum, "sum", {h, axes}), inv_c});
-  Value* d = node(g, OpKind::Sub, "centered", {h, mean});
-  Value* var = node(g, OpKind::Mul, "var",
-                    {node(g, OpKind::ReduceSum, "sum_sq", {node(g, OpKind::Mul, "sq", {d, d}), axes}), inv_c});
-  Value* r = node(g, OpKind::Reciprocal, "rstd",
-                  {node(g, OpKind::Sqrt, "std",
-                        {node(g, OpKind::Add, "eps", {var, g.add_constant("e", Tensor::scalar<float>(1e-5f))})})});
-  Value* n = node(g, OpKind::Mul, "normalized", {d, r});
-  n = node(g, OpKind::Mul, "gamma", {n, g.add_constant("g", random_tensor({16}, rng, 1.f))});
-  n = node(g, OpKind::Add, "beta", {n, g.add_constant("bt", random_tensor({16}, rng, 0.2f))});
-  Value* y = g.add_node(OpKind::Linear, {.name = "head",
-                                         .inputs = {n, g.add_constant("hw", random_tensor({5, 16}, rng, 0.4f)),
-                                                    g.add_constant("hb", random_tensor({5}, rng, 0.1f))},
-                                         .output_names = {"y"}})
-                 ->output(0);
-  g.add_output(y);
-  return g;
-}
 
 std::vector<TensorMap> rows(int n, uint32_t seed) {
   std::mt19937 rng(seed);

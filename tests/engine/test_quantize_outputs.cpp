@@ -9,53 +9,13 @@
 #include "engine/api.h"
 #include "engine/quantize.h"
 #include "engine/session.h"
+#include "head_blocks.h"
 #include "random_tensor.h"
 
 using namespace mq;
 using test::random_tensor;
 
 namespace {
-
-Value* node(Graph& g, OpKind op, const std::string& name, std::vector<Value*> ins, Attributes a = {}) {
-  return g.add_node(op, {.name = name, .inputs = std::move(ins), .attrs = std::move(a)})->output(0);
-}
-
-/// A detection head: x → Conv (boxes, 4 ch) and Conv → Sigmoid (scores, 2 ch) → Concat →
-/// Reshape [N, 6, 36] → Transpose [N, 36, 6] → "boxes"; and a classifier: Flatten → Linear →
-/// Softmax → "probs".
-Graph heads() {
-  std::mt19937 rng(3);
-  Graph g;
-  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(4), Dim(6), Dim(6)}), {}});
-  Attributes pads;
-  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  auto conv = [&](const std::string& name, int64_t out) {
-    return node(g, OpKind::Conv2d, name,
-                {x, g.add_constant(name + "_w", random_tensor({out, 4, 3, 3}, rng, 0.4f)),
-                 g.add_constant(name + "_b", random_tensor({out}, rng, 0.2f))},
-                pads);
-  };
-  Value* box = conv("box", 4);
-  Value* score = node(g, OpKind::Sigmoid, "score", {conv("cls", 2)});
-  Attributes axis1;
-  axis1.set("axis", int64_t(1));
-  Value* cat = node(g, OpKind::Concat, "cat", {box, score}, axis1);
-  Value* r = node(g, OpKind::Reshape, "flat",
-                  {cat, g.add_constant("shape", Tensor::from_vector<int64_t>({3}, {0, 6, -1}))});
-  Attributes perm;
-  perm.set("perm", std::vector<int64_t>{0, 2, 1});
-  g.add_output(
-      g.add_node(OpKind::Transpose, {.name = "t", .inputs = {r}, .attrs = perm, .output_names = {"boxes"}})
-          ->output(0));
-  Value* f = node(g, OpKind::Flatten, "flatten", {box}, axis1);
-  Value* logits = node(g, OpKind::Linear, "fc",
-                       {f, g.add_constant("fc_w", random_tensor({5, 144}, rng, 0.1f)),
-                        g.add_constant("fc_b", random_tensor({5}, rng))});
-  g.add_output(g.add_node(OpKind::Softmax,
-                          {.name = "softmax", .inputs = {logits}, .attrs = axis1, .output_names = {"probs"}})
-                   ->output(0));
-  return g;
-}
 
 std::vector<TensorMap> rows(int n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -73,7 +33,7 @@ bool quantized(const QuantizeResult& q, const std::string& name) {
 }  // namespace
 
 TEST_CASE("int8 outputs: the head's Sigmoid, Concat, Reshape, Transpose and Softmax run on int8 values") {
-  Graph g = heads();
+  Graph g = test::detection_heads();
   TensorListSource src(rows(6, 1));
   const Calibration cal = calibrate(g, src);
   const QuantizeResult def = static_quantize(g, cal, {}, &src);

@@ -18,6 +18,7 @@
 #include "engine/quantize.h"
 #include "attention_block.h"
 #include "csp_block.h"
+#include "head_blocks.h"
 #include "interop_util.h"
 #include "serialization/npy.h"
 #include "serialization/serialization.h"
@@ -262,6 +263,26 @@ TEST_CASE("interop: onnxruntime runs monoquant's int8 models exported as QDQ ONN
       if (n->op() == OpKind::AveragePool || n->op() == OpKind::GlobalAveragePool || n->op() == OpKind::Resize)
         REQUIRE(n->input(0)->dtype() == DType::u8);
     cases.add("average_block", q.graph, {{"x", random_tensor({2, 3, 8, 8}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
+  }
+  {  // int8 GlobalMaxPool (DequantizeLinear → op → QuantizeLinear), a LayerNorm written out on
+     // int8 values, and a float-output head reading its u8 input (MatMulInteger at its scale)
+    Graph f = test::normalized_head(Dim(2));
+    auto src = random_source(f, rng, 8, -1.f, 1.f);
+    QuantizeResult q = static_quantize(f, calibrate(f, src));
+    REQUIRE(count_op(q.graph, OpKind::DynamicQLinear) == 1);
+    for (Node* n : q.graph.nodes())
+      if (n->op() == OpKind::GlobalMaxPool || n->op() == OpKind::DynamicQLinear)
+        REQUIRE(n->input(0)->dtype() == DType::u8);
+    cases.add("normalized_head", q.graph, {{"x", random_tensor({2, 8, 6, 6}, rng, -1.f, 1.f)}},
+              {{"sqnr_db", 30.0}});
+  }
+  {  // --int8-outputs: a detection head's Sigmoid / Concat / Reshape / Transpose and a Softmax on int8
+    Graph f = test::detection_heads(Dim(2));
+    auto src = random_source(f, rng, 8, -1.f, 1.f);
+    QuantizeOptions o;
+    o.int8_outputs = true;
+    QuantizeResult q = static_quantize(f, calibrate(f, src), o);
+    cases.add("int8_outputs", q.graph, {{"x", random_tensor({2, 4, 6, 6}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
   }
   {  // attention: Q·Kᵀ as MatMulInteger → DequantizeLinear (int32), attention·V as QLinearMatMul
      // (written DequantizeLinear → MatMul → QuantizeLinear); static and dynamic
