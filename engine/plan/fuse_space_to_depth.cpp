@@ -1,7 +1,8 @@
 // A space-to-depth written as Slices and a Concat (YOLOv5's "Focus" layer:
 // Concat(x[..., ::2, ::2], x[..., 1::2, ::2], x[..., ::2, 1::2], x[..., 1::2, 1::2]) on the
 // channel axis) becomes one Transpose of a Reshape of x: one pass over the data instead of
-// s² strided Slices, a Concat and, before an NHWC convolution, a Transpose.
+// s² strided Slices, a Concat and, before an NHWC convolution, a Transpose. Floats, or int8
+// values the Concat keeps at x's quantization.
 #include <algorithm>
 
 #include "engine/plan/plan.h"
@@ -78,8 +79,7 @@ bool rewrite(Graph& g, Node* c) {
   const size_t k = c->inputs().size();
   int64_t s = 2;
   while (s * s < int64_t(k)) ++s;
-  if (s * s != int64_t(k) || s < 2 || y->dtype() != DType::f32 || !y->shape().has_rank() || y->shape().rank() != 4)
-    return false;
+  if (s * s != int64_t(k) || s < 2 || !y->shape().has_rank() || y->shape().rank() != 4) return false;
   int64_t axis = c->attrs().get_int_or("axis", 0);
   if (axis < 0) axis += 4;
   if (axis != 1) return false;
@@ -88,6 +88,14 @@ bool rewrite(Graph& g, Node* c) {
   for (size_t i = 0; i < k; ++i) {
     Value* v = c->input(i);
     if (!v || v->users().size() != 1 || g.is_output(v) || !slice_phase(g, v, s, x, phases[i])) return false;
+  }
+  // floats, or int8 values whose Concat keeps x's quantization (the phases of an int8 input)
+  if (x->dtype() != y->dtype()) return false;
+  if (y->dtype() != DType::f32) {
+    const auto& qx = x->type().quant;
+    const auto& qy = y->type().quant;
+    if ((y->dtype() != DType::u8 && y->dtype() != DType::i8) || !qx || !qy || qx->per_channel() || !(*qx == *qy))
+      return false;
   }
   const Shape& xs = x->shape();
   const int64_t C = xs[1].value, H = xs[2].value, W = xs[3].value;
