@@ -51,7 +51,35 @@ kernels::LayerEpilogue layer_epilogue(const Node& n) {
   return e;
 }
 
-std::shared_ptr<void> prepare_linear(const Node&) { return std::make_shared<LinearState>(); }
+std::shared_ptr<void> prepare_linear(const Node& n) {
+  auto st = std::make_shared<LinearState>();
+  if (n.input(0) && n.input(0)->dtype() == DType::boolean) {  // a 0/1 mask: sums of weight columns
+    if (!n.input(1) || !n.input(1)->is_constant() || n.input(1)->dtype() != DType::f32)
+      fail<UnsupportedError>(n.describe(), ": a bool input needs a constant f32 weight");
+    const Tensor& w = *n.input(1)->constant();
+    const int64_t out = w.dim(0), in = w.dim(1);
+    st->wt.resize(size_t(out * in));
+    const float* pw = w.data<float>();
+    for (int64_t o = 0; o < out; ++o)
+      for (int64_t i = 0; i < in; ++i) st->wt[size_t(i * out + o)] = pw[o * in + i];
+  }
+  return st;
+}
+
+/// Linear of a bool mask (a one-hot encoding; a compiled plan folds its Cast to float in):
+/// each row the sum of the weight columns its mask selects, rows split over the threads.
+void run_mask_linear(ExecContext& c, const LinearState& st, int64_t m, int64_t n, int64_t k, const float* bias,
+                     float* y) {
+  const auto* mask = static_cast<const uint8_t*>(c.in(0).raw());
+  const size_t threads = c.pool ? c.pool->size() : 1;
+  const size_t tasks = std::min<size_t>({threads, size_t(m), size_t(std::max<int64_t>(1, m * n / (1 << 14)))});
+  auto body = [&](size_t t) {
+    kernels::masked_row_sums(mask, st.wt.data(), bias, y, m * int64_t(t) / int64_t(tasks),
+                             m * int64_t(t + 1) / int64_t(tasks), k, n);
+  };
+  if (tasks > 1) c.pool->parallel_for(tasks, body);
+  else body(0);
+}
 
 /// Rows below which a Linear's oneDNN call is not split into blocks over the threads.
 constexpr int64_t kMinRowBlock = 64;
@@ -91,6 +119,14 @@ void run_linear(ExecContext& c) {
                      " (a broadcasting Add cannot be fused; build the Session with "
                      "SessionOptions::optimize = false)");
   const float* z = e.residual ? c.in(3).data<float>() : nullptr;
+  if (x.dtype() == DType::boolean) {
+    const auto* st = static_cast<const LinearState*>(c.state);
+    if (!st || st->wt.size() != size_t(n * k))
+      fail<UnsupportedError>(c.node.describe(), ": a bool input needs the weight it was prepared with");
+    run_mask_linear(c, *st, m, n, k, bias, y);
+    kernels::apply_layer_epilogue(e, y, z, m * n);
+    return;
+  }
   if (k == 0) {
     kernels::linear_f32(x.data<float>(), w.data<float>(), bias, y, m, k, n);
     kernels::apply_layer_epilogue(e, y, z, m * n);

@@ -30,6 +30,7 @@ struct PanelWeights {
 struct LinearState {
   PlanCache<kernels::DnnlLinear> dnnl;
   PlanCache<PanelWeights> panels;
+  std::vector<float> wt;  ///< a mask input's (bool) weight, transposed to [in, out]
 };
 
 /// Rows at most this many, over weights of at least this many bytes (beyond the L2 cache):

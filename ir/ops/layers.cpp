@@ -54,14 +54,15 @@ void linear(InferContext& c) {
   const Shape& x = c.shape(0);
   const Shape& w = c.shape(1);
   if (w.has_rank() && w.rank() != 2) fail<ShapeError>("weight must be 2-D [out, in], got ", w.str());
-  require_f32(c, 0, "input");
+  // a bool input is a 0/1 mask (a compiled plan folds a Cast of a one-hot encoding in)
+  if (c.dtype(0) != DType::boolean) require_f32(c, 0, "input");
   require_f32(c, 1, "weight");
   if (c.has_input(2) && c.shape(2).has_rank() && w.has_rank()) {
     const Shape& b = c.shape(2);
     if (b.rank() != 1) fail<ShapeError>("bias must be 1-D [out], got ", b.str());
     check_dims(b[0], w[0], "bias size does not match the weight's output features");
   }
-  if (!x.has_rank() || !w.has_rank()) return c.set(0, c.dtype(0), Shape::unknown_rank());
+  if (!x.has_rank() || !w.has_rank()) return c.set(0, DType::f32, Shape::unknown_rank());
   if (x.rank() < 1) fail<ShapeError>("input must have at least 1 dim");
   const Dim& in = x[x.rank() - 1];
   if (in.is_static() && w[1].is_static() && in.value != w[1].value)
@@ -69,7 +70,7 @@ void linear(InferContext& c) {
   Shape y = x;
   y[y.rank() - 1] = w[0];
   check_epilogue(c, y);
-  c.set(0, c.dtype(0), y);
+  c.set(0, DType::f32, y);
 }
 
 // numpy matmul (matmul_shape).

@@ -1,6 +1,7 @@
 #include "kernels/fp32/gemm.h"
 
 #include <Eigen/Core>
+#include <algorithm>
 
 namespace mq::kernels {
 
@@ -37,6 +38,21 @@ void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c) {
   } else {
     if (p.trans_b) finish(p, am, bm.transpose(), c);
     else finish(p, am, bm, c);
+  }
+}
+
+void masked_row_sums(const uint8_t* mask, const float* wt, const float* bias, float* y, int64_t row_begin,
+                     int64_t row_end, int64_t k, int64_t n) {
+  for (int64_t i = row_begin; i < row_end; ++i) {
+    float* yi = y + i * n;
+    if (bias) std::copy(bias, bias + n, yi);
+    else std::fill(yi, yi + n, 0.f);
+    const uint8_t* mi = mask + i * k;
+    for (int64_t j = 0; j < k; ++j) {
+      if (!mi[j]) continue;
+      const float* wj = wt + j * n;
+      for (int64_t c = 0; c < n; ++c) yi[c] += wj[c];
+    }
   }
 }
 

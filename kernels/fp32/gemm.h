@@ -20,4 +20,10 @@ void gemm_f32(const GemmParams& p, const float* a, const float* b, float* c);
 /// Y[m,n] = X[m,k]·W[n,k]ᵀ + bias[n] (bias may be null).
 void linear_f32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t k, int64_t n);
 
+/// Rows [row_begin, row_end) of Y[m,n] = mask[m,k]·Wt[k,n] + bias[n] for a 0/1 mask (one byte
+/// per element, nonzero = 1; a one-hot encoding): each row the sum of the rows of Wt its mask
+/// selects, in order of k — a one-hot row gives exactly its Wt row (plus bias).
+void masked_row_sums(const uint8_t* mask, const float* wt, const float* bias, float* y, int64_t row_begin,
+                     int64_t row_end, int64_t k, int64_t n);
+
 }  // namespace mq::kernels

@@ -431,6 +431,58 @@ TEST_CASE("a Cast of bool or 8-bit integers to float joins the chain; before a Q
   check_identical(g, {{"ids", id_values}, {"bytes", byte_values}});
 }
 
+TEST_CASE("a Linear of a Cast bool mask (a one-hot encoding) sums the weight columns each row selects") {
+  std::mt19937 rng(23);
+  // ids [N, 40, 1] == classes [20] → Cast → Linear (+ bias, Relu) → y; ids out of range give
+  // all-zero rows, and a second input gives rows with several ones (x > 0)
+  for (bool finite : {true, false}) {
+    CAPTURE(finite);
+    Graph g;
+    Value* ids = g.add_input("ids", {DType::i64, Shape({Dim::sym("N"), Dim(40), Dim(1)}), {}});
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(20)}), {}});
+    std::vector<int64_t> cls(20);
+    for (size_t i = 0; i < cls.size(); ++i) cls[i] = int64_t(i);
+    Attributes to_f32;
+    to_f32.set("to", int64_t(1));
+    Tensor w = random_tensor({24, 20}, rng);
+    if (!finite) w.data<float>()[5] = INFINITY;
+    Value* wv = g.add_constant("w", w);
+    Value* bv = g.add_constant("b", random_tensor({24}, rng));
+    auto dense = [&](const std::string& name, Value* mask) {
+      Value* lin =
+          g.add_node(OpKind::Linear, {.name = name, .inputs = {unary(g, OpKind::Cast, mask, to_f32), wv, bv}})
+              ->output(0);
+      g.add_output(unary(g, OpKind::Relu, lin));
+    };
+    dense("one_hot",
+          binary(g, OpKind::Equal, ids, g.add_constant("classes", Tensor::from_vector<int64_t>({20}, cls))));
+    dense("multi_hot", binary(g, OpKind::Greater, x, scalar(g, 0.f)));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    int bool_inputs = 0;
+    for (Node* n : compiled.nodes())
+      bool_inputs += n->op() == OpKind::Linear && n->input(0)->dtype() == DType::boolean;
+    CHECK(bool_inputs == (finite ? 2 : 0));  // an infinite weight keeps the product (0 · inf is NaN)
+    if (!finite) continue;
+    Tensor id_values(DType::i64, {3, 40, 1});
+    for (int64_t i = 0; i < id_values.numel(); ++i) id_values.data<int64_t>()[i] = int64_t(rng() % 24);
+    const TensorMap in{{"ids", id_values}, {"x", random_tensor({3, 20}, rng)}};
+    const TensorMap want = Session(g, {.threads = 1, .optimize = false}).run(in);
+    for (int threads : {1, 2}) {
+      const TensorMap got = Session(g, {.threads = threads}).run(in);
+      for (auto& [name, t] : want) {
+        CAPTURE(name);
+        const Tensor& a = got.at(name);
+        REQUIRE(a.dims() == t.dims());
+        for (int64_t i = 0; i < t.numel(); ++i) {
+          const float u = a.data<float>()[i], v = t.data<float>()[i];
+          CHECK(std::fabs(u - v) <= 1e-5f * (1.f + std::fabs(v)));
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("elementwise fusion keeps values read outside the chain, graph outputs and smaller intermediates") {
   std::mt19937 rng(12);
   Graph g;
