@@ -40,7 +40,7 @@ struct FusedInstr {
 };
 
 /// Elements per block (per instruction result kept in the scratch buffer).
-inline constexpr int64_t kFusedBlock = 256;
+inline constexpr int64_t kFusedBlock = 1024;
 
 /// An external input over one run of output elements: element i at ptr[i * stride], stride
 /// 0 or 1; u8 / s8 inputs are read only by dequantize instructions.
