@@ -100,3 +100,27 @@ TEST_CASE("a LayerNorm written out reads int8 values and is quantized once; the 
   for (int64_t i = 0; i < got.numel(); ++i)
     CHECK(std::abs(back.data<float>()[i] - got.data<float>()[i]) < 0.1f * peak);
 }
+
+TEST_CASE("s8 activations: the max pool and the head read s8 values, with the u8 model's accuracy") {
+  Graph g = normalized_head();
+  TensorListSource src(rows(8, 1));
+  const Calibration cal = calibrate(g, src);
+  QuantizeOptions s8;
+  s8.activation_type = DType::i8;
+  const QuantizeResult q = static_quantize(g, cal, s8, &src);
+  const QuantizeResult u = static_quantize(g, cal, {}, &src);
+  const Node* pool = find_op(q.graph, OpKind::GlobalMaxPool);
+  REQUIRE(pool);
+  CHECK(pool->input(0)->dtype() == DType::i8);
+  const Node* head = find(q.graph, "head");
+  REQUIRE(head);
+  CHECK(head->op() == OpKind::DynamicQLinear);
+  CHECK(head->input(0)->dtype() == DType::i8);
+  CHECK(q.info.model_sqnr_db > 25);
+  CHECK(std::abs(q.info.model_sqnr_db - u.info.model_sqnr_db) < 3);
+  // the same result on 1 and 2 threads
+  const TensorMap in = rows(1, 6)[0];
+  const Tensor a = Session(q.graph, {.threads = 1}).run(in).at("y");
+  const Tensor b = Session(q.graph, {.threads = 2}).run(in).at("y");
+  CHECK(std::memcmp(a.raw(), b.raw(), a.nbytes()) == 0);
+}
