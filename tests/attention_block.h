@@ -13,8 +13,10 @@ namespace mq::test {
 
 /// x [batch, L, E] → q, k, v projections, split into H heads → scores = q·kᵀ ("scores", [B,H,L,L])
 /// → Mul(1/√D) → Softmax → context = attention·v ("context", [B,H,L,D]) → merged heads →
-/// output projection → y [batch, L, E].
-inline Graph attention_block(int64_t batch = 2, int64_t L = 6, int64_t E = 16, int64_t H = 2) {
+/// output projection → y [batch, L, E]. `written_out`: the Softmax as ReduceMax → Sub → Exp →
+/// ReduceSum → Div, as JAX and TensorFlow export it.
+inline Graph attention_block(int64_t batch = 2, int64_t L = 6, int64_t E = 16, int64_t H = 2,
+                             bool written_out = false) {
   std::mt19937 rng(41);
   const int64_t D = E / H;
   Graph g;
@@ -45,7 +47,18 @@ inline Graph attention_block(int64_t batch = 2, int64_t L = 6, int64_t E = 16, i
   s = g.add_node(OpKind::Mul, {.inputs = {s, scale}})->output(0);
   Attributes sa;
   sa.set("axis", int64_t(-1));
-  Value* p = g.add_node(OpKind::Softmax, {.name = "softmax", .inputs = {s}, .attrs = sa})->output(0);
+  Value* p = nullptr;
+  if (written_out) {
+    Value* last = shape("last_axis", {-1});
+    Value* m = g.add_node(OpKind::ReduceMax, {.name = "row_max", .inputs = {s, last}})->output(0);
+    Value* e = g.add_node(OpKind::Exp,
+                          {.name = "exp", .inputs = {g.add_node(OpKind::Sub, {.inputs = {s, m}})->output(0)}})
+                   ->output(0);
+    Value* sum = g.add_node(OpKind::ReduceSum, {.name = "row_sum", .inputs = {e, last}})->output(0);
+    p = g.add_node(OpKind::Div, {.name = "softmax", .inputs = {e, sum}})->output(0);
+  } else {
+    p = g.add_node(OpKind::Softmax, {.name = "softmax", .inputs = {s}, .attrs = sa})->output(0);
+  }
   Value* c = g.add_node(OpKind::MatMul, {.name = "context", .inputs = {p, v}})->output(0);
   c = transpose(c, {0, 2, 1, 3});
   c = g.add_node(OpKind::Reshape, {.inputs = {c, shape("merged_shape", {batch, L, E})}})->output(0);

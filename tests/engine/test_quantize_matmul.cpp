@@ -66,6 +66,22 @@ QuantizeResult quantize_static(const Graph& g, QuantizeOptions o = {}, uint32_t 
 
 }  // namespace
 
+TEST_CASE("matmul pattern: a softmax written out (ReduceMax, Sub, Exp, ReduceSum, Div) reads float scores too") {
+  Graph g = attention_block(2, 6, 16, 2, true);
+  QuantizeResult q = quantize_static(g);
+  const Node* scores = q.graph.find_node("scores");
+  REQUIRE(scores);
+  CHECK(scores->op() == OpKind::MatMulInteger);  // an int32 product, dequantized: no rounding to 8 bits
+  CHECK(report_of(q.info, "scores")->scheme == "static a:u8 b:u8 y:f32");
+  const Node* exp = q.graph.find_node("exp");
+  REQUIRE(exp);
+  CHECK(exp->op() == OpKind::Exp);
+  REQUIRE(exp->input(0)->producer());
+  CHECK(exp->input(0)->producer()->op() != OpKind::DequantizeLinear);
+  CHECK(q.graph.find_node("context")->op() == OpKind::QLinearMatMul);
+  CHECK(q.info.model_sqnr_db > 25);
+}
+
 TEST_CASE("matmul pattern: attention's two activation products run on int8, the Softmax stays float") {
   Graph g = attention_block();
   QuantizeResult q = quantize_static(g);

@@ -89,9 +89,10 @@ bool Rewriter::reads_int8(const Node& u, const Value* v) const {
   // the static int8 LSTM takes a u8 X at its calibrated range (the value it would quantize)
   if (p == &lstm_pattern())
     return u.input(0) == v && o.mode == QuantMode::static_quant && activation_scheme().qtype == DType::u8;
-  // Softmax's exp amplifies its input's rounding (attention scores stay float): it reads int8
-  // only when the options quantize through to the outputs, as ONNX Runtime does
-  if (u.op() == OpKind::Softmax && !o.int8_outputs) return false;
+  // an exponential amplifies its input's rounding (attention scores, a softmax written out as
+  // ReduceMax → Sub → Exp → ReduceSum → Div stay float): Softmax and Exp read int8 only when
+  // the options quantize through to the outputs, as ONNX Runtime does
+  if ((u.op() == OpKind::Softmax || u.op() == OpKind::Exp) && !o.int8_outputs) return false;
   return !p->weighted() &&
          std::any_of(u.outputs().begin(), u.outputs().end(), [&](const Value* y) { return y && demanded(y); });
 }
