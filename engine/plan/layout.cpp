@@ -8,11 +8,40 @@ namespace mq::plan {
 namespace {
 
 using Perm = std::vector<int64_t>;
-const Perm kToNhwc = {0, 2, 3, 1};
-const Perm kToNchw = {0, 3, 1, 2};
+
+/// Channels-first dims from channels-last data of rank r ([N,W,C] → [N,C,W], [N,H,W,C] →
+/// [N,C,H,W]): axis a of the channels-first tensor is axis to_cf(r)[a] of the channels-last one.
+Perm to_cf(size_t r) {
+  Perm p = {0, int64_t(r) - 1};
+  for (size_t i = 1; i + 1 < r; ++i) p.push_back(int64_t(i));
+  return p;
+}
+
+/// The inverse: channels-first → channels-last.
+Perm to_cl(size_t r) {
+  Perm p = {0};
+  for (size_t i = 2; i < r; ++i) p.push_back(int64_t(i));
+  p.push_back(1);
+  return p;
+}
 
 bool is_transpose(const Node* n, const Perm& p) {
   return n && n->op() == OpKind::Transpose && n->attrs().get_ints_or("perm", {}) == p;
+}
+
+/// The rank of the channels-first value `v` when a channels-last → channels-first Transpose
+/// made it (rank ≥ 3), else 0.
+size_t cf_rank(const Value* v) {
+  const Node* n = v ? v->producer() : nullptr;
+  if (!n || n->op() != OpKind::Transpose) return 0;
+  const Perm p = n->attrs().get_ints_or("perm", {});
+  return p.size() >= 3 && p == to_cf(p.size()) ? p.size() : 0;
+}
+
+bool is_identity(const Perm& p) {
+  for (size_t i = 0; i < p.size(); ++i)
+    if (p[i] != int64_t(i)) return false;
+  return true;
 }
 
 Value* transpose(Graph& g, Node* anchor, Value* x, const Perm& p, const std::string& hint) {
@@ -20,6 +49,10 @@ Value* transpose(Graph& g, Node* anchor, Value* x, const Perm& p, const std::str
   a.set("perm", p);
   return g.insert_node(anchor, OpKind::Transpose, {.name = g.unique_name(hint), .inputs = {x}, .attrs = a})
       ->output(0);
+}
+
+Value* ints_constant(Graph& g, const std::string& hint, const std::vector<int64_t>& v) {
+  return g.add_constant(g.unique_name(hint), Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
 }
 
 /// Readers of `old` read `now` instead, and `now` (a value this pass made) takes old's name.
@@ -30,25 +63,36 @@ void replace(Graph& g, Value* old, Value* now) {
   g.rename_value(now, name);
 }
 
-/// A constant of rank ≤ 4 read by a broadcasting op whose other operand is NCHW, stored so
-/// that it broadcasts the same way against the NHWC operand: padded to rank 4, permuted.
-Value* nhwc_constant(Graph& g, const Value* c) {
+/// A constant of rank ≤ r read by a broadcasting op whose other operand is channels-first,
+/// stored so that it broadcasts the same way against the channels-last operand: padded to
+/// rank r, permuted.
+Value* cl_constant(Graph& g, const Value* c, size_t r) {
   const Tensor& t = *c->constant();
-  std::vector<int64_t> d(4, 1);
-  for (size_t i = 0; i < t.rank(); ++i) d[4 - t.rank() + i] = t.dim(i);
-  Tensor out(t.dtype(), {d[0], d[2], d[3], d[1]});
+  std::vector<int64_t> d(r, 1), stride(r);
+  for (size_t i = 0; i < t.rank(); ++i) d[r - t.rank() + i] = t.dim(i);
+  int64_t s = 1;
+  for (size_t i = r; i-- > 0;) {
+    stride[i] = s;
+    s *= d[i];
+  }
+  const Perm p = to_cl(r);
+  std::vector<int64_t> od(r), idx(r, 0);
+  for (size_t k = 0; k < r; ++k) od[k] = d[size_t(p[k])];
+  Tensor out(t.dtype(), od);
   const size_t es = dtype_size(t.dtype());
   const auto* src = static_cast<const std::byte*>(t.raw());
   auto* dst = static_cast<std::byte*>(out.raw());
-  for (int64_t n = 0; n < d[0]; ++n)
-    for (int64_t h = 0; h < d[2]; ++h)
-      for (int64_t w = 0; w < d[3]; ++w)
-        for (int64_t ch = 0; ch < d[1]; ++ch)
-          std::memcpy(dst + size_t(((n * d[2] + h) * d[3] + w) * d[1] + ch) * es,
-                      src + size_t(((n * d[1] + ch) * d[2] + h) * d[3] + w) * es, es);
+  for (int64_t o = 0; o < out.numel(); ++o) {
+    int64_t from = 0;
+    for (size_t k = 0; k < r; ++k) from += idx[k] * stride[size_t(p[k])];
+    std::memcpy(dst + size_t(o) * es, src + size_t(from) * es, es);
+    for (size_t k = r; k-- > 0;) {
+      if (++idx[k] < od[k]) break;
+      idx[k] = 0;
+    }
+  }
   return g.add_constant(g.unique_name(c->name() + "_nhwc"), std::move(out));
 }
-
 bool unary(OpKind op) {
   switch (op) {
     case OpKind::Relu:
@@ -104,18 +148,29 @@ bool binary(OpKind op) {
   }
 }
 
+bool reduction(OpKind op) {
+  switch (op) {
+    case OpKind::ReduceMean:
+    case OpKind::ReduceMax:
+    case OpKind::ReduceMin:
+    case OpKind::ReduceSum:
+    case OpKind::ReduceProd:
+    case OpKind::ReduceL2: return true;
+    default: return false;
+  }
+}
+
 bool scalar_const(const Value* v) { return !v || (v->is_constant() && v->constant()->numel() == 1); }
 
-/// The NHWC operands `u` would read if it ran on the sources of its NCHW Transposes, or
-/// false when some operand does not allow it.
-bool nhwc_operands(Graph& g, Node* u, std::vector<Value*>& ins) {
+/// The channels-last operands `u` would read if it ran on the sources of its channels-first
+/// Transposes (all of rank r), or false when some operand does not allow it.
+bool cl_operands(Graph& g, Node* u, size_t r, std::vector<Value*>& ins) {
   ins.clear();
   const OpKind op = u->op();
   for (size_t i = 0; i < u->inputs().size(); ++i) {
     Value* v = u->input(i);
-    Node* p = v ? v->producer() : nullptr;
-    if (is_transpose(p, kToNchw)) {
-      ins.push_back(p->input(0));
+    if (v && cf_rank(v) == r) {
+      ins.push_back(v->producer()->input(0));
       continue;
     }
     // Clip's bounds, a per-tensor quantization's scale and zero point
@@ -124,98 +179,226 @@ bool nhwc_operands(Graph& g, Node* u, std::vector<Value*>& ins) {
       ins.push_back(v);
       continue;
     }
-    if (op == OpKind::Concat || !binary(op) || !v || !v->is_constant() || v->constant()->rank() > 4) return false;
-    ins.push_back(v->constant()->numel() == 1 ? v : nhwc_constant(g, v));
+    if (!binary(op) || !v || !v->is_constant() || v->constant()->rank() > r) return false;
+    ins.push_back(v->constant()->numel() == 1 ? v : cl_constant(g, v, r));
   }
-  // at least one operand came through a Transpose, and every non-constant one did
-  return std::any_of(u->inputs().begin(), u->inputs().end(),
-                     [](Value* v) { return v && is_transpose(v->producer(), kToNchw); });
+  return true;
 }
 
-/// Runs `u` on NHWC operands when its result does not depend on the layout; its result is
-/// transposed back for its readers (to meet the next Transpose and cancel).
-bool sink_through(Graph& g, Node* u) {
-  const OpKind op = u->op();
-  if (u->outputs().size() != 1) return false;
-  const Value* out = u->output(0);
-  if (!out->shape().has_rank() || out->shape().rank() != 4) return false;
-  Attributes attrs = u->attrs();
+/// The normalized constant axes operand `i` of `u` lists (rank r), or false when it is not a
+/// constant or an axis is out of range.
+bool const_axes(const Node* u, size_t i, int64_t r, std::vector<int64_t>& axes) {
+  const Value* a = u->input(i);
+  if (!a || !a->is_constant()) return false;
+  axes = a->constant()->to_int64();
+  for (int64_t& x : axes) {
+    if (x < -r || x >= r) return false;
+    if (x < 0) x += r;
+  }
+  return true;
+}
+
+/// The Transpose that gives the channels-first result of an op that drops the channels-first
+/// axes not `kept` from its channels-last operand of rank r (the rest keep their order).
+Perm kept_perm(const std::vector<bool>& kept, size_t r) {
+  const Perm cf = to_cf(r);
+  Perm p;
+  for (size_t a = 0; a < r; ++a) {
+    if (!kept[a]) continue;
+    int64_t before = 0;  // kept axes stored before this one in the channels-last result
+    for (size_t b = 0; b < r; ++b) before += kept[b] && cf[b] < cf[a];
+    p.push_back(before);
+  }
+  return p;
+}
+
+/// The channels-last form of `u` (operands, attributes, and the Transpose `back` that gives
+/// its channels-first result; none when the two agree) when `u` reads channels-first values of
+/// rank r made by Transposes and its result does not depend on the layout otherwise.
+struct ClForm {
   std::vector<Value*> ins;
+  Attributes attrs;
+  Perm back;
+};
+
+bool cl_form(Graph& g, Node* u, size_t r, ClForm& f) {
+  const OpKind op = u->op();
+  const Value* out = u->output(0);
+  const Perm cf = to_cf(r);
+  const int64_t rank = int64_t(r);
+  f.attrs = u->attrs();
+  f.back = cf;
+  Value* x = cf_rank(u->input(0)) == r ? u->input(0)->producer()->input(0) : nullptr;
+  if (!out->shape().has_rank()) return false;
+  const size_t out_rank = out->shape().rank();
   if (unary(op) || binary(op)) {
-    if (!nhwc_operands(g, u, ins)) return false;
-    for (Value* v : ins)  // no operand may broadcast from a rank other than 4 unless it is a scalar
-      if (v && !v->is_constant() && (!v->shape().has_rank() || v->shape().rank() != 4)) return false;
+    return out_rank == r && cl_operands(g, u, r, f.ins);
   } else if (op == OpKind::Concat) {
     for (Value* v : u->inputs()) {
-      Node* p = v ? v->producer() : nullptr;
-      if (!is_transpose(p, kToNchw)) return false;
-      ins.push_back(p->input(0));
+      if (cf_rank(v) != r) return false;
+      f.ins.push_back(v->producer()->input(0));
     }
-    int64_t axis = attrs.get_int("axis");
-    if (axis < 0) axis += 4;
-    attrs.set("axis", kToNchw[size_t(axis)]);
-  } else if (op == OpKind::MaxPool || op == OpKind::AveragePool) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    const bool int8 = out->dtype() == DType::u8 || out->dtype() == DType::i8;  // int8 kernels for both
-    if (!is_transpose(p, kToNchw) || u->outputs().size() != 1 || (out->dtype() != DType::f32 && !int8) ||
-        attrs.get_ints_or("kernel_shape", {}).size() != 2)
+    f.attrs.set("axis", cf[size_t(normalize_axis(f.attrs.get_int("axis"), rank))]);
+    return true;
+  }
+  if (!x) return false;
+  f.ins = u->inputs();
+  f.ins[0] = x;
+  const DType dt = out->dtype();
+  const bool int8 = dt == DType::u8 || dt == DType::i8;
+  if (op == OpKind::MaxPool || op == OpKind::AveragePool) {  // int8 kernels for both
+    if (r != 4 || u->outputs().size() != 1 || (dt != DType::f32 && !int8) ||
+        f.attrs.get_ints_or("kernel_shape", {}).size() != 2)
       return false;
-    ins = {p->input(0)};
-    attrs.set("layout", std::string("NHWC"));
-  } else if (op == OpKind::GlobalAveragePool || op == OpKind::GlobalMaxPool) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    const bool int8_avg =
-        op == OpKind::GlobalAveragePool && (out->dtype() == DType::u8 || out->dtype() == DType::i8);
-    if (!is_transpose(p, kToNchw) || (out->dtype() != DType::f32 && !int8_avg)) return false;
-    ins = {p->input(0)};
-    attrs.set("layout", std::string("NHWC"));
-  } else if (op == OpKind::Slice) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    if (!is_transpose(p, kToNchw)) return false;
-    ins = u->inputs();
-    ins[0] = p->input(0);
+    f.attrs.set("layout", std::string("NHWC"));
+    return true;
+  }
+  if (op == OpKind::GlobalAveragePool || op == OpKind::GlobalMaxPool) {
+    if (dt != DType::f32 && !(op == OpKind::GlobalAveragePool && int8)) return false;
+    f.attrs.set("layout", std::string("NHWC"));
+    return true;
+  }
+  if (op == OpKind::Slice) {
     std::vector<int64_t> axes;
-    if (Value* a = u->input(3)) {
-      if (!a->is_constant()) return false;
-      axes = a->constant()->to_int64();
+    if (u->input(3)) {
+      if (!const_axes(u, 3, rank, axes)) return false;
     } else {
-      Value* starts = u->input(1);
+      const Value* starts = u->input(1);
       if (!starts || !starts->is_constant()) return false;
       for (int64_t i = 0; i < starts->constant()->numel(); ++i) axes.push_back(i);
     }
     for (int64_t& a : axes) {
-      if (a < -4 || a > 3) return false;
-      a = kToNchw[size_t(a < 0 ? a + 4 : a)];
+      if (a >= rank) return false;
+      a = cf[size_t(a)];
     }
-    ins.resize(std::max<size_t>(ins.size(), 4));
-    ins[3] = g.add_constant(g.unique_name(u->name() + "_axes_nhwc"),
-                            Tensor::from_vector<int64_t>({int64_t(axes.size())}, axes));
-  } else if (op == OpKind::Resize) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    if (!is_transpose(p, kToNchw) || attrs.has("axes")) return false;
-    ins = u->inputs();
-    ins[0] = p->input(0);
+    f.ins.resize(std::max<size_t>(f.ins.size(), 4));
+    f.ins[3] = ints_constant(g, u->name() + "_axes_nhwc", axes);
+    return true;
+  }
+  if (op == OpKind::Squeeze || op == OpKind::Unsqueeze) {
+    // unit spatial axes only: batch and channels keep their places
+    const int64_t full = op == OpKind::Squeeze ? rank : int64_t(out_rank);
+    std::vector<int64_t> axes;
+    if (!u->input(1)) {
+      if (op == OpKind::Unsqueeze) return false;
+      const Shape& s = u->input(0)->shape();
+      for (size_t i = 0; i < r; ++i) {
+        if (!s[i].is_static()) return false;
+        if (s[i].value == 1) axes.push_back(int64_t(i));
+      }
+    } else if (!const_axes(u, 1, full, axes)) {
+      return false;
+    }
+    for (int64_t& a : axes) {
+      if (a < 2) return false;
+      --a;  // spatial axis a of a channels-first tensor is axis a - 1 of its channels-last form
+    }
+    f.ins.resize(2);
+    f.ins[1] = ints_constant(g, u->name() + "_axes_nhwc", axes);
+    f.back = to_cf(out_rank);
+    return out_rank >= 2;
+  }
+  if (reduction(op) || op == OpKind::ArgMax || op == OpKind::ArgMin) {
+    std::vector<bool> kept(r, true);
+    if (op == OpKind::ArgMax || op == OpKind::ArgMin) {
+      const int64_t a = normalize_axis(f.attrs.get_int_or("axis", 0), rank);
+      kept[size_t(a)] = false;
+      f.attrs.set("axis", cf[size_t(a)]);
+    } else {
+      std::vector<int64_t> axes;
+      if (u->input(1) && !const_axes(u, 1, rank, axes)) return false;
+      if (axes.empty() && f.attrs.get_int_or("noop_with_empty_axes", 0) == 0) kept.assign(r, false);
+      for (int64_t& a : axes) {
+        kept[size_t(a)] = false;
+        a = cf[size_t(a)];
+      }
+      if (!axes.empty()) f.ins[1] = ints_constant(g, u->name() + "_axes_nhwc", axes);
+    }
+    if (f.attrs.get_int_or("keepdims", 1) == 0) f.back = kept_perm(kept, r);
+    return true;
+  }
+  if (op == OpKind::Softmax || op == OpKind::LogSoftmax) {
+    f.attrs.set("axis", cf[size_t(normalize_axis(f.attrs.get_int_or("axis", -1), rank))]);
+    return out_rank == r;
+  }
+  if (op == OpKind::Resize) {
+    if (r != 4 || f.attrs.has("axes")) return false;
     if (Value* roi = u->input(1); roi && (!roi->is_constant() || roi->constant()->numel() != 0)) return false;
-    for (size_t i : {2, 3}) {  // scales (float) or sizes (int64), one per NCHW dim: permute
+    const Perm cl = to_cl(r);
+    for (size_t i : {2, 3}) {  // scales (float) or sizes (int64), one per channels-first dim: permute
       Value* v = u->input(i);
       if (!v) continue;
       if (!v->is_constant()) return false;
       const Tensor& t = *v->constant();
       if (t.numel() == 0) continue;
-      if (t.numel() != 4) return false;
-      Tensor q(t.dtype(), {4});
+      if (t.numel() != rank) return false;
+      Tensor q(t.dtype(), {rank});
       const size_t es = dtype_size(t.dtype());
-      for (size_t k = 0; k < 4; ++k)
+      for (size_t k = 0; k < r; ++k)
         std::memcpy(static_cast<std::byte*>(q.raw()) + k * es,
-                    static_cast<const std::byte*>(t.raw()) + size_t(kToNhwc[k]) * es, es);
-      ins[i] = g.add_constant(g.unique_name(v->name() + "_nhwc"), std::move(q));
+                    static_cast<const std::byte*>(t.raw()) + size_t(cl[k]) * es, es);
+      f.ins[i] = g.add_constant(g.unique_name(v->name() + "_nhwc"), std::move(q));
     }
-  } else {
-    return false;
+    return true;
   }
-  Node* nu = g.insert_node(u, op, {.name = g.unique_name(u->name() + "_nhwc"), .inputs = ins, .attrs = attrs});
-  Value* back = transpose(g, u, nu->output(0), kToNchw, u->name() + "_to_nchw");
-  replace(g, u->output(0), back);
+  return false;
+}
+
+/// Runs `u` on channels-last operands when its result does not depend on the layout; its
+/// result is transposed back for its readers (to meet the next Transpose and cancel).
+bool sink_through(Graph& g, Node* u, size_t r) {
+  if (u->outputs().size() != 1) return false;
+  ClForm f;
+  if (!cl_form(g, u, r, f)) return false;
+  const OpKind op = u->op();
+  Node* nu = g.insert_node(u, op, {.name = g.unique_name(u->name() + "_nhwc"), .inputs = f.ins, .attrs = f.attrs});
+  Value* y = nu->output(0);
+  if (!is_identity(f.back)) y = transpose(g, u, y, f.back, u->name() + "_to_nchw");
+  replace(g, u->output(0), y);
+  g.remove_node(u);
+  return true;
+}
+
+/// A Reshape of a channels-first value that only removes and inserts spatial dims of 1
+/// becomes a Squeeze and an Unsqueeze, which then run on the channels-last data.
+bool split_unit_reshape(Graph& g, Node* u) {
+  if (u->op() != OpKind::Reshape || !cf_rank(u->input(0))) return false;
+  const Shape &in = u->input(0)->shape(), &out = u->output(0)->shape();
+  if (!in.has_rank() || !out.has_rank()) return false;
+  auto unit = [](const Dim& d) { return d.is_static() && d.value == 1; };
+  std::vector<int64_t> removed, inserted;
+  std::vector<const Dim*> ki, ko;
+  for (size_t i = 0; i < in.rank(); ++i)
+    if (i >= 2 && unit(in[i])) removed.push_back(int64_t(i));
+    else ki.push_back(&in[i]);
+  for (size_t i = 0; i < out.rank(); ++i)
+    if (i >= 2 && unit(out[i])) inserted.push_back(int64_t(i));
+    else ko.push_back(&out[i]);
+  if (ki.size() != ko.size() || (removed.empty() && inserted.empty())) return false;
+  // the kept dims pair up: equal, except one pair at most whose equality follows from the
+  // element count
+  int unsure = 0;
+  for (size_t j = 0; j < ki.size(); ++j) {
+    const Dim &a = *ki[j], &b = *ko[j];
+    if (a.is_static() && b.is_static()) {
+      if (a.value != b.value || a.value == 0) return false;
+    } else if (a.is_static() || b.is_static() || a.symbol.empty() || a.symbol != b.symbol) {
+      ++unsure;
+    }
+  }
+  if (unsure > 1) return false;
+  Value* y = u->input(0);
+  if (!removed.empty())
+    y = g.insert_node(u, OpKind::Squeeze,
+                      {.name = g.unique_name(u->name() + "_squeeze"),
+                       .inputs = {y, ints_constant(g, u->name() + "_squeeze_axes", removed)}})
+            ->output(0);
+  if (!inserted.empty())
+    y = g.insert_node(u, OpKind::Unsqueeze,
+                      {.name = g.unique_name(u->name() + "_unsqueeze"),
+                       .inputs = {y, ints_constant(g, u->name() + "_unsqueeze_axes", inserted)}})
+            ->output(0);
+  replace(g, u->output(0), y);
   g.remove_node(u);
   return true;
 }
@@ -306,7 +489,7 @@ bool fold_through_split(Graph& g, Node* t2) {
 /// layers with constant weights: the Linear weights' columns are permuted to H·W·C order
 /// instead, and the Flatten reads x directly (no Transpose).
 bool fold_into_linear(Graph& g, Node* t) {
-  if (!is_transpose(t, kToNchw) || g.is_output(t->output(0)) || t->output(0)->users().size() != 1) return false;
+  if (!is_transpose(t, to_cf(4)) || g.is_output(t->output(0)) || t->output(0)->users().size() != 1) return false;
   const Shape& xs = t->input(0)->shape();  // [N, H, W, C]
   if (!xs.has_rank() || xs.rank() != 4 || !xs[1].is_static() || !xs[2].is_static() || !xs[3].is_static())
     return false;
@@ -356,9 +539,9 @@ void nhwc_layout(Graph& g) {
   bool any = false;
   for (Node* conv : g.nodes()) {
     if (!nchw_conv(conv)) continue;
-    g.set_input(conv, 0, transpose(g, conv, conv->input(0), kToNhwc, conv->name() + "_to_nhwc"));
+    g.set_input(conv, 0, transpose(g, conv, conv->input(0), to_cl(4), conv->name() + "_to_nhwc"));
     if (Value* z = conv->op() == OpKind::Conv2d ? conv->input(3) : nullptr)  // QConv2d's operand 3 is its y_scale
-      g.set_input(conv, 3, transpose(g, conv, z, kToNhwc, conv->name() + "_residual_to_nhwc"));
+      g.set_input(conv, 3, transpose(g, conv, z, to_cl(4), conv->name() + "_residual_to_nhwc"));
     conv->attrs().set("layout", std::string("NHWC"));
     Value* y = conv->output(0);
     std::vector<Node*> users = y->users();
@@ -369,7 +552,7 @@ void nhwc_layout(Graph& g) {
     const auto order = g.nodes();
     for (size_t i = 0; i + 1 < order.size(); ++i)
       if (order[i] == conv) anchor = order[i + 1];
-    Value* back = transpose(g, anchor, y, kToNchw, conv->name() + "_to_nchw");
+    Value* back = transpose(g, anchor, y, to_cf(4), conv->name() + "_to_nchw");
     for (Node* u : users)
       for (size_t i = 0; i < u->inputs().size(); ++i)
         if (u->input(i) == y) g.set_input(u, i, back);
@@ -393,9 +576,9 @@ void nhwc_layout(Graph& g) {
         break;
       }
       if (n->op() == OpKind::Transpose || !n->input(0)) continue;
-      bool reads_nchw = false;
-      for (Value* v : n->inputs()) reads_nchw = reads_nchw || (v && is_transpose(v->producer(), kToNchw));
-      if (reads_nchw && sink_through(g, n)) {
+      size_t r = 0;  // the rank of the first channels-first operand a Transpose made
+      for (Value* v : n->inputs()) r = r ? r : cf_rank(v);
+      if (r && (split_unit_reshape(g, n) || sink_through(g, n, r))) {
         changed = true;
         break;
       }
