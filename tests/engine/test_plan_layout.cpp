@@ -1,0 +1,183 @@
+// The channels-last layout of the compiled plan beyond 4-D chains: 1-D convolutions (3-D
+// tensors), rank changes that drop or add spatial dims of 1, broadcasting constants,
+// reductions, and the epilogue fusions that must still apply after the rewrite. Every planned
+// graph gives the op-by-op run's outputs.
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "engine/plan/plan.h"
+#include "plan_graphs.h"
+
+using namespace mq;
+using namespace mq::plan_test;
+
+namespace {
+
+Value* ints(Graph& g, std::vector<int64_t> v) {
+  return g.add_constant(g.unique_name("i"), Tensor::from_vector<int64_t>({int64_t(v.size())}, v));
+}
+
+/// Squeeze, Unsqueeze, a reduction or Reshape with its axes (or shape) operand.
+Value* with_ints(Graph& g, OpKind op, Value* x, std::vector<int64_t> v, Attributes a = {}) {
+  return g.add_node(op, {.name = g.unique_name("op"), .inputs = {x, ints(g, std::move(v))}, .attrs = a})
+      ->output(0);
+}
+
+Value* constant(Graph& g, std::vector<int64_t> dims, std::mt19937& rng) {
+  return g.add_constant(g.unique_name("c"), random_tensor(std::move(dims), rng));
+}
+
+Attributes keepdims(int64_t k) {
+  Attributes a;
+  a.set("keepdims", k);
+  return a;
+}
+
+Attributes axis(int64_t k) {
+  Attributes a;
+  a.set("axis", k);
+  return a;
+}
+
+/// The Conv2d nodes of a compiled graph: all NHWC, each with a bias.
+void check_convs(const Graph& g, int n) {
+  CHECK(count(g, OpKind::Conv2d) == n);
+  for (Node* c : g.nodes()) {
+    if (c->op() != OpKind::Conv2d) continue;
+    CHECK(c->attrs().get_string_or("layout", "NCHW") == "NHWC");
+    CHECK(c->input(2));
+  }
+}
+
+}  // namespace
+
+TEST_CASE("NHWC: 1-D convolutions run channels-last through Squeeze, bias Add, activations, reductions") {
+  std::mt19937 rng(21);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(30)}), {}});
+  // as the importer writes a 1-D Conv: Unsqueeze H, Conv2d with a [1, k] kernel, Squeeze H
+  Value* a = with_ints(g, OpKind::Squeeze,
+                       conv_hw(g, with_ints(g, OpKind::Unsqueeze, x, {2}), 8, 16, rng, 1, 3, false), {2});
+  a = unary(g, OpKind::Relu, binary(g, OpKind::Add, a, constant(g, {16, 1}, rng)));  // bias [C, 1]
+  Value* b =
+      with_ints(g, OpKind::Squeeze, conv_hw(g, with_ints(g, OpKind::Unsqueeze, a, {-2}), 16, 12, rng, 1, 5), {-2});
+  b = binary(g, OpKind::Mul, constant(g, {1, 12, 1}, rng), b);
+  b = binary(g, OpKind::Sub, b, constant(g, {30}, rng));  // one value per position
+  b = binary(g, OpKind::Add, b, constant(g, {}, rng));
+  g.add_output(g.add_node(OpKind::GlobalMaxPool, {.name = "gmp", .inputs = {b}})->output(0));
+  g.add_output(with_ints(g, OpKind::ReduceMean, b, {2}, keepdims(0)));     // [N, C]: no Transpose
+  g.add_output(with_ints(g, OpKind::ReduceSum, b, {1}, keepdims(0)));      // [N, W]: no Transpose
+  g.add_output(with_ints(g, OpKind::ReduceMax, b, {0, -1}, keepdims(0)));  // [C]
+  g.add_output(with_ints(g, OpKind::ReduceL2, b, {2}));                    // [N, C, 1]
+  Attributes arg_attrs = keepdims(0);
+  arg_attrs.set("axis", int64_t(1));
+  Value* arg =
+      g.add_node(OpKind::ArgMax, {.name = "arg", .inputs = {b}, .attrs = arg_attrs})->output(0);  // [N, W]
+  Attributes to_f32;
+  to_f32.set("to", int64_t(DType::f32));
+  g.add_output(g.add_node(OpKind::Cast, {.name = "arg_f32", .inputs = {arg}, .attrs = to_f32})->output(0));
+  g.add_output(g.add_node(OpKind::Softmax, {.name = "softmax", .inputs = {b}, .attrs = axis(1)})->output(0));
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  check_convs(compiled, 2);
+  CHECK(count(compiled, OpKind::Relu) == 0);  // in the first convolution's epilogue, with the bias
+  // to NHWC at the input; back for the pool's, ReduceL2's and Softmax's [N, C, W] results
+  CHECK(count(compiled, OpKind::Transpose) == 4);
+  check_same(g, rng, {2, 8, 30});
+}
+
+TEST_CASE("NHWC: Conv2d, Slice, Squeeze, bias Add, tanh-GELU, GlobalMaxPool, Squeeze move no data between ops") {
+  std::mt19937 rng(22);
+  for (bool back_to_4d : {false, true}) {
+    CAPTURE(back_to_4d);
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(20), Dim(1)}), {}});
+    Value* y = conv_hw(g, x, 8, 16, rng, 3, 1, false);
+    // a Slice of every axis that keeps everything but the last W (a no-op here), then the H one
+    y = g.add_node(OpKind::Slice, {.name = "s",
+                                   .inputs = {y, ints(g, {0, 0, 0, 0}), ints(g, {INT64_MAX, INT64_MAX, 19, 1}),
+                                              ints(g, {0, 1, 2, 3})}})
+            ->output(0);
+    y = with_ints(g, OpKind::Squeeze, y, {3});
+    y = gelu_tanh_ops(g, binary(g, OpKind::Add, y, constant(g, {1, 16, 1}, rng)));
+    if (back_to_4d) {
+      g.add_output(conv_hw(g, with_ints(g, OpKind::Unsqueeze, y, {3}), 16, 4, rng, 3, 1));
+    } else {
+      Value* p = g.add_node(OpKind::GlobalMaxPool, {.name = "gmp", .inputs = {y}})->output(0);
+      g.add_output(with_ints(g, OpKind::Squeeze, p, {2}));
+    }
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    check_convs(compiled, back_to_4d ? 2 : 1);
+    CHECK(count(compiled, OpKind::Add) == 0);               // the bias in the convolution, GELU fused
+    CHECK(count(compiled, OpKind::FusedElementwise) == 1);  // the GELU chain
+    CHECK(count(compiled, OpKind::Transpose) == (back_to_4d ? 2 : 1));
+    check_same(g, rng, {2, 8, 20, 1});
+  }
+}
+
+TEST_CASE("NHWC: a Reshape that only drops or adds spatial dims of 1 keeps the data channels-last") {
+  std::mt19937 rng(23);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(1), Dim(20)}), {}});
+  Value* y = with_ints(g, OpKind::Reshape, conv_hw(g, x, 8, 16, rng, 1, 3), {0, 16, 20});  // [N, 16, 20]
+  y = unary(g, OpKind::Sigmoid, binary(g, OpKind::Mul, y, constant(g, {16, 1}, rng)));
+  y = with_ints(g, OpKind::Reshape, y, {-1, 16, 20, 1});  // [?, 16, 20, 1]
+  Value* z = conv_hw(g, y, 16, 6, rng, 3, 1);             // [N, 6, 20, 1]
+  g.add_output(z);
+  g.add_output(with_ints(g, OpKind::Reshape, z, {0, 120}));  // not a unit-dim Reshape: NCHW order
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  check_convs(compiled, 2);
+  CHECK(count(compiled, OpKind::Reshape) == 1);
+  CHECK(count(compiled, OpKind::Transpose) == 2);  // in at the input, out at the last conv
+  check_same(g, rng, {2, 8, 1, 20});
+}
+
+TEST_CASE("NHWC: constants of every rank broadcast against channels-last 3-D and 4-D tensors") {
+  std::mt19937 rng(24);
+  const std::vector<std::vector<int64_t>> shapes = {{},        {1},        {10},    {6, 1},
+                                                    {1, 6, 1}, {1, 1, 10}, {6, 10}, {1, 6, 10}};
+  for (bool rank3 : {true, false}) {
+    CAPTURE(rank3);
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(4), Dim(1), Dim(10)}), {}});
+    Value* y = conv_hw(g, x, 4, 6, rng, 1, 3);
+    if (rank3) y = with_ints(g, OpKind::Squeeze, y, {2});
+    const OpKind ops[] = {OpKind::Add, OpKind::Mul, OpKind::Sub, OpKind::Max, OpKind::Min};
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      Value* c = constant(g, shapes[i], rng);
+      const OpKind op = ops[i % 5];
+      y = i % 2 ? binary(g, op, c, y) : binary(g, op, y, c);  // the constant on either side
+    }
+    if (rank3) y = with_ints(g, OpKind::Unsqueeze, y, {2});
+    g.add_output(conv_hw(g, y, 6, 3, rng, 1, 3));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Transpose) == 2);
+    check_same(g, rng, {2, 4, 1, 10});
+  }
+}
+
+TEST_CASE("a per-output Add after Linear becomes its bias; a per-position one, or one read twice, does not") {
+  std::mt19937 rng(25);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(5), Dim(12)}), {}});
+  auto linear = [&](Value* in, int64_t k, int64_t n) {
+    return g
+        .add_node(OpKind::Linear, {.name = g.unique_name("fc"),
+                                   .inputs = {in, g.add_constant(g.unique_name("w"), random_tensor({n, k}, rng))}})
+        ->output(0);
+  };
+  Value* a = unary(g, OpKind::Relu, binary(g, OpKind::Add, constant(g, {1, 1, 7}, rng), linear(x, 12, 7)));
+  Value* b = binary(g, OpKind::Add, linear(a, 7, 7), constant(g, {5, 1}, rng));  // per position: stays
+  Value* c = linear(b, 7, 3);
+  g.add_output(binary(g, OpKind::Add, c, constant(g, {3}, rng)));
+  g.add_output(c);  // c is read twice: its Add stays
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  CHECK(count(compiled, OpKind::Relu) == 0);
+  CHECK(count(compiled, OpKind::Add) == 2);
+  check_same(g, rng, {2, 5, 12});
+}
