@@ -181,3 +181,18 @@ TEST_CASE("a per-output Add after Linear becomes its bias; a per-position one, o
   CHECK(count(compiled, OpKind::Add) == 2);
   check_same(g, rng, {2, 5, 12});
 }
+
+TEST_CASE("NHWC: global pools of large tensors split their channels over the threads") {
+  std::mt19937 rng(26);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(40), Dim(40)}), {}});
+  Value* y = conv_hw(g, x, 3, 40, rng, 3, 3);
+  g.add_output(g.add_node(OpKind::GlobalMaxPool, {.name = "gmp", .inputs = {y}})->output(0));
+  g.add_output(g.add_node(OpKind::GlobalAveragePool, {.name = "gap", .inputs = {y}})->output(0));
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  for (Node* n : compiled.nodes())
+    if (n->op() == OpKind::GlobalMaxPool || n->op() == OpKind::GlobalAveragePool)
+      CHECK(n->attrs().get_string_or("layout", "NCHW") == "NHWC");
+  check_same(g, rng, {2, 3, 40, 40});
+}
