@@ -1,5 +1,9 @@
 #include <algorithm>
 #include <cfloat>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "engine/plan/plan.h"
@@ -125,10 +129,7 @@ bool activation_of(const Node* n, std::string& act, float& alpha, float& beta) {
       alpha = a.get_float_or("alpha", 0.2f);
       beta = a.get_float_or("beta", 0.5f);
       return true;
-    case OpKind::Gelu:
-      if (a.get_string_or("approximate", "none") != "none") return false;
-      act = "Gelu";
-      return true;
+    case OpKind::Gelu: act = a.get_string_or("approximate", "none") == "tanh" ? "GeluTanh" : "Gelu"; return true;
     case OpKind::Clip: {
       bool ok = true;
       alpha = const_scalar_or(n->input(1), -FLT_MAX, ok);
@@ -191,6 +192,144 @@ bool fuse_activation(Graph& g, Node* conv, Removed& removed) {
   return true;
 }
 
+/// A polynomial in x and t = tanh(inner(x)): coefficient by (power of x, power of t).
+using Poly = std::map<std::pair<int, int>, double>;
+
+constexpr int kMaxPowerX = 8, kMaxPowerT = 2;
+
+bool scalar_value(const Value* v, double& s) {
+  if (!v || !v->is_constant() || v->dtype() != DType::f32 || v->constant()->numel() != 1) return false;
+  s = double(v->constant()->data<float>()[0]);
+  return true;
+}
+
+Poly poly_sum(const Poly& a, const Poly& b, double sign) {
+  Poly r = a;
+  for (const auto& [k, c] : b) r[k] += sign * c;
+  return r;
+}
+
+std::optional<Poly> poly_product(const Poly& a, const Poly& b) {
+  Poly r;
+  for (const auto& [ka, ca] : a)
+    for (const auto& [kb, cb] : b) {
+      const std::pair<int, int> k{ka.first + kb.first, ka.second + kb.second};
+      if (k.first > kMaxPowerX || k.second > kMaxPowerT) return std::nullopt;
+      r[k] += ca * cb;
+    }
+  return r;
+}
+
+/// Whether p is c₁·x + c₃·x³ + ... with only the listed powers of x (none of t), within a
+/// relative 1e-5 of the given coefficients.
+bool poly_is(const Poly& p, const std::map<std::pair<int, int>, double>& want) {
+  for (const auto& [k, c] : p) {
+    const auto w = want.find(k);
+    const double target = w == want.end() ? 0.0 : w->second;
+    if (std::fabs(c - target) > 1e-5 * std::max(1e-3, std::fabs(target))) return false;
+  }
+  for (const auto& [k, c] : want)
+    if (!p.count(k)) return false;
+  return true;
+}
+
+/// The expression node `n` computes from values of known expressions (`expr`) and scalar
+/// constants: Add, Sub, Mul, Div by a constant, Neg, Pow by a small integer, and one Tanh of
+/// a polynomial in x; nothing for other ops.
+std::optional<Poly> expression_of(const Node* n, const std::unordered_map<const Value*, Poly>& expr,
+                                  std::optional<Poly>& inner) {
+  if (n->outputs().size() != 1 || n->output(0)->dtype() != DType::f32) return std::nullopt;
+  std::vector<Poly> in;
+  for (const Value* v : n->inputs()) {
+    double s = 0;
+    if (const auto e = expr.find(v); e != expr.end()) in.push_back(e->second);
+    else if (scalar_value(v, s)) in.push_back(Poly{{{0, 0}, s}});
+    else return std::nullopt;
+  }
+  switch (n->op()) {
+    case OpKind::Add:
+      if (in.size() == 2) return poly_sum(in[0], in[1], 1.0);
+      break;
+    case OpKind::Sub:
+      if (in.size() == 2) return poly_sum(in[0], in[1], -1.0);
+      break;
+    case OpKind::Mul:
+      if (in.size() == 2) return poly_product(in[0], in[1]);
+      break;
+    case OpKind::Neg: return poly_sum(Poly{}, in[0], -1.0);
+    case OpKind::Div: {
+      double d = 0;
+      if (in.size() == 2 && scalar_value(n->input(1), d) && d != 0)
+        return poly_product(in[0], Poly{{{0, 0}, 1 / d}});
+      break;
+    }
+    case OpKind::Pow: {
+      double e = 0;
+      if (in.size() != 2 || !scalar_value(n->input(1), e) || e != std::floor(e) || e < 1 || e > 4) break;
+      Poly r = in[0];
+      for (int k = 1; k < int(e); ++k) {
+        auto next = poly_product(r, in[0]);
+        if (!next) return std::nullopt;
+        r = *next;
+      }
+      return r;
+    }
+    case OpKind::Tanh:
+      if (inner || std::any_of(in[0].begin(), in[0].end(), [](const auto& kc) { return kc.first.second != 0; }))
+        break;
+      inner = in[0];
+      return Poly{{{0, 1}, 1.0}};
+    default: break;
+  }
+  return std::nullopt;
+}
+
+/// GELU's tanh approximation 0.5·y·(1 + tanh(√(2/π)·(y + 0.044715·y³))) written out as
+/// elementwise ops on y, in any order and grouping (as exporters write it): the nodes that
+/// compute it, the last one's output its result, each value read only by the next of them;
+/// empty when the readers of y compute something else.
+std::vector<Node*> gelu_tanh_chain(const Graph& g, Value* y) {
+  std::unordered_map<const Value*, Poly> expr{{y, Poly{{{1, 0}, 1.0}}}};
+  std::optional<Poly> inner;
+  std::vector<Node*> chain;
+  const auto order = g.nodes();
+  auto it = y->producer() ? std::find(order.begin(), order.end(), y->producer()) : order.begin();
+  for (; it != order.end() && chain.size() < 24; ++it) {
+    Node* n = *it;
+    if (std::none_of(n->inputs().begin(), n->inputs().end(), [&](const Value* v) { return expr.count(v); }))
+      continue;
+    const auto e = expression_of(n, expr, inner);
+    if (!e) return {};
+    chain.push_back(n);
+    expr[n->output(0)] = *e;
+    constexpr double a = 0.7978845608028654;  // √(2/π)
+    if (!inner || !poly_is(*inner, {{{1, 0}, a}, {{3, 0}, a * 0.044715}}) ||
+        !poly_is(*e, {{{1, 0}, 0.5}, {{1, 1}, 0.5}}))
+      continue;
+    // found: every value but the result is read only inside the chain
+    for (const auto& [v, p] : expr) {
+      if (v == n->output(0)) continue;
+      if (g.is_output(v)) return {};
+      for (const Node* u : v->users())
+        if (std::find(chain.begin(), chain.end(), u) == chain.end()) return {};
+    }
+    if (!same_shape(n->output(0)->shape(), y->shape())) return {};  // no constant broadcasts it wider
+    return chain;
+  }
+  return {};
+}
+
+bool fuse_gelu_tanh(Graph& g, Node* conv, Removed& removed) {
+  Value* y = through_views(g, conv);
+  if (g.is_output(y)) return false;
+  const std::vector<Node*> chain = gelu_tanh_chain(g, y);
+  if (chain.empty()) return false;
+  set_activation(conv, "GeluTanh", 0.f, 0.f);
+  take_over(g, y, chain.back()->output(0));
+  for (auto n = chain.rbegin(); n != chain.rend(); ++n) remove(g, *n, removed);
+  return true;
+}
+
 /// An Add of a constant that is one value per output channel (or one value), after the
 /// layer or after views of it that keep every channel: the layer's bias takes it.
 bool fuse_bias(Graph& g, Node* conv, Removed& removed) {
@@ -248,13 +387,13 @@ void fuse_conv_epilogues(Graph& g) {
   for (Node* conv : g.nodes()) {
     if (removed.count(conv) || !fusable_conv(g, conv->output(0))) continue;
     while (fuse_bias(g, conv, removed)) changed = true;
-    if (fuse_silu(g, conv, removed) || fuse_activation(g, conv, removed)) {
+    if (fuse_silu(g, conv, removed) || fuse_activation(g, conv, removed) || fuse_gelu_tanh(g, conv, removed)) {
       changed = true;
       fuse_residual(g, conv, removed);  // y = act(conv) + z
     } else if (fuse_residual(g, conv, removed)) {
       changed = true;  // y = act(conv + z), when an activation follows the Add
       conv->attrs().set("residual_first", int64_t(1));
-      if (!fuse_silu(g, conv, removed) && !fuse_activation(g, conv, removed))
+      if (!fuse_silu(g, conv, removed) && !fuse_activation(g, conv, removed) && !fuse_gelu_tanh(g, conv, removed))
         conv->attrs().set("residual_first", int64_t(0));
     }
   }

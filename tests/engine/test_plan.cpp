@@ -21,7 +21,8 @@ TEST_CASE("each activation fuses into the convolution's epilogue and gives the u
     OpKind op;
     Attributes attrs;
   };
-  Attributes leaky, hsig;
+  Attributes leaky, hsig, gelu_tanh;
+  gelu_tanh.set("approximate", std::string("tanh"));
   leaky.set("alpha", 0.2f);
   hsig.set("alpha", 0.3f);
   hsig.set("beta", 0.4f);
@@ -31,7 +32,8 @@ TEST_CASE("each activation fuses into the convolution's epilogue and gives the u
                                          {OpKind::Tanh, {}},
                                          {OpKind::HardSwish, {}},
                                          {OpKind::HardSigmoid, hsig},
-                                         {OpKind::Gelu, {}}}) {
+                                         {OpKind::Gelu, {}},
+                                         {OpKind::Gelu, gelu_tanh}}) {
     CAPTURE(op_name(c.op));
     Graph g;
     Value* y = unary(g, c.op, conv(g, input(g), 8, 16, rng), c.attrs);
