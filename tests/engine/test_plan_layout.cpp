@@ -248,3 +248,17 @@ TEST_CASE("GELU's tanh approximation written out in any order fuses into the con
     check_same(g, rng);
   }
 }
+
+TEST_CASE("NHWC: a Squeeze without axes of a static shape drops the spatial dims of 1 channels-last") {
+  std::mt19937 rng(28);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim(2), Dim(8), Dim(1), Dim(20)}), {}});
+  Value* y = g.add_node(OpKind::Squeeze, {.name = "sq", .inputs = {conv_hw(g, x, 8, 16, rng, 1, 3)}})->output(0);
+  y = binary(g, OpKind::Add, y, constant(g, {16, 20}, rng));  // [2, 16, 20]
+  g.add_output(
+      with_ints(g, OpKind::Squeeze, conv_hw(g, with_ints(g, OpKind::Unsqueeze, y, {2}), 16, 4, rng, 1, 3), {2}));
+  Graph compiled = g.clone();
+  plan::compile(compiled);
+  CHECK(count(compiled, OpKind::Transpose) == 2);  // in at the input, out at the output
+  check_same(g, rng, {2, 8, 1, 20});
+}
