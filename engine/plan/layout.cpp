@@ -359,6 +359,37 @@ bool sink_through(Graph& g, Node* u, size_t r) {
   return true;
 }
 
+/// A 1-D pool of a channels-first [N, C, W] value becomes the 2-D pool of it unsqueezed to
+/// [N, C, 1, W] (kernel 1 × k) and squeezed back, which then run on the channels-last data.
+bool pool_1d_as_2d(Graph& g, Node* u) {
+  if ((u->op() != OpKind::MaxPool && u->op() != OpKind::AveragePool) || u->outputs().size() != 1 ||
+      cf_rank(u->input(0)) != 3)
+    return false;
+  Attributes a = u->attrs();
+  const auto kernel = a.get_ints_or("kernel_shape", {});
+  if (kernel.size() != 1) return false;
+  const auto strides = a.get_ints_or("strides", {1}), dil = a.get_ints_or("dilations", {1});
+  const auto pads = a.get_ints_or("pads", {0, 0});
+  if (strides.size() != 1 || dil.size() != 1 || pads.size() != 2) return false;
+  a.set("kernel_shape", std::vector<int64_t>{1, kernel[0]});
+  a.set("strides", std::vector<int64_t>{1, strides[0]});
+  a.set("dilations", std::vector<int64_t>{1, dil[0]});
+  a.set("pads", std::vector<int64_t>{0, pads[0], 0, pads[1]});
+  Value* x4 = g.insert_node(u, OpKind::Unsqueeze,
+                            {.name = g.unique_name(u->name() + "_unsqueeze"),
+                             .inputs = {u->input(0), ints_constant(g, u->name() + "_unsqueeze_axes", {2})}})
+                  ->output(0);
+  Value* y4 =
+      g.insert_node(u, u->op(), {.name = g.unique_name(u->name() + "_2d"), .inputs = {x4}, .attrs = a})->output(0);
+  Value* y = g.insert_node(u, OpKind::Squeeze,
+                           {.name = g.unique_name(u->name() + "_squeeze"),
+                            .inputs = {y4, ints_constant(g, u->name() + "_squeeze_axes", {2})}})
+                 ->output(0);
+  replace(g, u->output(0), y);
+  g.remove_node(u);
+  return true;
+}
+
 /// A Reshape of a channels-first value that only removes and inserts spatial dims of 1
 /// becomes a Squeeze and an Unsqueeze, which then run on the channels-last data.
 bool split_unit_reshape(Graph& g, Node* u) {
@@ -578,7 +609,7 @@ void nhwc_layout(Graph& g) {
       if (n->op() == OpKind::Transpose || !n->input(0)) continue;
       size_t r = 0;  // the rank of the first channels-first operand a Transpose made
       for (Value* v : n->inputs()) r = r ? r : cf_rank(v);
-      if (r && (split_unit_reshape(g, n) || sink_through(g, n, r))) {
+      if (r && (split_unit_reshape(g, n) || pool_1d_as_2d(g, n) || sink_through(g, n, r))) {
         changed = true;
         break;
       }

@@ -262,3 +262,30 @@ TEST_CASE("NHWC: a Squeeze without axes of a static shape drops the spatial dims
   CHECK(count(compiled, OpKind::Transpose) == 2);  // in at the input, out at the output
   check_same(g, rng, {2, 8, 1, 20});
 }
+
+TEST_CASE("NHWC: 1-D pools between 1-D convolutions run as 1 × k pools on the channels-last data") {
+  std::mt19937 rng(29);
+  for (int variant = 0; variant < 4; ++variant) {
+    CAPTURE(variant);
+    Graph g;
+    Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(6), Dim(31)}), {}});
+    Value* y =
+        with_ints(g, OpKind::Squeeze, conv_hw(g, with_ints(g, OpKind::Unsqueeze, x, {2}), 6, 8, rng, 1, 3), {2});
+    Attributes pa;
+    pa.set("kernel_shape", std::vector<int64_t>{3});
+    pa.set("strides", std::vector<int64_t>{2});
+    pa.set("pads", std::vector<int64_t>{1, 0});
+    if (variant & 1) pa.set("ceil_mode", int64_t(1));
+    if (variant & 2) pa.set("count_include_pad", int64_t(1));
+    const OpKind pool = variant < 2 ? OpKind::MaxPool : OpKind::AveragePool;
+    y = g.add_node(pool, {.name = "pool", .inputs = {y}, .attrs = pa})->output(0);
+    g.add_output(
+        with_ints(g, OpKind::Squeeze, conv_hw(g, with_ints(g, OpKind::Unsqueeze, y, {2}), 8, 4, rng, 1, 3), {2}));
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::Transpose) == 2);  // in at the input, out at the output
+    for (Node* n : compiled.nodes())
+      if (n->op() == pool) CHECK(n->attrs().get_string_or("layout", "NCHW") == "NHWC");
+    check_same(g, rng, {2, 6, 31});
+  }
+}
