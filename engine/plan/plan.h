@@ -20,8 +20,8 @@ void fuse_conv_epilogues(Graph& g);
 
 /// Runs fp32 Conv2d nodes in NHWC: each gets Transposes around it, then Transposes are
 /// pushed through ops that do not care about the layout (elementwise, Concat, Resize, Slice,
-/// reductions, Softmax), have a channels-last form (fp32 2-D MaxPool / AveragePool, global
-/// pools) or only drop or add spatial dims of 1 (Squeeze, Unsqueeze, such Reshapes: [N,H,W,C]
+/// reductions, Softmax), have a channels-last form (2-D MaxPool / AveragePool, 1-D ones as
+/// 1 × k, global pools) or only drop or add spatial dims of 1 (Squeeze, Unsqueeze, such Reshapes: [N,H,W,C]
 /// becomes [N,W,C] and back), and cancelled in pairs, so convolution chains, 1-D ones
 /// included, stay channels-last and convert only where an op needs channels first.
 void nhwc_layout(Graph& g);
