@@ -146,17 +146,7 @@ void run_global(ExecContext& c, bool is_max) {
   if (c.attrs().get_string_or("layout", "NCHW") == "NHWC") {
     const int64_t n = x.dim(0), ch = x.dim(x.rank() - 1);
     const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
-    const float* px = x.data<float>();
-    float* py = c.out(0).data<float>();
-    // blocks of 16 channels or more over the threads (a channel's result does not depend on the split)
-    const int64_t tasks = step_tasks(c, x.numel(), (ch + 15) / 16);
-    auto block = [&](size_t t) {
-      const int64_t b = ch * int64_t(t) / tasks / 16 * 16,
-                    e = t + 1 == size_t(tasks) ? ch : ch * int64_t(t + 1) / tasks / 16 * 16;
-      kernels::global_pool_nhwc_f32(px + b, py + b, n, spatial, e - b, ch, is_max);
-    };
-    if (tasks > 1) c.pool->parallel_for(size_t(tasks), block);
-    else block(0);
+    kernels::global_pool_nhwc_f32(x.data<float>(), c.out(0).data<float>(), n, spatial, ch, is_max);
     return;
   }
   const int64_t nc = x.dim(0) * x.dim(1);

@@ -280,20 +280,19 @@ void global_max_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial) 
   }
 }
 
-void global_pool_nhwc_f32(const float* x, float* y, int64_t n, int64_t spatial, int64_t c, int64_t ld,
-                          bool is_max) {
+void global_pool_nhwc_f32(const float* x, float* y, int64_t n, int64_t spatial, int64_t c, bool is_max) {
   std::vector<double> sum(is_max ? 0 : size_t(c));
   for (int64_t b = 0; b < n; ++b) {
-    const float* xb = x + b * spatial * ld;
-    float* yb = y + b * ld;
+    const float* xb = x + b * spatial * c;
+    float* yb = y + b * c;
     if (is_max) {
       std::fill(yb, yb + c, std::numeric_limits<float>::lowest());
       for (int64_t i = 0; i < spatial; ++i)
-        for (int64_t j = 0; j < c; ++j) yb[j] = yb[j] < xb[i * ld + j] ? xb[i * ld + j] : yb[j];
+        for (int64_t j = 0; j < c; ++j) yb[j] = yb[j] < xb[i * c + j] ? xb[i * c + j] : yb[j];
     } else {
       std::fill(sum.begin(), sum.end(), 0.0);
       for (int64_t i = 0; i < spatial; ++i)
-        for (int64_t j = 0; j < c; ++j) sum[size_t(j)] += xb[i * ld + j];
+        for (int64_t j = 0; j < c; ++j) sum[size_t(j)] += xb[i * c + j];
       for (int64_t j = 0; j < c; ++j) yb[j] = spatial > 0 ? float(sum[size_t(j)] / double(spatial)) : 0.f;
     }
   }

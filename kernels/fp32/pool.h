@@ -40,9 +40,7 @@ void global_avg_pool_int8(const T* x, T* y, int64_t n, int64_t spatial, int64_t 
 /// Global average / max over `spatial` elements of each of `nc` planes.
 void global_avg_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);
 void global_max_pool_f32(const float* x, float* y, int64_t nc, int64_t spatial);
-/// Global max / average pooling of x stored [n, spatial, ld] into y [n, ld] (max skips NaN),
-/// over the first c ≤ ld channels (a block of them when x and y point into the middle).
-void global_pool_nhwc_f32(const float* x, float* y, int64_t n, int64_t spatial, int64_t c, int64_t ld,
-                          bool is_max);
+/// Global max / average pooling of x stored [n, spatial, c] into y [n, c] (max skips NaN).
+void global_pool_nhwc_f32(const float* x, float* y, int64_t n, int64_t spatial, int64_t c, bool is_max);
 
 }  // namespace mq::kernels

@@ -182,7 +182,7 @@ TEST_CASE("a per-output Add after Linear becomes its bias; a per-position one, o
   check_same(g, rng, {2, 5, 12});
 }
 
-TEST_CASE("NHWC: global pools of large tensors split their channels over the threads") {
+TEST_CASE("NHWC: global pools of a convolution run on its channels-last data") {
   std::mt19937 rng(26);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(3), Dim(40), Dim(40)}), {}});
