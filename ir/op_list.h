@@ -11,7 +11,7 @@
 ///     auto_pad: ONNX Conv restricted to 2 spatial dims (1-D convs are imported with H = 1).
 ///     A Session's compiled plan adds (never in saved models): layout "NHWC" (X and Y stored
 ///     [N,H,W,C]), activation (Relu, LeakyRelu, Clip, Sigmoid, Tanh, Silu, HardSwish,
-///     HardSigmoid, Gelu; activation_alpha / activation_beta) and a residual operand
+///     HardSigmoid, Gelu, GeluTanh; activation_alpha / activation_beta) and a residual operand
 ///     Z (4th input): Y = activation(conv + B) + Z, or activation(conv + B + Z) with
 ///     residual_first = 1. Linear takes the same activation and residual in a plan.
 ///   QLinear / QConv2d / QLSTM / DynamicQLinear / DynamicQLSTM: quantized layers, documented

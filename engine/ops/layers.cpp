@@ -41,7 +41,8 @@ kernels::LayerEpilogue layer_epilogue(const Node& n) {
                                                  {"Silu", A::silu},
                                                  {"HardSwish", A::hard_swish},
                                                  {"HardSigmoid", A::hard_sigmoid},
-                                                 {"Gelu", A::gelu}};
+                                                 {"Gelu", A::gelu},
+                                                 {"GeluTanh", A::gelu_tanh}};
   kernels::LayerEpilogue e;
   e.act = kinds.at(n.attrs().get_string_or("activation", ""));
   e.alpha = n.attrs().get_float_or("activation_alpha", 0.f);

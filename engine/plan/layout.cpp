@@ -1,224 +1,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/plan/channels_last.h"
 #include "engine/plan/plan.h"
 
 namespace mq::plan {
 
 namespace {
 
-using Perm = std::vector<int64_t>;
-const Perm kToNhwc = {0, 2, 3, 1};
-const Perm kToNchw = {0, 3, 1, 2};
-
-bool is_transpose(const Node* n, const Perm& p) {
-  return n && n->op() == OpKind::Transpose && n->attrs().get_ints_or("perm", {}) == p;
-}
-
-Value* transpose(Graph& g, Node* anchor, Value* x, const Perm& p, const std::string& hint) {
-  Attributes a;
-  a.set("perm", p);
-  return g.insert_node(anchor, OpKind::Transpose, {.name = g.unique_name(hint), .inputs = {x}, .attrs = a})
-      ->output(0);
-}
-
-/// Readers of `old` read `now` instead, and `now` (a value this pass made) takes old's name.
-void replace(Graph& g, Value* old, Value* now) {
-  const std::string name = old->name();
-  g.replace_all_uses(old, now);
-  g.rename_value(old, g.unique_name(name + "_nchw"));
-  g.rename_value(now, name);
-}
-
-/// A constant of rank ≤ 4 read by a broadcasting op whose other operand is NCHW, stored so
-/// that it broadcasts the same way against the NHWC operand: padded to rank 4, permuted.
-Value* nhwc_constant(Graph& g, const Value* c) {
-  const Tensor& t = *c->constant();
-  std::vector<int64_t> d(4, 1);
-  for (size_t i = 0; i < t.rank(); ++i) d[4 - t.rank() + i] = t.dim(i);
-  Tensor out(t.dtype(), {d[0], d[2], d[3], d[1]});
-  const size_t es = dtype_size(t.dtype());
-  const auto* src = static_cast<const std::byte*>(t.raw());
-  auto* dst = static_cast<std::byte*>(out.raw());
-  for (int64_t n = 0; n < d[0]; ++n)
-    for (int64_t h = 0; h < d[2]; ++h)
-      for (int64_t w = 0; w < d[3]; ++w)
-        for (int64_t ch = 0; ch < d[1]; ++ch)
-          std::memcpy(dst + size_t(((n * d[2] + h) * d[3] + w) * d[1] + ch) * es,
-                      src + size_t(((n * d[1] + ch) * d[2] + h) * d[3] + w) * es, es);
-  return g.add_constant(g.unique_name(c->name() + "_nhwc"), std::move(out));
-}
-
-bool unary(OpKind op) {
-  switch (op) {
-    case OpKind::Relu:
-    case OpKind::LeakyRelu:
-    case OpKind::Sigmoid:
-    case OpKind::HardSigmoid:
-    case OpKind::HardSwish:
-    case OpKind::Tanh:
-    case OpKind::Erf:
-    case OpKind::Elu:
-    case OpKind::Selu:
-    case OpKind::Gelu:
-    case OpKind::Softplus:
-    case OpKind::Sqrt:
-    case OpKind::Exp:
-    case OpKind::Log:
-    case OpKind::Neg:
-    case OpKind::Abs:
-    case OpKind::Reciprocal:
-    case OpKind::Floor:
-    case OpKind::Ceil:
-    case OpKind::Round:
-    case OpKind::Sign:
-    case OpKind::Sin:
-    case OpKind::Cos:
-    case OpKind::Not:
-    case OpKind::Cast:
-    case OpKind::Identity:
-    case OpKind::Clip:
-    case OpKind::QuantizeLinear:
-    case OpKind::DequantizeLinear: return true;
-    default: return false;
-  }
-}
-
-bool binary(OpKind op) {
-  switch (op) {
-    case OpKind::Add:
-    case OpKind::Sub:
-    case OpKind::Mul:
-    case OpKind::Div:
-    case OpKind::Max:
-    case OpKind::Min:
-    case OpKind::Pow:
-    case OpKind::PRelu:
-    case OpKind::Sum:
-    case OpKind::Mean:
-    case OpKind::Equal:
-    case OpKind::Less:
-    case OpKind::Greater:
-    case OpKind::Where: return true;
-    default: return false;
-  }
-}
-
-bool scalar_const(const Value* v) { return !v || (v->is_constant() && v->constant()->numel() == 1); }
-
-/// The NHWC operands `u` would read if it ran on the sources of its NCHW Transposes, or
-/// false when some operand does not allow it.
-bool nhwc_operands(Graph& g, Node* u, std::vector<Value*>& ins) {
-  ins.clear();
-  const OpKind op = u->op();
-  for (size_t i = 0; i < u->inputs().size(); ++i) {
-    Value* v = u->input(i);
-    Node* p = v ? v->producer() : nullptr;
-    if (is_transpose(p, kToNchw)) {
-      ins.push_back(p->input(0));
-      continue;
-    }
-    // Clip's bounds, a per-tensor quantization's scale and zero point
-    if ((op == OpKind::Clip || op == OpKind::QuantizeLinear || op == OpKind::DequantizeLinear) && i > 0 &&
-        scalar_const(v)) {
-      ins.push_back(v);
-      continue;
-    }
-    if (op == OpKind::Concat || !binary(op) || !v || !v->is_constant() || v->constant()->rank() > 4) return false;
-    ins.push_back(v->constant()->numel() == 1 ? v : nhwc_constant(g, v));
-  }
-  // at least one operand came through a Transpose, and every non-constant one did
-  return std::any_of(u->inputs().begin(), u->inputs().end(),
-                     [](Value* v) { return v && is_transpose(v->producer(), kToNchw); });
-}
-
-/// Runs `u` on NHWC operands when its result does not depend on the layout; its result is
-/// transposed back for its readers (to meet the next Transpose and cancel).
-bool sink_through(Graph& g, Node* u) {
-  const OpKind op = u->op();
-  if (u->outputs().size() != 1) return false;
-  const Value* out = u->output(0);
-  if (!out->shape().has_rank() || out->shape().rank() != 4) return false;
-  Attributes attrs = u->attrs();
-  std::vector<Value*> ins;
-  if (unary(op) || binary(op)) {
-    if (!nhwc_operands(g, u, ins)) return false;
-    for (Value* v : ins)  // no operand may broadcast from a rank other than 4 unless it is a scalar
-      if (v && !v->is_constant() && (!v->shape().has_rank() || v->shape().rank() != 4)) return false;
-  } else if (op == OpKind::Concat) {
-    for (Value* v : u->inputs()) {
-      Node* p = v ? v->producer() : nullptr;
-      if (!is_transpose(p, kToNchw)) return false;
-      ins.push_back(p->input(0));
-    }
-    int64_t axis = attrs.get_int("axis");
-    if (axis < 0) axis += 4;
-    attrs.set("axis", kToNchw[size_t(axis)]);
-  } else if (op == OpKind::MaxPool || op == OpKind::AveragePool) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    const bool int8 = out->dtype() == DType::u8 || out->dtype() == DType::i8;  // int8 kernels for both
-    if (!is_transpose(p, kToNchw) || u->outputs().size() != 1 || (out->dtype() != DType::f32 && !int8) ||
-        attrs.get_ints_or("kernel_shape", {}).size() != 2)
-      return false;
-    ins = {p->input(0)};
-    attrs.set("layout", std::string("NHWC"));
-  } else if (op == OpKind::GlobalAveragePool || op == OpKind::GlobalMaxPool) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    const bool int8_avg =
-        op == OpKind::GlobalAveragePool && (out->dtype() == DType::u8 || out->dtype() == DType::i8);
-    if (!is_transpose(p, kToNchw) || (out->dtype() != DType::f32 && !int8_avg)) return false;
-    ins = {p->input(0)};
-    attrs.set("layout", std::string("NHWC"));
-  } else if (op == OpKind::Slice) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    if (!is_transpose(p, kToNchw)) return false;
-    ins = u->inputs();
-    ins[0] = p->input(0);
-    std::vector<int64_t> axes;
-    if (Value* a = u->input(3)) {
-      if (!a->is_constant()) return false;
-      axes = a->constant()->to_int64();
-    } else {
-      Value* starts = u->input(1);
-      if (!starts || !starts->is_constant()) return false;
-      for (int64_t i = 0; i < starts->constant()->numel(); ++i) axes.push_back(i);
-    }
-    for (int64_t& a : axes) {
-      if (a < -4 || a > 3) return false;
-      a = kToNchw[size_t(a < 0 ? a + 4 : a)];
-    }
-    ins.resize(std::max<size_t>(ins.size(), 4));
-    ins[3] = g.add_constant(g.unique_name(u->name() + "_axes_nhwc"),
-                            Tensor::from_vector<int64_t>({int64_t(axes.size())}, axes));
-  } else if (op == OpKind::Resize) {
-    Node* p = u->input(0) ? u->input(0)->producer() : nullptr;
-    if (!is_transpose(p, kToNchw) || attrs.has("axes")) return false;
-    ins = u->inputs();
-    ins[0] = p->input(0);
-    if (Value* roi = u->input(1); roi && (!roi->is_constant() || roi->constant()->numel() != 0)) return false;
-    for (size_t i : {2, 3}) {  // scales (float) or sizes (int64), one per NCHW dim: permute
-      Value* v = u->input(i);
-      if (!v) continue;
-      if (!v->is_constant()) return false;
-      const Tensor& t = *v->constant();
-      if (t.numel() == 0) continue;
-      if (t.numel() != 4) return false;
-      Tensor q(t.dtype(), {4});
-      const size_t es = dtype_size(t.dtype());
-      for (size_t k = 0; k < 4; ++k)
-        std::memcpy(static_cast<std::byte*>(q.raw()) + k * es,
-                    static_cast<const std::byte*>(t.raw()) + size_t(kToNhwc[k]) * es, es);
-      ins[i] = g.add_constant(g.unique_name(v->name() + "_nhwc"), std::move(q));
-    }
-  } else {
-    return false;
-  }
-  Node* nu = g.insert_node(u, op, {.name = g.unique_name(u->name() + "_nhwc"), .inputs = ins, .attrs = attrs});
-  Value* back = transpose(g, u, nu->output(0), kToNchw, u->name() + "_to_nchw");
-  replace(g, u->output(0), back);
-  g.remove_node(u);
-  return true;
-}
+using namespace cl;
 
 /// Transpose(Transpose(x, p1), p2): one Transpose, or none when they cancel.
 bool fold_pair(Graph& g, Node* t2) {
@@ -306,7 +96,7 @@ bool fold_through_split(Graph& g, Node* t2) {
 /// layers with constant weights: the Linear weights' columns are permuted to H·W·C order
 /// instead, and the Flatten reads x directly (no Transpose).
 bool fold_into_linear(Graph& g, Node* t) {
-  if (!is_transpose(t, kToNchw) || g.is_output(t->output(0)) || t->output(0)->users().size() != 1) return false;
+  if (!is_transpose(t, to_cf(4)) || g.is_output(t->output(0)) || t->output(0)->users().size() != 1) return false;
   const Shape& xs = t->input(0)->shape();  // [N, H, W, C]
   if (!xs.has_rank() || xs.rank() != 4 || !xs[1].is_static() || !xs[2].is_static() || !xs[3].is_static())
     return false;
@@ -356,9 +146,9 @@ void nhwc_layout(Graph& g) {
   bool any = false;
   for (Node* conv : g.nodes()) {
     if (!nchw_conv(conv)) continue;
-    g.set_input(conv, 0, transpose(g, conv, conv->input(0), kToNhwc, conv->name() + "_to_nhwc"));
+    g.set_input(conv, 0, transpose(g, conv, conv->input(0), to_cl(4), conv->name() + "_to_nhwc"));
     if (Value* z = conv->op() == OpKind::Conv2d ? conv->input(3) : nullptr)  // QConv2d's operand 3 is its y_scale
-      g.set_input(conv, 3, transpose(g, conv, z, kToNhwc, conv->name() + "_residual_to_nhwc"));
+      g.set_input(conv, 3, transpose(g, conv, z, to_cl(4), conv->name() + "_residual_to_nhwc"));
     conv->attrs().set("layout", std::string("NHWC"));
     Value* y = conv->output(0);
     std::vector<Node*> users = y->users();
@@ -369,7 +159,7 @@ void nhwc_layout(Graph& g) {
     const auto order = g.nodes();
     for (size_t i = 0; i + 1 < order.size(); ++i)
       if (order[i] == conv) anchor = order[i + 1];
-    Value* back = transpose(g, anchor, y, kToNchw, conv->name() + "_to_nchw");
+    Value* back = transpose(g, anchor, y, to_cf(4), conv->name() + "_to_nchw");
     for (Node* u : users)
       for (size_t i = 0; i < u->inputs().size(); ++i)
         if (u->input(i) == y) g.set_input(u, i, back);
@@ -393,9 +183,9 @@ void nhwc_layout(Graph& g) {
         break;
       }
       if (n->op() == OpKind::Transpose || !n->input(0)) continue;
-      bool reads_nchw = false;
-      for (Value* v : n->inputs()) reads_nchw = reads_nchw || (v && is_transpose(v->producer(), kToNchw));
-      if (reads_nchw && sink_through(g, n)) {
+      size_t r = 0;  // the rank of the first channels-first operand a Transpose made
+      for (Value* v : n->inputs()) r = r ? r : cf_rank(v);
+      if (r && (split_unit_reshape(g, n) || pool_1d_as_2d(g, n) || sink_through(g, n, r))) {
         changed = true;
         break;
       }

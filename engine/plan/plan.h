@@ -10,16 +10,20 @@ namespace mq::plan {
 /// time).
 bool same_shape(const Shape& a, const Shape& b);
 
-/// Fuses into fp32 Conv2d and Linear nodes the activation that follows them (Relu, LeakyRelu, Clip,
-/// Sigmoid, Tanh, HardSwish, HardSigmoid, Gelu, and SiLU found as x·Sigmoid(x)), then a
-/// residual Add of a same-shaped tensor. Only outputs with no other reader fuse; graph
-/// outputs never disappear.
+/// Fuses into fp32 Conv2d and Linear nodes an Add of one constant per output channel (into
+/// the bias), the activation that follows (Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSwish,
+/// HardSigmoid, Gelu, SiLU found as x·Sigmoid(x), GELU's tanh approximation written out as
+/// elementwise ops), then a residual Add of a same-shaped tensor. The bias and activation may
+/// follow views that keep every channel (Slice, Squeeze, Unsqueeze: a 1-D convolution's
+/// Squeeze). Only outputs with no other reader fuse; graph outputs never disappear.
 void fuse_conv_epilogues(Graph& g);
 
 /// Runs fp32 Conv2d nodes in NHWC: each gets Transposes around it, then Transposes are
-/// pushed through ops that do not care about the layout (elementwise, Concat, Resize) or
-/// have an NHWC form (fp32 2-D MaxPool / AveragePool) and cancelled in pairs, so convolution
-/// chains stay NHWC and convert only where an op needs NCHW.
+/// pushed through ops that do not care about the layout (elementwise, Concat, Resize, Slice,
+/// reductions, Softmax), have a channels-last form (2-D MaxPool / AveragePool, 1-D ones as
+/// 1 × k, global pools) or only drop or add spatial dims of 1 (Squeeze, Unsqueeze, such Reshapes: [N,H,W,C]
+/// becomes [N,W,C] and back), and cancelled in pairs, so convolution chains, 1-D ones
+/// included, stay channels-last and convert only where an op needs channels first.
 void nhwc_layout(Graph& g);
 
 /// A Linear with constant, finite weights reading a Cast of a bool tensor to float (a one-hot

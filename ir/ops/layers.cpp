@@ -35,8 +35,8 @@ void require_f32(const InferContext& c, size_t i, const char* what) {
 // residual operand 3 of the output's shape.
 void check_epilogue(const InferContext& c, const Shape& y) {
   const std::string act = c.attrs().get_string_or("activation", "");
-  static const char* acts[] = {"",     "Relu", "LeakyRelu", "Clip",        "Sigmoid",
-                               "Tanh", "Silu", "HardSwish", "HardSigmoid", "Gelu"};
+  static const char* acts[] = {"",     "Relu",      "LeakyRelu",   "Clip", "Sigmoid", "Tanh",
+                               "Silu", "HardSwish", "HardSigmoid", "Gelu", "GeluTanh"};
   if (std::none_of(std::begin(acts), std::end(acts), [&](const char* a) { return act == a; }))
     fail<UnsupportedError>("attribute 'activation' '", act, "' is not a fusable activation");
   if (c.has_input(3)) {  // residual: y = act(layer) + z, z of the output's type

@@ -25,6 +25,7 @@ bool append_activation(dnnl::post_ops& po, const LayerEpilogue& e) {
       po.append_eltwise(1.f, A::eltwise_clip_v2, 0.f, 1.f);
       return true;
     case LayerActivation::gelu: po.append_eltwise(1.f, A::eltwise_gelu_erf, 0.f, 0.f); return true;
+    case LayerActivation::gelu_tanh: po.append_eltwise(1.f, A::eltwise_gelu_tanh, 0.f, 0.f); return true;
   }
   return false;
 }

@@ -21,6 +21,7 @@ void apply_layer_epilogue(const LayerEpilogue& e, float* y, const float* z, int6
     case LayerActivation::hard_swish: activation_f32(Activation::hard_swish, ap, y, y, n); break;
     case LayerActivation::hard_sigmoid: activation_f32(Activation::hard_sigmoid, ap, y, y, n); break;
     case LayerActivation::gelu: activation_f32(Activation::gelu, ap, y, y, n); break;
+    case LayerActivation::gelu_tanh: activation_f32(Activation::gelu_tanh, ap, y, y, n); break;
   }
   if (add && !e.residual_first)
     for (int64_t i = 0; i < n; ++i) y[i] += z[i];

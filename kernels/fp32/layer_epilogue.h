@@ -7,7 +7,19 @@
 namespace mq::kernels {
 
 /// Activations a convolution's epilogue can apply.
-enum class LayerActivation { none, relu, leaky_relu, clip, sigmoid, tanh, silu, hard_swish, hard_sigmoid, gelu };
+enum class LayerActivation {
+  none,
+  relu,
+  leaky_relu,
+  clip,
+  sigmoid,
+  tanh,
+  silu,
+  hard_swish,
+  hard_sigmoid,
+  gelu,
+  gelu_tanh
+};
 
 struct LayerEpilogue {
   LayerActivation act = LayerActivation::none;
