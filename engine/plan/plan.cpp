@@ -16,7 +16,6 @@ bool same_shape(const Shape& a, const Shape& b) {
 void compile(Graph& g) {
   fuse_conv_epilogues(g);
   fold_mask_casts(g);
-  fold_mask_casts(g);
   nhwc_layout(g);
   fuse_space_to_depth(g);
   g.remove_unused();

@@ -20,6 +20,22 @@ void map(const float* x, float* y, int64_t n, F f) {
   for (int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
+/// GELU's tanh approximation, 0.5·v·(1 + tanh(√(2/π)·(v + 0.044715·v³))), on the vectorized
+/// tanh (x and y may be the same buffer).
+void gelu_tanh_f32(const float* x, float* y, int64_t n) {
+  constexpr int64_t kBlock = 256;
+  constexpr float k = 0.79788456080286536f;  // sqrt(2 / pi)
+  float u[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t len = std::min(kBlock, n - b);
+    const float* xb = x + b;
+    for (int64_t i = 0; i < len; ++i) u[i] = k * (xb[i] + 0.044715f * xb[i] * xb[i] * xb[i]);
+    tanh_f32(u, u, len);
+    float* yb = y + b;
+    for (int64_t i = 0; i < len; ++i) yb[i] = 0.5f * xb[i] * (1.f + u[i]);
+  }
+}
+
 }  // namespace
 
 void activation_f32(Activation act, const ActivationParams& p, const float* x, float* y, int64_t n) {
@@ -40,11 +56,7 @@ void activation_f32(Activation act, const ActivationParams& p, const float* x, f
       return map(x, y, n,
                  [](float v) { return v > 0.f ? v + std::log1p(std::exp(-v)) : std::log1p(std::exp(v)); });
     case Activation::gelu: return gelu_f32(x, y, n);
-    case Activation::gelu_tanh:
-      return map(x, y, n, [](float v) {
-        const float k = 0.79788456080286536f;  // sqrt(2 / pi)
-        return 0.5f * v * (1.f + std::tanh(k * (v + 0.044715f * v * v * v)));
-      });
+    case Activation::gelu_tanh: return gelu_tanh_f32(x, y, n);
   }
 }
 
