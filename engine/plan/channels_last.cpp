@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/plan/plan.h"
+
 namespace mq::plan::cl {
 
 /// Channels-first dims from channels-last data of rank r ([N,W,C] → [N,C,W], [N,H,W,C] →
@@ -179,19 +181,6 @@ bool cl_operands(Graph& g, Node* u, size_t r, std::vector<Value*>& ins) {
     }
     if (!binary(op) || !v || !v->is_constant() || v->constant()->rank() > r) return false;
     ins.push_back(v->constant()->numel() == 1 ? v : cl_constant(g, v, r));
-  }
-  return true;
-}
-
-/// The normalized constant axes operand `i` of `u` lists (rank r), or false when it is not a
-/// constant or an axis is out of range.
-bool const_axes(const Node* u, size_t i, int64_t r, std::vector<int64_t>& axes) {
-  const Value* a = u->input(i);
-  if (!a || !a->is_constant()) return false;
-  axes = a->constant()->to_int64();
-  for (int64_t& x : axes) {
-    if (x < -r || x >= r) return false;
-    if (x < 0) x += r;
   }
   return true;
 }

@@ -29,18 +29,6 @@ void take_over(Graph& g, Value* y, Value* out) {
   g.rename_value(y, name);
 }
 
-/// The normalized constant axes operand `i` of `n` lists (rank r), or false.
-bool const_axes(const Node* n, size_t i, int64_t r, std::vector<int64_t>& axes) {
-  const Value* a = n->input(i);
-  if (!a || !a->is_constant()) return false;
-  axes = a->constant()->to_int64();
-  for (int64_t& x : axes) {
-    if (x < -r || x >= r) return false;
-    if (x < 0) x += r;
-  }
-  return true;
-}
-
 /// Whether Slice `v` keeps all `channels` of axis `ch`: it does not slice that axis, or
 /// slices all of it.
 bool keeps_all(const Node* v, int64_t ch, int64_t channels, const std::vector<int64_t>& axes) {

@@ -13,6 +13,17 @@ bool same_shape(const Shape& a, const Shape& b) {
   return true;
 }
 
+bool const_axes(const Node* n, size_t i, int64_t r, std::vector<int64_t>& axes) {
+  const Value* a = n->input(i);
+  if (!a || !a->is_constant()) return false;
+  axes = a->constant()->to_int64();
+  for (int64_t& x : axes) {
+    if (x < -r || x >= r) return false;
+    if (x < 0) x += r;
+  }
+  return true;
+}
+
 void compile(Graph& g) {
   fuse_conv_epilogues(g);
   fold_mask_casts(g);

@@ -9,6 +9,9 @@ namespace mq::plan {
 /// Shapes that cannot differ except where both are unknown (executors check those at run
 /// time).
 bool same_shape(const Shape& a, const Shape& b);
+/// The normalized constant axes operand `i` of `n` lists (rank r), or false when it is not a
+/// constant or an axis is out of range.
+bool const_axes(const Node* n, size_t i, int64_t r, std::vector<int64_t>& axes);
 
 /// Fuses into fp32 Conv2d and Linear nodes an Add of one constant per output channel (into
 /// the bias), the activation that follows (Relu, LeakyRelu, Clip, Sigmoid, Tanh, HardSwish,
