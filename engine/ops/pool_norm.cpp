@@ -1,5 +1,6 @@
 // Executors for pooling and normalization.
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "engine/ops/parallel.h"
@@ -139,13 +140,13 @@ void run_global(ExecContext& c, bool is_max) {
     const bool last = c.attrs().get_string_or("layout", "NCHW") == "NHWC";
     const int64_t n = x.dim(0), ch = x.dim(last ? x.rank() - 1 : 1);
     const int64_t spatial = n * ch == 0 ? 0 : x.numel() / (n * ch);
-    if (is_max && x.dtype() == DType::u8)
-      kernels::global_max_pool_int8(x.data<uint8_t>(), c.out(0).data<uint8_t>(), n, spatial, ch, last);
-    else if (is_max)
-      kernels::global_max_pool_int8(x.data<int8_t>(), c.out(0).data<int8_t>(), n, spatial, ch, last);
-    else if (x.dtype() == DType::u8)
-      kernels::global_avg_pool_int8(x.data<uint8_t>(), c.out(0).data<uint8_t>(), n, spatial, ch, last);
-    else kernels::global_avg_pool_int8(x.data<int8_t>(), c.out(0).data<int8_t>(), n, spatial, ch, last);
+    auto pool = [&](auto* tag) {
+      using T = std::remove_pointer_t<decltype(tag)>;
+      if (is_max) kernels::global_max_pool_int8(x.data<T>(), c.out(0).data<T>(), n, spatial, ch, last);
+      else kernels::global_avg_pool_int8(x.data<T>(), c.out(0).data<T>(), n, spatial, ch, last);
+    };
+    if (x.dtype() == DType::u8) pool(static_cast<uint8_t*>(nullptr));
+    else pool(static_cast<int8_t*>(nullptr));
     return;
   }
   if (c.attrs().get_string_or("layout", "NCHW") == "NHWC") {

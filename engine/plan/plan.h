@@ -32,9 +32,6 @@ void nhwc_layout(Graph& g);
 /// A Linear with constant, finite weights reading a Cast of a bool tensor to float (a one-hot
 /// encoding) reads the bool tensor: sums of the weight columns its rows select.
 void fold_mask_casts(Graph& g);
-/// A Linear with constant, finite weights reading a Cast of a bool tensor to float (a one-hot
-/// encoding) reads the bool tensor: sums of the weight columns its rows select.
-void fold_mask_casts(Graph& g);
 /// Replaces a space-to-depth written as Slices and a channel Concat (x[..., i::s, j::s] for
 /// every phase (i, j), W's phase major or H's, as in YOLOv5's Focus layer) by one Transpose of
 /// a Reshape of x, which also absorbs an NHWC Transpose of the Concat's result.

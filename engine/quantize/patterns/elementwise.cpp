@@ -109,7 +109,7 @@ bool ElementwisePattern::rewrite(Rewriter& r, Node* n, LayerReport& rep) const {
   // inside the plan's fused pass (a GELU or SiLU written out is not rounded at every step).
   const Readers k = readers_of(r, y);
   const bool int8_output = r.o.int8_outputs && r.g.is_output(y);  // an output the options make int8
-  if ((!k.int8_op && !int8_output) || (r.g.is_output(y) && !int8_output)) {
+  if (!int8_output && (!k.int8_op || r.g.is_output(y))) {
     r.int8_fed.insert(y);
     rep.quantized = true;
     rep.scheme = "static (inside an int8 elementwise chain)";

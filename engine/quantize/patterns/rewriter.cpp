@@ -22,7 +22,7 @@ Value* Rewriter::zp_const(const std::string& name, int32_t zp, DType type) {
 
 QuantParams Rewriter::params(const Value* x) const { return cal->params(x->name(), activation_scheme()); }
 
-Value* Rewriter::existing_int8(Value* x) const {
+Value* Rewriter::existing_int8(const Value* x) const {
   if (auto it = quantized.find(x); it != quantized.end()) return it->second;
   Node* p = x->producer();
   if (p && p->op() == OpKind::DequantizeLinear && p->input(0)) {
@@ -60,7 +60,7 @@ bool Rewriter::int8_supplied(const Value* v) const {
   const Node* p = v->producer();
   const Pattern* pp = p ? pattern_for(*p) : nullptr;
   if (p && p->op() == OpKind::DequantizeLinear) {
-    s = existing_int8(const_cast<Value*>(v)) != nullptr;
+    s = existing_int8(v) != nullptr;
   } else if (pp && eligible(*p)) {
     if (pp == &linear_pattern() || pp == &conv2d_pattern()) {
       s = !float_output_linear(*p);

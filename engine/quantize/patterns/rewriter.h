@@ -42,7 +42,7 @@ struct Rewriter {
 
   /// The int8 version of float value `x` if one exists (quantized earlier, or `x` is the
   /// output of a per-tensor DequantizeLinear), else null.
-  Value* existing_int8(Value* x) const;
+  Value* existing_int8(const Value* x) const;
   /// True for a Linear that static quantization gives the dynamic form (DynamicQLinear: its
   /// input quantized per call, a float output): no quantized layer downstream reads its
   /// result (a classifier head, a projection into float ops), so a calibrated output range

@@ -122,10 +122,9 @@ void rewrite_weighted(Rewriter& r, Node* n, LayerReport& rep) {
     std::vector<Value*> ins{x, wv, n->input(2)};
     Node* dq = g.insert_node(n, OpKind::DynamicQLinear, {.name = g.unique_name(base + "_dynamic"), .inputs = ins});
     if (n->input(2)) rep.weight_bytes_int8 += int64_t(n->input(2)->constant()->nbytes());
-    rep.scheme = int8_in
-                     ? "static w:s8/" + std::string(o.per_channel_weights ? "channel" : "tensor") +
-                           " a:" + std::string(dtype_name(x->dtype())) + ", float output"
-                     : "dynamic w:s8/" + std::string(o.per_channel_weights ? "channel" : "tensor") + " a:u8/call";
+    const std::string w = std::string(" w:s8/") + (o.per_channel_weights ? "channel" : "tensor");
+    rep.scheme = int8_in ? "static" + w + " a:" + std::string(dtype_name(x->dtype())) + ", float output"
+                         : "dynamic" + w + " a:u8/call";
     r.probes.push_back({r.reports.size(), n->output(0)->name(), "", false});
     r.replace_outputs(n, dq, nullptr);
     g.rename_node(dq, base);
