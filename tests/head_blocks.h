@@ -15,6 +15,26 @@ inline Value* head_node(Graph& g, OpKind op, const std::string& name, std::vecto
   return g.add_node(op, {.name = name, .inputs = std::move(ins), .attrs = std::move(a)})->output(0);
 }
 
+/// A 3×3 convolution (pads 1) of x with `cin` channels to `cout`, random weights and bias of
+/// the given scales.
+inline Value* head_conv(Graph& g, const std::string& name, Value* x, int64_t cin, int64_t cout, std::mt19937& rng,
+                        float w_scale, float b_scale) {
+  Attributes pads;
+  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  return head_node(g, OpKind::Conv2d, name,
+                   {x, g.add_constant(name + "_w", random_tensor({cout, cin, 3, 3}, rng, w_scale)),
+                    g.add_constant(name + "_b", random_tensor({cout}, rng, b_scale))},
+                   pads);
+}
+
+/// `n` random inputs "x" of shape `dims`.
+inline std::vector<TensorMap> head_rows(const std::vector<int64_t>& dims, int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<TensorMap> out;
+  for (int i = 0; i < n; ++i) out.push_back({{"x", random_tensor(dims, rng)}});
+  return out;
+}
+
 /// x [N, 8, 6, 6] → Conv (3×3, 16 channels) → Relu → GlobalMaxPool → Flatten → LayerNorm written
 /// out (ReduceSum · 1/C, x − mean, square, ReduceSum · 1/C, + eps, Sqrt, Reciprocal, · γ, + β)
 /// → Linear → y (a float output)
@@ -22,12 +42,7 @@ inline Graph normalized_head(Dim batch = Dim::sym("N")) {
   std::mt19937 rng(11);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({batch, Dim(8), Dim(6), Dim(6)}), {}});
-  Attributes pads;
-  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  Value* c = head_node(g, OpKind::Conv2d, "conv",
-                       {x, g.add_constant("w", random_tensor({16, 8, 3, 3}, rng, 0.3f)),
-                        g.add_constant("b", random_tensor({16}, rng, 0.1f))},
-                       pads);
+  Value* c = head_conv(g, "conv", x, 8, 16, rng, 0.3f, 0.1f);
   c = head_node(g, OpKind::Relu, "relu", {c});
   c = head_node(g, OpKind::GlobalMaxPool, "pool", {c});
   Attributes flat;
@@ -63,16 +78,8 @@ inline Graph detection_heads(Dim batch = Dim::sym("N")) {
   std::mt19937 rng(3);
   Graph g;
   Value* x = g.add_input("x", {DType::f32, Shape({batch, Dim(4), Dim(6), Dim(6)}), {}});
-  Attributes pads;
-  pads.set("pads", std::vector<int64_t>{1, 1, 1, 1});
-  auto conv = [&](const std::string& name, int64_t out) {
-    return head_node(g, OpKind::Conv2d, name,
-                     {x, g.add_constant(name + "_w", random_tensor({out, 4, 3, 3}, rng, 0.4f)),
-                      g.add_constant(name + "_b", random_tensor({out}, rng, 0.2f))},
-                     pads);
-  };
-  Value* box = conv("box", 4);
-  Value* score = head_node(g, OpKind::Sigmoid, "score", {conv("cls", 2)});
+  Value* box = head_conv(g, "box", x, 4, 4, rng, 0.4f, 0.2f);
+  Value* score = head_node(g, OpKind::Sigmoid, "score", {head_conv(g, "cls", x, 4, 2, rng, 0.4f, 0.2f)});
   Attributes axis1;
   axis1.set("axis", int64_t(1));
   Value* cat = head_node(g, OpKind::Concat, "cat", {box, score}, axis1);

@@ -11,33 +11,16 @@
 #include "engine/api.h"
 #include "engine/quantize.h"
 #include "engine/session.h"
+#include "graph_queries.h"
 #include "head_blocks.h"
-#include "random_tensor.h"
 
 using namespace mq;
+using test::find_op;
 using test::normalized_head;
-using test::random_tensor;
 
 namespace {
 
-std::vector<TensorMap> rows(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<TensorMap> out;
-  for (int i = 0; i < n; ++i) out.push_back({{"x", random_tensor({2, 8, 6, 6}, rng)}});
-  return out;
-}
-
-const Node* find(const Graph& g, const std::string& name) {
-  for (Node* n : g.nodes())
-    if (n->name() == name) return n;
-  return nullptr;
-}
-
-const Node* find_op(const Graph& g, OpKind op) {
-  for (Node* n : g.nodes())
-    if (n->op() == op) return n;
-  return nullptr;
-}
+std::vector<TensorMap> rows(int n, uint32_t seed) { return test::head_rows({2, 8, 6, 6}, n, seed); }
 
 }  // namespace
 
@@ -56,13 +39,13 @@ TEST_CASE("a LayerNorm written out reads int8 values and is quantized once; the 
   // the statistics stay float: no QuantizeLinear reads a reduction's, Sqrt's or Reciprocal's result
   for (const char* name : {"sum", "sum_sq", "mean", "var", "std", "rstd"}) {
     CAPTURE(name);
-    const Node* n = find(q.graph, name);
+    const Node* n = q.graph.find_node(name);
     REQUIRE(n);
     CHECK(n->output(0)->dtype() == DType::f32);
     for (const Node* u : n->output(0)->users()) CHECK(u->op() != OpKind::QuantizeLinear);
   }
   // one QuantizeLinear at the normalization's end, which the head reads as it is
-  const Node* head = find(q.graph, "head");
+  const Node* head = q.graph.find_node("head");
   REQUIRE(head);
   CHECK(head->op() == OpKind::DynamicQLinear);
   CHECK(head->input(0)->dtype() == DType::u8);
@@ -83,7 +66,7 @@ TEST_CASE("a LayerNorm written out reads int8 values and is quantized once; the 
   QuantizeOptions all_but_head;
   all_but_head.layers.exclude = {"head"};
   QuantizeResult f = static_quantize(g, cal, all_but_head, &src);
-  const Node* float_head = find(f.graph, "head");
+  const Node* float_head = f.graph.find_node("head");
   REQUIRE(float_head);
   CHECK(float_head->op() == OpKind::Linear);
   const Tensor ref = Session(f.graph, {.threads = 1}).run(in).at("y");
@@ -112,7 +95,7 @@ TEST_CASE("s8 activations: the max pool and the head read s8 values, with the u8
   const Node* pool = find_op(q.graph, OpKind::GlobalMaxPool);
   REQUIRE(pool);
   CHECK(pool->input(0)->dtype() == DType::i8);
-  const Node* head = find(q.graph, "head");
+  const Node* head = q.graph.find_node("head");
   REQUIRE(head);
   CHECK(head->op() == OpKind::DynamicQLinear);
   CHECK(head->input(0)->dtype() == DType::i8);

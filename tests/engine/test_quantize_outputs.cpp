@@ -10,19 +10,12 @@
 #include "engine/quantize.h"
 #include "engine/session.h"
 #include "head_blocks.h"
-#include "random_tensor.h"
 
 using namespace mq;
-using test::random_tensor;
 
 namespace {
 
-std::vector<TensorMap> rows(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::vector<TensorMap> out;
-  for (int i = 0; i < n; ++i) out.push_back({{"x", random_tensor({2, 4, 6, 6}, rng)}});
-  return out;
-}
+std::vector<TensorMap> rows(int n, uint32_t seed) { return test::head_rows({2, 4, 6, 6}, n, seed); }
 
 bool quantized(const QuantizeResult& q, const std::string& name) {
   for (const LayerReport& l : q.info.layers)

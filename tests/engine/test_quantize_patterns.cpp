@@ -13,6 +13,7 @@
 #include "engine/quantize/patterns/pattern.h"
 #include "engine/session.h"
 #include "csp_block.h"
+#include "graph_queries.h"
 #include "recurrent_block.h"
 #include "random_tensor.h"
 
@@ -20,7 +21,9 @@ using namespace mq;
 
 namespace {
 
+using test::count_op;
 using test::csp_block;
+using test::find_op;
 using test::random_tensor;
 
 std::vector<TensorMap> batches(const Graph& g, int n, uint32_t seed) {
@@ -29,18 +32,6 @@ std::vector<TensorMap> batches(const Graph& g, int n, uint32_t seed) {
   for (int i = 0; i < n; ++i) out.push_back({{"x", random_tensor({4, 3, 8, 8}, rng)}});
   return out;
   (void)g;
-}
-
-int count(const Graph& g, OpKind op) {
-  int n = 0;
-  for (Node* node : g.nodes()) n += node->op() == op;
-  return n;
-}
-
-const Node* find_op(const Graph& g, OpKind op) {
-  for (Node* n : g.nodes())
-    if (n->op() == op) return n;
-  return nullptr;
 }
 
 }  // namespace
@@ -74,7 +65,7 @@ TEST_CASE(
   Graph g = csp_block();
   TensorListSource src(batches(g, 6, 2));
   QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
-  REQUIRE(count(q.graph, OpKind::QConv2d) == 4);
+  REQUIRE(count_op(q.graph, OpKind::QConv2d) == 4);
   CHECK(q.info.model_sqnr_db > 25);
   // the Concat, MaxPool and Resize move u8 values; the Add's result is quantized once
   for (OpKind op : {OpKind::Concat, OpKind::MaxPool, OpKind::Resize}) {
@@ -118,7 +109,7 @@ TEST_CASE("selecting only the convolutions keeps the ops between them float") {
   QuantizeOptions o;
   o.layers.types = {"conv2d"};
   QuantizeResult q = static_quantize(g, calibrate(g, src, {.layers = o.layers}), o, &src);
-  CHECK(count(q.graph, OpKind::QConv2d) == 4);
+  CHECK(count_op(q.graph, OpKind::QConv2d) == 4);
   for (OpKind op : {OpKind::Concat, OpKind::MaxPool, OpKind::Resize})
     CHECK(find_op(q.graph, op)->output(0)->dtype() == DType::f32);
   for (const LayerReport& l : q.info.layers) CHECK(l.pattern == "conv2d");
@@ -129,7 +120,8 @@ TEST_CASE("dequantize_model returns every pattern's nodes to float") {
   TensorListSource src(batches(g, 4, 5));
   QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
   Graph d = dequantize_model(q.graph);
-  for (OpKind op : {OpKind::QConv2d, OpKind::QuantizeLinear, OpKind::DequantizeLinear}) CHECK(count(d, op) == 0);
+  for (OpKind op : {OpKind::QConv2d, OpKind::QuantizeLinear, OpKind::DequantizeLinear})
+    CHECK(count_op(d, op) == 0);
   for (Node* n : d.nodes())
     for (Value* v : n->outputs()) CHECK_MESSAGE(v->dtype() == DType::f32, v->name());
   TensorMap in = batches(g, 1, 6)[0];
@@ -183,7 +175,7 @@ TEST_CASE("AveragePool, linear Resize and GlobalAveragePool run on int8 values a
   Graph g = test::average_block();
   TensorListSource src(batches(g, 6, 8));
   QuantizeResult q = static_quantize(g, calibrate(g, src), {}, &src);
-  REQUIRE(count(q.graph, OpKind::QConv2d) == 3);
+  REQUIRE(count_op(q.graph, OpKind::QConv2d) == 3);
   for (OpKind op : {OpKind::AveragePool, OpKind::Resize, OpKind::GlobalAveragePool}) {
     CAPTURE(op_name(op));
     const Node* n = find_op(q.graph, op);
