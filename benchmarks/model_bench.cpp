@@ -142,6 +142,7 @@ struct Args {
   int threads = 0;
   bool want_dynamic = false;
   bool int8_outputs = false;
+  bool float_output_assembly = false;
 };
 
 Args parse(int argc, char** argv) {
@@ -167,6 +168,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--int8") a.int8 = val();
     else if (k == "--observer") a.observer = val();
     else if (k == "--int8-outputs") a.int8_outputs = true;
+    else if (k == "--float-output-assembly") a.float_output_assembly = true;
     else throw std::runtime_error("unknown option " + k);
   }
   if (a.model.empty()) throw std::runtime_error("--model is required");
@@ -192,6 +194,7 @@ int quantize_cmd(const Args& a) {
   opt.on_failure = mq::OnFailure::warn;
   opt.threads = a.threads;
   opt.int8_outputs = a.int8_outputs;
+  opt.float_output_assembly = a.float_output_assembly;
   calib.rewind();
   auto t1 = Clock::now();
   mq::QuantizeResult q = mq::static_quantize(g, cal, opt, &calib);

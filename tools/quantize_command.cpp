@@ -35,6 +35,7 @@ struct QuantizeArgs {
   bool no_fuse = false;
   bool static_outputs = false;
   bool int8_outputs = false;
+  bool float_output_assembly = false;
   bool requantize = false;
   std::string report;
   int threads = 0;
@@ -139,6 +140,7 @@ int quantize_model(const QuantizeArgs& a) {
   q.fuse_activations = !a.no_fuse;
   q.static_float_outputs = a.static_outputs;
   q.int8_outputs = a.int8_outputs;
+  q.float_output_assembly = a.float_output_assembly;
   q.on_failure = a.on_failure == "warn"     ? OnFailure::warn
                  : a.on_failure == "ignore" ? OnFailure::ignore
                                             : OnFailure::error;
@@ -350,6 +352,11 @@ void add_quantize_command(CLI::App& app, Runner& run) {
                 "Static mode: quantize through to the model's outputs, as ONNX Runtime's quantize_static does (a "
                 "detection head's Sigmoid / Concat / Transpose, a classifier's Softmax on int8 values; outputs "
                 "dequantized at the end). Default: the last layers' results stay float, one rounding fewer");
+  cmd->add_flag("--float-output-assembly", a->float_output_assembly,
+                "Static mode: the ops that assemble an output from the last layers' results (a detection "
+                "head's Sigmoid / Concat / Reshape / Transpose, a classifier's Softmax) run in float. Default: "
+                "on int8 values as in ONNX Runtime's quantize_static, a Concat keeping each operand's scale "
+                "(per channel), the output dequantized at the end");
   cmd->add_option("-r,--report", a->report, "Write the JSON report to this file");
   add_threads_option(cmd, a->threads);
   cmd->add_option("--save-calibration", a->save_calibration, "Write the calibration table (JSON) to this file");

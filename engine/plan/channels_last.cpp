@@ -337,6 +337,8 @@ bool cl_form(Graph& g, Node* u, size_t r, ClForm& f) {
 /// result is transposed back for its readers (to meet the next Transpose and cancel).
 bool sink_through(Graph& g, Node* u, size_t r) {
   if (u->outputs().size() != 1) return false;
+  // a per-channel quantization names its channel axis in the channels-first layout
+  if (const auto& q = u->output(0)->type().quant; q && q->per_channel()) return false;
   ClForm f;
   if (!cl_form(g, u, r, f)) return false;
   const OpKind op = u->op();

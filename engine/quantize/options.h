@@ -63,6 +63,14 @@ struct QuantizeOptions {
   /// the output is dequantized at the end. Off by default: the last layers' float results are
   /// more accurate (one rounding fewer on every output). Implies static_float_outputs.
   bool int8_outputs = false;
+  /// Static mode: the ops that assemble an output from the last layers' int8 results — a
+  /// detection head's Sigmoid / Concat / Reshape / Transpose, a classifier's Softmax, what
+  /// ONNX Runtime's quantize_static quantizes — run in float. By default they run on int8
+  /// values (a Concat of differently scaled values keeps each one's scale, per channel: box
+  /// coordinates and scores joined into one tensor keep their own ranges), the output
+  /// dequantized at the end; a layer or an elementwise op that writes an output itself still
+  /// gives a float result.
+  bool float_output_assembly = false;
   bool dynamic_conv2d = false;  ///< dynamic mode: also Conv2d (not supported yet)
 
   // validation

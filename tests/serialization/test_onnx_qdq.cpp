@@ -276,12 +276,21 @@ TEST_CASE("interop: onnxruntime runs monoquant's int8 models exported as QDQ ONN
     cases.add("normalized_head", q.graph, {{"x", random_tensor({2, 8, 6, 6}, rng, -1.f, 1.f)}},
               {{"sqnr_db", 30.0}});
   }
-  {  // --int8-outputs: a detection head's Sigmoid / Concat / Reshape / Transpose and a Softmax on int8
+  {  // a detection head's Sigmoid / Concat / Reshape / Transpose and a Softmax on int8: by default
+     // (the Concat per channel: DequantizeLinear with an axis at the output) and with --int8-outputs
     Graph f = test::detection_heads(Dim(2));
     auto src = random_source(f, rng, 8, -1.f, 1.f);
+    const Calibration cal = calibrate(f, src);
+    QuantizeResult d = static_quantize(f, cal);
+    bool per_channel_output = false;
+    for (const Value* y : d.graph.outputs())
+      per_channel_output |= y->producer()->op() == OpKind::DequantizeLinear && y->producer()->attrs().has("axis");
+    REQUIRE(per_channel_output);
+    cases.add("output_assembly", d.graph, {{"x", random_tensor({2, 4, 6, 6}, rng, -1.f, 1.f)}},
+              {{"sqnr_db", 30.0}});
     QuantizeOptions o;
     o.int8_outputs = true;
-    QuantizeResult q = static_quantize(f, calibrate(f, src), o);
+    QuantizeResult q = static_quantize(f, cal, o);
     cases.add("int8_outputs", q.graph, {{"x", random_tensor({2, 4, 6, 6}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
   }
   {  // attention: Q·Kᵀ as MatMulInteger → DequantizeLinear (int32), attention·V as QLinearMatMul

@@ -63,6 +63,12 @@ class DataMovementPattern final : public Pattern {
     Value* xq = r.existing_int8(n->input(0));
     if (!xq && r.calibrated(n->input(0))) xq = r.int8_input(n->input(0), n);
     if (!xq || !xq->type().quant) return false;
+    QuantParams yq = *xq->type().quant;
+    if (yq.per_channel()) {  // an output's assembly: the channel axis moves with the values
+      const int64_t a = reshapes_or_transposes(*n) ? moved_axis(*n, *yq.axis) : -1;
+      if (a < 0) return false;
+      yq.axis = a;
+    }
     std::vector<Value*> ins = n->inputs();
     ins[0] = xq;
     const size_t outs = n->op() == OpKind::MaxPool ? 1 : n->outputs().size();
@@ -70,7 +76,7 @@ class DataMovementPattern final : public Pattern {
         n, n->op(),
         {.name = r.g.unique_name(n->name() + "_int8"), .inputs = ins, .attrs = n->attrs(), .num_outputs = outs});
     for (size_t i = 0; i < outs; ++i) {
-      m->output(i)->set_quant(xq->type().quant);
+      m->output(i)->set_quant(yq);
       r.publish_int8(n->output(i), m->output(i));
     }
     rep.quantized = true;

@@ -23,6 +23,19 @@ const Pattern& average_pattern();
 /// / Unsqueeze / Flatten / Identity whose readers all continue the chain.
 bool continues_chain(const Rewriter& r, const Node& u, int depth = 0);
 
+/// A new QuantizeLinear (op) or DequantizeLinear of `x` with `q` (per tensor: scalar scale and
+/// zero point; per channel: one of each per channel and the `axis` attribute) before `before`.
+Node* insert_quant_node(Graph& g, OpKind op, Value* x, const QuantParams& q, Node* before,
+                        const std::string& name);
+/// Where a per-channel quantization's axis lands when data-movement node `n` (Reshape,
+/// Flatten, Squeeze, Unsqueeze, Identity, Transpose) moves its input: the output axis that
+/// holds the input's `axis` whole with everything before it unchanged, or -1 (the channels are
+/// merged or split, or a shape is not static).
+int64_t moved_axis(const Node& n, int64_t axis);
+/// True for the ops that move an output's elements into place without computing:
+/// Reshape, Flatten, Squeeze, Unsqueeze, Identity, Transpose.
+bool reshapes_or_transposes(const Node& n);
+
 /// The float value behind int8 value `v`: the input of the QuantizeLinear that made it, or a
 /// new DequantizeLinear of it before `before` (dequantize_model).
 Value* float_of(Graph& g, Value* v, Node* before);

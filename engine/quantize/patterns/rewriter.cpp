@@ -20,6 +20,10 @@ Value* Rewriter::zp_const(const std::string& name, int32_t zp, DType type) {
   return g.add_constant(g.unique_name(name), zero_point_scalar(QuantParams{{1.f}, {zp}, std::nullopt, type}));
 }
 
+bool Rewriter::int8_assembly() const {
+  return o.mode == QuantMode::static_quant && (o.int8_outputs || !o.float_output_assembly);
+}
+
 QuantParams Rewriter::params(const Value* x) const { return cal->params(x->name(), activation_scheme()); }
 
 Value* Rewriter::existing_int8(const Value* x) const {
@@ -33,12 +37,7 @@ Value* Rewriter::existing_int8(const Value* x) const {
 }
 
 Value* Rewriter::quantize(Value* x, const QuantParams& qp, Node* before, const std::string& hint) {
-  Value* s = scalar_const(hint + "_scale", qp.scales.at(0));
-  Value* z = zp_const(hint + "_zero_point", qp.zero_points.at(0), qp.qtype);
-  Node* qn = g.insert_node(before, OpKind::QuantizeLinear,
-                           {.name = g.unique_name(hint + "_quantize"), .inputs = {x, s, z}});
-  qn->output(0)->set_quant(qp);
-  return qn->output(0);
+  return insert_quant_node(g, OpKind::QuantizeLinear, x, qp, before, hint)->output(0);
 }
 
 bool Rewriter::eligible(const Node& n) const {
@@ -92,7 +91,11 @@ bool Rewriter::reads_int8(const Node& u, const Value* v) const {
   // an exponential amplifies its input's rounding (attention scores, a softmax written out as
   // ReduceMax → Sub → Exp → ReduceSum → Div stay float): Softmax and Exp read int8 only when
   // the options quantize through to the outputs, as ONNX Runtime does
-  if ((u.op() == OpKind::Softmax || u.op() == OpKind::Exp) && !o.int8_outputs) return false;
+  // the ONNX Runtime way; a Softmax writing an output (a classifier's probabilities) reads int8
+  // logits too when the output's assembly is int8 (its result stays float)
+  if ((u.op() == OpKind::Softmax || u.op() == OpKind::Exp) && !o.int8_outputs &&
+      !(u.op() == OpKind::Softmax && int8_assembly() && g.is_output(u.output(0))))
+    return false;
   return !p->weighted() &&
          std::any_of(u.outputs().begin(), u.outputs().end(), [&](const Value* y) { return y && demanded(y); });
 }
@@ -114,12 +117,9 @@ Value* Rewriter::int8_with(Value* x, const QuantParams& qp, Node* before) {
 }
 
 Value* Rewriter::dequantize_fresh(Value* xq, Node* before, const std::string& hint) {
-  const QuantParams& qp = *xq->type().quant;
-  Value* s = scalar_const(hint + "_scale", qp.scales.at(0));
-  Value* z = zp_const(hint + "_zero_point", qp.zero_points.at(0), xq->dtype());
-  Node* d = g.insert_node(before, OpKind::DequantizeLinear,
-                          {.name = g.unique_name(hint + "_dequantize"), .inputs = {xq, s, z}});
-  return d->output(0);
+  QuantParams qp = *xq->type().quant;
+  qp.qtype = xq->dtype();
+  return insert_quant_node(g, OpKind::DequantizeLinear, xq, qp, before, hint)->output(0);
 }
 
 void Rewriter::remove(Node* n) {
@@ -143,6 +143,40 @@ void Rewriter::replace_outputs(Node* old, Node* fresh, Node* act) {
     if (!g.find_value(names[i])) g.rename_value(fresh->output(i), names[i]);
 }
 
+namespace {
+
+/// True when output `y` is written by an op whose int8 form ONNX Runtime's quantize_static
+/// runs too and that only assembles or maps values: Concat, a data-movement op, a Sigmoid-like
+/// activation or Softmax (not Relu / Clip, which a layer takes into its epilogue, nor an Add,
+/// which may be a layer's bias).
+bool assembles_output(const Rewriter& r, const Value* y) {
+  const Node* p = y->producer();
+  if (!p || !r.eligible(*p)) return false;
+  const Pattern* pp = pattern_for(*p);
+  if (pp == &activation_pattern()) return p->op() != OpKind::Relu && p->op() != OpKind::Clip;
+  return pp == &concat_pattern() || pp == &data_movement_pattern() ||
+         (pp == &reduce_pattern() && p->op() == OpKind::Softmax);
+}
+
+}  // namespace
+
+void Rewriter::find_assembled() {
+  if (o.mode != QuantMode::static_quant) return;
+  const std::vector<Node*> order = g.nodes();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    for (const Value* v : (*it)->outputs()) {
+      if (!v || v->dtype() != DType::f32 || (v->users().empty() && !g.is_output(v))) continue;
+      const bool only_assembled = std::all_of(v->users().begin(), v->users().end(), [&](const Node* u) {
+        if (!eligible(*u) || (u->op() != OpKind::Concat && !reshapes_or_transposes(*u))) return false;
+        if (u->op() != OpKind::Concat && u->input(0) != v) return false;  // a shape operand
+        return std::all_of(u->outputs().begin(), u->outputs().end(),
+                           [&](const Value* w) { return w && assembled.count(w); });
+      });
+      if (only_assembled) assembled.insert(v);
+    }
+  }
+}
+
 void Rewriter::run() {
   // Visited in execution order, so a node's producers are rewritten before it; nodes a
   // pattern removes (a fused activation) are skipped.
@@ -151,10 +185,18 @@ void Rewriter::run() {
   // which values an int8 layer downstream would read as int8 (from the readers back): first
   // with every Linear reading int8, then with the Linears no quantized layer reads taking
   // the dynamic form (float_output_linear)
+  find_assembled();
   for (int pass = 0; pass < 2; ++pass) {
-    if (o.mode == QuantMode::static_quant && o.int8_outputs)  // the outputs are int8 consumers too
+    if (o.mode == QuantMode::static_quant && o.int8_outputs) {  // the outputs are int8 consumers too
       for (const Value* y : g.outputs())
         if (y && y->dtype() == DType::f32) demand.insert(y);
+    } else if (int8_assembly()) {  // the outputs an int8 form assembles
+      for (const Value* y : g.outputs())
+        if (y && y->dtype() == DType::f32 && assembles_output(*this, y)) {
+          demand.insert(y);
+          int8_assembled_outputs.insert(y);
+        }
+    }
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       const Node* u = *it;
       if (!eligible(*u)) continue;
@@ -185,9 +227,10 @@ void Rewriter::run() {
     if (report) reports.push_back(rep);
   }
   // int8 outputs: each output with an int8 version is that version dequantized
-  if (o.mode == QuantMode::static_quant && o.int8_outputs)
+  if (o.mode == QuantMode::static_quant && (o.int8_outputs || !int8_assembled_outputs.empty()))
     for (size_t i = 0; i < g.outputs().size(); ++i) {
       Value* y = g.outputs()[i];
+      if (!o.int8_outputs && !int8_assembled_outputs.count(y)) continue;
       auto it = quantized.find(y);
       if (it == quantized.end() || (y->producer() && y->producer()->op() == OpKind::DequantizeLinear)) continue;
       Value* d = dequantize_fresh(it->second, nullptr, y->name());

@@ -25,12 +25,21 @@ struct Rewriter {
   std::set<const Value*> layer_demand;         ///< the same when every Linear reads its input as int8
   bool layer_demand_known = false;             ///< layer_demand is computed (run()'s first pass)
   mutable std::map<const Value*, bool> supplied;  ///< int8_supplied's answers
+  /// Values that only Concat / Reshape-like / Transpose ops assemble into the outputs (no op
+  /// computes with them): an int8 Concat of them may keep each operand's scale (per channel).
+  std::set<const Value*> assembled;
+  /// Outputs whose assembly runs on int8 values (QuantizeOptions::float_output_assembly off):
+  /// dequantized at the end.
+  std::set<const Value*> int8_assembled_outputs;
 
   /// True when a quantized layer (Linear, Conv2d, MatMul) reads `v` as int8, directly or through
   /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form
   /// producing `v` worth making.
   bool demanded(const Value* v) const { return demand.count(v) != 0; }
 
+  /// True when static mode runs the ops assembling the outputs on int8 values
+  /// (int8_outputs, or float_output_assembly off).
+  bool int8_assembly() const;
   /// The activation quantization scheme the options ask for.
   QuantScheme activation_scheme() const;
   Value* scalar_const(const std::string& name, float v);
@@ -79,6 +88,8 @@ struct Rewriter {
   /// Replaces `old` (and its fused activation `act`) by `fresh`, keeping value names.
   void replace_outputs(Node* old, Node* fresh, Node* act);
   void remove(Node* n);
+  /// Fills `assembled` (static mode).
+  void find_assembled();
   /// Runs every selected pattern over the graph in execution order.
   void run();
 };
