@@ -130,3 +130,19 @@ TEST_CASE("output assembly: int8 by default (per-channel Concat), float on reque
     CHECK(d.at("boxes").dims() == ref.at("boxes").dims());
   }
 }
+
+TEST_CASE("output assembly: the accuracy-driven fallback returns its ops to float like any other") {
+  Graph g = test::detection_heads();
+  TensorListSource src(rows(6, 2));
+  const Calibration cal = calibrate(g, src);
+  QuantizeOptions o;
+  o.on_failure = OnFailure::warn;
+  const QuantizeResult plain = static_quantize(g, cal, o, &src);
+  o.min_sqnr_db = plain.info.model_sqnr_db + 3;
+  const QuantizeResult fb = static_quantize(g, cal, o, &src);
+  CHECK_FALSE(fb.info.fallback_layers.empty());
+  CHECK(fb.info.model_sqnr_db > plain.info.model_sqnr_db);
+  const TensorMap in = rows(1, 5)[0];
+  const TensorMap a = Session(fb.graph).run(in), ref = Session(g).run(in);
+  for (const char* out : {"boxes", "probs"}) CHECK(a.at(out).dims() == ref.at(out).dims());
+}
