@@ -150,7 +150,7 @@ class ConcatPattern final : public Pattern {
     r.publish_int8(y, c->output(0));
     rep.quantized = true;
     rep.scheme = "static a:" + std::string(dtype_name(qp->qtype)) +
-                 (qp->per_channel() ? " (each operand's scale, per channel)" : "");
+                 (qp->per_channel() ? " per channel" : "");
     return true;
   }
   bool to_float(Graph& g, Node* n) const override {
