@@ -459,7 +459,7 @@ def measure(m, args, bench):
     if "error" in mq:
         log(f"[{m.name}] monoquant failed: {mq['error']}")
     res["monoquant"] = mq
-    # the same with the outputs quantized too (--int8-outputs: ORT's quantize_static does so)
+    # the same with every output rounded to 8 bits (--int8-outputs: ORT's quantize_static does so)
     o = mq_quantize(work / "mq_int8_outputs", "--int8-outputs")
     mq_int8_outputs = json.loads(o.stdout.strip().splitlines()[-1]) if o.returncode == 0 and o.stdout.strip() else {}
     for obs in args.observers:
@@ -612,7 +612,7 @@ def markdown(results, mach, args):
                  f"{cell('ort_int8')} | {cell('mq_dynamic')} | {cell('ort_dynamic')} | {fmt(a.get('mq_fp32_sqnr_db'), 1, ' dB')} |")
     L.append("")
     L.append("### Quantized ops (static int8: monoquant's layers and int8 forms — default options, and with "
-             "`--int8-outputs`, which quantizes through to the outputs as ORT does; ORT's QDQ file: ops reading a "
+             "`--int8-outputs`, which rounds every output to 8 bits as ORT does; ORT's QDQ file: ops reading a "
              "DequantizeLinear of an activation; last column: those of ORT's that monoquant runs in float, by "
              "default and with `--int8-outputs`, a bias Add fused into a quantized layer counting as quantized)")
     L.append("")
