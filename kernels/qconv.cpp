@@ -253,7 +253,8 @@ void qconv_dw_generic(const QConvShape& s, const QGemmParams& epi, const std::ui
           std::uint8_t* out = static_cast<std::uint8_t*>(y) + (q0 + q) * C + c0;
           for (std::size_t c = 0; c < cn; ++c) {
             float f = static_cast<float>(v[c]) * mult[c * ms];
-            f = f > lo ? (f < hi ? f : hi) : lo;  // NaN becomes lo, as in store_one
+            f = f > lo ? f : lo;  // NaN becomes lo, crossed bounds hi, as in store_one
+            f = f < hi ? f : hi;
             out[c] = static_cast<std::uint8_t>(static_cast<std::int32_t>(std::nearbyint(f)) + ozp);
           }
         } else {

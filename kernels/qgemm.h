@@ -44,14 +44,16 @@ struct QGemmParams {
 };
 
 /// The requantizing epilogue on one compensated accumulator, as every qgemm variant computes it:
-/// clamp(rne(float(acc) · multiplier) + zp, qmin, qmax), the clamp taken in the float domain
+/// min(max(rne(float(acc) · multiplier) + zp, qmin), qmax), the clamp taken in the float domain
 /// before rounding (the bounds are integers, so the order does not change the result; a NaN
-/// from hostile scales becomes qmin).
+/// from hostile scales becomes qmin, and crossed bounds qmin > qmax give qmax, as ONNX's Clip
+/// and the SIMD max-then-min do).
 inline std::int32_t requantize_value(std::int32_t acc, float multiplier, std::int32_t zp, std::int32_t qmin,
                                      std::int32_t qmax) {
   float x = static_cast<float>(acc) * multiplier;
   const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
-  x = x > lo ? (x < hi ? x : hi) : lo;
+  x = x > lo ? x : lo;
+  x = x < hi ? x : hi;
   return static_cast<std::int32_t>(std::nearbyint(x)) + zp;
 }
 

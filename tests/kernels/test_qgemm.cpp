@@ -193,7 +193,7 @@ TEST_CASE("qgemm: saturation extremes (a=255, w=-128/127) stay exact") {
   }
 }
 
-TEST_CASE("qgemm: requantization edges (narrow and out-of-type clamps, huge and NaN multipliers)") {
+TEST_CASE("qgemm: requantization edges (narrow, out-of-type and crossed clamps, huge and NaN multipliers)") {
   // The AVX-512 kernels narrow whole rows of u8 / s8 output at once and take the lower clamp
   // on the narrowed bytes; every clamp, zero point and multiplier must still give store_one's
   // bytes.
@@ -208,6 +208,7 @@ TEST_CASE("qgemm: requantization edges (narrow and out-of-type clamps, huge and 
       {QGemmOutput::u8, 30, -7, 300},    // bounds outside u8 (the byte stores wrap)
       {QGemmOutput::s8, -128, -128, 127}, {QGemmOutput::s8, -3, -3, 127},   // ReLU
       {QGemmOutput::s8, 127, -60, 0},     {QGemmOutput::s8, 5, -200, 140},  // bounds outside s8
+      {QGemmOutput::u8, 10, 200, 50},     {QGemmOutput::s8, 0, 90, -90},    // crossed (a hostile Clip): qmax
   };
   const float inf = std::numeric_limits<float>::infinity();
   const float special[] = {3e5f, -3e5f, 1e30f, -1e30f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), 0.0f};

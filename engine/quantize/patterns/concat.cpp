@@ -149,8 +149,7 @@ class ConcatPattern final : public Pattern {
     r.probes.push_back({r.reports.size(), y->name(), c->output(0)->name(), true});
     r.publish_int8(y, c->output(0));
     rep.quantized = true;
-    rep.scheme = "static a:" + std::string(dtype_name(qp->qtype)) +
-                 (qp->per_channel() ? " per channel" : "");
+    rep.scheme = "static a:" + std::string(dtype_name(qp->qtype)) + (qp->per_channel() ? " per channel" : "");
     return true;
   }
   bool to_float(Graph& g, Node* n) const override {
