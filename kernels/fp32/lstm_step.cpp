@@ -51,6 +51,14 @@ void lstm_interleave_rows(const float* m, std::size_t hidden, std::size_t cols, 
       std::copy_n(m + (g * hidden + u) * ld, cols, out + lstm_interleaved_row(g, u) * cols);
 }
 
+void lstm_step_blocks(LstmStepFn step, const LstmStepArgs& a, std::size_t panels, bool descending) {
+  const std::size_t blocks = (panels + kLstmBlockPanels - 1) / kLstmBlockPanels;
+  for (std::size_t i = 0; i < blocks; ++i) {
+    const std::size_t b = descending ? blocks - 1 - i : i;
+    step(a, b * kLstmBlockPanels, std::min(panels, (b + 1) * kLstmBlockPanels));
+  }
+}
+
 std::span<const LstmStepVariant> lstm_step_variants() { return variants; }
 
 const LstmStepVariant& lstm_step_select(Isa isa) { return select_variant(lstm_step_variants(), isa); }

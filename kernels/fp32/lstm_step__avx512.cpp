@@ -62,7 +62,7 @@ __attribute__((noinline)) void gate_inputs(const LstmStepArgs& a, std::size_t r0
 }  // namespace
 
 void lstm_step_f32__avx512(const LstmStepArgs& a, std::size_t p0, std::size_t p1) {
-  constexpr std::size_t U = kLstmPanelUnits, kBlock = 8;  // panels whose gates are finished together
+  constexpr std::size_t U = kLstmPanelUnits, kBlock = kLstmBlockPanels;
   // [1 × 8 | 2 × 8]: σ of f, σ(2c) for tanh(c) = 2σ(2c) − 1
   const __m512 scale = _mm512_mask_blend_ps(__mmask16(0xff00), _mm512_set1_ps(1.f), _mm512_set1_ps(2.f));
   const __m256 one8 = _mm256_set1_ps(1.f), two8 = _mm256_set1_ps(2.f);

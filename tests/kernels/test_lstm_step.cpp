@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernel_test_util.h"
@@ -168,4 +169,51 @@ TEST_CASE("fused LSTM direction: batch rows run in separate ranges match one ran
     for (std::size_t i = 0; i < one.size(); ++i) bad += !(std::fabs(one[i] - three[i]) <= 1e-5f);
     CHECK(bad == 0);
   }
+}
+
+TEST_CASE("lstm_step_blocks: ascending and descending blocks give one panel range's bits for every unit") {
+  // hidden sizes with one block, a partial last block and a partial last panel; batch 1 (the
+  // single-row product) and 5 (row groups)
+  for (const LstmStepVariant* v : test::runnable(lstm_step_variants()))
+    for (const std::size_t H : {std::size_t(8), std::size_t(70), std::size_t(150), std::size_t(515)})
+      for (const std::size_t B : {std::size_t(1), std::size_t(5)}) {
+        const std::size_t rows = lstm_interleaved_rows(H), panels = lstm_panels(H);
+        std::vector<float> r(rows * H), packed(sgemm_panels_packed_floats(rows, H)), h(B * H), xw(B * rows);
+        std::vector<float> bias(rows), c0(B * H);
+        test::fill_float(r.data(), r.size(), -0.1f, 0.1f);
+        for (auto* f : {&h, &xw, &bias, &c0}) test::fill_float(f->data(), f->size(), -1.f, 1.f);
+        sgemm_panels_pack(r.data(), rows, H, H, packed.data());
+        auto run = [&](int order) {  // 0: one call over every panel; 1, 2: ascending, descending blocks
+          std::vector<float> c = c0, out(B * H, std::nanf(""));
+          LstmStepArgs a;
+          a.batch = B;
+          a.hidden = H;
+          a.h = h.data();
+          a.ldh = H;
+          a.r_panels = packed.data();
+          a.xw = xw.data();
+          a.ldxw = rows;
+          a.bias = bias.data();
+          a.c = c.data();
+          a.ldc = H;
+          a.h_out = out.data();
+          a.ldo = H;
+          if (order == 0) v->fn(a, 0, panels);
+          else lstm_step_blocks(v->fn, a, panels, order == 2);
+          out.insert(out.end(), c.begin(), c.end());
+          return out;
+        };
+        CAPTURE(v->name);
+        CAPTURE(H);
+        CAPTURE(B);
+        const std::vector<float> whole = run(0), up = run(1), down = run(2);
+        std::size_t unset = 0, differ = 0;
+        for (std::size_t i = 0; i < whole.size(); ++i) {
+          unset += std::isnan(whole[i]) || std::isnan(down[i]);
+          differ += std::memcmp(&whole[i], &up[i], sizeof(float)) != 0 ||
+                    std::memcmp(&whole[i], &down[i], sizeof(float)) != 0;
+        }
+        CHECK(unset == 0);
+        CHECK(differ == 0);
+      }
 }
