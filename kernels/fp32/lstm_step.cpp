@@ -19,7 +19,8 @@ float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 
 void lstm_step_f32__scalar(const LstmStepArgs& a, std::size_t p0, std::size_t p1) {
   const std::size_t k = a.hidden;
-  for (std::size_t p = p0; p < p1; ++p) {
+  for (std::size_t j = p0; j < p1; ++j) {
+    const std::size_t p = a.descending ? p0 + p1 - 1 - j : j;
     const float* panel = a.r_panels + p * k * W;
     const std::size_t units = std::min(U, a.hidden - p * U);
     for (std::size_t b = 0; b < a.batch; ++b) {
@@ -49,14 +50,6 @@ void lstm_interleave_rows(const float* m, std::size_t hidden, std::size_t cols, 
   for (std::size_t g = 0; g < 4; ++g)
     for (std::size_t u = 0; u < hidden; ++u)
       std::copy_n(m + (g * hidden + u) * ld, cols, out + lstm_interleaved_row(g, u) * cols);
-}
-
-void lstm_step_blocks(LstmStepFn step, const LstmStepArgs& a, std::size_t panels, bool descending) {
-  const std::size_t blocks = (panels + kLstmBlockPanels - 1) / kLstmBlockPanels;
-  for (std::size_t i = 0; i < blocks; ++i) {
-    const std::size_t b = descending ? blocks - 1 - i : i;
-    step(a, b * kLstmBlockPanels, std::min(panels, (b + 1) * kLstmBlockPanels));
-  }
 }
 
 std::span<const LstmStepVariant> lstm_step_variants() { return variants; }

@@ -15,10 +15,6 @@ namespace mq::kernels {
 /// Hidden units per panel (4 gates × 8 units = kSgemmPanelWidth columns).
 constexpr std::size_t kLstmPanelUnits = 8;
 
-/// Panels whose gates a variant finishes together (the unit a caller may reorder: see
-/// lstm_step_blocks).
-constexpr std::size_t kLstmBlockPanels = 8;
-
 /// Panels of `hidden` units.
 inline std::size_t lstm_panels(std::size_t hidden) { return (hidden + kLstmPanelUnits - 1) / kLstmPanelUnits; }
 /// Gate rows (or columns) in interleaved order: 32 per panel.
@@ -48,6 +44,11 @@ struct LstmStepArgs {
   std::size_t ldc = 0;
   float* h_out = nullptr;  ///< new hidden state, row b at h_out + b·ldo (must not overlap h)
   std::size_t ldo = 0;
+  /// Read R's panels from the last to the first. The panels are independent, so the order
+  /// never changes a result; alternating it between steps makes a step start on the panels
+  /// the previous step read last, still in the L2 cache (R of hidden 512, 4 MB per
+  /// direction, is larger than L2 and would otherwise come whole from L3 or memory each step).
+  bool descending = false;
 };
 
 /// Runs the step for the hidden units of panels [p0, p1).
@@ -59,13 +60,6 @@ struct LstmStepVariant {
   Isa isa;           ///< Tier the variant needs.
   LstmStepFn fn;     ///< Entry point.
 };
-
-/// Runs `step` over panels [0, panels) in blocks of kLstmBlockPanels, in ascending order, or
-/// descending when `descending`. The blocks are independent (each yields its own units), so
-/// the order never changes a result; alternating it between steps makes a step start on the
-/// blocks of R the previous step read last, still in the L2 cache (R of hidden 512, 4 MB per
-/// direction, is larger than L2 and would otherwise come from L3 or memory whole each step).
-void lstm_step_blocks(LstmStepFn step, const LstmStepArgs& a, std::size_t panels, bool descending);
 
 /// Every compiled variant, lowest tier first (the first is the scalar reference).
 std::span<const LstmStepVariant> lstm_step_variants();

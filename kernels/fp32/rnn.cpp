@@ -188,8 +188,8 @@ void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, in
       a.ldc = size_t(H);
       a.h_out = h_out + r0 * ldo;
       a.ldo = size_t(ldo);
-      // odd steps walk the blocks of R backwards: they start where the step before ended
-      lstm_step_blocks(step, a, panels, s % 2 == 1);
+      a.descending = s % 2 == 1;  // odd steps read R backwards, from where the step before ended
+      step(a, 0, panels);
     };
     if (p.reverse && t.seq_lens)
       for (int64_t b = b0; b < b1; ++b) run(b, b + 1);
