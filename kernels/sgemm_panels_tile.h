@@ -25,9 +25,12 @@ inline __attribute__((always_inline)) void panel_step(const float* row, __m512 x
 
 /// For r in [0, MR): acc = Σ_i A(r, i) · panel[i][0..32), then epilogue(r, acc[0..16), acc[16..32));
 /// A(r, i) = a[r * row_stride + i * k_stride] (k_stride must be 1 when MR is 1).
+/// `ahead` (MR > 1 only; may be null): one cache line per k step, ahead + i · 16 floats at
+/// step i, is prefetched into L2.
 template <int MR, class Epilogue>
 inline __attribute__((always_inline)) void tile(const float* a, std::size_t row_stride, std::size_t k_stride,
-                                                const float* panel, std::size_t k, Epilogue&& epilogue) {
+                                                const float* panel, std::size_t k, Epilogue&& epilogue,
+                                                const float* ahead = nullptr) {
   constexpr std::size_t W = kSgemmPanelWidth;
   if constexpr (MR == 1) {
     // one row: 16 of its values per load, broadcast from the register (the load ports stay
@@ -56,6 +59,7 @@ inline __attribute__((always_inline)) void tile(const float* a, std::size_t row_
       const float* row = panel + i * W;
       _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchFloats), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(row + kPrefetchFloats + 16), _MM_HINT_T0);
+      if (ahead) _mm_prefetch(reinterpret_cast<const char*>(ahead + i * 16), _MM_HINT_T1);
       const __m512 w0 = _mm512_loadu_ps(row), w1 = _mm512_loadu_ps(row + 16);
       const float* ai = a + i * k_stride;
 #pragma GCC unroll 16
@@ -77,11 +81,11 @@ inline int group_rows(std::size_t left) { return left >= 12 ? 12 : left >= 8 ? 8
 template <class Epilogue>
 inline __attribute__((always_inline)) void tile_rows(int mr, const float* a, std::size_t row_stride,
                                                      std::size_t k_stride, const float* panel, std::size_t k,
-                                                     Epilogue&& epilogue) {
+                                                     Epilogue&& epilogue, const float* ahead = nullptr) {
   switch (mr) {
-    case 12: return tile<12>(a, row_stride, k_stride, panel, k, epilogue);
-    case 8: return tile<8>(a, row_stride, k_stride, panel, k, epilogue);
-    case 4: return tile<4>(a, row_stride, k_stride, panel, k, epilogue);
+    case 12: return tile<12>(a, row_stride, k_stride, panel, k, epilogue, ahead);
+    case 8: return tile<8>(a, row_stride, k_stride, panel, k, epilogue, ahead);
+    case 4: return tile<4>(a, row_stride, k_stride, panel, k, epilogue, ahead);
     default: return tile<1>(a, row_stride, k_stride, panel, k, epilogue);
   }
 }

@@ -19,7 +19,8 @@ float sigmoid(float x) { return 1.f / (1.f + std::exp(-x)); }
 
 void lstm_step_f32__scalar(const LstmStepArgs& a, std::size_t p0, std::size_t p1) {
   const std::size_t k = a.hidden;
-  for (std::size_t p = p0; p < p1; ++p) {
+  for (std::size_t j = p0; j < p1; ++j) {
+    const std::size_t p = a.descending ? p0 + p1 - 1 - j : j;
     const float* panel = a.r_panels + p * k * W;
     const std::size_t units = std::min(U, a.hidden - p * U);
     for (std::size_t b = 0; b < a.batch; ++b) {

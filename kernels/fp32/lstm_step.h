@@ -44,6 +44,11 @@ struct LstmStepArgs {
   std::size_t ldc = 0;
   float* h_out = nullptr;  ///< new hidden state, row b at h_out + b·ldo (must not overlap h)
   std::size_t ldo = 0;
+  /// Read R's panels from the last to the first. The panels are independent, so the order
+  /// never changes a result; alternating it between steps makes a step start on the panels
+  /// the previous step read last, still in the L2 cache (R of hidden 512, 4 MB per
+  /// direction, is larger than L2 and would otherwise come whole from L3 or memory each step).
+  bool descending = false;
 };
 
 /// Runs the step for the hidden units of panels [p0, p1).

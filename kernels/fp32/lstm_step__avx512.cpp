@@ -71,12 +71,15 @@ void lstm_step_f32__avx512(const LstmStepArgs& a, std::size_t p0, std::size_t p1
   // per row the output gates and 2·c of the block's units, contiguous
   alignas(64) float g[kBlock][12][W];
   alignas(64) float o[kBlock * U], c2[kBlock * U];
-  for (std::size_t pb = p0; pb < p1; pb += kBlock) {
+  const std::size_t blocks = (p1 - p0 + kBlock - 1) / kBlock;
+  for (std::size_t bi = 0; bi < blocks; ++bi) {  // descending: the blocks and their panels backwards
+    const std::size_t pb = p0 + (a.descending ? blocks - 1 - bi : bi) * kBlock;
     const std::size_t pe = std::min(pb + kBlock, p1), u0 = pb * U;
     const std::size_t units = std::min(pe * U, a.hidden) - u0;
     for (std::size_t r0 = 0; r0 < a.batch;) {
       const int mr = panels_avx512::group_rows(a.batch - r0);
-      for (std::size_t p = pb; p < pe; ++p) {
+      for (std::size_t j = pb; j < pe; ++j) {
+        const std::size_t p = a.descending ? pb + pe - 1 - j : j;
         const float* panel = a.r_panels + p * a.hidden * W;
         switch (mr) {
           case 12: gate_inputs<12>(a, r0, panel, p, g[p - pb]); break;

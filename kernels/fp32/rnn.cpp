@@ -188,6 +188,7 @@ void lstm_fused_rows(const RnnParams& p, const RnnTensors& t, float* scratch, in
       a.ldc = size_t(H);
       a.h_out = h_out + r0 * ldo;
       a.ldo = size_t(ldo);
+      a.descending = s % 2 == 1;  // odd steps read R backwards, from where the step before ended
       step(a, 0, panels);
     };
     if (p.reverse && t.seq_lens)

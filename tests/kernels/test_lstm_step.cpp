@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "kernel_test_util.h"
@@ -22,7 +23,8 @@ struct Case {
   std::size_t batch, hidden, p0, p1;  // p1 == 0: every panel
   float scale;                        // of R and x·W (large: saturated gates)
   bool with_bias = true;
-  bool zero_h = false;  // h passed as null: zeros, no product
+  bool zero_h = false;      // h passed as null: zeros, no product
+  bool descending = false;  // panels read from the last to the first
 };
 
 void check(const Case& t, const LstmStepVariant& v) {
@@ -55,9 +57,10 @@ void check(const Case& t, const LstmStepVariant& v) {
   a.ldc = ldc;
   a.h_out = out.data();
   a.ldo = ldo;
+  a.descending = t.descending;
   v.fn(a, t.p0, p1);
   INFO(v.name << " batch " << B << " hidden " << H << " panels [" << t.p0 << ", " << p1 << ") scale " << t.scale
-              << " bias " << t.with_bias << " zero h " << t.zero_h);
+              << " bias " << t.with_bias << " zero h " << t.zero_h << " descending " << t.descending);
   std::size_t bad = 0, touched = 0;
   for (std::size_t b = 0; b < B; ++b)
     for (std::size_t u = 0; u < H; ++u) {
@@ -103,7 +106,11 @@ TEST_CASE("lstm_step: every variant matches a double-precision LSTM cell") {
                         {3, 50, 0, 0, 0.5f, false},
                         {5, 24, 0, 0, 1.f, true, true}};
   for (const LstmStepVariant* v : test::runnable(lstm_step_variants()))
-    for (const Case& t : cases) check(t, *v);
+    for (Case t : cases)
+      for (bool descending : {false, true}) {
+        t.descending = descending;
+        check(t, *v);
+      }
 }
 
 TEST_CASE("fused LSTM direction: batch rows run in separate ranges match one range") {
@@ -168,4 +175,57 @@ TEST_CASE("fused LSTM direction: batch rows run in separate ranges match one ran
     for (std::size_t i = 0; i < one.size(); ++i) bad += !(std::fabs(one[i] - three[i]) <= 1e-5f);
     CHECK(bad == 0);
   }
+}
+
+TEST_CASE("lstm_step: panels read descending give the ascending order's bits for every unit") {
+  // hidden sizes with one block of 8 panels, a partial last block and a partial last panel;
+  // every panel, and a range that starts inside a block; batch 1 (the single-row product) and
+  // 5 (row groups)
+  for (const LstmStepVariant* v : test::runnable(lstm_step_variants()))
+    for (const std::size_t H : {std::size_t(8), std::size_t(70), std::size_t(150), std::size_t(515)})
+      for (const std::size_t B : {std::size_t(1), std::size_t(5)}) {
+        const std::size_t rows = lstm_interleaved_rows(H), panels = lstm_panels(H);
+        std::vector<float> r(rows * H), packed(sgemm_panels_packed_floats(rows, H)), h(B * H), xw(B * rows);
+        std::vector<float> bias(rows), c0(B * H);
+        test::fill_float(r.data(), r.size(), -0.1f, 0.1f);
+        for (auto* f : {&h, &xw, &bias, &c0}) test::fill_float(f->data(), f->size(), -1.f, 1.f);
+        sgemm_panels_pack(r.data(), rows, H, H, packed.data());
+        auto run = [&](bool descending, std::size_t p0) {  // panels [p0, panels), then [0, p0) ascending
+          std::vector<float> c = c0, out(B * H, std::nanf(""));
+          LstmStepArgs a;
+          a.batch = B;
+          a.hidden = H;
+          a.h = h.data();
+          a.ldh = H;
+          a.r_panels = packed.data();
+          a.xw = xw.data();
+          a.ldxw = rows;
+          a.bias = bias.data();
+          a.c = c.data();
+          a.ldc = H;
+          a.h_out = out.data();
+          a.ldo = H;
+          a.descending = descending;
+          v->fn(a, p0, panels);
+          a.descending = false;
+          v->fn(a, 0, p0);
+          out.insert(out.end(), c.begin(), c.end());
+          return out;
+        };
+        CAPTURE(v->name);
+        CAPTURE(H);
+        CAPTURE(B);
+        const std::vector<float> up = run(false, 0);
+        for (const std::size_t p0 : {std::size_t(0), std::min<std::size_t>(3, panels - 1)}) {
+          CAPTURE(p0);
+          const std::vector<float> down = run(true, p0);
+          std::size_t unset = 0, differ = 0;
+          for (std::size_t i = 0; i < up.size(); ++i) {
+            unset += std::isnan(up[i]) || std::isnan(down[i]);
+            differ += std::memcmp(&up[i], &down[i], sizeof(float)) != 0;
+          }
+          CHECK(unset == 0);
+          CHECK(differ == 0);
+        }
+      }
 }

@@ -57,10 +57,23 @@ void check(const Case& t, const SGemmPanelsVariant& v) {
 }  // namespace
 
 TEST_CASE("sgemm_panels: every variant matches a double-precision product") {
-  const Case cases[] = {{1, 1, 1, false, 0, 0},    {1, 2048, 64, true, 0, 0}, {3, 17, 5, true, 0, 0},
-                        {4, 32, 7, false, 0, 0},   {7, 33, 9, true, 0, 0},    {8, 64, 16, true, 0, 0},
-                        {12, 31, 40, false, 0, 0}, {13, 70, 33, true, 0, 0},  {20, 100, 129, true, 0, 0},
-                        {25, 96, 17, false, 1, 3}, {33, 130, 11, true, 2, 5}, {2, 65, 300, true, 1, 2}};
+  const Case cases[] = {{1, 1, 1, false, 0, 0},
+                        {1, 2048, 64, true, 0, 0},
+                        {3, 17, 5, true, 0, 0},
+                        {4, 32, 7, false, 0, 0},
+                        {7, 33, 9, true, 0, 0},
+                        {8, 64, 16, true, 0, 0},
+                        {12, 31, 40, false, 0, 0},
+                        {13, 70, 33, true, 0, 0},
+                        {20, 100, 129, true, 0, 0},
+                        {25, 96, 17, false, 1, 3},
+                        {33, 130, 11, true, 2, 5},
+                        {2, 65, 300, true, 1, 2},
+                        // several row groups over several panels (the next panel prefetched by
+                        // the first two groups): 12 + 8, 12 + 4 + 1 in a middle range, 12 + 12
+                        {20, 300, 1025, true, 0, 0},
+                        {17, 161, 257, false, 1, 4},
+                        {24, 97, 63, true, 0, 0}};
   for (const SGemmPanelsVariant* v : test::runnable(sgemm_panels_variants()))
     for (const Case& t : cases) check(t, *v);
 }
