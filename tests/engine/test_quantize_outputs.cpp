@@ -146,3 +146,17 @@ TEST_CASE("output assembly: the accuracy-driven fallback returns its ops to floa
   const TensorMap a = Session(fb.graph).run(in), ref = Session(g).run(in);
   for (const char* out : {"boxes", "probs"}) CHECK(a.at(out).dims() == ref.at(out).dims());
 }
+
+TEST_CASE("output assembly: a float value it reads is not quantized just to be moved") {
+  Graph g = test::detection_heads();
+  TensorListSource src(rows(6, 3));
+  const Calibration cal = calibrate(g, src);
+  QuantizeOptions o;
+  o.layers.exclude = {"cat"};  // the Concat stays float: the Reshape and Transpose after it too
+  const QuantizeResult q = static_quantize(g, cal, o, &src);
+  CHECK_FALSE(quantized(q, "cat"));
+  CHECK_FALSE(quantized(q, "flat"));
+  CHECK_FALSE(quantized(q, "t"));
+  for (const Node* n : q.graph.nodes())
+    if (n->op() == OpKind::Transpose || n->op() == OpKind::Reshape) CHECK(n->input(0)->dtype() == DType::f32);
+}

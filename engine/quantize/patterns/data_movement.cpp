@@ -60,8 +60,10 @@ class DataMovementPattern final : public Pattern {
       return move_then_dequantize(r, n, rep, scheme_);
     // a float input (a model input sliced and concatenated before the first convolution) is
     // quantized here, so what follows moves bytes instead of floats
+    // (not when it only assembles an output: moving rounded values gains nothing there)
     Value* xq = r.existing_int8(n->input(0));
-    if (!xq && r.calibrated(n->input(0))) xq = r.int8_input(n->input(0), n);
+    const bool assembles = !r.o.int8_outputs && r.assembled.count(n->output(0));
+    if (!xq && !assembles && r.calibrated(n->input(0))) xq = r.int8_input(n->input(0), n);
     if (!xq || !xq->type().quant) return false;
     QuantParams yq = *xq->type().quant;
     if (yq.per_channel()) {  // an output's assembly: the channel axis moves with the values
