@@ -1,7 +1,8 @@
 #pragma once
 // Model ends for quantization tests: a LayerNorm written out between a global max pool and a
 // float-output Linear (normalized_head), and a detection head's Sigmoid / Concat / Reshape /
-// Transpose beside a classifier's Softmax (detection_heads).
+// Transpose beside a classifier's Softmax (detection_heads), and two detection levels joined
+// along the cells' axis (two_level_head).
 #include <random>
 #include <string>
 #include <vector>
@@ -97,6 +98,39 @@ inline Graph detection_heads(Dim batch = Dim::sym("N")) {
   g.add_output(g.add_node(OpKind::Softmax,
                           {.name = "softmax", .inputs = {logits}, .attrs = axis1, .output_names = {"probs"}})
                    ->output(0));
+  return g;
+}
+
+/// Two detection levels (the second at half resolution) joined like a YOLO head: per level a
+/// box Conv (4 ch) and a Sigmoid Conv (2 ch) → Concat (axis 1) → Reshape [N, 6, cells]; then
+/// Concat of the levels (axis 2) → Transpose → "dets" [N, cells, 6].
+inline Graph two_level_head(Dim batch = Dim::sym("N")) {
+  std::mt19937 rng(9);
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({batch, Dim(4), Dim(6), Dim(6)}), {}});
+  Attributes pool;
+  pool.set("kernel_shape", std::vector<int64_t>{2, 2});
+  pool.set("strides", std::vector<int64_t>{2, 2});
+  Value* x2 = head_node(g, OpKind::MaxPool, "pool", {x}, pool);
+  Attributes axis1, axis2, perm;
+  axis1.set("axis", int64_t(1));
+  axis2.set("axis", int64_t(2));
+  perm.set("perm", std::vector<int64_t>{0, 2, 1});
+  std::vector<Value*> levels;
+  for (int l = 0; l < 2; ++l) {
+    const std::string s = std::to_string(l);
+    Value* in = l ? x2 : x;
+    Value* box = head_conv(g, "box" + s, in, 4, 4, rng, l ? 1.2f : 0.4f, 0.2f);  // different ranges
+    Value* score =
+        head_node(g, OpKind::Sigmoid, "score" + s, {head_conv(g, "cls" + s, in, 4, 2, rng, 0.4f, 0.2f)});
+    Value* cat = head_node(g, OpKind::Concat, "cat" + s, {box, score}, axis1);
+    levels.push_back(head_node(g, OpKind::Reshape, "flat" + s,
+                               {cat, g.add_constant("shape" + s, Tensor::from_vector<int64_t>({3}, {0, 6, -1}))}));
+  }
+  Value* all = head_node(g, OpKind::Concat, "levels", levels, axis2);
+  g.add_output(
+      g.add_node(OpKind::Transpose, {.name = "t", .inputs = {all}, .attrs = perm, .output_names = {"dets"}})
+          ->output(0));
   return g;
 }
 

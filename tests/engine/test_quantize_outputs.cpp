@@ -160,3 +160,30 @@ TEST_CASE("output assembly: a float value it reads is not quantized just to be m
   for (const Node* n : q.graph.nodes())
     if (n->op() == OpKind::Transpose || n->op() == OpKind::Reshape) CHECK(n->input(0)->dtype() == DType::f32);
 }
+
+TEST_CASE("output assembly: levels joined along another axis keep each channel's widest range") {
+  Graph g = test::two_level_head();
+  TensorListSource src(rows(6, 6));
+  const Calibration cal = calibrate(g, src);
+  const QuantizeResult def = static_quantize(g, cal, {}, &src);
+  QuantizeOptions fo;
+  fo.float_output_assembly = true;
+  const QuantizeResult flt = static_quantize(g, cal, fo, &src);
+  const Node* levels = def.graph.find_node("levels_int8");
+  REQUIRE(levels);
+  const QuantParams& lq = quant_of(levels->output(0));
+  REQUIRE(lq.axis);
+  CHECK(*lq.axis == 1);  // the channel axis of the per-level Concats, kept through their Reshapes
+  REQUIRE(lq.scales.size() == 6);
+  // each channel's scale holds both levels' ranges; the scores' channels are finer than the boxes'
+  for (int l = 0; l < 2; ++l) {
+    const QuantParams& cq = quant_of(def.graph.find_node("cat" + std::to_string(l) + "_int8")->output(0));
+    REQUIRE(cq.scales.size() == 6);
+    for (size_t c = 0; c < 6; ++c) CHECK(lq.scales[c] >= cq.scales[c] * 0.999f);
+  }
+  CHECK(lq.scales[4] < lq.scales[0]);
+  const TensorMap in = rows(1, 7)[0];
+  const TensorMap ref = Session(g).run(in), a = Session(def.graph).run(in), b = Session(flt.graph).run(in);
+  CHECK(channel_sqnr(a.at("dets"), ref.at("dets"), 4, 6) > channel_sqnr(b.at("dets"), ref.at("dets"), 4, 6) - 1);
+  CHECK(channel_sqnr(a.at("dets"), ref.at("dets"), 0, 4) > 25);
+}

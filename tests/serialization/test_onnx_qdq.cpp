@@ -292,6 +292,12 @@ TEST_CASE("interop: onnxruntime runs monoquant's int8 models exported as QDQ ONN
     o.int8_outputs = true;
     QuantizeResult q = static_quantize(f, cal, o);
     cases.add("int8_outputs", q.graph, {{"x", random_tensor({2, 4, 6, 6}, rng, -1.f, 1.f)}}, {{"sqnr_db", 30.0}});
+    // two levels joined along the cells' axis: per-channel requantization to each channel's widest range
+    Graph l = test::two_level_head(Dim(2));
+    auto lsrc = random_source(l, rng, 8, -1.f, 1.f);
+    QuantizeResult lq = static_quantize(l, calibrate(l, lsrc));
+    cases.add("output_levels", lq.graph, {{"x", random_tensor({2, 4, 6, 6}, rng, -1.f, 1.f)}},
+              {{"sqnr_db", 30.0}});
   }
   {  // attention: Q·Kᵀ as MatMulInteger → DequantizeLinear (int32), attention·V as QLinearMatMul
      // (written DequantizeLinear → MatMul → QuantizeLinear); static and dynamic

@@ -36,6 +36,10 @@ std::optional<QuantParams> assembled_params(const std::vector<Value*>& ins, int6
       other = q.axis;
     }
   }
+  // per channel on both axes: no common form
+  if (other)
+    for (const Value* v : ins)
+      if (v->type().quant->per_channel() && *v->type().quant->axis != *other) return std::nullopt;
   // the channel counts must be known (a batch axis may be symbolic)
   for (const Value* v : ins) {
     const Dim& d = v->shape()[size_t(other.value_or(axis))];
