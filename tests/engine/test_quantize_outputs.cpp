@@ -46,6 +46,18 @@ double channel_sqnr(const Tensor& a, const Tensor& ref, int64_t c0, int64_t c1) 
   return 10 * std::log10(sig / std::max(err, 1e-30));
 }
 
+/// `g` quantized with default options and with float_output_assembly, calibrated on 6 rows.
+struct DefaultAndFloat {
+  QuantizeResult def, flt;
+};
+DefaultAndFloat default_and_float(const Graph& g, uint32_t seed) {
+  TensorListSource src(rows(6, seed));
+  const Calibration cal = calibrate(g, src);
+  QuantizeOptions fo;
+  fo.float_output_assembly = true;
+  return {static_quantize(g, cal, {}, &src), static_quantize(g, cal, fo, &src)};
+}
+
 }  // namespace
 
 TEST_CASE("output assembly: int8 by default (per-channel Concat), float on request, int8 outputs throughout") {
@@ -163,12 +175,7 @@ TEST_CASE("output assembly: a float value it reads is not quantized just to be m
 
 TEST_CASE("output assembly: levels joined along another axis keep each channel's widest range") {
   Graph g = test::two_level_head();
-  TensorListSource src(rows(6, 6));
-  const Calibration cal = calibrate(g, src);
-  const QuantizeResult def = static_quantize(g, cal, {}, &src);
-  QuantizeOptions fo;
-  fo.float_output_assembly = true;
-  const QuantizeResult flt = static_quantize(g, cal, fo, &src);
+  const auto [def, flt] = default_and_float(g, 6);
   const Node* levels = def.graph.find_node("levels_int8");
   REQUIRE(levels);
   const QuantParams& lq = quant_of(levels->output(0));
