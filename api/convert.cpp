@@ -108,6 +108,8 @@ mq::QuantizeOptions to_engine(const QuantizeOptions& o) {
   out.symmetric_activations = o.symmetric_activations;
   out.fuse_activations = o.fuse_activations;
   out.static_float_outputs = o.static_float_outputs;
+  out.int8_outputs = o.int8_outputs;
+  out.float_output_assembly = o.float_output_assembly;
   out.validate = o.validate;
   switch (o.on_failure) {
     case OnFailure::error: out.on_failure = mq::OnFailure::error; break;

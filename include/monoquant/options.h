@@ -79,6 +79,13 @@ struct QuantizeOptions {
   /// A Linear that no quantized layer reads (a classifier head) is static too, instead of
   /// quantizing its input per call and giving a float result (more accurate, about as fast).
   bool static_float_outputs = false;
+  /// The model's outputs int8 too, dequantized at the end, as ONNX Runtime's quantize_static
+  /// makes them (one rounding more on every output a layer writes).
+  bool int8_outputs = false;
+  /// The ops that assemble an output from the last layers' results (a detection head's
+  /// Sigmoid / Concat / Reshape / Transpose, a classifier's Softmax) run in float instead of
+  /// on int8 values (a Concat there keeps each operand's scale, per channel).
+  bool float_output_assembly = false;
   bool validate = true;  ///< measure SQNR, sizes and the save → load → run round trip
   OnFailure on_failure = OnFailure::error;
   std::optional<double> min_sqnr_db;       ///< worst layers go back to float until the output meets it

@@ -219,6 +219,16 @@ TEST_CASE("calibrate from tensors and from a callback; static quantize with opti
   CHECK(q.report.table().find(q.report.layers[0].name) != std::string::npos);
   CHECK(q.model.op_counts().count("QConv2d") == 1);
 
+  // int8 outputs: the classifier head is static (an int8 result dequantized at the end)
+  mq::QuantizeOptions head;
+  head.validate = false;
+  const auto plain_ops = mq::static_quantize(m, reloaded, head).model.op_counts();
+  head.int8_outputs = true;
+  const auto int8_ops = mq::static_quantize(m, reloaded, head).model.op_counts();
+  CHECK(plain_ops.count("DynamicQLinear") == 1);
+  CHECK(int8_ops.count("DynamicQLinear") == 0);
+  CHECK(int8_ops.at("QLinear") == 2);
+
   // layer selection: excluding every layer leaves the model float
   mq::QuantizeOptions none;
   none.layers.exclude = {"*"};
