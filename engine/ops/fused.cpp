@@ -285,6 +285,14 @@ void run_fused(ExecContext& ctx) {
 
 }  // namespace
 
+bool fused_byte_table(const Node& n, std::vector<uint8_t>& table) {
+  if (n.op() != OpKind::FusedElementwise || !n.output(0) || n.output(0)->dtype() == DType::f32) return false;
+  const auto s = std::static_pointer_cast<FusedState>(prepare_fused(n));
+  if (!s->lookup || s->channels != 1 || s->table8.size() != 256) return false;
+  table = s->table8;
+  return true;
+}
+
 void register_fused_exec() { set_executor(OpKind::FusedElementwise, {run_fused, prepare_fused}); }
 
 }  // namespace mq::ops

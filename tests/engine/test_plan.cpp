@@ -695,6 +695,31 @@ TEST_CASE(
   CHECK(std::vector<uint8_t>(y.data<uint8_t>(), y.data<uint8_t>() + 4) == std::vector<uint8_t>{3, 5, 7, 11});
 }
 
+TEST_CASE("int8: a convolution's SiLU table runs in the QConv2d, block by block, with the unfused bytes") {
+  std::mt19937 rng(17);
+  // conv → SiLU → conv → SiLU → conv (1×1) → Sigmoid, quantized: each activation between two
+  // layers is a 256-entry table, applied by the QConv2d before it (64 × 72 pixels of 16
+  // channels: several blocks of output rows, split across rows with two threads)
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(64), Dim(72)}), {}});
+  auto silu = [&](Value* v) { return binary(g, OpKind::Mul, v, unary(g, OpKind::Sigmoid, v)); };
+  Value* y = silu(conv(g, x, 8, 16, rng));
+  y = silu(conv(g, y, 16, 16, rng));
+  g.add_output(unary(g, OpKind::Sigmoid, conv(g, y, 16, 4, rng, 1)));
+  std::vector<TensorMap> rows;
+  for (int i = 0; i < 3; ++i) rows.push_back({{"x", random_tensor({1, 8, 64, 72}, rng, 2.f)}});
+  TensorListSource src(rows);
+  const Graph q = static_quantize(g, calibrate(g, src)).graph;
+  REQUIRE(count(q, OpKind::QConv2d) == 3);
+  Graph qc = q.clone();
+  plan::compile(qc);
+  int tables = 0;
+  for (Node* n : qc.nodes()) tables += n->op() == OpKind::QConv2d && n->attrs().has("output_table");
+  CHECK(tables == 2);
+  check_identical(q, rows[0]);
+  check_identical(q, {{"x", random_tensor({2, 8, 64, 72}, rng, 3.f)}});  // batch 2, values outside calibration
+}
+
 TEST_CASE("space-to-depth written as Slices and a Concat runs as one Transpose, NHWC before a convolution") {
   std::mt19937 rng(11);
   auto ints = [](Graph& g, std::vector<int64_t> v) {
