@@ -260,13 +260,26 @@ void copy_blocks(const void* src_v, void* dst_v, int64_t rows, size_t block_byte
   if (block_bytes == 0) return;
   const std::byte* src = static_cast<const std::byte*>(src_v);
   std::byte* dst = static_cast<std::byte*>(dst_v);
-  if (block_bytes % 16 == 0 && block_bytes <= kInlineBlockBytes) {
-    // short rows (a channel Concat in NHWC: a few dozen floats per pixel): fixed 16-byte
-    // copies the compiler inlines, instead of one library call per row
+  if (block_bytes >= 16 && block_bytes <= kInlineBlockBytes) {
+    // short rows (a channel Concat in NHWC: a few dozen values per pixel): fixed 16-byte
+    // copies the compiler inlines, instead of one library call per row; a length that is not
+    // a multiple of 16 ends with the row's last 16 bytes (overlapping bytes already copied)
+    const size_t last = block_bytes - 16;
     for (int64_t i = 0; i < rows; ++i) {
       std::byte* d = dst + size_t(i) * dst_pitch;
       const std::byte* s = src + size_t(i) * block_bytes;
-      for (size_t o = 0; o < block_bytes; o += 16) std::memcpy(d + o, s + o, 16);
+      for (size_t o = 0; o < last; o += 16) std::memcpy(d + o, s + o, 16);
+      std::memcpy(d + last, s + last, 16);
+    }
+    return;
+  }
+  if (block_bytes >= 8 && block_bytes < 16) {  // two overlapping 8-byte moves a row
+    const size_t last = block_bytes - 8;
+    for (int64_t i = 0; i < rows; ++i) {
+      std::byte* d = dst + size_t(i) * dst_pitch;
+      const std::byte* s = src + size_t(i) * block_bytes;
+      std::memcpy(d, s, 8);
+      std::memcpy(d + last, s + last, 8);
     }
     return;
   }
