@@ -1,7 +1,8 @@
 // Indirect int8 Conv2d on AVX512-VNNI for one group with in_c a multiple of 4: no im2col
 // matrix; each register tile of up to 8 output pixels × 48 (or 64) output channels reads its
-// activations through one pointer per pixel and tap (XNNPACK's IGEMM). Padding taps point at
-// a row filled with the activation zero point. The weights are qgemm-packed with
+// activations through one pointer per pixel and tap (XNNPACK's IGEMM), or per pixel and
+// kernel row when that row is a short contiguous run (few channels). Padding taps point at a
+// row filled with the activation zero point. The weights are qgemm-packed with
 // K = (ky, kx, c), so the quads of tap t are [t·in_c/4, (t + 1)·in_c/4).
 #include <immintrin.h>
 
@@ -48,7 +49,8 @@ __attribute__((noinline)) void conv_tile(const QGemmParams& p, const PackedView&
     const std::uint8_t* a[MR];
     MQ_UNROLL for (int r = 0; r < MR; ++r) a[r] = ptrs[r * taps + t];
     const std::int8_t* bq = bp + t * cq * 64;
-#pragma GCC unroll 1  // not unrolled: fewer registers spilled (measured 2-6% faster, the 24-channel layers most)
+    // not unrolled: fewer registers spilled (measured 2-6% faster, the 24-channel layers most)
+#pragma GCC unroll 1
     for (std::size_t q = 0; q < cq; ++q) {
       __m512i bv[NV];
       MQ_UNROLL for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_si512(bq + v * bs + q * 64);
@@ -107,11 +109,11 @@ void conv_rows<4>(const QGemmParams& p, const PackedView& b, const std::uint8_t*
 }
 
 // Fixed per-call geometry of the tap pointers. With `rows` (unit horizontal dilation, a
-// kernel row of at most max_run bytes, a window of at most max_run_window), a pixel's taps of one kernel row are
-// one run of kw·C contiguous input bytes, and the weights' quads of kernel row ky (K = (ky, kx, c)) are
-// [ky·kw·C/4, (ky + 1)·kw·C/4): a pixel then has one pointer per kernel row, and the kernel
-// loops over kh runs of kw·C/4 quads instead of kh·kw taps of C/4 (for few channels, far
-// fewer pointer loads per multiply-add).
+// kernel row of at most max_run bytes, a window of at most max_run_window), a pixel's taps of
+// one kernel row are one run of kw·C contiguous input bytes, and the weights' quads of kernel
+// row ky (K = (ky, kx, c)) are [ky·kw·C/4, (ky + 1)·kw·C/4): a pixel then has one pointer
+// per kernel row, and the kernel loops over kh runs of kw·C/4 quads instead of kh·kw taps of
+// C/4 (for few channels, far fewer pointer loads per multiply-add).
 struct TapGeometry {
   const QConvShape& s;
   const std::uint8_t* x;
