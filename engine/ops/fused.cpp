@@ -32,6 +32,12 @@ struct FusedState {
   size_t trailing = 0;
   std::vector<uint8_t> table8;  // quantized output
   std::vector<float> table32;   // f32 output
+  /// A program of two u8 / i8 operands (a residual Add and its activation, say) whose other
+  /// operands are scalar constants, with a quantized output, is a function of the byte pair:
+  /// one table of 65536 results (256·a + b), computed once by the same kernel.
+  bool pair = false;
+  size_t var_b = 0;  // the second operand (var is the first)
+  std::vector<uint8_t> table_pair;
 };
 
 k::FusedType type_of(DType t) {
@@ -101,6 +107,35 @@ void build_tables(const Node& n, FusedState& s) {
   s.lookup = true;
 }
 
+/// The pair table when every operand but `var` and `var_b` is a scalar constant.
+void build_pair_table(const Node& n, FusedState& s) {
+  const size_t num = n.inputs().size();
+  for (size_t i = 0; i < num; ++i) {
+    if (i == s.var || i == s.var_b) continue;
+    const Value* v = n.input(i);
+    k::FusedType t;
+    if (!v || !v->is_constant() || v->constant()->numel() != 1 || !fused_type(v->constant()->dtype(), t)) return;
+  }
+  uint8_t bytes[256];
+  for (int b = 0; b < 256; ++b) bytes[b] = uint8_t(b);
+  std::vector<k::FusedOperand> ops(num);
+  for (size_t i = 0; i < num; ++i)
+    if (i != s.var && i != s.var_b) ops[i] = {n.input(i)->constant()->raw(), 0, type_of(n.input(i)->dtype())};
+  ops[s.var_b] = {bytes, 1, type_of(n.input(s.var_b)->dtype())};
+  std::vector<float> scratch((s.program.size() + 1) * size_t(k::kFusedBlock));
+  s.table_pair.resize(size_t(k::kPairTableSize));
+  for (int a = 0; a < 256; ++a) {  // row a: operand var is a, operand var_b runs over 0..255
+    ops[s.var] = {bytes + a, 0, type_of(n.input(s.var)->dtype())};
+    k::FusedOutput y;
+    y.type = type_of(n.output(0)->dtype());
+    y.q = s.out_q;
+    y.ptr = s.table_pair.data() + a * 256;
+    k::fused_elementwise(s.program.data(), int32_t(s.program.size()), ops.data(), int32_t(num), y, 256,
+                         scratch.data());
+  }
+  s.pair = true;
+}
+
 std::shared_ptr<void> prepare_fused(const Node& n) {
   auto s = std::make_shared<FusedState>();
   s->program = decode_fused_program(n);
@@ -114,15 +149,20 @@ std::shared_ptr<void> prepare_fused(const Node& n) {
                             " and 'output_zero_point' ", s->out_q.zero_point, " are not a ",
                             dtype_name(n.output(0)->dtype()), " quantization");
   }
-  // the one operand that is not a constant, when it is u8 / i8
+  // the one operand that is not a constant, when it is u8 / i8 (or the two)
   size_t vars = 0;
   for (size_t i = 0; i < n.inputs().size(); ++i)
     if (n.input(i) && !n.input(i)->is_constant()) {
-      s->var = i;
+      if (vars == 1) s->var_b = i;
+      else s->var = i;
       ++vars;
     }
   const DType in = vars == 1 ? n.input(s->var)->dtype() : DType::f32;
   if ((in == DType::u8 || in == DType::i8 || in == DType::boolean) && table_layout(n, *s)) build_tables(n, *s);
+  auto int8 = [](DType t) { return t == DType::u8 || t == DType::i8; };
+  if (vars == 2 && int8(n.input(s->var)->dtype()) && int8(n.input(s->var_b)->dtype()) &&
+      int8(n.output(0)->dtype()))
+    build_pair_table(n, *s);
   return s;
 }
 
@@ -176,9 +216,28 @@ bool run_lookup(ExecContext& ctx, const FusedState& s) {
   return true;
 }
 
+/// False when the operands do not both have the output's shape (then the program runs
+/// element by element, broadcasting).
+bool run_pair_lookup(ExecContext& ctx, const FusedState& s) {
+  const Tensor& a = ctx.in(s.var);
+  const Tensor& b = ctx.in(s.var_b);
+  Tensor& y = ctx.out(0);
+  if (a.dtype() != ctx.node.input(s.var)->dtype() || b.dtype() != ctx.node.input(s.var_b)->dtype() ||
+      y.dtype() != ctx.node.output(0)->dtype() || a.dims() != y.dims() || b.dims() != y.dims())
+    return false;
+  const auto* pa = static_cast<const uint8_t*>(a.raw());
+  const auto* pb = static_cast<const uint8_t*>(b.raw());
+  auto* py = static_cast<uint8_t*>(y.raw());
+  const uint8_t* t = s.table_pair.data();
+  parallel_elements(ctx, y.numel(),
+                    [&](int64_t i, int64_t e) { k::lookup_pair_u8(pa + i, pb + i, py + i, e - i, t); });
+  return true;
+}
+
 void run_fused(ExecContext& ctx) {
   const auto* state = static_cast<const FusedState*>(ctx.state);
   if (state->lookup && run_lookup(ctx, *state)) return;
+  if (state->pair && run_pair_lookup(ctx, *state)) return;
   const auto& prog = state->program;
   Tensor& y = ctx.out(0);
   const size_t num = ctx.inputs.size();
@@ -225,6 +284,14 @@ void run_fused(ExecContext& ctx) {
 }
 
 }  // namespace
+
+bool fused_byte_table(const Node& n, std::vector<uint8_t>& table) {
+  if (n.op() != OpKind::FusedElementwise || !n.output(0) || n.output(0)->dtype() == DType::f32) return false;
+  const auto s = std::static_pointer_cast<FusedState>(prepare_fused(n));
+  if (!s->lookup || s->channels != 1 || s->table8.size() != 256) return false;
+  table = s->table8;
+  return true;
+}
 
 void register_fused_exec() { set_executor(OpKind::FusedElementwise, {run_fused, prepare_fused}); }
 

@@ -26,4 +26,9 @@ std::vector<kernels::FusedInstr> decode_fused_program(const Node& n);
 /// The element type of a tensor of dtype `t` as the fused kernel reads it (f32, u8, i8).
 bool fused_type(DType t, kernels::FusedType& out);
 
+/// The 256 results of FusedElementwise node `n` for every byte of its one u8 / i8 operand,
+/// when its other operands are scalar constants and its output is quantized (u8 / s8),
+/// computed by the kernel its executor runs (the same bytes); false otherwise.
+bool fused_byte_table(const Node& n, std::vector<uint8_t>& table);
+
 }  // namespace mq::ops

@@ -1,5 +1,6 @@
 #include "engine/ops/qlayers.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -8,6 +9,7 @@
 #include "engine/ops/window_attrs.h"
 #include "engine/thread_pool.h"
 #include "kernels/fp32/conv.h"
+#include "kernels/int8/lookup.h"
 #include "kernels/layout.h"
 #include "kernels/qconv.h"
 #include "kernels/qgemm.h"
@@ -68,6 +70,12 @@ Requant make_requant(const Node& n, size_t channels) {
   float ys = constant_operand(n, 3, "y_scale").to_float().at(0);
   const Tensor& yzp = constant_operand(n, 4, "y_zero_point");
   r.out_zp = int32_t(yzp.to_int64().at(0));
+  if (n.attrs().has("output_table")) {  // a plan's QConv2d: requantized to these, then the table
+    ys = n.attrs().get_float_or("requant_scale", 0.f);
+    r.out_zp = int32_t(n.attrs().get_int_or("requant_zero_point", 0));
+    if (!(ys > 0.f) || !std::isfinite(ys))
+      fail<InvalidArgument>(n.describe(), ": attribute 'requant_scale' ", ys, " is not a scale");
+  }
   r.out_s8 = yzp.dtype() == DType::i8;
   r.qmin = r.out_s8 ? -128 : 0;
   r.qmax = r.out_s8 ? 127 : 255;
@@ -248,6 +256,7 @@ struct ConvState {
   bool nhwc = false;     // a compiled plan's layout: no transposes here
   Buffer packed;
   Requant rq;
+  std::vector<uint8_t> table;  // 256 bytes applied to the requantized output (or none)
 };
 
 std::shared_ptr<void> prepare_qconv(const Node& n) {
@@ -293,6 +302,12 @@ std::shared_ptr<void> prepare_qconv(const Node& n) {
   st->packed.reserve(qconv_packed_size(s));
   qconv_pack(s, w_ohwi.data(), st->packed.data());
   st->rq = make_requant(n, size_t(st->m));
+  if (a.has("output_table")) {
+    const auto t = a.get_ints_or("output_table", {});
+    if (t.size() != 256 || std::any_of(t.begin(), t.end(), [](int64_t v) { return v < 0 || v > 255; }))
+      fail<InvalidArgument>(n.describe(), ": attribute 'output_table' must hold 256 bytes");
+    st->table.assign(t.begin(), t.end());
+  }
   return st;
 }
 
@@ -347,9 +362,19 @@ void run_qconv(ExecContext& c) {
   size_t tasks = c.pool ? std::min<size_t>(c.pool->size(), std::max<size_t>(1, pixels / 64)) : 1;
   std::byte* scratch = call_scratch(2, std::max<size_t>(64, scratch_per) * tasks + 64 * tasks);
   size_t stride_bytes = (std::max<size_t>(64, scratch_per) + 63) / 64 * 64;
+  // With a table: blocks of whole output rows (~32 KiB of output) looked up while in cache.
+  const size_t block =
+      st.table.empty() ? pixels : ow * std::max<size_t>(1, 32768 / std::max<size_t>(1, ow * st.shape.out_c));
   auto body = [&](size_t t) {
     size_t p0 = pixels * t / tasks, p1 = pixels * (t + 1) / tasks;
-    qconv(s, epi, xn, st.packed.data(), y_out, scratch + t * stride_bytes, p0, p1);
+    for (size_t q0 = p0; q0 < p1; q0 += block) {
+      const size_t q1 = std::min(p1, q0 + block);
+      qconv(s, epi, xn, st.packed.data(), y_out, scratch + t * stride_bytes, q0, q1);
+      if (!st.table.empty()) {
+        uint8_t* yb = static_cast<uint8_t*>(y_out) + q0 * st.shape.out_c;
+        lookup_u8(yb, yb, int64_t((q1 - q0) * st.shape.out_c), st.table.data());
+      }
+    }
   };
   if (tasks > 1) c.pool->parallel_for(tasks, body);
   else body(0);

@@ -32,6 +32,8 @@ void compile(Graph& g) {
   g.remove_unused();
   g.topo_sort();
   fuse_elementwise(g);
+  fuse_conv_tables(g);
+  g.remove_unused();
   g.topo_sort();
 }
 

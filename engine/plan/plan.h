@@ -42,7 +42,14 @@ void fuse_space_to_depth(Graph& g);
 /// evaluates them in one pass over L1-sized blocks, with the unfused ops' exact results.
 void fuse_elementwise(Graph& g);
 
-/// All four, in that order, then unused nodes removed and the order restored.
+/// Makes a QConv2d whose output only a byte-table FusedElementwise reads (one u8 / i8
+/// operand, scalar constants, same output type) apply that 256-entry table itself: the
+/// node's y_scale / y_zero_point become the table's, its own are kept in the attributes
+/// "requant_scale" / "requant_zero_point", the table in "output_table".
+void fuse_conv_tables(Graph& g);
+
+/// All of these (epilogues, mask casts, layout, space-to-depth, elementwise chains, conv
+/// tables), then unused nodes removed and the order restored.
 void compile(Graph& g);
 
 }  // namespace mq::plan

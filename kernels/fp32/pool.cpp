@@ -104,8 +104,54 @@ void max_pool(const PoolParams& p, const T* x, T* y, int64_t* indices) {
   }
 }
 
+namespace {
+
+// a[c] = max(a[c], b[c]) as the window scan compares (a NaN in b never replaces a).
+template <class T>
+inline void max_into(T* a, const T* b, int64_t n) {
+  for (int64_t c = 0; c < n; ++c) a[c] = a[c] < b[c] ? b[c] : a[c];
+}
+
+// int8 values in two passes, exact for any window: the maximum over each input row's
+// horizontal windows, then over the vertical windows of those (k_h + k_w instead of k_h·k_w
+// channel vectors an output; YOLOv5's SPP pools 5, 9 and 13 wide).
+template <class T>
+void max_pool_nhwc_separable(const PoolParams& p, int64_t C, const T* x, T* y) {
+  const int64_t N = C > 0 ? p.nc / C : 0;
+  const int64_t IH = p.in[1], IW = p.in[2], OH = p.out[1], OW = p.out[2];
+  std::vector<T> rows(static_cast<size_t>(IH * OW * C));
+  for (int64_t n = 0; n < N; ++n) {
+    for (int64_t ih = 0; ih < IH; ++ih)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        T* a = rows.data() + (ih * OW + ow) * C;
+        std::fill(a, a + C, std::numeric_limits<T>::lowest());
+        for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
+          const int64_t iw = ow * p.stride[2] - p.pad_begin[2] + kw * p.dilation[2];
+          if (iw >= 0 && iw < IW) max_into(a, x + ((n * IH + ih) * IW + iw) * C, C);
+        }
+      }
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OW; ++ow) {
+        T* a = y + ((n * OH + oh) * OW + ow) * C;
+        std::fill(a, a + C, std::numeric_limits<T>::lowest());
+        for (int64_t kh = 0; kh < p.kernel[1]; ++kh) {
+          const int64_t ih = oh * p.stride[1] - p.pad_begin[1] + kh * p.dilation[1];
+          if (ih >= 0 && ih < IH) max_into(a, rows.data() + (ih * OW + ow) * C, C);
+        }
+      }
+  }
+}
+
+}  // namespace
+
 template <class T>
 void max_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y) {
+  if constexpr (!std::is_floating_point_v<T>) {
+    if (p.kernel[1] * p.kernel[2] > p.kernel[1] + p.kernel[2]) {
+      max_pool_nhwc_separable(p, channels, x, y);
+      return;
+    }
+  }
   const int64_t C = channels, N = C > 0 ? p.nc / C : 0;
   const int64_t IH = p.in[1], IW = p.in[2], OH = p.out[1], OW = p.out[2];
   std::vector<T> acc(static_cast<size_t>(C));
@@ -120,8 +166,7 @@ void max_pool_nhwc(const PoolParams& p, int64_t channels, const T* x, T* y) {
           for (int64_t kw = 0; kw < p.kernel[2]; ++kw) {
             const int64_t iw = ow * p.stride[2] - p.pad_begin[2] + kw * p.dilation[2];
             if (iw < 0 || iw >= IW) continue;
-            const T* px = x + ((n * IH + ih) * IW + iw) * C;
-            for (int64_t c = 0; c < C; ++c) a[c] = a[c] < px[c] ? px[c] : a[c];
+            max_into(a, x + ((n * IH + ih) * IW + iw) * C, C);
           }
         }
         std::copy(acc.begin(), acc.end(), y + ((n * OH + oh) * OW + ow) * C);

@@ -1,8 +1,13 @@
 #include "kernels/fp32/shape.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#include "kernels/cpu_features.h"
+#include "kernels/variant_table.h"
 
 namespace mq::kernels {
 
@@ -195,6 +200,87 @@ bool copy_transposed(const std::byte* src, std::byte* dst, int r, const int64_t*
   }
 }
 
+#define MQ_VBMI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi2")))
+
+// Rows [first, first + count) of 16 bytes at column j, as the 128-bit lanes of one register.
+template <int First, int Count>
+MQ_VBMI inline __m512i row_lanes(const uint8_t* const* rows, int64_t j) {
+  auto row = [&](int c) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[c] + j)); };
+  if constexpr (Count <= 0) {
+    return _mm512_setzero_si512();
+  } else {
+    __m512i t = _mm512_castsi128_si512(row(First));
+    if constexpr (Count > 1) t = _mm512_inserti32x4(t, row(First + 1), 1);
+    if constexpr (Count > 2) t = _mm512_inserti32x4(t, row(First + 2), 2);
+    if constexpr (Count > 3) t = _mm512_inserti32x4(t, row(First + 3), 3);
+    return t;
+  }
+}
+
+/// dst[j·P + c] = rows[c][j] for j < nj, c < P (2 ≤ P ≤ 8): P byte rows interleaved, 16
+/// columns at a time by a byte permutation of two registers (AVX512-VBMI).
+template <int P>
+MQ_VBMI void interleave_rows_vbmi(const uint8_t* const* rows, int64_t nj, uint8_t* dst) {
+  alignas(64) uint8_t index[128];
+  for (int k = 0; k < 128; ++k) index[k] = uint8_t((k % P) * 16 + (k / P) % 16);  // row k % P, column k / P
+  const __m512i lo_idx = _mm512_load_si512(index), hi_idx = _mm512_load_si512(index + 64);
+  constexpr int out = P * 16;  // bytes per 16 columns
+  const __mmask64 lo_mask = _bzhi_u64(~0ull, unsigned(out < 64 ? out : 64));
+  const __mmask64 hi_mask = out > 64 ? _bzhi_u64(~0ull, unsigned(out - 64)) : 0;
+  int64_t j = 0;
+  for (; j + 16 <= nj; j += 16, dst += out) {
+    const __m512i t0 = row_lanes<0, (P < 4 ? P : 4)>(rows, j), t1 = row_lanes<4, P - 4>(rows, j);
+    _mm512_mask_storeu_epi8(dst, lo_mask, _mm512_permutex2var_epi8(t0, lo_idx, t1));
+    if constexpr (out > 64) _mm512_mask_storeu_epi8(dst + 64, hi_mask, _mm512_permutex2var_epi8(t0, hi_idx, t1));
+  }
+  for (; j < nj; ++j, dst += P)
+    for (int c = 0; c < P; ++c) dst[c] = rows[c][j];
+}
+
+MQ_VBMI void interleave_rows_vbmi(const uint8_t* const* rows, int P, int64_t nj, uint8_t* dst) {
+  switch (P) {
+    case 2: return interleave_rows_vbmi<2>(rows, nj, dst);
+    case 3: return interleave_rows_vbmi<3>(rows, nj, dst);
+    case 4: return interleave_rows_vbmi<4>(rows, nj, dst);
+    case 5: return interleave_rows_vbmi<5>(rows, nj, dst);
+    case 6: return interleave_rows_vbmi<6>(rows, nj, dst);
+    case 7: return interleave_rows_vbmi<7>(rows, nj, dst);
+    default: return interleave_rows_vbmi<8>(rows, nj, dst);
+  }
+}
+
+#undef MQ_VBMI
+
+/// A byte transpose whose output ends in a few columns (one or two dims, 2 to 8 bytes) read
+/// from rows that are contiguous in the source along the dim before them (an int8
+/// space-to-depth or NCHW → NHWC of a 3-channel image): those rows interleaved with
+/// AVX512-VBMI. False when the shape is another or the tier has no VBMI.
+bool interleave_rows(const std::byte* src, std::byte* dst, int r, const int64_t* dims, const int64_t* strides) {
+  static const bool vbmi = cpu_features().avx512vbmi && isa_allows(active_isa(), Isa::avx512);
+  if (!vbmi || r < 2) return false;
+  for (int t = 1; t <= 2 && t < r; ++t) {  // t trailing dims after the source-contiguous dim j
+    const int j = r - 1 - t;
+    int64_t P = 1;
+    for (int k = j + 1; k < r; ++k) P *= dims[k];
+    if (strides[j] != 1 || dims[j] < 16 || P < 2 || P > 8) continue;
+    int64_t offs[8];  // source offset of each output column
+    for (int64_t c = 0; c < P; ++c)
+      offs[c] =
+          t == 1 ? c * strides[r - 1] : (c / dims[r - 1]) * strides[r - 2] + (c % dims[r - 1]) * strides[r - 1];
+    const int64_t nj = dims[j], row_bytes = nj * P;
+    int64_t idx[kMaxCopyRank] = {};
+    const std::byte* s = src;
+    do {
+      const uint8_t* rows[8];
+      for (int64_t c = 0; c < P; ++c) rows[c] = reinterpret_cast<const uint8_t*>(s) + offs[c];
+      interleave_rows_vbmi(rows, int(P), nj, reinterpret_cast<uint8_t*>(dst));
+      dst += row_bytes;
+    } while (j > 0 && next_row(s, idx, dims, strides, j - 1, 1));
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
@@ -220,6 +306,7 @@ void strided_copy(const void* src_v, void* dst_v, const StridedCopyParams& p) {
     std::memcpy(dst, src, es);
     return;
   }
+  if (es == 1 && interleave_rows(src, dst, r, dims, strides)) return;
   if (copy_transposed(src, dst, r, dims, strides, es)) return;
   const int64_t n = dims[r - 1], st = strides[r - 1];
   const size_t row_bytes = size_t(n) * es;
@@ -260,13 +347,26 @@ void copy_blocks(const void* src_v, void* dst_v, int64_t rows, size_t block_byte
   if (block_bytes == 0) return;
   const std::byte* src = static_cast<const std::byte*>(src_v);
   std::byte* dst = static_cast<std::byte*>(dst_v);
-  if (block_bytes % 16 == 0 && block_bytes <= kInlineBlockBytes) {
-    // short rows (a channel Concat in NHWC: a few dozen floats per pixel): fixed 16-byte
-    // copies the compiler inlines, instead of one library call per row
+  if (block_bytes >= 16 && block_bytes <= kInlineBlockBytes) {
+    // short rows (a channel Concat in NHWC: a few dozen values per pixel): fixed 16-byte
+    // copies the compiler inlines, instead of one library call per row; a length that is not
+    // a multiple of 16 ends with the row's last 16 bytes (overlapping bytes already copied)
+    const size_t last = block_bytes - 16;
     for (int64_t i = 0; i < rows; ++i) {
       std::byte* d = dst + size_t(i) * dst_pitch;
       const std::byte* s = src + size_t(i) * block_bytes;
-      for (size_t o = 0; o < block_bytes; o += 16) std::memcpy(d + o, s + o, 16);
+      for (size_t o = 0; o < last; o += 16) std::memcpy(d + o, s + o, 16);
+      std::memcpy(d + last, s + last, 16);
+    }
+    return;
+  }
+  if (block_bytes >= 8 && block_bytes < 16) {  // two overlapping 8-byte moves a row
+    const size_t last = block_bytes - 8;
+    for (int64_t i = 0; i < rows; ++i) {
+      std::byte* d = dst + size_t(i) * dst_pitch;
+      const std::byte* s = src + size_t(i) * block_bytes;
+      std::memcpy(d, s, 8);
+      std::memcpy(d + last, s + last, 8);
     }
     return;
   }

@@ -607,6 +607,71 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "int8 between layers: a residual Add of two int8 values and its activation runs as one table of byte pairs, "
+    "bit-identical") {
+  std::mt19937 rng(16);
+  // operand types (the second may differ), and the second operand's shape: the output's (the
+  // table) or one that broadcasts (the chain runs element by element)
+  struct Case {
+    DType qa, qb;
+    bool broadcast;
+  };
+  for (const Case& c : std::vector<Case>{{DType::u8, DType::u8, false},
+                                         {DType::i8, DType::i8, false},
+                                         {DType::u8, DType::i8, false},
+                                         {DType::u8, DType::u8, true}}) {
+    CAPTURE(dtype_name(c.qa));
+    CAPTURE(dtype_name(c.qb));
+    CAPTURE(c.broadcast);
+    Graph g;  // int8 operands as a layer's outputs are (no QuantizeLinear the chain reads through)
+    const std::vector<int64_t> da = {3, 6, 5, 7}, db = {3, 6, c.broadcast ? 1 : 5, 7};
+    Value* a = g.add_input("a", {c.qa, Shape({Dim::sym("N"), Dim(6), Dim(5), Dim(7)}), {}});
+    Value* b = g.add_input("b", {c.qb, Shape({Dim::sym("N"), Dim(6), Dim(db[2]), Dim(7)}), {}});
+    auto zp = [&](DType q, const char* name, int v) {
+      return q == DType::u8 ? g.add_constant(name, Tensor::scalar(uint8_t(v)))
+                            : g.add_constant(name, Tensor::scalar(int8_t(v - 128)));
+    };
+    Value* dqa = g.add_node(OpKind::DequantizeLinear,
+                            {.name = "dqa",
+                             .inputs = {a, g.add_constant("sa", Tensor::scalar(0.05f)), zp(c.qa, "zpa", 131)}})
+                     ->output(0);
+    Value* dqb = g.add_node(OpKind::DequantizeLinear,
+                            {.name = "dqb",
+                             .inputs = {b, g.add_constant("sb", Tensor::scalar(0.03f)), zp(c.qb, "zpb", 40)}})
+                     ->output(0);
+    Value* silu = binary(g, OpKind::Mul, dqb, unary(g, OpKind::Sigmoid, dqb));
+    Value* sum = binary(g, OpKind::Mul, binary(g, OpKind::Add, dqa, silu), scalar(g, 0.9f));
+    Value* out =
+        g.add_node(OpKind::QuantizeLinear,
+                   {.name = "q_out",
+                    .inputs = {sum, g.add_constant("s_out", Tensor::scalar(0.04f)), zp(c.qa, "zp_out", 100)}})
+            ->output(0);
+    g.add_output(out);
+    Graph compiled = g.clone();
+    plan::compile(compiled);
+    CHECK(count(compiled, OpKind::FusedElementwise) == (c.broadcast ? 2 : 1));  // SiLU(b) is smaller: its own step
+    CHECK(count(compiled, OpKind::DequantizeLinear) == 0);
+    auto bytes = [&](DType t, const std::vector<int64_t>& dims) {  // every byte value, in random places
+      Tensor r(t, dims);
+      auto* p = static_cast<uint8_t*>(r.raw());
+      for (int64_t i = 0; i < r.numel(); ++i) p[i] = uint8_t(rng());
+      return r;
+    };
+    const TensorMap in = {{"a", bytes(c.qa, da)}, {"b", bytes(c.qb, db)}};
+    Session plain(g, {.threads = 1, .optimize = false});
+    const TensorMap want = plain.run(in);
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+      Session fast(g, {.threads = threads});
+      const TensorMap got = fast.run(in);
+      REQUIRE(got.at(out->name()).dtype() == c.qa);
+      CHECK(std::memcmp(got.at(out->name()).raw(), want.at(out->name()).raw(),
+                        size_t(want.at(out->name()).numel())) == 0);
+    }
+  }
+}
+
+TEST_CASE(
     "a FusedElementwise node whose int8 operand is read as f32, or with a bad output quantization, is refused") {
   Graph g;
   Value* x = g.add_input("x", {DType::u8, Shape({Dim(4)}), {}});
@@ -628,6 +693,31 @@ TEST_CASE(
   const Tensor y = ok.run({{"x", Tensor::from_vector<uint8_t>({4}, {3, 4, 5, 7})}}).begin()->second;
   // (q − 3) · 0.5 / 0.25 + 3
   CHECK(std::vector<uint8_t>(y.data<uint8_t>(), y.data<uint8_t>() + 4) == std::vector<uint8_t>{3, 5, 7, 11});
+}
+
+TEST_CASE("int8: a convolution's SiLU table runs in the QConv2d, block by block, with the unfused bytes") {
+  std::mt19937 rng(17);
+  // conv → SiLU → conv → SiLU → conv (1×1) → Sigmoid, quantized: each activation between two
+  // layers is a 256-entry table, applied by the QConv2d before it (64 × 72 pixels of 16
+  // channels: several blocks of output rows, split across rows with two threads)
+  Graph g;
+  Value* x = g.add_input("x", {DType::f32, Shape({Dim::sym("N"), Dim(8), Dim(64), Dim(72)}), {}});
+  auto silu = [&](Value* v) { return binary(g, OpKind::Mul, v, unary(g, OpKind::Sigmoid, v)); };
+  Value* y = silu(conv(g, x, 8, 16, rng));
+  y = silu(conv(g, y, 16, 16, rng));
+  g.add_output(unary(g, OpKind::Sigmoid, conv(g, y, 16, 4, rng, 1)));
+  std::vector<TensorMap> rows;
+  for (int i = 0; i < 3; ++i) rows.push_back({{"x", random_tensor({1, 8, 64, 72}, rng, 2.f)}});
+  TensorListSource src(rows);
+  const Graph q = static_quantize(g, calibrate(g, src)).graph;
+  REQUIRE(count(q, OpKind::QConv2d) == 3);
+  Graph qc = q.clone();
+  plan::compile(qc);
+  int tables = 0;
+  for (Node* n : qc.nodes()) tables += n->op() == OpKind::QConv2d && n->attrs().has("output_table");
+  CHECK(tables == 2);
+  check_identical(q, rows[0]);
+  check_identical(q, {{"x", random_tensor({2, 8, 64, 72}, rng, 3.f)}});  // batch 2, values outside calibration
 }
 
 TEST_CASE("space-to-depth written as Slices and a Concat runs as one Transpose, NHWC before a convolution") {

@@ -1,5 +1,6 @@
 // Averages of int8 values on their own grid (AveragePool, GlobalAveragePool, Resize linear):
 // the float kernels' result on the same integers, rounded half to even; NCHW and NHWC agree.
+// int8 MaxPool in NHWC: the NCHW window scan's bytes.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -113,4 +114,58 @@ TEST_CASE("int8 GlobalAveragePool and linear Resize round the float result of th
   resize_linear(rf.data(), of.data(), p);
   resize_linear(r.data(), oq.data(), p);
   for (size_t i = 0; i < 9; ++i) CHECK(int(oq[i]) == int(rounded(of[i])));
+}
+
+TEST_CASE("int8 MaxPool in NHWC (rows, then columns) gives the NCHW window scan's bytes") {
+  struct Case {
+    int64_t h, w, k_h, k_w, stride, pad, dil;
+  };
+  const Case cases[] = {{13, 13, 5, 5, 1, 2, 1}, {13, 13, 13, 13, 1, 6, 1}, {9, 11, 3, 3, 2, 1, 1},
+                        {10, 7, 2, 4, 2, 0, 1},  {12, 12, 3, 3, 1, 2, 2},   {5, 6, 1, 3, 1, 1, 1},
+                        {6, 5, 4, 1, 3, 2, 1}};
+  const int64_t N = 2, C = 19;
+  for (const Case& c : cases) {
+    CAPTURE(c.k_h);
+    CAPTURE(c.k_w);
+    CAPTURE(c.stride);
+    CAPTURE(c.dil);
+    PoolParams p;
+    p.nc = N * C;
+    p.in[1] = c.h;
+    p.in[2] = c.w;
+    p.kernel[1] = c.k_h;
+    p.kernel[2] = c.k_w;
+    p.stride[1] = p.stride[2] = c.stride;
+    p.dilation[1] = p.dilation[2] = c.dil;
+    p.pad_begin[1] = p.pad_begin[2] = c.pad;
+    p.pad_end[1] = p.pad_end[2] = c.pad > 0 ? c.pad - 1 : 0;  // asymmetric
+    p.out[1] = (c.h + c.pad + p.pad_end[1] - c.dil * (c.k_h - 1) - 1) / c.stride + 1;
+    p.out[2] = (c.w + c.pad + p.pad_end[2] - c.dil * (c.k_w - 1) - 1) / c.stride + 1;
+    const int64_t HW = c.h * c.w, OHW = p.out[1] * p.out[2];
+    const std::vector<uint8_t> x = random_bytes(size_t(N * C * HW), uint32_t(c.h * 31 + c.k_w));
+    std::vector<uint8_t> want(size_t(N * C * OHW)), x_nhwc(x.size()), y_nhwc(want.size());
+    max_pool(p, x.data(), want.data(), nullptr);  // NCHW, window by window
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t i = 0; i < HW; ++i) x_nhwc[size_t((n * HW + i) * C + ch)] = x[size_t((n * C + ch) * HW + i)];
+    max_pool_nhwc(p, C, x_nhwc.data(), y_nhwc.data());
+    size_t wrong = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t i = 0; i < OHW; ++i)
+          wrong += y_nhwc[size_t((n * OHW + i) * C + ch)] != want[size_t((n * C + ch) * OHW + i)];
+    CHECK(wrong == 0);
+    // s8: the same bytes read as signed values (−128 the lowest)
+    std::vector<int8_t> xs(x_nhwc.size()), ys(y_nhwc.size()), ws(want.size()), xs_nchw(x.size());
+    for (size_t i = 0; i < x.size(); ++i) xs_nchw[i] = int8_t(x[i]);
+    for (size_t i = 0; i < x.size(); ++i) xs[i] = int8_t(x_nhwc[i]);
+    max_pool(p, xs_nchw.data(), ws.data(), nullptr);
+    max_pool_nhwc(p, C, xs.data(), ys.data());
+    wrong = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t ch = 0; ch < C; ++ch)
+        for (int64_t i = 0; i < OHW; ++i)
+          wrong += ys[size_t((n * OHW + i) * C + ch)] != ws[size_t((n * C + ch) * OHW + i)];
+    CHECK(wrong == 0);
+  }
 }

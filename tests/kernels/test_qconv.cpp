@@ -181,6 +181,44 @@ TEST_CASE("qconv: small reductions (first layers) match the reference on every t
     }
 }
 
+TEST_CASE("qconv: few channels, a multiple of 4 (kernel rows read as one run) match the reference") {
+  // The indirect VNNI kernel reads a kernel row of up to 256 bytes as one run (a window of at
+  // most 576): interior pixels point into the input, border pixels' partial rows are gathered
+  // with the zero point, rows above and below the image read the zero-point row. YOLOv5's
+  // stem after its space-to-depth (12 channels, 3×3) and the layers after it (24, 48).
+  struct Case {
+    std::size_t h, w, c, k_h, k_w, stride, pad, dil_h, out_c;
+  };
+  const Case cases[] = {
+      {9, 21, 12, 3, 3, 1, 1, 1, 24},   // the stem: runs of 36 bytes, 2 vectors (one masked)
+      {10, 23, 24, 3, 3, 2, 1, 1, 48},  // stride 2, runs of 72
+      {7, 19, 48, 3, 3, 1, 1, 1, 20},   // runs of 144, a window of 432
+      {8, 17, 4, 5, 5, 1, 2, 1, 33},    // kh 5, runs of 20
+      {9, 20, 8, 3, 3, 1, 2, 2, 16},    // dilated rows, undilated columns
+      {6, 12, 16, 1, 3, 1, 1, 1, 64},   // one kernel row
+      {6, 9, 64, 3, 3, 1, 1, 1, 16},    // a window of 576, runs of 192
+      {5, 8, 96, 3, 3, 1, 1, 1, 16},    // runs of 288: tap by tap
+  };
+  for (const Case& c : cases) {
+    QConvShape s;
+    s.batch = 2;
+    s.in_h = c.h;
+    s.in_w = c.w;
+    s.in_c = c.c;
+    s.out_c = c.out_c;
+    s.kh = c.k_h;
+    s.kw = c.k_w;
+    s.stride_h = s.stride_w = c.stride;
+    s.dil_h = c.dil_h;
+    s.pad_t = s.pad_l = s.pad_b = s.pad_r = c.pad;
+    if (c.pad > 0) s.pad_b = c.pad - 1;  // asymmetric
+    REQUIRE(s.out_h() * s.out_w() > 0);
+    check_conv(s, QGemmOutput::u8);
+    check_conv(s, QGemmOutput::s8, nullptr, {128 - 5, -3, -3, 127});
+    check_conv(s, QGemmOutput::s32);
+  }
+}
+
 TEST_CASE("qconv: shapes of the direct AMX path (one group, in_c a multiple of 64)") {
   // On an AMX CPU whole output rows take the direct kernel and the row cut by the split in
   // check_conv goes through im2col; elsewhere these run on im2col + qgemm.
