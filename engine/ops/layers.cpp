@@ -90,8 +90,11 @@ void run_panels(ExecContext& c, const PanelWeights& pw, int64_t m, int64_t n, in
                 const float* bias, float* y) {
   const size_t panels = (size_t(n) + kernels::kSgemmPanelWidth - 1) / kernels::kSgemmPanelWidth;
   // several panel ranges per thread, so that a worker that starts late finds work left to
-  // share rather than one range the caller must wait for
-  const size_t threads = size_t(step_threads(c));
+  // share rather than one range the caller must wait for; few rows stream the weights, so
+  // their bytes count as work too (a 512 KiB layer at one row is done before a second thread
+  // would have joined)
+  const size_t threads = size_t(kernel_threads(
+      c, std::max(2.0 * double(m) * double(n) * double(k), 4.0 * double(n) * double(k) * double(sizeof(float)))));
   const size_t tasks = threads > 1 ? std::min(threads * size_t(kChunksPerThread), panels) : 1;
   const auto fn = kernels::sgemm_panels_active().fn;
   const size_t scratch_floats = kernels::sgemm_panels_scratch_floats(size_t(m), size_t(k));
