@@ -139,4 +139,17 @@ Tensor zero_point_scalar(const QuantParams& q) {
   return Tensor::scalar<uint8_t>(uint8_t(z));
 }
 
+Tensor scale_operand(const QuantParams& q) {
+  if (!q.per_channel()) return scale_scalar(q);
+  return Tensor::from_vector<float>({int64_t(q.scales.size())}, q.scales);
+}
+
+Tensor zero_point_operand(const QuantParams& q) {
+  if (!q.per_channel()) return zero_point_scalar(q);
+  const int64_t c = int64_t(q.zero_points.size());
+  if (q.qtype == DType::i8)
+    return Tensor::from_vector<int8_t>({c}, std::vector<int8_t>(q.zero_points.begin(), q.zero_points.end()));
+  return Tensor::from_vector<uint8_t>({c}, std::vector<uint8_t>(q.zero_points.begin(), q.zero_points.end()));
+}
+
 }  // namespace mq

@@ -5,15 +5,11 @@
 
 #include "engine/ops/fused_program.h"
 #include "engine/plan/plan.h"
+#include "ir/quant_operands.h"
 
 namespace mq::plan {
 
 namespace {
-
-/// A scalar constant of dtype `t` (u8 or i8) holding `v`.
-Tensor zero_point_tensor(DType t, int64_t v) {
-  return t == DType::i8 ? Tensor::scalar<int8_t>(int8_t(v)) : Tensor::scalar<uint8_t>(uint8_t(v));
-}
 
 bool fuse_one(Graph& g, Node* f) {
   if (f->op() != OpKind::FusedElementwise || f->outputs().size() != 1) return false;
@@ -40,12 +36,13 @@ bool fuse_one(Graph& g, Node* f) {
   conv->attrs().set("requant_scale", ys->constant()->to_float().at(0));
   conv->attrs().set("requant_zero_point", yz->constant()->to_int64().at(0));
   conv->attrs().set("output_table", std::vector<int64_t>(table.begin(), table.end()));
-  const float scale = f->attrs().get_float_or("output_scale", 0.f);
-  const int64_t zp = f->attrs().get_int_or("output_zero_point", 0);
-  g.set_input(conv, 3, g.add_constant(g.unique_name(conv->name() + "_table_scale"), Tensor::scalar<float>(scale)));
-  g.set_input(
-      conv, 4,
-      g.add_constant(g.unique_name(conv->name() + "_table_zero_point"), zero_point_tensor(y->dtype(), zp)));
+  const QuantParams table_q{{f->attrs().get_float_or("output_scale", 0.f)},
+                            {int32_t(f->attrs().get_int_or("output_zero_point", 0))},
+                            std::nullopt,
+                            y->dtype()};
+  g.set_input(conv, 3, g.add_constant(g.unique_name(conv->name() + "_table_scale"), scale_scalar(table_q)));
+  g.set_input(conv, 4,
+              g.add_constant(g.unique_name(conv->name() + "_table_zero_point"), zero_point_scalar(table_q)));
   g.reinfer(conv);
   const std::string name = y->name();  // x takes y's place and name
   g.replace_all_uses(y, x);

@@ -60,16 +60,16 @@ std::optional<QuantParams> assembled_params(const std::vector<Value*>& ins, int6
     const int64_t channels = ins[0]->shape()[size_t(*other)].value;
     const QRange qr = quant_range(scheme);
     for (int64_t c = 0; c < channels; ++c) {
+      const std::pair<float, int32_t> first = channel(*ins[0]->type().quant, size_t(c));
       float lo = 0.f, hi = 0.f;
       bool same = true;
       for (const Value* v : ins) {
         auto [s, z] = channel(*v->type().quant, size_t(c));
-        same = same && s == channel(*ins[0]->type().quant, size_t(c)).first &&
-               z == channel(*ins[0]->type().quant, size_t(c)).second;
+        same = same && std::pair{s, z} == first;
         lo = std::min(lo, float(qr.qmin - z) * s);
         hi = std::max(hi, float(qr.qmax - z) * s);
       }
-      auto [s, z] = same ? channel(*ins[0]->type().quant, size_t(c)) : compute_scale_zero_point(lo, hi, scheme);
+      auto [s, z] = same ? first : compute_scale_zero_point(lo, hi, scheme);
       out.scales.push_back(s);
       out.zero_points.push_back(z);
     }

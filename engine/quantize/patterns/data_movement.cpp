@@ -67,7 +67,7 @@ class DataMovementPattern final : public Pattern {
     if (!xq || !xq->type().quant) return false;
     QuantParams yq = *xq->type().quant;
     if (yq.per_channel()) {  // an output's assembly: the channel axis moves with the values
-      const int64_t a = reshapes_or_transposes(*n) ? moved_axis(*n, *yq.axis) : -1;
+      const int64_t a = moved_axis(*n, *yq.axis);
       if (a < 0) return false;
       yq.axis = a;
     }

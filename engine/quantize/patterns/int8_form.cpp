@@ -9,23 +9,10 @@ namespace mq::quant {
 
 Node* insert_quant_node(Graph& g, OpKind op, Value* x, const QuantParams& q, Node* before,
                         const std::string& name) {
-  Value *s = nullptr, *z = nullptr;
+  Value* s = g.add_constant(g.unique_name(name + "_scale"), scale_operand(q));
+  Value* z = g.add_constant(g.unique_name(name + "_zero_point"), zero_point_operand(q));
   Attributes attrs;
-  if (q.per_channel()) {
-    const int64_t c = int64_t(q.scales.size());
-    Tensor st(DType::f32, {c}), zt(q.qtype, {c});
-    for (int64_t i = 0; i < c; ++i) {
-      st.data<float>()[i] = q.scales[size_t(i)];
-      if (q.qtype == DType::i8) zt.data<int8_t>()[i] = int8_t(q.zero_points[size_t(i)]);
-      else zt.data<uint8_t>()[i] = uint8_t(q.zero_points[size_t(i)]);
-    }
-    s = g.add_constant(g.unique_name(name + "_scale"), std::move(st));
-    z = g.add_constant(g.unique_name(name + "_zero_point"), std::move(zt));
-    attrs.set("axis", *q.axis);
-  } else {
-    s = g.add_constant(g.unique_name(name + "_scale"), scale_scalar(q));
-    z = g.add_constant(g.unique_name(name + "_zero_point"), zero_point_scalar(q));
-  }
+  if (q.per_channel()) attrs.set("axis", *q.axis);
   const char* what = op == OpKind::QuantizeLinear ? "_quantize" : "_dequantize";
   Node* n = g.insert_node(before, op, {.name = g.unique_name(name + what), .inputs = {x, s, z}, .attrs = attrs});
   if (op == OpKind::QuantizeLinear) n->output(0)->set_quant(q);

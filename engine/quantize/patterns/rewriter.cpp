@@ -90,9 +90,9 @@ bool Rewriter::reads_int8(const Node& u, const Value* v) const {
     return u.input(0) == v && o.mode == QuantMode::static_quant && activation_scheme().qtype == DType::u8;
   // an exponential amplifies its input's rounding (attention scores, a softmax written out as
   // ReduceMax → Sub → Exp → ReduceSum → Div stay float): Softmax and Exp read int8 only when
-  // the options quantize through to the outputs, as ONNX Runtime does
-  // the ONNX Runtime way; a Softmax writing an output (a classifier's probabilities) reads int8
-  // logits too when the output's assembly is int8 (its result stays float)
+  // the options quantize through to the outputs, as ONNX Runtime does, and a Softmax writing
+  // an output (a classifier's probabilities) when the outputs' assembly is int8 (its result
+  // stays float)
   if ((u.op() == OpKind::Softmax || u.op() == OpKind::Exp) && !o.int8_outputs &&
       !(u.op() == OpKind::Softmax && int8_assembly() && g.is_output(u.output(0))))
     return false;
@@ -187,16 +187,13 @@ void Rewriter::run() {
   // the dynamic form (float_output_linear)
   find_assembled();
   for (int pass = 0; pass < 2; ++pass) {
-    if (o.mode == QuantMode::static_quant && o.int8_outputs) {  // the outputs are int8 consumers too
+    // the outputs computed on int8 values: all with int8_outputs, else those an int8 form assembles
+    if (int8_assembly())
       for (const Value* y : g.outputs())
-        if (y && y->dtype() == DType::f32) demand.insert(y);
-    } else if (int8_assembly()) {  // the outputs an int8 form assembles
-      for (const Value* y : g.outputs())
-        if (y && y->dtype() == DType::f32 && assembles_output(*this, y)) {
+        if (y && y->dtype() == DType::f32 && (o.int8_outputs || assembles_output(*this, y))) {
           demand.insert(y);
-          int8_assembled_outputs.insert(y);
+          int8_computed_outputs.insert(y);
         }
-    }
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
       const Node* u = *it;
       if (!eligible(*u)) continue;
@@ -226,19 +223,18 @@ void Rewriter::run() {
     }
     if (report) reports.push_back(rep);
   }
-  // int8 outputs: each output with an int8 version is that version dequantized
-  if (o.mode == QuantMode::static_quant && (o.int8_outputs || !int8_assembled_outputs.empty()))
-    for (size_t i = 0; i < g.outputs().size(); ++i) {
-      Value* y = g.outputs()[i];
-      if (!o.int8_outputs && !int8_assembled_outputs.count(y)) continue;
-      auto it = quantized.find(y);
-      if (it == quantized.end() || (y->producer() && y->producer()->op() == OpKind::DequantizeLinear)) continue;
-      Value* d = dequantize_fresh(it->second, nullptr, y->name());
-      const std::string name = y->name();
-      g.rename_value(y, g.unique_name(name + "_float"));
-      g.rename_value(d, name);
-      g.set_output(i, d);
-    }
+  // each output computed on int8 values is its int8 version dequantized
+  for (size_t i = 0; i < g.outputs().size(); ++i) {
+    Value* y = g.outputs()[i];
+    if (!int8_computed_outputs.count(y)) continue;
+    auto it = quantized.find(y);
+    if (it == quantized.end() || (y->producer() && y->producer()->op() == OpKind::DequantizeLinear)) continue;
+    Value* d = dequantize_fresh(it->second, nullptr, y->name());
+    const std::string name = y->name();
+    g.rename_value(y, g.unique_name(name + "_float"));
+    g.rename_value(d, name);
+    g.set_output(i, d);
+  }
   g.remove_unused();
   // an int8 result no int8 reader took in the end (its reader stayed float) is gone again
   for (size_t i = first_probe; i < probes.size();) {

@@ -28,9 +28,9 @@ struct Rewriter {
   /// Values that only Concat / Reshape-like / Transpose ops assemble into the outputs (no op
   /// computes with them): an int8 Concat of them may keep each operand's scale (per channel).
   std::set<const Value*> assembled;
-  /// Outputs whose assembly runs on int8 values (QuantizeOptions::float_output_assembly off):
-  /// dequantized at the end.
-  std::set<const Value*> int8_assembled_outputs;
+  /// Outputs computed on int8 values (every output with QuantizeOptions::int8_outputs, else
+  /// those an int8 form assembles): each is its int8 version dequantized at the end.
+  std::set<const Value*> int8_computed_outputs;
 
   /// True when a quantized layer (Linear, Conv2d, MatMul) reads `v` as int8, directly or through
   /// int8 forms (elementwise chains, Concat, data-movement ops): only then is an int8 form
