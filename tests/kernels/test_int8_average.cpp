@@ -26,6 +26,17 @@ std::vector<uint8_t> random_bytes(size_t n, uint32_t seed) {
 
 uint8_t rounded(float v) { return uint8_t(std::nearbyint(v)); }
 
+/// Elements where `nhwc` ([N, HW, C]) differs from `nchw` ([N, C, HW]).
+template <class T>
+size_t nhwc_mismatches(const std::vector<T>& nhwc, const std::vector<T>& nchw, int64_t N, int64_t C, int64_t HW) {
+  size_t wrong = 0;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < HW; ++i)
+        wrong += nhwc[size_t((n * HW + i) * C + c)] != nchw[size_t((n * C + c) * HW + i)];
+  return wrong;
+}
+
 }  // namespace
 
 TEST_CASE("int8 AveragePool: the float average of the same integers rounded half to even, in NCHW and NHWC") {
@@ -67,13 +78,7 @@ TEST_CASE("int8 AveragePool: the float average of the same integers rounded half
         for (int64_t i = 0; i < H * W; ++i)
           xn[size_t((n * H * W + i) * C + c)] = x[size_t((n * C + c) * H * W + i)];
     avg_pool_nhwc(p, C, xn.data(), yn.data(), zp);
-    const int64_t ohw = p.out[1] * p.out[2];
-    wrong = 0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t c = 0; c < C; ++c)
-        for (int64_t i = 0; i < ohw; ++i)
-          wrong += yn[size_t((n * ohw + i) * C + c)] != y[size_t((n * C + c) * ohw + i)];
-    CHECK(wrong == 0);
+    CHECK(nhwc_mismatches(yn, y, N, C, p.out[1] * p.out[2]) == 0);
   }
 }
 
@@ -149,23 +154,13 @@ TEST_CASE("int8 MaxPool in NHWC (rows, then columns) gives the NCHW window scan'
       for (int64_t ch = 0; ch < C; ++ch)
         for (int64_t i = 0; i < HW; ++i) x_nhwc[size_t((n * HW + i) * C + ch)] = x[size_t((n * C + ch) * HW + i)];
     max_pool_nhwc(p, C, x_nhwc.data(), y_nhwc.data());
-    size_t wrong = 0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t ch = 0; ch < C; ++ch)
-        for (int64_t i = 0; i < OHW; ++i)
-          wrong += y_nhwc[size_t((n * OHW + i) * C + ch)] != want[size_t((n * C + ch) * OHW + i)];
-    CHECK(wrong == 0);
+    CHECK(nhwc_mismatches(y_nhwc, want, N, C, OHW) == 0);
     // s8: the same bytes read as signed values (−128 the lowest)
     std::vector<int8_t> xs(x_nhwc.size()), ys(y_nhwc.size()), ws(want.size()), xs_nchw(x.size());
     for (size_t i = 0; i < x.size(); ++i) xs_nchw[i] = int8_t(x[i]);
     for (size_t i = 0; i < x.size(); ++i) xs[i] = int8_t(x_nhwc[i]);
     max_pool(p, xs_nchw.data(), ws.data(), nullptr);
     max_pool_nhwc(p, C, xs.data(), ys.data());
-    wrong = 0;
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t ch = 0; ch < C; ++ch)
-        for (int64_t i = 0; i < OHW; ++i)
-          wrong += ys[size_t((n * OHW + i) * C + ch)] != ws[size_t((n * C + ch) * OHW + i)];
-    CHECK(wrong == 0);
+    CHECK(nhwc_mismatches(ys, ws, N, C, OHW) == 0);
   }
 }
